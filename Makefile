@@ -1,0 +1,90 @@
+# veer: weighted TCP traffic splitting in eBPF.
+#
+#   make            build everything into build/
+#   make test       install missing packages, build, run all test layers (root)
+#   make demo       install missing packages, build, run the namespace demo (root)
+#   make vmlinux    regenerate vmlinux/vmlinux.h from this kernel's BTF
+#   make format     clang-format every C source
+
+BUILD     := build
+CC        ?= gcc
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+WARNINGS  := -Wall -Wextra
+CFLAGS    ?= -O2 -g
+USER_CFLAGS := $(CFLAGS) $(WARNINGS) -std=gnu11 -Iinclude -Iuser -I$(BUILD)
+BPF_CFLAGS  := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) $(WARNINGS) \
+	       -Ivmlinux -Iinclude -Ibpf
+LIBS      := -lbpf -lelf -lz -lyaml
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
+SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+BPF_HDRS  := $(wildcard bpf/lib/*.h) $(wildcard include/*.h)
+
+# Everything but main(): linked into the command and into the tests.
+LIB_SRCS  := $(filter-out user/veer.c,$(wildcard user/*.c))
+LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(LIB_SRCS))
+USER_HDRS := $(wildcard user/*.h) $(wildcard include/*.h)
+
+TOOLS     := $(BUILD)/veer-testsrv $(BUILD)/veer-testclient
+TEST_BINS := $(BUILD)/test_unit $(BUILD)/test_packet
+
+.PHONY: all test demo deps vmlinux format clean tests-bin
+.DELETE_ON_ERROR:
+
+all: $(BUILD)/veer $(TOOLS)
+
+$(BUILD):
+	@mkdir -p $(BUILD)/user $(BUILD)/tests
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $* > $@
+
+$(BUILD)/user/%.o: user/%.c $(USER_HDRS) $(SKELS) | $(BUILD)
+	$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(BUILD)/veer: $(BUILD)/user/veer.o $(LIB_OBJS)
+	$(CC) $(USER_CFLAGS) $^ -o $@ $(LIBS)
+
+$(BUILD)/veer-testsrv: tests/tools/veer_testsrv.c | $(BUILD)
+	$(CC) $(USER_CFLAGS) $< -o $@
+
+$(BUILD)/veer-testclient: tests/tools/veer_testclient.c | $(BUILD)
+	$(CC) $(USER_CFLAGS) $< -o $@
+
+$(BUILD)/test_unit: $(wildcard tests/unit/*.c) $(LIB_OBJS) $(USER_HDRS)
+	$(CC) $(USER_CFLAGS) $(wildcard tests/unit/*.c) $(LIB_OBJS) -o $@ \
+		$(LIBS) -lcunit
+
+$(BUILD)/test_packet: $(wildcard tests/packet/*.c) $(LIB_OBJS) $(USER_HDRS) \
+		$(SKELS)
+	$(CC) $(USER_CFLAGS) -Itests/packet $(wildcard tests/packet/*.c) \
+		$(LIB_OBJS) -o $@ $(LIBS) -lcunit
+
+tests-bin: all $(TEST_BINS)
+
+deps:
+	@scripts/install-deps.sh
+
+test: deps
+	@$(MAKE) --no-print-directory tests-bin
+	tests/run.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	scripts/demo.sh
+
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h' | grep -v '^vmlinux/')
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Protocol constants vmlinux.h does not carry (they are macros, not BTF). */
+#ifndef VEER_BPF_CONSTS_H
+#define VEER_BPF_CONSTS_H
+
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+#define IPPROTO_TCP_NUM 6
+#define IP_MF 0x2000
+#define IP_OFFSET 0x1FFF
+#define IPV4_HDR_MIN_LEN 20
+#define IPV6_HDR_LEN 40
+#define TCP_HDR_MIN_LEN 20
+
+#define TCP_FLAG_FIN 0x01
+#define TCP_FLAG_SYN 0x02
+#define TCP_FLAG_RST 0x04
+#define TCP_FLAG_ACK 0x10
+
+#define TC_ACT_OK 0
+#define TC_ACT_SHOT 2
+
+#define BPF_F_PSEUDO_HDR_FLAG (1ULL << 4)
+
+#endif /* VEER_BPF_CONSTS_H */

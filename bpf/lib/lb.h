@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The load balancer: service lookup, weighted choice, conntrack and NAT for
+ * both directions of a connection. Entry points only parse and call these.
+ */
+#ifndef VEER_BPF_LB_H
+#define VEER_BPF_LB_H
+
+#include "ctx.h"
+#include "parse.h"
+#include "maps.h"
+#include "stats.h"
+#include "conntrack.h"
+#include "nat.h"
+#include "veer_select.h"
+
+/* Set by `veer attach` at load time; see struct veer_load_config users. */
+const volatile __u32 veer_hash_seed = 0;
+
+static __always_inline void veer_svc_key_of_pkt(struct veer_svc_key *key,
+						const struct veer_pkt *pkt)
+{
+	__builtin_memcpy(&key->vip, &pkt->daddr, sizeof(key->vip));
+	key->port = pkt->dport;
+	key->proto = IPPROTO_TCP_NUM;
+	key->family = pkt->family;
+}
+
+/*
+ * Choose subset and backend for a connection and record both conntrack
+ * entries. Returns the forward entry, or NULL (after counting why) when
+ * the connection cannot be placed.
+ */
+static __always_inline struct veer_ct_entry *
+veer_lb_place(const struct veer_pkt *pkt, const struct veer_service *svc,
+	      const struct veer_ct_key *fwd_key)
+{
+	struct veer_ct_entry entry = {};
+	struct veer_ct_key rev_key;
+	const struct veer_subset *subset;
+	struct veer_backend *backend;
+	struct veer_stats *stats;
+	__u32 hash, index;
+	__u8 chosen;
+
+	hash = veer_flow_hash(&pkt->saddr, &pkt->daddr, pkt->sport, pkt->dport,
+			      svc->flags, veer_hash_seed);
+	chosen = veer_select_subset(svc, hash);
+	if (chosen >= VEER_MAX_SUBSETS)
+		goto no_backend;
+	subset = &svc->subsets[chosen & (VEER_MAX_SUBSETS - 1)];
+	if (subset->backend_count == 0)
+		goto no_backend;
+	index = subset->backend_base +
+		veer_backend_hash(hash, veer_hash_seed) % subset->backend_count;
+	backend = bpf_map_lookup_elem(&veer_backends, &index);
+	if (!backend || backend->family != pkt->family)
+		goto no_backend;
+
+	entry.nat_addr = backend->addr;
+	entry.nat_port = backend->port;
+	entry.subset = chosen;
+	entry.svc_id = svc->id;
+	entry.created_ns = bpf_ktime_get_ns();
+	if (bpf_map_update_elem(&veer_conntrack, fwd_key, &entry, BPF_ANY))
+		return NULL;
+
+	veer_ct_key_fill(&rev_key, &backend->addr, &pkt->saddr, backend->port,
+			 pkt->sport, pkt->family, VEER_CT_DIR_REVERSE);
+	entry.nat_addr = pkt->daddr;
+	entry.nat_port = pkt->dport;
+	if (bpf_map_update_elem(&veer_conntrack, &rev_key, &entry, BPF_ANY)) {
+		bpf_map_delete_elem(&veer_conntrack, fwd_key);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&veer_conntrack, fwd_key);
+
+no_backend:
+	stats = veer_stats_row(svc->id, chosen < VEER_MAX_SUBSETS
+						? chosen
+						: VEER_STATS_ROW_UNATTRIBUTED);
+	if (stats)
+		stats->no_backend++;
+	return NULL;
+}
+
+/*
+ * Client -> VIP. Returns a CTX_ACT_* verdict: packets that are not for a
+ * service pass untouched; service packets are translated to their pinned
+ * backend, or dropped when no backend can take a new connection.
+ */
+static __always_inline int veer_lb_forward(veer_ctx_t *ctx)
+{
+	struct veer_ct_key key, sibling;
+	struct veer_svc_key svc_key;
+	struct veer_service *svc;
+	struct veer_ct_entry *ct;
+	struct veer_stats *stats;
+	struct veer_pkt pkt = {};
+	int new_conn = 0;
+
+	if (veer_parse(ctx, &pkt))
+		return CTX_ACT_OK;
+	veer_svc_key_of_pkt(&svc_key, &pkt);
+	svc = bpf_map_lookup_elem(&veer_services, &svc_key);
+	if (!svc)
+		return CTX_ACT_OK;
+
+	veer_ct_key_of_pkt(&key, &pkt, VEER_CT_DIR_FORWARD);
+	ct = bpf_map_lookup_elem(&veer_conntrack, &key);
+	if ((pkt.tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN) {
+		/*
+		 * A SYN on a live entry is a retransmission and stays put; on
+		 * a closing entry it opens a new connection on a reused
+		 * tuple, which is placed afresh.
+		 */
+		if (ct && (ct->flags & VEER_CT_F_CLOSING)) {
+			veer_ct_key_sibling(&sibling, &pkt, ct,
+					    VEER_CT_DIR_FORWARD);
+			veer_ct_delete_pair(&key, &sibling);
+			ct = NULL;
+		}
+		new_conn = !ct;
+	} else if (!ct) {
+		/*
+		 * Mid-connection packet with no entry (evicted, or state lost
+		 * in an upgrade). Placement is a pure function of the tuple
+		 * and the config, so while the config is unchanged this finds
+		 * the same backend again; an RST needs no new state.
+		 */
+		stats = veer_stats_row(svc->id, VEER_STATS_ROW_UNATTRIBUTED);
+		if (stats)
+			stats->ct_misses++;
+		if (pkt.tcp_flags & TCP_FLAG_RST)
+			return CTX_ACT_DROP;
+	}
+	if (!ct) {
+		ct = veer_lb_place(&pkt, svc, &key);
+		if (!ct)
+			return CTX_ACT_DROP;
+	}
+
+	stats = veer_stats_row(ct->svc_id, ct->subset);
+	if (stats) {
+		stats->new_conns += new_conn;
+		stats->packets_forward++;
+		stats->bytes_forward += ctx_wire_len(ctx);
+		if (pkt.tcp_flags & TCP_FLAG_RST)
+			stats->resets++;
+	}
+
+	veer_ct_key_sibling(&sibling, &pkt, ct, VEER_CT_DIR_FORWARD);
+	if (veer_nat_rewrite(ctx, &pkt, VEER_NAT_DST, &ct->nat_addr,
+			     ct->nat_port))
+		return CTX_ACT_DROP;
+	veer_ct_track_close(&pkt, ct, &key, &sibling, VEER_CT_DIR_FORWARD);
+	return CTX_ACT_OK;
+}
+
+/* Backend -> client: restore the VIP as the source. */
+static __always_inline int veer_lb_reverse(veer_ctx_t *ctx)
+{
+	struct veer_ct_key key, sibling;
+	struct veer_ct_entry *ct;
+	struct veer_stats *stats;
+	struct veer_pkt pkt = {};
+
+	if (veer_parse(ctx, &pkt))
+		return CTX_ACT_OK;
+	veer_ct_key_of_pkt(&key, &pkt, VEER_CT_DIR_REVERSE);
+	ct = bpf_map_lookup_elem(&veer_conntrack, &key);
+	if (!ct)
+		return CTX_ACT_OK;
+
+	stats = veer_stats_row(ct->svc_id, ct->subset);
+	if (stats) {
+		stats->packets_reverse++;
+		stats->bytes_reverse += ctx_wire_len(ctx);
+		if (pkt.tcp_flags & TCP_FLAG_RST)
+			stats->resets++;
+	}
+
+	veer_ct_key_sibling(&sibling, &pkt, ct, VEER_CT_DIR_REVERSE);
+	if (veer_nat_rewrite(ctx, &pkt, VEER_NAT_SRC, &ct->nat_addr,
+			     ct->nat_port))
+		return CTX_ACT_DROP;
+	veer_ct_track_close(&pkt, ct, &key, &sibling, VEER_CT_DIR_REVERSE);
+	return CTX_ACT_OK;
+}
+
+#endif /* VEER_BPF_LB_H */

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Every map of the data plane. Pinned by name under the pin root, so all
+ * entry points (TC, later XDP and cgroup) and every `veer` invocation share
+ * one set. Sizes here are defaults; `veer attach` resizes before loading.
+ */
+#ifndef VEER_BPF_MAPS_H
+#define VEER_BPF_MAPS_H
+
+#include "veer_abi.h"
+
+/*
+ * No preallocation on purpose: a replaced element is then freed only after
+ * an RCU grace period, so a packet that looked up the old value keeps
+ * reading it intact while `veer` publishes the new one. A preallocated
+ * element could be recycled under that reader.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VEER_DEFAULT_MAX_SERVICES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct veer_svc_key);
+	__type(value, struct veer_service);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} veer_services SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VEER_DEFAULT_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct veer_backend);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} veer_backends SEC(".maps");
+
+/* Indexed by service id; index 0 (VEER_SVC_ID_NONE) stays empty. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VEER_DEFAULT_MAX_SERVICES + 1);
+	__type(key, __u32);
+	__type(value, struct veer_svc_meta);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} veer_svc_meta SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, VEER_DEFAULT_CT_ENTRIES);
+	__type(key, struct veer_ct_key);
+	__type(value, struct veer_ct_entry);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} veer_conntrack SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries,
+	       (VEER_DEFAULT_MAX_SERVICES + 1) * VEER_STATS_ROWS_PER_SVC);
+	__type(key, __u32);
+	__type(value, struct veer_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} veer_stats SEC(".maps");
+
+#endif /* VEER_BPF_MAPS_H */

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+#ifndef VEER_BPF_STATS_H
+#define VEER_BPF_STATS_H
+
+#include "maps.h"
+
+/* Per-CPU row, so increments need no atomics. NULL if the id is too big. */
+static __always_inline struct veer_stats *veer_stats_row(__u32 svc_id,
+							 __u32 row)
+{
+	__u32 index = svc_id * VEER_STATS_ROWS_PER_SVC + row;
+
+	return bpf_map_lookup_elem(&veer_stats, &index);
+}
+
+#endif /* VEER_BPF_STATS_H */

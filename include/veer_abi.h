@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The contract between the veer data plane (bpf/) and the veer command
+ * (user/): every map key, map value and limit they share is defined here and
+ * nowhere else. Layouts are explicit (no implicit padding) so BPF, userspace
+ * and `bpftool map dump` agree byte for byte; changing one is an ABI change
+ * and must bump VEER_ABI_VERSION.
+ */
+#ifndef VEER_ABI_H
+#define VEER_ABI_H
+
+#include "veer_types.h"
+
+#define VEER_ABI_VERSION 1
+
+/* Limits. */
+#define VEER_MAX_SUBSETS 8
+#define VEER_MAX_BACKENDS_PER_SUBSET 256
+#define VEER_WEIGHT_TOTAL 100
+#define VEER_NAME_MAX 128 /* service name, NUL included */
+#define VEER_SUBSET_NAME_MAX 32 /* subset name, NUL included */
+
+/* Load-time defaults; `veer attach --max-services/--max-backends/--ct-size`. */
+#define VEER_DEFAULT_MAX_SERVICES 1024
+#define VEER_DEFAULT_MAX_BACKENDS 65536
+#define VEER_DEFAULT_CT_ENTRIES (1U << 20)
+
+/*
+ * Service ids index the stats map. Id 0 is never given to a service: its
+ * rows count events that belong to no service.
+ */
+#define VEER_SVC_ID_NONE 0
+
+/* One stats row per subset plus one for events with no subset (ct misses). */
+#define VEER_STATS_ROWS_PER_SVC (VEER_MAX_SUBSETS + 1)
+#define VEER_STATS_ROW_UNATTRIBUTED VEER_MAX_SUBSETS
+
+#define VEER_ADDR_LEN 16
+
+/* Address families as stored in maps (AF_INET / AF_INET6 values). */
+#define VEER_AF_INET 2
+#define VEER_AF_INET6 10
+
+/*
+ * An IPv4 address occupies the first 4 bytes, the other 12 are zero, so one
+ * key layout serves both families and equal addresses compare equal bytewise.
+ */
+union veer_addr {
+	__u8 bytes[VEER_ADDR_LEN];
+	__be32 words[4];
+	__be32 v4;
+};
+
+/* Key of veer_services: what clients dial. */
+struct veer_svc_key {
+	union veer_addr vip;
+	__be16 port;
+	__u8 proto; /* IPPROTO_TCP */
+	__u8 family; /* VEER_AF_INET or VEER_AF_INET6 */
+};
+
+/* Where a subset's backends live in veer_backends: [base, base + count). */
+struct veer_subset {
+	__u32 backend_base;
+	__u16 backend_count; /* 0 ..= VEER_MAX_BACKENDS_PER_SUBSET */
+	__u8 weight; /* 0 ..= VEER_WEIGHT_TOTAL; 0 drains */
+	__u8 reserved;
+};
+
+/* Hash only the client address: one client, one subset and backend. */
+#define VEER_SVC_F_HASH_SRC_IP (1U << 0)
+
+/*
+ * Value of veer_services. A configuration change writes new backends into
+ * unused veer_backends slots and then replaces this whole value with one map
+ * update, which the kernel publishes atomically: a packet sees the old
+ * service or the new one, never a mix.
+ */
+struct veer_service {
+	__u32 id; /* stable while the service exists; row in veer_stats */
+	__u32 generation; /* bumped by every change, for observers */
+	__u16 flags; /* VEER_SVC_F_* */
+	__u8 subset_count;
+	__u8 reserved;
+	__u32 reserved2;
+	struct veer_subset subsets[VEER_MAX_SUBSETS];
+};
+
+/* Value of veer_backends (array). */
+struct veer_backend {
+	union veer_addr addr;
+	__be16 port;
+	__u8 family;
+	__u8 reserved;
+};
+
+/*
+ * Value of veer_svc_meta (array indexed by service id). Only userspace reads
+ * it: the names `veer get` prints and the key needed to find the service
+ * from its id.
+ */
+struct veer_svc_meta {
+	char name[VEER_NAME_MAX];
+	char subset_names[VEER_MAX_SUBSETS][VEER_SUBSET_NAME_MAX];
+	struct veer_svc_key key;
+};
+
+/*
+ * Conntrack. A connection has two entries: the forward one, keyed by the
+ * tuple the client sends (client -> VIP), holding the backend; and the
+ * reverse one, keyed by the tuple the backend sends (backend -> client),
+ * holding the VIP to restore. Both carry the same close-tracking state.
+ */
+struct veer_ct_key {
+	union veer_addr saddr;
+	union veer_addr daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 family;
+	__u8 dir; /* VEER_CT_DIR_* */
+	__u8 reserved;
+};
+
+#define VEER_CT_DIR_FORWARD 0
+#define VEER_CT_DIR_REVERSE 1
+
+/* Close tracking: a FIN was seen from that side, or an RST from either. */
+#define VEER_CT_F_FIN_FORWARD (1U << 0)
+#define VEER_CT_F_FIN_REVERSE (1U << 1)
+#define VEER_CT_F_RST (1U << 2)
+/* Reserved for delayed binding (HTTP routing): sequence numbers translated. */
+#define VEER_CT_F_SEQ_XLATE (1U << 3)
+
+struct veer_ct_entry {
+	union veer_addr nat_addr; /* forward: backend; reverse: VIP */
+	__be16 nat_port; /* forward: backend port; reverse: VIP port */
+	__u8 subset;
+	__u8 flags; /* VEER_CT_F_* */
+	__u32 svc_id;
+	__u64 created_ns; /* bpf_ktime_get_ns() at the SYN */
+	/* Sequence number of each side's FIN, to recognise the last ACK. */
+	__u32 fin_seq_forward;
+	__u32 fin_seq_reverse;
+	/*
+	 * Delayed binding (later): the node answers the handshake itself, so
+	 * client and backend sequence spaces differ by these offsets.
+	 */
+	__u32 seq_delta;
+	__u32 ack_delta;
+};
+
+/* Counters, per service x subset row, per CPU; veer_stats is indexed by
+ * svc_id * VEER_STATS_ROWS_PER_SVC + subset (or VEER_STATS_ROW_UNATTRIBUTED).
+ */
+struct veer_stats {
+	__u64 new_conns;
+	__u64 packets_forward; /* client -> backend */
+	__u64 bytes_forward;
+	__u64 packets_reverse; /* backend -> client */
+	__u64 bytes_reverse;
+	__u64 resets; /* RSTs seen either way */
+	__u64 ct_misses; /* mid-connection packets with no conntrack entry */
+	__u64 no_backend; /* new connections dropped: chosen subset empty */
+};
+
+/* Pinned object names, relative to the pin root. */
+#define VEER_PIN_ROOT_DEFAULT "/sys/fs/bpf/veer"
+#define VEER_PIN_ROOT_ENV "VEER_PIN_ROOT"
+#define VEER_PIN_PROG_TC_INGRESS "prog_tc_ingress"
+#define VEER_PIN_PROG_TC_EGRESS "prog_tc_egress"
+
+/* Map names (also their pin names). BPF limits names to 15 characters. */
+#define VEER_MAP_SERVICES "veer_services"
+#define VEER_MAP_BACKENDS "veer_backends"
+#define VEER_MAP_SVC_META "veer_svc_meta"
+#define VEER_MAP_CT "veer_conntrack"
+#define VEER_MAP_STATS "veer_stats"
+
+/* tc filter identity, so `veer detach` removes only what veer attached. */
+#define VEER_TC_HANDLE 0x7665 /* "ve" */
+#define VEER_TC_PRIORITY 0x7665
+
+#endif /* VEER_ABI_H */

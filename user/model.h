@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The configuration model: what the config loaders produce, what `veer get`
+ * reads back from the maps, and what the map writer turns into map entries.
+ * Every source (native YAML now, Istio YAML later) feeds this one model and
+ * one validator.
+ */
+#ifndef VEER_MODEL_H
+#define VEER_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "veer_abi.h"
+
+/* Where a service was defined, for "file:line:col: message" errors. */
+struct veer_src_loc {
+	char file[256];
+	unsigned int line; /* 1-based; 0 when unknown (e.g. read from maps) */
+	unsigned int column; /* 1-based */
+};
+
+struct veer_subset_model {
+	char name[VEER_SUBSET_NAME_MAX];
+	unsigned int weight; /* 0 ..= VEER_WEIGHT_TOTAL */
+	unsigned int backend_count;
+	struct veer_backend
+		*backends; /* malloc'd, map layout (network order) */
+	struct veer_src_loc loc;
+};
+
+struct veer_service_model {
+	char name[VEER_NAME_MAX];
+	struct veer_svc_key key; /* VIP, port (network order), proto, family */
+	uint16_t flags; /* VEER_SVC_F_* */
+	unsigned int subset_count;
+	struct veer_subset_model subsets[VEER_MAX_SUBSETS];
+	struct veer_src_loc loc;
+};
+
+struct veer_model {
+	struct veer_service_model *services; /* malloc'd array */
+	size_t count;
+	size_t capacity;
+};
+
+void veer_model_init(struct veer_model *model);
+void veer_model_free(struct veer_model *model);
+
+/* Appends a zeroed service and returns it, or NULL when out of memory. */
+struct veer_service_model *veer_model_add_service(struct veer_model *model);
+
+/* Appends a backend to a subset; 0, or -1 when full or out of memory. */
+int veer_subset_add_backend(struct veer_subset_model *subset,
+			    const struct veer_backend *backend);
+
+struct veer_service_model *veer_model_find(const struct veer_model *model,
+					   const char *name);
+int veer_service_find_subset(const struct veer_service_model *svc,
+			     const char *name); /* index or -1 */
+
+/* Deep copy of one service into another model (for snapshots). */
+int veer_model_copy_service(struct veer_model *dst,
+			    const struct veer_service_model *src);
+
+/*
+ * Checks one service: name charset and length, 1..VEER_MAX_SUBSETS subsets
+ * with unique names, weights summing to VEER_WEIGHT_TOTAL, backends of the
+ * VIP's family, at most VEER_MAX_BACKENDS_PER_SUBSET each, no duplicate
+ * backend within a subset, port non-zero. On error writes one line
+ * (prefixed "file:line:col: " when the location is known) and returns -1.
+ */
+int veer_service_validate(const struct veer_service_model *svc, char *err,
+			  size_t errlen);
+
+/*
+ * Checks the whole model: every service, plus no two services with the same
+ * name or the same VIP:port. Same error convention.
+ */
+int veer_model_validate(const struct veer_model *model, char *err,
+			size_t errlen);
+
+/* Writes "file:line:col: " for loc into buf (empty if loc unknown). */
+void veer_loc_prefix(const struct veer_src_loc *loc, char *buf, size_t len);
+
+#endif /* VEER_MODEL_H */
