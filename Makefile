@@ -47,6 +47,7 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $* > $@
 
 $(BUILD)/user/%.o: user/%.c $(USER_HDRS) $(SKELS) | $(BUILD)
+	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -c $< -o $@
 
 $(BUILD)/veer: $(BUILD)/user/veer.o $(LIB_OBJS)
@@ -65,7 +66,7 @@ $(BUILD)/test_unit: $(wildcard tests/unit/*.c) $(LIB_OBJS) $(USER_HDRS)
 $(BUILD)/test_packet: $(wildcard tests/packet/*.c) $(LIB_OBJS) $(USER_HDRS) \
 		$(SKELS)
 	$(CC) $(USER_CFLAGS) -Itests/packet $(wildcard tests/packet/*.c) \
-		$(LIB_OBJS) -o $@ $(LIBS) -lcunit
+		$(LIB_OBJS) -o $@ $(LIBS) -lcunit -lm
 
 tests-bin: all $(TEST_BINS)
 

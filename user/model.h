@@ -35,6 +35,9 @@ struct veer_service_model {
 	unsigned int subset_count;
 	struct veer_subset_model subsets[VEER_MAX_SUBSETS];
 	struct veer_src_loc loc;
+	/* Filled only when read back from the maps; 0 otherwise. */
+	uint32_t id;
+	uint32_t generation;
 };
 
 struct veer_model {

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Loading, pinning and attaching the data plane; finding where it is. */
+#ifndef VEER_LOADER_H
+#define VEER_LOADER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct veer_load_opts {
+	uint32_t max_services;
+	uint32_t max_backends;
+	uint32_t ct_entries;
+};
+
+#define VEER_LOAD_OPTS_DEFAULT                                                 \
+	{                                                                      \
+		.max_services = VEER_DEFAULT_MAX_SERVICES,                     \
+		.max_backends = VEER_DEFAULT_MAX_BACKENDS,                     \
+		.ct_entries = VEER_DEFAULT_CT_ENTRIES,                         \
+	}
+
+/*
+ * Checks that pin_root's parent is a BPF filesystem and creates pin_root.
+ * 0, or -1 with a one-line message.
+ */
+int veer_pin_root_prepare(const char *pin_root, bool create, char *err,
+			  size_t errlen);
+
+/*
+ * Loads the programs and maps unless they are already pinned under
+ * pin_root (then reuses them, and *reused says so). Maps that are pinned
+ * already (conntrack kept across an upgrade) are reused by libbpf.
+ * Fills the program fds. 0 or -1 with err.
+ */
+int veer_load(const char *pin_root, const struct veer_load_opts *opts,
+	      int *ingress_fd, int *egress_fd, bool *reused, char *err,
+	      size_t errlen);
+
+/* Opens the pinned programs; -1 with err when not loaded. */
+int veer_open_progs(const char *pin_root, int *ingress_fd, int *egress_fd,
+		    char *err, size_t errlen);
+
+int veer_tc_attach(int ifindex, int ingress_fd, int egress_fd, char *err,
+		   size_t errlen);
+int veer_tc_detach(int ifindex, char *err, size_t errlen);
+
+/*
+ * Reports whether veer's filter sits on ifindex's ingress / egress hook;
+ * the program ids are returned (0 when absent).
+ */
+void veer_tc_query(int ifindex, uint32_t *ingress_id, uint32_t *egress_id);
+
+/* Removes every pin under pin_root and the directory itself. */
+int veer_unpin_all(const char *pin_root, char *err, size_t errlen);
+
+/* Program id of a pinned program (0 when absent). */
+uint32_t veer_pinned_prog_id(const char *pin_root, const char *name);
+
+#endif /* VEER_LOADER_H */

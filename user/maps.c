@@ -1,0 +1,770 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include "maps.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "addr.h"
+
+void veer_maps_init(struct veer_maps *maps)
+{
+	memset(maps, 0, sizeof(*maps));
+	maps->services = maps->backends = maps->svc_meta = -1;
+	maps->conntrack = maps->stats = -1;
+}
+
+void veer_maps_close(struct veer_maps *maps)
+{
+	int *fds[] = {&maps->services, &maps->backends, &maps->svc_meta,
+		      &maps->conntrack, &maps->stats};
+	size_t i;
+
+	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+static int open_one(const char *pin_root, const char *name, int *fd,
+		    uint32_t *max_entries, char *err, size_t errlen)
+{
+	struct bpf_map_info info = {};
+	__u32 info_len = sizeof(info);
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", pin_root, name);
+	*fd = bpf_obj_get(path);
+	if (*fd < 0) {
+		snprintf(err, errlen, "cannot open pinned map %s: %s", path,
+			 strerror(errno));
+		return -1;
+	}
+	if (bpf_obj_get_info_by_fd(*fd, &info, &info_len)) {
+		snprintf(err, errlen, "cannot inspect map %s: %s", path,
+			 strerror(errno));
+		return -1;
+	}
+	if (max_entries)
+		*max_entries = info.max_entries;
+	return 0;
+}
+
+int veer_maps_open(const char *pin_root, struct veer_maps *maps, char *err,
+		   size_t errlen)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	uint32_t meta_entries;
+
+	veer_maps_init(maps);
+	snprintf(path, sizeof(path), "%s/%s", pin_root, VEER_MAP_SERVICES);
+	if (stat(path, &st)) {
+		snprintf(err, errlen,
+			 "veer is not loaded: no maps under %s (run 'veer "
+			 "attach DEV' first)",
+			 pin_root);
+		return -2;
+	}
+	if (open_one(pin_root, VEER_MAP_SERVICES, &maps->services,
+		     &maps->max_services, err, errlen) ||
+	    open_one(pin_root, VEER_MAP_BACKENDS, &maps->backends,
+		     &maps->max_backends, err, errlen) ||
+	    open_one(pin_root, VEER_MAP_SVC_META, &maps->svc_meta,
+		     &meta_entries, err, errlen) ||
+	    open_one(pin_root, VEER_MAP_CT, &maps->conntrack, &maps->ct_entries,
+		     err, errlen) ||
+	    open_one(pin_root, VEER_MAP_STATS, &maps->stats, &maps->stats_rows,
+		     err, errlen)) {
+		veer_maps_close(maps);
+		return -1;
+	}
+	/* Ids index both meta and stats; the smaller table bounds them. */
+	if (meta_entries - 1 < maps->max_services)
+		maps->max_services = meta_entries - 1;
+	if (maps->stats_rows / VEER_STATS_ROWS_PER_SVC - 1 < maps->max_services)
+		maps->max_services =
+			maps->stats_rows / VEER_STATS_ROWS_PER_SVC - 1;
+	return 0;
+}
+
+/* One pass over the service hash: keys and values in insertion-free order. */
+struct svc_entry {
+	struct veer_svc_key key;
+	struct veer_service value;
+};
+
+static int read_service_entries(const struct veer_maps *maps,
+				struct svc_entry **out, size_t *count,
+				char *err, size_t errlen)
+{
+	struct veer_svc_key key, next;
+	struct svc_entry *entries = NULL, *grown;
+	size_t n = 0, cap = 0;
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(maps->services, prev, &next) == 0) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			grown = realloc(entries, cap * sizeof(*entries));
+			if (!grown) {
+				free(entries);
+				snprintf(err, errlen, "out of memory");
+				return -1;
+			}
+			entries = grown;
+		}
+		key = next;
+		prev = &key;
+		/* Deleted between get_next_key and lookup: skip it. */
+		if (bpf_map_lookup_elem(maps->services, &key,
+					&entries[n].value))
+			continue;
+		entries[n].key = key;
+		n++;
+	}
+	*out = entries;
+	*count = n;
+	return 0;
+}
+
+static int service_from_map(const struct veer_maps *maps,
+			    const struct svc_entry *entry,
+			    struct veer_service_model *svc, char *err,
+			    size_t errlen)
+{
+	const struct veer_service *value = &entry->value;
+	struct veer_svc_meta meta;
+	struct veer_backend backend;
+	uint32_t id = value->id, i, b, index;
+
+	if (bpf_map_lookup_elem(maps->svc_meta, &id, &meta)) {
+		snprintf(err, errlen, "service id %u has no metadata: %s", id,
+			 strerror(errno));
+		return -1;
+	}
+	memcpy(svc->name, meta.name, sizeof(svc->name));
+	svc->name[sizeof(svc->name) - 1] = '\0';
+	svc->key = entry->key;
+	svc->flags = value->flags;
+	svc->id = id;
+	svc->generation = value->generation;
+	svc->subset_count = value->subset_count < VEER_MAX_SUBSETS
+				    ? value->subset_count
+				    : VEER_MAX_SUBSETS;
+	for (i = 0; i < svc->subset_count; i++) {
+		struct veer_subset_model *subset = &svc->subsets[i];
+
+		memcpy(subset->name, meta.subset_names[i],
+		       sizeof(subset->name));
+		subset->name[sizeof(subset->name) - 1] = '\0';
+		subset->weight = value->subsets[i].weight;
+		for (b = 0; b < value->subsets[i].backend_count; b++) {
+			index = value->subsets[i].backend_base + b;
+			if (bpf_map_lookup_elem(maps->backends, &index,
+						&backend) ||
+			    veer_subset_add_backend(subset, &backend)) {
+				snprintf(err, errlen,
+					 "cannot read backend %u of service "
+					 "%s",
+					 index, svc->name);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+int veer_maps_read_model(const struct veer_maps *maps, struct veer_model *model,
+			 char *err, size_t errlen)
+{
+	struct svc_entry *entries;
+	struct veer_service_model *svc;
+	size_t n, i;
+	int ret = 0;
+
+	if (read_service_entries(maps, &entries, &n, err, errlen))
+		return -1;
+	for (i = 0; i < n && !ret; i++) {
+		svc = veer_model_add_service(model);
+		if (!svc) {
+			snprintf(err, errlen, "out of memory");
+			ret = -1;
+		} else {
+			ret = service_from_map(maps, &entries[i], svc, err,
+					       errlen);
+		}
+	}
+	free(entries);
+	return ret;
+}
+
+static bool backends_equal(const struct veer_subset_model *a,
+			   const struct veer_subset_model *b)
+{
+	return a->backend_count == b->backend_count &&
+	       (a->backend_count == 0 ||
+		memcmp(a->backends, b->backends,
+		       a->backend_count * sizeof(*a->backends)) == 0);
+}
+
+static void append(char *buf, size_t len, const char *fmt, const char *a,
+		   const char *b)
+{
+	size_t used = strlen(buf);
+
+	if (used < len)
+		snprintf(buf + used, len - used, fmt, a, b);
+}
+
+void veer_service_describe_change(const struct veer_service_model *old,
+				  const struct veer_service_model *new,
+				  char *buf, size_t len)
+{
+	char vip[VEER_ENDPOINT_STRLEN], item[96];
+	unsigned int i, b;
+	int j;
+
+	buf[0] = '\0';
+	if (!old) {
+		veer_endpoint_format(&new->key.vip, new->key.family,
+				     new->key.port, vip, sizeof(vip));
+		append(buf, len, "created (%s%s)", vip, "");
+		for (i = 0; i < new->subset_count; i++) {
+			snprintf(item, sizeof(item), " %s=%u/%u backends",
+				 new->subsets[i].name, new->subsets[i].weight,
+				 new->subsets[i].backend_count);
+			append(buf, len, "%s%s", item, "");
+		}
+		return;
+	}
+	if (memcmp(&old->key, &new->key, sizeof(old->key))) {
+		veer_endpoint_format(&new->key.vip, new->key.family,
+				     new->key.port, vip, sizeof(vip));
+		append(buf, len, "%sVIP -> %s", *buf ? "; " : "", vip);
+	}
+	if (old->flags != new->flags)
+		append(buf, len, "%ssource-ip affinity %s", *buf ? "; " : "",
+		       new->flags &VEER_SVC_F_HASH_SRC_IP ? "on" : "off");
+	for (i = 0; i < new->subset_count; i++) {
+		const struct veer_subset_model *ns = &new->subsets[i];
+
+		j = veer_service_find_subset(old, ns->name);
+		if (j < 0) {
+			snprintf(item, sizeof(item), "subset %s added (%u)",
+				 ns->name, ns->weight);
+			append(buf, len, "%s%s", *buf ? "; " : "", item);
+			continue;
+		}
+		if (old->subsets[j].weight != ns->weight) {
+			snprintf(item, sizeof(item), "%s %u -> %u", ns->name,
+				 old->subsets[j].weight, ns->weight);
+			append(buf, len, "%s%s", *buf ? "; " : "", item);
+		}
+		if (!backends_equal(&old->subsets[j], ns)) {
+			unsigned int added = 0, removed = 0;
+			unsigned int k;
+
+			for (b = 0; b < ns->backend_count; b++) {
+				for (k = 0; k < old->subsets[j].backend_count;
+				     k++)
+					if (!memcmp(&ns->backends[b],
+						    &old->subsets[j]
+							     .backends[k],
+						    sizeof(ns->backends[b])))
+						break;
+				added += k == old->subsets[j].backend_count;
+			}
+			for (k = 0; k < old->subsets[j].backend_count; k++) {
+				for (b = 0; b < ns->backend_count; b++)
+					if (!memcmp(&ns->backends[b],
+						    &old->subsets[j]
+							     .backends[k],
+						    sizeof(ns->backends[b])))
+						break;
+				removed += b == ns->backend_count;
+			}
+			snprintf(item, sizeof(item),
+				 "%s backends +%u -%u (now %u)", ns->name,
+				 added, removed, ns->backend_count);
+			append(buf, len, "%s%s", *buf ? "; " : "", item);
+		}
+	}
+	for (i = 0; i < old->subset_count; i++) {
+		if (veer_service_find_subset(new, old->subsets[i].name) < 0) {
+			snprintf(item, sizeof(item), "subset %s removed",
+				 old->subsets[i].name);
+			append(buf, len, "%s%s", *buf ? "; " : "", item);
+		}
+	}
+	/* Reordering subsets changes which hash buckets each one owns. */
+	if (!*buf && old->subset_count == new->subset_count) {
+		for (i = 0; i < new->subset_count; i++)
+			if (strcmp(old->subsets[i].name, new->subsets[i].name))
+				break;
+		if (i < new->subset_count)
+			append(buf, len, "subsets reordered%s%s", "", "");
+	}
+	if (!*buf)
+		append(buf, len, "unchanged%s%s", "", "");
+}
+
+/* Free-slot bookkeeping for veer_backends, derived from the live services. */
+struct slot_map {
+	uint8_t *used; /* one byte per slot: simple, 64 KiB at the default */
+	uint32_t size;
+};
+
+static void slots_mark(struct slot_map *slots, uint32_t base, uint32_t count)
+{
+	uint32_t i;
+
+	for (i = 0; i < count && base + i < slots->size; i++)
+		slots->used[base + i] = 1;
+}
+
+/* First fit; returns the base or UINT32_MAX when no run is long enough. */
+static uint32_t slots_alloc(struct slot_map *slots, uint32_t count)
+{
+	uint32_t start, run = 0, i;
+
+	if (count == 0)
+		return 0;
+	for (i = 0, start = 0; i < slots->size; i++) {
+		if (slots->used[i]) {
+			run = 0;
+			start = i + 1;
+			continue;
+		}
+		if (++run == count) {
+			slots_mark(slots, start, count);
+			return start;
+		}
+	}
+	return UINT32_MAX;
+}
+
+static const struct svc_entry *find_entry(const struct svc_entry *entries,
+					  size_t n, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (entries[i].value.id == id)
+			return &entries[i];
+	return NULL;
+}
+
+static int zero_stats(const struct veer_maps *maps, uint32_t id)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	struct veer_stats *zero;
+	uint32_t row, index;
+	int ret = 0;
+
+	if (ncpus <= 0)
+		return -1;
+	zero = calloc(ncpus, sizeof(*zero));
+	if (!zero)
+		return -1;
+	for (row = 0; row < VEER_STATS_ROWS_PER_SVC && !ret; row++) {
+		index = id * VEER_STATS_ROWS_PER_SVC + row;
+		ret = bpf_map_update_elem(maps->stats, &index, zero, BPF_ANY);
+	}
+	free(zero);
+	return ret;
+}
+
+/* One planned service write. */
+struct plan_item {
+	const struct veer_service_model *desired;
+	const struct veer_service_model *old; /* NULL when created */
+	const struct svc_entry *old_entry; /* its live map entry */
+	struct veer_service value; /* what will be published */
+	struct veer_svc_meta meta;
+	struct veer_svc_meta old_meta;
+	bool write;
+	bool published;
+};
+
+static int plan_backends(struct plan_item *item, struct slot_map *slots,
+			 const struct veer_maps *maps, bool dry_run, char *err,
+			 size_t errlen)
+{
+	const struct veer_service_model *svc = item->desired;
+	unsigned int i;
+	uint32_t base, b, index;
+	int j;
+
+	for (i = 0; i < svc->subset_count; i++) {
+		const struct veer_subset_model *subset = &svc->subsets[i];
+
+		/* Identical backends: the live slots already hold them. */
+		j = item->old
+			    ? veer_service_find_subset(item->old, subset->name)
+			    : -1;
+		if (j >= 0 && backends_equal(&item->old->subsets[j], subset)) {
+			item->value.subsets[i].backend_base =
+				item->old_entry->value.subsets[j].backend_base;
+			item->value.subsets[i].backend_count =
+				subset->backend_count;
+			continue;
+		}
+		base = slots_alloc(slots, subset->backend_count);
+		if (base == UINT32_MAX) {
+			snprintf(err, errlen,
+				 "backend table full (%u slots); re-attach "
+				 "with a larger --max-backends",
+				 slots->size);
+			return -1;
+		}
+		item->value.subsets[i].backend_base = base;
+		item->value.subsets[i].backend_count = subset->backend_count;
+		for (b = 0; b < subset->backend_count && !dry_run; b++) {
+			index = base + b;
+			if (bpf_map_update_elem(maps->backends, &index,
+						&subset->backends[b],
+						BPF_ANY)) {
+				snprintf(err, errlen,
+					 "cannot write backend slot %u: %s",
+					 index, strerror(errno));
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+static void fill_meta(struct veer_svc_meta *meta,
+		      const struct veer_service_model *svc)
+{
+	unsigned int i;
+
+	memset(meta, 0, sizeof(*meta));
+	snprintf(meta->name, sizeof(meta->name), "%s", svc->name);
+	for (i = 0; i < svc->subset_count; i++)
+		snprintf(meta->subset_names[i], sizeof(meta->subset_names[i]),
+			 "%s", svc->subsets[i].name);
+	meta->key = svc->key;
+}
+
+/* Undo every publish done so far, newest first. Best effort by nature. */
+static void rollback(const struct veer_maps *maps, struct plan_item *items,
+		     size_t n)
+{
+	size_t i;
+
+	for (i = n; i-- > 0;) {
+		struct plan_item *item = &items[i];
+		uint32_t id = item->value.id;
+
+		if (!item->published)
+			continue;
+		if (item->old_entry) {
+			bpf_map_update_elem(maps->svc_meta, &id,
+					    &item->old_meta, BPF_ANY);
+			bpf_map_update_elem(maps->services,
+					    &item->old_entry->key,
+					    &item->old_entry->value, BPF_ANY);
+			if (memcmp(&item->old_entry->key, &item->desired->key,
+				   sizeof(item->desired->key)))
+				bpf_map_delete_elem(maps->services,
+						    &item->desired->key);
+		} else {
+			bpf_map_delete_elem(maps->services,
+					    &item->desired->key);
+		}
+	}
+}
+
+static int publish(const struct veer_maps *maps, struct plan_item *item,
+		   char *err, size_t errlen)
+{
+	uint32_t id = item->value.id;
+
+	if (!item->old_entry && zero_stats(maps, id)) {
+		snprintf(err, errlen, "cannot reset counters of %s: %s",
+			 item->desired->name, strerror(errno));
+		return -1;
+	}
+	/* Names first: the data plane never reads them. */
+	if (bpf_map_update_elem(maps->svc_meta, &id, &item->meta, BPF_ANY))
+		goto fail;
+	/* The flip: one update makes the whole new service visible. */
+	if (bpf_map_update_elem(maps->services, &item->desired->key,
+				&item->value, BPF_ANY))
+		goto fail;
+	item->published = true;
+	if (item->old_entry &&
+	    memcmp(&item->old_entry->key, &item->desired->key,
+		   sizeof(item->desired->key)))
+		bpf_map_delete_elem(maps->services, &item->old_entry->key);
+	return 0;
+fail:
+	snprintf(err, errlen, "cannot publish service %s: %s",
+		 item->desired->name, strerror(errno));
+	/* A failed meta write of an existing service must not linger. */
+	if (item->old_entry)
+		bpf_map_update_elem(maps->svc_meta, &id, &item->old_meta,
+				    BPF_ANY);
+	return -1;
+}
+
+int veer_maps_apply(const struct veer_maps *maps,
+		    const struct veer_model *current,
+		    const struct veer_model *desired, bool dry_run, FILE *out,
+		    bool *changed, char *err, size_t errlen)
+{
+	struct svc_entry *entries = NULL;
+	struct plan_item *items = NULL;
+	struct slot_map slots = {};
+	uint8_t *ids_used = NULL;
+	char desc[1024];
+	size_t n_entries = 0, i, j;
+	uint32_t next_id = 1, max_services, max_backends;
+	int ret = -1;
+
+	*changed = false;
+	if (veer_model_validate(desired, err, errlen))
+		return -1;
+	/* Without maps (dry run before attach) plan against the defaults. */
+	max_services = maps ? maps->max_services : VEER_DEFAULT_MAX_SERVICES;
+	max_backends = maps ? maps->max_backends : VEER_DEFAULT_MAX_BACKENDS;
+
+	if (maps &&
+	    read_service_entries(maps, &entries, &n_entries, err, errlen))
+		return -1;
+	items = calloc(desired->count ? desired->count : 1, sizeof(*items));
+	slots.size = max_backends;
+	slots.used = calloc(max_backends ? max_backends : 1, 1);
+	ids_used = calloc(max_services + 1, 1);
+	if (!items || !slots.used || !ids_used) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < n_entries; i++) {
+		const struct veer_service *v = &entries[i].value;
+
+		if (v->id <= max_services)
+			ids_used[v->id] = 1;
+		for (j = 0; j < v->subset_count && j < VEER_MAX_SUBSETS; j++)
+			slots_mark(&slots, v->subsets[j].backend_base,
+				   v->subsets[j].backend_count);
+	}
+
+	/* Plan: nothing is written until every service has a place. */
+	for (i = 0; i < desired->count; i++) {
+		struct plan_item *item = &items[i];
+		const struct veer_service_model *svc = &desired->services[i];
+		const struct veer_service_model *other;
+
+		item->desired = svc;
+		item->old =
+			current ? veer_model_find(current, svc->name) : NULL;
+		if (item->old && maps)
+			item->old_entry =
+				find_entry(entries, n_entries, item->old->id);
+		/* Another service already owns this VIP:port? */
+		for (j = 0; current && j < current->count; j++) {
+			other = &current->services[j];
+			if (strcmp(other->name, svc->name) &&
+			    !memcmp(&other->key, &svc->key, sizeof(svc->key))) {
+				veer_endpoint_format(
+					&svc->key.vip, svc->key.family,
+					svc->key.port, desc, sizeof(desc));
+				snprintf(err, errlen,
+					 "service %s: VIP %s is already used "
+					 "by service %s",
+					 svc->name, desc, other->name);
+				goto out;
+			}
+		}
+		veer_service_describe_change(item->old, svc, desc,
+					     sizeof(desc));
+		item->write = strcmp(desc, "unchanged") != 0;
+		if (out)
+			fprintf(out, "service %s: %s%s\n", svc->name, desc,
+				dry_run && item->write ? " (dry run)" : "");
+		if (!item->write)
+			continue;
+		*changed = true;
+
+		if (item->old_entry) {
+			item->value.id = item->old_entry->value.id;
+			item->value.generation =
+				item->old_entry->value.generation + 1;
+			if (!dry_run &&
+			    bpf_map_lookup_elem(maps->svc_meta, &item->value.id,
+						&item->old_meta)) {
+				snprintf(err, errlen,
+					 "cannot read metadata of %s: %s",
+					 svc->name, strerror(errno));
+				goto out;
+			}
+		} else {
+			while (next_id <= max_services && ids_used[next_id])
+				next_id++;
+			if (next_id > max_services) {
+				snprintf(err, errlen,
+					 "service table full (%u services); "
+					 "re-attach with a larger "
+					 "--max-services",
+					 max_services);
+				goto out;
+			}
+			ids_used[next_id] = 1;
+			item->value.id = next_id;
+			item->value.generation = 1;
+		}
+		item->value.flags = svc->flags;
+		item->value.subset_count = svc->subset_count;
+		for (j = 0; j < svc->subset_count; j++)
+			item->value.subsets[j].weight = svc->subsets[j].weight;
+		/* Slots are allocated in the plan, written only for real. */
+		if (plan_backends(item, &slots, maps, true, err, errlen))
+			goto out;
+		fill_meta(&item->meta, svc);
+	}
+	if (dry_run || !*changed) {
+		ret = 0;
+		goto out;
+	}
+
+	/* Write backends (into slots no live service references), publish. */
+	for (i = 0; i < desired->count; i++) {
+		struct plan_item *item = &items[i];
+		const struct veer_service_model *svc = item->desired;
+		uint32_t b, index;
+
+		if (!item->write)
+			continue;
+		for (j = 0; j < svc->subset_count; j++) {
+			const struct veer_subset *planned =
+				&item->value.subsets[j];
+			int k = item->old ? veer_service_find_subset(
+						    item->old,
+						    svc->subsets[j].name)
+					  : -1;
+
+			if (k >= 0 && item->old_entry &&
+			    planned->backend_base ==
+				    item->old_entry->value.subsets[k]
+					    .backend_base &&
+			    backends_equal(&item->old->subsets[k],
+					   &svc->subsets[j]))
+				continue;
+			for (b = 0; b < planned->backend_count; b++) {
+				index = planned->backend_base + b;
+				if (bpf_map_update_elem(
+					    maps->backends, &index,
+					    &svc->subsets[j].backends[b],
+					    BPF_ANY)) {
+					snprintf(err, errlen,
+						 "cannot write backend slot "
+						 "%u: %s",
+						 index, strerror(errno));
+					goto out;
+				}
+			}
+		}
+	}
+	for (i = 0; i < desired->count; i++) {
+		if (!items[i].write)
+			continue;
+		if (publish(maps, &items[i], err, errlen)) {
+			rollback(maps, items, i);
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	free(entries);
+	free(items);
+	free(slots.used);
+	free(ids_used);
+	return ret;
+}
+
+int veer_maps_delete_service(const struct veer_maps *maps,
+			     const struct veer_model *current, const char *name,
+			     char *err, size_t errlen)
+{
+	const struct veer_service_model *svc = veer_model_find(current, name);
+
+	if (!svc) {
+		snprintf(err, errlen, "no service named %s", name);
+		return -1;
+	}
+	if (bpf_map_delete_elem(maps->services, &svc->key)) {
+		snprintf(err, errlen, "cannot delete service %s: %s", name,
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int veer_maps_read_stats(const struct veer_maps *maps, uint32_t svc_id,
+			 struct veer_stats rows[VEER_STATS_ROWS_PER_SVC],
+			 char *err, size_t errlen)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	struct veer_stats *percpu;
+	uint32_t row, index;
+	int cpu;
+
+	if (ncpus <= 0) {
+		snprintf(err, errlen, "cannot count CPUs");
+		return -1;
+	}
+	percpu = calloc(ncpus, sizeof(*percpu));
+	if (!percpu) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	memset(rows, 0, sizeof(*rows) * VEER_STATS_ROWS_PER_SVC);
+	for (row = 0; row < VEER_STATS_ROWS_PER_SVC; row++) {
+		index = svc_id * VEER_STATS_ROWS_PER_SVC + row;
+		if (bpf_map_lookup_elem(maps->stats, &index, percpu)) {
+			snprintf(err, errlen, "cannot read stats row %u: %s",
+				 index, strerror(errno));
+			free(percpu);
+			return -1;
+		}
+		for (cpu = 0; cpu < ncpus; cpu++) {
+			rows[row].new_conns += percpu[cpu].new_conns;
+			rows[row].packets_forward +=
+				percpu[cpu].packets_forward;
+			rows[row].bytes_forward += percpu[cpu].bytes_forward;
+			rows[row].packets_reverse +=
+				percpu[cpu].packets_reverse;
+			rows[row].bytes_reverse += percpu[cpu].bytes_reverse;
+			rows[row].resets += percpu[cpu].resets;
+			rows[row].ct_misses += percpu[cpu].ct_misses;
+			rows[row].no_backend += percpu[cpu].no_backend;
+		}
+	}
+	free(percpu);
+	return 0;
+}
+
+long veer_maps_count_entries(int map_fd, size_t key_size)
+{
+	unsigned char key[128], next[128];
+	void *prev = NULL;
+	long n = 0;
+
+	if (key_size > sizeof(key))
+		return -1;
+	while (bpf_map_get_next_key(map_fd, prev, next) == 0) {
+		memcpy(key, next, key_size);
+		prev = key;
+		n++;
+	}
+	return n;
+}

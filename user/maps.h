@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The pinned maps as a configuration store. There is no daemon: the maps
+ * are the only state, every command reads what it needs from them and
+ * writes changes so that the data plane never sees a half-written service.
+ */
+#ifndef VEER_MAPS_H
+#define VEER_MAPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include "model.h"
+
+struct veer_maps {
+	int services;
+	int backends;
+	int svc_meta;
+	int conntrack;
+	int stats;
+	uint32_t max_services; /* service ids are 1 ..= max_services */
+	uint32_t max_backends;
+	uint32_t ct_entries;
+	uint32_t stats_rows;
+};
+
+#define VEER_ERR_LEN 512
+
+/* Every fd -1, so veer_maps_close is always safe. */
+void veer_maps_init(struct veer_maps *maps);
+
+/*
+ * Opens the pinned maps under pin_root. Returns 0; -1 with a one-line
+ * message in err (not loaded, not root, bpffs missing, ...). Returns -2
+ * (err filled) when nothing is pinned there at all, so callers that can
+ * work without maps (a dry run) can tell that case apart.
+ */
+int veer_maps_open(const char *pin_root, struct veer_maps *maps, char *err,
+		   size_t errlen);
+void veer_maps_close(struct veer_maps *maps);
+
+/* Reads every service (names, weights, backends, id, generation). */
+int veer_maps_read_model(const struct veer_maps *maps, struct veer_model *model,
+			 char *err, size_t errlen);
+
+/*
+ * Makes the maps hold `desired` for each service it names (others are left
+ * alone). Validates first; writes new backends into unused slots, then
+ * publishes each service with one map update; on a write failure restores
+ * every service it had touched. A summary of the change, one line per
+ * service, goes to `out` (even when dry_run, where nothing is written).
+ * *changed reports whether anything differed. 0 or -1 with err.
+ */
+int veer_maps_apply(const struct veer_maps *maps,
+		    const struct veer_model *current,
+		    const struct veer_model *desired, bool dry_run, FILE *out,
+		    bool *changed, char *err, size_t errlen);
+
+/* Removes a service by name. 0 or -1 with err. */
+int veer_maps_delete_service(const struct veer_maps *maps,
+			     const struct veer_model *current, const char *name,
+			     char *err, size_t errlen);
+
+/* Sum over CPUs of the stats rows of one service id. */
+int veer_maps_read_stats(const struct veer_maps *maps, uint32_t svc_id,
+			 struct veer_stats rows[VEER_STATS_ROWS_PER_SVC],
+			 char *err, size_t errlen);
+
+/* Counts the entries of a hash map (services, conntrack). -1 on error. */
+long veer_maps_count_entries(int map_fd, size_t key_size);
+
+/* Describes the change from old to new of one service, or "unchanged". */
+void veer_service_describe_change(const struct veer_service_model *old,
+				  const struct veer_service_model *new,
+				  char *buf, size_t len);
+
+#endif /* VEER_MAPS_H */

@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include "output.h"
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "addr.h"
+
+int veer_format_parse(const char *text, enum veer_format *format)
+{
+	if (!strcmp(text, "table"))
+		*format = VEER_FORMAT_TABLE;
+	else if (!strcmp(text, "json"))
+		*format = VEER_FORMAT_JSON;
+	else
+		return -1;
+	return 0;
+}
+
+void veer_json_string(FILE *out, const char *text)
+{
+	const unsigned char *p;
+
+	fputc('"', out);
+	for (p = (const unsigned char *)text; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(out, "\\%c", *p);
+		else if (*p < 0x20)
+			fprintf(out, "\\u%04x", *p);
+		else
+			fputc(*p, out);
+	}
+	fputc('"', out);
+}
+
+static void print_services_json(FILE *out, const struct veer_model *model)
+{
+	char text[VEER_ENDPOINT_STRLEN];
+	size_t i;
+	unsigned int s, b;
+
+	fprintf(out, "{\"services\":[");
+	for (i = 0; i < model->count; i++) {
+		const struct veer_service_model *svc = &model->services[i];
+
+		fprintf(out, "%s{\"name\":", i ? "," : "");
+		veer_json_string(out, svc->name);
+		veer_addr_format(&svc->key.vip, svc->key.family, text,
+				 sizeof(text));
+		fprintf(out, ",\"vip\":\"%s\",\"port\":%u", text,
+			ntohs(svc->key.port));
+		fprintf(out,
+			",\"id\":%u,\"generation\":%u,"
+			"\"sourceIpAffinity\":%s,\"subsets\":[",
+			svc->id, svc->generation,
+			svc->flags & VEER_SVC_F_HASH_SRC_IP ? "true" : "false");
+		for (s = 0; s < svc->subset_count; s++) {
+			const struct veer_subset_model *sub = &svc->subsets[s];
+
+			fprintf(out, "%s{\"name\":", s ? "," : "");
+			veer_json_string(out, sub->name);
+			fprintf(out, ",\"weight\":%u,\"backends\":[",
+				sub->weight);
+			for (b = 0; b < sub->backend_count; b++) {
+				veer_endpoint_format(&sub->backends[b].addr,
+						     sub->backends[b].family,
+						     sub->backends[b].port,
+						     text, sizeof(text));
+				fprintf(out, "%s\"%s\"", b ? "," : "", text);
+			}
+			fprintf(out, "]}");
+		}
+		fprintf(out, "]}");
+	}
+	fprintf(out, "]}\n");
+}
+
+static void print_services_table(FILE *out, const struct veer_model *model)
+{
+	char vip[VEER_ENDPOINT_STRLEN], backend[VEER_ENDPOINT_STRLEN];
+	size_t i;
+	unsigned int s, b;
+
+	fprintf(out, "%-24s %-28s %-10s %6s  %s\n", "SERVICE", "VIP", "SUBSET",
+		"WEIGHT", "BACKENDS");
+	for (i = 0; i < model->count; i++) {
+		const struct veer_service_model *svc = &model->services[i];
+
+		veer_endpoint_format(&svc->key.vip, svc->key.family,
+				     svc->key.port, vip, sizeof(vip));
+		for (s = 0; s < svc->subset_count; s++) {
+			const struct veer_subset_model *sub = &svc->subsets[s];
+
+			fprintf(out, "%-24s %-28s %-10s %6u  ",
+				s ? "" : svc->name, s ? "" : vip, sub->name,
+				sub->weight);
+			if (!sub->backend_count)
+				fprintf(out, "-");
+			for (b = 0; b < sub->backend_count; b++) {
+				veer_endpoint_format(&sub->backends[b].addr,
+						     sub->backends[b].family,
+						     sub->backends[b].port,
+						     backend, sizeof(backend));
+				fprintf(out, "%s%s", b ? "," : "", backend);
+			}
+			fputc('\n', out);
+		}
+	}
+}
+
+void veer_print_services(FILE *out, const struct veer_model *model,
+			 enum veer_format format)
+{
+	if (format == VEER_FORMAT_JSON)
+		print_services_json(out, model);
+	else
+		print_services_table(out, model);
+}
+
+static uint64_t total_new_conns(const struct veer_stats *rows)
+{
+	uint64_t total = 0;
+	unsigned int s;
+
+	for (s = 0; s < VEER_MAX_SUBSETS; s++)
+		total += rows[s].new_conns;
+	return total;
+}
+
+static double share_percent(uint64_t part, uint64_t total)
+{
+	return total ? 100.0 * (double)part / (double)total : 0.0;
+}
+
+static void print_counters_json(FILE *out, const struct veer_stats *st)
+{
+	fprintf(out,
+		"\"newConnections\":%" PRIu64 ",\"packetsForward\":%" PRIu64
+		",\"bytesForward\":%" PRIu64 ",\"packetsReverse\":%" PRIu64
+		",\"bytesReverse\":%" PRIu64 ",\"resets\":%" PRIu64
+		",\"conntrackMisses\":%" PRIu64 ",\"noBackend\":%" PRIu64,
+		(uint64_t)st->new_conns, (uint64_t)st->packets_forward,
+		(uint64_t)st->bytes_forward, (uint64_t)st->packets_reverse,
+		(uint64_t)st->bytes_reverse, (uint64_t)st->resets,
+		(uint64_t)st->ct_misses, (uint64_t)st->no_backend);
+}
+
+void veer_print_stats(FILE *out, const struct veer_model *model,
+		      const struct veer_stats (*rows)[VEER_STATS_ROWS_PER_SVC],
+		      enum veer_format format)
+{
+	size_t i;
+	unsigned int s;
+
+	if (format == VEER_FORMAT_JSON) {
+		fprintf(out, "{\"services\":[");
+		for (i = 0; i < model->count; i++) {
+			const struct veer_service_model *svc =
+				&model->services[i];
+			uint64_t total = total_new_conns(rows[i]);
+
+			fprintf(out, "%s{\"name\":", i ? "," : "");
+			veer_json_string(out, svc->name);
+			fprintf(out, ",\"subsets\":[");
+			for (s = 0; s < svc->subset_count; s++) {
+				fprintf(out, "%s{\"name\":", s ? "," : "");
+				veer_json_string(out, svc->subsets[s].name);
+				fprintf(out, ",\"weight\":%u,\"share\":%.2f,",
+					svc->subsets[s].weight,
+					share_percent(rows[i][s].new_conns,
+						      total));
+				print_counters_json(out, &rows[i][s]);
+				fprintf(out, "}");
+			}
+			fprintf(out, "],\"unattributed\":{");
+			print_counters_json(
+				out, &rows[i][VEER_STATS_ROW_UNATTRIBUTED]);
+			fprintf(out, "}}");
+		}
+		fprintf(out, "]}\n");
+		return;
+	}
+
+	fprintf(out,
+		"%-24s %-10s %6s %10s %7s %10s %12s %10s %12s %7s %7s %7s\n",
+		"SERVICE", "SUBSET", "WEIGHT", "NEW_CONNS", "SHARE", "PKTS_IN",
+		"BYTES_IN", "PKTS_OUT", "BYTES_OUT", "RESETS", "CT_MISS",
+		"NO_BACKEND");
+	for (i = 0; i < model->count; i++) {
+		const struct veer_service_model *svc = &model->services[i];
+		const struct veer_stats *un =
+			&rows[i][VEER_STATS_ROW_UNATTRIBUTED];
+		uint64_t total = total_new_conns(rows[i]);
+
+		for (s = 0; s < svc->subset_count; s++) {
+			const struct veer_stats *st = &rows[i][s];
+
+			fprintf(out,
+				"%-24s %-10s %6u %10" PRIu64
+				" %6.1f%% %10" PRIu64 " %12" PRIu64
+				" %10" PRIu64 " %12" PRIu64 " %7" PRIu64
+				" %7" PRIu64 " %7" PRIu64 "\n",
+				s ? "" : svc->name, svc->subsets[s].name,
+				svc->subsets[s].weight, (uint64_t)st->new_conns,
+				share_percent(st->new_conns, total),
+				(uint64_t)st->packets_forward,
+				(uint64_t)st->bytes_forward,
+				(uint64_t)st->packets_reverse,
+				(uint64_t)st->bytes_reverse,
+				(uint64_t)st->resets, (uint64_t)st->ct_misses,
+				(uint64_t)st->no_backend);
+		}
+		if (un->ct_misses || un->no_backend)
+			fprintf(out,
+				"%-24s %-10s %6s %10s %7s %10s %12s %10s %12s "
+				"%7s %7" PRIu64 " %7" PRIu64 "\n",
+				"", "(none)", "-", "-", "-", "-", "-", "-", "-",
+				"-", (uint64_t)un->ct_misses,
+				(uint64_t)un->no_backend);
+	}
+}

@@ -1,0 +1,849 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * veer: the command that loads, attaches and configures the data plane.
+ * Table-driven: each subcommand has one options struct, one parser and one
+ * runner; defaults live in the *_defaults() of each options struct.
+ */
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <getopt.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "config.h"
+#include "loader.h"
+#include "maps.h"
+#include "model.h"
+#include "output.h"
+#include "veer_abi.h"
+
+#define VEER_MAX_CONFIG_FILES 64
+/* Bound for map size options: keeps size arithmetic far from overflow. */
+#define VEER_MAX_MAP_ENTRIES (1U << 28)
+
+/* Exit codes: 0 success, 1 the operation failed, 2 the command line is bad. */
+#define EXIT_FAILED 1
+#define EXIT_USAGE 2
+
+struct globals {
+	const char *pin_root;
+	bool verbose;
+	const char *command;
+};
+
+static struct globals g = {
+	.pin_root = VEER_PIN_ROOT_DEFAULT,
+};
+
+static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "veer: %s: ", g.command);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	/* Without -v veer prints its own one-line error instead. */
+	if (!g.verbose)
+		return 0;
+	(void)level;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static int parse_u32(const char *text, uint32_t min, uint32_t max,
+		     uint32_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!text || !*text || *text == '-' || *text == '+')
+		return -1;
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* getopt is silent (opterr = 0) so that every error carries veer's prefix. */
+static int bad_option(char **argv)
+{
+	fail("unknown option or missing value: '%s'", argv[optind - 1]);
+	return EXIT_USAGE;
+}
+
+static int no_options(int argc, char **argv)
+{
+	static const struct option none[] = {{NULL, 0, NULL, 0}};
+
+	if (getopt_long(argc, argv, "", none, NULL) != -1)
+		return bad_option(argv);
+	return 0;
+}
+
+/* Every command but --help touches BPF objects. */
+static int require_root(void)
+{
+	if (geteuid() != 0) {
+		fail("must run as root (needs CAP_BPF and CAP_NET_ADMIN)");
+		return -1;
+	}
+	return 0;
+}
+
+static int open_maps(struct veer_maps *maps)
+{
+	char err[VEER_ERR_LEN];
+	int ret;
+
+	if (veer_pin_root_prepare(g.pin_root, false, err, sizeof(err))) {
+		fail("%s", err);
+		return -1;
+	}
+	ret = veer_maps_open(g.pin_root, maps, err, sizeof(err));
+	if (ret)
+		fail("%s", err);
+	return ret;
+}
+
+static int read_model(const struct veer_maps *maps, struct veer_model *model)
+{
+	char err[VEER_ERR_LEN];
+
+	if (veer_maps_read_model(maps, model, err, sizeof(err))) {
+		fail("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- attach ---------------------------------------------------------- */
+
+struct attach_opts {
+	const char *dev;
+	struct veer_load_opts load;
+};
+
+static int run_attach(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"max-services", required_argument, NULL, 's'},
+		{"max-backends", required_argument, NULL, 'b'},
+		{"ct-size", required_argument, NULL, 'c'},
+		{NULL, 0, NULL, 0},
+	};
+	struct attach_opts o = {.load = VEER_LOAD_OPTS_DEFAULT};
+	char err[VEER_ERR_LEN];
+	int opt, ifindex, in_fd = -1, eg_fd = -1, ret = EXIT_FAILED;
+	bool reused;
+
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		uint32_t *target = opt == 's'	? &o.load.max_services
+				   : opt == 'b' ? &o.load.max_backends
+				   : opt == 'c' ? &o.load.ct_entries
+						: NULL;
+
+		if (!target)
+			return bad_option(argv);
+		if (parse_u32(optarg, 1, VEER_MAX_MAP_ENTRIES, target)) {
+			fail("bad value '%s' for %s (1..%u)", optarg,
+			     argv[optind - 1], VEER_MAX_MAP_ENTRIES);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		fail("expected exactly one interface name");
+		return EXIT_USAGE;
+	}
+	o.dev = argv[optind];
+	if (require_root())
+		return EXIT_FAILED;
+	ifindex = (int)if_nametoindex(o.dev);
+	if (!ifindex) {
+		fail("no interface named '%s'", o.dev);
+		return EXIT_FAILED;
+	}
+	if (veer_pin_root_prepare(g.pin_root, true, err, sizeof(err)) ||
+	    veer_load(g.pin_root, &o.load, &in_fd, &eg_fd, &reused, err,
+		      sizeof(err)) ||
+	    veer_tc_attach(ifindex, in_fd, eg_fd, err, sizeof(err))) {
+		fail("%s", err);
+		goto cleanup;
+	}
+	printf("attached to %s (tc ingress+egress)%s\n", o.dev,
+	       reused ? "" : "; programs loaded and pinned");
+	ret = 0;
+cleanup:
+	if (in_fd >= 0)
+		close(in_fd);
+	if (eg_fd >= 0)
+		close(eg_fd);
+	return ret;
+}
+
+/* ---- detach ---------------------------------------------------------- */
+
+struct detach_opts {
+	const char *dev;
+	bool all;
+};
+
+/* Detaches from every interface of this network namespace. */
+static int detach_everywhere(int *count)
+{
+	struct if_nameindex *ifs = if_nameindex(), *it;
+	uint32_t in_id, eg_id;
+	char err[VEER_ERR_LEN];
+	int failures = 0;
+
+	*count = 0;
+	if (!ifs)
+		return -1;
+	for (it = ifs; it->if_index; it++) {
+		veer_tc_query((int)it->if_index, &in_id, &eg_id);
+		if (!in_id && !eg_id)
+			continue;
+		if (veer_tc_detach((int)it->if_index, err, sizeof(err))) {
+			fail("%s: %s", it->if_name, err);
+			failures++;
+			continue;
+		}
+		printf("detached from %s\n", it->if_name);
+		(*count)++;
+	}
+	if_freenameindex(ifs);
+	return failures ? -1 : 0;
+}
+
+static int run_detach(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"all", no_argument, NULL, 'a'},
+		{NULL, 0, NULL, 0},
+	};
+	struct detach_opts o = {};
+	char err[VEER_ERR_LEN];
+	int opt, ifindex, count;
+
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (opt != 'a')
+			return bad_option(argv);
+		o.all = true;
+	}
+	if (o.all ? optind != argc : optind != argc - 1) {
+		fail(o.all ? "--all takes no interface"
+			   : "expected one interface name, or --all");
+		return EXIT_USAGE;
+	}
+	if (require_root())
+		return EXIT_FAILED;
+	if (o.all) {
+		if (detach_everywhere(&count))
+			return EXIT_FAILED;
+		if (veer_unpin_all(g.pin_root, err, sizeof(err))) {
+			fail("%s", err);
+			return EXIT_FAILED;
+		}
+		printf("removed pins under %s\n", g.pin_root);
+		return 0;
+	}
+	o.dev = argv[optind];
+	ifindex = (int)if_nametoindex(o.dev);
+	if (!ifindex) {
+		fail("no interface named '%s'", o.dev);
+		return EXIT_FAILED;
+	}
+	if (veer_tc_detach(ifindex, err, sizeof(err))) {
+		fail("%s: %s", o.dev, err);
+		return EXIT_FAILED;
+	}
+	printf("detached from %s\n", o.dev);
+	return 0;
+}
+
+/* ---- apply ----------------------------------------------------------- */
+
+struct apply_opts {
+	const char *files[VEER_MAX_CONFIG_FILES];
+	int file_count;
+	bool dry_run;
+};
+
+static int run_apply(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"file", required_argument, NULL, 'f'},
+		{"dry-run", no_argument, NULL, 'n'},
+		{NULL, 0, NULL, 0},
+	};
+	struct apply_opts o = {};
+	struct veer_model desired, current;
+	struct veer_maps maps;
+	char err[VEER_ERR_LEN];
+	int opt, i, ret = EXIT_FAILED, opened;
+	bool changed;
+
+	while ((opt = getopt_long(argc, argv, "f:", longopts, NULL)) != -1) {
+		if (opt == 'f') {
+			if (o.file_count == VEER_MAX_CONFIG_FILES) {
+				fail("at most %d files", VEER_MAX_CONFIG_FILES);
+				return EXIT_USAGE;
+			}
+			o.files[o.file_count++] = optarg;
+		} else if (opt == 'n') {
+			o.dry_run = true;
+		} else {
+			return bad_option(argv);
+		}
+	}
+	if (optind != argc || o.file_count == 0) {
+		fail("expected -f FILE (one or more)");
+		return EXIT_USAGE;
+	}
+	if (require_root())
+		return EXIT_FAILED;
+
+	veer_model_init(&desired);
+	veer_model_init(&current);
+	veer_maps_init(&maps);
+	for (i = 0; i < o.file_count; i++) {
+		if (veer_config_load_file(o.files[i], &desired, err,
+					  sizeof(err))) {
+			fail("%s", err);
+			goto cleanup;
+		}
+	}
+	if (veer_model_validate(&desired, err, sizeof(err))) {
+		fail("%s", err);
+		goto cleanup;
+	}
+	opened = -1;
+	if (veer_pin_root_prepare(g.pin_root, false, err, sizeof(err)) == 0)
+		opened = veer_maps_open(g.pin_root, &maps, err, sizeof(err));
+	if (opened && !(opened == -2 && o.dry_run)) {
+		fail("%s", err);
+		goto cleanup;
+	}
+	if (opened == 0 && read_model(&maps, &current))
+		goto cleanup;
+	if (veer_maps_apply(opened == 0 ? &maps : NULL, &current, &desired,
+			    o.dry_run, stdout, &changed, err, sizeof(err))) {
+		fail("%s (nothing was changed)", err);
+		goto cleanup;
+	}
+	if (!changed)
+		printf("no changes\n");
+	ret = 0;
+cleanup:
+	veer_maps_close(&maps);
+	veer_model_free(&desired);
+	veer_model_free(&current);
+	return ret;
+}
+
+/* ---- weight ---------------------------------------------------------- */
+
+struct weight_opts {
+	const char *service;
+	char **assignments; /* SUBSET=WEIGHT */
+	int assignment_count;
+};
+
+static int apply_assignments(struct veer_service_model *svc,
+			     const struct weight_opts *o)
+{
+	bool seen[VEER_MAX_SUBSETS] = {false};
+	char name[VEER_SUBSET_NAME_MAX];
+	const char *eq;
+	uint32_t weight;
+	int i, index;
+
+	for (i = 0; i < o->assignment_count; i++) {
+		const char *arg = o->assignments[i];
+
+		eq = strchr(arg, '=');
+		if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof(name)) {
+			fail("expected SUBSET=WEIGHT, got '%s'", arg);
+			return EXIT_USAGE;
+		}
+		snprintf(name, sizeof(name), "%.*s", (int)(eq - arg), arg);
+		if (parse_u32(eq + 1, 0, VEER_WEIGHT_TOTAL, &weight)) {
+			fail("weight of %s must be an integer 0..%d, got '%s'",
+			     name, VEER_WEIGHT_TOTAL, eq + 1);
+			return EXIT_USAGE;
+		}
+		index = veer_service_find_subset(svc, name);
+		if (index < 0) {
+			fail("service %s has no subset '%s'", svc->name, name);
+			return EXIT_FAILED;
+		}
+		if (seen[index]) {
+			fail("subset %s given twice", name);
+			return EXIT_USAGE;
+		}
+		seen[index] = true;
+		svc->subsets[index].weight = weight;
+	}
+	return 0;
+}
+
+static int run_weight(int argc, char **argv)
+{
+	struct weight_opts o = {};
+	struct veer_model current, desired;
+	struct veer_service_model *svc;
+	struct veer_maps maps;
+	char err[VEER_ERR_LEN];
+	int ret = EXIT_FAILED, rc;
+	bool changed;
+
+	if (no_options(argc, argv))
+		return EXIT_USAGE;
+	if (argc - optind < 2) {
+		fail("expected SERVICE SUBSET=WEIGHT [SUBSET=WEIGHT ...]");
+		return EXIT_USAGE;
+	}
+	o.service = argv[optind];
+	o.assignments = &argv[optind + 1];
+	o.assignment_count = argc - optind - 1;
+	if (require_root())
+		return EXIT_FAILED;
+
+	veer_model_init(&current);
+	veer_model_init(&desired);
+	if (open_maps(&maps))
+		goto cleanup_models;
+	if (read_model(&maps, &current))
+		goto cleanup;
+	svc = veer_model_find(&current, o.service);
+	if (!svc) {
+		fail("no service named '%s'", o.service);
+		goto cleanup;
+	}
+	if (veer_model_copy_service(&desired, svc)) {
+		fail("out of memory");
+		goto cleanup;
+	}
+	rc = apply_assignments(&desired.services[0], &o);
+	if (rc) {
+		ret = rc;
+		goto cleanup;
+	}
+	if (veer_maps_apply(&maps, &current, &desired, false, stdout, &changed,
+			    err, sizeof(err))) {
+		fail("%s (nothing was changed)", err);
+		goto cleanup;
+	}
+	ret = 0;
+cleanup:
+	veer_maps_close(&maps);
+cleanup_models:
+	veer_model_free(&current);
+	veer_model_free(&desired);
+	return ret;
+}
+
+/* ---- delete ---------------------------------------------------------- */
+
+static int run_delete(int argc, char **argv)
+{
+	struct veer_model current;
+	struct veer_maps maps;
+	char err[VEER_ERR_LEN];
+	int ret = EXIT_FAILED;
+
+	if (no_options(argc, argv))
+		return EXIT_USAGE;
+	if (argc - optind != 1) {
+		fail("expected one SERVICE");
+		return EXIT_USAGE;
+	}
+	if (require_root())
+		return EXIT_FAILED;
+	veer_model_init(&current);
+	if (open_maps(&maps))
+		goto out;
+	if (read_model(&maps, &current) == 0) {
+		if (veer_maps_delete_service(&maps, &current, argv[optind], err,
+					     sizeof(err)))
+			fail("%s", err);
+		else {
+			printf("service %s: deleted\n", argv[optind]);
+			ret = 0;
+		}
+	}
+	veer_maps_close(&maps);
+out:
+	veer_model_free(&current);
+	return ret;
+}
+
+/* ---- get / stats ----------------------------------------------------- */
+
+struct view_opts {
+	const char *service; /* NULL: all */
+	enum veer_format format;
+};
+
+static int parse_view_opts(int argc, char **argv, struct view_opts *o)
+{
+	static const struct option longopts[] = {
+		{"output", required_argument, NULL, 'o'},
+		{NULL, 0, NULL, 0},
+	};
+	int opt;
+
+	o->service = NULL;
+	o->format = VEER_FORMAT_TABLE;
+	while ((opt = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
+		if (opt != 'o')
+			return bad_option(argv);
+		if (veer_format_parse(optarg, &o->format)) {
+			fail("unknown output format '%s' (table or json)",
+			     optarg);
+			return EXIT_USAGE;
+		}
+	}
+	if (argc - optind > 1) {
+		fail("expected at most one SERVICE");
+		return EXIT_USAGE;
+	}
+	if (argc - optind == 1)
+		o->service = argv[optind];
+	return 0;
+}
+
+/* Reads the model, keeping only o->service when one is named. */
+static int read_view(const struct view_opts *o, struct veer_maps *maps,
+		     struct veer_model *view)
+{
+	struct veer_model all;
+	struct veer_service_model *svc;
+	int ret = -1;
+
+	veer_model_init(&all);
+	if (open_maps(maps) || read_model(maps, &all))
+		goto out;
+	if (!o->service) {
+		*view = all;
+		return 0;
+	}
+	svc = veer_model_find(&all, o->service);
+	if (!svc) {
+		fail("no service named '%s'", o->service);
+		goto out;
+	}
+	if (veer_model_copy_service(view, svc)) {
+		fail("out of memory");
+		goto out;
+	}
+	ret = 0;
+out:
+	veer_model_free(&all);
+	return ret;
+}
+
+static int cmp_service_name(const void *a, const void *b)
+{
+	return strcmp(((const struct veer_service_model *)a)->name,
+		      ((const struct veer_service_model *)b)->name);
+}
+
+static int run_get(int argc, char **argv)
+{
+	struct view_opts o;
+	struct veer_model view;
+	struct veer_maps maps;
+	int ret;
+
+	ret = parse_view_opts(argc, argv, &o);
+	if (ret)
+		return ret;
+	if (require_root())
+		return EXIT_FAILED;
+	veer_model_init(&view);
+	veer_maps_init(&maps);
+	ret = EXIT_FAILED;
+	if (read_view(&o, &maps, &view) == 0) {
+		qsort(view.services, view.count, sizeof(*view.services),
+		      cmp_service_name);
+		veer_print_services(stdout, &view, o.format);
+		ret = 0;
+	}
+	veer_maps_close(&maps);
+	veer_model_free(&view);
+	return ret;
+}
+
+static int run_stats(int argc, char **argv)
+{
+	struct veer_stats(*rows)[VEER_STATS_ROWS_PER_SVC] = NULL;
+	struct view_opts o;
+	struct veer_model view;
+	struct veer_maps maps;
+	char err[VEER_ERR_LEN];
+	size_t i;
+	int ret;
+
+	ret = parse_view_opts(argc, argv, &o);
+	if (ret)
+		return ret;
+	if (require_root())
+		return EXIT_FAILED;
+	veer_model_init(&view);
+	veer_maps_init(&maps);
+	ret = EXIT_FAILED;
+	if (read_view(&o, &maps, &view))
+		goto out;
+	qsort(view.services, view.count, sizeof(*view.services),
+	      cmp_service_name);
+	rows = calloc(view.count ? view.count : 1, sizeof(*rows));
+	if (!rows) {
+		fail("out of memory");
+		goto out;
+	}
+	for (i = 0; i < view.count; i++) {
+		if (veer_maps_read_stats(&maps, view.services[i].id, rows[i],
+					 err, sizeof(err))) {
+			fail("%s", err);
+			goto out;
+		}
+	}
+	veer_print_stats(
+		stdout, &view,
+		(const struct veer_stats(*)[VEER_STATS_ROWS_PER_SVC])rows,
+		o.format);
+	ret = 0;
+out:
+	free(rows);
+	veer_maps_close(&maps);
+	veer_model_free(&view);
+	return ret;
+}
+
+/* ---- status ---------------------------------------------------------- */
+
+static int run_status(int argc, char **argv)
+{
+	struct if_nameindex *ifs, *it;
+	struct veer_model model;
+	struct veer_maps maps;
+	uint32_t in_id, eg_id, pin_in, pin_eg;
+	unsigned long backends = 0;
+	long ct;
+	size_t i;
+	unsigned int s;
+	int attached = 0, ret = EXIT_FAILED;
+
+	if (no_options(argc, argv))
+		return EXIT_USAGE;
+	if (optind != argc) {
+		fail("takes no arguments");
+		return EXIT_USAGE;
+	}
+	if (require_root())
+		return EXIT_FAILED;
+	pin_in = veer_pinned_prog_id(g.pin_root, VEER_PIN_PROG_TC_INGRESS);
+	pin_eg = veer_pinned_prog_id(g.pin_root, VEER_PIN_PROG_TC_EGRESS);
+	printf("pin root:   %s\n", g.pin_root);
+	if (!pin_in || !pin_eg) {
+		printf("programs:   not loaded\n");
+		return 0;
+	}
+	printf("programs:   tc ingress id %u, tc egress id %u\n", pin_in,
+	       pin_eg);
+	ifs = if_nameindex();
+	for (it = ifs; it && it->if_index; it++) {
+		veer_tc_query((int)it->if_index, &in_id, &eg_id);
+		if (!in_id && !eg_id)
+			continue;
+		printf("%s %s: tc ingress%s, tc egress%s%s\n",
+		       attached++ ? "           " : "attached:  ", it->if_name,
+		       in_id ? "" : " (missing)", eg_id ? "" : " (missing)",
+		       in_id == pin_in && eg_id == pin_eg
+			       ? ""
+			       : " (other program ids: stale attach)");
+	}
+	if (ifs)
+		if_freenameindex(ifs);
+	if (!attached)
+		printf("attached:   nowhere in this network namespace\n");
+
+	veer_model_init(&model);
+	if (open_maps(&maps))
+		goto out;
+	if (read_model(&maps, &model))
+		goto close;
+	for (i = 0; i < model.count; i++)
+		for (s = 0; s < model.services[i].subset_count; s++)
+			backends += model.services[i].subsets[s].backend_count;
+	ct = veer_maps_count_entries(maps.conntrack,
+				     sizeof(struct veer_ct_key));
+	printf("services:   %zu / %u\n", model.count, maps.max_services);
+	printf("backends:   %lu / %u slots\n", backends, maps.max_backends);
+	printf("conntrack:  %ld / %u entries (%ld connections)\n", ct,
+	       maps.ct_entries, ct / 2);
+	ret = 0;
+close:
+	veer_maps_close(&maps);
+out:
+	veer_model_free(&model);
+	return ret;
+}
+
+/* ---- command table --------------------------------------------------- */
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *args;
+	const char *summary;
+	const char *details;
+};
+
+static const struct command commands[] = {
+	{"attach", run_attach,
+	 "DEV [--max-services N] [--max-backends N] [--ct-size N]",
+	 "load veer (once) and attach it to the interface clients arrive on",
+	 "  Loads and pins the programs and maps under the pin root unless\n"
+	 "  they are there already, then attaches TC ingress (DNAT) and\n"
+	 "  egress (reverse NAT) on DEV. Sizes apply to the first load only;\n"
+	 "  maps already pinned keep theirs (and their conntrack).\n"
+	 "  --max-services N   services (default 1024)\n"
+	 "  --max-backends N   backend slots, all services (default 65536)\n"
+	 "  --ct-size N        conntrack entries, 2 per connection "
+	 "(default 1048576)\n"},
+	{"detach", run_detach, "DEV | --all",
+	 "detach from DEV, or from every interface and remove the pins",
+	 "  Live connections through DEV lose their translation.\n"},
+	{"apply", run_apply, "-f FILE [-f FILE ...] [--dry-run]",
+	 "create or update the services defined in FILEs",
+	 "  Every file is parsed and validated before anything is written;\n"
+	 "  a bad file changes nothing. Each service switches atomically.\n"
+	 "  Services not named in the files are left alone.\n"
+	 "  --dry-run          print what would change, change nothing\n"},
+	{"weight", run_weight, "SERVICE SUBSET=W [SUBSET=W ...]",
+	 "change subset weights (must sum to 100); live connections stay",
+	 "  Subsets not named keep their weight. Weight 0 drains a subset:\n"
+	 "  no new connections, existing ones continue.\n"},
+	{"get", run_get, "[SERVICE] [-o table|json]",
+	 "show services, subsets, weights and backends held in the maps", ""},
+	{"stats", run_stats, "[SERVICE] [-o table|json]",
+	 "show per-subset counters and each subset's share of connections", ""},
+	{"status", run_status, "",
+	 "show what is loaded, where it is attached and how full maps are", ""},
+	{"delete", run_delete, "SERVICE",
+	 "remove a service; its live connections lose their translation", ""},
+};
+
+#define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *out)
+{
+	size_t i;
+
+	fprintf(out,
+		"usage: veer [--pin-root DIR] [-v] COMMAND [ARGS]\n\n"
+		"Weighted TCP traffic splitting between service versions, in "
+		"eBPF.\n\ncommands:\n");
+	for (i = 0; i < COMMAND_COUNT; i++)
+		fprintf(out, "  %-8s %s\n", commands[i].name,
+			commands[i].summary);
+	fprintf(out,
+		"\nglobal options:\n"
+		"  --pin-root DIR  where maps and programs are pinned "
+		"(default %s,\n"
+		"                  or $%s)\n"
+		"  -v, --verbose   show libbpf and verifier messages\n"
+		"  -h, --help      this help; 'veer COMMAND --help' for one "
+		"command\n",
+		VEER_PIN_ROOT_DEFAULT, VEER_PIN_ROOT_ENV);
+}
+
+static void command_usage(const struct command *cmd)
+{
+	printf("usage: veer %s %s\n\n%s.\n%s%s", cmd->name, cmd->args,
+	       cmd->summary, *cmd->details ? "\n" : "", cmd->details);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"pin-root", required_argument, NULL, 'p'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *env = getenv(VEER_PIN_ROOT_ENV);
+	const struct command *cmd = NULL;
+	int opt, i;
+	size_t c;
+
+	g.command = "veer";
+	if (env && *env)
+		g.pin_root = env;
+	/* '+': stop at the command; its options belong to it. */
+	while ((opt = getopt_long(argc, argv, "+vh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'p':
+			g.pin_root = optarg;
+			break;
+		case 'v':
+			g.verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	for (c = 0; c < COMMAND_COUNT; c++)
+		if (!strcmp(argv[optind], commands[c].name))
+			cmd = &commands[c];
+	if (!cmd) {
+		fprintf(stderr,
+			"veer: unknown command '%s' (see veer --help)\n",
+			argv[optind]);
+		return EXIT_USAGE;
+	}
+	g.command = cmd->name;
+	if (g.pin_root[0] != '/' || strlen(g.pin_root) >= 200) {
+		fail("pin root must be an absolute path under 200 bytes");
+		return EXIT_USAGE;
+	}
+	for (i = optind + 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			command_usage(cmd);
+			return 0;
+		}
+		if (!strcmp(argv[i], "--"))
+			break;
+	}
+	libbpf_set_print(libbpf_print);
+	argc -= optind;
+	argv += optind;
+	optind = 1;
+	/* Usage errors from getopt itself get veer's prefix. */
+	opterr = 0;
+	return cmd->run(argc, argv);
+}
