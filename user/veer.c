@@ -842,7 +842,8 @@ int main(int argc, char **argv)
 	libbpf_set_print(libbpf_print);
 	argc -= optind;
 	argv += optind;
-	optind = 1;
+	/* 0, not 1: glibc then forgets main's '+' (stop at first word) mode. */
+	optind = 0;
 	/* Usage errors from getopt itself get veer's prefix. */
 	opterr = 0;
 	return cmd->run(argc, argv);
