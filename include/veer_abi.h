@@ -23,7 +23,10 @@
 /* Load-time defaults; `veer attach --max-services/--max-backends/--ct-size`. */
 #define VEER_DEFAULT_MAX_SERVICES 1024
 #define VEER_DEFAULT_MAX_BACKENDS 65536
-#define VEER_DEFAULT_CT_ENTRIES (1U << 20)
+#define VEER_DEFAULT_CT_FLOWS (1U << 20)
+/* A connection holds a forward and a reverse conntrack entry. */
+#define VEER_CT_ENTRIES_PER_FLOW 2
+#define VEER_DEFAULT_CT_ENTRIES (VEER_DEFAULT_CT_FLOWS * VEER_CT_ENTRIES_PER_FLOW)
 
 /*
  * Service ids index the stats map. Id 0 is never given to a service: its

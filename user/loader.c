@@ -106,7 +106,7 @@ int veer_load(const char *pin_root, const struct veer_load_opts *opts,
 		return 0;
 	}
 	if (opts->max_services == 0 || opts->max_backends == 0 ||
-	    opts->ct_entries == 0) {
+	    opts->ct_flows == 0) {
 		snprintf(err, errlen, "map sizes must be positive");
 		return -1;
 	}
@@ -132,7 +132,7 @@ int veer_load(const char *pin_root, const struct veer_load_opts *opts,
 	adopt_pinned_size(skel->maps.veer_backends, pin_root,
 			  opts->max_backends);
 	adopt_pinned_size(skel->maps.veer_conntrack, pin_root,
-			  opts->ct_entries);
+			  opts->ct_flows * VEER_CT_ENTRIES_PER_FLOW);
 
 	if (veer_tc__load(skel)) {
 		snprintf(err, errlen,

@@ -10,14 +10,14 @@
 struct veer_load_opts {
 	uint32_t max_services;
 	uint32_t max_backends;
-	uint32_t ct_entries;
+	uint32_t ct_flows; /* connections; the map holds twice as many */
 };
 
 #define VEER_LOAD_OPTS_DEFAULT                                                 \
 	{                                                                      \
 		.max_services = VEER_DEFAULT_MAX_SERVICES,                     \
 		.max_backends = VEER_DEFAULT_MAX_BACKENDS,                     \
-		.ct_entries = VEER_DEFAULT_CT_ENTRIES,                         \
+		.ct_flows = VEER_DEFAULT_CT_FLOWS,                             \
 	}
 
 /*

@@ -154,7 +154,7 @@ static int run_attach(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		uint32_t *target = opt == 's'	? &o.load.max_services
 				   : opt == 'b' ? &o.load.max_backends
-				   : opt == 'c' ? &o.load.ct_entries
+				   : opt == 'c' ? &o.load.ct_flows
 						: NULL;
 
 		if (!target)
@@ -696,7 +696,7 @@ static int run_status(int argc, char **argv)
 	printf("services:   %zu / %u\n", model.count, maps.max_services);
 	printf("backends:   %lu / %u slots\n", backends, maps.max_backends);
 	printf("conntrack:  %ld / %u entries (%ld connections)\n", ct,
-	       maps.ct_entries, ct / 2);
+	       maps.ct_entries, ct / VEER_CT_ENTRIES_PER_FLOW);
 	ret = 0;
 close:
 	veer_maps_close(&maps);
@@ -725,7 +725,7 @@ static const struct command commands[] = {
 	 "  maps already pinned keep theirs (and their conntrack).\n"
 	 "  --max-services N   services (default 1024)\n"
 	 "  --max-backends N   backend slots, all services (default 65536)\n"
-	 "  --ct-size N        conntrack entries, 2 per connection "
+	 "  --ct-size N        connections tracked (2 map entries each) "
 	 "(default 1048576)\n"},
 	{"detach", run_detach, "DEV | --all",
 	 "detach from DEV, or from every interface and remove the pins",
