@@ -59,7 +59,7 @@ $(BUILD)/veer-testsrv: tests/tools/veer_testsrv.c | $(BUILD)
 $(BUILD)/veer-testclient: tests/tools/veer_testclient.c | $(BUILD)
 	$(CC) $(USER_CFLAGS) $< -o $@
 
-$(BUILD)/test_unit: $(wildcard tests/unit/*.c) $(LIB_OBJS) $(USER_HDRS)
+$(BUILD)/test_unit: $(wildcard tests/unit/*.c tests/unit/*.h) $(LIB_OBJS) $(USER_HDRS)
 	$(CC) $(USER_CFLAGS) $(wildcard tests/unit/*.c) $(LIB_OBJS) -o $@ \
 		$(LIBS) -lcunit
 

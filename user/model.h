@@ -49,7 +49,10 @@ struct veer_model {
 void veer_model_init(struct veer_model *model);
 void veer_model_free(struct veer_model *model);
 
-/* Appends a zeroed service and returns it, or NULL when out of memory. */
+/*
+ * Appends a zeroed service and returns it, or NULL when out of memory. The
+ * array may move: pointers into model->services do not survive a call.
+ */
 struct veer_service_model *veer_model_add_service(struct veer_model *model);
 
 /* Appends a backend to a subset; 0, or -1 when full or out of memory. */
@@ -61,7 +64,10 @@ struct veer_service_model *veer_model_find(const struct veer_model *model,
 int veer_service_find_subset(const struct veer_service_model *svc,
 			     const char *name); /* index or -1 */
 
-/* Deep copy of one service into another model (for snapshots). */
+/*
+ * Deep copy of one service into another model (for snapshots); 0, or -1
+ * when out of memory. src may point into dst.
+ */
 int veer_model_copy_service(struct veer_model *dst,
 			    const struct veer_service_model *src);
 
@@ -69,15 +75,18 @@ int veer_model_copy_service(struct veer_model *dst,
  * Checks one service: name charset and length, 1..VEER_MAX_SUBSETS subsets
  * with unique names, weights summing to VEER_WEIGHT_TOTAL, backends of the
  * VIP's family, at most VEER_MAX_BACKENDS_PER_SUBSET each, no duplicate
- * backend within a subset, port non-zero. On error writes one line
- * (prefixed "file:line:col: " when the location is known) and returns -1.
+ * backend within a subset, port non-zero; also proto TCP, only known flags,
+ * and no VIP or backend that can never match (unspecified, IPv4-mapped).
+ * On error writes one line (prefixed "file:line:col: " when the location
+ * is known, that of the subset for subset errors) and returns -1.
  */
 int veer_service_validate(const struct veer_service_model *svc, char *err,
 			  size_t errlen);
 
 /*
  * Checks the whole model: every service, plus no two services with the same
- * name or the same VIP:port. Same error convention.
+ * name or the same VIP:port. Same error convention; a duplicate is reported
+ * at the later of the two definitions.
  */
 int veer_model_validate(const struct veer_model *model, char *err,
 			size_t errlen);

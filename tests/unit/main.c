@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The unit-test executable: every .c file in tests/unit is linked into it
+ * with the userspace library, and this file is the only one with a main().
+ * VEER_UNIT_VERBOSE=1 in the environment prints every expected error.
+ */
+#include <CUnit/Basic.h>
+#include "unit.h"
+
+int unit_add_suite(const char *name, CU_InitializeFunc init,
+		   CU_CleanupFunc clean, const struct unit_test *tests,
+		   size_t count)
+{
+	CU_pSuite suite = CU_add_suite(name, init, clean);
+	size_t i;
+
+	if (!suite)
+		return -1;
+	for (i = 0; i < count; i++)
+		if (!CU_add_test(suite, tests[i].name, tests[i].fn))
+			return -1;
+	return 0;
+}
+
+int main(void)
+{
+	unsigned int failures;
+	CU_ErrorCode error;
+
+	if (CU_initialize_registry() != CUE_SUCCESS) {
+		fprintf(stderr, "CUnit: %s\n", CU_get_error_msg());
+		return 1;
+	}
+	if (unit_addr_suite() || unit_model_suite() || unit_config_suite() ||
+	    unit_select_suite() || unit_csum_suite()) {
+		fprintf(stderr, "CUnit: %s\n", CU_get_error_msg());
+		CU_cleanup_registry();
+		return 1;
+	}
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	/* Read before cleanup, which resets the run summary. */
+	failures = CU_get_number_of_failures();
+	error = CU_get_error();
+	CU_cleanup_registry();
+	return failures || error ? 1 : 0;
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Suite registration for the one unit-test executable (see main.c). */
+#ifndef VEER_UNIT_H
+#define VEER_UNIT_H
+
+#include <stdio.h>
+#include <CUnit/CUnit.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+struct unit_test {
+	const char *name;
+	CU_TestFunc fn;
+};
+
+/* Registers a suite and its tests; 0, or -1 with the CUnit error set. */
+int unit_add_suite(const char *name, CU_InitializeFunc init,
+		   CU_CleanupFunc clean, const struct unit_test *tests,
+		   size_t count);
+
+/* Each registers its suite: 0, or -1 with the CUnit error set. */
+int unit_addr_suite(void);
+int unit_model_suite(void);
+int unit_config_suite(void);
+int unit_select_suite(void);
+int unit_csum_suite(void);
+
+/*
+ * CU_ASSERT, plus a line on stderr naming the case: table-driven tests
+ * check many inputs from one line of code, and the CUnit report alone
+ * would not say which input failed.
+ */
+#define UNIT_CHECK(cond, fmt, ...)                                             \
+	do {                                                                   \
+		int unit_ok_ = !!(cond);                                       \
+		if (!unit_ok_)                                                 \
+			fprintf(stderr, "\n    %s:%d: %s: " fmt "\n",          \
+				__FILE__, __LINE__, #cond, ##__VA_ARGS__);     \
+		CU_ASSERT(unit_ok_);                                           \
+	} while (0)
+
+#endif /* VEER_UNIT_H */
