@@ -5,6 +5,12 @@
  * the backend's replies back, whatever interface the backends sit behind.
  */
 #define VEER_CTX_SKB
+/*
+ * Only UAPI layouts are read here (packet headers, __sk_buff), which never
+ * move, so no CO-RE relocations: the object then loads on kernels built
+ * without BTF too.
+ */
+#define BPF_NO_PRESERVE_ACCESS_INDEX
 #include "lib/lb.h"
 
 SEC("tc")
