@@ -26,7 +26,8 @@
 #define VEER_DEFAULT_CT_FLOWS (1U << 20)
 /* A connection holds a forward and a reverse conntrack entry. */
 #define VEER_CT_ENTRIES_PER_FLOW 2
-#define VEER_DEFAULT_CT_ENTRIES (VEER_DEFAULT_CT_FLOWS * VEER_CT_ENTRIES_PER_FLOW)
+#define VEER_DEFAULT_CT_ENTRIES                                                \
+	(VEER_DEFAULT_CT_FLOWS * VEER_CT_ENTRIES_PER_FLOW)
 
 /*
  * Service ids index the stats map. Id 0 is never given to a service: its
@@ -132,8 +133,19 @@ struct veer_ct_key {
 #define VEER_CT_F_FIN_FORWARD (1U << 0)
 #define VEER_CT_F_FIN_REVERSE (1U << 1)
 #define VEER_CT_F_RST (1U << 2)
+/*
+ * Closed (RST, or the ACK of the second FIN): still translated for the
+ * close grace period, so late and retransmitted segments reach the right
+ * peer with the right address, then freed by the entry's timer.
+ */
+#define VEER_CT_F_CLOSED (1U << 3)
+/* Created for a mid-connection packet that found no entry. */
+#define VEER_CT_F_RECOVERED (1U << 4)
 /* Reserved for delayed binding (HTTP routing): sequence numbers translated. */
-#define VEER_CT_F_SEQ_XLATE (1U << 3)
+#define VEER_CT_F_SEQ_XLATE (1U << 5)
+
+/* Default close grace period; `veer attach --ct-close-grace MS`. */
+#define VEER_DEFAULT_CT_CLOSE_GRACE_MS 10000
 
 struct veer_ct_entry {
 	union veer_addr nat_addr; /* forward: backend; reverse: VIP */
@@ -146,11 +158,20 @@ struct veer_ct_entry {
 	__u32 fin_seq_forward;
 	__u32 fin_seq_reverse;
 	/*
+	 * The client's initial sequence number. A SYN with another one on a
+	 * tracked tuple is a new connection reusing the port, not a
+	 * retransmission, and is placed afresh.
+	 */
+	__u32 syn_seq;
+	__u32 reserved;
+	/*
 	 * Delayed binding (later): the node answers the handshake itself, so
 	 * client and backend sequence spaces differ by these offsets.
 	 */
 	__u32 seq_delta;
 	__u32 ack_delta;
+	/* Frees the entry when the close grace period ends. */
+	struct bpf_timer close_timer;
 };
 
 /* Counters, per service x subset row, per CPU; veer_stats is indexed by

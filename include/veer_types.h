@@ -10,6 +10,7 @@
 #include "vmlinux.h"
 #else
 #include <linux/types.h>
+#include <linux/bpf.h> /* struct bpf_timer */
 #ifndef __always_inline
 #define __always_inline inline __attribute__((always_inline))
 #endif

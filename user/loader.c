@@ -123,6 +123,8 @@ int veer_load(const char *pin_root, const struct veer_load_opts *opts,
 		goto cleanup;
 	}
 	skel->rodata->veer_hash_seed = seed;
+	skel->rodata->veer_ct_close_grace_ns =
+		(uint64_t)opts->ct_close_grace_ms * 1000000ULL;
 	adopt_pinned_size(skel->maps.veer_services, pin_root,
 			  opts->max_services);
 	adopt_pinned_size(skel->maps.veer_svc_meta, pin_root,

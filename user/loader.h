@@ -11,6 +11,7 @@ struct veer_load_opts {
 	uint32_t max_services;
 	uint32_t max_backends;
 	uint32_t ct_flows; /* connections; the map holds twice as many */
+	uint32_t ct_close_grace_ms;
 };
 
 #define VEER_LOAD_OPTS_DEFAULT                                                 \
@@ -18,6 +19,7 @@ struct veer_load_opts {
 		.max_services = VEER_DEFAULT_MAX_SERVICES,                     \
 		.max_backends = VEER_DEFAULT_MAX_BACKENDS,                     \
 		.ct_flows = VEER_DEFAULT_CT_FLOWS,                             \
+		.ct_close_grace_ms = VEER_DEFAULT_CT_CLOSE_GRACE_MS,           \
 	}
 
 /*

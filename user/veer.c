@@ -144,6 +144,7 @@ static int run_attach(int argc, char **argv)
 		{"max-services", required_argument, NULL, 's'},
 		{"max-backends", required_argument, NULL, 'b'},
 		{"ct-size", required_argument, NULL, 'c'},
+		{"ct-close-grace", required_argument, NULL, 'g'},
 		{NULL, 0, NULL, 0},
 	};
 	struct attach_opts o = {.load = VEER_LOAD_OPTS_DEFAULT};
@@ -155,6 +156,7 @@ static int run_attach(int argc, char **argv)
 		uint32_t *target = opt == 's'	? &o.load.max_services
 				   : opt == 'b' ? &o.load.max_backends
 				   : opt == 'c' ? &o.load.ct_flows
+				   : opt == 'g' ? &o.load.ct_close_grace_ms
 						: NULL;
 
 		if (!target)
@@ -717,7 +719,8 @@ struct command {
 
 static const struct command commands[] = {
 	{"attach", run_attach,
-	 "DEV [--max-services N] [--max-backends N] [--ct-size N]",
+	 "DEV [--max-services N] [--max-backends N] [--ct-size N]\n"
+	 "                   [--ct-close-grace MS]",
 	 "load veer (once) and attach it to the interface clients arrive on",
 	 "  Loads and pins the programs and maps under the pin root unless\n"
 	 "  they are there already, then attaches TC ingress (DNAT) and\n"
@@ -726,7 +729,10 @@ static const struct command commands[] = {
 	 "  --max-services N   services (default 1024)\n"
 	 "  --max-backends N   backend slots, all services (default 65536)\n"
 	 "  --ct-size N        connections tracked (2 map entries each) "
-	 "(default 1048576)\n"},
+	 "(default 1048576)\n"
+	 "  --ct-close-grace MS  how long a closed connection is still\n"
+	 "                     translated before its entries are freed\n"
+	 "                     (default 10000)\n"},
 	{"detach", run_detach, "DEV | --all",
 	 "detach from DEV, or from every interface and remove the pins",
 	 "  Live connections through DEV lose their translation.\n"},

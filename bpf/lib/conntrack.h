@@ -2,17 +2,21 @@
 /*
  * Connection pinning. Entries are created at the SYN and followed by every
  * later packet, whatever the service's weights or backends have become since.
- * They are removed on RST and on the ACK of the second FIN; the LRU evicts
+ * An RST or the ACK of the second FIN closes them: they are still honoured
+ * for a grace period, then freed by a timer in the entry. The LRU evicts
  * whatever a lost packet leaves behind.
  */
 #ifndef VEER_BPF_CONNTRACK_H
 #define VEER_BPF_CONNTRACK_H
 
+#include "config.h"
 #include "maps.h"
 #include "parse.h"
 
+/* Any sign that the connection on this tuple is ending or has ended. */
 #define VEER_CT_F_CLOSING                                                      \
-	(VEER_CT_F_FIN_FORWARD | VEER_CT_F_FIN_REVERSE | VEER_CT_F_RST)
+	(VEER_CT_F_FIN_FORWARD | VEER_CT_F_FIN_REVERSE | VEER_CT_F_RST |       \
+	 VEER_CT_F_CLOSED)
 #define VEER_CT_F_BOTH_FIN (VEER_CT_F_FIN_FORWARD | VEER_CT_F_FIN_REVERSE)
 
 static __always_inline void veer_ct_key_fill(struct veer_ct_key *key,
@@ -67,23 +71,58 @@ veer_ct_delete_pair(const struct veer_ct_key *self,
 	bpf_map_delete_elem(&veer_conntrack, self);
 }
 
+static int veer_ct_expire(void *map, struct veer_ct_key *key,
+			  struct veer_ct_entry *entry)
+{
+	(void)entry;
+	bpf_map_delete_elem(map, key);
+	return 0;
+}
+
+static __always_inline void veer_ct_arm_close(struct veer_ct_entry *ct)
+{
+	ct->flags |= VEER_CT_F_CLOSED;
+	/* -EBUSY if already initialised: the timer is then just restarted. */
+	bpf_timer_init(&ct->close_timer, &veer_conntrack, CLOCK_MONOTONIC);
+	bpf_timer_set_callback(&ct->close_timer, veer_ct_expire);
+	bpf_timer_start(&ct->close_timer, veer_ct_close_grace_ns, 0);
+}
+
+/* Both entries enter the grace period; their timers free them. */
+static __always_inline void
+veer_ct_close_pair(struct veer_ct_entry *ct, const struct veer_ct_key *sibling)
+{
+	struct veer_ct_entry *other;
+
+	other = bpf_map_lookup_elem(&veer_conntrack, sibling);
+	if (other) {
+		other->flags |= ct->flags;
+		veer_ct_arm_close(other);
+	}
+	veer_ct_arm_close(ct);
+}
+
 /*
  * Close tracking for a packet that matched `ct` in direction `dir`. Only
  * FIN, RST and packets of a connection with both FINs seen do any work, so
- * the established data path costs nothing here. Called after the packet has
- * been translated: deleting first would lose the NAT of this very packet.
+ * the established data path costs nothing here. A closed connection is not
+ * freed at once: segments still in flight (an ACK overtaken by the FIN, a
+ * FIN retransmitted because the last ACK was lost) must still be
+ * translated, or the peer would see the backend's own address and reset.
  */
 static __always_inline void
 veer_ct_track_close(const struct veer_pkt *pkt, struct veer_ct_entry *ct,
-		    const struct veer_ct_key *self,
 		    const struct veer_ct_key *sibling, __u8 dir)
 {
 	struct veer_ct_entry *other;
 	__u32 fin_seq;
 	__u8 fin_flag;
 
+	if (ct->flags & VEER_CT_F_CLOSED)
+		return;
 	if (pkt->tcp_flags & TCP_FLAG_RST) {
-		veer_ct_delete_pair(self, sibling);
+		ct->flags |= VEER_CT_F_RST;
+		veer_ct_close_pair(ct, sibling);
 		return;
 	}
 	if (pkt->tcp_flags & TCP_FLAG_FIN) {
@@ -112,7 +151,7 @@ veer_ct_track_close(const struct veer_pkt *pkt, struct veer_ct_entry *ct,
 		fin_seq = dir == VEER_CT_DIR_FORWARD ? ct->fin_seq_reverse
 						     : ct->fin_seq_forward;
 		if (pkt->ack_seq == fin_seq + 1)
-			veer_ct_delete_pair(self, sibling);
+			veer_ct_close_pair(ct, sibling);
 	}
 }
 

@@ -17,6 +17,8 @@
 #define TCP_FLAG_RST 0x04
 #define TCP_FLAG_ACK 0x10
 
+#define CLOCK_MONOTONIC 1
+
 #define TC_ACT_OK 0
 #define TC_ACT_SHOT 2
 

@@ -7,15 +7,13 @@
 #define VEER_BPF_LB_H
 
 #include "ctx.h"
+#include "config.h"
 #include "parse.h"
 #include "maps.h"
 #include "stats.h"
 #include "conntrack.h"
 #include "nat.h"
 #include "veer_select.h"
-
-/* Set by `veer attach` at load time; see struct veer_load_config users. */
-const volatile __u32 veer_hash_seed = 0;
 
 static __always_inline void veer_svc_key_of_pkt(struct veer_svc_key *key,
 						const struct veer_pkt *pkt)
@@ -62,6 +60,10 @@ veer_lb_place(const struct veer_pkt *pkt, const struct veer_service *svc,
 	entry.subset = chosen;
 	entry.svc_id = svc->id;
 	entry.created_ns = bpf_ktime_get_ns();
+	if ((pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN)
+		entry.syn_seq = pkt->seq;
+	else
+		entry.flags = VEER_CT_F_RECOVERED;
 	if (bpf_map_update_elem(&veer_conntrack, fwd_key, &entry, BPF_ANY))
 		return NULL;
 
@@ -110,11 +112,13 @@ static __always_inline int veer_lb_forward(veer_ctx_t *ctx)
 	ct = bpf_map_lookup_elem(&veer_conntrack, &key);
 	if ((pkt.tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN) {
 		/*
-		 * A SYN on a live entry is a retransmission and stays put; on
-		 * a closing entry it opens a new connection on a reused
-		 * tuple, which is placed afresh.
+		 * A SYN carrying the entry's initial sequence number is a
+		 * retransmission and stays put. Any other SYN opens a new
+		 * connection on a reused tuple (the old one closed, or died
+		 * unseen), which is placed afresh.
 		 */
-		if (ct && (ct->flags & VEER_CT_F_CLOSING)) {
+		if (ct && ((ct->flags & VEER_CT_F_CLOSING) ||
+			   ct->syn_seq != pkt.seq)) {
 			veer_ct_key_sibling(&sibling, &pkt, ct,
 					    VEER_CT_DIR_FORWARD);
 			veer_ct_delete_pair(&key, &sibling);
@@ -153,7 +157,7 @@ static __always_inline int veer_lb_forward(veer_ctx_t *ctx)
 	if (veer_nat_rewrite(ctx, &pkt, VEER_NAT_DST, &ct->nat_addr,
 			     ct->nat_port))
 		return CTX_ACT_DROP;
-	veer_ct_track_close(&pkt, ct, &key, &sibling, VEER_CT_DIR_FORWARD);
+	veer_ct_track_close(&pkt, ct, &sibling, VEER_CT_DIR_FORWARD);
 	return CTX_ACT_OK;
 }
 
@@ -184,7 +188,7 @@ static __always_inline int veer_lb_reverse(veer_ctx_t *ctx)
 	if (veer_nat_rewrite(ctx, &pkt, VEER_NAT_SRC, &ct->nat_addr,
 			     ct->nat_port))
 		return CTX_ACT_DROP;
-	veer_ct_track_close(&pkt, ct, &key, &sibling, VEER_CT_DIR_REVERSE);
+	veer_ct_track_close(&pkt, ct, &sibling, VEER_CT_DIR_REVERSE);
 	return CTX_ACT_OK;
 }
 

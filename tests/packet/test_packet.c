@@ -36,6 +36,12 @@
 #define F_PSH 0x08
 #define F_ACK 0x10
 
+/* Short, so tests can watch closed entries being freed. */
+#define TEST_CLOSE_GRACE_MS 200
+/* Bound on waiting for that; generous for a loaded 2-core machine. */
+#define TEST_FREE_DEADLINE_MS 10000
+#define POLL_STEP_US 10000
+
 #define DIST_FLOWS 100000
 /* The bound: each subset's share within 0.5 percentage points. */
 #define DIST_TOLERANCE_PP 0.5
@@ -339,6 +345,22 @@ static bool ct_present(const struct flow *f, const struct pkt_view *fwd_out,
 	return bpf_map_lookup_elem(maps.conntrack, &key, rev) == 0;
 }
 
+/* Polls (bounded) until the close timer has freed the flow's entries. */
+static bool ct_freed_within_deadline(const struct flow *f,
+				     const struct pkt_view *fwd_out)
+{
+	struct veer_ct_entry fe, re;
+	unsigned int waited_us;
+
+	for (waited_us = 0; waited_us < TEST_FREE_DEADLINE_MS * 1000U;
+	     waited_us += POLL_STEP_US) {
+		if (!ct_present(f, fwd_out, &fe, &re))
+			return true;
+		usleep(POLL_STEP_US);
+	}
+	return false;
+}
+
 static struct veer_stats service_stats(const char *name, unsigned int row)
 {
 	struct veer_stats rows[VEER_STATS_ROWS_PER_SVC] = {};
@@ -364,6 +386,8 @@ static int suite_init(void)
 	struct veer_load_opts opts = VEER_LOAD_OPTS_DEFAULT;
 	char err[VEER_ERR_LEN];
 	bool reused;
+
+	opts.ct_close_grace_ms = TEST_CLOSE_GRACE_MS;
 
 	snprintf(pin_root, sizeof(pin_root), "/sys/fs/bpf/veer-ptest-%d",
 		 (int)getpid());
@@ -463,14 +487,31 @@ static void connection_lifecycle(int family, const char *client,
 	CU_ASSERT_TRUE(ct_present(
 		&fwd, &(struct pkt_view){.daddr = fe.nat_addr, .dport = 8080},
 		&fe, &re));
-	/* The last ACK is translated, then both entries go. */
+	/* The last ACK is translated and closes both entries... */
 	CU_ASSERT_EQUAL(send_pkt(&fwd, false, F_ACK, 1021, 5019, NULL, &out),
 			TC_OK);
 	CU_ASSERT_TRUE(addr_is(&out.daddr, family, v1_backend));
 	CU_ASSERT_TRUE(out.tcp_csum_ok);
-	CU_ASSERT_FALSE(ct_present(
-		&fwd, &(struct pkt_view){.daddr = fe.nat_addr, .dport = 8080},
-		&fe, &re));
+	CU_ASSERT_TRUE_FATAL(ct_present(&fwd, &out, &fe, &re));
+	CU_ASSERT_TRUE(fe.flags & VEER_CT_F_CLOSED);
+	CU_ASSERT_TRUE(re.flags & VEER_CT_F_CLOSED);
+	/*
+	 * ...which still translate what was in flight: here the backend's
+	 * ACK overtaken by its FIN, and a FIN retransmitted because the last
+	 * ACK was lost. Untranslated, the client would reset them.
+	 */
+	CU_ASSERT_EQUAL(send_pkt(&back, true, F_ACK, 5018, 1020, NULL, &out),
+			TC_OK);
+	CU_ASSERT_TRUE(addr_is(&out.saddr, family, vip));
+	CU_ASSERT_EQUAL(out.sport, 80);
+	CU_ASSERT_EQUAL(
+		send_pkt(&back, true, F_FIN | F_ACK, 5018, 1021, NULL, &out),
+		TC_OK);
+	CU_ASSERT_TRUE(addr_is(&out.saddr, family, vip));
+	CU_ASSERT_TRUE(out.tcp_csum_ok);
+	/* ...and are freed when the grace period ends. */
+	CU_ASSERT_TRUE(ct_freed_within_deadline(
+		&fwd, &(struct pkt_view){.daddr = fe.nat_addr, .dport = 8080}));
 }
 
 static void test_v4_lifecycle(void)
@@ -503,6 +544,28 @@ static void pinned_across_flip(int family, const char *client, const char *vip,
 	/* A retransmitted SYN is the same connection: same backend. */
 	CU_ASSERT_EQUAL(send_pkt(&live, false, F_SYN, 1, 0, NULL, &out), TC_OK);
 	CU_ASSERT_TRUE(addr_is(&out.daddr, family, v1));
+	/*
+	 * A SYN with another initial sequence number on a tuple whose close
+	 * was never seen is a new connection: placed by today's weights.
+	 */
+	{
+		struct flow silent = {family, client, vip, 41002, 80};
+
+		CU_ASSERT_EQUAL_FATAL(set(100, 0), 0);
+		CU_ASSERT_EQUAL(
+			send_pkt(&silent, false, F_SYN, 7, 0, NULL, &out),
+			TC_OK);
+		CU_ASSERT_TRUE(addr_is(&out.daddr, family, v1));
+		CU_ASSERT_EQUAL_FATAL(set(0, 100), 0);
+		CU_ASSERT_EQUAL(
+			send_pkt(&silent, false, F_SYN, 7, 0, NULL, &out),
+			TC_OK);
+		CU_ASSERT_TRUE(addr_is(&out.daddr, family, v1));
+		CU_ASSERT_EQUAL(
+			send_pkt(&silent, false, F_SYN, 9000, 0, NULL, &out),
+			TC_OK);
+		CU_ASSERT_TRUE(addr_is(&out.daddr, family, v2));
+	}
 	CU_ASSERT_EQUAL(send_pkt(&fresh, false, F_SYN, 1, 0, NULL, &out),
 			TC_OK);
 	CU_ASSERT_TRUE(addr_is(&out.daddr, family, v2));
@@ -555,7 +618,10 @@ static void test_v4_backend_reset(void)
 	CU_ASSERT_EQUAL(out.sport, 80);
 	CU_ASSERT_TRUE(out.ip_csum_ok);
 	CU_ASSERT_TRUE(out.tcp_csum_ok);
-	CU_ASSERT_FALSE(ct_present(&fwd, &syn, &fe, &re));
+	CU_ASSERT_TRUE_FATAL(ct_present(&fwd, &syn, &fe, &re));
+	CU_ASSERT_EQUAL(fe.flags & (VEER_CT_F_RST | VEER_CT_F_CLOSED),
+			VEER_CT_F_RST | VEER_CT_F_CLOSED);
+	CU_ASSERT_TRUE(ct_freed_within_deadline(&fwd, &syn));
 	after = service_stats("web", 0);
 	CU_ASSERT_EQUAL(after.new_conns - before.new_conns, 1);
 	CU_ASSERT_EQUAL(after.resets - before.resets, 1);

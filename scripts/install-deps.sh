@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# Installs the Debian/Ubuntu packages veer needs to build, test and demo.
+# Idempotent: checks each package with dpkg-query and installs only the
+# missing ones (running apt-get update only then). Debian 12, Ubuntu 22.04+.
+#
+# bpftool: Debian ships it as "bpftool". Ubuntu releases without that
+# package ship it in linux-tools-common plus linux-tools-$(uname -r); if the
+# latter does not exist for the running kernel (containers, custom kernels)
+# the script says so and stops.
+set -euo pipefail
+
+PKGS=(
+	make gcc clang llvm # build
+	libbpf-dev libelf-dev zlib1g-dev libyaml-dev libcunit1-dev # libraries
+	iproute2 util-linux procps ethtool jq coreutils # tests and demo
+)
+
+log() { printf 'install-deps: %s\n' "$*"; }
+die() {
+	printf 'install-deps: %s\n' "$*" >&2
+	exit 1
+}
+
+installed() {
+	[[ $(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null) == installed ]]
+}
+
+has_candidate() {
+	local c
+	c=$(apt-cache policy "$1" 2>/dev/null | awk '$1 == "Candidate:" { print $2 }')
+	[[ -n $c && $c != "(none)" ]]
+}
+
+bpftool_works() { command -v bpftool >/dev/null 2>&1 && bpftool version >/dev/null 2>&1; }
+
+if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
+	die "needs a Debian or Ubuntu system (dpkg-query, apt-get)"
+fi
+
+missing=()
+for p in "${PKGS[@]}"; do
+	installed "$p" || missing+=("$p")
+done
+need_bpftool=0
+bpftool_works || need_bpftool=1
+
+if ((${#missing[@]} == 0 && need_bpftool == 0)); then
+	log "all ${#PKGS[@]} packages and bpftool present"
+	exit 0
+fi
+
+[[ $(id -u) -eq 0 ]] ||
+	die "missing: ${missing[*]}$( ((need_bpftool)) && echo ' bpftool'); run as root to install"
+
+export DEBIAN_FRONTEND=noninteractive
+log "missing: ${missing[*]}$( ((need_bpftool)) && echo ' bpftool'); running apt-get update"
+aptlog=$(mktemp)
+trap 'rm -f "$aptlog"' EXIT
+apt-get update -qq >"$aptlog" 2>&1 || {
+	cat "$aptlog" >&2
+	die "apt-get update failed"
+}
+
+if ((need_bpftool)); then
+	if has_candidate bpftool; then
+		missing+=(bpftool)
+	else
+		kernel_tools=linux-tools-$(uname -r)
+		if has_candidate linux-tools-common && has_candidate "$kernel_tools"; then
+			missing+=(linux-tools-common "$kernel_tools")
+		else
+			die "bpftool is not packaged for this system: no 'bpftool' package and no '$kernel_tools' (Ubuntu ships bpftool in linux-tools-common + linux-tools-\$(uname -r)); install bpftool by hand and re-run"
+		fi
+	fi
+fi
+
+log "installing: ${missing[*]}"
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$aptlog" 2>&1 || {
+	cat "$aptlog" >&2
+	die "apt-get install ${missing[*]} failed"
+}
+bpftool_works || die "bpftool still does not run after installing ${missing[*]}"
+log "installed ${#missing[@]} package(s); all present"

@@ -1,0 +1,518 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# Network-namespace lab for veer's end-to-end tests and demo. Source it from
+# bash; it defines functions and variables and changes nothing until
+# lab_init/lab_up are called.
+#
+#   CLIENT 10.10.1.2/24 fd10:1::2/64 (eth0)
+#      |
+#   NODE   10.10.1.1 fd10:1::1 (to-client, veer attached here)
+#          10.10.2.1 fd10:2::1 (to-v1)      10.10.3.1 fd10:3::1 (to-v2)
+#      |                                        |
+#   V1 10.10.2.2 fd10:2::2 (eth0)           V2 10.10.3.2 fd10:3::2 (eth0)
+#
+# Every name carries a per-run prefix (LAB_ID, default "vr<pid>") so runs in
+# parallel do not collide. Interfaces are created inside their namespaces,
+# so their names never appear in the caller's namespace. VIPs
+# (10.96.0.10:80, [fd00:96::10]:80) are reached through the client's default
+# route; the node has no address for them: veer DNATs before routing.
+#
+# Cleanup (lab_cleanup, installed as an EXIT trap by lab_init) kills only the
+# PIDs this lab started, detaches veer, removes the pin root and deletes the
+# namespaces. Set VEER_E2E_KEEP=1 to keep the temporary directory (logs).
+
+LAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+LAB_BUILD=${VEER_BUILD:-$LAB_ROOT/build}
+VEER_BIN=${VEER_BIN:-$LAB_BUILD/veer}
+TESTSRV=$LAB_BUILD/veer-testsrv
+TESTCLIENT=$LAB_BUILD/veer-testclient
+
+LAB_ID=${LAB_ID:-vr$$}
+NS_CLIENT=${LAB_ID}-cl
+NS_NODE=${LAB_ID}-nd
+NS_V1=${LAB_ID}-v1
+NS_V2=${LAB_ID}-v2
+LAB_NAMESPACES=("$NS_CLIENT" "$NS_NODE" "$NS_V1" "$NS_V2")
+
+# Interfaces: node side, then the leaf side (eth0 in every leaf namespace).
+NODE_DEV=to-client
+NODE_DEV_V1=to-v1
+NODE_DEV_V2=to-v2
+LEAF_DEV=eth0
+
+CLIENT_V4=10.10.1.2
+CLIENT_V6=fd10:1::2
+V1_V4=10.10.2.2
+V1_V6=fd10:2::2
+V2_V4=10.10.3.2
+V2_V6=fd10:3::2
+VIP_V4=10.96.0.10
+VIP_V6=fd00:96::10
+VIP_PORT=80
+BACKEND_PORT=8080
+
+LAB_PIDS=()
+LAB_TMP=
+LAB_UP=0
+LAB_ATTACHED=0
+: "${VEER_PIN_ROOT:=/sys/fs/bpf/veer-test-$$}"
+export VEER_PIN_ROOT
+
+lab_log() { printf '%s\n' "$*" >&2; }
+lab_die() {
+	printf '%s: %s\n' "${0##*/}" "$*" >&2
+	exit 1
+}
+
+# wait_until TIMEOUT_MS CMD...: polls CMD every 50 ms until it succeeds.
+# Returns 1 if it did not within TIMEOUT_MS.
+wait_until() {
+	local timeout_ms=$1 start now
+	shift
+	start=$(date +%s%N)
+	while :; do
+		if "$@"; then
+			return 0
+		fi
+		now=$(date +%s%N)
+		if (((now - start) / 1000000 >= timeout_ms)); then
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+# wait_for_file FILE [TIMEOUT_MS (default 10000)] [PID]: waits until FILE
+# exists; gives up early if PID (the process meant to write it) is gone.
+wait_for_file() {
+	local file=$1 timeout_ms=${2:-10000} pid=${3:-}
+	wait_until "$timeout_ms" _file_or_dead "$file" "$pid" && [[ -e $file ]]
+}
+
+_file_or_dead() {
+	[[ -e $1 ]] && return 0
+	[[ -n $2 ]] && ! kill -0 "$2" 2>/dev/null && return 0
+	return 1
+}
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+lab_require_root() {
+	[[ $(id -u) -eq 0 ]] || lab_die "must run as root (network namespaces, BPF)"
+}
+
+lab_require_tools() {
+	local t
+	for t in ip nsenter awk "$TESTSRV" "$TESTCLIENT" "$@"; do
+		command -v "$t" >/dev/null 2>&1 || [[ -x $t ]] ||
+			lab_die "missing $t (run scripts/install-deps.sh and make)"
+	done
+}
+
+# Mounts bpffs at /sys/fs/bpf if nothing is mounted there.
+lab_ensure_bpffs() {
+	if ! awk '$2 == "/sys/fs/bpf" && $3 == "bpf" { f = 1 } END { exit !f }' \
+		/proc/mounts; then
+		mkdir -p /sys/fs/bpf
+		mount -t bpf bpf /sys/fs/bpf || lab_die "cannot mount bpffs at /sys/fs/bpf"
+	fi
+}
+
+# lab_init: root check, temp dir, bpffs, cleanup traps.
+lab_init() {
+	lab_require_root
+	lab_require_tools "$@"
+	lab_ensure_bpffs
+	LAB_TMP=$(mktemp -d "${TMPDIR:-/tmp}/veer-${LAB_ID}.XXXXXX")
+	trap lab_cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+}
+
+# lab_exec NS CMD...: runs CMD in the network namespace NS only (the mount
+# namespace stays ours, so /sys/fs/bpf is the real one).
+lab_exec() {
+	local ns=$1
+	shift
+	nsenter --net="/run/netns/$ns" -- "$@"
+}
+
+# lab_bg NS LOG CMD...: starts CMD in NS in the background, logging to LOG;
+# remembers its PID (nsenter execs CMD, so it is CMD's PID) in LAB_BG_PID.
+lab_bg() {
+	local ns=$1 log=$2
+	shift 2
+	nsenter --net="/run/netns/$ns" -- "$@" >"$log" 2>&1 &
+	LAB_BG_PID=$!
+	LAB_PIDS+=("$LAB_BG_PID")
+}
+
+# lab_kill PID [TIMEOUT_MS]: SIGTERM, bounded wait, then SIGKILL.
+lab_kill() {
+	local pid=$1 timeout_ms=${2:-5000}
+	kill -0 "$pid" 2>/dev/null || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	if ! wait_until "$timeout_ms" _lab_gone "$pid"; then
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	wait "$pid" 2>/dev/null || true
+}
+_lab_gone() { ! kill -0 "$1" 2>/dev/null; }
+
+# veer ARGS...: the veer CLI inside the node namespace with our pin root.
+veer() {
+	nsenter --net="/run/netns/$NS_NODE" -- "$VEER_BIN" --pin-root "$VEER_PIN_ROOT" "$@"
+}
+
+# client ARGS...: veer-testclient inside the client namespace.
+client() {
+	nsenter --net="/run/netns/$NS_CLIENT" -- "$TESTCLIENT" "$@"
+}
+
+_sysctl() {
+	local ns=$1
+	shift
+	lab_exec "$ns" sysctl -q -w "$@" >/dev/null
+}
+
+# _link NS_A DEV_A NS_B DEV_B: a veth pair created inside NS_A.
+_link() {
+	ip -n "$1" link add "$2" type veth peer name "$4" netns "$3"
+	ip -n "$1" link set "$2" up
+	ip -n "$3" link set "$4" up
+}
+
+# lab_up [--tx-off]: builds the four namespaces. --tx-off turns transmit
+# checksum offload off on every lab veth, so every checksum is computed in
+# software and verified by the receiver.
+lab_up() {
+	local tx_off=0 ns
+	[[ ${1:-} == --tx-off ]] && tx_off=1
+
+	for ns in "${LAB_NAMESPACES[@]}"; do
+		[[ -e /run/netns/$ns ]] && lab_die "namespace $ns already exists"
+	done
+	LAB_UP=1
+	for ns in "${LAB_NAMESPACES[@]}"; do
+		ip netns add "$ns"
+		ip -n "$ns" link set lo up
+		# No duplicate address detection anywhere: addresses usable at once.
+		_sysctl "$ns" net.ipv6.conf.all.accept_dad=0 \
+			net.ipv6.conf.default.accept_dad=0
+	done
+
+	_link "$NS_NODE" "$NODE_DEV" "$NS_CLIENT" "$LEAF_DEV"
+	_link "$NS_NODE" "$NODE_DEV_V1" "$NS_V1" "$LEAF_DEV"
+	_link "$NS_NODE" "$NODE_DEV_V2" "$NS_V2" "$LEAF_DEV"
+
+	ip -n "$NS_NODE" addr add 10.10.1.1/24 dev "$NODE_DEV"
+	ip -n "$NS_NODE" addr add fd10:1::1/64 dev "$NODE_DEV" nodad
+	ip -n "$NS_NODE" addr add 10.10.2.1/24 dev "$NODE_DEV_V1"
+	ip -n "$NS_NODE" addr add fd10:2::1/64 dev "$NODE_DEV_V1" nodad
+	ip -n "$NS_NODE" addr add 10.10.3.1/24 dev "$NODE_DEV_V2"
+	ip -n "$NS_NODE" addr add fd10:3::1/64 dev "$NODE_DEV_V2" nodad
+	_sysctl "$NS_NODE" net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+
+	ip -n "$NS_CLIENT" addr add "$CLIENT_V4/24" dev "$LEAF_DEV"
+	ip -n "$NS_CLIENT" addr add "$CLIENT_V6/64" dev "$LEAF_DEV" nodad
+	ip -n "$NS_CLIENT" route add default via 10.10.1.1
+	ip -n "$NS_CLIENT" -6 route add default via fd10:1::1
+	# Many short connections per run: a wide port range, and TIME_WAIT
+	# ports reusable for new outgoing connections.
+	_sysctl "$NS_CLIENT" net.ipv4.ip_local_port_range="1024 65535" \
+		net.ipv4.tcp_tw_reuse=1
+
+	ip -n "$NS_V1" addr add "$V1_V4/24" dev "$LEAF_DEV"
+	ip -n "$NS_V1" addr add "$V1_V6/64" dev "$LEAF_DEV" nodad
+	ip -n "$NS_V1" route add default via 10.10.2.1
+	ip -n "$NS_V1" -6 route add default via fd10:2::1
+
+	ip -n "$NS_V2" addr add "$V2_V4/24" dev "$LEAF_DEV"
+	ip -n "$NS_V2" addr add "$V2_V6/64" dev "$LEAF_DEV" nodad
+	ip -n "$NS_V2" route add default via 10.10.3.1
+	ip -n "$NS_V2" -6 route add default via fd10:3::1
+
+	if ((tx_off)); then
+		command -v ethtool >/dev/null || lab_die "ethtool missing (apt-get install ethtool)"
+		local pair
+		for pair in "$NS_NODE:$NODE_DEV" "$NS_NODE:$NODE_DEV_V1" \
+			"$NS_NODE:$NODE_DEV_V2" "$NS_CLIENT:$LEAF_DEV" \
+			"$NS_V1:$LEAF_DEV" "$NS_V2:$LEAF_DEV"; do
+			lab_exec "${pair%%:*}" ethtool -K "${pair#*:}" tx off >/dev/null
+			lab_exec "${pair%%:*}" ethtool -k "${pair#*:}" |
+				grep -q '^tx-checksumming: off' ||
+				lab_die "tx checksum offload still on for ${pair#*:} in ${pair%%:*}"
+		done
+	fi
+}
+
+# lab_start_backends: v1 in V1 and v2 in V2, one server per address family,
+# on port 8080; waits (bounded) for every ready file.
+lab_start_backends() {
+	local spec ns addr ver ready
+	for spec in "$NS_V1 $V1_V4 v1 v1-4" "$NS_V1 $V1_V6 v1 v1-6" \
+		"$NS_V2 $V2_V4 v2 v2-4" "$NS_V2 $V2_V6 v2 v2-6"; do
+		read -r ns addr ver ready <<<"$spec"
+		rm -f "$LAB_TMP/srv-$ready.ready"
+		lab_bg "$ns" "$LAB_TMP/srv-$ready.log" "$TESTSRV" --listen "$addr" \
+			--port "$BACKEND_PORT" --version "$ver" \
+			--ready-file "$LAB_TMP/srv-$ready.ready"
+		wait_for_file "$LAB_TMP/srv-$ready.ready" 10000 "$LAB_BG_PID" || {
+			cat "$LAB_TMP/srv-$ready.log" >&2
+			lab_die "backend $ver on $addr did not become ready"
+		}
+	done
+}
+
+# lab_write_config FILE [V4_V1_WEIGHT [V6_V1_WEIGHT]]: the two-service config
+# (web on IPv4, web6 on IPv6), v1 weighted as given (default 100), v2 the rest.
+lab_write_config() {
+	local file=$1 w4=${2:-100} w6=${3:-${2:-100}}
+	cat >"$file" <<EOF
+services:
+  - name: web
+    vip: $VIP_V4
+    port: $VIP_PORT
+    subsets:
+      - name: v1
+        weight: $w4
+        backends: [$V1_V4:$BACKEND_PORT]
+      - name: v2
+        weight: $((100 - w4))
+        backends: [$V2_V4:$BACKEND_PORT]
+  - name: web6
+    vip: $VIP_V6
+    port: $VIP_PORT
+    subsets:
+      - name: v1
+        weight: $w6
+        backends: ["[$V1_V6]:$BACKEND_PORT"]
+      - name: v2
+        weight: $((100 - w6))
+        backends: ["[$V2_V6]:$BACKEND_PORT"]
+EOF
+}
+
+# lab_veer_up [V1_WEIGHT]: attaches veer to the node's client-facing
+# interface and applies the two-service config.
+lab_veer_up() {
+	[[ -x $VEER_BIN ]] || lab_die "$VEER_BIN not built (run make)"
+	LAB_ATTACHED=1
+	veer attach "$NODE_DEV" >"$LAB_TMP/attach.log" 2>&1 || {
+		cat "$LAB_TMP/attach.log" >&2
+		lab_die "veer attach $NODE_DEV failed"
+	}
+	lab_write_config "$LAB_TMP/veer.yaml" "${1:-100}"
+	veer apply -f "$LAB_TMP/veer.yaml" >"$LAB_TMP/apply.log" 2>&1 || {
+		cat "$LAB_TMP/apply.log" >&2
+		lab_die "veer apply failed"
+	}
+}
+
+# vip_of SERVICE: the VIP that service listens on.
+vip_of() {
+	case $1 in
+	web) echo "$VIP_V4" ;;
+	web6) echo "$VIP_V6" ;;
+	*) lab_die "unknown service $1" ;;
+	esac
+}
+
+# count_of FILE NAME: the number on the "NAME <n>" line of a summary, or 0.
+count_of() {
+	awk -v k="$2" '$1 == k { v = $2 } END { print v + 0 }' "$1"
+}
+
+# ct_live_entries: conntrack entries that carry no close flag (FIN either
+# way or RST: VEER_CT_F_* bits 0-2), read from the pinned map with bpftool.
+# Once every connection has closed, none may be left: an entry that stays
+# "live" forever pins a reused tuple to a stale backend and only the LRU
+# ever removes it. Prints nothing if the map cannot be read.
+ct_live_entries() {
+	bpftool -j map dump pinned "$VEER_PIN_ROOT/veer_conntrack" 2>/dev/null |
+		jq '[.[] | select((.formatted.value.flags % 8) == 0)] | length' 2>/dev/null
+}
+
+_ct_no_live() { [[ $(ct_live_entries) == 0 ]]; }
+
+# t_check_ct_drained: within 5 s of every connection closing (the last
+# segments of a close may still be in flight) no live conntrack entry is
+# left.
+t_check_ct_drained() {
+	local n
+	if wait_until 5000 _ct_no_live; then
+		t_pass "no live conntrack entry left after every connection closed"
+	else
+		n=$(ct_live_entries)
+		t_fail "${n:-?} live conntrack entries left after every connection closed ($(veer status 2>&1 | grep -i conntrack | tr -s ' '))"
+	fi
+}
+
+# tcp_mib NS FIELD: a Tcp counter of /proc/net/snmp in NS (IPv4 and IPv6
+# TCP share it), e.g. OutRsts.
+tcp_mib() {
+	lab_exec "$1" cat /proc/net/snmp | awk -v f="$2" '
+		$1 == "Tcp:" && !h { for (i = 2; i <= NF; i++) k[i] = $i; h = 1; next }
+		$1 == "Tcp:" { for (i = 2; i <= NF; i++) if (k[i] == f) print $i }'
+}
+
+# t_check_client_rsts: the client never sent a TCP reset. Every client
+# connection closes gracefully after reading everything, so a reset from
+# the client means a segment reached it that no socket owned: typically a
+# backend segment that left the node without reverse NAT (source = the
+# backend's own address instead of the VIP).
+t_check_client_rsts() {
+	local n
+	n=$(tcp_mib "$NS_CLIENT" OutRsts)
+	if [[ $n == 0 ]]; then
+		t_pass "client sent no TCP resets"
+	else
+		t_fail "client sent $n TCP resets (segments reached it without reverse NAT?)"
+	fi
+}
+
+# key_of FILE KEY...: like count_of for "KEY... <n>" lines with more words.
+key_of() {
+	local file=$1
+	shift
+	awk -v k="$*" '{ v = $NF; $NF = ""; sub(/ +$/, "") }
+		$0 == k { r = v } END { print r + 0 }' "$file"
+}
+
+# binomial_tolerance N P [K (default 4.5)]: K standard deviations of a
+# Binomial(N, P) count, rounded down.
+binomial_tolerance() {
+	awk -v n="$1" -v p="$2" -v k="${3:-4.5}" \
+		'BEGIN { printf "%d\n", k * sqrt(n * p * (1 - p)) }'
+}
+
+lab_cleanup() {
+	local rc=$? pid ns
+	trap - EXIT INT TERM
+	set +e
+	for pid in "${LAB_PIDS[@]}"; do
+		lab_kill "$pid" 3000
+	done
+	LAB_PIDS=()
+	if ((LAB_ATTACHED)) && [[ -x $VEER_BIN && -e /run/netns/$NS_NODE ]]; then
+		veer detach --all >/dev/null 2>&1 ||
+			lab_log "lab: veer detach --all failed (pin root $VEER_PIN_ROOT)"
+	fi
+	if ((LAB_UP)); then
+		for ns in "${LAB_NAMESPACES[@]}"; do
+			[[ -e /run/netns/$ns ]] && ip netns del "$ns"
+		done
+	fi
+	# Pins left behind (detach failed or never ran) go with the pin root.
+	case $VEER_PIN_ROOT in
+	/sys/fs/bpf/veer-test-* | /sys/fs/bpf/veer-demo-*)
+		[[ -e $VEER_PIN_ROOT ]] && rm -rf "$VEER_PIN_ROOT"
+		;;
+	esac
+	if [[ -n $LAB_TMP && -d $LAB_TMP ]]; then
+		if [[ ${VEER_E2E_KEEP:-0} == 1 ]]; then
+			lab_log "lab: kept $LAB_TMP"
+		else
+			rm -rf "$LAB_TMP"
+		fi
+	fi
+	exit "$rc"
+}
+
+# ---- test reporting -------------------------------------------------------
+#
+# t_begin NAME; then t_pass/t_fail/t_check per check; t_end prints the
+# script's tally and exits 0 only if nothing failed. VEER_E2E_TX=off selects
+# the variant with transmit checksum offload off on every lab veth.
+
+T_PASS=0
+T_FAIL=0
+T_NAME=
+T_VARIANT=
+
+t_begin() {
+	T_NAME=$1
+	case ${VEER_E2E_TX:-on} in
+	on) T_VARIANT=tx-on ;;
+	off) T_VARIANT=tx-off ;;
+	*) lab_die "VEER_E2E_TX must be on or off" ;;
+	esac
+	T_START=$(now_ms)
+}
+
+t_pass() {
+	T_PASS=$((T_PASS + 1))
+	printf 'PASS %s[%s]: %s\n' "$T_NAME" "$T_VARIANT" "$*"
+}
+
+t_fail() {
+	T_FAIL=$((T_FAIL + 1))
+	printf 'FAIL %s[%s]: %s\n' "$T_NAME" "$T_VARIANT" "$*"
+}
+
+# t_check MSG CMD...: passes if CMD succeeds.
+t_check() {
+	local msg=$1
+	shift
+	if "$@"; then
+		t_pass "$msg"
+	else
+		t_fail "$msg"
+	fi
+}
+
+# lab_up_variant: lab_up as VEER_E2E_TX asks.
+lab_up_variant() {
+	if [[ $T_VARIANT == tx-off ]]; then
+		lab_up --tx-off
+	else
+		lab_up
+	fi
+}
+
+t_end() {
+	printf '%s[%s]: %d checks passed, %d failed (%d ms)\n' "$T_NAME" \
+		"$T_VARIANT" "$T_PASS" "$T_FAIL" $(($(now_ms) - T_START))
+	((T_FAIL == 0 && T_PASS > 0)) && exit 0
+	exit 1
+}
+
+# ---- traffic assertions ---------------------------------------------------
+
+# count_burst SERVICE N OUT: N short connections to SERVICE's VIP; the
+# summary goes to OUT (stderr details to OUT.err). Never fails the script.
+count_burst() {
+	local vip
+	vip=$(vip_of "$1")
+	client count --addr "$vip" --port "$VIP_PORT" -n "$2" -c 32 \
+		--timeout-ms 3000 >"$3" 2>"$3.err" || true
+}
+
+# split_ok OUT N V1_WEIGHT: checks a count summary against the weights:
+# no errors, only v1/v2, N in total, and v2 exact for 0/100 weights, else
+# within 4.5 binomial standard deviations. Sets SPLIT_DESC.
+split_ok() {
+	local out=$1 n=$2 w1=$3 v1 v2 errs total p tol expect diff
+	v1=$(count_of "$out" v1)
+	v2=$(count_of "$out" v2)
+	errs=$(count_of "$out" errors)
+	total=$(awk '$1 != "errors" { t += $2 } END { print t + 0 }' "$out")
+	SPLIT_DESC="v1 $v1 v2 $v2 errors $errs"
+	if [[ -s $out.err ]]; then
+		SPLIT_DESC+=" ($(tr '\n' ' ' <"$out.err" | sed 's/ *$//'))"
+	fi
+	((errs == 0 && total == n && v1 + v2 == n)) || return 1
+	p=$(awk -v w="$w1" 'BEGIN { printf "%.4f", (100 - w) / 100 }')
+	case $w1 in
+	100) ((v2 == 0)) ;;
+	0) ((v2 == n)) ;;
+	*)
+		tol=$(binomial_tolerance "$n" "$p")
+		expect=$(awk -v n="$n" -v p="$p" 'BEGIN { printf "%d", n * p + 0.5 }')
+		diff=$((v2 - expect))
+		SPLIT_DESC+=", v2 expected $expect +- $tol"
+		((diff <= tol && -diff <= tol))
+		;;
+	esac
+}

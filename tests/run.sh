@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# Runs every test layer, in order, and always all of them:
+#   unit    build/test_unit    (CUnit, pure userspace)
+#   packet  build/test_packet  (CUnit, BPF_PROG_TEST_RUN on crafted packets)
+#   e2e     tests/e2e/test_*.sh, each with transmit checksum offload on and
+#           then off on every lab veth
+#
+#   tests/run.sh [LAYER...]     (default: unit packet e2e)
+#
+# Must run as root (BPF, network namespaces). Build first: make tests-bin.
+# Environment: VEER_E2E_TIMEOUT (seconds per e2e script, default 240),
+# VEER_E2E_VARIANTS (default "on off"), VEER_E2E_KEEP=1 keeps lab logs.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${VEER_BUILD:-$ROOT/build}
+E2E_TIMEOUT=${VEER_E2E_TIMEOUT:-240}
+E2E_VARIANTS=${VEER_E2E_VARIANTS:-on off}
+
+if [[ $(id -u) -ne 0 ]]; then
+	echo "tests/run.sh: must run as root (BPF programs, network namespaces); try: sudo $0" >&2
+	exit 2
+fi
+
+layers=("$@")
+((${#layers[@]})) || layers=(unit packet e2e)
+for l in "${layers[@]}"; do
+	case $l in
+	unit | packet | e2e) ;;
+	*)
+		echo "tests/run.sh: unknown layer '$l' (unit, packet, e2e)" >&2
+		exit 2
+		;;
+	esac
+done
+
+if ! awk '$2 == "/sys/fs/bpf" && $3 == "bpf" { f = 1 } END { exit !f }' /proc/mounts; then
+	mkdir -p /sys/fs/bpf
+	if ! mount -t bpf bpf /sys/fs/bpf; then
+		echo "tests/run.sh: cannot mount bpffs at /sys/fs/bpf" >&2
+		exit 2
+	fi
+fi
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+total_pass=0
+total_fail=0
+summary=()
+
+# record LAYER STATUS PASSED FAILED MS
+record() {
+	total_pass=$((total_pass + $3))
+	total_fail=$((total_fail + $4))
+	summary+=("$(printf '%-7s %-4s %4d passed, %d failed (%d ms)' "$1" "$2" "$3" "$4" "$5")")
+}
+
+# CUnit's "tests" row: "tests  Total Ran Passed Failed Inactive".
+cunit_counts() {
+	awk '$1 == "tests" && NF >= 5 && $2 ~ /^[0-9]+$/ { p = $4; f = $5 }
+		END { if (p == "") exit 1; print p + 0, f + 0 }' "$1"
+}
+
+run_cunit() {
+	local layer=$1 bin=$BUILD/test_$1 log rc=0 t0 counts p f
+	echo "=== $layer: $bin"
+	t0=$(now_ms)
+	if [[ ! -x $bin ]]; then
+		echo "FAIL $layer: $bin not built (make tests-bin)"
+		record "$layer" FAIL 0 1 0
+		return
+	fi
+	log=$(mktemp)
+	(cd "$ROOT" && "$bin") 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	if counts=$(cunit_counts "$log"); then
+		read -r p f <<<"$counts"
+	else
+		p=0
+		f=1 # no summary: it crashed or never ran
+	fi
+	rm -f "$log"
+	if ((rc != 0 && f == 0)); then
+		f=1 # a non-zero exit is a failure even if the counts look clean
+	fi
+	if ((rc == 0 && f == 0 && p > 0)); then
+		record "$layer" ok "$p" 0 $(($(now_ms) - t0))
+	else
+		echo "FAIL $layer: exit $rc"
+		record "$layer" FAIL "$p" "$f" $(($(now_ms) - t0))
+	fi
+}
+
+run_e2e() {
+	local t0 t v rc pass=0 fail=0 name
+	echo "=== e2e: tests/e2e/test_*.sh, tx checksum offload: $E2E_VARIANTS"
+	t0=$(now_ms)
+	for v in $E2E_VARIANTS; do
+		for t in "$ROOT"/tests/e2e/test_*.sh; do
+			name="$(basename "$t" .sh)[tx-$v]"
+			rc=0
+			VEER_E2E_TX=$v timeout --signal=TERM --kill-after=15 \
+				"$E2E_TIMEOUT" bash "$t" || rc=$?
+			if ((rc == 0)); then
+				pass=$((pass + 1))
+			else
+				fail=$((fail + 1))
+				((rc == 124)) && echo "FAIL $name: timed out after ${E2E_TIMEOUT}s"
+				echo "FAIL $name: exit $rc"
+			fi
+		done
+	done
+	echo "e2e: $pass passed, $fail failed"
+	if ((fail == 0 && pass > 0)); then
+		record e2e ok "$pass" 0 $(($(now_ms) - t0))
+	else
+		record e2e FAIL "$pass" "$fail" $(($(now_ms) - t0))
+	fi
+}
+
+T0=$(now_ms)
+for l in "${layers[@]}"; do
+	case $l in
+	unit | packet) run_cunit "$l" ;;
+	e2e) run_e2e ;;
+	esac
+done
+
+echo "=== summary"
+printf '%s\n' "${summary[@]}"
+echo "($(($(now_ms) - T0)) ms; unit and packet count CUnit tests, e2e counts test scripts per offload variant)"
+echo "all: $total_pass passed, $total_fail failed"
+((total_fail == 0 && total_pass > 0))

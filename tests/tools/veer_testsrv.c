@@ -1,0 +1,406 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * veer-testsrv: the backend of the end-to-end tests.
+ *
+ *   veer-testsrv --listen ADDR --port P --version NAME [--ready-file F]
+ *
+ * For every accepted TCP connection it sends one line "NAME\n" and then
+ * echoes every byte it receives until the client half-closes, after which it
+ * flushes what is pending and closes. One epoll loop serves all connections;
+ * a connection whose peer does not read is back-pressured (the server stops
+ * reading from it until its echo buffer drains), so memory stays bounded.
+ *
+ * The ready file is written (tmp + rename) once the socket listens, and
+ * removed again on a clean exit (SIGTERM or SIGINT).
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define PROG "veer-testsrv"
+#define VERSION_MAX 64
+#define CONN_BUF 16384
+#define MAX_EVENTS 256
+
+struct conn {
+	int fd;
+	bool rd_eof; /* the client half-closed */
+	bool want_out; /* registered for EPOLLOUT (and not EPOLLIN) */
+	size_t off; /* first unsent byte of buf */
+	size_t len; /* bytes in buf */
+	char buf[CONN_BUF];
+};
+
+/* epoll data.ptr values for the two non-connection descriptors. */
+static char listen_tag, signal_tag;
+
+static int epfd = -1;
+static unsigned long nr_conns;
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: " PROG " --listen ADDR --port P --version NAME "
+		"[--ready-file F]\n"
+		"  Accepts TCP connections on ADDR:P (IPv4 or IPv6); sends "
+		"\"NAME\\n\" on each,\n"
+		"  then echoes every byte until the client closes.\n");
+}
+
+static int die_usage(const char *msg)
+{
+	fprintf(stderr, PROG ": %s\n", msg);
+	usage(stderr);
+	return 2;
+}
+
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int parse_port(const char *s, unsigned short *port)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 1 || v > 65535)
+		return -1;
+	*port = (unsigned short)v;
+	return 0;
+}
+
+/* "10.0.0.1", "fd00::1" or "[fd00::1]". */
+static int parse_addr(const char *s, unsigned short port,
+		      struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	char buf[INET6_ADDRSTRLEN + 2];
+	size_t n = strlen(s);
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, s, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		*len = sizeof(*sin);
+		return 0;
+	}
+	if (n >= 2 && s[0] == '[' && s[n - 1] == ']' && n - 2 < sizeof(buf)) {
+		memcpy(buf, s + 1, n - 2);
+		buf[n - 2] = '\0';
+		s = buf;
+	}
+	if (inet_pton(AF_INET6, s, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		*len = sizeof(*sin6);
+		return 0;
+	}
+	return -1;
+}
+
+/* Writes path atomically: path.tmp.PID, then rename. */
+static int write_file_atomic(const char *path, const char *text)
+{
+	char tmp[4096];
+	size_t len = strlen(text);
+	int fd;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >=
+	    (int)sizeof(tmp))
+		return -1;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	if (write(fd, text, len) != (ssize_t)len) {
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	close(fd);
+	if (rename(tmp, path) < 0) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+static void conn_close(struct conn *c)
+{
+	epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	free(c);
+	nr_conns--;
+}
+
+static int conn_set_events(struct conn *c, bool want_out)
+{
+	struct epoll_event ev = {
+		.events = want_out ? EPOLLOUT : EPOLLIN,
+		.data.ptr = c,
+	};
+
+	if (c->want_out == want_out)
+		return 0;
+	c->want_out = want_out;
+	return epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+/*
+ * Sends what is buffered. Returns 1 when the buffer is empty, 0 when the
+ * socket is full (the caller waits for EPOLLOUT), -1 on error.
+ */
+static int conn_flush(struct conn *c)
+{
+	while (c->off < c->len) {
+		ssize_t n = send(c->fd, c->buf + c->off, c->len - c->off,
+				 MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return 0;
+			return -1;
+		}
+		c->off += (size_t)n;
+	}
+	c->off = 0;
+	c->len = 0;
+	return 1;
+}
+
+/*
+ * Makes progress on one connection: flush, then read and echo until the
+ * socket would block. Returns -1 when the connection is finished (closed
+ * cleanly or failed) and must be freed.
+ */
+static int conn_run(struct conn *c)
+{
+	for (;;) {
+		ssize_t n;
+		int r = conn_flush(c);
+
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			return conn_set_events(c, true) ? -1 : 0;
+		if (c->rd_eof)
+			return -1; /* everything echoed: close */
+		n = recv(c->fd, c->buf, sizeof(c->buf), 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return conn_set_events(c, false) ? -1 : 0;
+			return -1;
+		}
+		if (n == 0)
+			c->rd_eof = true;
+		c->len = (size_t)n;
+	}
+}
+
+static void accept_all(int lfd, const char *line, size_t line_len,
+		       int *reserve_fd)
+{
+	for (;;) {
+		struct epoll_event ev = {.events = EPOLLIN};
+		struct conn *c;
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if ((errno == EMFILE || errno == ENFILE) &&
+			    *reserve_fd >= 0) {
+				/* Shed one connection rather than spin. */
+				fprintf(stderr,
+					PROG ": out of descriptors (%lu "
+					     "connections), dropping one\n",
+					nr_conns);
+				close(*reserve_fd);
+				fd = accept(lfd, NULL, NULL);
+				if (fd >= 0)
+					close(fd);
+				*reserve_fd =
+					open("/dev/null", O_RDONLY | O_CLOEXEC);
+				continue;
+			}
+			if (errno != EAGAIN)
+				fprintf(stderr, PROG ": accept: %s\n",
+					strerror(errno));
+			return;
+		}
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		memcpy(c->buf, line, line_len);
+		c->len = line_len;
+		ev.data.ptr = c;
+		if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			close(fd);
+			free(c);
+			continue;
+		}
+		nr_conns++;
+		if (conn_run(c) < 0)
+			conn_close(c);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"listen", required_argument, NULL, 'l'},
+		{"port", required_argument, NULL, 'p'},
+		{"version", required_argument, NULL, 'v'},
+		{"ready-file", required_argument, NULL, 'r'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *listen_addr = NULL, *version = NULL, *ready = NULL;
+	struct epoll_event events[MAX_EVENTS], ev;
+	struct sockaddr_storage ss;
+	unsigned short port = 0;
+	char line[VERSION_MAX + 2];
+	int lfd, sfd, reserve_fd, one = 1, opt;
+	size_t line_len;
+	socklen_t slen;
+	sigset_t mask;
+	bool running = true;
+
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'l':
+			listen_addr = optarg;
+			break;
+		case 'p':
+			if (parse_port(optarg, &port))
+				return die_usage("--port must be 1..65535");
+			break;
+		case 'v':
+			version = optarg;
+			break;
+		case 'r':
+			ready = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc)
+		return die_usage("unexpected argument");
+	if (!listen_addr || !port || !version)
+		return die_usage("--listen, --port and --version are required");
+	if (!*version || strlen(version) > VERSION_MAX ||
+	    strpbrk(version, " \t\r\n"))
+		return die_usage("--version must be 1..64 characters, no "
+				 "whitespace");
+	if (parse_addr(listen_addr, port, &ss, &slen))
+		return die_usage("--listen is not an IPv4 or IPv6 address");
+	line_len = (size_t)snprintf(line, sizeof(line), "%s\n", version);
+
+	raise_nofile();
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		     0);
+	if (lfd < 0 || sfd < 0) {
+		perror(PROG ": socket");
+		return 1;
+	}
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(lfd, (struct sockaddr *)&ss, slen) < 0) {
+		fprintf(stderr, PROG ": bind %s port %u: %s\n", listen_addr,
+			port, strerror(errno));
+		return 1;
+	}
+	if (listen(lfd, 4096) < 0) {
+		perror(PROG ": listen");
+		return 1;
+	}
+
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (epfd < 0) {
+		perror(PROG ": epoll_create1");
+		return 1;
+	}
+	ev.events = EPOLLIN;
+	ev.data.ptr = &listen_tag;
+	epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &ev);
+	ev.data.ptr = &signal_tag;
+	epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
+
+	if (ready && write_file_atomic(ready, "ready\n") < 0) {
+		fprintf(stderr, PROG ": cannot write %s: %s\n", ready,
+			strerror(errno));
+		return 1;
+	}
+
+	while (running) {
+		int i, n = epoll_wait(epfd, events, MAX_EVENTS, -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			perror(PROG ": epoll_wait");
+			return 1;
+		}
+		for (i = 0; i < n; i++) {
+			void *p = events[i].data.ptr;
+
+			if (p == &listen_tag) {
+				accept_all(lfd, line, line_len, &reserve_fd);
+			} else if (p == &signal_tag) {
+				struct signalfd_siginfo si;
+
+				while (read(sfd, &si, sizeof(si)) == sizeof(si))
+					running = false;
+			} else if (conn_run(p) < 0) {
+				conn_close(p);
+			}
+		}
+	}
+
+	/* Connections still open are closed by exit(). */
+	close(lfd);
+	if (ready)
+		unlink(ready);
+	return 0;
+}
