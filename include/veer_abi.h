@@ -85,9 +85,58 @@ struct veer_service {
 	__u32 generation; /* bumped by every change, for observers */
 	__u16 flags; /* VEER_SVC_F_* */
 	__u8 subset_count;
-	__u8 reserved;
-	__u32 reserved2;
+	__u8 rule_count; /* match rules in veer_rules, tried before the weights */
+	__u32 rules_version; /* veer_rule_key.version of the live rule set */
+	/* The default route: weights for connections no rule matches. */
 	struct veer_subset subsets[VEER_MAX_SUBSETS];
+};
+
+/*
+ * Routing rules (Istio VirtualService http[] entries with match
+ * conditions), in order, first match wins. Stored now so that the kernel
+ * HTTP path can use them; the L4 paths use the service's default weights.
+ * A rule set is written under a new version, then the service value that
+ * names the version is published, then the old set is deleted: readers
+ * never see a half-written set.
+ */
+#define VEER_MAX_RULES 16
+#define VEER_MAX_MATCHES 4 /* match blocks per rule, ORed */
+#define VEER_MAX_CONDITIONS 4 /* conditions per match block, ANDed */
+#define VEER_MATCH_NAME_MAX 64 /* header name, NUL included */
+#define VEER_MATCH_VALUE_MAX 128 /* header value or URI, NUL included */
+#define VEER_DEFAULT_MAX_RULES 4096 /* all services together */
+
+#define VEER_COND_HEADER 1 /* name: lower-case header name */
+#define VEER_COND_URI 2 /* name: empty */
+#define VEER_COND_EXACT 1
+#define VEER_COND_PREFIX 2
+
+struct veer_condition {
+	__u8 field; /* VEER_COND_HEADER or VEER_COND_URI */
+	__u8 op; /* VEER_COND_EXACT or VEER_COND_PREFIX */
+	__u8 name_len;
+	__u8 value_len;
+	char name[VEER_MATCH_NAME_MAX];
+	char value[VEER_MATCH_VALUE_MAX];
+};
+
+struct veer_match {
+	__u8 condition_count;
+	__u8 reserved[3];
+	struct veer_condition conditions[VEER_MAX_CONDITIONS];
+};
+
+struct veer_rule {
+	__u8 match_count; /* 1 ..= VEER_MAX_MATCHES */
+	__u8 reserved[3];
+	__u8 weights[VEER_MAX_SUBSETS]; /* per subset of the service; sum 100 */
+	struct veer_match matches[VEER_MAX_MATCHES];
+};
+
+struct veer_rule_key {
+	__u32 svc_id;
+	__u32 version;
+	__u32 index; /* 0 ..< rule_count, in evaluation order */
 };
 
 /* Value of veer_backends (array). */
@@ -105,6 +154,8 @@ struct veer_backend {
  */
 struct veer_svc_meta {
 	char name[VEER_NAME_MAX];
+	/* The Istio/Kubernetes host this entry serves; "" for native config. */
+	char host[VEER_NAME_MAX];
 	char subset_names[VEER_MAX_SUBSETS][VEER_SUBSET_NAME_MAX];
 	struct veer_svc_key key;
 };
@@ -200,6 +251,7 @@ struct veer_stats {
 #define VEER_MAP_SVC_META "veer_svc_meta"
 #define VEER_MAP_CT "veer_conntrack"
 #define VEER_MAP_STATS "veer_stats"
+#define VEER_MAP_RULES "veer_rules"
 
 /* tc filter identity, so `veer detach` removes only what veer attached. */
 #define VEER_TC_HANDLE 0x7665 /* "ve" */

@@ -41,6 +41,24 @@ static void service_free(struct veer_service_model *svc)
 
 	for (i = 0; i < VEER_MAX_SUBSETS; i++)
 		subset_free(&svc->subsets[i]);
+	free(svc->rules);
+	svc->rules = NULL;
+	svc->rule_count = 0;
+}
+
+int veer_service_add_rule(struct veer_service_model *svc,
+			  const struct veer_rule *rule)
+{
+	struct veer_rule *grown;
+
+	if (svc->rule_count >= VEER_MAX_RULES)
+		return -1;
+	grown = realloc(svc->rules, (svc->rule_count + 1) * sizeof(*grown));
+	if (!grown)
+		return -1;
+	grown[svc->rule_count++] = *rule;
+	svc->rules = grown;
+	return 0;
 }
 
 void veer_model_free(struct veer_model *model)
@@ -146,9 +164,19 @@ int veer_model_copy_service(struct veer_model *dst,
 			goto fail;
 		memcpy(sub->backends, src->subsets[i].backends, bytes);
 	}
+	copy.rules = NULL;
+	if (src->rule_count) {
+		copy.rules = malloc(src->rule_count * sizeof(*copy.rules));
+		if (!copy.rules)
+			goto fail;
+		memcpy(copy.rules, src->rules,
+		       src->rule_count * sizeof(*copy.rules));
+	}
 	slot = veer_model_add_service(dst);
-	if (!slot)
+	if (!slot) {
+		free(copy.rules);
 		goto fail;
+	}
 	*slot = copy;
 	return 0;
 fail:
@@ -236,6 +264,25 @@ static const char *name_problem(const char *name, size_t max)
 	for (i = 0; i < len; i++)
 		if (!name_char_ok(name[i]))
 			return "only letters, digits, '.', '-' and '_' allowed";
+	return NULL;
+}
+
+/*
+ * Service names may also hold ':' and '/': an Istio host with several
+ * VIP:port entries names them "host:port" and "host:port/ipv6".
+ */
+static const char *service_name_problem(const char *name, size_t max)
+{
+	size_t len = strnlen(name, max), i;
+
+	if (len == 0)
+		return "must not be empty";
+	if (len == max)
+		return "too long";
+	for (i = 0; i < len; i++)
+		if (!name_char_ok(name[i]) && name[i] != ':' && name[i] != '/')
+			return "only letters, digits, '.', '-', '_', ':' and "
+			       "'/' allowed";
 	return NULL;
 }
 
@@ -349,6 +396,109 @@ static int validate_subset(const struct veer_service_model *svc,
 	return 0;
 }
 
+/* RFC 9110 token characters, lower case (header names are stored so). */
+static bool header_char_ok(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static int validate_condition(const struct veer_service_model *svc,
+			      unsigned int r, const struct veer_condition *c,
+			      char *err, size_t errlen)
+{
+	const struct veer_src_loc *loc = &svc->loc;
+	size_t name_len = strnlen(c->name, sizeof(c->name));
+	size_t value_len = strnlen(c->value, sizeof(c->value));
+	size_t i;
+
+	if (c->op != VEER_COND_EXACT && c->op != VEER_COND_PREFIX)
+		return fail(err, errlen, loc,
+			    "service %s: rule %u: unknown match operator %u",
+			    svc->name, r + 1, c->op);
+	if (name_len == sizeof(c->name) || value_len == sizeof(c->value) ||
+	    name_len != c->name_len || value_len != c->value_len)
+		return fail(err, errlen, loc,
+			    "service %s: rule %u: match name or value too long "
+			    "(at most %u and %u bytes)",
+			    svc->name, r + 1, VEER_MATCH_NAME_MAX - 1,
+			    VEER_MATCH_VALUE_MAX - 1);
+	for (i = 0; i < value_len; i++)
+		if ((unsigned char)c->value[i] < 0x20 ||
+		    (unsigned char)c->value[i] == 0x7f)
+			return fail(err, errlen, loc,
+				    "service %s: rule %u: control character "
+				    "in match value",
+				    svc->name, r + 1);
+	if (c->field == VEER_COND_URI) {
+		if (name_len)
+			return fail(err, errlen, loc,
+				    "service %s: rule %u: a uri match has no "
+				    "name",
+				    svc->name, r + 1);
+		return 0;
+	}
+	if (c->field != VEER_COND_HEADER)
+		return fail(err, errlen, loc,
+			    "service %s: rule %u: unknown match field %u",
+			    svc->name, r + 1, c->field);
+	if (name_len == 0)
+		return fail(err, errlen, loc,
+			    "service %s: rule %u: empty header name", svc->name,
+			    r + 1);
+	for (i = 0; i < name_len; i++)
+		if (!header_char_ok(c->name[i]))
+			return fail(err, errlen, loc,
+				    "service %s: rule %u: header name must be "
+				    "a lower-case HTTP token",
+				    svc->name, r + 1);
+	return 0;
+}
+
+static int validate_rule(const struct veer_service_model *svc, unsigned int r,
+			 char *err, size_t errlen)
+{
+	const struct veer_rule *rule = &svc->rules[r];
+	const struct veer_src_loc *loc = &svc->loc;
+	unsigned int m, c, s, sum = 0;
+
+	if (rule->match_count == 0 || rule->match_count > VEER_MAX_MATCHES)
+		return fail(err, errlen, loc,
+			    "service %s: rule %u: %u match blocks, 1 to %u "
+			    "allowed",
+			    svc->name, r + 1, rule->match_count,
+			    VEER_MAX_MATCHES);
+	for (m = 0; m < rule->match_count; m++) {
+		const struct veer_match *match = &rule->matches[m];
+
+		if (match->condition_count == 0 ||
+		    match->condition_count > VEER_MAX_CONDITIONS)
+			return fail(err, errlen, loc,
+				    "service %s: rule %u: %u conditions in a "
+				    "match block, 1 to %u allowed",
+				    svc->name, r + 1, match->condition_count,
+				    VEER_MAX_CONDITIONS);
+		for (c = 0; c < match->condition_count; c++)
+			if (validate_condition(svc, r, &match->conditions[c],
+					       err, errlen))
+				return -1;
+	}
+	for (s = 0; s < VEER_MAX_SUBSETS; s++) {
+		if (s >= svc->subset_count && rule->weights[s])
+			return fail(err, errlen, loc,
+				    "service %s: rule %u: weight for subset "
+				    "%u, which does not exist",
+				    svc->name, r + 1, s + 1);
+		sum += rule->weights[s];
+	}
+	if (sum != VEER_WEIGHT_TOTAL)
+		return fail(err, errlen, loc,
+			    "service %s: rule %u: route weights sum to %u, "
+			    "must be %u",
+			    svc->name, r + 1, sum, VEER_WEIGHT_TOTAL);
+	return 0;
+}
+
 int veer_service_validate(const struct veer_service_model *svc, char *err,
 			  size_t errlen)
 {
@@ -357,7 +507,7 @@ int veer_service_validate(const struct veer_service_model *svc, char *err,
 	unsigned int i, sum = 0;
 	const char *why;
 
-	why = name_problem(svc->name, sizeof(svc->name));
+	why = service_name_problem(svc->name, sizeof(svc->name));
 	if (why)
 		return fail(
 			err, errlen, loc, "service name \"%s\": %s",
@@ -410,6 +560,21 @@ int veer_service_validate(const struct veer_service_model *svc, char *err,
 		return fail(err, errlen, loc,
 			    "service %s: subset weights sum to %u, must be %u",
 			    svc->name, sum, VEER_WEIGHT_TOTAL);
+	if (svc->rule_count > VEER_MAX_RULES)
+		return fail(err, errlen, loc,
+			    "service %s: %u match rules, at most %u", svc->name,
+			    svc->rule_count, VEER_MAX_RULES);
+	if (svc->rule_count && !svc->rules)
+		return fail(err, errlen, loc, "service %s: rules missing",
+			    svc->name);
+	for (i = 0; i < svc->rule_count; i++)
+		if (validate_rule(svc, i, err, errlen))
+			return -1;
+	why = svc->host[0] ? service_name_problem(svc->host, sizeof(svc->host))
+			   : NULL;
+	if (why)
+		return fail(err, errlen, loc, "service %s: host: %s", svc->name,
+			    why);
 	return 0;
 }
 

@@ -29,12 +29,22 @@ struct veer_subset_model {
 };
 
 struct veer_service_model {
+	/* Unique. Native config: as written. Istio: the host, or "host:port"
+	 * (and "/ipv6") when one host has several VIP:port entries. */
 	char name[VEER_NAME_MAX];
+	/* The host the entry serves (Istio config); "" for native config. */
+	char host[VEER_NAME_MAX];
 	struct veer_svc_key key; /* VIP, port (network order), proto, family */
 	uint16_t flags; /* VEER_SVC_F_* */
 	unsigned int subset_count;
 	struct veer_subset_model subsets[VEER_MAX_SUBSETS];
 	struct veer_src_loc loc;
+	/*
+	 * Match rules tried before the subset weights (the default route), in
+	 * order; weights index this service's subsets. malloc'd.
+	 */
+	unsigned int rule_count;
+	struct veer_rule *rules;
 	/* Filled only when read back from the maps; 0 otherwise. */
 	uint32_t id;
 	uint32_t generation;
@@ -54,6 +64,10 @@ void veer_model_free(struct veer_model *model);
  * array may move: pointers into model->services do not survive a call.
  */
 struct veer_service_model *veer_model_add_service(struct veer_model *model);
+
+/* Appends a rule; 0, or -1 when VEER_MAX_RULES are there or no memory. */
+int veer_service_add_rule(struct veer_service_model *svc,
+			  const struct veer_rule *rule);
 
 /* Appends a backend to a subset; 0, or -1 when full or out of memory. */
 int veer_subset_add_backend(struct veer_subset_model *subset,

@@ -58,4 +58,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } veer_stats SEC(".maps");
 
+/*
+ * Routing rules by (service id, rule-set version, index). Not read by the
+ * L4 programs yet; kept here so every attach point shares one pinned copy.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VEER_DEFAULT_MAX_RULES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct veer_rule_key);
+	__type(value, struct veer_rule);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} veer_rules SEC(".maps");
+
 #endif /* VEER_BPF_MAPS_H */

@@ -303,8 +303,8 @@ static const struct bad_case bad_cases[] = {
 	     "services:\n  - name: a b\n    vip: 1.2.3.4\n"
 	     "    port: 80\n    subsets: [{name: v1, weight: 100}]\n",
 	     "t.yaml:2:5: ",
-	     "service name \"a b\": only letters, digits, '.', '-' and '_' "
-	     "allowed"),
+	     "service name \"a b\": only letters, digits, '.', '-', '_', ':' "
+	     "and '/' allowed"),
 	CASE("service name 128 bytes",
 	     "services:\n  - name: "
 	     "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"

@@ -233,11 +233,12 @@ static void test_validate_messages(void)
 
 	snprintf(svc->name, sizeof(svc->name), "a b");
 	expect_invalid(svc, "x.yaml:3:5: service name \"a b\": only letters, "
-			    "digits, '.', '-' and '_' allowed");
+			    "digits, '.', '-', '_', ':' and '/' allowed");
 	/* A newline in a name must not break the one-line contract. */
 	snprintf(svc->name, sizeof(svc->name), "a\nb\"");
 	expect_invalid(svc, "x.yaml:3:5: service name \"a\\x0ab\\x22\": only "
-			    "letters, digits, '.', '-' and '_' allowed");
+			    "letters, digits, '.', '-', '_', ':' and '/' "
+			    "allowed");
 	svc->name[0] = '\0';
 	expect_invalid(svc, "x.yaml:3:5: service name \"\": must not be "
 			    "empty");
