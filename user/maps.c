@@ -16,13 +16,13 @@ void veer_maps_init(struct veer_maps *maps)
 {
 	memset(maps, 0, sizeof(*maps));
 	maps->services = maps->backends = maps->svc_meta = -1;
-	maps->conntrack = maps->stats = -1;
+	maps->conntrack = maps->stats = maps->rules = -1;
 }
 
 void veer_maps_close(struct veer_maps *maps)
 {
-	int *fds[] = {&maps->services, &maps->backends, &maps->svc_meta,
-		      &maps->conntrack, &maps->stats};
+	int *fds[] = {&maps->rules,    &maps->services,	 &maps->backends,
+		      &maps->svc_meta, &maps->conntrack, &maps->stats};
 	size_t i;
 
 	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
@@ -81,6 +81,8 @@ int veer_maps_open(const char *pin_root, struct veer_maps *maps, char *err,
 	    open_one(pin_root, VEER_MAP_CT, &maps->conntrack, &maps->ct_entries,
 		     err, errlen) ||
 	    open_one(pin_root, VEER_MAP_STATS, &maps->stats, &maps->stats_rows,
+		     err, errlen) ||
+	    open_one(pin_root, VEER_MAP_RULES, &maps->rules, &maps->max_rules,
 		     err, errlen)) {
 		veer_maps_close(maps);
 		return -1;
@@ -151,6 +153,8 @@ static int service_from_map(const struct veer_maps *maps,
 	}
 	memcpy(svc->name, meta.name, sizeof(svc->name));
 	svc->name[sizeof(svc->name) - 1] = '\0';
+	memcpy(svc->host, meta.host, sizeof(svc->host));
+	svc->host[sizeof(svc->host) - 1] = '\0';
 	svc->key = entry->key;
 	svc->flags = value->flags;
 	svc->id = id;
@@ -176,6 +180,18 @@ static int service_from_map(const struct veer_maps *maps,
 					 index, svc->name);
 				return -1;
 			}
+		}
+	}
+	for (i = 0; i < value->rule_count; i++) {
+		struct veer_rule_key rkey = {id, value->rules_version, i};
+		struct veer_rule rule;
+
+		if (bpf_map_lookup_elem(maps->rules, &rkey, &rule) ||
+		    veer_service_add_rule(svc, &rule)) {
+			snprintf(err, errlen,
+				 "cannot read rule %u of service %s", i,
+				 svc->name);
+			return -1;
 		}
 	}
 	return 0;
@@ -214,6 +230,56 @@ static bool backends_equal(const struct veer_subset_model *a,
 		       a->backend_count * sizeof(*a->backends)) == 0);
 }
 
+/*
+ * A rule as it is stored: everything past the counts and the strings' NULs
+ * zeroed, so equal rules are equal bytes whoever built them.
+ */
+static void rule_canonical(const struct veer_rule *in, struct veer_rule *out)
+{
+	unsigned int m, c;
+
+	memset(out, 0, sizeof(*out));
+	out->match_count = in->match_count;
+	memcpy(out->weights, in->weights, sizeof(out->weights));
+	for (m = 0; m < in->match_count && m < VEER_MAX_MATCHES; m++) {
+		const struct veer_match *im = &in->matches[m];
+		struct veer_match *om = &out->matches[m];
+
+		om->condition_count = im->condition_count;
+		for (c = 0; c < im->condition_count && c < VEER_MAX_CONDITIONS;
+		     c++) {
+			const struct veer_condition *ic = &im->conditions[c];
+			struct veer_condition *oc = &om->conditions[c];
+
+			oc->field = ic->field;
+			oc->op = ic->op;
+			oc->name_len = ic->name_len;
+			oc->value_len = ic->value_len;
+			snprintf(oc->name, sizeof(oc->name), "%.*s",
+				 (int)sizeof(ic->name) - 1, ic->name);
+			snprintf(oc->value, sizeof(oc->value), "%.*s",
+				 (int)sizeof(ic->value) - 1, ic->value);
+		}
+	}
+}
+
+static bool rules_equal(const struct veer_service_model *a,
+			const struct veer_service_model *b)
+{
+	struct veer_rule ca, cb;
+	unsigned int i;
+
+	if (a->rule_count != b->rule_count)
+		return false;
+	for (i = 0; i < a->rule_count; i++) {
+		rule_canonical(&a->rules[i], &ca);
+		rule_canonical(&b->rules[i], &cb);
+		if (memcmp(&ca, &cb, sizeof(ca)))
+			return false;
+	}
+	return true;
+}
+
 static void append(char *buf, size_t len, const char *fmt, const char *a,
 		   const char *b)
 {
@@ -240,6 +306,11 @@ void veer_service_describe_change(const struct veer_service_model *old,
 			snprintf(item, sizeof(item), " %s=%u/%u backends",
 				 new->subsets[i].name, new->subsets[i].weight,
 				 new->subsets[i].backend_count);
+			append(buf, len, "%s%s", item, "");
+		}
+		if (new->rule_count) {
+			snprintf(item, sizeof(item), ", %u match rules",
+				 new->rule_count);
 			append(buf, len, "%s%s", item, "");
 		}
 		return;
@@ -303,6 +374,14 @@ void veer_service_describe_change(const struct veer_service_model *old,
 			append(buf, len, "%s%s", *buf ? "; " : "", item);
 		}
 	}
+	if (!rules_equal(old, new)) {
+		snprintf(item, sizeof(item), "match rules %u -> %u",
+			 old->rule_count, new->rule_count);
+		append(buf, len, "%s%s", *buf ? "; " : "", item);
+	}
+	if (strcmp(old->host, new->host))
+		append(buf, len, "%shost -> %s", *buf ? "; " : "",
+		       new->host[0] ? new->host : "(none)");
 	/* Reordering subsets changes which hash buckets each one owns. */
 	if (!*buf && old->subset_count == new->subset_count) {
 		for (i = 0; i < new->subset_count; i++)
@@ -389,31 +468,33 @@ struct plan_item {
 	struct veer_service value; /* what will be published */
 	struct veer_svc_meta meta;
 	struct veer_svc_meta old_meta;
+	bool reuse_slots[VEER_MAX_SUBSETS]; /* backends already in place */
+	bool rules_changed;
 	bool write;
 	bool published;
 };
 
+/* Gives every subset a backend range: the live one when unchanged. */
 static int plan_backends(struct plan_item *item, struct slot_map *slots,
-			 const struct veer_maps *maps, bool dry_run, char *err,
-			 size_t errlen)
+			 char *err, size_t errlen)
 {
 	const struct veer_service_model *svc = item->desired;
 	unsigned int i;
-	uint32_t base, b, index;
+	uint32_t base;
 	int j;
 
 	for (i = 0; i < svc->subset_count; i++) {
 		const struct veer_subset_model *subset = &svc->subsets[i];
 
-		/* Identical backends: the live slots already hold them. */
-		j = item->old
+		j = item->old_entry
 			    ? veer_service_find_subset(item->old, subset->name)
 			    : -1;
+		item->value.subsets[i].backend_count =
+			(__u16)subset->backend_count;
 		if (j >= 0 && backends_equal(&item->old->subsets[j], subset)) {
 			item->value.subsets[i].backend_base =
 				item->old_entry->value.subsets[j].backend_base;
-			item->value.subsets[i].backend_count =
-				subset->backend_count;
+			item->reuse_slots[i] = true;
 			continue;
 		}
 		base = slots_alloc(slots, subset->backend_count);
@@ -425,18 +506,6 @@ static int plan_backends(struct plan_item *item, struct slot_map *slots,
 			return -1;
 		}
 		item->value.subsets[i].backend_base = base;
-		item->value.subsets[i].backend_count = subset->backend_count;
-		for (b = 0; b < subset->backend_count && !dry_run; b++) {
-			index = base + b;
-			if (bpf_map_update_elem(maps->backends, &index,
-						&subset->backends[b],
-						BPF_ANY)) {
-				snprintf(err, errlen,
-					 "cannot write backend slot %u: %s",
-					 index, strerror(errno));
-				return -1;
-			}
-		}
 	}
 	return 0;
 }
@@ -448,10 +517,64 @@ static void fill_meta(struct veer_svc_meta *meta,
 
 	memset(meta, 0, sizeof(*meta));
 	snprintf(meta->name, sizeof(meta->name), "%s", svc->name);
+	snprintf(meta->host, sizeof(meta->host), "%s", svc->host);
 	for (i = 0; i < svc->subset_count; i++)
 		snprintf(meta->subset_names[i], sizeof(meta->subset_names[i]),
 			 "%s", svc->subsets[i].name);
 	meta->key = svc->key;
+}
+
+static void delete_rules(const struct veer_maps *maps, uint32_t id,
+			 uint32_t version, unsigned int count)
+{
+	unsigned int i;
+
+	for (i = 0; i < count; i++) {
+		struct veer_rule_key key = {id, version, i};
+
+		bpf_map_delete_elem(maps->rules, &key);
+	}
+}
+
+/* Backends into their (unreferenced) slots, rules under their new version. */
+static int write_payload(const struct veer_maps *maps,
+			 const struct plan_item *item, char *err, size_t errlen)
+{
+	const struct veer_service_model *svc = item->desired;
+	struct veer_rule canonical;
+	uint32_t b, index;
+	unsigned int i;
+
+	for (i = 0; i < svc->subset_count; i++) {
+		if (item->reuse_slots[i])
+			continue;
+		for (b = 0; b < svc->subsets[i].backend_count; b++) {
+			index = item->value.subsets[i].backend_base + b;
+			if (bpf_map_update_elem(maps->backends, &index,
+						&svc->subsets[i].backends[b],
+						BPF_ANY)) {
+				snprintf(err, errlen,
+					 "cannot write backend slot %u: %s",
+					 index, strerror(errno));
+				return -1;
+			}
+		}
+	}
+	for (i = 0; item->rules_changed && i < svc->rule_count; i++) {
+		struct veer_rule_key key = {item->value.id,
+					    item->value.rules_version, i};
+
+		rule_canonical(&svc->rules[i], &canonical);
+		if (bpf_map_update_elem(maps->rules, &key, &canonical,
+					BPF_ANY)) {
+			snprintf(err, errlen,
+				 "cannot write rule %u of %s: %s%s", i,
+				 svc->name, strerror(errno),
+				 errno == E2BIG ? " (rule table full)" : "");
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /* Undo every publish done so far, newest first. Best effort by nature. */
@@ -464,6 +587,9 @@ static void rollback(const struct veer_maps *maps, struct plan_item *items,
 		struct plan_item *item = &items[i];
 		uint32_t id = item->value.id;
 
+		if (item->rules_changed)
+			delete_rules(maps, id, item->value.rules_version,
+				     item->desired->rule_count);
 		if (!item->published)
 			continue;
 		if (item->old_entry) {
@@ -501,10 +627,6 @@ static int publish(const struct veer_maps *maps, struct plan_item *item,
 				&item->value, BPF_ANY))
 		goto fail;
 	item->published = true;
-	if (item->old_entry &&
-	    memcmp(&item->old_entry->key, &item->desired->key,
-		   sizeof(item->desired->key)))
-		bpf_map_delete_elem(maps->services, &item->old_entry->key);
 	return 0;
 fail:
 	snprintf(err, errlen, "cannot publish service %s: %s",
@@ -516,10 +638,45 @@ fail:
 	return -1;
 }
 
+/* After every publish succeeded: drop what no live service references. */
+static void retire(const struct veer_maps *maps, const struct plan_item *item)
+{
+	const struct veer_service *old;
+
+	if (!item->old_entry)
+		return;
+	old = &item->old_entry->value;
+	if (memcmp(&item->old_entry->key, &item->desired->key,
+		   sizeof(item->desired->key)))
+		bpf_map_delete_elem(maps->services, &item->old_entry->key);
+	if (item->rules_changed)
+		delete_rules(maps, old->id, old->rules_version,
+			     old->rule_count);
+}
+
+/*
+ * Entries of a host the desired model defines, under a name it does not
+ * have: the host's files no longer produce them (a port or a VIP went).
+ */
+static bool is_pruned(const struct veer_model *desired, bool prune_hosts,
+		      const struct veer_service_model *svc)
+{
+	size_t i;
+
+	if (!prune_hosts || !svc->host[0] ||
+	    veer_model_find(desired, svc->name))
+		return false;
+	for (i = 0; i < desired->count; i++)
+		if (!strcmp(desired->services[i].host, svc->host))
+			return true;
+	return false;
+}
+
 int veer_maps_apply(const struct veer_maps *maps,
 		    const struct veer_model *current,
-		    const struct veer_model *desired, bool dry_run, FILE *out,
-		    bool *changed, char *err, size_t errlen)
+		    const struct veer_model *desired, bool prune_hosts,
+		    bool dry_run, FILE *out, bool *changed, char *err,
+		    size_t errlen)
 {
 	struct svc_entry *entries = NULL;
 	struct plan_item *items = NULL;
@@ -570,10 +727,11 @@ int veer_maps_apply(const struct veer_maps *maps,
 		if (item->old && maps)
 			item->old_entry =
 				find_entry(entries, n_entries, item->old->id);
-		/* Another service already owns this VIP:port? */
+		/* Another service, staying, already owns this VIP:port? */
 		for (j = 0; current && j < current->count; j++) {
 			other = &current->services[j];
 			if (strcmp(other->name, svc->name) &&
+			    !is_pruned(desired, prune_hosts, other) &&
 			    !memcmp(&other->key, &svc->key, sizeof(svc->key))) {
 				veer_endpoint_format(
 					&svc->key.vip, svc->key.family,
@@ -596,9 +754,12 @@ int veer_maps_apply(const struct veer_maps *maps,
 		*changed = true;
 
 		if (item->old_entry) {
-			item->value.id = item->old_entry->value.id;
-			item->value.generation =
-				item->old_entry->value.generation + 1;
+			const struct veer_service *old =
+				&item->old_entry->value;
+
+			item->value.id = old->id;
+			item->value.generation = old->generation + 1;
+			item->value.rules_version = old->rules_version;
 			if (!dry_run &&
 			    bpf_map_lookup_elem(maps->svc_meta, &item->value.id,
 						&item->old_meta)) {
@@ -623,65 +784,59 @@ int veer_maps_apply(const struct veer_maps *maps,
 			item->value.generation = 1;
 		}
 		item->value.flags = svc->flags;
-		item->value.subset_count = svc->subset_count;
+		item->value.subset_count = (__u8)svc->subset_count;
+		item->value.rule_count = (__u8)svc->rule_count;
 		for (j = 0; j < svc->subset_count; j++)
-			item->value.subsets[j].weight = svc->subsets[j].weight;
-		/* Slots are allocated in the plan, written only for real. */
-		if (plan_backends(item, &slots, maps, true, err, errlen))
+			item->value.subsets[j].weight =
+				(__u8)svc->subsets[j].weight;
+		/* A new rule set goes under a new version, never over the live
+		 * one. */
+		item->rules_changed =
+			!item->old_entry || !rules_equal(item->old, svc);
+		if (item->rules_changed)
+			item->value.rules_version++;
+		if (plan_backends(item, &slots, err, errlen))
 			goto out;
 		fill_meta(&item->meta, svc);
+	}
+	for (j = 0; current && j < current->count; j++) {
+		if (!is_pruned(desired, prune_hosts, &current->services[j]))
+			continue;
+		*changed = true;
+		if (out)
+			fprintf(out,
+				"service %s: removed (host %s no longer "
+				"defines it)%s\n",
+				current->services[j].name,
+				current->services[j].host,
+				dry_run ? " (dry run)" : "");
 	}
 	if (dry_run || !*changed) {
 		ret = 0;
 		goto out;
 	}
 
-	/* Write backends (into slots no live service references), publish. */
 	for (i = 0; i < desired->count; i++) {
-		struct plan_item *item = &items[i];
-		const struct veer_service_model *svc = item->desired;
-		uint32_t b, index;
-
-		if (!item->write)
-			continue;
-		for (j = 0; j < svc->subset_count; j++) {
-			const struct veer_subset *planned =
-				&item->value.subsets[j];
-			int k = item->old ? veer_service_find_subset(
-						    item->old,
-						    svc->subsets[j].name)
-					  : -1;
-
-			if (k >= 0 && item->old_entry &&
-			    planned->backend_base ==
-				    item->old_entry->value.subsets[k]
-					    .backend_base &&
-			    backends_equal(&item->old->subsets[k],
-					   &svc->subsets[j]))
-				continue;
-			for (b = 0; b < planned->backend_count; b++) {
-				index = planned->backend_base + b;
-				if (bpf_map_update_elem(
-					    maps->backends, &index,
-					    &svc->subsets[j].backends[b],
-					    BPF_ANY)) {
-					snprintf(err, errlen,
-						 "cannot write backend slot "
-						 "%u: %s",
-						 index, strerror(errno));
-					goto out;
-				}
-			}
-		}
-	}
-	for (i = 0; i < desired->count; i++) {
-		if (!items[i].write)
-			continue;
-		if (publish(maps, &items[i], err, errlen)) {
-			rollback(maps, items, i);
+		if (items[i].write &&
+		    write_payload(maps, &items[i], err, errlen)) {
+			rollback(maps, items, i + 1);
 			goto out;
 		}
 	}
+	for (i = 0; i < desired->count; i++) {
+		if (items[i].write && publish(maps, &items[i], err, errlen)) {
+			rollback(maps, items, desired->count);
+			goto out;
+		}
+	}
+	for (i = 0; i < desired->count; i++)
+		if (items[i].write)
+			retire(maps, &items[i]);
+	for (j = 0; current && j < current->count; j++)
+		if (is_pruned(desired, prune_hosts, &current->services[j]))
+			veer_maps_delete_service(maps, current,
+						 current->services[j].name, err,
+						 errlen);
 	ret = 0;
 out:
 	free(entries);
@@ -696,17 +851,21 @@ int veer_maps_delete_service(const struct veer_maps *maps,
 			     char *err, size_t errlen)
 {
 	const struct veer_service_model *svc = veer_model_find(current, name);
+	struct veer_service value;
 
 	if (!svc) {
 		snprintf(err, errlen, "no service named %s", name);
 		return -1;
 	}
-	if (bpf_map_delete_elem(maps->services, &svc->key)) {
-		snprintf(err, errlen, "cannot delete service %s: %s", name,
-			 strerror(errno));
-		return -1;
+	if (bpf_map_lookup_elem(maps->services, &svc->key, &value) == 0 &&
+	    bpf_map_delete_elem(maps->services, &svc->key) == 0) {
+		delete_rules(maps, value.id, value.rules_version,
+			     value.rule_count);
+		return 0;
 	}
-	return 0;
+	snprintf(err, errlen, "cannot delete service %s: %s", name,
+		 strerror(errno));
+	return -1;
 }
 
 int veer_maps_read_stats(const struct veer_maps *maps, uint32_t svc_id,

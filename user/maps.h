@@ -18,10 +18,12 @@ struct veer_maps {
 	int svc_meta;
 	int conntrack;
 	int stats;
+	int rules;
 	uint32_t max_services; /* service ids are 1 ..= max_services */
 	uint32_t max_backends;
 	uint32_t ct_entries;
 	uint32_t stats_rows;
+	uint32_t max_rules;
 };
 
 #define VEER_ERR_LEN 512
@@ -44,8 +46,10 @@ int veer_maps_read_model(const struct veer_maps *maps, struct veer_model *model,
 			 char *err, size_t errlen);
 
 /*
- * Makes the maps hold `desired` for each service it names (others are left
- * alone). Validates first; writes new backends into unused slots, then
+ * Makes the maps hold `desired` for each service it names; with
+ * prune_hosts, also removes the other entries of every host it names (a
+ * host's entries are defined by its files as a whole). Services of other
+ * names and hosts are left alone. Validates first; writes new backends into unused slots, then
  * publishes each service with one map update; on a write failure restores
  * every service it had touched. A summary of the change, one line per
  * service, goes to `out` (even when dry_run, where nothing is written).
@@ -53,8 +57,9 @@ int veer_maps_read_model(const struct veer_maps *maps, struct veer_model *model,
  */
 int veer_maps_apply(const struct veer_maps *maps,
 		    const struct veer_model *current,
-		    const struct veer_model *desired, bool dry_run, FILE *out,
-		    bool *changed, char *err, size_t errlen);
+		    const struct veer_model *desired, bool prune_hosts,
+		    bool dry_run, FILE *out, bool *changed, char *err,
+		    size_t errlen);
 
 /* Removes a service by name. 0 or -1 with err. */
 int veer_maps_delete_service(const struct veer_maps *maps,

@@ -343,7 +343,8 @@ static int run_apply(int argc, char **argv)
 	if (opened == 0 && read_model(&maps, &current))
 		goto cleanup;
 	if (veer_maps_apply(opened == 0 ? &maps : NULL, &current, &desired,
-			    o.dry_run, stdout, &changed, err, sizeof(err))) {
+			    true, o.dry_run, stdout, &changed, err,
+			    sizeof(err))) {
 		fail("%s (nothing was changed)", err);
 		goto cleanup;
 	}
@@ -445,8 +446,8 @@ static int run_weight(int argc, char **argv)
 		ret = rc;
 		goto cleanup;
 	}
-	if (veer_maps_apply(&maps, &current, &desired, false, stdout, &changed,
-			    err, sizeof(err))) {
+	if (veer_maps_apply(&maps, &current, &desired, false, false, stdout,
+			    &changed, err, sizeof(err))) {
 		fail("%s (nothing was changed)", err);
 		goto cleanup;
 	}

@@ -287,8 +287,8 @@ static int configure(const char *name, const char *vip, uint16_t port,
 		}
 	}
 	if (veer_maps_read_model(&maps, &current, err, sizeof(err)) ||
-	    veer_maps_apply(&maps, &current, &desired, false, NULL, &changed,
-			    err, sizeof(err))) {
+	    veer_maps_apply(&maps, &current, &desired, true, false, NULL,
+			    &changed, err, sizeof(err))) {
 		fprintf(stderr, "configure %s: %s\n", name, err);
 		goto out;
 	}
