@@ -13,6 +13,8 @@ int veer_format_parse(const char *text, enum veer_format *format)
 		*format = VEER_FORMAT_TABLE;
 	else if (!strcmp(text, "json"))
 		*format = VEER_FORMAT_JSON;
+	else if (!strcmp(text, "yaml"))
+		*format = VEER_FORMAT_YAML;
 	else
 		return -1;
 	return 0;
@@ -76,14 +78,26 @@ static void print_services_json(FILE *out, const struct veer_model *model)
 	fprintf(out, "]}\n");
 }
 
+/* The SERVICE column fits the longest name (Istio hosts are long). */
+static int name_width(const struct veer_model *model)
+{
+	size_t i, w = strlen("SERVICE");
+
+	for (i = 0; i < model->count; i++)
+		if (strlen(model->services[i].name) > w)
+			w = strlen(model->services[i].name);
+	return (int)w;
+}
+
 static void print_services_table(FILE *out, const struct veer_model *model)
 {
 	char vip[VEER_ENDPOINT_STRLEN], backend[VEER_ENDPOINT_STRLEN];
+	int width = name_width(model);
 	size_t i;
 	unsigned int s, b;
 
-	fprintf(out, "%-24s %-28s %-10s %6s  %s\n", "SERVICE", "VIP", "SUBSET",
-		"WEIGHT", "BACKENDS");
+	fprintf(out, "%-*s %-28s %-10s %6s  %s\n", width, "SERVICE", "VIP",
+		"SUBSET", "WEIGHT", "BACKENDS");
 	for (i = 0; i < model->count; i++) {
 		const struct veer_service_model *svc = &model->services[i];
 
@@ -92,7 +106,7 @@ static void print_services_table(FILE *out, const struct veer_model *model)
 		for (s = 0; s < svc->subset_count; s++) {
 			const struct veer_subset_model *sub = &svc->subsets[s];
 
-			fprintf(out, "%-24s %-28s %-10s %6u  ",
+			fprintf(out, "%-*s %-28s %-10s %6u  ", width,
 				s ? "" : svc->name, s ? "" : vip, sub->name,
 				sub->weight);
 			if (!sub->backend_count)
@@ -150,6 +164,7 @@ void veer_print_stats(FILE *out, const struct veer_model *model,
 		      const struct veer_stats (*rows)[VEER_STATS_ROWS_PER_SVC],
 		      enum veer_format format)
 {
+	int width = name_width(model);
 	size_t i;
 	unsigned int s;
 
@@ -183,10 +198,10 @@ void veer_print_stats(FILE *out, const struct veer_model *model,
 	}
 
 	fprintf(out,
-		"%-24s %-10s %6s %10s %7s %10s %12s %10s %12s %7s %7s %7s\n",
-		"SERVICE", "SUBSET", "WEIGHT", "NEW_CONNS", "SHARE", "PKTS_IN",
-		"BYTES_IN", "PKTS_OUT", "BYTES_OUT", "RESETS", "CT_MISS",
-		"NO_BACKEND");
+		"%-*s %-10s %6s %10s %7s %10s %12s %10s %12s %7s %7s %10s\n",
+		width, "SERVICE", "SUBSET", "WEIGHT", "NEW_CONNS", "SHARE",
+		"PKTS_IN", "BYTES_IN", "PKTS_OUT", "BYTES_OUT", "RESETS",
+		"CT_MISS", "NO_BACKEND");
 	for (i = 0; i < model->count; i++) {
 		const struct veer_service_model *svc = &model->services[i];
 		const struct veer_stats *un =
@@ -197,11 +212,11 @@ void veer_print_stats(FILE *out, const struct veer_model *model,
 			const struct veer_stats *st = &rows[i][s];
 
 			fprintf(out,
-				"%-24s %-10s %6u %10" PRIu64
+				"%-*s %-10s %6u %10" PRIu64
 				" %6.1f%% %10" PRIu64 " %12" PRIu64
 				" %10" PRIu64 " %12" PRIu64 " %7" PRIu64
-				" %7" PRIu64 " %7" PRIu64 "\n",
-				s ? "" : svc->name, svc->subsets[s].name,
+				" %7" PRIu64 " %10" PRIu64 "\n",
+				width, s ? "" : svc->name, svc->subsets[s].name,
 				svc->subsets[s].weight, (uint64_t)st->new_conns,
 				share_percent(st->new_conns, total),
 				(uint64_t)st->packets_forward,
@@ -213,10 +228,10 @@ void veer_print_stats(FILE *out, const struct veer_model *model,
 		}
 		if (un->ct_misses || un->no_backend)
 			fprintf(out,
-				"%-24s %-10s %6s %10s %7s %10s %12s %10s %12s "
-				"%7s %7" PRIu64 " %7" PRIu64 "\n",
-				"", "(none)", "-", "-", "-", "-", "-", "-", "-",
-				"-", (uint64_t)un->ct_misses,
+				"%-*s %-10s %6s %10s %7s %10s %12s %10s %12s "
+				"%7s %7" PRIu64 " %10" PRIu64 "\n",
+				width, "", "(none)", "-", "-", "-", "-", "-",
+				"-", "-", "-", (uint64_t)un->ct_misses,
 				(uint64_t)un->no_backend);
 	}
 }

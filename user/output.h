@@ -9,13 +9,25 @@
 enum veer_format {
 	VEER_FORMAT_TABLE,
 	VEER_FORMAT_JSON,
+	VEER_FORMAT_YAML,
 };
 
-/* "table" or "json"; -1 for anything else. */
+/* "table", "json" or "yaml"; -1 for anything else. */
 int veer_format_parse(const char *text, enum veer_format *format);
 
 void veer_print_services(FILE *out, const struct veer_model *model,
 			 enum veer_format format);
+
+/*
+ * The model as YAML that `veer apply` accepts back and that yields the
+ * same maps: native `services:` for entries without a host, and per host
+ * a ServiceEntry (endpoints labelled by subset), a DestinationRule and a
+ * VirtualService. 0, or -1 with err when the maps hold something Istio
+ * YAML cannot say (e.g. IPv4 and IPv6 entries of one port weighted
+ * differently); nothing is printed then.
+ */
+int veer_print_yaml(FILE *out, const struct veer_model *model, char *err,
+		    size_t errlen);
 
 /* rows[i] holds model->services[i]'s counters. */
 void veer_print_stats(FILE *out, const struct veer_model *model,

@@ -131,6 +131,99 @@ static int read_model(const struct veer_maps *maps, struct veer_model *model)
 	return 0;
 }
 
+/* ---- naming services --------------------------------------------------- */
+
+static const struct option ns_longopts[] = {
+	{"namespace", required_argument, NULL, 'n'},
+	{NULL, 0, NULL, 0},
+};
+
+#define KUBE_DOMAIN ".svc.cluster.local"
+
+/* The namespace of a Kubernetes-style host, or NULL. */
+static const char *host_namespace(const char *host, char *buf, size_t len)
+{
+	const char *dot = strchr(host, '.'), *end;
+	size_t hl = strlen(host), dl = strlen(KUBE_DOMAIN);
+
+	if (!dot || hl <= dl || strcmp(host + hl - dl, KUBE_DOMAIN))
+		return NULL;
+	end = host + hl - dl;
+	if (end <= dot + 1 || memchr(dot + 1, '.', (size_t)(end - dot - 1)))
+		return NULL;
+	snprintf(buf, len, "%.*s", (int)(end - dot - 1), dot + 1);
+	return buf;
+}
+
+/*
+ * Does `arg` name this entry? Its exact name; its host; or, as Istio and
+ * kubectl resolve them, "name" (in namespace ns, or any namespace when ns
+ * is NULL) and "name.namespace" for NAME.NAMESPACE.svc.cluster.local.
+ */
+static bool names_entry(const struct veer_service_model *svc, const char *arg,
+			const char *ns)
+{
+	char want[VEER_NAME_MAX * 2], buf[VEER_NAME_MAX];
+	const char *host = svc->host[0] ? svc->host : NULL, *hns;
+
+	if (!strcmp(svc->name, arg) || (host && !strcmp(host, arg)))
+		return !ns || !host ||
+		       ((hns = host_namespace(host, buf, sizeof(buf))) &&
+			!strcmp(hns, ns)) ||
+		       !strcmp(svc->name, arg);
+	if (!host || !(hns = host_namespace(host, buf, sizeof(buf))))
+		return false;
+	if (strchr(arg, '.')) {
+		snprintf(want, sizeof(want), "%s" KUBE_DOMAIN, arg);
+		return !strcmp(host, want);
+	}
+	if (ns && strcmp(hns, ns))
+		return false;
+	snprintf(want, sizeof(want), "%s.%s" KUBE_DOMAIN, arg, hns);
+	return !strcmp(host, want);
+}
+
+/*
+ * Copies into *out every entry `arg` names. A short name found in several
+ * namespaces is refused: the user picks one with -n.
+ */
+static int select_services(const struct veer_model *all, const char *arg,
+			   const char *ns, struct veer_model *out)
+{
+	const char *first_host = NULL;
+	char buf[VEER_NAME_MAX], other[VEER_NAME_MAX];
+	size_t i;
+
+	for (i = 0; i < all->count; i++) {
+		const struct veer_service_model *svc = &all->services[i];
+
+		if (!names_entry(svc, arg, ns))
+			continue;
+		if (!first_host)
+			first_host = svc->host;
+		else if (strcmp(first_host, svc->host) &&
+			 host_namespace(svc->host, buf, sizeof(buf)) &&
+			 host_namespace(first_host, other, sizeof(other)) &&
+			 strcmp(buf, other)) {
+			fail("'%s' is ambiguous: %s and %s; add -n NAMESPACE",
+			     arg, first_host, svc->host);
+			return -1;
+		}
+		if (veer_model_copy_service(out, svc)) {
+			fail("out of memory");
+			return -1;
+		}
+	}
+	if (out->count == 0) {
+		if (ns)
+			fail("no service named '%s' in namespace %s", arg, ns);
+		else
+			fail("no service named '%s'", arg);
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- attach ---------------------------------------------------------- */
 
 struct attach_opts {
@@ -362,6 +455,7 @@ cleanup:
 
 struct weight_opts {
 	const char *service;
+	const char *ns;
 	char **assignments; /* SUBSET=WEIGHT */
 	int assignment_count;
 };
@@ -408,14 +502,17 @@ static int run_weight(int argc, char **argv)
 {
 	struct weight_opts o = {};
 	struct veer_model current, desired;
-	struct veer_service_model *svc;
 	struct veer_maps maps;
 	char err[VEER_ERR_LEN];
-	int ret = EXIT_FAILED, rc;
+	int ret = EXIT_FAILED, rc = 0, opt;
+	size_t i;
 	bool changed;
 
-	if (no_options(argc, argv))
-		return EXIT_USAGE;
+	while ((opt = getopt_long(argc, argv, "n:", ns_longopts, NULL)) != -1) {
+		if (opt != 'n')
+			return bad_option(argv);
+		o.ns = optarg;
+	}
 	if (argc - optind < 2) {
 		fail("expected SERVICE SUBSET=WEIGHT [SUBSET=WEIGHT ...]");
 		return EXIT_USAGE;
@@ -432,16 +529,11 @@ static int run_weight(int argc, char **argv)
 		goto cleanup_models;
 	if (read_model(&maps, &current))
 		goto cleanup;
-	svc = veer_model_find(&current, o.service);
-	if (!svc) {
-		fail("no service named '%s'", o.service);
+	if (select_services(&current, o.service, o.ns, &desired))
 		goto cleanup;
-	}
-	if (veer_model_copy_service(&desired, svc)) {
-		fail("out of memory");
-		goto cleanup;
-	}
-	rc = apply_assignments(&desired.services[0], &o);
+	/* Every entry of a host (each port, each family) moves together. */
+	for (i = 0; i < desired.count && !rc; i++)
+		rc = apply_assignments(&desired.services[i], &o);
 	if (rc) {
 		ret = rc;
 		goto cleanup;
@@ -464,13 +556,18 @@ cleanup_models:
 
 static int run_delete(int argc, char **argv)
 {
-	struct veer_model current;
+	struct veer_model current, chosen;
 	struct veer_maps maps;
 	char err[VEER_ERR_LEN];
-	int ret = EXIT_FAILED;
+	const char *ns = NULL;
+	int ret = EXIT_FAILED, opt;
+	size_t i;
 
-	if (no_options(argc, argv))
-		return EXIT_USAGE;
+	while ((opt = getopt_long(argc, argv, "n:", ns_longopts, NULL)) != -1) {
+		if (opt != 'n')
+			return bad_option(argv);
+		ns = optarg;
+	}
 	if (argc - optind != 1) {
 		fail("expected one SERVICE");
 		return EXIT_USAGE;
@@ -478,20 +575,28 @@ static int run_delete(int argc, char **argv)
 	if (require_root())
 		return EXIT_FAILED;
 	veer_model_init(&current);
+	veer_model_init(&chosen);
 	if (open_maps(&maps))
 		goto out;
-	if (read_model(&maps, &current) == 0) {
-		if (veer_maps_delete_service(&maps, &current, argv[optind], err,
-					     sizeof(err)))
-			fail("%s", err);
-		else {
-			printf("service %s: deleted\n", argv[optind]);
-			ret = 0;
+	if (read_model(&maps, &current) == 0 &&
+	    select_services(&current, argv[optind], ns, &chosen) == 0) {
+		ret = 0;
+		for (i = 0; i < chosen.count; i++) {
+			if (veer_maps_delete_service(&maps, &current,
+						     chosen.services[i].name,
+						     err, sizeof(err))) {
+				fail("%s", err);
+				ret = EXIT_FAILED;
+				continue;
+			}
+			printf("service %s: deleted\n",
+			       chosen.services[i].name);
 		}
 	}
 	veer_maps_close(&maps);
 out:
 	veer_model_free(&current);
+	veer_model_free(&chosen);
 	return ret;
 }
 
@@ -499,6 +604,7 @@ out:
 
 struct view_opts {
 	const char *service; /* NULL: all */
+	const char *ns; /* -n: only this namespace's hosts */
 	enum veer_format format;
 };
 
@@ -506,17 +612,24 @@ static int parse_view_opts(int argc, char **argv, struct view_opts *o)
 {
 	static const struct option longopts[] = {
 		{"output", required_argument, NULL, 'o'},
+		{"namespace", required_argument, NULL, 'n'},
 		{NULL, 0, NULL, 0},
 	};
 	int opt;
 
 	o->service = NULL;
+	o->ns = NULL;
 	o->format = VEER_FORMAT_TABLE;
-	while ((opt = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "o:n:", longopts, NULL)) != -1) {
+		if (opt == 'n') {
+			o->ns = optarg;
+			continue;
+		}
 		if (opt != 'o')
 			return bad_option(argv);
 		if (veer_format_parse(optarg, &o->format)) {
-			fail("unknown output format '%s' (table or json)",
+			fail("unknown output format '%s' (table, json or "
+			     "yaml)",
 			     optarg);
 			return EXIT_USAGE;
 		}
@@ -535,24 +648,29 @@ static int read_view(const struct view_opts *o, struct veer_maps *maps,
 		     struct veer_model *view)
 {
 	struct veer_model all;
-	struct veer_service_model *svc;
+	char buf[VEER_NAME_MAX];
+	const char *hns;
 	int ret = -1;
+	size_t i;
 
 	veer_model_init(&all);
 	if (open_maps(maps) || read_model(maps, &all))
 		goto out;
-	if (!o->service) {
+	if (o->service) {
+		ret = select_services(&all, o->service, o->ns, view);
+		goto out;
+	}
+	if (!o->ns) {
 		*view = all;
 		return 0;
 	}
-	svc = veer_model_find(&all, o->service);
-	if (!svc) {
-		fail("no service named '%s'", o->service);
-		goto out;
-	}
-	if (veer_model_copy_service(view, svc)) {
-		fail("out of memory");
-		goto out;
+	for (i = 0; i < all.count; i++) {
+		hns = host_namespace(all.services[i].host, buf, sizeof(buf));
+		if (hns && !strcmp(hns, o->ns) &&
+		    veer_model_copy_service(view, &all.services[i])) {
+			fail("out of memory");
+			goto out;
+		}
 	}
 	ret = 0;
 out:
@@ -571,6 +689,7 @@ static int run_get(int argc, char **argv)
 	struct view_opts o;
 	struct veer_model view;
 	struct veer_maps maps;
+	char err[VEER_ERR_LEN];
 	int ret;
 
 	ret = parse_view_opts(argc, argv, &o);
@@ -584,8 +703,14 @@ static int run_get(int argc, char **argv)
 	if (read_view(&o, &maps, &view) == 0) {
 		qsort(view.services, view.count, sizeof(*view.services),
 		      cmp_service_name);
-		veer_print_services(stdout, &view, o.format);
-		ret = 0;
+		if (o.format != VEER_FORMAT_YAML) {
+			veer_print_services(stdout, &view, o.format);
+			ret = 0;
+		} else if (veer_print_yaml(stdout, &view, err, sizeof(err))) {
+			fail("%s", err);
+		} else {
+			ret = 0;
+		}
 	}
 	veer_maps_close(&maps);
 	veer_model_free(&view);
@@ -605,6 +730,10 @@ static int run_stats(int argc, char **argv)
 	ret = parse_view_opts(argc, argv, &o);
 	if (ret)
 		return ret;
+	if (o.format == VEER_FORMAT_YAML) {
+		fail("stats are printed as table or json");
+		return EXIT_USAGE;
+	}
 	if (require_root())
 		return EXIT_FAILED;
 	veer_model_init(&view);
@@ -718,6 +847,12 @@ struct command {
 	const char *details;
 };
 
+#define NAMING                                                                 \
+	"  SERVICE is a service name, an Istio host, or a Kubernetes short\n"  \
+	"  name (customers, customers.prod); -n NAMESPACE picks among\n"       \
+	"  namespaces. A host with several entries (ports, IPv4 and IPv6)\n"   \
+	"  is addressed as a whole.\n"
+
 static const struct command commands[] = {
 	{"attach", run_attach,
 	 "DEV [--max-services N] [--max-backends N] [--ct-size N]\n"
@@ -737,24 +872,32 @@ static const struct command commands[] = {
 	{"detach", run_detach, "DEV | --all",
 	 "detach from DEV, or from every interface and remove the pins",
 	 "  Live connections through DEV lose their translation.\n"},
-	{"apply", run_apply, "-f FILE [-f FILE ...] [--dry-run]",
+	{"apply", run_apply, "-f FILE|DIR [-f FILE|DIR ...] [--dry-run]",
 	 "create or update the services defined in FILEs",
-	 "  Every file is parsed and validated before anything is written;\n"
-	 "  a bad file changes nothing. Each service switches atomically.\n"
-	 "  Services not named in the files are left alone.\n"
+	 "  Files are veer's native YAML or Istio/Kubernetes YAML\n"
+	 "  (VirtualService, DestinationRule, ServiceEntry, WorkloadEntry,\n"
+	 "  Service, Pod, List); a directory means its *.yaml, *.yml and\n"
+	 "  *.json files. Everything is parsed and validated before anything\n"
+	 "  is written; a bad file changes nothing. Each service switches\n"
+	 "  atomically. Entries a host no longer defines are removed; other\n"
+	 "  services are left alone.\n"
 	 "  --dry-run          print what would change, change nothing\n"},
-	{"weight", run_weight, "SERVICE SUBSET=W [SUBSET=W ...]",
+	{"weight", run_weight, "SERVICE [-n NAMESPACE] SUBSET=W [SUBSET=W ...]",
 	 "change subset weights (must sum to 100); live connections stay",
 	 "  Subsets not named keep their weight. Weight 0 drains a subset:\n"
-	 "  no new connections, existing ones continue.\n"},
-	{"get", run_get, "[SERVICE] [-o table|json]",
-	 "show services, subsets, weights and backends held in the maps", ""},
-	{"stats", run_stats, "[SERVICE] [-o table|json]",
-	 "show per-subset counters and each subset's share of connections", ""},
+	 "  no new connections, existing ones continue.\n" NAMING},
+	{"get", run_get, "[SERVICE] [-n NAMESPACE] [-o table|json|yaml]",
+	 "show services, subsets, weights and backends held in the maps",
+	 "  -o yaml prints Istio YAML (ServiceEntry, DestinationRule,\n"
+	 "  VirtualService) that 'veer apply' accepts back.\n" NAMING},
+	{"stats", run_stats, "[SERVICE] [-n NAMESPACE] [-o table|json]",
+	 "show per-subset counters and each subset's share of connections",
+	 NAMING},
 	{"status", run_status, "",
 	 "show what is loaded, where it is attached and how full maps are", ""},
-	{"delete", run_delete, "SERVICE",
-	 "remove a service; its live connections lose their translation", ""},
+	{"delete", run_delete, "SERVICE [-n NAMESPACE]",
+	 "remove a service; its live connections lose their translation",
+	 NAMING},
 };
 
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))
