@@ -896,7 +896,7 @@ static const struct command commands[] = {
 	{"status", run_status, "",
 	 "show what is loaded, where it is attached and how full maps are", ""},
 	{"delete", run_delete, "SERVICE [-n NAMESPACE]",
-	 "remove a service; its live connections lose their translation",
+	 "remove a service: no new connections; live ones finish",
 	 NAMING},
 };
 

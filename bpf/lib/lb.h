@@ -90,6 +90,10 @@ no_backend:
  * Client -> VIP. Returns a CTX_ACT_* verdict: packets that are not for a
  * service pass untouched; service packets are translated to their pinned
  * backend, or dropped when no backend can take a new connection.
+ *
+ * Conntrack is consulted first: an established packet needs its entry and
+ * nothing else, so the service is looked up once per connection, not per
+ * packet. It also lets connections of a deleted service finish.
  */
 static __always_inline int veer_lb_forward(veer_ctx_t *ctx)
 {
@@ -99,54 +103,55 @@ static __always_inline int veer_lb_forward(veer_ctx_t *ctx)
 	struct veer_ct_entry *ct;
 	struct veer_stats *stats;
 	struct veer_pkt pkt = {};
-	int new_conn = 0;
+	bool syn;
 
 	if (veer_parse(ctx, &pkt))
 		return CTX_ACT_OK;
-	veer_svc_key_of_pkt(&svc_key, &pkt);
-	svc = bpf_map_lookup_elem(&veer_services, &svc_key);
-	if (!svc)
-		return CTX_ACT_OK;
-
+	syn = (pkt.tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN;
 	veer_ct_key_of_pkt(&key, &pkt, VEER_CT_DIR_FORWARD);
 	ct = bpf_map_lookup_elem(&veer_conntrack, &key);
-	if ((pkt.tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN) {
-		/*
-		 * A SYN carrying the entry's initial sequence number is a
-		 * retransmission and stays put. Any other SYN opens a new
-		 * connection on a reused tuple (the old one closed, or died
-		 * unseen), which is placed afresh.
-		 */
-		if (ct && ((ct->flags & VEER_CT_F_CLOSING) ||
-			   ct->syn_seq != pkt.seq)) {
-			veer_ct_key_sibling(&sibling, &pkt, ct,
-					    VEER_CT_DIR_FORWARD);
-			veer_ct_delete_pair(&key, &sibling);
-			ct = NULL;
-		}
-		new_conn = !ct;
-	} else if (!ct) {
-		/*
-		 * Mid-connection packet with no entry (evicted, or state lost
-		 * in an upgrade). Placement is a pure function of the tuple
-		 * and the config, so while the config is unchanged this finds
-		 * the same backend again; an RST needs no new state.
-		 */
-		stats = veer_stats_row(svc->id, VEER_STATS_ROW_UNATTRIBUTED);
-		if (stats)
-			stats->ct_misses++;
-		if (pkt.tcp_flags & TCP_FLAG_RST)
-			return CTX_ACT_DROP;
+	/*
+	 * A SYN carrying the entry's initial sequence number is a
+	 * retransmission and stays put. Any other SYN opens a new connection
+	 * on a reused tuple (the old one closed, or died unseen), which is
+	 * placed afresh.
+	 */
+	if (ct && syn &&
+	    ((ct->flags & VEER_CT_F_CLOSING) || ct->syn_seq != pkt.seq)) {
+		veer_ct_key_sibling(&sibling, &pkt, ct, VEER_CT_DIR_FORWARD);
+		veer_ct_delete_pair(&key, &sibling);
+		ct = NULL;
 	}
 	if (!ct) {
+		veer_svc_key_of_pkt(&svc_key, &pkt);
+		svc = bpf_map_lookup_elem(&veer_services, &svc_key);
+		if (!svc)
+			return CTX_ACT_OK;
+		if (!syn) {
+			/*
+			 * Mid-connection packet with no entry (evicted, or
+			 * state lost in an upgrade). Placement is a pure
+			 * function of the tuple and the config, so while the
+			 * config is unchanged this finds the same backend
+			 * again; an RST needs no new state.
+			 */
+			stats = veer_stats_row(svc->id,
+					       VEER_STATS_ROW_UNATTRIBUTED);
+			if (stats)
+				stats->ct_misses++;
+			if (pkt.tcp_flags & TCP_FLAG_RST)
+				return CTX_ACT_DROP;
+		}
 		ct = veer_lb_place(&pkt, svc, &key);
 		if (!ct)
 			return CTX_ACT_DROP;
+	} else {
+		syn = false; /* a retransmission: not a new connection */
 	}
 
 	stats = veer_stats_row(ct->svc_id, ct->subset);
 	if (stats) {
-		stats->new_conns += new_conn;
+		stats->new_conns += syn;
 		stats->packets_forward++;
 		stats->bytes_forward += ctx_wire_len(ctx);
 		if (pkt.tcp_flags & TCP_FLAG_RST)

@@ -698,6 +698,37 @@ static void test_untouched(void)
 	CU_ASSERT_EQUAL(memcmp(in, out, len), 0);
 }
 
+/* A deleted service: its live connections finish, new ones are not taken. */
+static void test_deleted_service(void)
+{
+	struct subset_spec subsets[] = {
+		{"v1", 100, {"10.10.2.2:8080"}},
+	};
+	struct flow live = {AF_INET, "10.10.1.10", "10.96.0.30", 45000, 80};
+	struct flow fresh = {AF_INET, "10.10.1.10", "10.96.0.30", 45001, 80};
+	struct veer_model current;
+	struct pkt_view out;
+	char err[VEER_ERR_LEN];
+
+	CU_ASSERT_EQUAL_FATAL(configure("gone", "10.96.0.30", 80, subsets, 1),
+			      0);
+	CU_ASSERT_EQUAL(send_pkt(&live, false, F_SYN, 1, 0, NULL, &out), TC_OK);
+	CU_ASSERT_TRUE(addr_is(&out.daddr, AF_INET, "10.10.2.2"));
+	veer_model_init(&current);
+	CU_ASSERT_EQUAL(veer_maps_read_model(&maps, &current, err, sizeof(err)),
+			0);
+	CU_ASSERT_EQUAL_FATAL(veer_maps_delete_service(&maps, &current, "gone",
+						       err, sizeof(err)),
+			      0);
+	veer_model_free(&current);
+	CU_ASSERT_EQUAL(send_pkt(&live, false, F_ACK, 2, 1, "more", &out),
+			TC_OK);
+	CU_ASSERT_TRUE(addr_is(&out.daddr, AF_INET, "10.10.2.2"));
+	CU_ASSERT_EQUAL(send_pkt(&fresh, false, F_SYN, 1, 0, NULL, &out),
+			TC_OK);
+	CU_ASSERT_TRUE(addr_is(&out.daddr, AF_INET, "10.96.0.30"));
+}
+
 /* A subset with weight but no backends: SYNs dropped and counted. */
 static void test_empty_subset(void)
 {
@@ -1064,6 +1095,8 @@ int main(void)
 	    !CU_add_test(suite, "non-service packets untouched",
 			 test_untouched) ||
 	    !CU_add_test(suite, "subset without backends", test_empty_subset) ||
+	    !CU_add_test(suite, "deleted service: live connections finish",
+			 test_deleted_service) ||
 	    !CU_add_test(suite, "IPv4 100k-flow distribution",
 			 test_v4_distribution) ||
 	    !CU_add_test(suite, "IPv6 100k-flow distribution",
