@@ -5,6 +5,8 @@
 #   make demo       install missing packages, build, run the namespace demo (root)
 #   make vmlinux    regenerate vmlinux/vmlinux.h from this kernel's BTF
 #   make format     clang-format every C source
+#   make fuzz       fuzz the config loaders for FUZZ_SECONDS (default 60)
+#   make fuzz-smoke the same for 20 seconds (for tests/run.sh)
 
 BUILD     := build
 CC        ?= gcc
@@ -30,9 +32,19 @@ LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(LIB_SRCS))
 USER_HDRS := $(wildcard user/*.h) $(wildcard include/*.h)
 
 TOOLS     := $(BUILD)/veer-testsrv $(BUILD)/veer-testclient
+
 TEST_BINS := $(BUILD)/test_unit $(BUILD)/test_packet
 
-.PHONY: all test demo deps vmlinux format clean tests-bin
+# libFuzzer over the config loaders: only the sources they need (no BPF
+# skeletons), all instrumented; any sanitizer report is a crash.
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
+	       -fno-sanitize-recover=all $(WARNINGS) -std=gnu11 -Iinclude -Iuser
+FUZZ_SRCS := user/addr.c user/model.c user/config.c user/yaml_tree.c \
+	     user/istio.c
+FUZZ_CORPUS := $(BUILD)/fuzz-corpus
+
+.PHONY: all test demo deps vmlinux format clean tests-bin fuzz fuzz-smoke
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/veer $(TOOLS)
@@ -69,6 +81,21 @@ $(BUILD)/test_packet: $(wildcard tests/packet/*.c) $(LIB_OBJS) $(USER_HDRS) \
 		$(LIB_OBJS) -o $@ $(LIBS) -lcunit -lm
 
 tests-bin: all $(TEST_BINS)
+
+$(BUILD)/fuzz_config: tests/fuzz/fuzz_config.c $(FUZZ_SRCS) $(USER_HDRS) | $(BUILD)
+	$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_config.c $(FUZZ_SRCS) -o $@ -lyaml
+
+# The working corpus persists in build/ so runs build on each other; new
+# crashes land in build/fuzz-artifacts/ and make the target fail.
+fuzz: $(BUILD)/fuzz_config
+	@mkdir -p $(BUILD)/fuzz-artifacts
+	tests/fuzz/corpus.sh $(FUZZ_CORPUS)
+	$(BUILD)/fuzz_config -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
+		-max_len=16384 -timeout=20 -print_final_stats=1 \
+		-artifact_prefix=$(BUILD)/fuzz-artifacts/ $(FUZZ_CORPUS)
+
+fuzz-smoke:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=20
 
 deps:
 	@scripts/install-deps.sh

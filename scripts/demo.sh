@@ -2,9 +2,12 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
 # The Istio traffic-shifting lab, without a proxy: a client, a node running
-# veer, and two versions of a service. Traffic moves from v1 to v2 in steps
-# (100/0, canary 90/10, 50/50, 0/100); after each step 1000 new connections
-# show the split veer produced. Everything it builds is removed on exit.
+# veer, and two versions of the customers service. `veer apply` takes the
+# lab's own Istio files (examples/customers): the Service and its pods with
+# the DestinationRule, then the VirtualService of each step (all to v1,
+# debug header to v2, canary 90/10, 50/50, all to v2); after each step N new
+# connections show the split veer produced. Then `veer weight` does what
+# `kubectl patch` did (80/20). Everything it builds is removed on exit.
 #
 #   scripts/demo.sh [--ipv6] [-n CONNECTIONS]
 #
@@ -17,74 +20,106 @@ LAB_ID=vd$$
 # shellcheck source=../tests/e2e/lib.sh
 . "$DEMO_ROOT/tests/e2e/lib.sh"
 
-SVC=web
+EX=examples/customers
+HOST=customers.default.svc.cluster.local
+VIP=10.96.0.20
+VIP_SHOWN=$VIP:80
 N=1000
 while (($#)); do
 	case $1 in
-	--ipv6) SVC=web6 ;;
+	--ipv6)
+		VIP=fd00:96::20
+		VIP_SHOWN="[$VIP]:80"
+		;;
 	-n)
 		[[ ${2:-} =~ ^[1-9][0-9]*$ ]] || lab_die "-n needs a positive number"
 		N=$2
 		shift
 		;;
 	-h | --help)
-		sed -n '3,11p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '3,14p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*) lab_die "unknown argument '$1' (try --help)" ;;
 	esac
 	shift
 done
-VIP=$(vip_of "$SVC")
-[[ $SVC == web ]] && VIP_SHOWN="$VIP:$VIP_PORT" || VIP_SHOWN="[$VIP]:$VIP_PORT"
+cd "$DEMO_ROOT"
 
 say() { printf '\n== %s\n' "$*"; }
+# run ARGS...: shows and runs `veer ARGS`, its output (stderr too) indented;
+# the demo stops if it fails.
 run() {
+	local rc=0
 	printf '$ veer %s\n' "$*"
-	veer "$@"
+	veer "$@" >"$LAB_TMP/run.out" 2>&1 || rc=$?
+	sed 's/^/  /' "$LAB_TMP/run.out"
+	((rc == 0)) || lab_die "veer $* failed (exit $rc)"
 }
 
-# step TITLE V1_WEIGHT: set the weights, send N connections, show the split.
-step() {
-	local title=$1 w1=$2 out=$LAB_TMP/step.out v1 v2 errs
-	printf '$ veer weight %s v1=%d v2=%d\n' "$SVC" "$w1" $((100 - w1))
-	veer weight "$SVC" "v1=$w1" "v2=$((100 - w1))" | sed 's/^/  /'
-	client count --addr "$VIP" --port "$VIP_PORT" -n "$N" >"$out" 2>&1 || true
+# show FILE: the routing part of a VirtualService file (from "http:" on).
+show() {
+	printf '  %s:\n' "$1"
+	sed -n '/^  http:/,$p' "$1" | sed 's/^/    /'
+}
+
+# measure TITLE: N new connections to the customers VIP, the split shown.
+measure() {
+	local title=$1 out=$LAB_TMP/step.out v1 v2 errs
+	client count --addr "$VIP" --port 80 -n "$N" >"$out" 2>&1 || true
 	v1=$(count_of "$out" v1)
 	v2=$(count_of "$out" v2)
 	errs=$(count_of "$out" errors)
 	awk -v t="$title" -v a="$v1" -v b="$v2" -v n="$N" -v e="$errs" 'BEGIN {
-		printf "step %-22s v1 %5d (%5.1f%%)  v2 %5d (%5.1f%%)", "\"" t "\":",
+		printf "step %-24s v1 %5d (%5.1f%%)  v2 %5d (%5.1f%%)", "\"" t "\":",
 			a, 100 * a / n, b, 100 * b / n
 		if (e) printf "  errors %d", e
 		printf "\n"
 	}' | tee -a "$LAB_TMP/table"
 }
 
+# step TITLE [VS_FILE]: applies the step's VirtualService (none: the
+# Service and the DestinationRule alone) with the Service and the
+# DestinationRule, then measures.
+step() {
+	local vs=()
+	if [[ -n ${2:-} ]]; then
+		show "$EX/$2"
+		vs=(-f "$EX/$2")
+	fi
+	run apply "${vs[@]}" -f "$EX/service.yaml" -f "$EX/destinationrule.yaml"
+	measure "$1"
+}
+
 lab_init
 say "building the lab: client -> node (veer) -> v1 | v2  (namespaces $LAB_ID-*)"
 lab_up
 lab_start_backends
-printf 'v1 backends %s / [%s]:%s, v2 backends %s / [%s]:%s\n' \
-	"$V1_V4:$BACKEND_PORT" "$V1_V6" "$BACKEND_PORT" \
-	"$V2_V4:$BACKEND_PORT" "$V2_V6" "$BACKEND_PORT"
+printf 'pod customers-v1 %s / %s, pod customers-v2 %s / %s, all on port %s\n' \
+	"$V1_V4" "$V1_V6" "$V2_V4" "$V2_V6" "$BACKEND_PORT"
 
 say "attaching veer to the node's client-facing interface $NODE_DEV"
-lab_veer_up 100
-printf '$ veer attach %s\n$ veer apply -f veer.yaml   (every service all to v1)\n' "$NODE_DEV"
-sed 's/^/    /' "$LAB_TMP/veer.yaml"
+lab_veer_attach
+printf '$ veer attach %s\n' "$NODE_DEV"
+sed 's/^/  /' "$LAB_TMP/attach.log"
 
-say "shifting $SVC ($VIP_SHOWN) from v1 to v2, $N new connections per step"
+say "customers ($HOST, $VIP_SHOWN): Service + pods ($EX/service.yaml), subsets v1/v2 ($EX/destinationrule.yaml); $N new connections per step"
 : >"$LAB_TMP/table"
-step "all to v1 100/0" 100
-step "canary 90/10" 90
-step "half 50/50" 50
-step "all to v2 0/100" 0
+step "no VirtualService yet"
+step "all to v1" vs-all-v1.yaml
+step "debug header to v2" vs-debug.yaml
+step "canary 90/10" vs-canary-90-10.yaml
+step "50/50" vs-50-50.yaml
+step "all to v2" vs-all-v2.yaml
+
+say "kubectl patch of the weights, the veer way (every entry of the host)"
+run weight customers v1=80 v2=20
+measure "patched 80/20"
 
 say "what veer holds and what it counted"
 run get
 echo
-run stats "$SVC"
+run stats customers
 
 say "summary"
 cat "$LAB_TMP/table"

@@ -9,6 +9,7 @@
  * (no "billion laughs"), and nesting is bounded without recursion in
  * libyaml. The input is untrusted until veer_model_validate has passed.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -22,6 +23,8 @@
 #include <yaml.h>
 #include "addr.h"
 #include "config.h"
+#include "istio.h"
+#include "yaml_tree.h"
 
 /* Deeper nesting than the schema needs (6) is refused long before this. */
 #define CONFIG_MAX_DEPTH 32
@@ -146,90 +149,11 @@ static const char *describe(const struct cfg *c, char *buf, size_t len)
 	}
 }
 
-/* Byte offset -> 0-based line and column (in characters) of the input. */
-static yaml_mark_t mark_of_offset(const struct cfg *c, size_t offset)
-{
-	yaml_mark_t mark = {.index = offset};
-	size_t i;
-
-	for (i = 0; i < offset && i < c->len; i++) {
-		unsigned char ch = (unsigned char)c->buf[i];
-
-		if (ch == '\n' || (ch == '\r' && (i + 1 >= c->len ||
-						  c->buf[i + 1] != '\n'))) {
-			mark.line++;
-			mark.column = 0;
-		} else if ((ch & 0xc0) != 0x80) {
-			/* Columns count characters, as libyaml's do. */
-			mark.column++;
-		}
-	}
-	return mark;
-}
-
-/* The byte a libyaml mark points at, or -1. */
-static int byte_at_mark(const struct cfg *c, const yaml_mark_t *mark)
-{
-	size_t i = 0, line = 0, col = 0;
-
-	while (i < c->len && line < mark->line) {
-		char ch = c->buf[i++];
-
-		if (ch == '\n' ||
-		    (ch == '\r' && (i >= c->len || c->buf[i] != '\n')))
-			line++;
-	}
-	while (i < c->len && col < mark->column) {
-		i++;
-		while (i < c->len && ((unsigned char)c->buf[i] & 0xc0) == 0x80)
-			i++;
-		col++;
-	}
-	return i < c->len ? (unsigned char)c->buf[i] : -1;
-}
-
+/* libyaml's error, with the hints yaml_tree.c adds (tabs, UTF-8). */
 static int yaml_error(struct cfg *c)
 {
-	const yaml_parser_t *p = &c->parser;
-	yaml_mark_t mark;
-
-	switch (p->error) {
-	case YAML_MEMORY_ERROR:
-		return cfg_fail_at(c, NULL, "out of memory");
-	case YAML_READER_ERROR:
-		mark = mark_of_offset(c, p->problem_offset);
-		if (strstr(p->problem, "UTF-8"))
-			return cfg_fail_at(c, &mark,
-					   "not valid UTF-8 at byte %zu (%s); "
-					   "the file must be UTF-8 text",
-					   p->problem_offset + c->bom_len,
-					   p->problem);
-		if (p->problem_value >= 0)
-			return cfg_fail_at(c, &mark, "%s (character 0x%x)",
-					   p->problem, p->problem_value);
-		return cfg_fail_at(c, &mark, "%s", p->problem);
-	case YAML_SCANNER_ERROR:
-	case YAML_PARSER_ERROR: {
-		const char *hint = "";
-
-		/* libyaml's messages for a tab rarely say "tab". */
-		if (byte_at_mark(c, &p->problem_mark) == '\t' &&
-		    !strstr(p->problem, "tab"))
-			hint = "; tabs cannot indent YAML";
-
-		if (p->context)
-			return cfg_fail_at(c, &p->problem_mark,
-					   "%s (%s at line %zu, column %zu)%s",
-					   p->problem, p->context,
-					   p->context_mark.line + 1,
-					   p->context_mark.column + 1, hint);
-		return cfg_fail_at(c, &p->problem_mark, "%s%s", p->problem,
-				   hint);
-	}
-	default:
-		return cfg_fail_at(c, NULL, "YAML error %d: %s", p->error,
-				   p->problem ? p->problem : "unknown");
-	}
+	return veer_yaml_parser_error(&c->parser, c->name, c->buf, c->len,
+				      c->bom_len, c->err, c->errlen);
 }
 
 /*
@@ -846,25 +770,35 @@ static int parse_stream(struct cfg *c, struct veer_model *tmp)
  * move is a struct copy: the backend arrays change owner, so tmp forgets
  * them on success and keeps (and frees) them on failure.
  */
-static int commit(struct cfg *c, struct veer_model *tmp,
-		  struct veer_model *model)
+static int append_validated(struct veer_model *tmp, struct veer_model *model,
+			    const char *name, char *err, size_t errlen)
 {
 	size_t old = model->count, i;
 
 	for (i = 0; i < tmp->count; i++) {
 		if (!veer_model_add_service(model)) {
 			model->count = old;
-			return cfg_fail_at(c, NULL, "out of memory");
+			if (err && errlen)
+				snprintf(err, errlen, "%s: out of memory",
+					 name);
+			return -1;
 		}
 	}
-	memcpy(&model->services[old], tmp->services,
-	       tmp->count * sizeof(*tmp->services));
-	if (veer_model_validate(model, c->err, c->errlen) < 0) {
+	if (tmp->count)
+		memcpy(&model->services[old], tmp->services,
+		       tmp->count * sizeof(*tmp->services));
+	if (veer_model_validate(model, err, errlen) < 0) {
 		model->count = old;
 		return -1;
 	}
 	tmp->count = 0;
 	return 0;
+}
+
+static int commit(struct cfg *c, struct veer_model *tmp,
+		  struct veer_model *model)
+{
+	return append_validated(tmp, model, c->name, c->err, c->errlen);
 }
 
 int veer_config_load_buffer(const char *name, const char *buf, size_t len,
@@ -971,20 +905,17 @@ static int read_all(int fd, const char *path, char **out, size_t *outlen,
 	return 0;
 }
 
-int veer_config_load_file(const char *path, struct veer_model *model, char *err,
-			  size_t errlen)
+/* Reads a whole file (or "-", standard input) within the size limit. */
+static int read_path(const char *path, char **buf, size_t *len, char *err,
+		     size_t errlen)
 {
-	char dummy[1], *buf = NULL;
-	size_t len = 0, hint = READ_CHUNK;
+	size_t hint = READ_CHUNK;
 	struct stat st;
 	int fd, ret;
+	bool is_stdin = !strcmp(path, "-");
 
-	if (!err || errlen == 0) {
-		err = dummy;
-		errlen = sizeof(dummy);
-	}
-	err[0] = '\0';
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	fd = is_stdin ? STDIN_FILENO
+		      : open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		snprintf(err, errlen, "%s: cannot open: %s", path,
 			 strerror(errno));
@@ -993,14 +924,14 @@ int veer_config_load_file(const char *path, struct veer_model *model, char *err,
 	if (fstat(fd, &st) < 0) {
 		snprintf(err, errlen, "%s: cannot stat: %s", path,
 			 strerror(errno));
-		close(fd);
-		return -1;
+		ret = -1;
+		goto out;
 	}
 	if (S_ISDIR(st.st_mode)) {
 		snprintf(err, errlen, "%s: cannot read: %s", path,
 			 strerror(EISDIR));
-		close(fd);
-		return -1;
+		ret = -1;
+		goto out;
 	}
 	if (S_ISREG(st.st_mode)) {
 		/* Refused before reading: a sparse file costs nothing here. */
@@ -1010,16 +941,401 @@ int veer_config_load_file(const char *path, struct veer_model *model, char *err,
 				 "bytes",
 				 path, (long long)st.st_size,
 				 VEER_CONFIG_MAX_BYTES);
-			close(fd);
-			return -1;
+			ret = -1;
+			goto out;
 		}
 		hint = (size_t)st.st_size;
 	}
-	ret = read_all(fd, path, &buf, &len, hint, err, errlen);
-	close(fd);
-	if (ret < 0)
+	ret = read_all(fd, path, buf, len, hint, err, errlen);
+out:
+	if (!is_stdin)
+		close(fd);
+	return ret;
+}
+
+int veer_config_load_file(const char *path, struct veer_model *model, char *err,
+			  size_t errlen)
+{
+	char dummy[1], *buf = NULL;
+	size_t len = 0;
+	int ret;
+
+	if (!err || errlen == 0) {
+		err = dummy;
+		errlen = sizeof(dummy);
+	}
+	err[0] = '\0';
+	if (read_path(path, &buf, &len, err, errlen) < 0)
 		return -1;
 	ret = veer_config_load_buffer(path, buf, len, model, err, errlen);
 	free(buf);
 	return ret;
+}
+
+/* ---- Several inputs, native and Istio ---- */
+
+enum doc_format { DOC_EMPTY, DOC_K8S, DOC_NATIVE, DOC_UNKNOWN };
+
+static enum doc_format doc_format(const struct veer_ynode *root)
+{
+	if (veer_ynode_is_null(root))
+		return DOC_EMPTY;
+	if (veer_ynode_get(root, "kind") || veer_ynode_get(root, "apiVersion"))
+		return DOC_K8S;
+	if (veer_ynode_get(root, "services"))
+		return DOC_NATIVE;
+	return DOC_UNKNOWN;
+}
+
+/*
+ * A file is one format or the other. The first document that tells
+ * decides; a document of the other format is an error, one of neither is
+ * left to that format's loader to name what is wrong with it.
+ */
+static int file_format(const struct veer_ytree *tree, enum doc_format *out,
+		       char *err, size_t errlen)
+{
+	const struct veer_ynode *first_unknown = NULL;
+	enum doc_format f = DOC_EMPTY;
+	size_t i;
+
+	for (i = 0; i < tree->doc_count; i++) {
+		const struct veer_ynode *doc = tree->docs[i];
+		enum doc_format d = doc_format(doc);
+
+		if (d == DOC_UNKNOWN && !first_unknown)
+			first_unknown = doc;
+		if (d != DOC_K8S && d != DOC_NATIVE)
+			continue;
+		if (f == DOC_EMPTY) {
+			f = d;
+		} else if (f != d) {
+			snprintf(err, errlen,
+				 "%s:%u:%u: this file mixes veer native "
+				 "config (services:) and Kubernetes objects "
+				 "(kind:); put them in separate files",
+				 doc->file, doc->line, doc->column);
+			return -1;
+		}
+	}
+	if (f == DOC_EMPTY && first_unknown) {
+		snprintf(err, errlen,
+			 "%s:%u:%u: neither Kubernetes objects (apiVersion, "
+			 "kind, metadata) nor veer native config (services:)",
+			 first_unknown->file, first_unknown->line,
+			 first_unknown->column);
+		return -1;
+	}
+	*out = f;
+	return 0;
+}
+
+struct loader {
+	struct veer_istio *ist;
+	struct veer_ytree *trees; /* kept while ist points into them */
+	size_t ntrees, cap;
+	struct veer_model tmp; /* native and Istio services, in input order */
+	size_t total; /* bytes of all inputs */
+	size_t inputs;
+	char first[256]; /* first input's name, for input-less messages */
+	char *err;
+	size_t errlen;
+};
+
+/* One input, held in memory: parsed, then loaded as its format says. */
+static int load_one(struct loader *l, const char *name, const char *buf,
+		    size_t len)
+{
+	struct veer_ytree *tree;
+	enum doc_format f;
+
+	if (!l->inputs++)
+		snprintf(l->first, sizeof(l->first), "%s", name);
+	if (len > VEER_CONFIG_MAX_TOTAL_BYTES - l->total) {
+		snprintf(l->err, l->errlen,
+			 "%s: the inputs together are larger than the limit "
+			 "of %d bytes",
+			 name, VEER_CONFIG_MAX_TOTAL_BYTES);
+		return -1;
+	}
+	l->total += len;
+	if (l->ntrees == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 8;
+		struct veer_ytree *grown;
+
+		grown = realloc(l->trees, cap * sizeof(*grown));
+		if (!grown) {
+			snprintf(l->err, l->errlen, "%s: out of memory", name);
+			return -1;
+		}
+		l->trees = grown;
+		l->cap = cap;
+	}
+	tree = &l->trees[l->ntrees++];
+	if (veer_ytree_parse(tree, name, buf, len, l->err, l->errlen) < 0 ||
+	    file_format(tree, &f, l->err, l->errlen) < 0)
+		return -1;
+	if (f == DOC_K8S)
+		return veer_istio_add_tree(l->ist, tree, l->err, l->errlen);
+	/* Only Istio objects point into their tree. */
+	veer_ytree_free(tree);
+	l->ntrees--;
+	/* The native loader reads the text itself, event by event. */
+	if (f == DOC_NATIVE)
+		return veer_config_load_buffer(name, buf, len, &l->tmp, l->err,
+					       l->errlen);
+	/* Empty: nothing to do, as with kubectl. */
+	return 0;
+}
+
+static int loader_init(struct loader *l, const char *ns, char *err,
+		       size_t errlen)
+{
+	memset(l, 0, sizeof(*l));
+	l->err = err;
+	l->errlen = errlen;
+	veer_model_init(&l->tmp);
+	l->ist = veer_istio_new(ns);
+	if (!l->ist) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static int loader_finish(struct loader *l, struct veer_model *model,
+			 veer_note_fn note, void *note_ctx)
+{
+	if (!l->inputs) {
+		snprintf(l->err, l->errlen, "no input files");
+		return -1;
+	}
+	/* Istio services go after the native ones, in definition order. */
+	if (veer_istio_object_count(l->ist) &&
+	    veer_istio_build(l->ist, &l->tmp, l->err, l->errlen) < 0)
+		return -1;
+	if (!l->tmp.count) {
+		size_t n = veer_istio_object_count(l->ist);
+
+		if (n)
+			snprintf(l->err, l->errlen,
+				 "%s: no services defined (%zu object%s read; "
+				 "veer needs a ServiceEntry or Service with a "
+				 "VIP)",
+				 l->first, n, n == 1 ? "" : "s");
+		else
+			snprintf(l->err, l->errlen, "%s: no services defined",
+				 l->first);
+		return -1;
+	}
+	if (append_validated(&l->tmp, model, l->first, l->err, l->errlen) < 0)
+		return -1;
+	veer_istio_notes(l->ist, note, note_ctx);
+	return 0;
+}
+
+static void loader_free(struct loader *l)
+{
+	size_t i;
+
+	veer_istio_free(l->ist);
+	for (i = 0; i < l->ntrees; i++)
+		veer_ytree_free(&l->trees[i]);
+	free(l->trees);
+	veer_model_free(&l->tmp);
+}
+
+int veer_config_load_buffers_ns(const char *const *names,
+				const char *const *bufs, const size_t *lens,
+				size_t count, const char *default_namespace,
+				struct veer_model *model, veer_note_fn note,
+				void *note_ctx, char *err, size_t errlen)
+{
+	struct loader l;
+	char dummy[1];
+	size_t i;
+	int ret = -1;
+
+	if (!err || errlen == 0) {
+		err = dummy;
+		errlen = sizeof(dummy);
+	}
+	err[0] = '\0';
+	if (loader_init(&l, default_namespace, err, errlen) < 0)
+		return -1;
+	for (i = 0; i < count; i++) {
+		const char *name = names && names[i] ? names[i] : "<config>";
+
+		if (load_one(&l, name, bufs[i] ? bufs[i] : "",
+			     bufs[i] ? lens[i] : 0) < 0)
+			goto out;
+	}
+	ret = loader_finish(&l, model, note, note_ctx);
+out:
+	loader_free(&l);
+	return ret;
+}
+
+int veer_config_load_buffers(const char *const *names, const char *const *bufs,
+			     const size_t *lens, size_t count,
+			     struct veer_model *model, veer_note_fn note,
+			     void *note_ctx, char *err, size_t errlen)
+{
+	return veer_config_load_buffers_ns(names, bufs, lens, count, NULL,
+					   model, note, note_ctx, err, errlen);
+}
+
+static bool config_file_name(const char *name)
+{
+	static const char *const suffixes[] = {".yaml", ".yml", ".json"};
+	size_t n = strlen(name), i;
+
+	/* Hidden files: editor backups and lock files, not config. */
+	if (name[0] == '.')
+		return false;
+	for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		size_t l = strlen(suffixes[i]);
+
+		if (n > l && !strcmp(name + n - l, suffixes[i]))
+			return true;
+	}
+	return false;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The config files of a directory as "dir/name", sorted by name. */
+static int list_dir(const char *dir, char ***out, size_t *count, char *err,
+		    size_t errlen)
+{
+	size_t n = 0, cap = 0, dlen = strlen(dir);
+	const char *sep = dlen && dir[dlen - 1] == '/' ? "" : "/";
+	char **names = NULL, **grown;
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d) {
+		snprintf(err, errlen, "%s: cannot open: %s", dir,
+			 strerror(errno));
+		return -1;
+	}
+	while ((errno = 0, de = readdir(d))) {
+		struct stat st;
+		char *path;
+
+		if (!config_file_name(de->d_name))
+			continue;
+		path = malloc(dlen + strlen(de->d_name) + 2);
+		if (!path)
+			goto oom;
+		sprintf(path, "%s%s%s", dir, sep, de->d_name);
+		/* Not recursive: subdirectories are not read. */
+		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+			free(path);
+			continue;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			grown = realloc(names, cap * sizeof(*names));
+			if (!grown) {
+				free(path);
+				goto oom;
+			}
+			names = grown;
+		}
+		names[n++] = path;
+	}
+	if (errno) {
+		snprintf(err, errlen, "%s: cannot read: %s", dir,
+			 strerror(errno));
+		goto fail;
+	}
+	closedir(d);
+	if (!n) {
+		snprintf(err, errlen, "%s: no *.yaml, *.yml or *.json files",
+			 dir);
+		free(names);
+		return -1;
+	}
+	qsort(names, n, sizeof(*names), cmp_str);
+	*out = names;
+	*count = n;
+	return 0;
+oom:
+	snprintf(err, errlen, "%s: out of memory", dir);
+fail:
+	closedir(d);
+	while (n)
+		free(names[--n]);
+	free(names);
+	return -1;
+}
+
+static int load_file_into(struct loader *l, const char *path)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int ret;
+
+	if (read_path(path, &buf, &len, l->err, l->errlen) < 0)
+		return -1;
+	ret = load_one(l, !strcmp(path, "-") ? "<stdin>" : path, buf, len);
+	free(buf);
+	return ret;
+}
+
+int veer_config_load_paths_ns(const char *const *paths, size_t count,
+			      const char *default_namespace,
+			      struct veer_model *model, veer_note_fn note,
+			      void *note_ctx, char *err, size_t errlen)
+{
+	struct loader l;
+	char dummy[1];
+	size_t i, j;
+	int ret = -1;
+
+	if (!err || errlen == 0) {
+		err = dummy;
+		errlen = sizeof(dummy);
+	}
+	err[0] = '\0';
+	if (loader_init(&l, default_namespace, err, errlen) < 0)
+		return -1;
+	for (i = 0; i < count; i++) {
+		struct stat st;
+		char **files;
+		size_t n;
+		int r = 0;
+
+		if (strcmp(paths[i], "-") && stat(paths[i], &st) == 0 &&
+		    S_ISDIR(st.st_mode)) {
+			if (list_dir(paths[i], &files, &n, err, errlen) < 0)
+				goto out;
+			for (j = 0; j < n; j++) {
+				if (!r)
+					r = load_file_into(&l, files[j]);
+				free(files[j]);
+			}
+			free(files);
+		} else {
+			r = load_file_into(&l, paths[i]);
+		}
+		if (r < 0)
+			goto out;
+	}
+	ret = loader_finish(&l, model, note, note_ctx);
+out:
+	loader_free(&l);
+	return ret;
+}
+
+int veer_config_load_paths(const char *const *paths, size_t count,
+			   struct veer_model *model, veer_note_fn note,
+			   void *note_ctx, char *err, size_t errlen)
+{
+	return veer_config_load_paths_ns(paths, count, NULL, model, note,
+					 note_ctx, err, errlen);
 }

@@ -8,6 +8,8 @@
 
 /* Larger files are refused before parsing (bounded memory and time). */
 #define VEER_CONFIG_MAX_BYTES (16 * 1024 * 1024)
+/* All inputs of one load together. */
+#define VEER_CONFIG_MAX_TOTAL_BYTES (4 * VEER_CONFIG_MAX_BYTES)
 
 /*
  * Parses one file (veer native YAML) and appends its services to *model.
@@ -20,5 +22,46 @@ int veer_config_load_file(const char *path, struct veer_model *model, char *err,
 /* The same for a buffer; `name` stands in for the file name in errors. */
 int veer_config_load_buffer(const char *name, const char *buf, size_t len,
 			    struct veer_model *model, char *err, size_t errlen);
+
+/*
+ * One line per call: notes and warnings for the user (skipped kinds,
+ * ignored proxy-only fields, rules stored but not yet enforced).
+ */
+typedef void (*veer_note_fn)(void *ctx, const char *note);
+
+/*
+ * Loads every path (a file, or a directory: its *.yaml / *.yml / *.json
+ * files, sorted by name, not recursive; "-" is standard input) into *model.
+ * A file whose documents have `kind:` is Kubernetes/Istio YAML; one with a
+ * top-level `services:` is veer native format (veer_config_load_buffer).
+ * Istio objects from ALL paths are collected first and resolved together
+ * (a VirtualService in one file, its DestinationRule and ServiceEntry in
+ * others). Notes are handed to `note` (may be NULL) only on success.
+ * Returns 0, or -1 with one line "file:line:col: message" in err; on error
+ * *model is unchanged.
+ */
+int veer_config_load_paths(const char *const *paths, size_t count,
+			   struct veer_model *model, veer_note_fn note,
+			   void *note_ctx, char *err, size_t errlen);
+
+/* Same over in-memory buffers (names stand in for file names). */
+int veer_config_load_buffers(const char *const *names, const char *const *bufs,
+			     const size_t *lens, size_t count,
+			     struct veer_model *model, veer_note_fn note,
+			     void *note_ctx, char *err, size_t errlen);
+
+/*
+ * As the two above, with the namespace that objects without
+ * metadata.namespace belong to (kubectl's -n; NULL means "default").
+ */
+int veer_config_load_paths_ns(const char *const *paths, size_t count,
+			      const char *default_namespace,
+			      struct veer_model *model, veer_note_fn note,
+			      void *note_ctx, char *err, size_t errlen);
+int veer_config_load_buffers_ns(const char *const *names,
+				const char *const *bufs, const size_t *lens,
+				size_t count, const char *default_namespace,
+				struct veer_model *model, veer_note_fn note,
+				void *note_ctx, char *err, size_t errlen);
 
 #endif /* VEER_CONFIG_H */

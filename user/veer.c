@@ -375,32 +375,43 @@ static int run_detach(int argc, char **argv)
 struct apply_opts {
 	const char *files[VEER_MAX_CONFIG_FILES];
 	int file_count;
+	const char *ns; /* objects without metadata.namespace go here */
 	bool dry_run;
 };
+
+/* Loader notes (skipped kinds, ignored fields) go to stderr, one a line. */
+static void print_note(void *ctx, const char *note)
+{
+	(void)ctx;
+	fprintf(stderr, "veer: %s: note: %s\n", g.command, note);
+}
 
 static int run_apply(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"file", required_argument, NULL, 'f'},
-		{"dry-run", no_argument, NULL, 'n'},
+		{"dry-run", no_argument, NULL, 'd'},
+		{"namespace", required_argument, NULL, 'n'},
 		{NULL, 0, NULL, 0},
 	};
 	struct apply_opts o = {};
 	struct veer_model desired, current;
 	struct veer_maps maps;
 	char err[VEER_ERR_LEN];
-	int opt, i, ret = EXIT_FAILED, opened;
+	int opt, ret = EXIT_FAILED, opened;
 	bool changed;
 
-	while ((opt = getopt_long(argc, argv, "f:", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "f:n:", longopts, NULL)) != -1) {
 		if (opt == 'f') {
 			if (o.file_count == VEER_MAX_CONFIG_FILES) {
 				fail("at most %d files", VEER_MAX_CONFIG_FILES);
 				return EXIT_USAGE;
 			}
 			o.files[o.file_count++] = optarg;
-		} else if (opt == 'n') {
+		} else if (opt == 'd') {
 			o.dry_run = true;
+		} else if (opt == 'n') {
+			o.ns = optarg;
 		} else {
 			return bad_option(argv);
 		}
@@ -415,12 +426,11 @@ static int run_apply(int argc, char **argv)
 	veer_model_init(&desired);
 	veer_model_init(&current);
 	veer_maps_init(&maps);
-	for (i = 0; i < o.file_count; i++) {
-		if (veer_config_load_file(o.files[i], &desired, err,
-					  sizeof(err))) {
-			fail("%s", err);
-			goto cleanup;
-		}
+	if (veer_config_load_paths_ns(o.files, (size_t)o.file_count, o.ns,
+				      &desired, print_note, NULL, err,
+				      sizeof(err))) {
+		fail("%s", err);
+		goto cleanup;
 	}
 	if (veer_model_validate(&desired, err, sizeof(err))) {
 		fail("%s", err);
@@ -872,7 +882,8 @@ static const struct command commands[] = {
 	{"detach", run_detach, "DEV | --all",
 	 "detach from DEV, or from every interface and remove the pins",
 	 "  Live connections through DEV lose their translation.\n"},
-	{"apply", run_apply, "-f FILE|DIR [-f FILE|DIR ...] [--dry-run]",
+	{"apply", run_apply,
+	 "-f FILE|DIR [-f FILE|DIR ...] [-n NAMESPACE] [--dry-run]",
 	 "create or update the services defined in FILEs",
 	 "  Files are veer's native YAML or Istio/Kubernetes YAML\n"
 	 "  (VirtualService, DestinationRule, ServiceEntry, WorkloadEntry,\n"
@@ -881,6 +892,8 @@ static const struct command commands[] = {
 	 "  is written; a bad file changes nothing. Each service switches\n"
 	 "  atomically. Entries a host no longer defines are removed; other\n"
 	 "  services are left alone.\n"
+	 "  -n NAMESPACE       namespace of objects that name none (default\n"
+	 "                     'default'), as with kubectl apply -n\n"
 	 "  --dry-run          print what would change, change nothing\n"},
 	{"weight", run_weight, "SERVICE [-n NAMESPACE] SUBSET=W [SUBSET=W ...]",
 	 "change subset weights (must sum to 100); live connections stay",
@@ -896,8 +909,7 @@ static const struct command commands[] = {
 	{"status", run_status, "",
 	 "show what is loaded, where it is attached and how full maps are", ""},
 	{"delete", run_delete, "SERVICE [-n NAMESPACE]",
-	 "remove a service: no new connections; live ones finish",
-	 NAMING},
+	 "remove a service: no new connections; live ones finish", NAMING},
 };
 
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))

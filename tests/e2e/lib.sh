@@ -16,7 +16,10 @@
 # parallel do not collide. Interfaces are created inside their namespaces,
 # so their names never appear in the caller's namespace. VIPs
 # (10.96.0.10:80, [fd00:96::10]:80) are reached through the client's default
-# route; the node has no address for them: veer DNATs before routing.
+# route; the node has no address for them: veer DNATs before routing. The
+# Istio examples (examples/*/) put their services on other VIPs of the same
+# ranges (customers 10.96.0.20 / fd00:96::20, purchase-history 10.96.0.30,
+# tcp-echo 10.96.0.40, product 10.96.0.50) with these same backends.
 #
 # Cleanup (lab_cleanup, installed as an EXIT trap by lab_init) kills only the
 # PIDs this lab started, detaches veer, removes the pin root and deletes the
@@ -294,15 +297,21 @@ services:
 EOF
 }
 
-# lab_veer_up [V1_WEIGHT]: attaches veer to the node's client-facing
-# interface and applies the two-service config.
-lab_veer_up() {
+# lab_veer_attach: attaches veer to the node's client-facing interface, no
+# service configured yet.
+lab_veer_attach() {
 	[[ -x $VEER_BIN ]] || lab_die "$VEER_BIN not built (run make)"
 	LAB_ATTACHED=1
 	veer attach "$NODE_DEV" >"$LAB_TMP/attach.log" 2>&1 || {
 		cat "$LAB_TMP/attach.log" >&2
 		lab_die "veer attach $NODE_DEV failed"
 	}
+}
+
+# lab_veer_up [V1_WEIGHT]: attaches veer to the node's client-facing
+# interface and applies the two-service config.
+lab_veer_up() {
+	lab_veer_attach
 	lab_write_config "$LAB_TMP/veer.yaml" "${1:-100}"
 	veer apply -f "$LAB_TMP/veer.yaml" >"$LAB_TMP/apply.log" 2>&1 || {
 		cat "$LAB_TMP/apply.log" >&2
@@ -483,10 +492,13 @@ t_end() {
 # count_burst SERVICE N OUT: N short connections to SERVICE's VIP; the
 # summary goes to OUT (stderr details to OUT.err). Never fails the script.
 count_burst() {
-	local vip
-	vip=$(vip_of "$1")
-	client count --addr "$vip" --port "$VIP_PORT" -n "$2" -c 32 \
-		--timeout-ms 3000 >"$3" 2>"$3.err" || true
+	count_burst_to "$(vip_of "$1")" "$VIP_PORT" "$2" "$3"
+}
+
+# count_burst_to ADDR PORT N OUT: like count_burst, to any ADDR:PORT.
+count_burst_to() {
+	client count --addr "$1" --port "$2" -n "$3" -c 32 \
+		--timeout-ms 3000 >"$4" 2>"$4.err" || true
 }
 
 # split_ok OUT N V1_WEIGHT: checks a count summary against the weights:

@@ -1,0 +1,819 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * libyaml events -> node tree. Built iteratively with an explicit stack (no
+ * recursion on input depth anywhere), every node and string in an arena so
+ * freeing is a walk over a few large blocks, and every limit checked before
+ * the memory for it is taken.
+ */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "config.h"
+#include "yaml_tree.h"
+
+/* Arena blocks; larger requests get a block of their own. */
+#define ARENA_BLOCK (64 * 1024)
+#define ARENA_ALIGN 8
+/* Values quoted in messages are cut here. */
+#define QUOTE_MAX 40
+#define QUOTE_BUF (QUOTE_MAX * 4 + 8)
+/* Mappings up to this size are checked for repeated keys pairwise. */
+#define DUP_PAIRWISE_MAX 16
+#define UTF8_BOM "\xef\xbb\xbf"
+#define STD_TAG_PREFIX "tag:yaml.org,2002:"
+
+struct arena_block {
+	struct arena_block *next;
+	size_t used, size;
+	/* Keeps data[] aligned for any node or pointer. */
+	_Alignas(ARENA_ALIGN) unsigned char data[];
+};
+
+struct veer_ytree_arena {
+	struct arena_block *head; /* the block being carved, then the rest */
+};
+
+static void *arena_alloc(struct veer_ytree_arena *a, size_t size)
+{
+	struct arena_block *b = a->head;
+	size_t need = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+
+	if (need < size)
+		return NULL;
+	if (b && b->size - b->used >= need) {
+		void *p = b->data + b->used;
+
+		b->used += need;
+		return p;
+	}
+	if (need > SIZE_MAX - sizeof(*b))
+		return NULL;
+	if (need > ARENA_BLOCK / 4) {
+		/* A big string or child array: its own block, behind head. */
+		b = malloc(sizeof(*b) + need);
+		if (!b)
+			return NULL;
+		b->size = b->used = need;
+		if (a->head) {
+			b->next = a->head->next;
+			a->head->next = b;
+		} else {
+			b->next = NULL;
+			a->head = b;
+		}
+		return b->data;
+	}
+	b = malloc(sizeof(*b) + ARENA_BLOCK);
+	if (!b)
+		return NULL;
+	b->size = ARENA_BLOCK;
+	b->used = need;
+	b->next = a->head;
+	a->head = b;
+	return b->data;
+}
+
+static void arena_free(struct veer_ytree_arena *a)
+{
+	struct arena_block *b, *next;
+
+	if (!a)
+		return;
+	for (b = a->head; b; b = next) {
+		next = b->next;
+		free(b);
+	}
+	free(a);
+}
+
+const char *veer_yaml_quote(const char *text, size_t length, size_t max,
+			    char *buf, size_t len)
+{
+	size_t i, o = 0;
+
+	if (!buf || len == 0)
+		return buf;
+	for (i = 0; i < length && o + 8 < len; i++) {
+		unsigned char ch = (unsigned char)text[i];
+
+		/* Cut between characters: the message stays UTF-8. */
+		if (i >= max && (ch & 0xc0) != 0x80) {
+			o += (size_t)snprintf(buf + o, len - o, "...");
+			break;
+		}
+		if (ch < 0x20 || ch == 0x7f || ch == '"' || ch == '\\')
+			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", ch);
+		else
+			buf[o++] = (char)ch;
+	}
+	buf[o < len ? o : len - 1] = '\0';
+	return buf;
+}
+
+__attribute__((format(printf, 6, 7))) static int
+fail_at(char *err, size_t errlen, const char *name, size_t line, size_t col,
+	const char *fmt, ...)
+{
+	size_t used;
+	va_list ap;
+
+	if (!err || errlen == 0)
+		return -1;
+	if (line)
+		snprintf(err, errlen, "%s:%zu:%zu: ", name, line, col);
+	else
+		snprintf(err, errlen, "%s: ", name);
+	used = strlen(err);
+	if (used < errlen - 1) {
+		va_start(ap, fmt);
+		vsnprintf(err + used, errlen - used, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+/* Byte offset -> 1-based line and column (in characters) of buf. */
+static void offset_position(const char *buf, size_t len, size_t offset,
+			    size_t *line, size_t *col)
+{
+	size_t i;
+
+	*line = 1;
+	*col = 1;
+	for (i = 0; i < offset && i < len; i++) {
+		unsigned char ch = (unsigned char)buf[i];
+
+		if (ch == '\n' ||
+		    (ch == '\r' && (i + 1 >= len || buf[i + 1] != '\n'))) {
+			(*line)++;
+			*col = 1;
+		} else if ((ch & 0xc0) != 0x80) {
+			/* Columns count characters, as libyaml's do. */
+			(*col)++;
+		}
+	}
+}
+
+/* The byte a libyaml mark points at, or -1. */
+static int byte_at_mark(const char *buf, size_t len, const yaml_mark_t *mark)
+{
+	size_t i = 0, line = 0, col = 0;
+
+	while (i < len && line < mark->line) {
+		char ch = buf[i++];
+
+		if (ch == '\n' || (ch == '\r' && (i >= len || buf[i] != '\n')))
+			line++;
+	}
+	while (i < len && col < mark->column) {
+		i++;
+		while (i < len && ((unsigned char)buf[i] & 0xc0) == 0x80)
+			i++;
+		col++;
+	}
+	return i < len ? (unsigned char)buf[i] : -1;
+}
+
+int veer_yaml_parser_error(const yaml_parser_t *p, const char *name,
+			   const char *buf, size_t len, size_t bom_len,
+			   char *err, size_t errlen)
+{
+	const char *problem = p->problem ? p->problem : "unknown error";
+	size_t line, col;
+
+	switch (p->error) {
+	case YAML_MEMORY_ERROR:
+		return fail_at(err, errlen, name, 0, 0, "out of memory");
+	case YAML_READER_ERROR:
+		offset_position(buf, len, p->problem_offset, &line, &col);
+		if (strstr(problem, "UTF-8"))
+			return fail_at(err, errlen, name, line, col,
+				       "not valid UTF-8 at byte %zu (%s); "
+				       "the file must be UTF-8 text",
+				       p->problem_offset + bom_len, problem);
+		if (p->problem_value >= 0)
+			return fail_at(err, errlen, name, line, col,
+				       "%s (character 0x%x)", problem,
+				       p->problem_value);
+		return fail_at(err, errlen, name, line, col, "%s", problem);
+	case YAML_SCANNER_ERROR:
+	case YAML_PARSER_ERROR: {
+		const char *hint = "";
+
+		/* libyaml's messages for a tab rarely say "tab". */
+		if (byte_at_mark(buf, len, &p->problem_mark) == '\t' &&
+		    !strstr(problem, "tab"))
+			hint = "; tabs cannot indent YAML";
+		if (p->context)
+			return fail_at(
+				err, errlen, name, p->problem_mark.line + 1,
+				p->problem_mark.column + 1,
+				"%s (%s at line %zu, column %zu)%s", problem,
+				p->context, p->context_mark.line + 1,
+				p->context_mark.column + 1, hint);
+		return fail_at(err, errlen, name, p->problem_mark.line + 1,
+			       p->problem_mark.column + 1, "%s%s", problem,
+			       hint);
+	}
+	default:
+		return fail_at(err, errlen, name, 0, 0, "YAML error %d: %s",
+			       p->error, problem);
+	}
+}
+
+/* An open collection: its node and the children gathered so far. */
+struct frame {
+	struct veer_ynode *node;
+	struct veer_ynode **kids;
+	size_t count, cap;
+};
+
+struct builder {
+	yaml_parser_t parser;
+	yaml_event_t event;
+	bool have_event;
+	struct veer_ytree *tree;
+	const char *buf; /* past the BOM */
+	size_t len, bom_len;
+	struct frame stack[VEER_YAML_MAX_DEPTH];
+	unsigned int depth;
+	/* Documents gathered so far (moved to the arena at the end). */
+	struct veer_ynode **docs;
+	size_t doc_cap;
+	char *err;
+	size_t errlen;
+};
+
+__attribute__((format(printf, 3, 4))) static int
+b_fail(struct builder *b, const yaml_mark_t *mark, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (mark)
+		return fail_at(b->err, b->errlen, b->tree->file, mark->line + 1,
+			       mark->column + 1, "%s", msg);
+	return fail_at(b->err, b->errlen, b->tree->file, 0, 0, "%s", msg);
+}
+
+static bool text_in(const char *text, size_t len, const char *const *set)
+{
+	for (; *set; set++)
+		if (strlen(*set) == len && !memcmp(text, *set, len))
+			return true;
+	return false;
+}
+
+static bool all_digits(const char *s, size_t n, const char *digits)
+{
+	size_t i;
+
+	if (n == 0)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!strchr(digits, s[i]) || !s[i])
+			return false;
+	return true;
+}
+
+/* YAML 1.2 core schema float:
+ * [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)? */
+static bool is_core_float(const char *s, size_t n)
+{
+	size_t i = 0, d = 0;
+
+	if (i < n && (s[i] == '-' || s[i] == '+'))
+		i++;
+	while (i < n && s[i] >= '0' && s[i] <= '9') {
+		i++;
+		d++;
+	}
+	if (i < n && s[i] == '.') {
+		i++;
+		while (i < n && s[i] >= '0' && s[i] <= '9') {
+			i++;
+			d++;
+		}
+	}
+	if (d == 0)
+		return false;
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < n && (s[i] == '-' || s[i] == '+'))
+			i++;
+		if (i >= n || !(s[i] >= '0' && s[i] <= '9'))
+			return false;
+		while (i < n && s[i] >= '0' && s[i] <= '9')
+			i++;
+	}
+	return i == n;
+}
+
+static unsigned char plain_kind(const char *s, size_t n)
+{
+	static const char *const nulls[] = {"",	    "~",    "null",
+					    "Null", "NULL", NULL};
+	static const char *const bools[] = {"true",  "True",  "TRUE", "false",
+					    "False", "FALSE", NULL};
+	static const char *const specials[] = {
+		".inf",	 ".Inf",  ".INF", "+.inf", "+.Inf", "+.INF", "-.inf",
+		"-.Inf", "-.INF", ".nan", ".NaN",  ".NAN",  NULL};
+	size_t sign = n && (s[0] == '-' || s[0] == '+');
+
+	if (text_in(s, n, nulls))
+		return VEER_YSCALAR_NULL;
+	if (text_in(s, n, bools))
+		return VEER_YSCALAR_BOOL;
+	if (all_digits(s + sign, n - sign, "0123456789") ||
+	    (n > 2 && s[0] == '0' && s[1] == 'o' &&
+	     all_digits(s + 2, n - 2, "01234567")) ||
+	    (n > 2 && s[0] == '0' && s[1] == 'x' &&
+	     all_digits(s + 2, n - 2, "0123456789abcdefABCDEF")))
+		return VEER_YSCALAR_INT;
+	if (is_core_float(s, n) || text_in(s, n, specials))
+		return VEER_YSCALAR_FLOAT;
+	return VEER_YSCALAR_STR;
+}
+
+/*
+ * Checks the event's anchor and tag; returns the scalar kind a core tag
+ * imposes (0 when untagged), or -1.
+ */
+static int check_props(struct builder *b, const yaml_char_t *anchor,
+		       const yaml_char_t *tag, unsigned char type)
+{
+	static const struct {
+		const char *name;
+		unsigned char type, kind;
+	} core[] = {
+		{"str", VEER_YNODE_SCALAR, VEER_YSCALAR_STR},
+		{"int", VEER_YNODE_SCALAR, VEER_YSCALAR_INT},
+		{"bool", VEER_YNODE_SCALAR, VEER_YSCALAR_BOOL},
+		{"null", VEER_YNODE_SCALAR, VEER_YSCALAR_NULL},
+		{"float", VEER_YNODE_SCALAR, VEER_YSCALAR_FLOAT},
+		{"map", VEER_YNODE_MAP, 0},
+		{"seq", VEER_YNODE_SEQ, 0},
+	};
+	const yaml_mark_t *mark = &b->event.start_mark;
+	char q[QUOTE_BUF];
+	const char *t;
+	size_t i, skip = strlen(STD_TAG_PREFIX);
+
+	if (anchor)
+		return b_fail(b, mark,
+			      "anchor &%s: anchors and aliases are not "
+			      "supported",
+			      veer_yaml_quote((const char *)anchor,
+					      strlen((const char *)anchor),
+					      QUOTE_MAX, q, sizeof(q)));
+	if (!tag)
+		return 0;
+	t = (const char *)tag;
+	/* "!" alone: the non-specific tag, i.e. "a string" for scalars. */
+	if (!strcmp(t, "!"))
+		return type == VEER_YNODE_SCALAR ? VEER_YSCALAR_STR : 0;
+	if (!strncmp(t, STD_TAG_PREFIX, skip)) {
+		for (i = 0; i < sizeof(core) / sizeof(core[0]); i++) {
+			if (strcmp(t + skip, core[i].name))
+				continue;
+			if (core[i].type != type)
+				return b_fail(b, mark,
+					      "tag !!%s does not fit this "
+					      "node",
+					      core[i].name);
+			return core[i].kind;
+		}
+		return b_fail(b, mark,
+			      "tag !!%s: only the YAML core tags are "
+			      "supported (!!str, !!int, !!bool, !!null, "
+			      "!!float, !!map, !!seq)",
+			      veer_yaml_quote(t + skip, strlen(t + skip),
+					      QUOTE_MAX, q, sizeof(q)));
+	}
+	/* Tags are URIs with %-escapes decoded: quote them. */
+	return b_fail(b, mark,
+		      "tag %s: only the YAML core tags are supported (!!str, "
+		      "!!int, !!bool, !!null, !!float, !!map, !!seq)",
+		      veer_yaml_quote(t, strlen(t), QUOTE_MAX, q, sizeof(q)));
+}
+
+static struct veer_ynode *new_node(struct builder *b, unsigned char type)
+{
+	struct veer_ynode *n;
+
+	if (b->tree->node_count >= VEER_YAML_MAX_NODES) {
+		b_fail(b, &b->event.start_mark, "more than %d YAML nodes",
+		       VEER_YAML_MAX_NODES);
+		return NULL;
+	}
+	n = arena_alloc(b->tree->arena, sizeof(*n));
+	if (!n) {
+		b_fail(b, NULL, "out of memory");
+		return NULL;
+	}
+	memset(n, 0, sizeof(*n));
+	b->tree->node_count++;
+	n->file = b->tree->file;
+	n->type = type;
+	n->line = (unsigned int)b->event.start_mark.line + 1;
+	n->column = (unsigned int)b->event.start_mark.column + 1;
+	return n;
+}
+
+static int push_child(struct builder *b, struct frame *f, struct veer_ynode *n)
+{
+	if (f->count == f->cap) {
+		size_t cap = f->cap ? f->cap * 2 : 8;
+		struct veer_ynode **grown;
+
+		/* Bounded by VEER_YAML_MAX_NODES, so no overflow here. */
+		grown = realloc(f->kids, cap * sizeof(*grown));
+		if (!grown)
+			return b_fail(b, NULL, "out of memory");
+		f->kids = grown;
+		f->cap = cap;
+	}
+	f->kids[f->count++] = n;
+	return 0;
+}
+
+/* A key and its position in the mapping, for sorting. */
+struct key_ref {
+	const struct veer_ynode *key;
+	size_t pos;
+};
+
+static int cmp_key_ref(const void *pa, const void *pb)
+{
+	const struct key_ref *a = pa, *b = pb;
+	size_t n = a->key->len < b->key->len ? a->key->len : b->key->len;
+	int c = memcmp(a->key->text, b->key->text, n);
+
+	if (c)
+		return c;
+	if (a->key->len != b->key->len)
+		return a->key->len < b->key->len ? -1 : 1;
+	/* Ties in file order (not address order: the arena has blocks). */
+	return a->pos < b->pos ? -1 : a->pos > b->pos;
+}
+
+static bool same_key(const struct veer_ynode *a, const struct veer_ynode *b)
+{
+	return a->len == b->len && !memcmp(a->text, b->text, a->len);
+}
+
+/*
+ * A key given twice: YAML says it is an error, and parsers disagree on
+ * which value wins, so the file would mean different things to kubectl and
+ * veer. Large mappings are sorted rather than compared pairwise.
+ */
+static int check_duplicate_keys(struct builder *b, struct frame *f)
+{
+	const struct veer_ynode *first = NULL, *second = NULL;
+	size_t pairs = f->count / 2, i, j, second_pos = 0;
+	char q[QUOTE_BUF];
+
+	if (pairs <= DUP_PAIRWISE_MAX) {
+		for (i = 1; i < pairs && !second; i++)
+			for (j = 0; j < i; j++)
+				if (same_key(f->kids[2 * i], f->kids[2 * j])) {
+					first = f->kids[2 * j];
+					second = f->kids[2 * i];
+					break;
+				}
+	} else {
+		struct key_ref *keys = malloc(pairs * sizeof(*keys));
+
+		if (!keys)
+			return b_fail(b, NULL, "out of memory");
+		for (i = 0; i < pairs; i++) {
+			keys[i].key = f->kids[2 * i];
+			keys[i].pos = i;
+		}
+		qsort(keys, pairs, sizeof(*keys), cmp_key_ref);
+		for (i = 1; i < pairs; i++) {
+			if (!same_key(keys[i - 1].key, keys[i].key))
+				continue;
+			/* The earliest second occurrence in the file. */
+			if (!second || keys[i].pos < second_pos) {
+				first = keys[i - 1].key;
+				second = keys[i].key;
+				second_pos = keys[i].pos;
+			}
+		}
+		free(keys);
+	}
+	if (!second)
+		return 0;
+	return fail_at(b->err, b->errlen, b->tree->file, second->line,
+		       second->column,
+		       "key \"%s\" given twice (first at line %u, column %u)",
+		       veer_yaml_quote(second->text, second->len, QUOTE_MAX, q,
+				       sizeof(q)),
+		       first->line, first->column);
+}
+
+/* Attaches a finished node to the open collection, or makes it a root. */
+static int attach(struct builder *b, struct veer_ynode *n)
+{
+	struct frame *f;
+
+	if (b->depth == 0) {
+		if (b->tree->doc_count == b->doc_cap) {
+			size_t cap = b->doc_cap ? b->doc_cap * 2 : 4;
+			struct veer_ynode **grown;
+
+			grown = realloc(b->docs, cap * sizeof(*grown));
+			if (!grown)
+				return b_fail(b, NULL, "out of memory");
+			b->docs = grown;
+			b->doc_cap = cap;
+		}
+		b->docs[b->tree->doc_count++] = n;
+		return 0;
+	}
+	f = &b->stack[b->depth - 1];
+	/* Keys sit at even positions of a mapping. */
+	if (f->node->type == VEER_YNODE_MAP && f->count % 2 == 0) {
+		if (n->type != VEER_YNODE_SCALAR)
+			return fail_at(b->err, b->errlen, b->tree->file,
+				       n->line, n->column,
+				       "mapping keys must be strings, not "
+				       "%s",
+				       n->type == VEER_YNODE_MAP ? "mappings"
+								 : "lists");
+		if (n->len == 0 && n->plain)
+			return fail_at(b->err, b->errlen, b->tree->file,
+				       n->line, n->column, "empty mapping key");
+		/* YAML 1.1 merge keys: kubectl would merge, veer will not. */
+		if (n->plain && n->len == 2 && !memcmp(n->text, "<<", 2))
+			return fail_at(b->err, b->errlen, b->tree->file,
+				       n->line, n->column,
+				       "merge keys (<<) are not supported");
+	}
+	return push_child(b, f, n);
+}
+
+static int on_scalar(struct builder *b)
+{
+	const yaml_event_t *ev = &b->event;
+	struct veer_ynode *n;
+	char *text;
+	int kind;
+
+	kind = check_props(b, ev->data.scalar.anchor, ev->data.scalar.tag,
+			   VEER_YNODE_SCALAR);
+	if (kind < 0)
+		return -1;
+	n = new_node(b, VEER_YNODE_SCALAR);
+	if (!n)
+		return -1;
+	text = arena_alloc(b->tree->arena, ev->data.scalar.length + 1);
+	if (!text)
+		return b_fail(b, NULL, "out of memory");
+	memcpy(text, ev->data.scalar.value, ev->data.scalar.length);
+	text[ev->data.scalar.length] = '\0';
+	n->text = text;
+	n->len = ev->data.scalar.length;
+	n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+	if (kind)
+		n->kind = (unsigned char)kind;
+	else if (n->plain)
+		n->kind = plain_kind(text, n->len);
+	else
+		n->kind = VEER_YSCALAR_STR;
+	return attach(b, n);
+}
+
+static int on_start(struct builder *b, unsigned char type)
+{
+	const yaml_event_t *ev = &b->event;
+	struct veer_ynode *n;
+	struct frame *f;
+	int kind;
+
+	if (type == VEER_YNODE_MAP)
+		kind = check_props(b, ev->data.mapping_start.anchor,
+				   ev->data.mapping_start.tag, type);
+	else
+		kind = check_props(b, ev->data.sequence_start.anchor,
+				   ev->data.sequence_start.tag, type);
+	if (kind < 0)
+		return -1;
+	if (b->depth >= VEER_YAML_MAX_DEPTH)
+		return b_fail(b, &ev->start_mark,
+			      "nested deeper than %d levels",
+			      VEER_YAML_MAX_DEPTH);
+	n = new_node(b, type);
+	if (!n)
+		return -1;
+	f = &b->stack[b->depth++];
+	f->node = n;
+	f->count = 0;
+	return 0;
+}
+
+static int on_end(struct builder *b)
+{
+	struct frame *f = &b->stack[b->depth - 1];
+	struct veer_ynode **items = NULL;
+
+	if (f->node->type == VEER_YNODE_MAP) {
+		if (check_duplicate_keys(b, f) < 0)
+			return -1;
+		f->node->len = f->count / 2;
+	} else {
+		f->node->len = f->count;
+	}
+	if (f->count) {
+		items = arena_alloc(b->tree->arena, f->count * sizeof(*items));
+		if (!items)
+			return b_fail(b, NULL, "out of memory");
+		memcpy(items, f->kids, f->count * sizeof(*items));
+	}
+	f->node->items = items;
+	b->depth--;
+	return attach(b, f->node);
+}
+
+static int build(struct builder *b)
+{
+	char q[QUOTE_BUF];
+
+	for (;;) {
+		const yaml_event_t *ev = &b->event;
+		int ret = 0;
+
+		if (b->have_event)
+			yaml_event_delete(&b->event);
+		b->have_event = false;
+		if (!yaml_parser_parse(&b->parser, &b->event))
+			return veer_yaml_parser_error(
+				&b->parser, b->tree->file, b->buf, b->len,
+				b->bom_len, b->err, b->errlen);
+		b->have_event = true;
+		switch (ev->type) {
+		case YAML_STREAM_END_EVENT:
+			return 0;
+		case YAML_ALIAS_EVENT:
+			return b_fail(
+				b, &ev->start_mark,
+				"alias *%s: aliases are not supported",
+				veer_yaml_quote(
+					(const char *)ev->data.alias.anchor,
+					strlen((const char *)
+						       ev->data.alias.anchor),
+					QUOTE_MAX, q, sizeof(q)));
+		case YAML_SCALAR_EVENT:
+			ret = on_scalar(b);
+			break;
+		case YAML_MAPPING_START_EVENT:
+			ret = on_start(b, VEER_YNODE_MAP);
+			break;
+		case YAML_SEQUENCE_START_EVENT:
+			ret = on_start(b, VEER_YNODE_SEQ);
+			break;
+		case YAML_MAPPING_END_EVENT:
+		case YAML_SEQUENCE_END_EVENT:
+			ret = on_end(b);
+			break;
+		default: /* stream start, document start and end */
+			break;
+		}
+		if (ret < 0)
+			return -1;
+	}
+}
+
+int veer_ytree_parse(struct veer_ytree *tree, const char *name, const char *buf,
+		     size_t len, char *err, size_t errlen)
+{
+	struct builder b = {
+		.tree = tree,
+		.buf = buf ? buf : "",
+		.len = buf ? len : 0,
+		.err = err,
+		.errlen = errlen,
+	};
+	unsigned int i;
+	int ret = -1;
+
+	memset(tree, 0, sizeof(*tree));
+	if (err && errlen)
+		err[0] = '\0';
+	if (!name)
+		name = "<config>";
+	tree->file = strdup(name);
+	tree->arena = calloc(1, sizeof(*tree->arena));
+	if (!tree->file || !tree->arena) {
+		fail_at(err, errlen, name, 0, 0, "out of memory");
+		goto out;
+	}
+	if (b.len > VEER_CONFIG_MAX_BYTES) {
+		fail_at(err, errlen, name, 0, 0,
+			"%zu bytes, larger than the limit of %d bytes", b.len,
+			VEER_CONFIG_MAX_BYTES);
+		goto out;
+	}
+	if (!yaml_parser_initialize(&b.parser)) {
+		fail_at(err, errlen, name, 0, 0, "out of memory");
+		goto out;
+	}
+	/*
+	 * As in config.c: forced UTF-8 (no UTF-16), and a UTF-8 BOM skipped
+	 * here, or libyaml would count it as a column of line 1.
+	 */
+	if (b.len >= sizeof(UTF8_BOM) - 1 &&
+	    !memcmp(b.buf, UTF8_BOM, sizeof(UTF8_BOM) - 1)) {
+		b.bom_len = sizeof(UTF8_BOM) - 1;
+		b.buf += b.bom_len;
+		b.len -= b.bom_len;
+	}
+	yaml_parser_set_encoding(&b.parser, YAML_UTF8_ENCODING);
+	yaml_parser_set_input_string(&b.parser, (const unsigned char *)b.buf,
+				     b.len);
+	ret = build(&b);
+	if (!ret && tree->doc_count) {
+		struct veer_ynode **docs;
+
+		docs = arena_alloc(tree->arena,
+				   tree->doc_count * sizeof(*docs));
+		if (docs) {
+			memcpy(docs, b.docs, tree->doc_count * sizeof(*docs));
+			tree->docs = docs;
+		} else {
+			ret = fail_at(err, errlen, name, 0, 0, "out of memory");
+		}
+	}
+	if (b.have_event)
+		yaml_event_delete(&b.event);
+	yaml_parser_delete(&b.parser);
+out:
+	for (i = 0; i < VEER_YAML_MAX_DEPTH; i++)
+		free(b.stack[i].kids);
+	free(b.docs);
+	if (ret) {
+		/* Keep the name (callers may print it), drop the rest. */
+		arena_free(tree->arena);
+		tree->arena = NULL;
+		tree->docs = NULL;
+		tree->doc_count = 0;
+		tree->node_count = 0;
+	}
+	return ret;
+}
+
+void veer_ytree_free(struct veer_ytree *tree)
+{
+	if (!tree)
+		return;
+	arena_free(tree->arena);
+	free(tree->file);
+	memset(tree, 0, sizeof(*tree));
+}
+
+const struct veer_ynode *veer_ynode_get(const struct veer_ynode *map,
+					const char *key)
+{
+	size_t i, n = strlen(key);
+
+	if (!map || map->type != VEER_YNODE_MAP)
+		return NULL;
+	for (i = 0; i < map->len; i++) {
+		const struct veer_ynode *k = map->items[2 * i];
+
+		if (k->len == n && !memcmp(k->text, key, n))
+			return map->items[2 * i + 1];
+	}
+	return NULL;
+}
+
+const struct veer_ynode *veer_ynode_key(const struct veer_ynode *map, size_t i)
+{
+	return map->items[2 * i];
+}
+
+const struct veer_ynode *veer_ynode_value(const struct veer_ynode *map,
+					  size_t i)
+{
+	return map->items[2 * i + 1];
+}
+
+bool veer_ynode_is(const struct veer_ynode *node, const char *text)
+{
+	size_t n = strlen(text);
+
+	return node && node->type == VEER_YNODE_SCALAR && node->len == n &&
+	       !memcmp(node->text, text, n);
+}
+
+bool veer_ynode_is_null(const struct veer_ynode *node)
+{
+	return !node || (node->type == VEER_YNODE_SCALAR &&
+			 node->kind == VEER_YSCALAR_NULL);
+}

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * YAML text -> a read-only tree of nodes, each knowing where it was written,
+ * for loaders whose schema is too large to check event by event (Istio and
+ * Kubernetes objects, which also need cross-references between documents).
+ *
+ * The tree is bounded before anything is built: files over
+ * VEER_CONFIG_MAX_BYTES, more than VEER_YAML_MAX_NODES nodes or nesting
+ * deeper than VEER_YAML_MAX_DEPTH are refused, and so are aliases and
+ * anchors (no expansion bombs), tags outside the YAML core schema, invalid
+ * UTF-8, complex and merge ("<<") keys and keys given twice in a mapping.
+ */
+#ifndef VEER_YAML_TREE_H
+#define VEER_YAML_TREE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <yaml.h>
+
+#define VEER_YAML_MAX_DEPTH 64
+#define VEER_YAML_MAX_NODES 1000000
+
+enum veer_ynode_type {
+	VEER_YNODE_SCALAR = 1,
+	VEER_YNODE_MAP,
+	VEER_YNODE_SEQ,
+};
+
+/*
+ * What a scalar means under the YAML 1.2 core schema: quoted and block
+ * scalars are strings, plain ones are resolved by their text, and a core
+ * tag (!!str, !!int, ...) overrides both.
+ */
+enum veer_yscalar_kind {
+	VEER_YSCALAR_STR = 1,
+	VEER_YSCALAR_NULL,
+	VEER_YSCALAR_BOOL,
+	VEER_YSCALAR_INT,
+	VEER_YSCALAR_FLOAT,
+};
+
+struct veer_ynode {
+	const char *file; /* the tree's name, for "file:line:col" */
+	unsigned int line; /* 1-based */
+	unsigned int column; /* 1-based, in characters */
+	unsigned char type; /* enum veer_ynode_type */
+	unsigned char kind; /* scalars: enum veer_yscalar_kind */
+	bool plain; /* scalars: written without quotes */
+	/* Scalar: bytes of text. Mapping: pairs. Sequence: items. */
+	size_t len;
+	/* Scalar: NUL-terminated text (may also hold NUL bytes itself). */
+	const char *text;
+	/* Sequence: len items. Mapping: 2 * len, key then value. */
+	struct veer_ynode *const *items;
+};
+
+struct veer_ytree_arena;
+
+struct veer_ytree {
+	char *file; /* owned copy of the name */
+	size_t doc_count;
+	/* One root per document; a document with no content has a null. */
+	struct veer_ynode **docs;
+	size_t node_count;
+	struct veer_ytree_arena *arena;
+};
+
+/*
+ * Parses buf (UTF-8, an optional BOM, one or more documents) into *tree.
+ * Returns 0, or -1 with one line "name:line:col: message" in err and
+ * *tree empty. Free with veer_ytree_free either way.
+ */
+int veer_ytree_parse(struct veer_ytree *tree, const char *name, const char *buf,
+		     size_t len, char *err, size_t errlen);
+void veer_ytree_free(struct veer_ytree *tree);
+
+/* The value under `key` in a mapping, or NULL (also for non-mappings). */
+const struct veer_ynode *veer_ynode_get(const struct veer_ynode *map,
+					const char *key);
+/* Mapping pair i: its key and value. */
+const struct veer_ynode *veer_ynode_key(const struct veer_ynode *map, size_t i);
+const struct veer_ynode *veer_ynode_value(const struct veer_ynode *map,
+					  size_t i);
+/* A scalar whose text is exactly `text`. */
+bool veer_ynode_is(const struct veer_ynode *node, const char *text);
+/* Absent, or a null scalar: how YAML and protobuf JSON say "unset". */
+bool veer_ynode_is_null(const struct veer_ynode *node);
+
+/*
+ * Escapes text for a one-line message: control characters, '"' and '\'
+ * become \xNN; cut after `max` bytes (between characters) with "...".
+ * Returns buf.
+ */
+const char *veer_yaml_quote(const char *text, size_t length, size_t max,
+			    char *buf, size_t len);
+
+/*
+ * Writes libyaml's parser error as "name:line:col: message" (the message
+ * says what to fix where libyaml's does not: tabs, UTF-8). buf/len are what
+ * the parser was given and bom_len the bytes skipped before it. Returns -1.
+ */
+int veer_yaml_parser_error(const yaml_parser_t *parser, const char *name,
+			   const char *buf, size_t len, size_t bom_len,
+			   char *err, size_t errlen);
+
+#endif /* VEER_YAML_TREE_H */
