@@ -183,8 +183,14 @@ static bool names_entry(const struct veer_service_model *svc, const char *arg,
 	return !strcmp(host, want);
 }
 
+static int cmp_service_name(const void *a, const void *b)
+{
+	return strcmp(((const struct veer_service_model *)a)->name,
+		      ((const struct veer_service_model *)b)->name);
+}
+
 /*
- * Copies into *out every entry `arg` names. A short name found in several
+ * Copies into *out every entry `arg` names, sorted by name. A short name found in several
  * namespaces is refused: the user picks one with -n.
  */
 static int select_services(const struct veer_model *all, const char *arg,
@@ -214,6 +220,8 @@ static int select_services(const struct veer_model *all, const char *arg,
 			return -1;
 		}
 	}
+	qsort(out->services, out->count, sizeof(*out->services),
+	      cmp_service_name);
 	if (out->count == 0) {
 		if (ns)
 			fail("no service named '%s' in namespace %s", arg, ns);
@@ -688,11 +696,6 @@ out:
 	return ret;
 }
 
-static int cmp_service_name(const void *a, const void *b)
-{
-	return strcmp(((const struct veer_service_model *)a)->name,
-		      ((const struct veer_service_model *)b)->name);
-}
 
 static int run_get(int argc, char **argv)
 {
