@@ -46,6 +46,14 @@
  */
 #define MAX_ENDPOINTS_PER_HOST                                                 \
 	(2 * VEER_MAX_SUBSETS * VEER_MAX_BACKENDS_PER_SUBSET)
+/*
+ * Hosts times addresses times ports, and endpoints times subsets: small
+ * inputs can multiply into large models. Far above what the maps hold by
+ * default (VEER_DEFAULT_MAX_SERVICES, VEER_DEFAULT_MAX_BACKENDS), these
+ * only bound the memory and time a load can take.
+ */
+#define MAX_ENTRIES 65536
+#define MAX_BACKENDS (1 << 20)
 #define ACTED_ON                                                               \
 	"veer acts on VirtualService, DestinationRule, ServiceEntry, "         \
 	"WorkloadEntry, Service, Pod"
@@ -228,6 +236,12 @@ struct hostdef {
 	const struct dr *dr;
 	const struct vs *vs;
 	uint16_t flags;
+	/*
+	 * Per subset and family (IPv4, IPv6), the endpoints whose labels
+	 * the subset selects: matched once per host, not once per entry.
+	 */
+	size_t *members[VEER_MAX_SUBSETS][2];
+	size_t nmembers[VEER_MAX_SUBSETS][2];
 };
 
 struct ptrvec {
@@ -243,6 +257,7 @@ struct veer_istio {
 	struct ptrvec hosts; /* struct hostdef *, in definition order */
 	struct hostdef **sorted_hosts; /* by host name */
 	size_t objects; /* all objects read, skipped ones included */
+	size_t entries, backends; /* made so far, against the caps */
 	char **notes;
 	size_t nnotes, notes_dropped;
 	char *err;
@@ -743,6 +758,25 @@ static bool wildcard_matches(const char *pattern, const char *host)
 
 /* ---- Object header ---- */
 
+static bool isalnum_lower(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+/* RFC 1123 subdomain, as Kubernetes wants object names. */
+static bool dns_subdomain_ok(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > 253 || !isalnum_lower(s[0]) ||
+	    !isalnum_lower(s[n - 1]))
+		return false;
+	for (i = 0; i < n; i++)
+		if (!isalnum_lower(s[i]) && s[i] != '-' && s[i] != '.')
+			return false;
+	return true;
+}
+
 /* RFC 1123 label, as Kubernetes wants namespaces and Service names. */
 static bool dns_label_ok(const char *s)
 {
@@ -761,6 +795,7 @@ static int parse_meta(struct veer_istio *ist, const ynode *obj,
 		      const ynode *metadata, enum kind kind, struct meta *m)
 {
 	const ynode *name, *ns;
+	char qb[QUOTE_BUF];
 
 	m->kind = kind;
 	m->node = obj;
@@ -771,6 +806,12 @@ static int parse_meta(struct veer_istio *ist, const ynode *obj,
 			    kind_names[kind]);
 	if (get_name(ist, name, "metadata.name", m->name, sizeof(m->name)) < 0)
 		return -1;
+	/* It appears in host names and in every message about the object. */
+	if (!dns_subdomain_ok(m->name))
+		return fail(ist, name,
+			    "metadata.name must be a DNS name (a-z, 0-9, '-', "
+			    "'.'), got \"%s\"",
+			    q(name, qb, sizeof(qb)));
 	m->name_node = name;
 	ns = field(metadata, "namespace");
 	if (ns) {
@@ -2626,6 +2667,7 @@ static int svc_endpoints(struct veer_istio *ist, struct hostdef *hd)
 	const struct svc *s = hd->svc;
 	const struct ptrvec *pods = &ist->by_kind[K_POD];
 	size_t cap = 0, i, j, k, usable = 0;
+	char qb[QUOTE_BUF];
 	size_t *resolved = zalloc(ist, hd->nport, sizeof(*resolved));
 	unsigned int *port_for = zalloc(ist, hd->nport, sizeof(*port_for));
 
@@ -2658,7 +2700,8 @@ static int svc_endpoints(struct veer_istio *ist, struct hostdef *hd)
 				note(ist, p->m.name_node,
 				     "%s: %s has no container port named "
 				     "\"%s\", not an endpoint of port %u",
-				     s->m.id, p->m.id, sp->target_name->text,
+				     s->m.id, p->m.id,
+				     q(sp->target_name, qb, sizeof(qb)),
 				     sp->number);
 		}
 		for (j = 0; j < p->nip; j++) {
@@ -2673,7 +2716,6 @@ static int svc_endpoints(struct veer_istio *ist, struct hostdef *hd)
 	}
 	for (k = 0; usable && k < hd->nport; k++) {
 		const struct port *sp = &hd->ports[k];
-		char qb[QUOTE_BUF];
 
 		if (sp->target_name && sp->number && !resolved[k])
 			return fail(ist, sp->target_name,
@@ -2708,21 +2750,48 @@ static void set_loc(struct veer_src_loc *loc, const ynode *n)
 	loc->column = n->column;
 }
 
+static int family_index(uint8_t family)
+{
+	return family == VEER_AF_INET6;
+}
+
+/* Endpoints per subset and family; nsub 0: the one subset "all". */
+static int match_subsets(struct veer_istio *ist, struct hostdef *hd,
+			 const struct subset *subs, size_t nsub)
+{
+	size_t s, i;
+
+	for (s = 0; s < (nsub ? nsub : 1); s++) {
+		const ynode *labels = nsub ? subs[s].labels : NULL;
+
+		hd->members[s][0] = zalloc(ist, hd->nep, sizeof(size_t));
+		hd->members[s][1] = zalloc(ist, hd->nep, sizeof(size_t));
+		if (!hd->members[s][0] || !hd->members[s][1])
+			return oom(ist);
+		for (i = 0; i < hd->nep; i++) {
+			int f = family_index(hd->eps[i].addr.family);
+
+			if (labels_include(hd->eps[i].labels, labels))
+				hd->members[s][f][hd->nmembers[s][f]++] = i;
+		}
+	}
+	return 0;
+}
+
 static int fill_subset(struct veer_istio *ist, const struct hostdef *hd,
 		       const struct addr_node *vip, size_t port_index,
-		       struct veer_service_model *svc, const ynode *labels,
+		       struct veer_service_model *svc, size_t s,
 		       const ynode *at)
 {
-	struct veer_subset_model *sub = &svc->subsets[svc->subset_count - 1];
+	struct veer_subset_model *sub = &svc->subsets[s];
+	int f = family_index(vip->family);
 	size_t i;
 
-	for (i = 0; i < hd->nep; i++) {
-		const struct ep *ep = &hd->eps[i];
+	for (i = 0; i < hd->nmembers[s][f]; i++) {
+		const struct ep *ep = &hd->eps[hd->members[s][f][i]];
 		struct veer_backend be = {0};
 
-		if (ep->addr.family != vip->family ||
-		    !ep->port_for[port_index] ||
-		    !labels_include(ep->labels, labels))
+		if (!ep->port_for[port_index])
 			continue;
 		be.addr = ep->addr.addr;
 		be.family = ep->addr.family;
@@ -2735,6 +2804,11 @@ static int fill_subset(struct veer_istio *ist, const struct hostdef *hd,
 				    "backends",
 				    svc->name, sub->name,
 				    VEER_MAX_BACKENDS_PER_SUBSET);
+		if (++ist->backends > MAX_BACKENDS)
+			return fail(ist, at,
+				    "more than %d backends in all (endpoints "
+				    "times subsets times ports)",
+				    MAX_BACKENDS);
 		if (veer_subset_add_backend(sub, &be) < 0)
 			return oom(ist);
 	}
@@ -2915,6 +2989,11 @@ static int make_entry(struct veer_istio *ist, const struct hostdef *hd,
 	const struct subset *subs = dr_subsets(hd, &nsub);
 	int n;
 
+	if (++ist->entries > MAX_ENTRIES)
+		return fail(ist, hd->node,
+			    "more than %d service entries in all (hosts times "
+			    "addresses times ports)",
+			    MAX_ENTRIES);
 	/* out does not grow again in this call: svc stays valid. */
 	svc = veer_model_add_service(out);
 	if (!svc)
@@ -2946,8 +3025,8 @@ static int make_entry(struct veer_istio *ist, const struct hostdef *hd,
 			snprintf(sub->name, sizeof(sub->name), "%s",
 				 subs[i].name);
 			set_loc(&sub->loc, subs[i].node);
-			if (fill_subset(ist, hd, vip, port_index, svc,
-					subs[i].labels, subs[i].node) < 0)
+			if (fill_subset(ist, hd, vip, port_index, svc, i,
+					subs[i].node) < 0)
 				return -1;
 		}
 	} else {
@@ -2956,8 +3035,7 @@ static int make_entry(struct veer_istio *ist, const struct hostdef *hd,
 		svc->subset_count = 1;
 		snprintf(sub->name, sizeof(sub->name), ALL_SUBSET);
 		set_loc(&sub->loc, hd->node);
-		if (fill_subset(ist, hd, vip, port_index, svc, NULL, hd->node) <
-		    0)
+		if (fill_subset(ist, hd, vip, port_index, svc, 0, hd->node) < 0)
 			return -1;
 	}
 	if (hd->vs) {
@@ -2980,6 +3058,7 @@ static int make_entry(struct veer_istio *ist, const struct hostdef *hd,
 static int make_entries(struct veer_istio *ist, struct hostdef *hd,
 			struct veer_model *out)
 {
+	const struct subset *subs;
 	size_t v, p, count = 0, nsub;
 
 	if (hd->svc && hd->svc->unusable) {
@@ -2997,8 +3076,11 @@ static int make_entries(struct veer_istio *ist, struct hostdef *hd,
 		     hd->owner->id, hd->host);
 		return 0;
 	}
+	/* Sets nsub first: argument evaluation order is unspecified. */
+	subs = dr_subsets(hd, &nsub);
+	if (match_subsets(ist, hd, subs, nsub) < 0)
+		return -1;
 	if (!hd->vs) {
-		dr_subsets(hd, &nsub);
 		note(ist, hd->node,
 		     "service %s: no VirtualService; subset %s%s gets all "
 		     "connections",

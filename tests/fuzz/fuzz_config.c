@@ -67,8 +67,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (m.count < 2 || veer_model_validate(&m, err, sizeof(err)))
 			abort();
 	} else {
-		if (ret != -1 || !err[0] || strchr(err, '\n') ||
-		    m.count != 1 || strcmp(m.services[0].name, "base"))
+		if (ret != -1 || !err[0] || strchr(err, '\n') || m.count != 1 ||
+		    strcmp(m.services[0].name, "base"))
 			abort();
 	}
 	veer_model_free(&m);

@@ -1339,6 +1339,13 @@ static const struct bad_case bad_cases[] = {
 	    "vs.yaml:1:13: ",
 	    "apiVersion \"networking.istio.io/v2\" not "
 	    "supported for VirtualService"),
+	/* Found by the fuzzer: a folded plain scalar carries a newline. */
+	BAD("name over two lines",
+	    "apiVersion: networking.istio.io/v1\nkind: VirtualService\n"
+	    "metadata:\n  name: x\n\n    y\n",
+	    "vs.yaml:4:9: ",
+	    "metadata.name must be a DNS name (a-z, 0-9, "
+	    "'-', '.'), got \"x\\x0ay\""),
 	BAD("bad namespace",
 	    "apiVersion: networking.istio.io/v1\nkind: VirtualService\n"
 	    "metadata: {name: x, namespace: Prod}\n",
@@ -1737,6 +1744,60 @@ static void test_huge_inputs(void)
 	expect_fail_vs("repeated key in a large mapping", t.buf, t.len,
 		       "vs.yaml:100005:3: ",
 		       "key \"k500\" given twice (first at line 505");
+	free(t.buf);
+}
+
+/* Small inputs that would multiply into huge models. */
+static void test_amplification(void)
+{
+	struct text t;
+	int i;
+
+	/* 300 addresses x 256 ports: 76 800 entries, over 65 536. */
+	text_open(&t);
+	fputs("apiVersion: networking.istio.io/v1\nkind: ServiceEntry\n"
+	      "metadata: {name: wide}\nspec:\n  hosts: [wide.example.com]\n"
+	      "  resolution: STATIC\n  addresses:\n",
+	      t.f);
+	for (i = 0; i < 300; i++)
+		fprintf(t.f, "  - 10.97.%d.%d\n", i / 250, i % 250 + 1);
+	fputs("  ports:\n", t.f);
+	for (i = 0; i < 256; i++)
+		fprintf(t.f, "  - {number: %d, name: tcp-%d}\n", 20000 + i, i);
+	text_close(&t);
+	{
+		struct file f[] = {{"wide.yaml", t.buf, t.len}};
+
+		expect_fail("too many entries", f, 1, "wide.yaml:5:11: ",
+			    "more than 65536 service entries in all");
+	}
+	free(t.buf);
+
+	/* 256 endpoints in 8 subsets on 520 ports: over 2^20 backends. */
+	text_open(&t);
+	fputs("apiVersion: networking.istio.io/v1\nkind: ServiceEntry\n"
+	      "metadata: {name: deep}\nspec:\n  hosts: [deep.example.com]\n"
+	      "  resolution: STATIC\n  addresses: [10.98.0.1]\n  ports:\n",
+	      t.f);
+	for (i = 0; i < 520; i++)
+		fprintf(t.f, "  - {number: %d, name: tcp-%d}\n", 20000 + i, i);
+	fputs("  endpoints:\n", t.f);
+	for (i = 0; i < 256; i++)
+		fprintf(t.f, "  - {address: 10.99.%d.%d, labels: {app: d}}\n",
+			i / 250, i % 250 + 1);
+	fputs("---\napiVersion: networking.istio.io/v1\n"
+	      "kind: DestinationRule\nmetadata: {name: deep}\nspec:\n"
+	      "  host: deep.example.com\n  subsets:\n",
+	      t.f);
+	for (i = 0; i < VEER_MAX_SUBSETS; i++)
+		fprintf(t.f, "  - {name: s%d, labels: {app: d}}\n", i);
+	text_close(&t);
+	{
+		struct file f[] = {{"deep.yaml", t.buf, t.len}};
+
+		expect_fail("too many backends", f, 1,
+			    "deep.yaml:", "more than 1048576 backends in all");
+	}
 	free(t.buf);
 }
 
@@ -2140,6 +2201,7 @@ int unit_istio_suite(void)
 		 test_bad_table},
 		{"rule limit", test_too_many_rules},
 		{"size, node, depth limits", test_huge_inputs},
+		{"entry and backend caps", test_amplification},
 		{"directory loading", test_directory},
 		{"files, stdin, errors", test_files_and_stdin},
 		{"examples/ scenarios load", test_examples},
