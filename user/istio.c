@@ -2411,9 +2411,14 @@ static bool host_has_port(const struct hostdef *hd, unsigned int port)
 	return false;
 }
 
+/*
+ * The subsets an entry is split into. Without a VirtualService nothing
+ * routes to subsets, so, as in Istio, connections spread over every
+ * endpoint (one subset, `all`) whatever the DestinationRule defines.
+ */
 static const struct subset *dr_subsets(const struct hostdef *hd, size_t *n)
 {
-	*n = hd->dr ? hd->dr->nsub : 0;
+	*n = hd->dr && hd->vs ? hd->dr->nsub : 0;
 	return *n ? hd->dr->subs : NULL;
 }
 
@@ -3080,13 +3085,13 @@ static int make_entries(struct veer_istio *ist, struct hostdef *hd,
 	subs = dr_subsets(hd, &nsub);
 	if (match_subsets(ist, hd, subs, nsub) < 0)
 		return -1;
-	if (!hd->vs) {
+	if (!hd->vs && hd->dr) {
 		note(ist, hd->node,
-		     "service %s: no VirtualService; subset %s%s gets all "
-		     "connections",
-		     hd->host, nsub ? hd->dr->subs[0].name : ALL_SUBSET,
-		     nsub ? " (the first of the DestinationRule)"
-			  : " (every endpoint)");
+		     "service %s: no VirtualService, so as in Istio "
+		     "connections spread over every endpoint (subset %s); "
+		     "the DestinationRule's subsets apply once a "
+		     "VirtualService routes to them",
+		     hd->host, ALL_SUBSET);
 	}
 	for (v = 0; v < hd->nvip; v++)
 		for (p = 0; p < hd->nport; p++)

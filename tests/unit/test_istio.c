@@ -799,12 +799,22 @@ static void test_customers(void)
 		     NULL);
 
 	/* No VirtualService: the first subset takes everything, noted. */
-	expect_model("customers, DR only", f, 2, CUSTOMERS_DUMP("100", "0"),
+	/*
+	 * Subsets but no VirtualService: as in Istio, nothing routes to the
+	 * subsets, so connections spread over every pod the Service selects
+	 * (the seed's warning about deploying v2 before routing).
+	 */
+	expect_model("customers, DR only", f, 2,
+		     "customers.default.svc.cluster.local"
+		     " host=customers.default.svc.cluster.local"
+		     " vip=10.96.0.20:80 flags=0 at=svc.yaml:30:7\n"
+		     "  subset all weight=100 at=svc.yaml:9:11: "
+		     "10.10.2.2:3000 10.10.3.2:3000\n",
 		     &notes);
 	expect_note("customers, DR only", &notes,
 		    "service customers.default.svc.cluster.local: no "
-		    "VirtualService; subset v1 (the first of the "
-		    "DestinationRule) gets all connections");
+		    "VirtualService, so as in Istio connections spread over "
+		    "every endpoint (subset all)");
 	/* Nothing but the Service: kube-proxy-like, subset "all". */
 	expect_model("customers, Service only", f, 1,
 		     "customers.default.svc.cluster.local"
@@ -1791,6 +1801,12 @@ static void test_amplification(void)
 	      t.f);
 	for (i = 0; i < VEER_MAX_SUBSETS; i++)
 		fprintf(t.f, "  - {name: s%d, labels: {app: d}}\n", i);
+	/* Subsets count only once a VirtualService routes to them. */
+	fputs("---\napiVersion: networking.istio.io/v1\n"
+	      "kind: VirtualService\nmetadata: {name: deep}\nspec:\n"
+	      "  hosts: [deep.example.com]\n  tcp:\n  - route:\n"
+	      "    - destination: {host: deep.example.com, subset: s0}\n",
+	      t.f);
 	text_close(&t);
 	{
 		struct file f[] = {{"deep.yaml", t.buf, t.len}};
