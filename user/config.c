@@ -54,6 +54,9 @@ struct cfg {
 	size_t bom_len; /* bytes skipped, for byte offsets in messages */
 	char *err;
 	size_t errlen;
+	/* Mixed files: documents that are Kubernetes objects, by index. */
+	const bool *skip_doc;
+	size_t skip_count;
 };
 
 __attribute__((format(printf, 3, 4))) static int
@@ -748,18 +751,42 @@ static int parse_document(struct cfg *c, struct veer_model *tmp)
 	return f == -1 ? -1 : 0;
 }
 
+/* Consumes one document's root node: the Istio loader reads that one. */
+static int skip_document(struct cfg *c)
+{
+	unsigned int depth = 0;
+
+	do {
+		if (next(c) < 0)
+			return -1;
+		if (c->event.type == YAML_MAPPING_START_EVENT ||
+		    c->event.type == YAML_SEQUENCE_START_EVENT)
+			depth++;
+		else if (c->event.type == YAML_MAPPING_END_EVENT ||
+			 c->event.type == YAML_SEQUENCE_END_EVENT)
+			depth--;
+	} while (depth);
+	return 0;
+}
+
 static int parse_stream(struct cfg *c, struct veer_model *tmp)
 {
+	size_t doc;
+
 	/* STREAM-START, then documents (START ... END) until STREAM-END. */
 	if (next(c) < 0)
 		return -1;
-	for (;;) {
+	for (doc = 0;; doc++) {
 		if (next(c) < 0)
 			return -1;
 		if (c->event.type == YAML_STREAM_END_EVENT)
 			return 0;
-		if (parse_document(c, tmp) < 0)
+		if (doc < c->skip_count && c->skip_doc[doc]) {
+			if (skip_document(c) < 0)
+				return -1;
+		} else if (parse_document(c, tmp) < 0) {
 			return -1;
+		}
 		if (next(c) < 0) /* DOCUMENT-END */
 			return -1;
 	}
@@ -801,8 +828,10 @@ static int commit(struct cfg *c, struct veer_model *tmp,
 	return append_validated(tmp, model, c->name, c->err, c->errlen);
 }
 
-int veer_config_load_buffer(const char *name, const char *buf, size_t len,
-			    struct veer_model *model, char *err, size_t errlen)
+/* The native documents of a buffer; skip_doc marks the others. */
+static int load_native(const char *name, const char *buf, size_t len,
+		       const bool *skip_doc, size_t skip_count,
+		       struct veer_model *model, char *err, size_t errlen)
 {
 	struct cfg c = {
 		.name = name ? name : "<config>",
@@ -810,6 +839,8 @@ int veer_config_load_buffer(const char *name, const char *buf, size_t len,
 		.len = buf ? len : 0,
 		.err = err,
 		.errlen = errlen,
+		.skip_doc = skip_doc,
+		.skip_count = skip_count,
 	};
 	struct veer_model tmp;
 	int ret;
@@ -851,6 +882,12 @@ int veer_config_load_buffer(const char *name, const char *buf, size_t len,
 	yaml_parser_delete(&c.parser);
 	veer_model_free(&tmp);
 	return ret;
+}
+
+int veer_config_load_buffer(const char *name, const char *buf, size_t len,
+			    struct veer_model *model, char *err, size_t errlen)
+{
+	return load_native(name, buf, len, NULL, 0, model, err, errlen);
 }
 
 static int read_all(int fd, const char *path, char **out, size_t *outlen,
@@ -974,7 +1011,7 @@ int veer_config_load_file(const char *path, struct veer_model *model, char *err,
 
 /* ---- Several inputs, native and Istio ---- */
 
-enum doc_format { DOC_EMPTY, DOC_K8S, DOC_NATIVE, DOC_UNKNOWN };
+enum doc_format { DOC_EMPTY, DOC_K8S, DOC_NATIVE, DOC_UNKNOWN, DOC_MIXED };
 
 static enum doc_format doc_format(const struct veer_ynode *root)
 {
@@ -988,9 +1025,10 @@ static enum doc_format doc_format(const struct veer_ynode *root)
 }
 
 /*
- * A file is one format or the other. The first document that tells
- * decides; a document of the other format is an error, one of neither is
- * left to that format's loader to name what is wrong with it.
+ * A file is one format, the other, or both (each document says which it
+ * is: `veer get -o yaml` writes native and Istio documents into one
+ * stream). A document of neither is left to a loader to name what is
+ * wrong with it.
  */
 static int file_format(const struct veer_ytree *tree, enum doc_format *out,
 		       char *err, size_t errlen)
@@ -1007,16 +1045,10 @@ static int file_format(const struct veer_ytree *tree, enum doc_format *out,
 			first_unknown = doc;
 		if (d != DOC_K8S && d != DOC_NATIVE)
 			continue;
-		if (f == DOC_EMPTY) {
+		if (f == DOC_EMPTY)
 			f = d;
-		} else if (f != d) {
-			snprintf(err, errlen,
-				 "%s:%u:%u: this file mixes veer native "
-				 "config (services:) and Kubernetes objects "
-				 "(kind:); put them in separate files",
-				 doc->file, doc->line, doc->column);
-			return -1;
-		}
+		else if (f != d)
+			f = DOC_MIXED;
 	}
 	if (f == DOC_EMPTY && first_unknown) {
 		snprintf(err, errlen,
@@ -1076,7 +1108,26 @@ static int load_one(struct loader *l, const char *name, const char *buf,
 	    file_format(tree, &f, l->err, l->errlen) < 0)
 		return -1;
 	if (f == DOC_K8S)
-		return veer_istio_add_tree(l->ist, tree, l->err, l->errlen);
+		return veer_istio_add_tree(l->ist, tree, NULL, l->err,
+					   l->errlen);
+	if (f == DOC_MIXED) {
+		bool *k8s = calloc(tree->doc_count ? tree->doc_count : 1, 1);
+		size_t i;
+		int ret;
+
+		if (!k8s) {
+			snprintf(l->err, l->errlen, "%s: out of memory", name);
+			return -1;
+		}
+		for (i = 0; i < tree->doc_count; i++)
+			k8s[i] = doc_format(tree->docs[i]) == DOC_K8S;
+		ret = veer_istio_add_tree(l->ist, tree, k8s, l->err, l->errlen);
+		if (!ret)
+			ret = load_native(name, buf, len, k8s, tree->doc_count,
+					  &l->tmp, l->err, l->errlen);
+		free(k8s);
+		return ret;
+	}
 	/* Only Istio objects point into their tree. */
 	veer_ytree_free(tree);
 	l->ntrees--;

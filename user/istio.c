@@ -2150,7 +2150,7 @@ static int add_object(struct veer_istio *ist, const ynode *obj, bool in_list)
 }
 
 int veer_istio_add_tree(struct veer_istio *ist, const struct veer_ytree *tree,
-			char *err, size_t errlen)
+			const bool *only, char *err, size_t errlen)
 {
 	size_t i;
 
@@ -2162,7 +2162,7 @@ int veer_istio_add_tree(struct veer_istio *ist, const struct veer_ytree *tree,
 		const ynode *doc = tree->docs[i];
 
 		/* "---" with nothing after it, or only comments. */
-		if (veer_ynode_is_null(doc))
+		if (veer_ynode_is_null(doc) || (only && !only[i]))
 			continue;
 		if (add_object(ist, doc, false) < 0)
 			return -1;

@@ -27,11 +27,12 @@ void veer_istio_free(struct veer_istio *ist);
 
 /*
  * Collects and checks the objects of every document of tree (which must
- * outlive ist). Other kinds are skipped with a note. 0, or -1 with one line
- * "file:line:col: message" in err.
+ * outlive ist), or of those documents i with only[i] when only is not NULL
+ * (a file that also holds veer native documents). Other kinds are skipped
+ * with a note. 0, or -1 with one line "file:line:col: message" in err.
  */
 int veer_istio_add_tree(struct veer_istio *ist, const struct veer_ytree *tree,
-			char *err, size_t errlen);
+			const bool *only, char *err, size_t errlen);
 
 /* Objects collected so far, skipped kinds included. */
 size_t veer_istio_object_count(const struct veer_istio *ist);
