@@ -4,10 +4,12 @@
 # Runs every test layer, in order, and always all of them:
 #   unit    build/test_unit    (CUnit, pure userspace)
 #   packet  build/test_packet  (CUnit, BPF_PROG_TEST_RUN on crafted packets)
+#   fuzz    make fuzz: the config loaders under libFuzzer for FUZZ_SECONDS
+#           (default 20)
 #   e2e     tests/e2e/test_*.sh, each with transmit checksum offload on and
 #           then off on every lab veth
 #
-#   tests/run.sh [LAYER...]     (default: unit packet e2e)
+#   tests/run.sh [LAYER...]     (default: unit packet fuzz e2e)
 #
 # Must run as root (BPF, network namespaces). Build first: make tests-bin.
 # Environment: VEER_E2E_TIMEOUT (seconds per e2e script, default 240),
@@ -25,12 +27,12 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 
 layers=("$@")
-((${#layers[@]})) || layers=(unit packet e2e)
+((${#layers[@]})) || layers=(unit packet fuzz e2e)
 for l in "${layers[@]}"; do
 	case $l in
-	unit | packet | e2e) ;;
+	unit | packet | fuzz | e2e) ;;
 	*)
-		echo "tests/run.sh: unknown layer '$l' (unit, packet, e2e)" >&2
+		echo "tests/run.sh: unknown layer '$l' (unit, packet, fuzz, e2e)" >&2
 		exit 2
 		;;
 	esac
@@ -93,6 +95,27 @@ run_cunit() {
 	fi
 }
 
+# The config loaders under libFuzzer + ASan + UBSan for FUZZ_SECONDS
+# (default 20): bounded time, any crash or sanitizer report fails.
+run_fuzz() {
+	local t0 log rc=0 runs
+	echo "=== fuzz: make fuzz (${FUZZ_SECONDS:-20} s)"
+	t0=$(now_ms)
+	log=$(mktemp)
+	make -C "$ROOT" --no-print-directory fuzz \
+		FUZZ_SECONDS="${FUZZ_SECONDS:-20}" >"$log" 2>&1 || rc=$?
+	runs=$(awk '/^Done [0-9]+ runs/ { print $2 }' "$log")
+	tail -n 3 "$log"
+	rm -f "$log"
+	if ((rc == 0)) && [[ -n $runs ]]; then
+		echo "fuzz: $runs inputs, no crash"
+		record fuzz ok 1 0 $(($(now_ms) - t0))
+	else
+		echo "FAIL fuzz: exit $rc (crash inputs in build/fuzz-artifacts/)"
+		record fuzz FAIL 0 1 $(($(now_ms) - t0))
+	fi
+}
+
 run_e2e() {
 	local t0 t v rc pass=0 fail=0 name
 	echo "=== e2e: tests/e2e/test_*.sh, tx checksum offload: $E2E_VARIANTS"
@@ -124,12 +147,13 @@ T0=$(now_ms)
 for l in "${layers[@]}"; do
 	case $l in
 	unit | packet) run_cunit "$l" ;;
+	fuzz) run_fuzz ;;
 	e2e) run_e2e ;;
 	esac
 done
 
 echo "=== summary"
 printf '%s\n' "${summary[@]}"
-echo "($(($(now_ms) - T0)) ms; unit and packet count CUnit tests, e2e counts test scripts per offload variant)"
+echo "($(($(now_ms) - T0)) ms; unit and packet count CUnit tests, fuzz one bounded run, e2e test scripts per offload variant)"
 echo "all: $total_pass passed, $total_fail failed"
 ((total_fail == 0 && total_pass > 0))
