@@ -85,23 +85,7 @@ cfg_fail_at(struct cfg *c, const yaml_mark_t *mark, const char *fmt, ...)
 static const char *quote(const char *value, size_t length, char *buf,
 			 size_t len)
 {
-	size_t i, o = 0;
-
-	for (i = 0; i < length && o + 8 < len; i++) {
-		unsigned char ch = (unsigned char)value[i];
-
-		/* Cut between characters: the message stays UTF-8. */
-		if (i >= QUOTE_VALUE_MAX && (ch & 0xc0) != 0x80) {
-			o += (size_t)snprintf(buf + o, len - o, "...");
-			break;
-		}
-		if (ch < 0x20 || ch == 0x7f || ch == '"' || ch == '\\')
-			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", ch);
-		else
-			buf[o++] = (char)ch;
-	}
-	buf[o] = '\0';
-	return buf;
+	return veer_yaml_quote(value, length, QUOTE_VALUE_MAX, buf, len);
 }
 
 static bool is_scalar(const struct cfg *c)
