@@ -239,6 +239,18 @@ struct veer_stats {
 	__u64 no_backend; /* new connections dropped: chosen subset empty */
 };
 
+/*
+ * Value of veer_runtime (array, one entry): what every program of every
+ * attach point must agree on. Written once, when the maps are created;
+ * later loads (another attach point, an upgrade) find it and keep it, so
+ * placement stays the same across reloads.
+ */
+struct veer_runtime {
+	__u32 hash_seed;
+	__u32 abi_version; /* 0: not written yet */
+	__u64 ct_close_grace_ns;
+};
+
 /* Pinned object names, relative to the pin root. */
 #define VEER_PIN_ROOT_DEFAULT "/sys/fs/bpf/veer"
 #define VEER_PIN_ROOT_ENV "VEER_PIN_ROOT"
@@ -252,6 +264,7 @@ struct veer_stats {
 #define VEER_MAP_CT "veer_conntrack"
 #define VEER_MAP_STATS "veer_stats"
 #define VEER_MAP_RULES "veer_rules"
+#define VEER_MAP_RUNTIME "veer_runtime"
 
 /* tc filter identity, so `veer detach` removes only what veer attached. */
 #define VEER_TC_HANDLE 0x7665 /* "ve" */

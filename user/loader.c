@@ -71,6 +71,30 @@ int veer_open_progs(const char *pin_root, int *ingress_fd, int *egress_fd,
 	return 0;
 }
 
+/*
+ * The shared runtime values are written by the load that created the maps;
+ * a load that found them pinned keeps what is there (same hash seed, so
+ * flows are placed as before).
+ */
+static int runtime_init(int fd, uint32_t seed, uint32_t grace_ms, char *err,
+			size_t errlen)
+{
+	struct veer_runtime rt = {};
+	uint32_t zero = 0;
+
+	if (bpf_map_lookup_elem(fd, &zero, &rt) == 0 && rt.abi_version)
+		return 0;
+	rt.hash_seed = seed;
+	rt.abi_version = VEER_ABI_VERSION;
+	rt.ct_close_grace_ns = (uint64_t)grace_ms * 1000000ULL;
+	if (bpf_map_update_elem(fd, &zero, &rt, BPF_ANY)) {
+		snprintf(err, errlen, "cannot write %s: %s", VEER_MAP_RUNTIME,
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* A map pinned by an earlier load keeps its size, so the reuse check holds. */
 static void adopt_pinned_size(struct bpf_map *map, const char *pin_root,
 			      uint32_t wanted)
@@ -122,9 +146,6 @@ int veer_load(const char *pin_root, const struct veer_load_opts *opts,
 			 strerror(errno));
 		goto cleanup;
 	}
-	skel->rodata->veer_hash_seed = seed;
-	skel->rodata->veer_ct_close_grace_ns =
-		(uint64_t)opts->ct_close_grace_ms * 1000000ULL;
 	adopt_pinned_size(skel->maps.veer_services, pin_root,
 			  opts->max_services);
 	adopt_pinned_size(skel->maps.veer_svc_meta, pin_root,
@@ -143,6 +164,9 @@ int veer_load(const char *pin_root, const struct veer_load_opts *opts,
 			 strerror(errno));
 		goto cleanup;
 	}
+	if (runtime_init(bpf_map__fd(skel->maps.veer_runtime), seed,
+			 opts->ct_close_grace_ms, err, errlen))
+		goto cleanup;
 	prog_pin_path(path, sizeof(path), pin_root, VEER_PIN_PROG_TC_INGRESS);
 	if (bpf_program__pin(skel->progs.veer_tc_ingress, path))
 		goto pin_failed;

@@ -85,7 +85,7 @@ static __always_inline void veer_ct_arm_close(struct veer_ct_entry *ct)
 	/* -EBUSY if already initialised: the timer is then just restarted. */
 	bpf_timer_init(&ct->close_timer, &veer_conntrack, CLOCK_MONOTONIC);
 	bpf_timer_set_callback(&ct->close_timer, veer_ct_expire);
-	bpf_timer_start(&ct->close_timer, veer_ct_close_grace_ns, 0);
+	bpf_timer_start(&ct->close_timer, veer_ct_close_grace_ns(), 0);
 }
 
 /* Both entries enter the grace period; their timers free them. */

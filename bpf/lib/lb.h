@@ -38,11 +38,11 @@ veer_lb_place(const struct veer_pkt *pkt, const struct veer_service *svc,
 	const struct veer_subset *subset;
 	struct veer_backend *backend;
 	struct veer_stats *stats;
-	__u32 hash, index;
+	__u32 hash, index, seed = veer_hash_seed();
 	__u8 chosen;
 
 	hash = veer_flow_hash(&pkt->saddr, &pkt->daddr, pkt->sport, pkt->dport,
-			      svc->flags, veer_hash_seed);
+			      svc->flags, seed);
 	chosen = veer_select_subset(svc, hash);
 	if (chosen >= VEER_MAX_SUBSETS)
 		goto no_backend;
@@ -50,7 +50,7 @@ veer_lb_place(const struct veer_pkt *pkt, const struct veer_service *svc,
 	if (subset->backend_count == 0)
 		goto no_backend;
 	index = subset->backend_base +
-		veer_backend_hash(hash, veer_hash_seed) % subset->backend_count;
+		veer_backend_hash(hash, seed) % subset->backend_count;
 	backend = bpf_map_lookup_elem(&veer_backends, &index);
 	if (!backend || backend->family != pkt->family)
 		goto no_backend;

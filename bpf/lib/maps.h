@@ -71,4 +71,12 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } veer_rules SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct veer_runtime);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} veer_runtime SEC(".maps");
+
 #endif /* VEER_BPF_MAPS_H */
