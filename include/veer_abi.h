@@ -256,6 +256,7 @@ struct veer_runtime {
 #define VEER_PIN_ROOT_ENV "VEER_PIN_ROOT"
 #define VEER_PIN_PROG_TC_INGRESS "prog_tc_ingress"
 #define VEER_PIN_PROG_TC_EGRESS "prog_tc_egress"
+#define VEER_PIN_PROG_XDP_INGRESS "prog_xdp_ingress"
 
 /* Map names (also their pin names). BPF limits names to 15 characters. */
 #define VEER_MAP_SERVICES "veer_services"

@@ -42,4 +42,18 @@ static __always_inline void veer_csum_replace_words(__sum16 *check,
 	*check = (__sum16)~veer_csum_fold(sum);
 }
 
+/*
+ * Adds a ones'-complement difference (as bpf_csum_diff returns it: the
+ * unfolded sum of ~old words and new words) to checksum field *check.
+ */
+static __always_inline void veer_csum_add_diff(__sum16 *check, __u32 diff)
+{
+	__u64 sum = (__u16) ~*check;
+
+	sum += diff & 0xffff;
+	sum += diff >> 16;
+	sum = (sum & 0xffff) + (sum >> 16);
+	*check = (__sum16)~veer_csum_fold((__u32)sum);
+}
+
 #endif /* VEER_CSUM_H */

@@ -17,6 +17,8 @@
 
 #include "veer_abi.h"
 #include "veer_tc.skel.h"
+#include "veer_xdp.skel.h"
+#include <linux/if_link.h>
 
 int veer_pin_root_prepare(const char *pin_root, bool create, char *err,
 			  size_t errlen)
@@ -185,6 +187,98 @@ cleanup:
 	return ret;
 }
 
+int veer_load_xdp(const char *pin_root, int *xdp_fd, char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = pin_root);
+	struct veer_xdp *skel;
+	struct bpf_map *map;
+	char path[PATH_MAX];
+	int ret = -1;
+
+	prog_pin_path(path, sizeof(path), pin_root, VEER_PIN_PROG_XDP_INGRESS);
+	*xdp_fd = bpf_obj_get(path);
+	if (*xdp_fd >= 0)
+		return 0;
+	skel = veer_xdp__open_opts(&open_opts);
+	if (!skel) {
+		snprintf(err, errlen, "cannot open the XDP object: %s",
+			 strerror(errno));
+		return -1;
+	}
+	/* Every map exists already (the TC load made them): match sizes. */
+	bpf_object__for_each_map(map, skel->obj) if (bpf_map__pin_path(map))
+		adopt_pinned_size(map, pin_root, bpf_map__max_entries(map));
+	if (veer_xdp__load(skel)) {
+		snprintf(err, errlen,
+			 "cannot load the XDP program: %s (run with -v for "
+			 "the verifier log)",
+			 strerror(errno));
+		goto cleanup;
+	}
+	if (bpf_program__pin(skel->progs.veer_xdp_ingress, path)) {
+		snprintf(err, errlen, "cannot pin %s: %s", path,
+			 strerror(errno));
+		goto cleanup;
+	}
+	*xdp_fd = dup(bpf_program__fd(skel->progs.veer_xdp_ingress));
+	ret = 0;
+cleanup:
+	veer_xdp__destroy(skel);
+	return ret;
+}
+
+void veer_xdp_query(int ifindex, uint32_t *prog_id, bool *native)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, opts);
+
+	*prog_id = 0;
+	*native = false;
+	if (bpf_xdp_query(ifindex, 0, &opts))
+		return;
+	*prog_id = opts.prog_id;
+	*native = opts.attach_mode == XDP_ATTACHED_DRV ||
+		  opts.attach_mode == XDP_ATTACHED_HW;
+}
+
+int veer_xdp_attach(int ifindex, int xdp_fd, uint32_t own_prog_id, bool *native,
+		    char *err, size_t errlen)
+{
+	uint32_t current;
+	bool current_native;
+	int ret;
+
+	veer_xdp_query(ifindex, &current, &current_native);
+	if (current && current != own_prog_id) {
+		snprintf(err, errlen,
+			 "another XDP program (id %u) is attached; veer will "
+			 "not replace it",
+			 current);
+		return -1;
+	}
+	ret = bpf_xdp_attach(ifindex, xdp_fd, XDP_FLAGS_DRV_MODE, NULL);
+	*native = ret == 0;
+	if (ret)
+		ret = bpf_xdp_attach(ifindex, xdp_fd, XDP_FLAGS_SKB_MODE, NULL);
+	if (ret) {
+		snprintf(err, errlen, "cannot attach XDP: %s", strerror(-ret));
+		return -1;
+	}
+	return 0;
+}
+
+int veer_xdp_detach(int ifindex, uint32_t own_prog_id)
+{
+	uint32_t current;
+	bool native;
+
+	veer_xdp_query(ifindex, &current, &native);
+	if (!current || current != own_prog_id)
+		return 0;
+	bpf_xdp_detach(ifindex,
+		       native ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE, NULL);
+	return 1;
+}
+
 static void tc_hook_init(struct bpf_tc_hook *hook, int ifindex,
 			 enum bpf_tc_attach_point point)
 {
@@ -218,13 +312,15 @@ int veer_tc_attach(int ifindex, int ingress_fd, int egress_fd, char *err,
 			 strerror(-ret));
 		return -1;
 	}
-	tc_hook_init(&hook, ifindex, BPF_TC_INGRESS);
-	tc_opts_init(&opts, ingress_fd, BPF_TC_F_REPLACE);
-	ret = bpf_tc_attach(&hook, &opts);
-	if (ret) {
-		snprintf(err, errlen, "cannot attach to ingress: %s",
-			 strerror(-ret));
-		return -1;
+	if (ingress_fd >= 0) {
+		tc_hook_init(&hook, ifindex, BPF_TC_INGRESS);
+		tc_opts_init(&opts, ingress_fd, BPF_TC_F_REPLACE);
+		ret = bpf_tc_attach(&hook, &opts);
+		if (ret) {
+			snprintf(err, errlen, "cannot attach to ingress: %s",
+				 strerror(-ret));
+			return -1;
+		}
 	}
 	tc_hook_init(&hook, ifindex, BPF_TC_EGRESS);
 	tc_opts_init(&opts, egress_fd, BPF_TC_F_REPLACE);
@@ -239,6 +335,16 @@ int veer_tc_attach(int ifindex, int ingress_fd, int egress_fd, char *err,
 		return -1;
 	}
 	return 0;
+}
+
+void veer_tc_detach_ingress(int ifindex)
+{
+	struct bpf_tc_hook hook;
+	struct bpf_tc_opts opts;
+
+	tc_hook_init(&hook, ifindex, BPF_TC_INGRESS);
+	tc_opts_init(&opts, 0, 0);
+	bpf_tc_detach(&hook, &opts);
 }
 
 int veer_tc_detach(int ifindex, char *err, size_t errlen)

@@ -43,8 +43,35 @@ int veer_load(const char *pin_root, const struct veer_load_opts *opts,
 int veer_open_progs(const char *pin_root, int *ingress_fd, int *egress_fd,
 		    char *err, size_t errlen);
 
+/*
+ * Loads (or reuses, when pinned) the XDP ingress program over the maps a
+ * TC load created. 0 or -1 with err.
+ */
+int veer_load_xdp(const char *pin_root, int *xdp_fd, char *err, size_t errlen);
+
+/*
+ * Attaches TC egress, and TC ingress unless ingress_fd < 0 (XDP mode does
+ * the ingress work then).
+ */
 int veer_tc_attach(int ifindex, int ingress_fd, int egress_fd, char *err,
 		   size_t errlen);
+
+/* Removes veer's TC ingress filter only (switching to XDP mode). */
+void veer_tc_detach_ingress(int ifindex);
+
+/*
+ * Attaches the XDP program natively, or in generic (skb) mode when the
+ * driver has no XDP; *native says which. Refuses to replace a program
+ * that is not veer's. 0 or -1 with err.
+ */
+int veer_xdp_attach(int ifindex, int xdp_fd, uint32_t own_prog_id, bool *native,
+		    char *err, size_t errlen);
+
+/* Detaches veer's XDP program (prog id own_prog_id); 1 if one was there. */
+int veer_xdp_detach(int ifindex, uint32_t own_prog_id);
+
+/* The XDP program on ifindex: its id (0: none) and whether native. */
+void veer_xdp_query(int ifindex, uint32_t *prog_id, bool *native);
 int veer_tc_detach(int ifindex, char *err, size_t errlen);
 
 /*

@@ -190,8 +190,8 @@ static int cmp_service_name(const void *a, const void *b)
 }
 
 /*
- * Copies into *out every entry `arg` names, sorted by name. A short name found in several
- * namespaces is refused: the user picks one with -n.
+ * Copies into *out every entry `arg` names, sorted by name. A short name found
+ * in several namespaces is refused: the user picks one with -n.
  */
 static int select_services(const struct veer_model *all, const char *arg,
 			   const char *ns, struct veer_model *out)
@@ -236,6 +236,7 @@ static int select_services(const struct veer_model *all, const char *arg,
 
 struct attach_opts {
 	const char *dev;
+	bool xdp; /* --mode xdp: XDP ingress, TC egress */
 	struct veer_load_opts load;
 };
 
@@ -246,14 +247,24 @@ static int run_attach(int argc, char **argv)
 		{"max-backends", required_argument, NULL, 'b'},
 		{"ct-size", required_argument, NULL, 'c'},
 		{"ct-close-grace", required_argument, NULL, 'g'},
+		{"mode", required_argument, NULL, 'm'},
 		{NULL, 0, NULL, 0},
 	};
 	struct attach_opts o = {.load = VEER_LOAD_OPTS_DEFAULT};
 	char err[VEER_ERR_LEN];
-	int opt, ifindex, in_fd = -1, eg_fd = -1, ret = EXIT_FAILED;
-	bool reused;
+	int opt, ifindex, in_fd = -1, eg_fd = -1, xdp_fd = -1;
+	int ret = EXIT_FAILED;
+	bool reused, native = false;
 
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (opt == 'm') {
+			if (strcmp(optarg, "tc") && strcmp(optarg, "xdp")) {
+				fail("unknown mode '%s' (tc or xdp)", optarg);
+				return EXIT_USAGE;
+			}
+			o.xdp = !strcmp(optarg, "xdp");
+			continue;
+		}
 		uint32_t *target = opt == 's'	? &o.load.max_services
 				   : opt == 'b' ? &o.load.max_backends
 				   : opt == 'c' ? &o.load.ct_flows
@@ -283,11 +294,39 @@ static int run_attach(int argc, char **argv)
 	if (veer_pin_root_prepare(g.pin_root, true, err, sizeof(err)) ||
 	    veer_load(g.pin_root, &o.load, &in_fd, &eg_fd, &reused, err,
 		      sizeof(err)) ||
-	    veer_tc_attach(ifindex, in_fd, eg_fd, err, sizeof(err))) {
+	    (o.xdp && veer_load_xdp(g.pin_root, &xdp_fd, err, sizeof(err)))) {
 		fail("%s", err);
 		goto cleanup;
 	}
-	printf("attached to %s (tc ingress+egress)%s\n", o.dev,
+	/*
+	 * Egress first and ingress last: replies are always translated
+	 * before the first packet is DNATed. Switching modes leaves no gap
+	 * with neither ingress program and never runs both.
+	 */
+	if (o.xdp) {
+		if (veer_tc_attach(ifindex, -1, eg_fd, err, sizeof(err)) ||
+		    veer_xdp_attach(
+			    ifindex, xdp_fd,
+			    veer_pinned_prog_id(g.pin_root,
+						VEER_PIN_PROG_XDP_INGRESS),
+			    &native, err, sizeof(err))) {
+			fail("%s", err);
+			goto cleanup;
+		}
+		veer_tc_detach_ingress(ifindex);
+	} else {
+		if (veer_tc_attach(ifindex, in_fd, eg_fd, err, sizeof(err))) {
+			fail("%s", err);
+			goto cleanup;
+		}
+		veer_xdp_detach(ifindex,
+				veer_pinned_prog_id(g.pin_root,
+						    VEER_PIN_PROG_XDP_INGRESS));
+	}
+	printf("attached to %s (%s)%s\n", o.dev,
+	       !o.xdp	? "tc ingress+egress"
+	       : native ? "xdp native ingress, tc egress"
+			: "xdp generic ingress, tc egress",
 	       reused ? "" : "; programs loaded and pinned");
 	ret = 0;
 cleanup:
@@ -295,6 +334,8 @@ cleanup:
 		close(in_fd);
 	if (eg_fd >= 0)
 		close(eg_fd);
+	if (xdp_fd >= 0)
+		close(xdp_fd);
 	return ret;
 }
 
@@ -309,7 +350,9 @@ struct detach_opts {
 static int detach_everywhere(int *count)
 {
 	struct if_nameindex *ifs = if_nameindex(), *it;
-	uint32_t in_id, eg_id;
+	uint32_t in_id, eg_id,
+		xdp_id = veer_pinned_prog_id(g.pin_root,
+					     VEER_PIN_PROG_XDP_INGRESS);
 	char err[VEER_ERR_LEN];
 	int failures = 0;
 
@@ -317,10 +360,13 @@ static int detach_everywhere(int *count)
 	if (!ifs)
 		return -1;
 	for (it = ifs; it->if_index; it++) {
+		int xdp = veer_xdp_detach((int)it->if_index, xdp_id);
+
 		veer_tc_query((int)it->if_index, &in_id, &eg_id);
-		if (!in_id && !eg_id)
+		if (!in_id && !eg_id && !xdp)
 			continue;
-		if (veer_tc_detach((int)it->if_index, err, sizeof(err))) {
+		if ((in_id || eg_id) &&
+		    veer_tc_detach((int)it->if_index, err, sizeof(err))) {
 			fail("%s: %s", it->if_name, err);
 			failures++;
 			continue;
@@ -334,6 +380,7 @@ static int detach_everywhere(int *count)
 
 static int run_detach(int argc, char **argv)
 {
+	int xdp;
 	static const struct option longopts[] = {
 		{"all", no_argument, NULL, 'a'},
 		{NULL, 0, NULL, 0},
@@ -370,7 +417,11 @@ static int run_detach(int argc, char **argv)
 		fail("no interface named '%s'", o.dev);
 		return EXIT_FAILED;
 	}
-	if (veer_tc_detach(ifindex, err, sizeof(err))) {
+	/* Ingress (XDP, then TC) before egress: no DNAT without un-NAT. */
+	xdp = veer_xdp_detach(
+		ifindex,
+		veer_pinned_prog_id(g.pin_root, VEER_PIN_PROG_XDP_INGRESS));
+	if (veer_tc_detach(ifindex, err, sizeof(err)) && !xdp) {
 		fail("%s: %s", o.dev, err);
 		return EXIT_FAILED;
 	}
@@ -696,7 +747,6 @@ out:
 	return ret;
 }
 
-
 static int run_get(int argc, char **argv)
 {
 	struct view_opts o;
@@ -787,8 +837,9 @@ static int run_status(int argc, char **argv)
 	struct if_nameindex *ifs, *it;
 	struct veer_model model;
 	struct veer_maps maps;
-	uint32_t in_id, eg_id, pin_in, pin_eg;
+	uint32_t in_id, eg_id, pin_in, pin_eg, pin_xdp, xdp_id;
 	unsigned long backends = 0;
+	bool native;
 	long ct;
 	size_t i;
 	unsigned int s;
@@ -809,17 +860,27 @@ static int run_status(int argc, char **argv)
 		printf("programs:   not loaded\n");
 		return 0;
 	}
-	printf("programs:   tc ingress id %u, tc egress id %u\n", pin_in,
-	       pin_eg);
+	pin_xdp = veer_pinned_prog_id(g.pin_root, VEER_PIN_PROG_XDP_INGRESS);
+	printf("programs:   tc ingress id %u, tc egress id %u", pin_in, pin_eg);
+	if (pin_xdp)
+		printf(", xdp ingress id %u", pin_xdp);
+	putchar('\n');
 	ifs = if_nameindex();
 	for (it = ifs; it && it->if_index; it++) {
 		veer_tc_query((int)it->if_index, &in_id, &eg_id);
-		if (!in_id && !eg_id)
+		veer_xdp_query((int)it->if_index, &xdp_id, &native);
+		if (xdp_id != pin_xdp || !pin_xdp)
+			xdp_id = 0; /* someone else's XDP program */
+		if (!in_id && !eg_id && !xdp_id)
 			continue;
-		printf("%s %s: tc ingress%s, tc egress%s%s\n",
+		printf("%s %s: %s, tc egress%s%s\n",
 		       attached++ ? "           " : "attached:  ", it->if_name,
-		       in_id ? "" : " (missing)", eg_id ? "" : " (missing)",
-		       in_id == pin_in && eg_id == pin_eg
+		       xdp_id  ? (native ? "xdp ingress (native)"
+					 : "xdp ingress (generic)")
+		       : in_id ? "tc ingress"
+			       : "ingress missing",
+		       eg_id ? "" : " (missing)",
+		       (!in_id || in_id == pin_in) && eg_id == pin_eg
 			       ? ""
 			       : " (other program ids: stale attach)");
 	}
@@ -868,13 +929,18 @@ struct command {
 
 static const struct command commands[] = {
 	{"attach", run_attach,
-	 "DEV [--max-services N] [--max-backends N] [--ct-size N]\n"
-	 "                   [--ct-close-grace MS]",
+	 "DEV [--mode tc|xdp] [--max-services N] [--max-backends N]\n"
+	 "                   [--ct-size N] [--ct-close-grace MS]",
 	 "load veer (once) and attach it to the interface clients arrive on",
 	 "  Loads and pins the programs and maps under the pin root unless\n"
 	 "  they are there already, then attaches TC ingress (DNAT) and\n"
 	 "  egress (reverse NAT) on DEV. Sizes apply to the first load only;\n"
 	 "  maps already pinned keep theirs (and their conntrack).\n"
+	 "  --mode xdp         the ingress work in XDP (native when the\n"
+	 "                     driver has it, else generic), replies still\n"
+	 "                     through TC egress; tc is the default. "
+	 "Attaching\n"
+	 "                     again with the other mode switches over.\n"
 	 "  --max-services N   services (default 1024)\n"
 	 "  --max-backends N   backend slots, all services (default 65536)\n"
 	 "  --ct-size N        connections tracked (2 map entries each) "

@@ -56,7 +56,109 @@ static __always_inline int ctx_l4_csum_replace(veer_ctx_t *ctx, __u32 off,
 #define CTX_ACT_DROP TC_ACT_SHOT
 
 #elif defined(VEER_CTX_XDP)
-#error "the XDP context lands with the XDP entry point"
+#define veer_ctx_t struct xdp_md
+
+static __always_inline void *ctx_data(const veer_ctx_t *ctx)
+{
+	return (void *)(long)ctx->data;
+}
+
+static __always_inline void *ctx_data_end(const veer_ctx_t *ctx)
+{
+	return (void *)(long)ctx->data_end;
+}
+
+static __always_inline __u32 ctx_wire_len(const veer_ctx_t *ctx)
+{
+	return (__u32)(ctx->data_end - ctx->data);
+}
+
+/*
+ * Offsets into the headers the parser accepted: below this bound, which
+ * the verifier needs to see before pointer arithmetic.
+ */
+#define CTX_HDR_OFF_MAX 0xff
+
+/* Direct packet writes: XDP has no store/csum helpers that know the skb. */
+static __always_inline int ctx_store_bytes(veer_ctx_t *ctx, __u32 off,
+					   const void *from, __u32 len)
+{
+	void *data = ctx_data(ctx), *end = ctx_data_end(ctx);
+	__u8 *p = data + (off & CTX_HDR_OFF_MAX);
+
+	if ((void *)(p + len) > end)
+		return -1;
+	if (len == 2)
+		__builtin_memcpy(p, from, 2);
+	else if (len == 4)
+		__builtin_memcpy(p, from, 4);
+	else if (len == 16)
+		__builtin_memcpy(p, from, 16);
+	else
+		return -1;
+	return 0;
+}
+
+static __always_inline __sum16 *ctx_csum_field(veer_ctx_t *ctx, __u32 off)
+{
+	void *data = ctx_data(ctx), *end = ctx_data_end(ctx);
+	__sum16 *p = data + (off & CTX_HDR_OFF_MAX);
+
+	if ((void *)(p + 1) > end)
+		return NULL;
+	return p;
+}
+
+/* Replaces a 2- or 4-byte value (raw, network order) under a checksum. */
+static __always_inline int ctx_csum_replace(veer_ctx_t *ctx, __u32 off,
+					    __u32 from, __u32 to, __u32 size)
+{
+	__sum16 *check = ctx_csum_field(ctx, off);
+	__u16 old_words[2], new_words[2];
+
+	if (!check)
+		return -1;
+	if (size == 2) {
+		old_words[0] = (__u16)from;
+		new_words[0] = (__u16)to;
+		veer_csum_replace_words(check, old_words, new_words, 1);
+		return 0;
+	}
+	__builtin_memcpy(old_words, &from, 4);
+	__builtin_memcpy(new_words, &to, 4);
+	veer_csum_replace_words(check, old_words, new_words, 2);
+	return 0;
+}
+
+static __always_inline int ctx_l3_csum_replace(veer_ctx_t *ctx, __u32 off,
+					       __u32 from, __u32 to, __u32 size)
+{
+	return ctx_csum_replace(ctx, off, from, to, size);
+}
+
+/*
+ * As bpf_l4_csum_replace: the low 4 bits of flags give the size; size 0
+ * means `to` is a checksum difference. Frames reaching XDP from a wire
+ * carry complete checksums, so the pseudo-header flag changes nothing.
+ */
+static __always_inline int ctx_l4_csum_replace(veer_ctx_t *ctx, __u32 off,
+					       __u32 from, __u32 to,
+					       __u64 flags)
+{
+	__u32 size = flags & 0xf;
+	__sum16 *check;
+
+	if (size)
+		return ctx_csum_replace(ctx, off, from, to, size);
+	check = ctx_csum_field(ctx, off);
+	if (!check)
+		return -1;
+	veer_csum_add_diff(check, to);
+	return 0;
+}
+
+#define CTX_ACT_OK XDP_PASS
+#define CTX_ACT_DROP XDP_DROP
 #else
 #error "define VEER_CTX_SKB or VEER_CTX_XDP before including bpf/lib"
 #endif

@@ -47,7 +47,11 @@
 #define DIST_TOLERANCE_PP 0.5
 
 static char pin_root[128];
-static int prog_ingress = -1, prog_egress = -1;
+static int prog_ingress = -1, prog_egress = -1, prog_xdp = -1;
+/* Forward packets go through XDP instead of TC ingress when set. */
+static bool forward_via_xdp;
+#define XDP_DROP_ 1
+#define XDP_PASS_ 2
 static struct veer_maps maps;
 
 /* ---- packets ---------------------------------------------------------- */
@@ -225,8 +229,16 @@ static int send_pkt(const struct flow *f, bool reply, uint8_t flags,
 	size_t len = build(f, reply, flags, seq, ack, payload, in), out_len;
 	int verdict;
 
-	verdict =
-		run(reply ? prog_egress : prog_ingress, in, len, res, &out_len);
+	if (!reply && forward_via_xdp) {
+		/* XDP verdicts in TC terms, so one test body serves both. */
+		verdict = run(prog_xdp, in, len, res, &out_len);
+		verdict = verdict == XDP_PASS_	 ? TC_OK
+			  : verdict == XDP_DROP_ ? TC_SHOT
+						 : -1;
+	} else {
+		verdict = run(reply ? prog_egress : prog_ingress, in, len, res,
+			      &out_len);
+	}
 	if (out && view(res, out_len, out))
 		return -1;
 	return verdict;
@@ -394,6 +406,7 @@ static int suite_init(void)
 	if (veer_pin_root_prepare(pin_root, true, err, sizeof(err)) ||
 	    veer_load(pin_root, &opts, &prog_ingress, &prog_egress, &reused,
 		      err, sizeof(err)) ||
+	    veer_load_xdp(pin_root, &prog_xdp, err, sizeof(err)) ||
 	    veer_maps_open(pin_root, &maps, err, sizeof(err))) {
 		fprintf(stderr, "packet tests: %s\n", err);
 		return -1;
@@ -412,6 +425,8 @@ static int suite_clean(void)
 		close(prog_ingress);
 	if (prog_egress >= 0)
 		close(prog_egress);
+	if (prog_xdp >= 0)
+		close(prog_xdp);
 	return veer_unpin_all(pin_root, err, sizeof(err));
 }
 
@@ -520,6 +535,24 @@ static void test_v4_lifecycle(void)
 	connection_lifecycle(AF_INET, "10.10.1.2", "10.96.0.10", "10.10.2.2");
 }
 
+/* The XDP entry point: same library, its own context and checksums. */
+static void test_xdp_v4_lifecycle(void)
+{
+	CU_ASSERT_EQUAL_FATAL(set_web(100, 0), 0);
+	forward_via_xdp = true;
+	connection_lifecycle(AF_INET, "10.10.1.20", "10.96.0.10", "10.10.2.2");
+	forward_via_xdp = false;
+}
+
+static void test_xdp_v6_lifecycle(void)
+{
+	CU_ASSERT_EQUAL_FATAL(set_web6(100, 0), 0);
+	forward_via_xdp = true;
+	connection_lifecycle(AF_INET6, "fd10:1::20", "fd00:96::10",
+			     "fd10:2::2");
+	forward_via_xdp = false;
+}
+
 static void test_v6_lifecycle(void)
 {
 	CU_ASSERT_EQUAL_FATAL(set_web6(100, 0), 0);
@@ -586,6 +619,14 @@ static void pinned_across_flip(int family, const char *client, const char *vip,
 	CU_ASSERT_EQUAL(send_pkt(&fresh, false, F_SYN, 500, 0, NULL, &out),
 			TC_OK);
 	CU_ASSERT_TRUE(addr_is(&out.daddr, family, v1));
+}
+
+static void test_xdp_pinned(void)
+{
+	forward_via_xdp = true;
+	pinned_across_flip(AF_INET, "10.10.1.21", "10.96.0.10", "10.10.2.2",
+			   "10.10.3.2", set_web);
+	forward_via_xdp = false;
 }
 
 static void test_v4_pinned(void)
@@ -1138,10 +1179,16 @@ int main(void)
 			 test_v4_lifecycle) ||
 	    !CU_add_test(suite, "IPv6 connection lifecycle",
 			 test_v6_lifecycle) ||
+	    !CU_add_test(suite, "XDP: IPv4 connection lifecycle",
+			 test_xdp_v4_lifecycle) ||
+	    !CU_add_test(suite, "XDP: IPv6 connection lifecycle",
+			 test_xdp_v6_lifecycle) ||
 	    !CU_add_test(suite, "IPv4 pinned across weight flips",
 			 test_v4_pinned) ||
 	    !CU_add_test(suite, "IPv6 pinned across weight flips",
 			 test_v6_pinned) ||
+	    !CU_add_test(suite, "XDP: pinned across weight flips",
+			 test_xdp_pinned) ||
 	    !CU_add_test(suite, "IPv4 backend RST and counters",
 			 test_v4_backend_reset) ||
 	    !CU_add_test(suite, "IPv4 conntrack miss", test_v4_ct_miss) ||
