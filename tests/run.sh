@@ -6,20 +6,22 @@
 #   packet  build/test_packet  (CUnit, BPF_PROG_TEST_RUN on crafted packets)
 #   fuzz    make fuzz: the config loaders under libFuzzer for FUZZ_SECONDS
 #           (default 20)
-#   e2e     tests/e2e/test_*.sh, each with transmit checksum offload on and
-#           then off on every lab veth
+#   e2e     tests/e2e/test_*.sh, in each attach mode (tc, xdp), each with
+#           transmit checksum offload on and then off on every lab veth
 #
 #   tests/run.sh [LAYER...]     (default: unit packet fuzz e2e)
 #
 # Must run as root (BPF, network namespaces). Build first: make tests-bin.
 # Environment: VEER_E2E_TIMEOUT (seconds per e2e script, default 240),
-# VEER_E2E_VARIANTS (default "on off"), VEER_E2E_KEEP=1 keeps lab logs.
+# VEER_E2E_VARIANTS (default "on off"), VEER_E2E_MODES (default "tc xdp"),
+# VEER_E2E_KEEP=1 keeps lab logs.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${VEER_BUILD:-$ROOT/build}
 E2E_TIMEOUT=${VEER_E2E_TIMEOUT:-240}
 E2E_VARIANTS=${VEER_E2E_VARIANTS:-on off}
+E2E_MODES=${VEER_E2E_MODES:-tc xdp}
 
 if [[ $(id -u) -ne 0 ]]; then
 	echo "tests/run.sh: must run as root (BPF programs, network namespaces); try: sudo $0" >&2
@@ -118,13 +120,16 @@ run_fuzz() {
 
 run_e2e() {
 	local t0 t v rc pass=0 fail=0 name
-	echo "=== e2e: tests/e2e/test_*.sh, tx checksum offload: $E2E_VARIANTS"
+	echo "=== e2e: tests/e2e/test_*.sh, modes: $E2E_MODES, tx checksum offload: $E2E_VARIANTS"
 	t0=$(now_ms)
+	for m in $E2E_MODES; do
 	for v in $E2E_VARIANTS; do
 		for t in "$ROOT"/tests/e2e/test_*.sh; do
-			name="$(basename "$t" .sh)[tx-$v]"
+			name="$(basename "$t" .sh)[$m,tx-$v]"
+			echo "--- $name"
 			rc=0
-			VEER_E2E_TX=$v timeout --signal=TERM --kill-after=15 \
+			VEER_E2E_MODE=$m VEER_E2E_TX=$v \
+				timeout --signal=TERM --kill-after=15 \
 				"$E2E_TIMEOUT" bash "$t" || rc=$?
 			if ((rc == 0)); then
 				pass=$((pass + 1))
@@ -134,6 +139,7 @@ run_e2e() {
 				echo "FAIL $name: exit $rc"
 			fi
 		done
+	done
 	done
 	echo "e2e: $pass passed, $fail failed"
 	if ((fail == 0 && pass > 0)); then
@@ -154,6 +160,6 @@ done
 
 echo "=== summary"
 printf '%s\n' "${summary[@]}"
-echo "($(($(now_ms) - T0)) ms; unit and packet count CUnit tests, fuzz one bounded run, e2e test scripts per offload variant)"
+echo "($(($(now_ms) - T0)) ms; unit and packet count CUnit tests, fuzz one bounded run, e2e test scripts per mode and offload variant)"
 echo "all: $total_pass passed, $total_fail failed"
 ((total_fail == 0 && total_pass > 0))

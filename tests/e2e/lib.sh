@@ -302,9 +302,17 @@ EOF
 lab_veer_attach() {
 	[[ -x $VEER_BIN ]] || lab_die "$VEER_BIN not built (run make)"
 	LAB_ATTACHED=1
-	veer attach "$NODE_DEV" >"$LAB_TMP/attach.log" 2>&1 || {
+	# VEER_E2E_MODE=xdp runs the same tests with XDP doing the ingress work.
+	veer attach "$NODE_DEV" --mode "${VEER_E2E_MODE:-tc}" \
+		>"$LAB_TMP/attach.log" 2>&1 || {
 		cat "$LAB_TMP/attach.log" >&2
 		lab_die "veer attach $NODE_DEV failed"
+	}
+	# The mode under test must really be the one doing the ingress work.
+	veer status >"$LAB_TMP/status.log" 2>&1
+	grep -q "$NODE_DEV: ${VEER_E2E_MODE:-tc} ingress" "$LAB_TMP/status.log" || {
+		cat "$LAB_TMP/status.log" >&2
+		lab_die "veer status does not show ${VEER_E2E_MODE:-tc} ingress on $NODE_DEV"
 	}
 }
 
