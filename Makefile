@@ -3,6 +3,7 @@
 #   make            build everything into build/
 #   make test       install missing packages, build, run all test layers (root)
 #   make demo       install missing packages, build, run the namespace demo (root)
+#   make microbench per-packet cost of each program, from BPF_PROG_TEST_RUN
 #   make vmlinux    regenerate vmlinux/vmlinux.h from this kernel's BTF
 #   make format     clang-format every C source
 #   make fuzz       fuzz the config loaders for FUZZ_SECONDS (default 60)
@@ -44,7 +45,8 @@ FUZZ_SRCS := user/addr.c user/model.c user/config.c user/yaml_tree.c \
 	     user/istio.c
 FUZZ_CORPUS := $(BUILD)/fuzz-corpus
 
-.PHONY: all test demo deps vmlinux format clean tests-bin fuzz fuzz-smoke
+.PHONY: all test demo deps vmlinux format clean tests-bin fuzz fuzz-smoke \
+	microbench
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/veer $(TOOLS)
@@ -75,12 +77,21 @@ $(BUILD)/test_unit: $(wildcard tests/unit/*.c tests/unit/*.h) $(LIB_OBJS) $(USER
 	$(CC) $(USER_CFLAGS) $(wildcard tests/unit/*.c) $(LIB_OBJS) -o $@ \
 		$(LIBS) -lcunit
 
-$(BUILD)/test_packet: $(wildcard tests/packet/*.c) $(LIB_OBJS) $(USER_HDRS) \
-		$(SKELS)
-	$(CC) $(USER_CFLAGS) -Itests/packet $(wildcard tests/packet/*.c) \
-		$(LIB_OBJS) -o $@ $(LIBS) -lcunit -lm
+$(BUILD)/test_packet: $(wildcard tests/packet/*.c tests/lib/*) $(LIB_OBJS) \
+		$(USER_HDRS) $(SKELS)
+	$(CC) $(USER_CFLAGS) -Itests/lib $(wildcard tests/packet/*.c) \
+		tests/lib/pkt.c $(LIB_OBJS) -o $@ $(LIBS) -lcunit -lm
+
+$(BUILD)/microbench: tests/bench/microbench.c $(wildcard tests/lib/*) \
+		$(LIB_OBJS) $(USER_HDRS) $(SKELS)
+	$(CC) $(USER_CFLAGS) -Itests/lib tests/bench/microbench.c \
+		tests/lib/pkt.c $(LIB_OBJS) -o $@ $(LIBS)
 
 tests-bin: all $(TEST_BINS)
+
+# Per-packet cost of each program (root): BPF_PROG_TEST_RUN with repeat.
+microbench: all $(BUILD)/microbench
+	$(BUILD)/microbench
 
 $(BUILD)/fuzz_config: tests/fuzz/fuzz_config.c $(FUZZ_SRCS) $(USER_HDRS) | $(BUILD)
 	$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_config.c $(FUZZ_SRCS) -o $@ -lyaml

@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include "pkt.h"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static uint32_t sum16(uint32_t sum, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (len & 1)
+		sum += (uint32_t)(p[len - 1] << 8);
+	return sum;
+}
+
+static uint16_t fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/* Ones'-complement sum of the TCP pseudo-header plus segment. */
+static uint32_t tcp_sum(int family, const uint8_t *l3, const uint8_t *tcp,
+			size_t tcp_len)
+{
+	uint32_t sum = 0;
+
+	if (family == AF_INET)
+		sum = sum16(sum, l3 + 12, 8);
+	else
+		sum = sum16(sum, l3 + 8, 32);
+	sum += 6 + (uint32_t)tcp_len;
+	return sum16(sum, tcp, tcp_len);
+}
+
+/* Builds eth + IP + TCP + payload with correct checksums; returns length. */
+size_t build(const struct flow *f, bool reply, uint8_t flags, uint32_t seq,
+	     uint32_t ack, const char *payload, uint8_t *buf)
+{
+	size_t plen = payload ? strlen(payload) : 0;
+	size_t l3len = f->family == AF_INET ? IPV4_HLEN : IPV6_HLEN;
+	const char *src = reply ? f->server : f->client;
+	const char *dst = reply ? f->client : f->server;
+	uint16_t sport = reply ? f->server_port : f->client_port;
+	uint16_t dport = reply ? f->client_port : f->server_port;
+	uint8_t *l3 = buf + ETH_HLEN_, *tcp = l3 + l3len;
+	uint16_t csum;
+
+	memset(buf, 0, PKT_MAX);
+	memcpy(buf, "\x02\0\0\0\0\x01\x02\0\0\0\0\x02", 12);
+	if (f->family == AF_INET) {
+		buf[12] = 0x08;
+		buf[13] = 0x00;
+		l3[0] = 0x45;
+		l3[2] = (uint8_t)((IPV4_HLEN + TCP_HLEN + plen) >> 8);
+		l3[3] = (uint8_t)(IPV4_HLEN + TCP_HLEN + plen);
+		l3[6] = 0x40; /* DF */
+		l3[8] = 64;
+		l3[9] = 6;
+		inet_pton(AF_INET, src, l3 + 12);
+		inet_pton(AF_INET, dst, l3 + 16);
+		csum = (uint16_t)~fold(sum16(0, l3, IPV4_HLEN));
+		l3[10] = (uint8_t)(csum >> 8);
+		l3[11] = (uint8_t)csum;
+	} else {
+		buf[12] = 0x86;
+		buf[13] = 0xdd;
+		l3[0] = 0x60;
+		l3[4] = (uint8_t)((TCP_HLEN + plen) >> 8);
+		l3[5] = (uint8_t)(TCP_HLEN + plen);
+		l3[6] = 6;
+		l3[7] = 64;
+		inet_pton(AF_INET6, src, l3 + 8);
+		inet_pton(AF_INET6, dst, l3 + 24);
+	}
+	tcp[0] = (uint8_t)(sport >> 8);
+	tcp[1] = (uint8_t)sport;
+	tcp[2] = (uint8_t)(dport >> 8);
+	tcp[3] = (uint8_t)dport;
+	tcp[4] = (uint8_t)(seq >> 24);
+	tcp[5] = (uint8_t)(seq >> 16);
+	tcp[6] = (uint8_t)(seq >> 8);
+	tcp[7] = (uint8_t)seq;
+	tcp[8] = (uint8_t)(ack >> 24);
+	tcp[9] = (uint8_t)(ack >> 16);
+	tcp[10] = (uint8_t)(ack >> 8);
+	tcp[11] = (uint8_t)ack;
+	tcp[12] = 5 << 4;
+	tcp[13] = flags;
+	tcp[14] = 0xff;
+	tcp[15] = 0xff;
+	memcpy(tcp + TCP_HLEN, payload ? payload : "", plen);
+	csum = (uint16_t)~fold(tcp_sum(f->family, l3, tcp, TCP_HLEN + plen));
+	tcp[16] = (uint8_t)(csum >> 8);
+	tcp[17] = (uint8_t)csum;
+	return ETH_HLEN_ + l3len + TCP_HLEN + plen;
+}
+
+int view(const uint8_t *buf, size_t len, struct pkt_view *v)
+{
+	const uint8_t *l3 = buf + ETH_HLEN_, *tcp;
+	size_t l3len, tcp_len;
+
+	memset(v, 0, sizeof(*v));
+	if (len < ETH_HLEN_ + IPV4_HLEN + TCP_HLEN)
+		return -1;
+	if (buf[12] == 0x08) {
+		v->family = AF_INET;
+		l3len = IPV4_HLEN;
+		memcpy(&v->saddr.v4, l3 + 12, 4);
+		memcpy(&v->daddr.v4, l3 + 16, 4);
+		v->ip_csum_ok = fold(sum16(0, l3, IPV4_HLEN)) == 0xffff;
+		tcp_len = (size_t)(l3[2] << 8 | l3[3]) - IPV4_HLEN;
+	} else {
+		v->family = AF_INET6;
+		l3len = IPV6_HLEN;
+		memcpy(v->saddr.bytes, l3 + 8, 16);
+		memcpy(v->daddr.bytes, l3 + 24, 16);
+		v->ip_csum_ok = true;
+		tcp_len = (size_t)(l3[4] << 8 | l3[5]);
+	}
+	tcp = l3 + l3len;
+	if (ETH_HLEN_ + l3len + tcp_len > len)
+		return -1;
+	v->sport = (uint16_t)(tcp[0] << 8 | tcp[1]);
+	v->dport = (uint16_t)(tcp[2] << 8 | tcp[3]);
+	v->flags = tcp[13];
+	v->payload_len = tcp_len - TCP_HLEN;
+	v->tcp_csum_ok = fold(tcp_sum(v->family, l3, tcp, tcp_len)) == 0xffff;
+	return 0;
+}
+
+int run_repeat(int prog, const uint8_t *in, size_t len, uint8_t *out,
+	       size_t *out_len, uint32_t repeat, uint32_t *duration_ns)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in,
+		    .data_size_in = (__u32)len, .data_out = out,
+		    .data_size_out = PKT_MAX, .repeat = repeat);
+
+	if (bpf_prog_test_run_opts(prog, &opts)) {
+		fprintf(stderr, "test run failed: %s\n", strerror(errno));
+		return -1;
+	}
+	*out_len = opts.data_size_out;
+	if (duration_ns)
+		*duration_ns = opts.duration;
+	return (int)opts.retval;
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Crafted TCP packets for BPF_PROG_TEST_RUN: built with correct checksums,
+ * read back with every checksum recomputed from scratch. Shared by the
+ * packet tests and the microbenchmark.
+ */
+#ifndef VEER_TEST_PKT_H
+#define VEER_TEST_PKT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "veer_abi.h"
+
+#define PKT_MAX 256
+#define ETH_HLEN_ 14
+#define IPV4_HLEN 20
+#define IPV6_HLEN 40
+#define TCP_HLEN 20
+#define TC_OK 0
+#define TC_SHOT 2
+#define F_FIN 0x01
+#define F_SYN 0x02
+#define F_RST 0x04
+#define F_PSH 0x08
+#define F_ACK 0x10
+
+struct flow {
+	int family;
+	const char *client;
+	const char *server; /* VIP for forward packets, backend for replies */
+	uint16_t client_port;
+	uint16_t server_port;
+};
+
+struct pkt_view {
+	int family;
+	union veer_addr saddr, daddr;
+	uint16_t sport, dport; /* host order */
+	uint8_t flags;
+	bool ip_csum_ok;
+	bool tcp_csum_ok;
+	size_t payload_len;
+};
+
+/* eth + IP + TCP + payload with correct checksums; returns the length. */
+size_t build(const struct flow *f, bool reply, uint8_t flags, uint32_t seq,
+	     uint32_t ack, const char *payload, uint8_t *buf);
+
+/* Parses buf, verifying the IPv4 and TCP checksums. 0 or -1. */
+int view(const uint8_t *buf, size_t len, struct pkt_view *v);
+
+/*
+ * One BPF_PROG_TEST_RUN of prog on `in` (repeat times); returns the
+ * program's verdict, -1 on error. *out_len gets the output length and,
+ * when duration_ns is not NULL, the kernel's average time per run.
+ */
+int run_repeat(int prog, const uint8_t *in, size_t len, uint8_t *out,
+	       size_t *out_len, uint32_t repeat, uint32_t *duration_ns);
+
+static inline int run(int prog, const uint8_t *in, size_t len, uint8_t *out,
+		      size_t *out_len)
+{
+	return run_repeat(prog, in, len, out, out_len, 1, NULL);
+}
+
+#endif /* VEER_TEST_PKT_H */
