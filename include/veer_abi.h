@@ -85,7 +85,8 @@ struct veer_service {
 	__u32 generation; /* bumped by every change, for observers */
 	__u16 flags; /* VEER_SVC_F_* */
 	__u8 subset_count;
-	__u8 rule_count; /* match rules in veer_rules, tried before the weights */
+	__u8 rule_count; /* match rules in veer_rules, tried before the weights
+			  */
 	__u32 rules_version; /* veer_rule_key.version of the live rule set */
 	/* The default route: weights for connections no rule matches. */
 	struct veer_subset subsets[VEER_MAX_SUBSETS];
@@ -251,12 +252,50 @@ struct veer_runtime {
 	__u64 ct_close_grace_ns;
 };
 
+/*
+ * Socket-level load balancing (cgroup connect4/6). The address a socket
+ * dialled, kept in socket storage so getpeername() reports it back.
+ */
+struct veer_sock_origin {
+	union veer_addr vip;
+	__be16 port;
+	__u8 family;
+	__u8 subset;
+	__u32 svc_id;
+};
+
+/*
+ * One connect() as the socket library sees it: the input the cgroup
+ * programs read from struct bpf_sock_addr, and the decision they apply.
+ * Also the context of the test entry that runs the same function under
+ * BPF_PROG_TEST_RUN (cgroup programs cannot be test-run).
+ */
+struct veer_sock_req {
+	union veer_addr addr; /* in: dialled; out: the backend */
+	__be16 port; /* in: dialled; out: the backend's */
+	__u8 family;
+	__u8 verdict; /* out: VEER_SOCK_* */
+	__u64 cookie; /* in: socket cookie (the per-connection hash input) */
+	__u64 netns_cookie; /* in: hash input under source-IP affinity */
+	__u32 svc_id; /* out */
+	__u8 subset; /* out */
+	__u8 reserved[3];
+};
+
+#define VEER_SOCK_PASS 0 /* not a service: connect unchanged */
+#define VEER_SOCK_REWRITTEN 1 /* addr/port now the chosen backend */
+#define VEER_SOCK_NO_BACKEND 2 /* a service, but nothing to connect to */
+
 /* Pinned object names, relative to the pin root. */
 #define VEER_PIN_ROOT_DEFAULT "/sys/fs/bpf/veer"
 #define VEER_PIN_ROOT_ENV "VEER_PIN_ROOT"
 #define VEER_PIN_PROG_TC_INGRESS "prog_tc_ingress"
 #define VEER_PIN_PROG_TC_EGRESS "prog_tc_egress"
 #define VEER_PIN_PROG_XDP_INGRESS "prog_xdp_ingress"
+#define VEER_PIN_PROG_CONNECT4 "prog_connect4"
+#define VEER_PIN_PROG_CONNECT6 "prog_connect6"
+#define VEER_PIN_PROG_GETPEERNAME4 "prog_getpeername4"
+#define VEER_PIN_PROG_GETPEERNAME6 "prog_getpeername6"
 
 /* Map names (also their pin names). BPF limits names to 15 characters. */
 #define VEER_MAP_SERVICES "veer_services"

@@ -1,4 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* nftw() */
+#define _XOPEN_SOURCE 700
+#define _DEFAULT_SOURCE
 #include "loader.h"
 
 #include <bpf/bpf.h>
@@ -18,6 +21,9 @@
 #include "veer_abi.h"
 #include "veer_tc.skel.h"
 #include "veer_xdp.skel.h"
+#include "veer_sock.skel.h"
+#include <fcntl.h>
+#include <ftw.h>
 #include <linux/if_link.h>
 
 int veer_pin_root_prepare(const char *pin_root, bool create, char *err,
@@ -436,4 +442,244 @@ uint32_t veer_pinned_prog_id(const char *pin_root, const char *name)
 		id = info.id;
 	close(fd);
 	return id;
+}
+
+/* ---- cgroup socket programs ------------------------------------------ */
+
+const char *const veer_sock_prog_names[VEER_SOCK_PROG_COUNT] = {
+	[VEER_SOCK_CONNECT4] = "connect4",
+	[VEER_SOCK_CONNECT6] = "connect6",
+	[VEER_SOCK_GETPEERNAME4] = "getpeername4",
+	[VEER_SOCK_GETPEERNAME6] = "getpeername6",
+};
+
+static const char *const sock_pins[VEER_SOCK_PROG_COUNT] = {
+	[VEER_SOCK_CONNECT4] = VEER_PIN_PROG_CONNECT4,
+	[VEER_SOCK_CONNECT6] = VEER_PIN_PROG_CONNECT6,
+	[VEER_SOCK_GETPEERNAME4] = VEER_PIN_PROG_GETPEERNAME4,
+	[VEER_SOCK_GETPEERNAME6] = VEER_PIN_PROG_GETPEERNAME6,
+};
+
+static const enum bpf_attach_type sock_attach[VEER_SOCK_PROG_COUNT] = {
+	[VEER_SOCK_CONNECT4] = BPF_CGROUP_INET4_CONNECT,
+	[VEER_SOCK_CONNECT6] = BPF_CGROUP_INET6_CONNECT,
+	[VEER_SOCK_GETPEERNAME4] = BPF_CGROUP_INET4_GETPEERNAME,
+	[VEER_SOCK_GETPEERNAME6] = BPF_CGROUP_INET6_GETPEERNAME,
+};
+
+static void close_fds(int *fds, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (fds[i] >= 0)
+			close(fds[i]);
+		fds[i] = -1;
+	}
+}
+
+int veer_load_sock(const char *pin_root, int fds[VEER_SOCK_PROG_COUNT],
+		   char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = pin_root);
+	struct bpf_program *progs[VEER_SOCK_PROG_COUNT];
+	struct veer_sock *skel;
+	struct bpf_map *map;
+	char path[PATH_MAX];
+	int i, ret = -1;
+
+	for (i = 0; i < VEER_SOCK_PROG_COUNT; i++) {
+		prog_pin_path(path, sizeof(path), pin_root, sock_pins[i]);
+		fds[i] = bpf_obj_get(path);
+	}
+	if (fds[0] >= 0 && fds[1] >= 0 && fds[2] >= 0 && fds[3] >= 0)
+		return 0;
+	close_fds(fds, VEER_SOCK_PROG_COUNT);
+
+	skel = veer_sock__open_opts(&open_opts);
+	if (!skel) {
+		snprintf(err, errlen, "cannot open the socket object: %s",
+			 strerror(errno));
+		return -1;
+	}
+	bpf_object__for_each_map(map, skel->obj) if (bpf_map__pin_path(map))
+		adopt_pinned_size(map, pin_root, bpf_map__max_entries(map));
+	if (veer_sock__load(skel)) {
+		snprintf(err, errlen,
+			 "cannot load the socket programs: %s (run with -v "
+			 "for the verifier log)",
+			 strerror(errno));
+		goto cleanup;
+	}
+	progs[VEER_SOCK_CONNECT4] = skel->progs.veer_connect4;
+	progs[VEER_SOCK_CONNECT6] = skel->progs.veer_connect6;
+	progs[VEER_SOCK_GETPEERNAME4] = skel->progs.veer_getpeername4;
+	progs[VEER_SOCK_GETPEERNAME6] = skel->progs.veer_getpeername6;
+	for (i = 0; i < VEER_SOCK_PROG_COUNT; i++) {
+		prog_pin_path(path, sizeof(path), pin_root, sock_pins[i]);
+		if (bpf_program__pin(progs[i], path)) {
+			snprintf(err, errlen, "cannot pin %s: %s", path,
+				 strerror(errno));
+			goto cleanup;
+		}
+		fds[i] = dup(bpf_program__fd(progs[i]));
+	}
+	ret = 0;
+cleanup:
+	if (ret)
+		close_fds(fds, VEER_SOCK_PROG_COUNT);
+	veer_sock__destroy(skel);
+	return ret;
+}
+
+static int open_cgroup(const char *path, char *err, size_t errlen)
+{
+	struct statfs fs;
+	int fd = open(path, O_RDONLY | O_DIRECTORY);
+
+	if (fd < 0) {
+		if (err)
+			snprintf(err, errlen, "cannot open cgroup %s: %s", path,
+				 strerror(errno));
+		return -1;
+	}
+	if (fstatfs(fd, &fs) || fs.f_type != CGROUP2_SUPER_MAGIC) {
+		if (err)
+			snprintf(err, errlen, "%s is not a cgroup2 directory",
+				 path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int veer_cgroup_attach(const char *path, const int fds[VEER_SOCK_PROG_COUNT],
+		       char *err, size_t errlen)
+{
+	int cg = open_cgroup(path, err, errlen), i;
+
+	if (cg < 0)
+		return -1;
+	/* Getpeername first: a rewritten socket can always say its VIP. */
+	for (i = VEER_SOCK_PROG_COUNT - 1; i >= 0; i--) {
+		if (bpf_prog_attach(fds[i], cg, sock_attach[i],
+				    BPF_F_ALLOW_MULTI) &&
+		    errno != EEXIST) {
+			snprintf(err, errlen, "cannot attach %s to %s: %s",
+				 veer_sock_prog_names[i], path,
+				 strerror(errno));
+			close(cg);
+			return -1;
+		}
+	}
+	close(cg);
+	return 0;
+}
+
+unsigned int veer_cgroup_query(const char *path, const char *pin_root)
+{
+	unsigned int mask = 0;
+	__u32 ids[64], count, flags, own;
+	int cg = open_cgroup(path, NULL, 0), i;
+	__u32 j;
+
+	if (cg < 0)
+		return 0;
+	for (i = 0; i < VEER_SOCK_PROG_COUNT; i++) {
+		own = veer_pinned_prog_id(pin_root, sock_pins[i]);
+		count = sizeof(ids) / sizeof(ids[0]);
+		if (!own ||
+		    bpf_prog_query(cg, sock_attach[i], 0, &flags, ids, &count))
+			continue;
+		for (j = 0; j < count; j++)
+			if (ids[j] == own)
+				mask |= 1U << i;
+	}
+	close(cg);
+	return mask;
+}
+
+int veer_cgroup_detach(const char *path, const char *pin_root)
+{
+	unsigned int mask = veer_cgroup_query(path, pin_root);
+	char pin[PATH_MAX];
+	int cg, i, fd, n = 0;
+
+	if (!mask)
+		return 0;
+	cg = open_cgroup(path, NULL, 0);
+	if (cg < 0)
+		return 0;
+	/* Connect first: no socket gets rewritten without its getpeername. */
+	for (i = 0; i < VEER_SOCK_PROG_COUNT; i++) {
+		if (!(mask & (1U << i)))
+			continue;
+		prog_pin_path(pin, sizeof(pin), pin_root, sock_pins[i]);
+		fd = bpf_obj_get(pin);
+		if (fd < 0)
+			continue;
+		if (!bpf_prog_detach2(fd, cg, sock_attach[i]))
+			n++;
+		close(fd);
+	}
+	close(cg);
+	return n;
+}
+
+int veer_cgroup2_root(char *buf, size_t len)
+{
+	char dev[256], dir[PATH_MAX], type[64];
+	FILE *f = fopen("/proc/mounts", "r");
+	int ret = -1;
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%255s %4095s %63s %*[^\n]", dev, dir, type) == 3) {
+		if (!strcmp(type, "cgroup2")) {
+			snprintf(buf, len, "%s", dir);
+			ret = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+/* nftw has no context argument: one walk at a time, through these. */
+static struct {
+	const char *pin_root;
+	void (*fn)(const char *path, unsigned int mask, void *ctx);
+	void *ctx;
+} walk;
+
+static int walk_one(const char *path, const struct stat *st, int type,
+		    struct FTW *ftw)
+{
+	unsigned int mask;
+
+	(void)st;
+	if (type != FTW_D)
+		return 0;
+	if (ftw->level > VEER_CGROUP_WALK_DEPTH)
+		return 0;
+	mask = veer_cgroup_query(path, walk.pin_root);
+	if (mask)
+		walk.fn(path, mask, walk.ctx);
+	return 0;
+}
+
+void veer_cgroup_walk(const char *pin_root,
+		      void (*fn)(const char *path, unsigned int mask,
+				 void *ctx),
+		      void *ctx)
+{
+	char root[PATH_MAX];
+
+	if (!veer_pinned_prog_id(pin_root, VEER_PIN_PROG_CONNECT4) ||
+	    veer_cgroup2_root(root, sizeof(root)))
+		return;
+	walk.pin_root = pin_root;
+	walk.fn = fn;
+	walk.ctx = ctx;
+	nftw(root, walk_one, 32, FTW_PHYS | FTW_MOUNT);
 }

@@ -72,6 +72,47 @@ int veer_xdp_detach(int ifindex, uint32_t own_prog_id);
 
 /* The XDP program on ifindex: its id (0: none) and whether native. */
 void veer_xdp_query(int ifindex, uint32_t *prog_id, bool *native);
+
+/* The cgroup socket programs, in this order everywhere. */
+enum veer_sock_prog {
+	VEER_SOCK_CONNECT4,
+	VEER_SOCK_CONNECT6,
+	VEER_SOCK_GETPEERNAME4,
+	VEER_SOCK_GETPEERNAME6,
+	VEER_SOCK_PROG_COUNT,
+};
+
+extern const char *const veer_sock_prog_names[VEER_SOCK_PROG_COUNT];
+
+/* Loads (or reuses, when pinned) the cgroup socket programs. */
+int veer_load_sock(const char *pin_root, int fds[VEER_SOCK_PROG_COUNT],
+		   char *err, size_t errlen);
+
+/*
+ * Attaches every socket program to the cgroup at path (alongside other
+ * programs there: BPF_F_ALLOW_MULTI). 0 or -1 with err.
+ */
+int veer_cgroup_attach(const char *path, const int fds[VEER_SOCK_PROG_COUNT],
+		       char *err, size_t errlen);
+
+/* Detaches veer's socket programs from the cgroup; how many were there. */
+int veer_cgroup_detach(const char *path, const char *pin_root);
+
+/* Bit i set: veer's program i is attached to the cgroup at path. */
+unsigned int veer_cgroup_query(const char *path, const char *pin_root);
+
+/* Where cgroup2 is mounted (first cgroup2 in /proc/mounts). 0 or -1. */
+int veer_cgroup2_root(char *buf, size_t len);
+
+/*
+ * Calls fn for every cgroup under the cgroup2 root where veer's socket
+ * programs are attached (at most VEER_CGROUP_WALK_DEPTH deep).
+ */
+#define VEER_CGROUP_WALK_DEPTH 16
+void veer_cgroup_walk(const char *pin_root,
+		      void (*fn)(const char *path, unsigned int mask,
+				 void *ctx),
+		      void *ctx);
 int veer_tc_detach(int ifindex, char *err, size_t errlen);
 
 /*

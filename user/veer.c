@@ -237,6 +237,7 @@ static int select_services(const struct veer_model *all, const char *arg,
 struct attach_opts {
 	const char *dev;
 	bool xdp; /* --mode xdp: XDP ingress, TC egress */
+	const char *cgroup; /* --cgroup PATH: socket LB for local processes */
 	struct veer_load_opts load;
 };
 
@@ -248,9 +249,11 @@ static int run_attach(int argc, char **argv)
 		{"ct-size", required_argument, NULL, 'c'},
 		{"ct-close-grace", required_argument, NULL, 'g'},
 		{"mode", required_argument, NULL, 'm'},
+		{"cgroup", required_argument, NULL, 'C'},
 		{NULL, 0, NULL, 0},
 	};
 	struct attach_opts o = {.load = VEER_LOAD_OPTS_DEFAULT};
+	int sock_fds[VEER_SOCK_PROG_COUNT] = {-1, -1, -1, -1};
 	char err[VEER_ERR_LEN];
 	int opt, ifindex, in_fd = -1, eg_fd = -1, xdp_fd = -1;
 	int ret = EXIT_FAILED;
@@ -263,6 +266,10 @@ static int run_attach(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			o.xdp = !strcmp(optarg, "xdp");
+			continue;
+		}
+		if (opt == 'C') {
+			o.cgroup = optarg;
 			continue;
 		}
 		uint32_t *target = opt == 's'	? &o.load.max_services
@@ -279,24 +286,40 @@ static int run_attach(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (optind != argc - 1) {
-		fail("expected exactly one interface name");
+	if (optind < argc - 1 || (optind == argc && !o.cgroup)) {
+		fail("expected one interface name, or --cgroup PATH, or both");
 		return EXIT_USAGE;
 	}
-	o.dev = argv[optind];
+	o.dev = optind < argc ? argv[optind] : NULL;
 	if (require_root())
 		return EXIT_FAILED;
-	ifindex = (int)if_nametoindex(o.dev);
-	if (!ifindex) {
+	ifindex = o.dev ? (int)if_nametoindex(o.dev) : 0;
+	if (o.dev && !ifindex) {
 		fail("no interface named '%s'", o.dev);
 		return EXIT_FAILED;
 	}
 	if (veer_pin_root_prepare(g.pin_root, true, err, sizeof(err)) ||
 	    veer_load(g.pin_root, &o.load, &in_fd, &eg_fd, &reused, err,
 		      sizeof(err)) ||
-	    (o.xdp && veer_load_xdp(g.pin_root, &xdp_fd, err, sizeof(err)))) {
+	    (o.xdp && veer_load_xdp(g.pin_root, &xdp_fd, err, sizeof(err))) ||
+	    (o.cgroup &&
+	     veer_load_sock(g.pin_root, sock_fds, err, sizeof(err)))) {
 		fail("%s", err);
 		goto cleanup;
+	}
+	if (o.cgroup) {
+		if (veer_cgroup_attach(o.cgroup, sock_fds, err, sizeof(err))) {
+			fail("%s", err);
+			goto cleanup;
+		}
+		printf("attached to cgroup %s (connect4, connect6, "
+		       "getpeername4, getpeername6)%s\n",
+		       o.cgroup, reused ? "" : "; programs loaded and pinned");
+		reused = true;
+		if (!o.dev) {
+			ret = 0;
+			goto cleanup;
+		}
 	}
 	/*
 	 * Egress first and ingress last: replies are always translated
@@ -336,6 +359,9 @@ cleanup:
 		close(eg_fd);
 	if (xdp_fd >= 0)
 		close(xdp_fd);
+	for (opt = 0; opt < VEER_SOCK_PROG_COUNT; opt++)
+		if (sock_fds[opt] >= 0)
+			close(sock_fds[opt]);
 	return ret;
 }
 
@@ -378,30 +404,55 @@ static int detach_everywhere(int *count)
 	return failures ? -1 : 0;
 }
 
+static void detach_cgroup_found(const char *path, unsigned int mask, void *ctx)
+{
+	(void)mask;
+	if (veer_cgroup_detach(path, g.pin_root))
+		printf("detached from cgroup %s\n", path);
+	(*(int *)ctx)++;
+}
+
 static int run_detach(int argc, char **argv)
 {
-	int xdp;
 	static const struct option longopts[] = {
 		{"all", no_argument, NULL, 'a'},
+		{"cgroup", required_argument, NULL, 'C'},
 		{NULL, 0, NULL, 0},
 	};
 	struct detach_opts o = {};
+	const char *cgroup = NULL;
 	char err[VEER_ERR_LEN];
-	int opt, ifindex, count;
+	int opt, ifindex, count, xdp;
 
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (opt != 'a')
+		if (opt == 'C')
+			cgroup = optarg;
+		else if (opt == 'a')
+			o.all = true;
+		else
 			return bad_option(argv);
-		o.all = true;
 	}
-	if (o.all ? optind != argc : optind != argc - 1) {
-		fail(o.all ? "--all takes no interface"
-			   : "expected one interface name, or --all");
+	if (o.all ? optind != argc || cgroup
+		  : optind != argc - (cgroup ? 0 : 1)) {
+		fail(o.all ? "--all takes no interface or cgroup"
+			   : "expected one interface name, --cgroup PATH, or "
+			     "--all");
 		return EXIT_USAGE;
 	}
 	if (require_root())
 		return EXIT_FAILED;
+	if (cgroup) {
+		if (!veer_cgroup_detach(cgroup, g.pin_root)) {
+			fail("veer is not attached to cgroup %s", cgroup);
+			return EXIT_FAILED;
+		}
+		printf("detached from cgroup %s\n", cgroup);
+		return 0;
+	}
 	if (o.all) {
+		/* Cgroups first: no local connect() rewritten meanwhile. */
+		count = 0;
+		veer_cgroup_walk(g.pin_root, detach_cgroup_found, &count);
 		if (detach_everywhere(&count))
 			return EXIT_FAILED;
 		if (veer_unpin_all(g.pin_root, err, sizeof(err))) {
@@ -832,6 +883,22 @@ out:
 
 /* ---- status ---------------------------------------------------------- */
 
+static void print_cgroup_found(const char *path, unsigned int mask, void *ctx)
+{
+	int *attached = ctx, i;
+	bool first = true;
+
+	printf("%s cgroup %s:", (*attached)++ ? "           " : "attached:  ",
+	       path);
+	for (i = 0; i < VEER_SOCK_PROG_COUNT; i++) {
+		if (!(mask & (1U << i)))
+			continue;
+		printf("%s %s", first ? "" : ",", veer_sock_prog_names[i]);
+		first = false;
+	}
+	putchar('\n');
+}
+
 static int run_status(int argc, char **argv)
 {
 	struct if_nameindex *ifs, *it;
@@ -886,8 +953,10 @@ static int run_status(int argc, char **argv)
 	}
 	if (ifs)
 		if_freenameindex(ifs);
+	veer_cgroup_walk(g.pin_root, print_cgroup_found, &attached);
 	if (!attached)
-		printf("attached:   nowhere in this network namespace\n");
+		printf("attached:   nowhere in this network namespace or "
+		       "cgroup tree\n");
 
 	veer_model_init(&model);
 	if (open_maps(&maps))
@@ -929,8 +998,9 @@ struct command {
 
 static const struct command commands[] = {
 	{"attach", run_attach,
-	 "DEV [--mode tc|xdp] [--max-services N] [--max-backends N]\n"
-	 "                   [--ct-size N] [--ct-close-grace MS]",
+	 "[DEV] [--mode tc|xdp] [--cgroup PATH] [--max-services N]\n"
+	 "                   [--max-backends N] [--ct-size N] "
+	 "[--ct-close-grace MS]",
 	 "load veer (once) and attach it to the interface clients arrive on",
 	 "  Loads and pins the programs and maps under the pin root unless\n"
 	 "  they are there already, then attaches TC ingress (DNAT) and\n"
@@ -938,9 +1008,14 @@ static const struct command commands[] = {
 	 "  maps already pinned keep theirs (and their conntrack).\n"
 	 "  --mode xdp         the ingress work in XDP (native when the\n"
 	 "                     driver has it, else generic), replies still\n"
-	 "                     through TC egress; tc is the default. "
-	 "Attaching\n"
-	 "                     again with the other mode switches over.\n"
+	 "                     through TC egress; tc is the default.\n"
+	 "                     Attaching again with the other mode switches\n"
+	 "                     over.\n"
+	 "  --cgroup PATH      socket-level LB for processes in the cgroup2\n"
+	 "                     PATH (e.g. the cgroup2 root): connect() to a\n"
+	 "                     VIP goes straight to the chosen backend, no\n"
+	 "                     per-packet work; getpeername() reports the\n"
+	 "                     VIP. With DEV too, both are attached.\n"
 	 "  --max-services N   services (default 1024)\n"
 	 "  --max-backends N   backend slots, all services (default 65536)\n"
 	 "  --ct-size N        connections tracked (2 map entries each) "
@@ -948,7 +1023,7 @@ static const struct command commands[] = {
 	 "  --ct-close-grace MS  how long a closed connection is still\n"
 	 "                     translated before its entries are freed\n"
 	 "                     (default 10000)\n"},
-	{"detach", run_detach, "DEV | --all",
+	{"detach", run_detach, "DEV | --cgroup PATH | --all",
 	 "detach from DEV, or from every interface and remove the pins",
 	 "  Live connections through DEV lose their translation.\n"},
 	{"apply", run_apply,

@@ -13,7 +13,7 @@
 #include "stats.h"
 #include "conntrack.h"
 #include "nat.h"
-#include "veer_select.h"
+#include "choose.h"
 
 static __always_inline void veer_svc_key_of_pkt(struct veer_svc_key *key,
 						const struct veer_pkt *pkt)
@@ -35,25 +35,15 @@ veer_lb_place(const struct veer_pkt *pkt, const struct veer_service *svc,
 {
 	struct veer_ct_entry entry = {};
 	struct veer_ct_key rev_key;
-	const struct veer_subset *subset;
-	struct veer_backend *backend;
-	struct veer_stats *stats;
-	__u32 hash, index, seed = veer_hash_seed();
+	const struct veer_backend *backend;
+	__u32 hash, seed = veer_hash_seed();
 	__u8 chosen;
 
 	hash = veer_flow_hash(&pkt->saddr, &pkt->daddr, pkt->sport, pkt->dport,
 			      svc->flags, seed);
-	chosen = veer_select_subset(svc, hash);
-	if (chosen >= VEER_MAX_SUBSETS)
-		goto no_backend;
-	subset = &svc->subsets[chosen & (VEER_MAX_SUBSETS - 1)];
-	if (subset->backend_count == 0)
-		goto no_backend;
-	index = subset->backend_base +
-		veer_backend_hash(hash, seed) % subset->backend_count;
-	backend = bpf_map_lookup_elem(&veer_backends, &index);
-	if (!backend || backend->family != pkt->family)
-		goto no_backend;
+	backend = veer_choose_backend(svc, hash, seed, pkt->family, &chosen);
+	if (!backend)
+		return NULL;
 
 	entry.nat_addr = backend->addr;
 	entry.nat_port = backend->port;
@@ -76,14 +66,6 @@ veer_lb_place(const struct veer_pkt *pkt, const struct veer_service *svc,
 		return NULL;
 	}
 	return bpf_map_lookup_elem(&veer_conntrack, fwd_key);
-
-no_backend:
-	stats = veer_stats_row(svc->id, chosen < VEER_MAX_SUBSETS
-						? chosen
-						: VEER_STATS_ROW_UNATTRIBUTED);
-	if (stats)
-		stats->no_backend++;
-	return NULL;
 }
 
 /*

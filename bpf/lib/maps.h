@@ -7,6 +7,8 @@
 #ifndef VEER_BPF_MAPS_H
 #define VEER_BPF_MAPS_H
 
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
 #include "veer_abi.h"
 
 /*

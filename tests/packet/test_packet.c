@@ -23,6 +23,7 @@
 #include "model.h"
 #include "veer_abi.h"
 #include "pkt.h"
+#include "veer_sock.skel.h"
 
 /* Short, so tests can watch closed entries being freed. */
 #define TEST_CLOSE_GRACE_MS 200
@@ -699,6 +700,92 @@ static void test_v6_distribution(void)
 }
 
 /*
+ * The socket path's decision (what cgroup connect4/6 apply), through its
+ * test entry: same library, so the same weights hold per connect().
+ */
+static int sock_decide(struct veer_sock *skel, struct veer_sock_req *req)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = req,
+		    .ctx_size_in = sizeof(*req));
+
+	if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.veer_sock_test),
+				   &opts))
+		return -1;
+	*req = skel->bss->veer_sock_test_result;
+	return 0;
+}
+
+static void test_sock_lb(void)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = pin_root);
+	unsigned long counts[3] = {0, 0, 0}, other = 0;
+	struct veer_sock_req req;
+	struct veer_sock *skel;
+	double share;
+	uint8_t family;
+	unsigned int i;
+
+	skel = veer_sock__open_opts(&open_opts);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(skel);
+	CU_ASSERT_EQUAL_FATAL(veer_sock__load(skel), 0);
+
+	/* The distribution service (v1 80, v2 0, v3 20) per connect(). */
+	for (i = 0; i < DIST_FLOWS; i++) {
+		memset(&req, 0, sizeof(req));
+		veer_addr_parse("10.96.1.1", &req.addr, &family);
+		req.family = family;
+		req.port = htons(443);
+		req.cookie = 0x100000000ULL + i;
+		if (sock_decide(skel, &req) ||
+		    req.verdict != VEER_SOCK_REWRITTEN || req.subset > 2) {
+			other++;
+			continue;
+		}
+		counts[req.subset]++;
+		if (req.subset == 2 &&
+		    !addr_is(&req.addr, AF_INET, "10.20.3.1"))
+			other++;
+	}
+	CU_ASSERT_EQUAL(other, 0);
+	CU_ASSERT_EQUAL(counts[1], 0);
+	share = 100.0 * (double)counts[0] / DIST_FLOWS;
+	CU_ASSERT_TRUE(fabs(share - 80.0) <= DIST_TOLERANCE_PP);
+	printf("\n    sockets: v1 %.2f%% v2 %lu v3 %.2f%% ", share, counts[1],
+	       100.0 * (double)counts[2] / DIST_FLOWS);
+
+	/* Not a service: connect() goes through unchanged. */
+	memset(&req, 0, sizeof(req));
+	veer_addr_parse("10.99.0.1", &req.addr, &family);
+	req.family = family;
+	req.port = htons(80);
+	CU_ASSERT_EQUAL(sock_decide(skel, &req), 0);
+	CU_ASSERT_EQUAL(req.verdict, VEER_SOCK_PASS);
+	CU_ASSERT_TRUE(addr_is(&req.addr, AF_INET, "10.99.0.1"));
+
+	/* A subset with weight and no backend: the connect is refused. */
+	memset(&req, 0, sizeof(req));
+	veer_addr_parse("10.96.0.20", &req.addr, &family);
+	req.family = family;
+	req.port = htons(80);
+	CU_ASSERT_EQUAL(sock_decide(skel, &req), 0);
+	CU_ASSERT_EQUAL(req.verdict, VEER_SOCK_NO_BACKEND);
+
+	/* IPv6 (the dist6 service): rewritten to an IPv6 backend. */
+	memset(&req, 0, sizeof(req));
+	veer_addr_parse("fd00:96::1:1", &req.addr, &family);
+	req.family = family;
+	req.port = htons(443);
+	req.cookie = 7;
+	CU_ASSERT_EQUAL(sock_decide(skel, &req), 0);
+	CU_ASSERT_EQUAL(req.verdict, VEER_SOCK_REWRITTEN);
+	CU_ASSERT_EQUAL(ntohs(req.port), 8080);
+	CU_ASSERT_TRUE(addr_is(&req.addr, AF_INET6, "fd20:1::1") ||
+		       addr_is(&req.addr, AF_INET6, "fd20:1::2") ||
+		       addr_is(&req.addr, AF_INET6, "fd20:3::1"));
+	veer_sock__destroy(skel);
+}
+
+/*
  * An upgrade: new programs loaded over the pinned maps keep conntrack and
  * the runtime values (hash seed, close grace), so live connections and
  * future placements are as before.
@@ -1023,6 +1110,8 @@ int main(void)
 			 test_v4_distribution) ||
 	    !CU_add_test(suite, "IPv6 100k-flow distribution",
 			 test_v6_distribution) ||
+	    !CU_add_test(suite, "socket LB decision (cgroup connect path)",
+			 test_sock_lb) ||
 	    !CU_add_test(suite, "reload keeps conntrack and the hash seed",
 			 test_reload_keeps_state) ||
 	    !CU_add_test(suite, "store: versioned rule sets",
