@@ -931,6 +931,8 @@ static int run_status(int argc, char **argv)
 	printf("programs:   tc ingress id %u, tc egress id %u", pin_in, pin_eg);
 	if (pin_xdp)
 		printf(", xdp ingress id %u", pin_xdp);
+	if (veer_pinned_prog_id(g.pin_root, VEER_PIN_PROG_CONNECT4))
+		printf(", cgroup socket programs");
 	putchar('\n');
 	ifs = if_nameindex();
 	for (it = ifs; it && it->if_index; it++) {
