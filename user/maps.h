@@ -49,11 +49,11 @@ int veer_maps_read_model(const struct veer_maps *maps, struct veer_model *model,
  * Makes the maps hold `desired` for each service it names; with
  * prune_hosts, also removes the other entries of every host it names (a
  * host's entries are defined by its files as a whole). Services of other
- * names and hosts are left alone. Validates first; writes new backends into unused slots, then
- * publishes each service with one map update; on a write failure restores
- * every service it had touched. A summary of the change, one line per
- * service, goes to `out` (even when dry_run, where nothing is written).
- * *changed reports whether anything differed. 0 or -1 with err.
+ * names and hosts are left alone. Validates first; writes new backends into
+ * unused slots, then publishes each service with one map update; on a write
+ * failure restores every service it had touched. A summary of the change, one
+ * line per service, goes to `out` (even when dry_run, where nothing is
+ * written). *changed reports whether anything differed. 0 or -1 with err.
  */
 int veer_maps_apply(const struct veer_maps *maps,
 		    const struct veer_model *current,
