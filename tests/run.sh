@@ -6,22 +6,25 @@
 #   packet  build/test_packet  (CUnit, BPF_PROG_TEST_RUN on crafted packets)
 #   fuzz    make fuzz: the config loaders under libFuzzer for FUZZ_SECONDS
 #           (default 20)
-#   e2e     tests/e2e/test_*.sh, in each attach mode (tc, xdp), each with
-#           transmit checksum offload on and then off on every lab veth
+#   e2e     tests/e2e/test_*.sh, in each attach mode (tc, xdp: veer on the
+#           node's interface, load from the client namespace; cgroup:
+#           socket LB, load from node processes in the cgroup veer is
+#           attached to), each with transmit checksum offload on and then
+#           off on every lab veth
 #
 #   tests/run.sh [LAYER...]     (default: unit packet fuzz e2e)
 #
 # Must run as root (BPF, network namespaces). Build first: make tests-bin.
 # Environment: VEER_E2E_TIMEOUT (seconds per e2e script, default 240),
-# VEER_E2E_VARIANTS (default "on off"), VEER_E2E_MODES (default "tc xdp"),
-# VEER_E2E_KEEP=1 keeps lab logs.
+# VEER_E2E_VARIANTS (default "on off"), VEER_E2E_MODES (default "tc xdp
+# cgroup"), VEER_E2E_KEEP=1 keeps lab logs.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${VEER_BUILD:-$ROOT/build}
 E2E_TIMEOUT=${VEER_E2E_TIMEOUT:-240}
 E2E_VARIANTS=${VEER_E2E_VARIANTS:-on off}
-E2E_MODES=${VEER_E2E_MODES:-tc xdp}
+E2E_MODES=${VEER_E2E_MODES:-tc xdp cgroup}
 
 if [[ $(id -u) -ne 0 ]]; then
 	echo "tests/run.sh: must run as root (BPF programs, network namespaces); try: sudo $0" >&2

@@ -21,8 +21,19 @@
 # ranges (customers 10.96.0.20 / fd00:96::20, purchase-history 10.96.0.30,
 # tcp-echo 10.96.0.40, product 10.96.0.50) with these same backends.
 #
+# Attach modes (VEER_E2E_MODE, lab_veer_attach): tc (default) and xdp put
+# veer on the node's to-client interface and the load comes from CLIENT,
+# through the node. cgroup is socket-level LB for the node's own processes:
+# veer's connect4/6 and getpeername4/6 programs are attached to a fresh
+# cgroup2 directory (LAB_CGROUP, <cgroup2 mount>/veer-e2e-<pid>), no node
+# interface has a tc or xdp program, and the load comes from processes in
+# the NODE namespace placed in that cgroup (lab_client, lab_client_bg),
+# which dial the VIPs and reach the backends directly; they run with
+# --expect-peer (getpeername() must report the VIP dialled).
+#
 # Cleanup (lab_cleanup, installed as an EXIT trap by lab_init) kills only the
-# PIDs this lab started, detaches veer, removes the pin root and deletes the
+# PIDs this lab started, detaches veer (from the lab's cgroup explicitly,
+# then everywhere), removes the lab's cgroup, the pin root and the
 # namespaces. Set VEER_E2E_KEEP=1 to keep the temporary directory (logs).
 
 LAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -54,6 +65,12 @@ VIP_V4=10.96.0.10
 VIP_V6=fd00:96::10
 VIP_PORT=80
 BACKEND_PORT=8080
+
+# The attach mode under test: tc, xdp or cgroup.
+LAB_MODE=${VEER_E2E_MODE:-tc}
+# cgroup mode: the cgroup2 directory veer is attached to (set by
+# lab_veer_attach, which creates it; removed by lab_cleanup).
+LAB_CGROUP=
 
 LAB_PIDS=()
 LAB_TMP=
@@ -124,6 +141,14 @@ lab_ensure_bpffs() {
 
 # lab_init: root check, temp dir, bpffs, cleanup traps.
 lab_init() {
+	case $LAB_MODE in
+	tc | xdp) ;;
+	cgroup)
+		# The attach checks and the conntrack check read BPF state.
+		set -- "$@" bpftool jq
+		;;
+	*) lab_die "VEER_E2E_MODE must be tc, xdp or cgroup (got '$LAB_MODE')" ;;
+	esac
 	lab_require_root
 	lab_require_tools "$@"
 	lab_ensure_bpffs
@@ -168,9 +193,54 @@ veer() {
 	nsenter --net="/run/netns/$NS_NODE" -- "$VEER_BIN" --pin-root "$VEER_PIN_ROOT" "$@"
 }
 
-# client ARGS...: veer-testclient inside the client namespace.
-client() {
-	nsenter --net="/run/netns/$NS_CLIENT" -- "$TESTCLIENT" "$@"
+# lab_client ARGS...: veer-testclient where the load comes from in the mode
+# under test: the client namespace for tc and xdp; for cgroup, the node
+# namespace, in LAB_CGROUP, with --expect-peer.
+lab_client() {
+	if [[ $LAB_MODE == cgroup ]]; then
+		(_lab_cgroup_exec "$@")
+	else
+		nsenter --net="/run/netns/$NS_CLIENT" -- "$TESTCLIENT" "$@"
+	fi
+}
+
+# client ARGS...: lab_client (scripts/demo.sh's name for it).
+client() { lab_client "$@"; }
+
+# lab_client_bg LOG ARGS...: lab_client in the background, logging to LOG;
+# its PID (veer-testclient's own: the subshell and nsenter exec it) in
+# LAB_BG_PID and LAB_PIDS.
+lab_client_bg() {
+	local log=$1
+	shift
+	if [[ $LAB_MODE == cgroup ]]; then
+		# The function runs in the forked child itself (no nested
+		# subshell), so $! is the PID that execs veer-testclient.
+		_lab_cgroup_exec "$@" >"$log" 2>&1 &
+		LAB_BG_PID=$!
+		LAB_PIDS+=("$LAB_BG_PID")
+	else
+		lab_bg "$NS_CLIENT" "$log" "$TESTCLIENT" "$@"
+	fi
+}
+
+# _lab_cgroup_exec ARGS...: only ever run in a child process (a subshell or
+# a background job): moves that process into LAB_CGROUP (before any socket
+# exists: a socket belongs to its creator's cgroup), then execs
+# veer-testclient in the node namespace; nsenter --net changes the network
+# namespace only, never the cgroup. It refuses to run anywhere else: a
+# client outside the cgroup would not be load-balanced at all.
+_lab_cgroup_exec() {
+	if [[ -z $LAB_CGROUP || ! -d $LAB_CGROUP ]]; then
+		echo "lab: no lab cgroup (lab_veer_attach not run?)" >&2
+		exit 1
+	fi
+	echo "$BASHPID" >"$LAB_CGROUP/cgroup.procs" || {
+		echo "lab: cannot move $BASHPID into $LAB_CGROUP" >&2
+		exit 1
+	}
+	exec nsenter --net="/run/netns/$NS_NODE" -- "$TESTCLIENT" \
+		"$@" --expect-peer
 }
 
 _sysctl() {
@@ -225,6 +295,11 @@ lab_up() {
 	# ports reusable for new outgoing connections.
 	_sysctl "$NS_CLIENT" net.ipv4.ip_local_port_range="1024 65535" \
 		net.ipv4.tcp_tw_reuse=1
+	# In cgroup mode the node's own processes make those connections.
+	if [[ $LAB_MODE == cgroup ]]; then
+		_sysctl "$NS_NODE" net.ipv4.ip_local_port_range="1024 65535" \
+			net.ipv4.tcp_tw_reuse=1
+	fi
 
 	ip -n "$NS_V1" addr add "$V1_V4/24" dev "$LEAF_DEV"
 	ip -n "$NS_V1" addr add "$V1_V6/64" dev "$LEAF_DEV" nodad
@@ -297,23 +372,81 @@ services:
 EOF
 }
 
-# lab_veer_attach: attaches veer to the node's client-facing interface, no
-# service configured yet.
+# lab_veer_attach: attaches veer in the mode under test (VEER_E2E_MODE), no
+# service configured yet: tc or xdp on the node's client-facing interface;
+# cgroup to a fresh cgroup (LAB_CGROUP) for the node's own processes.
 lab_veer_attach() {
 	[[ -x $VEER_BIN ]] || lab_die "$VEER_BIN not built (run make)"
+	if [[ $LAB_MODE == cgroup ]]; then
+		_lab_veer_attach_cgroup
+		return
+	fi
 	LAB_ATTACHED=1
 	# VEER_E2E_MODE=xdp runs the same tests with XDP doing the ingress work.
-	veer attach "$NODE_DEV" --mode "${VEER_E2E_MODE:-tc}" \
+	veer attach "$NODE_DEV" --mode "$LAB_MODE" \
 		>"$LAB_TMP/attach.log" 2>&1 || {
 		cat "$LAB_TMP/attach.log" >&2
 		lab_die "veer attach $NODE_DEV failed"
 	}
 	# The mode under test must really be the one doing the ingress work.
 	veer status >"$LAB_TMP/status.log" 2>&1
-	grep -q "$NODE_DEV: ${VEER_E2E_MODE:-tc} ingress" "$LAB_TMP/status.log" || {
+	grep -q "$NODE_DEV: $LAB_MODE ingress" "$LAB_TMP/status.log" || {
 		cat "$LAB_TMP/status.log" >&2
-		lab_die "veer status does not show ${VEER_E2E_MODE:-tc} ingress on $NODE_DEV"
+		lab_die "veer status does not show $LAB_MODE ingress on $NODE_DEV"
 	}
+}
+
+# lab_cgroup2_mount: where cgroup2 is mounted (first one in /proc/mounts).
+lab_cgroup2_mount() {
+	awk '$3 == "cgroup2" { print $2; f = 1; exit } END { exit !f }' /proc/mounts
+}
+
+LAB_SOCK_PROGS="connect4, connect6, getpeername4, getpeername6"
+
+# lab_cgroup_attach_types: the attach types of the programs on LAB_CGROUP
+# as the kernel reports them (bpftool cgroup show), sorted, one line; older
+# bpftool says cgroup_inet4_connect where newer says connect4.
+lab_cgroup_attach_types() {
+	bpftool cgroup show "$LAB_CGROUP" 2>&1 | awk 'NR > 1 {
+		t = $2
+		if (t ~ /^cgroup_inet[46]_(connect|getpeername)$/)
+			t = substr(t, 14) substr(t, 12, 1)
+		print t }' | sort | paste -sd ' ' || true
+}
+
+# _lab_veer_attach_cgroup: creates LAB_CGROUP, attaches veer's socket
+# programs to it and checks, from veer and from the kernel (bpftool), that
+# exactly those four are attached there and that no node interface has a
+# tc or xdp program (the node-side data plane must not be what works).
+_lab_veer_attach_cgroup() {
+	local root types progs
+	root=$(lab_cgroup2_mount) || lab_die "no cgroup2 mount in /proc/mounts"
+	[[ -e $root/veer-e2e-$$ ]] && lab_die "cgroup $root/veer-e2e-$$ already exists"
+	mkdir "$root/veer-e2e-$$" || lab_die "cannot create cgroup $root/veer-e2e-$$"
+	LAB_CGROUP=$root/veer-e2e-$$
+	LAB_ATTACHED=1
+	veer attach --cgroup "$LAB_CGROUP" >"$LAB_TMP/attach.log" 2>&1 || {
+		cat "$LAB_TMP/attach.log" >&2
+		lab_die "veer attach --cgroup $LAB_CGROUP failed"
+	}
+	veer status >"$LAB_TMP/status.log" 2>&1
+	grep -Eq "(^|[[:space:]])cgroup +$LAB_CGROUP: $LAB_SOCK_PROGS\$" \
+		"$LAB_TMP/status.log" || {
+		cat "$LAB_TMP/status.log" >&2
+		lab_die "veer status does not show '$LAB_CGROUP: $LAB_SOCK_PROGS'"
+	}
+	if grep -q "^[a-z: ]*$NODE_DEV:" "$LAB_TMP/status.log"; then
+		cat "$LAB_TMP/status.log" >&2
+		lab_die "veer status shows $NODE_DEV attached in cgroup mode"
+	fi
+	types=$(lab_cgroup_attach_types)
+	[[ $types == "connect4 connect6 getpeername4 getpeername6" ]] ||
+		lab_die "bpftool cgroup show $LAB_CGROUP: attach types '$types', want connect4 connect6 getpeername4 getpeername6"
+	progs=$(lab_exec "$NS_NODE" bpftool -j net show 2>/dev/null |
+		jq '[.[] | (.xdp // [])[], (.tc // [])[]] | length' 2>/dev/null ||
+		true)
+	[[ $progs == 0 ]] ||
+		lab_die "cgroup mode: node interfaces carry ${progs:-?} tc/xdp programs, want 0 ($(lab_exec "$NS_NODE" bpftool net show 2>&1 | tr '\n' ' '))"
 }
 
 # lab_veer_up [V1_WEIGHT]: attaches veer to the node's client-facing
@@ -341,6 +474,13 @@ count_of() {
 	awk -v k="$2" '$1 == k { v = $2 } END { print v + 0 }' "$1"
 }
 
+# ct_entries: every entry of the pinned conntrack map; nothing if the map
+# cannot be read.
+ct_entries() {
+	bpftool -j map dump pinned "$VEER_PIN_ROOT/veer_conntrack" 2>/dev/null |
+		jq 'length' 2>/dev/null
+}
+
 # ct_live_entries: conntrack entries that carry no close flag (FIN either
 # way or RST: VEER_CT_F_* bits 0-2), read from the pinned map with bpftool.
 # Once every connection has closed, none may be left: an entry that stays
@@ -355,9 +495,19 @@ _ct_no_live() { [[ $(ct_live_entries) == 0 ]]; }
 
 # t_check_ct_drained: within 5 s of every connection closing (the last
 # segments of a close may still be in flight) no live conntrack entry is
-# left.
+# left. In cgroup mode nothing goes through a per-packet path, so
+# conntrack must never have held an entry at all: exactly zero.
 t_check_ct_drained() {
 	local n
+	if [[ $LAB_MODE == cgroup ]]; then
+		n=$(ct_entries || true)
+		if [[ $n == 0 ]]; then
+			t_pass "cgroup mode: conntrack holds 0 entries (socket LB keeps no per-packet state)"
+		else
+			t_fail "cgroup mode: conntrack holds ${n:-?} entries, want 0 (socket LB keeps no per-packet state; $(veer status 2>&1 | grep -i conntrack | tr -s ' '))"
+		fi
+		return
+	fi
 	if wait_until 5000 _ct_no_live; then
 		t_pass "no live conntrack entry left after every connection closed"
 	else
@@ -378,14 +528,21 @@ tcp_mib() {
 # connection closes gracefully after reading everything, so a reset from
 # the client means a segment reached it that no socket owned: typically a
 # backend segment that left the node without reverse NAT (source = the
-# backend's own address instead of the VIP).
+# backend's own address instead of the VIP). In cgroup mode the clients
+# are the node's processes, so the node namespace's counter is the one
+# (the client namespace carries no traffic): a reset there means a segment
+# reached the node that none of its sockets owned, or a client aborted.
 t_check_client_rsts() {
-	local n
-	n=$(tcp_mib "$NS_CLIENT" OutRsts)
+	local n ns=$NS_CLIENT who=client
+	if [[ $LAB_MODE == cgroup ]]; then
+		ns=$NS_NODE
+		who="node (cgroup mode: the clients run there)"
+	fi
+	n=$(tcp_mib "$ns" OutRsts)
 	if [[ $n == 0 ]]; then
-		t_pass "client sent no TCP resets"
+		t_pass "$who sent no TCP resets"
 	else
-		t_fail "client sent $n TCP resets (segments reached it without reverse NAT?)"
+		t_fail "$who sent ${n:-?} TCP resets (segments reached it that no socket owned)"
 	fi
 }
 
@@ -404,6 +561,31 @@ binomial_tolerance() {
 		'BEGIN { printf "%d\n", k * sqrt(n * p * (1 - p)) }'
 }
 
+# _lab_cgroup_empty: LAB_CGROUP has no process left (exited ones included:
+# cgroup.events says "populated 0" only once they are fully gone).
+_lab_cgroup_empty() {
+	[[ ! -s $LAB_CGROUP/cgroup.procs ]] &&
+		grep -qx 'populated 0' "$LAB_CGROUP/cgroup.events"
+}
+
+# _lab_cgroup_remove: removes LAB_CGROUP once it is empty (bounded poll).
+# Only the lab's clients ever enter it, so any PID still there after 5 s is
+# one of them: it gets SIGKILL, then a second bounded wait.
+_lab_cgroup_remove() {
+	local pid
+	[[ -d $LAB_CGROUP ]] || return 0
+	if ! wait_until 5000 _lab_cgroup_empty; then
+		while read -r pid; do
+			lab_log "lab: killing leftover client $pid in $LAB_CGROUP"
+			kill -KILL "$pid" 2>/dev/null
+		done <"$LAB_CGROUP/cgroup.procs"
+		wait_until 5000 _lab_cgroup_empty ||
+			lab_log "lab: $LAB_CGROUP still has processes: $(paste -sd ' ' "$LAB_CGROUP/cgroup.procs")"
+	fi
+	wait_until 5000 rmdir "$LAB_CGROUP" 2>/dev/null ||
+		lab_log "lab: cannot remove cgroup $LAB_CGROUP"
+}
+
 lab_cleanup() {
 	local rc=$? pid ns
 	trap - EXIT INT TERM
@@ -413,9 +595,18 @@ lab_cleanup() {
 	done
 	LAB_PIDS=()
 	if ((LAB_ATTACHED)) && [[ -x $VEER_BIN && -e /run/netns/$NS_NODE ]]; then
+		# detach --all may or may not walk the cgroup tree: never rely
+		# on it for the lab's own cgroup (t_end has normally detached
+		# it already, as a check).
+		if [[ -n $LAB_CGROUP && -d $LAB_CGROUP ]] &&
+			[[ -n $(lab_cgroup_attach_types) ]]; then
+			veer detach --cgroup "$LAB_CGROUP" >/dev/null 2>&1 ||
+				lab_log "lab: veer detach --cgroup $LAB_CGROUP failed"
+		fi
 		veer detach --all >/dev/null 2>&1 ||
 			lab_log "lab: veer detach --all failed (pin root $VEER_PIN_ROOT)"
 	fi
+	[[ -n $LAB_CGROUP ]] && _lab_cgroup_remove
 	if ((LAB_UP)); then
 		for ns in "${LAB_NAMESPACES[@]}"; do
 			[[ -e /run/netns/$ns ]] && ip netns del "$ns"
@@ -451,8 +642,8 @@ T_VARIANT=
 t_begin() {
 	T_NAME=$1
 	case ${VEER_E2E_TX:-on} in
-	on) T_VARIANT=tx-on ;;
-	off) T_VARIANT=tx-off ;;
+	on) T_VARIANT=${VEER_E2E_MODE:-tc},tx-on ;;
+	off) T_VARIANT=${VEER_E2E_MODE:-tc},tx-off ;;
 	*) lab_die "VEER_E2E_TX must be on or off" ;;
 	esac
 	T_START=$(now_ms)
@@ -488,7 +679,25 @@ lab_up_variant() {
 	fi
 }
 
+# t_check_cgroup_detach: cgroup mode's last check (t_end runs it): `veer
+# detach --cgroup` exits 0, and neither the kernel (bpftool) nor `veer
+# status` shows a program on the cgroup afterwards. A no-op in tc/xdp mode.
+t_check_cgroup_detach() {
+	local rc=0 left
+	[[ $LAB_MODE == cgroup && -n $LAB_CGROUP && -d $LAB_CGROUP ]] || return 0
+	veer detach --cgroup "$LAB_CGROUP" >"$LAB_TMP/detach.log" 2>&1 || rc=$?
+	left=$(lab_cgroup_attach_types)
+	veer status >"$LAB_TMP/status-detached.log" 2>&1
+	if ((rc == 0)) && [[ -z $left ]] &&
+		! grep -q "$LAB_CGROUP" "$LAB_TMP/status-detached.log"; then
+		t_pass "veer detach --cgroup: exit 0, no program left on the cgroup"
+	else
+		t_fail "veer detach --cgroup: exit $rc ($(tr '\n' ' ' <"$LAB_TMP/detach.log")), left attached: '${left}', status: $(grep cgroup "$LAB_TMP/status-detached.log" | tr -s ' ' | tr '\n' ' ')"
+	fi
+}
+
 t_end() {
+	t_check_cgroup_detach
 	printf '%s[%s]: %d checks passed, %d failed (%d ms)\n' "$T_NAME" \
 		"$T_VARIANT" "$T_PASS" "$T_FAIL" $(($(now_ms) - T_START))
 	((T_FAIL == 0 && T_PASS > 0)) && exit 0
@@ -505,7 +714,7 @@ count_burst() {
 
 # count_burst_to ADDR PORT N OUT: like count_burst, to any ADDR:PORT.
 count_burst_to() {
-	client count --addr "$1" --port "$2" -n "$3" -c 32 \
+	lab_client count --addr "$1" --port "$2" -n "$3" -c 32 \
 		--timeout-ms 3000 >"$4" 2>"$4.err" || true
 }
 

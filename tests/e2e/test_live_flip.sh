@@ -59,7 +59,7 @@ flip_service() {
 		return
 	fi
 
-	lab_bg "$NS_CLIENT" "$out" "$TESTCLIENT" stream --addr "$vip" \
+	lab_client_bg "$out" stream --addr "$vip" \
 		--port "$VIP_PORT" -n "$STREAMS" --ready-file "$ready" \
 		--progress-file "$prog" --timeout-ms 10000
 	spid=$LAB_BG_PID

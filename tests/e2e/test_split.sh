@@ -3,7 +3,8 @@
 #
 # Weighted split, IPv4 (web) and IPv6 (web6): 100/0 and 0/100 are exact over
 # 500 connections; 80/20 over 2000 connections lands within 4.5 binomial
-# standard deviations of the expected v2 count.
+# standard deviations of the expected v2 count. In cgroup mode, node
+# processes outside the cgroup are not load-balanced.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -33,6 +34,23 @@ for svc in web web6; do
 	step "$svc" 0 500
 	step "$svc" 80 2000
 done
+
+# cgroup mode: veer serves the processes of the cgroup it is attached to and
+# nothing else. A node process outside it that dials a VIP is not
+# rewritten, and the node has no route to the VIPs: every connect() fails
+# as unreachable. (tc and xdp: nothing to check, the node never dials.)
+if [[ $LAB_MODE == cgroup ]]; then
+	for svc in web web6; do
+		out=$LAB_TMP/outside-$svc.out
+		lab_exec "$NS_NODE" "$TESTCLIENT" count --addr "$(vip_of "$svc")" \
+			--port "$VIP_PORT" -n 4 --timeout-ms 3000 >"$out" 2>"$out.err" || true
+		if (($(count_of "$out" errors) == 4)) && grep -q 'unreachable=4' "$out.err"; then
+			t_pass "$svc: a node process outside the cgroup is not load-balanced (4 connects to the VIP unreachable)"
+		else
+			t_fail "$svc: a node process outside the cgroup: $(tr '\n' ' ' <"$out") $(tr '\n' ' ' <"$out.err") (want 4 unreachable)"
+		fi
+	done
+fi
 
 t_check_ct_drained
 t_check_client_rsts

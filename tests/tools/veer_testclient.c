@@ -4,8 +4,10 @@
  * veer-testsrv, which sends "VERSION\n" on every connection and then echoes.
  *
  *   veer-testclient count  --addr A --port P -n N [-c C] [--timeout-ms T]
+ *                          [--expect-peer]
  *   veer-testclient stream --addr A --port P -n N [--ready-file F]
- *                          [--progress-file F] [--duration-ms D] ...
+ *                          [--progress-file F] [--duration-ms D]
+ *                          [--expect-peer] ...
  *
  * count opens N short connections (at most C at once), reads each one's
  * version line, half-closes and waits for the server's FIN. It prints one
@@ -22,6 +24,11 @@
  * waits for all outstanding echoes, closes every connection with a FIN and
  * prints a summary; exit 0 only if nothing was reset, corrupted or stuck and
  * every connection verified bytes.
+ *
+ * --expect-peer (both modes): once a connection is established,
+ * getpeername() must report exactly the --addr and --port dialled (what
+ * veer's socket-level LB promises: connect() goes to a backend, the
+ * application still sees the VIP). A mismatch is an error of kind "peer".
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -66,6 +73,7 @@ struct opts {
 	unsigned long inflight;
 	unsigned long interval_ms;
 	uint64_t seed;
+	bool expect_peer;
 	const char *ready_file;
 	const char *progress_file;
 	struct sockaddr_storage ss;
@@ -96,11 +104,13 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: " PROG " count  --addr ADDR --port P -n N [-c CONC] "
 		"[--timeout-ms T]\n"
+		"                      [--expect-peer]\n"
 		"       " PROG " stream --addr ADDR --port P -n N "
 		"[--ready-file F] [--progress-file F]\n"
 		"                      [--duration-ms D] [--timeout-ms T] "
 		"[--chunk B] [--inflight B]\n"
-		"                      [--interval-ms I] [--seed S]\n"
+		"                      [--interval-ms I] [--seed S] "
+		"[--expect-peer]\n"
 		"\n"
 		"count:  N short connections, at most CONC (default 32) at "
 		"once, each\n"
@@ -118,6 +128,9 @@ static void usage(FILE *out)
 		"and summarise.\n"
 		"        T (default 10000) bounds connection setup and the "
 		"final drain.\n"
+		"--expect-peer: getpeername() of every established "
+		"connection must be\n"
+		"        ADDR:P, else it is an error of kind \"peer\".\n"
 		"ADDR is IPv4 or IPv6 (\"fd00::10\" or \"[fd00::10]\").\n"
 		"Exit status: 0 success, 1 test failure, 2 usage error.\n");
 }
@@ -301,13 +314,14 @@ enum err_kind {
 	ERR_UNREACH,
 	ERR_EOF, /* the server closed too early */
 	ERR_PROTO, /* bad version line or unexpected data */
+	ERR_PEER, /* getpeername() is not the address dialled */
 	ERR_OTHER,
 	ERR_KINDS,
 };
 
 static const char *const err_names[ERR_KINDS] = {
 	"refused", "reset",    "timeout", "unreachable",
-	"eof",	   "protocol", "other",
+	"eof",	   "protocol", "peer",	  "other",
 };
 
 static unsigned long errs[ERR_KINDS];
@@ -355,7 +369,70 @@ static void print_error_detail(void)
 	fprintf(stderr, "\n");
 }
 
+/* "10.0.0.1:80" or "[fd00::1]:80"; "?" for another family. */
+static void format_sockaddr(const struct sockaddr_storage *ss, char *buf,
+			    size_t len)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+	char a[INET6_ADDRSTRLEN];
+
+	if (ss->ss_family == AF_INET &&
+	    inet_ntop(AF_INET, &sin->sin_addr, a, sizeof(a)))
+		snprintf(buf, len, "%s:%u", a, ntohs(sin->sin_port));
+	else if (ss->ss_family == AF_INET6 &&
+		 inet_ntop(AF_INET6, &sin6->sin6_addr, a, sizeof(a)))
+		snprintf(buf, len, "[%s]:%u", a, ntohs(sin6->sin6_port));
+	else
+		snprintf(buf, len, "? (family %u)", ss->ss_family);
+}
+
+/*
+ * With --expect-peer: whether the established connection fd reports the
+ * address and port dialled as its peer. Returns -1 if it does (or the
+ * check is off), else the error kind, with what went wrong in why: ERR_PEER
+ * for another address, the class of getpeername()'s errno if it fails
+ * (ENOTCONN: reset meanwhile).
+ */
+static int check_peer(const struct opts *o, int fd, char *why, size_t wlen)
+{
+	const struct sockaddr_in *want4 = (const struct sockaddr_in *)&o->ss;
+	const struct sockaddr_in6 *want6 = (const struct sockaddr_in6 *)&o->ss;
+	struct sockaddr_storage got;
+	const struct sockaddr_in *got4 = (const struct sockaddr_in *)&got;
+	const struct sockaddr_in6 *got6 = (const struct sockaddr_in6 *)&got;
+	socklen_t len = sizeof(got);
+	char gbuf[INET6_ADDRSTRLEN + 16], wbuf[INET6_ADDRSTRLEN + 16];
+	bool same;
+
+	if (!o->expect_peer)
+		return -1;
+	memset(&got, 0, sizeof(got));
+	if (getpeername(fd, (struct sockaddr *)&got, &len) < 0) {
+		snprintf(why, wlen, "getpeername(): %s", strerror(errno));
+		return errno == ENOTCONN ? ERR_RESET : (int)classify(errno);
+	}
+	if (got.ss_family != o->ss.ss_family)
+		same = false;
+	else if (got.ss_family == AF_INET)
+		same = got4->sin_port == want4->sin_port &&
+		       got4->sin_addr.s_addr == want4->sin_addr.s_addr;
+	else
+		same = got.ss_family == AF_INET6 &&
+		       got6->sin6_port == want6->sin6_port &&
+		       !memcmp(&got6->sin6_addr, &want6->sin6_addr,
+			       sizeof(got6->sin6_addr));
+	if (same)
+		return -1;
+	format_sockaddr(&got, gbuf, sizeof(gbuf));
+	format_sockaddr(&o->ss, wbuf, sizeof(wbuf));
+	snprintf(why, wlen, "getpeername() is %s, dialled %s", gbuf, wbuf);
+	return ERR_PEER;
+}
+
 /* ---- count -------------------------------------------------------------- */
+
+static unsigned int peer_reports;
 
 enum cphase { C_FREE, C_CONNECTING, C_LINE, C_DRAIN };
 
@@ -395,7 +472,7 @@ static int recv_failure(int err)
  * Advances one connection. Returns -1 while it goes on, otherwise the error
  * kind it ended with, or -2 for success.
  */
-static int cslot_step(struct cslot *s, unsigned long idx)
+static int cslot_step(const struct opts *o, struct cslot *s, unsigned long idx)
 {
 	for (;;) {
 		ssize_t n;
@@ -403,9 +480,17 @@ static int cslot_step(struct cslot *s, unsigned long idx)
 
 		if (s->phase == C_CONNECTING) {
 			int err = sock_error(s->fd);
+			char why[160];
 
 			if (err)
 				return classify(err);
+			err = check_peer(o, s->fd, why, sizeof(why));
+			if (err >= 0) {
+				/* The first few are enough to see why. */
+				if (peer_reports++ < 5)
+					fprintf(stderr, PROG ": %s\n", why);
+				return err;
+			}
 			s->phase = C_LINE;
 			if (epoll_set(EPOLL_CTL_MOD, s->fd, EPOLLIN, idx))
 				return ERR_OTHER;
@@ -492,7 +577,7 @@ static int run_count(struct opts *o)
 				continue;
 			}
 			if (at_once) {
-				r = cslot_step(s, i);
+				r = cslot_step(o, s, i);
 				if (r != -1)
 					cslot_end(s, r == -2 ? -1 : r, &active,
 						  &done);
@@ -521,7 +606,7 @@ static int run_count(struct opts *o)
 
 			if (s->phase == C_FREE)
 				continue;
-			r = cslot_step(s, idx);
+			r = cslot_step(o, s, idx);
 			if (r != -1)
 				cslot_end(s, r == -2 ? -1 : r, &active, &done);
 		}
@@ -787,10 +872,16 @@ static void sconn_send(struct stream *st, struct sconn *c)
 
 static void sconn_connected(struct stream *st, struct sconn *c)
 {
-	int err = sock_error(c->fd);
+	int err = sock_error(c->fd), kind;
+	char why[160];
 
 	if (err) {
 		sconn_fail_errno(st, c, err);
+		return;
+	}
+	kind = check_peer(st->o, c->fd, why, sizeof(why));
+	if (kind >= 0) {
+		sconn_fail(st, c, kind, why);
 		return;
 	}
 	c->phase = S_RUNNING;
@@ -1077,6 +1168,7 @@ int main(int argc, char **argv)
 		O_INFLIGHT,
 		O_INTERVAL,
 		O_SEED,
+		O_EXPECT_PEER,
 	};
 	static const struct option lopts[] = {
 		{"addr", required_argument, NULL, O_ADDR},
@@ -1089,6 +1181,7 @@ int main(int argc, char **argv)
 		{"inflight", required_argument, NULL, O_INFLIGHT},
 		{"interval-ms", required_argument, NULL, O_INTERVAL},
 		{"seed", required_argument, NULL, O_SEED},
+		{"expect-peer", no_argument, NULL, O_EXPECT_PEER},
 		{"concurrency", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -1183,6 +1276,9 @@ int main(int argc, char **argv)
 						   "number",
 						   optarg);
 			o.seed = seed;
+			break;
+		case O_EXPECT_PEER:
+			o.expect_peer = true;
 			break;
 		case 'h':
 			usage(stdout);
