@@ -7,6 +7,7 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <net/if.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -232,6 +233,24 @@ static int select_services(const struct veer_model *all, const char *arg,
 	return 0;
 }
 
+/*
+ * The value of --cgroup, which is optional: --cgroup=PATH, --cgroup PATH
+ * (an absolute path: interface names never start with '/'), or bare
+ * --cgroup for the cgroup2 root.
+ */
+static const char *cgroup_arg(int argc, char **argv, char *root, size_t len)
+{
+	if (optarg)
+		return optarg;
+	if (optind < argc && argv[optind][0] == '/')
+		return argv[optind++];
+	if (veer_cgroup2_root(root, len)) {
+		fail("--cgroup without a path, and no cgroup2 mount found");
+		return NULL;
+	}
+	return root;
+}
+
 /* ---- attach ---------------------------------------------------------- */
 
 struct attach_opts {
@@ -249,10 +268,11 @@ static int run_attach(int argc, char **argv)
 		{"ct-size", required_argument, NULL, 'c'},
 		{"ct-close-grace", required_argument, NULL, 'g'},
 		{"mode", required_argument, NULL, 'm'},
-		{"cgroup", required_argument, NULL, 'C'},
+		{"cgroup", optional_argument, NULL, 'C'},
 		{NULL, 0, NULL, 0},
 	};
 	struct attach_opts o = {.load = VEER_LOAD_OPTS_DEFAULT};
+	char cgroup_root[PATH_MAX];
 	int sock_fds[VEER_SOCK_PROG_COUNT] = {-1, -1, -1, -1};
 	char err[VEER_ERR_LEN];
 	int opt, ifindex, in_fd = -1, eg_fd = -1, xdp_fd = -1;
@@ -269,7 +289,10 @@ static int run_attach(int argc, char **argv)
 			continue;
 		}
 		if (opt == 'C') {
-			o.cgroup = optarg;
+			o.cgroup = cgroup_arg(argc, argv, cgroup_root,
+					      sizeof(cgroup_root));
+			if (!o.cgroup)
+				return EXIT_FAILED;
 			continue;
 		}
 		uint32_t *target = opt == 's'	? &o.load.max_services
@@ -416,21 +439,26 @@ static int run_detach(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"all", no_argument, NULL, 'a'},
-		{"cgroup", required_argument, NULL, 'C'},
+		{"cgroup", optional_argument, NULL, 'C'},
 		{NULL, 0, NULL, 0},
 	};
 	struct detach_opts o = {};
 	const char *cgroup = NULL;
+	char cgroup_root[PATH_MAX];
 	char err[VEER_ERR_LEN];
 	int opt, ifindex, count, xdp;
 
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (opt == 'C')
-			cgroup = optarg;
-		else if (opt == 'a')
+		if (opt == 'C') {
+			cgroup = cgroup_arg(argc, argv, cgroup_root,
+					    sizeof(cgroup_root));
+			if (!cgroup)
+				return EXIT_FAILED;
+		} else if (opt == 'a') {
 			o.all = true;
-		else
+		} else {
 			return bad_option(argv);
+		}
 	}
 	if (o.all ? optind != argc || cgroup
 		  : optind != argc - (cgroup ? 0 : 1)) {
@@ -1000,7 +1028,7 @@ struct command {
 
 static const struct command commands[] = {
 	{"attach", run_attach,
-	 "[DEV] [--mode tc|xdp] [--cgroup PATH] [--max-services N]\n"
+	 "[DEV] [--mode tc|xdp] [--cgroup [PATH]] [--max-services N]\n"
 	 "                   [--max-backends N] [--ct-size N] "
 	 "[--ct-close-grace MS]",
 	 "load veer (once) and attach it to the interface clients arrive on",
@@ -1013,8 +1041,9 @@ static const struct command commands[] = {
 	 "                     through TC egress; tc is the default.\n"
 	 "                     Attaching again with the other mode switches\n"
 	 "                     over.\n"
-	 "  --cgroup PATH      socket-level LB for processes in the cgroup2\n"
-	 "                     PATH (e.g. the cgroup2 root): connect() to a\n"
+	 "  --cgroup [PATH]    socket-level LB for processes in the cgroup2\n"
+	 "                     PATH (default: the cgroup2 root): connect() to "
+	 "a\n"
 	 "                     VIP goes straight to the chosen backend, no\n"
 	 "                     per-packet work; getpeername() reports the\n"
 	 "                     VIP. With DEV too, both are attached.\n"
@@ -1025,7 +1054,7 @@ static const struct command commands[] = {
 	 "  --ct-close-grace MS  how long a closed connection is still\n"
 	 "                     translated before its entries are freed\n"
 	 "                     (default 10000)\n"},
-	{"detach", run_detach, "DEV | --cgroup PATH | --all",
+	{"detach", run_detach, "DEV | --cgroup [PATH] | --all",
 	 "detach from DEV, or from every interface and remove the pins",
 	 "  Live connections through DEV lose their translation.\n"},
 	{"apply", run_apply,
