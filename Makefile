@@ -67,11 +67,13 @@ $(BUILD)/user/%.o: user/%.c $(USER_HDRS) $(SKELS) | $(BUILD)
 $(BUILD)/veer: $(BUILD)/user/veer.o $(LIB_OBJS)
 	$(CC) $(USER_CFLAGS) $^ -o $@ $(LIBS)
 
-$(BUILD)/veer-testsrv: tests/tools/veer_testsrv.c | $(BUILD)
-	$(CC) $(USER_CFLAGS) $< -o $@
+TOOL_COMMON := tests/tools/tool_common.c tests/tools/tool_common.h
 
-$(BUILD)/veer-testclient: tests/tools/veer_testclient.c | $(BUILD)
-	$(CC) $(USER_CFLAGS) $< -o $@
+$(BUILD)/veer-testsrv: tests/tools/veer_testsrv.c $(TOOL_COMMON) | $(BUILD)
+	$(CC) $(USER_CFLAGS) $< tests/tools/tool_common.c -o $@
+
+$(BUILD)/veer-testclient: tests/tools/veer_testclient.c $(TOOL_COMMON) | $(BUILD)
+	$(CC) $(USER_CFLAGS) $< tests/tools/tool_common.c -o $@
 
 $(BUILD)/test_unit: $(wildcard tests/unit/*.c tests/unit/*.h) $(LIB_OBJS) $(USER_HDRS)
 	$(CC) $(USER_CFLAGS) $(wildcard tests/unit/*.c) $(LIB_OBJS) -o $@ \
