@@ -5,7 +5,31 @@
  * VEER_UNIT_VERBOSE=1 in the environment prints every expected error.
  */
 #include <CUnit/Basic.h>
+#include <string.h>
+#include "config.h"
 #include "unit.h"
+
+/* A native service already in the model: failures must leave it alone. */
+static const char base_yaml[] = "services:\n"
+				"  - name: existing\n"
+				"    vip: 10.96.0.1\n"
+				"    port: 80\n"
+				"    subsets:\n"
+				"      - name: stable\n"
+				"        weight: 100\n"
+				"        backends: [\"10.0.0.1:80\"]\n";
+
+void unit_load_base(struct veer_model *m)
+{
+	char err[512] = "";
+
+	veer_model_init(m);
+	UNIT_CHECK(veer_config_load_buffer("base.yaml", base_yaml,
+					   strlen(base_yaml), m, err,
+					   sizeof(err)) == 0,
+		   "%s", err);
+	CU_ASSERT_EQUAL_FATAL(m->count, 1);
+}
 
 int unit_add_suite(const char *name, CU_InitializeFunc init,
 		   CU_CleanupFunc clean, const struct unit_test *tests,

@@ -23,29 +23,6 @@
 /* Far past anything libyaml or the loader should recurse on. */
 #define VERY_DEEP_LEVELS 10000
 
-/* Every failure case is loaded on top of this, which must survive it. */
-static const char base_yaml[] = "services:\n"
-				"  - name: existing\n"
-				"    vip: 10.96.0.1\n"
-				"    port: 80\n"
-				"    subsets:\n"
-				"      - name: stable\n"
-				"        weight: 100\n"
-				"        backends: [\"10.0.0.1:80\", "
-				"\"10.0.0.2:80\"]\n";
-
-static void load_base(struct veer_model *m)
-{
-	char err[ERR_LEN] = "";
-
-	veer_model_init(m);
-	UNIT_CHECK(veer_config_load_buffer("base.yaml", base_yaml,
-					   strlen(base_yaml), m, err,
-					   sizeof(err)) == 0,
-		   "%s", err);
-	CU_ASSERT_EQUAL_FATAL(m->count, 1);
-}
-
 static bool services_equal(const struct veer_service_model *a,
 			   const struct veer_service_model *b)
 {
@@ -105,7 +82,7 @@ static void expect_fail(const char *label, const char *buf, size_t len,
 	char err[ERR_LEN];
 	int ret;
 
-	load_base(&m);
+	unit_load_base(&m);
 	snapshot(&m, &snap);
 	memset(err, 0, sizeof(err));
 	ret = veer_config_load_buffer("t.yaml", buf, len, &m, err, sizeof(err));
@@ -686,7 +663,7 @@ static void test_good_appends(void)
 	struct veer_model m, snap;
 	char err[ERR_LEN] = "";
 
-	load_base(&m);
+	unit_load_base(&m);
 	snapshot(&m, &snap);
 	UNIT_CHECK(veer_config_load_buffer("good.yaml", good_yaml,
 					   strlen(good_yaml), &m, err,
@@ -822,7 +799,7 @@ static void expect_file_fail(const char *label, const char *path,
 	struct veer_model m, snap;
 	char err[ERR_LEN] = "", where[TMP_PATH_MAX + 16];
 
-	load_base(&m);
+	unit_load_base(&m);
 	snapshot(&m, &snap);
 	snprintf(where, sizeof(where), "%s%s", path, at);
 	UNIT_CHECK(veer_config_load_file(path, &m, err, sizeof(err)) == -1,

@@ -676,28 +676,6 @@ static void expect_note(const char *label, const struct notes *notes,
 		   "%s: no note \"%s\" in:\n%s", label, what, notes->text);
 }
 
-/* A native service already in the model: failures must leave it alone. */
-static const char base_yaml[] = "services:\n"
-				"  - name: existing\n"
-				"    vip: 10.96.0.1\n"
-				"    port: 80\n"
-				"    subsets:\n"
-				"      - name: stable\n"
-				"        weight: 100\n"
-				"        backends: [\"10.0.0.1:80\"]\n";
-
-static void load_base(struct veer_model *m)
-{
-	char err[ERR_LEN] = "";
-
-	veer_model_init(m);
-	UNIT_CHECK(veer_config_load_buffer("base.yaml", base_yaml,
-					   strlen(base_yaml), m, err,
-					   sizeof(err)) == 0,
-		   "%s", err);
-	CU_ASSERT_EQUAL_FATAL(m->count, 1);
-}
-
 /*
  * Loads files over the base model and expects failure with an error that
  * starts with `where` ("file:L:C: ") and contains `what`, on one line,
@@ -711,7 +689,7 @@ static void expect_fail_ns(const char *label, const struct file *files,
 	struct notes notes;
 	char err[ERR_LEN], *before, *after;
 
-	load_base(&m);
+	unit_load_base(&m);
 	before = dump(&m);
 	memset(err, 0, sizeof(err));
 	UNIT_CHECK(load_ns(files, n, ns, &m, &notes, err, sizeof(err)) == -1,
@@ -1219,7 +1197,7 @@ static void test_mixed_and_append(void)
 	struct veer_model m;
 	char err[ERR_LEN] = "", *got;
 
-	load_base(&m);
+	unit_load_base(&m);
 	UNIT_CHECK(load_ns(f, 4, NULL, &m, NULL, err, sizeof(err)) == 0, "%s",
 		   err);
 	got = dump(&m);
@@ -1941,7 +1919,7 @@ static void test_directory(void)
 
 	/* An error names the file inside the directory; model unchanged. */
 	write_at(dir, "e-bad.yaml", VS_HEAD "  http: []\n");
-	load_base(&m);
+	unit_load_base(&m);
 	snprintf(want, sizeof(want), "%s/e-bad.yaml:6:3: ", dir);
 	UNIT_CHECK(veer_config_load_paths(paths, 1, &m, NULL, NULL, err,
 					  sizeof(err)) == -1,
@@ -1956,7 +1934,7 @@ static void test_directory(void)
 	snprintf(other, sizeof(other), "%s/empty-dir", tmpdir);
 	CU_ASSERT_FATAL(mkdir(other, 0700) == 0);
 	paths[1] = other;
-	load_base(&m);
+	unit_load_base(&m);
 	UNIT_CHECK(veer_config_load_paths(paths, 2, &m, NULL, NULL, err,
 					  sizeof(err)) == -1,
 		   "accepted");
@@ -2000,7 +1978,7 @@ static void test_files_and_stdin(void)
 
 	/* Missing file; no inputs at all. */
 	paths[2] = "/nonexistent/vs.yaml";
-	load_base(&m);
+	unit_load_base(&m);
 	UNIT_CHECK(veer_config_load_paths(paths, 3, &m, NULL, NULL, err,
 					  sizeof(err)) == -1 &&
 			   strstr(err, "/nonexistent/vs.yaml: cannot open"),

@@ -18,6 +18,10 @@ int unit_add_suite(const char *name, CU_InitializeFunc init,
 		   CU_CleanupFunc clean, const struct unit_test *tests,
 		   size_t count);
 
+struct veer_model;
+/* Initialises m with one native service (name "existing", 10.96.0.1:80). */
+void unit_load_base(struct veer_model *m);
+
 /* Each registers its suite: 0, or -1 with the CUnit error set. */
 int unit_addr_suite(void);
 int unit_model_suite(void);
