@@ -3,6 +3,7 @@
 #   make            build everything into build/
 #   make test       install missing packages, build, run all test layers (root)
 #   make demo       install missing packages, build, run the namespace demo (root)
+#   make bench      contenders side by side (scripts/bench.sh; root)
 #   make microbench per-packet cost of each program, from BPF_PROG_TEST_RUN
 #   make vmlinux    regenerate vmlinux/vmlinux.h from this kernel's BTF
 #   make format     clang-format every C source
@@ -32,7 +33,8 @@ LIB_SRCS  := $(filter-out user/veer.c,$(wildcard user/*.c))
 LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(LIB_SRCS))
 USER_HDRS := $(wildcard user/*.h) $(wildcard include/*.h)
 
-TOOLS     := $(BUILD)/veer-testsrv $(BUILD)/veer-testclient
+TOOLS     := $(BUILD)/veer-testsrv $(BUILD)/veer-testclient \
+	     $(BUILD)/veer-loadgen
 
 TEST_BINS := $(BUILD)/test_unit $(BUILD)/test_packet
 
@@ -46,7 +48,7 @@ FUZZ_SRCS := user/addr.c user/model.c user/config.c user/yaml_tree.c \
 FUZZ_CORPUS := $(BUILD)/fuzz-corpus
 
 .PHONY: all test demo deps vmlinux format clean tests-bin fuzz fuzz-smoke \
-	microbench
+	microbench bench
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/veer $(TOOLS)
@@ -75,6 +77,9 @@ $(BUILD)/veer-testsrv: tests/tools/veer_testsrv.c $(TOOL_COMMON) | $(BUILD)
 $(BUILD)/veer-testclient: tests/tools/veer_testclient.c $(TOOL_COMMON) | $(BUILD)
 	$(CC) $(USER_CFLAGS) $< tests/tools/tool_common.c -o $@
 
+$(BUILD)/veer-loadgen: tests/bench/loadgen.c $(TOOL_COMMON) | $(BUILD)
+	$(CC) $(USER_CFLAGS) $< tests/tools/tool_common.c -o $@
+
 $(BUILD)/test_unit: $(wildcard tests/unit/*.c tests/unit/*.h) $(LIB_OBJS) $(USER_HDRS)
 	$(CC) $(USER_CFLAGS) $(wildcard tests/unit/*.c) $(LIB_OBJS) -o $@ \
 		$(LIBS) -lcunit
@@ -90,6 +95,11 @@ $(BUILD)/microbench: tests/bench/microbench.c $(wildcard tests/lib/*) \
 		tests/lib/pkt.c $(LIB_OBJS) -o $@ $(LIBS)
 
 tests-bin: all $(TEST_BINS)
+
+# Side by side against iptables and nftables in the namespace lab (root).
+bench: deps
+	@$(MAKE) --no-print-directory all
+	scripts/bench.sh
 
 # Per-packet cost of each program (root): BPF_PROG_TEST_RUN with repeat.
 microbench: all $(BUILD)/microbench

@@ -1,0 +1,943 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * veer-loadgen: a load generator for benchmarking veer against
+ * veer-testsrv backends (which send "<version>\n" on every connection and
+ * then echo every byte until the client half-closes).
+ *
+ *   veer-loadgen conn --addr A --port P --duration-ms D --concurrency C
+ *                [--request-bytes N] [--grace-ms G] [--json]
+ *   veer-loadgen stream --addr A --port P --duration-ms D --concurrency C
+ *                [--chunk-bytes N] [--grace-ms G] [--json]
+ *
+ * conn: C slots, each repeatedly connects, sends N bytes, reads the version
+ * line and the N echoed bytes (checked against the pattern sent), and
+ * closes. Latency runs from the connect() call to the last reply byte.
+ *
+ * stream: C long connections, each sending a continuous pattern in chunks
+ * with at most 4 chunks unechoed, reading the echo back; reports the echoed
+ * payload rate.
+ *
+ * One thread, one epoll, non-blocking sockets; epoll_wait always sleeps
+ * until the next event, backoff expiry or deadline. The first 10% of the
+ * duration is warm-up: rates and percentiles are given for the window after
+ * it, and for the whole run. At the deadline no new connection starts;
+ * connections in flight get --grace-ms (default 1000) to finish (counted as
+ * "late", not in rates or percentiles), then are abandoned (closed, counted).
+ *
+ * Closing: the client closes first with a plain close() once it has read
+ * everything, so a FIN (never an RST: SO_LINGER {1,0} would upset stateful
+ * middleboxes and skew what is measured) is sent and the client side holds
+ * TIME_WAIT. At thousands of conn/s for 10 s from one client address this
+ * relies on net.ipv4.tcp_tw_reuse (1, or 2 = loopback only) and a wide
+ * net.ipv4.ip_local_port_range; port exhaustion shows up as
+ * "addr_unavailable" errors, after which the slot backs off 10 ms.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../tools/tool_common.h"
+
+#define PROG "veer-loadgen"
+#define VERSION_MAX 128
+#define MAX_VERSIONS 64
+#define MAX_EVENTS 256
+#define PATTERN_PERIOD 251
+#define SCRATCH_BYTES 65536
+#ifndef SAMPLES_MAX
+#define SAMPLES_MAX 10000000UL /* -DSAMPLES_MAX=N to test the reservoir */
+#endif
+#define BACKOFF_NS 10000000ULL
+#define INFLIGHT_CHUNKS 4
+
+enum mode { MODE_CONN, MODE_STREAM };
+
+enum err_kind {
+	ERR_REFUSED,
+	ERR_RESET,
+	ERR_TIMEOUT,
+	ERR_UNREACH,
+	ERR_ADDR_UNAVAIL,
+	ERR_NO_FDS,
+	ERR_EARLY_EOF,
+	ERR_BAD_VERSION,
+	ERR_BAD_ECHO,
+	ERR_OTHER,
+	NR_ERR_KINDS
+};
+
+static const char *const err_names[NR_ERR_KINDS] = {
+	"refused",	    "reset",  "timeout",   "unreachable",
+	"addr_unavailable", "no_fds", "early_eof", "bad_version",
+	"bad_echo",	    "other",
+};
+
+enum slot_state { S_IDLE, S_CONNECTING, S_ACTIVE, S_BACKOFF };
+
+struct slot {
+	int fd;
+	enum slot_state state;
+	uint32_t events; /* registered epoll events */
+	bool have_line; /* the version line is complete */
+	bool wr_shut; /* stream: SHUT_WR sent at the deadline */
+	int ver; /* index into versions[] once have_line */
+	uint64_t t_start; /* ns, just before connect() */
+	uint64_t sent; /* payload bytes sent */
+	uint64_t rcvd; /* payload bytes echoed back (after the line) */
+	uint64_t resume_at; /* S_BACKOFF: ns */
+	size_t line_len;
+	char line[VERSION_MAX];
+};
+
+struct reservoir {
+	uint32_t *v;
+	size_t len, cap;
+	uint64_t seen;
+	uint32_t max;
+};
+
+static struct {
+	char name[VERSION_MAX];
+	uint64_t count;
+} versions[MAX_VERSIONS + 1]; /* the last entry is "(other)" */
+static int nr_versions;
+
+/* Options. */
+static enum mode mode;
+static struct sockaddr_storage dst;
+static socklen_t dst_len;
+static const char *addr_str;
+static unsigned short port;
+static uint64_t duration_ms, grace_ms = 1000;
+static unsigned long concurrency;
+static uint64_t req_bytes = 64, chunk_bytes = 65536;
+static bool json;
+
+/* Run state. */
+static int epfd = -1;
+static struct slot *slots;
+static unsigned long *bq; /* backoff FIFO of slot indexes */
+static unsigned long bq_head, bq_len;
+static unsigned long nr_active; /* slots with an open socket */
+static bool running; /* before the deadline */
+static uint64_t t0, t_warm, t_end;
+static unsigned char *pattern; /* SCRATCH_BYTES + PATTERN_PERIOD */
+static unsigned char scratch[SCRATCH_BYTES];
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+/* Results. */
+static uint64_t done_warm, done_window, done_late, abandoned;
+static uint64_t errors[NR_ERR_KINDS];
+static uint64_t stream_conns, bytes_window, bytes_total;
+static struct reservoir lat_window, lat_all;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t rng_next(void)
+{
+	uint64_t x = rng_state;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	rng_state = x;
+	return x;
+}
+
+/* Keeps every sample up to SAMPLES_MAX, then a uniform reservoir. */
+static void reservoir_add(struct reservoir *r, uint32_t us)
+{
+	r->seen++;
+	if (us > r->max)
+		r->max = us;
+	if (r->len < SAMPLES_MAX) {
+		if (r->len == r->cap) {
+			size_t cap = r->cap ? r->cap * 2 : 65536;
+			uint32_t *v;
+
+			if (cap > SAMPLES_MAX)
+				cap = SAMPLES_MAX;
+			v = realloc(r->v, cap * sizeof(*v));
+			if (!v)
+				goto sample; /* keep going with what we have */
+			r->v = v;
+			r->cap = cap;
+		}
+		r->v[r->len++] = us;
+		return;
+	}
+sample:
+	if (!r->len)
+		return;
+	{
+		uint64_t j = rng_next() % r->seen;
+
+		if (j < r->len)
+			r->v[j] = us;
+	}
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Nearest rank on the sorted samples. */
+static uint32_t percentile(const struct reservoir *r, double p)
+{
+	size_t rank;
+
+	if (!r->len)
+		return 0;
+	rank = (size_t)((p / 100.0) * (double)r->len + 0.999999);
+	if (rank < 1)
+		rank = 1;
+	if (rank > r->len)
+		rank = r->len;
+	return r->v[rank - 1];
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: " PROG " conn --addr A --port P --duration-ms D "
+		"--concurrency C\n"
+		"                    [--request-bytes N] [--grace-ms G] "
+		"[--json]\n"
+		"       " PROG " stream --addr A --port P --duration-ms D "
+		"--concurrency C\n"
+		"                    [--chunk-bytes N] [--grace-ms G] "
+		"[--json]\n"
+		"  conn:   C concurrent connect/send N (default 64)/read "
+		"version line + echo/close\n"
+		"          loops; prints conn/s, latency percentiles, errors, "
+		"versions.\n"
+		"  stream: C long echo connections writing chunks of N bytes "
+		"(default 65536);\n"
+		"          prints Gbit/s of echoed payload and versions.\n"
+		"  The first 10%% of the duration is warm-up. --addr is IPv4 "
+		"or IPv6.\n");
+}
+
+static int die_usage(const char *msg)
+{
+	fprintf(stderr, PROG ": %s\n", msg);
+	usage(stderr);
+	return 2;
+}
+
+static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static enum err_kind kind_of(int err)
+{
+	switch (err) {
+	case ECONNREFUSED:
+		return ERR_REFUSED;
+	case ECONNRESET:
+	case EPIPE:
+	case ECONNABORTED:
+		return ERR_RESET;
+	case ETIMEDOUT:
+		return ERR_TIMEOUT;
+	case EHOSTUNREACH:
+	case ENETUNREACH:
+	case ENETDOWN:
+		return ERR_UNREACH;
+	case EADDRNOTAVAIL:
+	case EADDRINUSE:
+		return ERR_ADDR_UNAVAIL;
+	case EMFILE:
+	case ENFILE:
+	case ENOBUFS:
+	case ENOMEM:
+		return ERR_NO_FDS;
+	default:
+		return ERR_OTHER;
+	}
+}
+
+static int version_index(const char *name)
+{
+	int i;
+
+	for (i = 0; i < nr_versions; i++)
+		if (!strcmp(versions[i].name, name))
+			return i;
+	if (nr_versions == MAX_VERSIONS)
+		return MAX_VERSIONS;
+	snprintf(versions[nr_versions].name, VERSION_MAX, "%s", name);
+	return nr_versions++;
+}
+
+static void slot_set_events(struct slot *s, uint32_t events)
+{
+	struct epoll_event ev = {.events = events,
+				 .data.u64 = (uint64_t)(s - slots)};
+
+	if (s->events == events)
+		return;
+	if (epoll_ctl(epfd, EPOLL_CTL_MOD, s->fd, &ev) == 0)
+		s->events = events;
+}
+
+static void slot_close(struct slot *s)
+{
+	if (s->fd >= 0) {
+		/* close() also removes it from the epoll set. */
+		close(s->fd);
+		s->fd = -1;
+		nr_active--;
+	}
+	s->state = S_IDLE;
+}
+
+static void slot_backoff(struct slot *s)
+{
+	if (!running) {
+		s->state = S_IDLE;
+		return;
+	}
+	s->state = S_BACKOFF;
+	s->resume_at = now_ns() + BACKOFF_NS;
+	bq[(bq_head + bq_len++) % concurrency] = (unsigned long)(s - slots);
+}
+
+static void slot_fail(struct slot *s, enum err_kind kind)
+{
+	errors[kind]++;
+	slot_close(s);
+	slot_backoff(s);
+}
+
+static void slot_start(struct slot *s);
+
+/*
+ * Sends pattern bytes up to the limit. Returns 1 if the socket is full
+ * (wait for EPOLLOUT), 0 if the limit was reached, -1 on error (errno).
+ */
+static int slot_send(struct slot *s, uint64_t limit)
+{
+	while (s->sent < limit) {
+		uint64_t want = limit - s->sent;
+		size_t n = want > SCRATCH_BYTES ? SCRATCH_BYTES : (size_t)want;
+		ssize_t r;
+
+		if (mode == MODE_STREAM && n > chunk_bytes)
+			n = (size_t)chunk_bytes;
+		r = send(s->fd, pattern + s->sent % PATTERN_PERIOD, n,
+			 MSG_NOSIGNAL);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return 1;
+			return -1;
+		}
+		s->sent += (uint64_t)r;
+	}
+	return 0;
+}
+
+static uint64_t send_limit(const struct slot *s)
+{
+	if (mode == MODE_CONN)
+		return req_bytes;
+	if (s->wr_shut)
+		return s->sent;
+	return s->rcvd + INFLIGHT_CHUNKS * chunk_bytes;
+}
+
+/* Payload bytes arrived: the version line first, then the echo. */
+static int slot_consume(struct slot *s, const unsigned char *p, size_t n,
+			uint64_t t)
+{
+	while (!s->have_line && n) {
+		if (*p == '\n') {
+			s->line[s->line_len] = '\0';
+			if (!s->line_len)
+				return ERR_BAD_VERSION;
+			s->ver = version_index(s->line);
+			s->have_line = true;
+			if (mode == MODE_STREAM) {
+				stream_conns++;
+				versions[s->ver].count++;
+			}
+		} else {
+			if (s->line_len == VERSION_MAX - 1)
+				return ERR_BAD_VERSION;
+			s->line[s->line_len++] = (char)*p;
+		}
+		p++;
+		n--;
+	}
+	if (!n)
+		return -1;
+	if (s->rcvd + n > s->sent ||
+	    memcmp(p, pattern + s->rcvd % PATTERN_PERIOD, n))
+		return ERR_BAD_ECHO;
+	s->rcvd += n;
+	if (mode == MODE_STREAM) {
+		if (t < t_end)
+			bytes_total += n;
+		if (t >= t_warm && t < t_end)
+			bytes_window += n;
+	}
+	return -1;
+}
+
+/* The full reply arrived (conn mode). */
+static void slot_done(struct slot *s, uint64_t t)
+{
+	uint64_t us = (t - s->t_start) / 1000;
+	uint32_t us32 = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+
+	slot_close(s);
+	if (!running || t >= t_end) {
+		done_late++;
+		return;
+	}
+	versions[s->ver].count++;
+	reservoir_add(&lat_all, us32);
+	if (t >= t_warm) {
+		done_window++;
+		reservoir_add(&lat_window, us32);
+	} else {
+		done_warm++;
+	}
+	slot_start(s);
+}
+
+/* Sends what it may, reads what there is. */
+static void slot_io(struct slot *s, uint32_t ev)
+{
+	bool full = false;
+	int r;
+
+	if (ev & EPOLLOUT) {
+		r = slot_send(s, send_limit(s));
+		if (r < 0)
+			goto fail_errno;
+		full = r == 1;
+	}
+	for (;;) {
+		ssize_t n = recv(s->fd, scratch, sizeof(scratch), 0);
+		uint64_t t;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				break;
+			goto fail_errno;
+		}
+		t = now_ns();
+		if (n == 0) {
+			if (mode == MODE_STREAM && s->wr_shut && s->have_line &&
+			    s->rcvd == s->sent) {
+				slot_close(s); /* drained cleanly */
+				return;
+			}
+			slot_fail(s, ERR_EARLY_EOF);
+			return;
+		}
+		r = slot_consume(s, scratch, (size_t)n, t);
+		if (r >= 0) {
+			slot_fail(s, (enum err_kind)r);
+			return;
+		}
+		if (mode == MODE_CONN && s->have_line && s->rcvd == req_bytes) {
+			slot_done(s, t);
+			return;
+		}
+		/* Room in flight again: keep the pipe full. */
+		if (mode == MODE_STREAM && !full) {
+			r = slot_send(s, send_limit(s));
+			if (r < 0)
+				goto fail_errno;
+			full = r == 1;
+		}
+		if ((size_t)n < sizeof(scratch))
+			break;
+	}
+	slot_set_events(s, EPOLLIN | (full ? EPOLLOUT : 0));
+	return;
+fail_errno:
+	slot_fail(s, kind_of(errno));
+}
+
+static void slot_start(struct slot *s)
+{
+	struct epoll_event ev = {.events = EPOLLOUT,
+				 .data.u64 = (uint64_t)(s - slots)};
+	int fd;
+
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+	s->state = S_IDLE;
+	if (!running)
+		return;
+	fd = socket(dst.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
+	if (fd < 0) {
+		errors[kind_of(errno)]++;
+		slot_backoff(s);
+		return;
+	}
+	s->fd = fd;
+	nr_active++;
+	if (mode == MODE_CONN) {
+		int one = 1;
+
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		slot_fail(s, kind_of(errno));
+		return;
+	}
+	s->events = EPOLLOUT;
+	s->t_start = now_ns();
+	if (connect(fd, (struct sockaddr *)&dst, dst_len) < 0 &&
+	    errno != EINPROGRESS) {
+		slot_fail(s, kind_of(errno));
+		return;
+	}
+	s->state = S_CONNECTING;
+}
+
+static void slot_event(struct slot *s, uint32_t ev)
+{
+	if (s->state == S_CONNECTING) {
+		int err = 0;
+		socklen_t len = sizeof(err);
+
+		if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+			err = errno;
+		if (err) {
+			slot_fail(s, kind_of(err));
+			return;
+		}
+		if (!(ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+			return;
+		s->state = S_ACTIVE;
+		ev |= EPOLLOUT;
+	}
+	if (s->state == S_ACTIVE)
+		slot_io(s, ev);
+}
+
+static int wait_ms(uint64_t now, uint64_t until)
+{
+	uint64_t ms;
+
+	if (until <= now)
+		return 0;
+	ms = (until - now + 999999) / 1000000;
+	return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+static int poll_once(uint64_t until)
+{
+	struct epoll_event events[MAX_EVENTS];
+	uint64_t t = now_ns();
+	int i, n;
+
+	n = epoll_wait(epfd, events, MAX_EVENTS, wait_ms(t, until));
+	if (n < 0) {
+		if (errno == EINTR)
+			return 0;
+		perror(PROG ": epoll_wait");
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		struct slot *s = &slots[events[i].data.u64];
+
+		if (s->fd >= 0)
+			slot_event(s, events[i].events);
+	}
+	return 0;
+}
+
+/* At the deadline: stream connections half-close and drain. */
+static void stream_wind_down(void)
+{
+	unsigned long i;
+
+	for (i = 0; i < concurrency; i++) {
+		struct slot *s = &slots[i];
+
+		if (s->state == S_CONNECTING) {
+			abandoned++;
+			slot_close(s);
+		} else if (s->state == S_ACTIVE) {
+			s->wr_shut = true;
+			if (shutdown(s->fd, SHUT_WR) < 0) {
+				abandoned++;
+				slot_close(s);
+			} else {
+				slot_set_events(s, EPOLLIN);
+			}
+		} else {
+			s->state = S_IDLE;
+		}
+	}
+}
+
+static int run(void)
+{
+	uint64_t t_grace;
+	unsigned long i;
+
+	t0 = now_ns();
+	t_warm = t0 + duration_ms * 100000ULL; /* 10% */
+	t_end = t0 + duration_ms * 1000000ULL;
+	t_grace = t_end + grace_ms * 1000000ULL;
+	running = true;
+	for (i = 0; i < concurrency; i++)
+		slot_start(&slots[i]);
+
+	for (;;) {
+		uint64_t t = now_ns(), until = t_end;
+
+		if (t >= t_end)
+			break;
+		while (bq_len) {
+			struct slot *s = &slots[bq[bq_head]];
+
+			if (s->resume_at > t) {
+				if (s->resume_at < until)
+					until = s->resume_at;
+				break;
+			}
+			bq_head = (bq_head + 1) % concurrency;
+			bq_len--;
+			slot_start(s);
+		}
+		if (poll_once(until) < 0)
+			return -1;
+	}
+	running = false;
+	bq_len = 0;
+	if (mode == MODE_STREAM)
+		stream_wind_down();
+	while (nr_active && now_ns() < t_grace)
+		if (poll_once(t_grace) < 0)
+			return -1;
+	for (i = 0; i < concurrency; i++) {
+		if (slots[i].fd >= 0) {
+			abandoned++;
+			slot_close(&slots[i]);
+		}
+	}
+	return 0;
+}
+
+static uint64_t total_errors(void)
+{
+	uint64_t sum = 0;
+	int i;
+
+	for (i = 0; i < NR_ERR_KINDS; i++)
+		sum += errors[i];
+	return sum;
+}
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void versions_json(void)
+{
+	int i, n = nr_versions + (versions[MAX_VERSIONS].count ? 1 : 0);
+	bool first = true;
+
+	printf("{");
+	for (i = 0; i < n; i++) {
+		int k = i < nr_versions ? i : MAX_VERSIONS;
+
+		printf(first ? "" : ",");
+		json_str(k == MAX_VERSIONS ? "(other)" : versions[k].name);
+		printf(":%" PRIu64, versions[k].count);
+		first = false;
+	}
+	printf("}");
+}
+
+static void print_json(double win_s, double all_s)
+{
+	uint64_t done = done_warm + done_window;
+	bool c = mode == MODE_CONN;
+	int i;
+
+	printf("{\"mode\":\"%s\",\"addr\":", c ? "conn" : "stream");
+	json_str(addr_str);
+	printf(",\"port\":%u,\"duration_ms\":%" PRIu64 ",\"concurrency\":%lu",
+	       port, duration_ms, concurrency);
+	if (c) {
+		printf(",\"request_bytes\":%" PRIu64, req_bytes);
+		printf(",\"connections\":%" PRIu64
+		       ",\"connections_window\":%" PRIu64
+		       ",\"connections_warmup\":%" PRIu64,
+		       done, done_window, done_warm);
+		printf(",\"conn_per_s\":%.1f,\"conn_per_s_total\":%.1f",
+		       (double)done_window / win_s, (double)done / all_s);
+		printf(",\"p50_us\":%u,\"p90_us\":%u,\"p99_us\":%u"
+		       ",\"max_us\":%u",
+		       percentile(&lat_window, 50), percentile(&lat_window, 90),
+		       percentile(&lat_window, 99), lat_window.max);
+		printf(",\"latency_all\":{\"p50_us\":%u,\"p90_us\":%u"
+		       ",\"p99_us\":%u,\"max_us\":%u}",
+		       percentile(&lat_all, 50), percentile(&lat_all, 90),
+		       percentile(&lat_all, 99), lat_all.max);
+		printf(",\"gbit_per_s\":null");
+	} else {
+		printf(",\"chunk_bytes\":%" PRIu64, chunk_bytes);
+		printf(",\"connections\":%" PRIu64, stream_conns);
+		printf(",\"conn_per_s\":null,\"p50_us\":null,\"p90_us\":null"
+		       ",\"p99_us\":null,\"max_us\":null");
+		printf(",\"gbit_per_s\":%.3f,\"gbit_per_s_total\":%.3f",
+		       (double)bytes_window * 8 / win_s / 1e9,
+		       (double)bytes_total * 8 / all_s / 1e9);
+		printf(",\"bytes_window\":%" PRIu64 ",\"bytes_total\":%" PRIu64,
+		       bytes_window, bytes_total);
+	}
+	printf(",\"late\":%" PRIu64 ",\"abandoned\":%" PRIu64, done_late,
+	       abandoned);
+	printf(",\"errors\":%" PRIu64 ",\"errors_by_kind\":{", total_errors());
+	for (i = 0; i < NR_ERR_KINDS; i++)
+		printf("%s\"%s\":%" PRIu64, i ? "," : "", err_names[i],
+		       errors[i]);
+	printf("},\"versions\":");
+	versions_json();
+	printf("}\n");
+}
+
+static void print_human(double win_s, double all_s)
+{
+	uint64_t done = done_warm + done_window, vtotal = 0;
+	int i, n = nr_versions + (versions[MAX_VERSIONS].count ? 1 : 0);
+
+	printf(PROG " %s %s port %u: %" PRIu64 " ms, concurrency %lu, ",
+	       mode == MODE_CONN ? "conn" : "stream", addr_str, port,
+	       duration_ms, concurrency);
+	if (mode == MODE_CONN) {
+		printf("request %" PRIu64 " bytes\n", req_bytes);
+		printf("  connections   %" PRIu64 " (warm-up %" PRIu64
+		       ", window %" PRIu64 ")\n",
+		       done, done_warm, done_window);
+		printf("  conn/s        %.1f in the window (%.0f ms), %.1f "
+		       "over the whole run\n",
+		       (double)done_window / win_s, win_s * 1000,
+		       (double)done / all_s);
+		printf("  latency (us)  window: p50 %u  p90 %u  p99 %u  max "
+		       "%u\n",
+		       percentile(&lat_window, 50), percentile(&lat_window, 90),
+		       percentile(&lat_window, 99), lat_window.max);
+		printf("                all:    p50 %u  p90 %u  p99 %u  max "
+		       "%u\n",
+		       percentile(&lat_all, 50), percentile(&lat_all, 90),
+		       percentile(&lat_all, 99), lat_all.max);
+		printf("  at the end    %" PRIu64 " finished late, %" PRIu64
+		       " abandoned\n",
+		       done_late, abandoned);
+	} else {
+		printf("chunk %" PRIu64 " bytes\n", chunk_bytes);
+		printf("  connections   %" PRIu64 "\n", stream_conns);
+		printf("  echoed        %.3f Gbit/s in the window (%.0f ms), "
+		       "%.3f over the whole run\n",
+		       (double)bytes_window * 8 / win_s / 1e9, win_s * 1000,
+		       (double)bytes_total * 8 / all_s / 1e9);
+		printf("  at the end    %" PRIu64 " abandoned (not drained)\n",
+		       abandoned);
+	}
+	printf("  errors        %" PRIu64, total_errors());
+	for (i = 0; i < NR_ERR_KINDS; i++)
+		if (errors[i])
+			printf("  %s %" PRIu64, err_names[i], errors[i]);
+	printf("\n  versions     ");
+	for (i = 0; i < n; i++)
+		vtotal += versions[i < nr_versions ? i : MAX_VERSIONS].count;
+	for (i = 0; i < n; i++) {
+		int k = i < nr_versions ? i : MAX_VERSIONS;
+
+		printf(" %s %" PRIu64 " (%.1f%%)",
+		       k == MAX_VERSIONS ? "(other)" : versions[k].name,
+		       versions[k].count,
+		       100.0 * (double)versions[k].count / (double)vtotal);
+	}
+	printf("%s\n", n ? "" : " none");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"addr", required_argument, NULL, 'a'},
+		{"port", required_argument, NULL, 'p'},
+		{"duration-ms", required_argument, NULL, 'd'},
+		{"concurrency", required_argument, NULL, 'c'},
+		{"request-bytes", required_argument, NULL, 'r'},
+		{"chunk-bytes", required_argument, NULL, 'k'},
+		{"grace-ms", required_argument, NULL, 'g'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	bool have_req = false, have_chunk = false;
+	uint64_t port64 = 0, conc = 0;
+	double win_s, all_s;
+	int opt;
+	size_t i;
+
+	if (argc < 2)
+		return die_usage("missing mode (conn or stream)");
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "conn"))
+		mode = MODE_CONN;
+	else if (!strcmp(argv[1], "stream"))
+		mode = MODE_STREAM;
+	else
+		return die_usage("mode must be conn or stream");
+	optind = 2;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'a':
+			addr_str = optarg;
+			break;
+		case 'p':
+			if (parse_u64(optarg, 1, 65535, &port64))
+				return die_usage("--port must be 1..65535");
+			break;
+		case 'd':
+			if (parse_u64(optarg, 10, 86400000, &duration_ms))
+				return die_usage("--duration-ms must be "
+						 "10..86400000");
+			break;
+		case 'c':
+			if (parse_u64(optarg, 1, 1000000, &conc))
+				return die_usage("--concurrency must be "
+						 "1..1000000");
+			break;
+		case 'r':
+			if (parse_u64(optarg, 0, 1ULL << 30, &req_bytes))
+				return die_usage("--request-bytes must be "
+						 "0..1073741824");
+			have_req = true;
+			break;
+		case 'k':
+			if (parse_u64(optarg, 1, SCRATCH_BYTES, &chunk_bytes))
+				return die_usage("--chunk-bytes must be "
+						 "1..65536");
+			have_chunk = true;
+			break;
+		case 'g':
+			if (parse_u64(optarg, 0, 600000, &grace_ms))
+				return die_usage("--grace-ms must be "
+						 "0..600000");
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc)
+		return die_usage("unexpected argument");
+	if (!addr_str || !port64 || !duration_ms || !conc)
+		return die_usage("--addr, --port, --duration-ms and "
+				 "--concurrency are required");
+	if (mode == MODE_CONN && have_chunk)
+		return die_usage("--chunk-bytes is for stream mode");
+	if (mode == MODE_STREAM && have_req)
+		return die_usage("--request-bytes is for conn mode");
+	port = (unsigned short)port64;
+	concurrency = (unsigned long)conc;
+	if (parse_addr(addr_str, port, &dst, &dst_len))
+		return die_usage("--addr is not an IPv4 or IPv6 address");
+
+	raise_nofile();
+	signal(SIGPIPE, SIG_IGN);
+	slots = calloc(concurrency, sizeof(*slots));
+	bq = calloc(concurrency, sizeof(*bq));
+	pattern = malloc(SCRATCH_BYTES + PATTERN_PERIOD);
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (!slots || !bq || !pattern || epfd < 0) {
+		perror(PROG ": setup");
+		return 1;
+	}
+	for (i = 0; i < SCRATCH_BYTES + PATTERN_PERIOD; i++)
+		pattern[i] = (unsigned char)(i % PATTERN_PERIOD);
+	for (i = 0; i < concurrency; i++)
+		slots[i].fd = -1;
+
+	if (run() < 0)
+		return 1;
+
+	win_s = (double)(t_end - t_warm) / 1e9;
+	all_s = (double)(t_end - t0) / 1e9;
+	qsort(lat_window.v, lat_window.len, sizeof(uint32_t), cmp_u32);
+	qsort(lat_all.v, lat_all.len, sizeof(uint32_t), cmp_u32);
+	if (json)
+		print_json(win_s, all_s);
+	else
+		print_human(win_s, all_s);
+	if (mode == MODE_CONN ? done_warm + done_window == 0
+			      : bytes_total == 0) {
+		fprintf(stderr, PROG ": nothing completed\n");
+		return 1;
+	}
+	return 0;
+}
