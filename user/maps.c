@@ -102,6 +102,61 @@ struct svc_entry {
 	struct veer_service value;
 };
 
+/* Services per lookup-batch call: a few calls for a big table. */
+#define SVC_BATCH 1024
+
+/*
+ * Every service entry in a handful of syscalls (BPF_MAP_LOOKUP_BATCH); the
+ * key-by-key walk remains for kernels or maps without batch support.
+ */
+static int read_services_batched(const struct veer_maps *maps,
+				 struct svc_entry **out, size_t *count)
+{
+	struct veer_svc_key *keys = NULL;
+	struct veer_service *values = NULL;
+	struct svc_entry *entries = NULL, *grown;
+	size_t n = 0, i;
+	__u32 in_batch = 0, out_batch, got;
+	bool first = true;
+	int ret;
+
+	keys = calloc(SVC_BATCH, sizeof(*keys));
+	values = calloc(SVC_BATCH, sizeof(*values));
+	if (!keys || !values)
+		goto fail;
+	for (;;) {
+		got = SVC_BATCH;
+		ret = bpf_map_lookup_batch(maps->services,
+					   first ? NULL : &in_batch, &out_batch,
+					   keys, values, &got, NULL);
+		if (ret && errno != ENOENT)
+			goto fail;
+		grown = realloc(entries, (n + got + 1) * sizeof(*entries));
+		if (!grown)
+			goto fail;
+		entries = grown;
+		for (i = 0; i < got; i++) {
+			entries[n].key = keys[i];
+			entries[n].value = values[i];
+			n++;
+		}
+		if (ret) /* ENOENT: that was the last batch */
+			break;
+		in_batch = out_batch;
+		first = false;
+	}
+	free(keys);
+	free(values);
+	*out = entries;
+	*count = n;
+	return 0;
+fail:
+	free(keys);
+	free(values);
+	free(entries);
+	return -1;
+}
+
 static int read_service_entries(const struct veer_maps *maps,
 				struct svc_entry **out, size_t *count,
 				char *err, size_t errlen)
@@ -111,6 +166,8 @@ static int read_service_entries(const struct veer_maps *maps,
 	size_t n = 0, cap = 0;
 	void *prev = NULL;
 
+	if (read_services_batched(maps, out, count) == 0)
+		return 0;
 	while (bpf_map_get_next_key(maps->services, prev, &next) == 0) {
 		if (n == cap) {
 			cap = cap ? cap * 2 : 64;
@@ -136,8 +193,15 @@ static int read_service_entries(const struct veer_maps *maps,
 	return 0;
 }
 
+/*
+ * One service from its map entry and metadata. Backends and rules (a
+ * lookup each) are read only when `full`: views of one service and weight
+ * changes need the whole table's names and keys but only their own
+ * service's backends.
+ */
 static int service_from_map(const struct veer_maps *maps,
 			    const struct svc_entry *entry,
+			    const struct veer_svc_meta *meta_in, bool full,
 			    struct veer_service_model *svc, char *err,
 			    size_t errlen)
 {
@@ -146,7 +210,9 @@ static int service_from_map(const struct veer_maps *maps,
 	struct veer_backend backend;
 	uint32_t id = value->id, i, b, index;
 
-	if (bpf_map_lookup_elem(maps->svc_meta, &id, &meta)) {
+	if (meta_in) {
+		meta = *meta_in;
+	} else if (bpf_map_lookup_elem(maps->svc_meta, &id, &meta)) {
 		snprintf(err, errlen, "service id %u has no metadata: %s", id,
 			 strerror(errno));
 		return -1;
@@ -169,7 +235,7 @@ static int service_from_map(const struct veer_maps *maps,
 		       sizeof(subset->name));
 		subset->name[sizeof(subset->name) - 1] = '\0';
 		subset->weight = value->subsets[i].weight;
-		for (b = 0; b < value->subsets[i].backend_count; b++) {
+		for (b = 0; full && b < value->subsets[i].backend_count; b++) {
 			index = value->subsets[i].backend_base + b;
 			if (bpf_map_lookup_elem(maps->backends, &index,
 						&backend) ||
@@ -182,7 +248,7 @@ static int service_from_map(const struct veer_maps *maps,
 			}
 		}
 	}
-	for (i = 0; i < value->rule_count; i++) {
+	for (i = 0; full && i < value->rule_count; i++) {
 		struct veer_rule_key rkey = {id, value->rules_version, i};
 		struct veer_rule rule;
 
@@ -197,9 +263,44 @@ static int service_from_map(const struct veer_maps *maps,
 	return 0;
 }
 
-int veer_maps_read_model(const struct veer_maps *maps, struct veer_model *model,
-			 char *err, size_t errlen)
+/* All metadata rows, by id, in a few syscalls; NULL when unsupported. */
+static struct veer_svc_meta *read_all_meta(const struct veer_maps *maps)
 {
+	__u32 rows = maps->max_services + 1, done = 0, in_batch = 0, out_batch;
+	struct veer_svc_meta *meta = calloc(rows, sizeof(*meta));
+	__u32 *keys = calloc(rows, sizeof(*keys));
+	__u32 got;
+	int ret;
+
+	if (!meta || !keys)
+		goto fail;
+	while (done < rows) {
+		got = rows - done;
+		ret = bpf_map_lookup_batch(
+			maps->svc_meta, done ? &in_batch : NULL, &out_batch,
+			keys + done, meta + done, &got, NULL);
+		if (ret && errno != ENOENT)
+			goto fail;
+		done += got;
+		if (ret)
+			break;
+		in_batch = out_batch;
+	}
+	/* Arrays come back in index order: row i is service id i. */
+	free(keys);
+	return meta;
+fail:
+	free(keys);
+	free(meta);
+	return NULL;
+}
+
+int veer_maps_read_model_filtered(const struct veer_maps *maps,
+				  struct veer_model *model,
+				  veer_service_filter_fn want, void *ctx,
+				  char *err, size_t errlen)
+{
+	struct veer_svc_meta *all_meta;
 	struct svc_entry *entries;
 	struct veer_service_model *svc;
 	size_t n, i;
@@ -207,18 +308,38 @@ int veer_maps_read_model(const struct veer_maps *maps, struct veer_model *model,
 
 	if (read_service_entries(maps, &entries, &n, err, errlen))
 		return -1;
+	all_meta = read_all_meta(maps);
 	for (i = 0; i < n && !ret; i++) {
+		const struct veer_svc_meta *meta = NULL;
+		uint32_t id = entries[i].value.id;
+
+		if (all_meta && id <= maps->max_services)
+			meta = &all_meta[id];
 		svc = veer_model_add_service(model);
 		if (!svc) {
 			snprintf(err, errlen, "out of memory");
 			ret = -1;
-		} else {
-			ret = service_from_map(maps, &entries[i], svc, err,
-					       errlen);
+			break;
+		}
+		ret = service_from_map(maps, &entries[i], meta, false, svc, err,
+				       errlen);
+		/* Now named: read the rest if the caller wants this one. */
+		if (!ret && (!want || want(svc, ctx))) {
+			veer_model_free_service(svc);
+			ret = service_from_map(maps, &entries[i], meta, true,
+					       svc, err, errlen);
 		}
 	}
+	free(all_meta);
 	free(entries);
 	return ret;
+}
+
+int veer_maps_read_model(const struct veer_maps *maps, struct veer_model *model,
+			 char *err, size_t errlen)
+{
+	return veer_maps_read_model_filtered(maps, model, NULL, NULL, err,
+					     errlen);
 }
 
 static bool backends_equal(const struct veer_subset_model *a,

@@ -41,6 +41,19 @@ int veer_maps_open(const char *pin_root, struct veer_maps *maps, char *err,
 		   size_t errlen);
 void veer_maps_close(struct veer_maps *maps);
 
+/* Decides whether a service (named, keyed, weighted) is read in full. */
+typedef bool (*veer_service_filter_fn)(const struct veer_service_model *svc,
+				       void *ctx);
+
+/*
+ * Reads every service's name, key, flags, weights, id and generation, and
+ * the backends and rules of those `want` accepts (all when want is NULL).
+ */
+int veer_maps_read_model_filtered(const struct veer_maps *maps,
+				  struct veer_model *model,
+				  veer_service_filter_fn want, void *ctx,
+				  char *err, size_t errlen);
+
 /* Reads every service (names, weights, backends, id, generation). */
 int veer_maps_read_model(const struct veer_maps *maps, struct veer_model *model,
 			 char *err, size_t errlen);

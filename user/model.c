@@ -35,7 +35,7 @@ static void subset_free(struct veer_subset_model *subset)
 	subset->backend_count = 0;
 }
 
-static void service_free(struct veer_service_model *svc)
+void veer_model_free_service(struct veer_service_model *svc)
 {
 	unsigned int i;
 
@@ -68,7 +68,7 @@ void veer_model_free(struct veer_model *model)
 	if (!model)
 		return;
 	for (i = 0; i < model->count; i++)
-		service_free(&model->services[i]);
+		veer_model_free_service(&model->services[i]);
 	free(model->services);
 	veer_model_init(model);
 }

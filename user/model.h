@@ -58,6 +58,8 @@ struct veer_model {
 
 void veer_model_init(struct veer_model *model);
 void veer_model_free(struct veer_model *model);
+/* Frees what one service owns (backends, rules); the slot stays. */
+void veer_model_free_service(struct veer_service_model *svc);
 
 /*
  * Appends a zeroed service and returns it, or NULL when out of memory. The

@@ -251,6 +251,34 @@ static const char *cgroup_arg(int argc, char **argv, char *root, size_t len)
 	return root;
 }
 
+/* Reads the model, in full only for the entries `arg` names. */
+struct name_filter {
+	const char *arg;
+	const char *ns;
+};
+
+static bool filter_named(const struct veer_service_model *svc, void *ctx)
+{
+	const struct name_filter *f = ctx;
+
+	return names_entry(svc, f->arg, f->ns);
+}
+
+static int read_model_named(const struct veer_maps *maps,
+			    struct veer_model *model, const char *arg,
+			    const char *ns)
+{
+	struct name_filter f = {arg, ns};
+	char err[VEER_ERR_LEN];
+
+	if (veer_maps_read_model_filtered(maps, model, filter_named, &f, err,
+					  sizeof(err))) {
+		fail("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- attach ---------------------------------------------------------- */
 
 struct attach_opts {
@@ -675,7 +703,7 @@ static int run_weight(int argc, char **argv)
 	veer_model_init(&desired);
 	if (open_maps(&maps))
 		goto cleanup_models;
-	if (read_model(&maps, &current))
+	if (read_model_named(&maps, &current, o.service, o.ns))
 		goto cleanup;
 	if (select_services(&current, o.service, o.ns, &desired))
 		goto cleanup;
@@ -802,7 +830,9 @@ static int read_view(const struct view_opts *o, struct veer_maps *maps,
 	size_t i;
 
 	veer_model_init(&all);
-	if (open_maps(maps) || read_model(maps, &all))
+	if (open_maps(maps) ||
+	    (o->service ? read_model_named(maps, &all, o->service, o->ns)
+			: read_model(maps, &all)))
 		goto out;
 	if (o->service) {
 		ret = select_services(&all, o->service, o->ns, view);
