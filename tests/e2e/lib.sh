@@ -99,6 +99,8 @@ wait_until() {
 		if (((now - start) / 1000000 >= timeout_ms)); then
 			return 1
 		fi
+		# The poll interval of this bounded wait (the condition, not
+		# the time, ends it): the only sleep in the test suite.
 		sleep 0.05
 	done
 }

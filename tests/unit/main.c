@@ -31,6 +31,19 @@ void unit_load_base(struct veer_model *m)
 	CU_ASSERT_EQUAL_FATAL(m->count, 1);
 }
 
+void text_open(struct text *t)
+{
+	t->buf = NULL;
+	t->len = 0;
+	t->f = open_memstream(&t->buf, &t->len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t->f);
+}
+
+void text_close(struct text *t)
+{
+	CU_ASSERT_FATAL(fclose(t->f) == 0);
+}
+
 int unit_add_suite(const char *name, CU_InitializeFunc init,
 		   CU_CleanupFunc clean, const struct unit_test *tests,
 		   size_t count)

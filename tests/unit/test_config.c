@@ -409,26 +409,6 @@ static void test_bad_table(void)
 	}
 }
 
-/* A growable string for generated inputs. */
-struct text {
-	char *buf;
-	size_t len;
-	FILE *f;
-};
-
-static void text_open(struct text *t)
-{
-	t->buf = NULL;
-	t->len = 0;
-	t->f = open_memstream(&t->buf, &t->len);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(t->f);
-}
-
-static void text_close(struct text *t)
-{
-	CU_ASSERT_FATAL(fclose(t->f) == 0);
-}
-
 static void test_too_many_subsets(void)
 {
 	struct text t;

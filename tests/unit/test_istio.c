@@ -716,26 +716,6 @@ static void expect_fail(const char *label, const struct file *files, size_t n,
 	expect_fail_ns(label, files, n, NULL, where, what);
 }
 
-/* A growable string for generated inputs. */
-struct text {
-	char *buf;
-	size_t len;
-	FILE *f;
-};
-
-static void text_open(struct text *t)
-{
-	t->buf = NULL;
-	t->len = 0;
-	t->f = open_memstream(&t->buf, &t->len);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(t->f);
-}
-
-static void text_close(struct text *t)
-{
-	CU_ASSERT_FATAL(fclose(t->f) == 0);
-}
-
 /* ---- The seeds' scenarios ---- */
 
 static void test_customers(void)

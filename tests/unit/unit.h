@@ -22,6 +22,16 @@ struct veer_model;
 /* Initialises m with one native service (name "existing", 10.96.0.1:80). */
 void unit_load_base(struct veer_model *m);
 
+/* A growable string for generated inputs (open_memstream). */
+struct text {
+	char *buf;
+	size_t len;
+	FILE *f;
+};
+
+void text_open(struct text *t);
+void text_close(struct text *t);
+
 /* Each registers its suite: 0, or -1 with the CUnit error set. */
 int unit_addr_suite(void);
 int unit_model_suite(void);
