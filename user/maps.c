@@ -4,9 +4,11 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,13 +18,14 @@ void veer_maps_init(struct veer_maps *maps)
 {
 	memset(maps, 0, sizeof(*maps));
 	maps->services = maps->backends = maps->svc_meta = -1;
-	maps->conntrack = maps->stats = maps->rules = -1;
+	maps->conntrack = maps->stats = maps->rules = maps->lock = -1;
 }
 
 void veer_maps_close(struct veer_maps *maps)
 {
 	int *fds[] = {&maps->rules,    &maps->services,	 &maps->backends,
-		      &maps->svc_meta, &maps->conntrack, &maps->stats};
+		      &maps->svc_meta, &maps->conntrack, &maps->stats,
+		      &maps->lock};
 	size_t i;
 
 	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
@@ -30,6 +33,18 @@ void veer_maps_close(struct veer_maps *maps)
 			close(*fds[i]);
 		*fds[i] = -1;
 	}
+}
+
+int veer_maps_lock(struct veer_maps *maps, const char *pin_root, char *err,
+		   size_t errlen)
+{
+	maps->lock = open(pin_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (maps->lock < 0 || flock(maps->lock, LOCK_EX)) {
+		snprintf(err, errlen, "cannot lock %s: %s", pin_root,
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 static int open_one(const char *pin_root, const char *name, int *fd,
@@ -195,9 +210,7 @@ static int read_service_entries(const struct veer_maps *maps,
 
 /*
  * One service from its map entry and metadata. Backends and rules (a
- * lookup each) are read only when `full`: views of one service and weight
- * changes need the whole table's names and keys but only their own
- * service's backends.
+ * lookup each) are read only when `full`: filters look at names first.
  */
 static int service_from_map(const struct veer_maps *maps,
 			    const struct svc_entry *entry,
@@ -295,6 +308,80 @@ fail:
 	return NULL;
 }
 
+/* Metadata rows per lookup-batch call: 140 KiB of buffer, reused. */
+#define META_BATCH 256
+
+/*
+ * The named services only, metadata first: rows are scanned in batches
+ * through one small buffer and only the services whose names match are
+ * looked up. With 10,000 services, one weight change reads 5 MB of names
+ * and touches one service instead of building 10,000 models.
+ */
+static int read_named(const struct veer_maps *maps, struct veer_model *model,
+		      veer_service_filter_fn want, void *ctx, char *err,
+		      size_t errlen)
+{
+	struct veer_svc_meta *meta = calloc(META_BATCH, sizeof(*meta));
+	__u32 *ids = calloc(META_BATCH, sizeof(*ids));
+	__u32 in_batch = 0, out_batch, got, i;
+	struct veer_service_model *svc;
+	struct svc_entry entry;
+	bool first = true, last = false;
+	int ret = -1;
+
+	if (!meta || !ids) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	while (!last) {
+		got = META_BATCH;
+		if (bpf_map_lookup_batch(maps->svc_meta,
+					 first ? NULL : &in_batch, &out_batch,
+					 ids, meta, &got, NULL)) {
+			if (errno != ENOENT) {
+				ret = 1; /* no batch support: caller walks */
+				goto out;
+			}
+			last = true;
+		}
+		first = false;
+		in_batch = out_batch;
+		for (i = 0; i < got; i++) {
+			struct veer_service_model named = {};
+
+			if (!meta[i].name[0])
+				continue;
+			memcpy(named.name, meta[i].name, sizeof(named.name));
+			named.name[sizeof(named.name) - 1] = '\0';
+			memcpy(named.host, meta[i].host, sizeof(named.host));
+			named.host[sizeof(named.host) - 1] = '\0';
+			named.key = meta[i].key;
+			if (!want(&named, ctx))
+				continue;
+			/* A row outlives its deleted service; the key may even
+			 * belong to another id by now. */
+			entry.key = meta[i].key;
+			if (bpf_map_lookup_elem(maps->services, &entry.key,
+						&entry.value) ||
+			    entry.value.id != ids[i])
+				continue;
+			svc = veer_model_add_service(model);
+			if (!svc) {
+				snprintf(err, errlen, "out of memory");
+				goto out;
+			}
+			if (service_from_map(maps, &entry, &meta[i], true, svc,
+					     err, errlen))
+				goto out;
+		}
+	}
+	ret = 0;
+out:
+	free(meta);
+	free(ids);
+	return ret;
+}
+
 int veer_maps_read_model_filtered(const struct veer_maps *maps,
 				  struct veer_model *model,
 				  veer_service_filter_fn want, void *ctx,
@@ -306,29 +393,35 @@ int veer_maps_read_model_filtered(const struct veer_maps *maps,
 	size_t n, i;
 	int ret = 0;
 
+	if (want) {
+		ret = read_named(maps, model, want, ctx, err, errlen);
+		if (ret <= 0)
+			return ret;
+		veer_model_free(model); /* no batch support: start over */
+		ret = 0;
+	}
 	if (read_service_entries(maps, &entries, &n, err, errlen))
 		return -1;
 	all_meta = read_all_meta(maps);
 	for (i = 0; i < n && !ret; i++) {
 		const struct veer_svc_meta *meta = NULL;
+		struct veer_service_model named = {};
 		uint32_t id = entries[i].value.id;
 
 		if (all_meta && id <= maps->max_services)
 			meta = &all_meta[id];
+		ret = service_from_map(maps, &entries[i], meta, false, &named,
+				       err, errlen);
+		if (ret || (want && !want(&named, ctx)))
+			continue;
 		svc = veer_model_add_service(model);
 		if (!svc) {
 			snprintf(err, errlen, "out of memory");
 			ret = -1;
 			break;
 		}
-		ret = service_from_map(maps, &entries[i], meta, false, svc, err,
+		ret = service_from_map(maps, &entries[i], meta, true, svc, err,
 				       errlen);
-		/* Now named: read the rest if the caller wants this one. */
-		if (!ret && (!want || want(svc, ctx))) {
-			veer_model_free_service(svc);
-			ret = service_from_map(maps, &entries[i], meta, true,
-					       svc, err, errlen);
-		}
 	}
 	free(all_meta);
 	free(entries);
@@ -550,17 +643,6 @@ static uint32_t slots_alloc(struct slot_map *slots, uint32_t count)
 	return UINT32_MAX;
 }
 
-static const struct svc_entry *find_entry(const struct svc_entry *entries,
-					  size_t n, uint32_t id)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (entries[i].value.id == id)
-			return &entries[i];
-	return NULL;
-}
-
 static int zero_stats(const struct veer_maps *maps, uint32_t id)
 {
 	int ncpus = libbpf_num_possible_cpus();
@@ -776,21 +858,160 @@ static void retire(const struct veer_maps *maps, const struct plan_item *item)
 }
 
 /*
+ * Sorted views of a model, so that planning 10,000 services against
+ * 10,000 is n log n and not n^2 name comparisons.
+ */
+typedef int (*svc_cmp_fn)(const void *, const void *);
+
+static int cmp_by_name(const void *a, const void *b)
+{
+	return strcmp((*(const struct veer_service_model *const *)a)->name,
+		      (*(const struct veer_service_model *const *)b)->name);
+}
+
+static int cmp_by_host(const void *a, const void *b)
+{
+	return strcmp((*(const struct veer_service_model *const *)a)->host,
+		      (*(const struct veer_service_model *const *)b)->host);
+}
+
+static int cmp_by_key(const void *a, const void *b)
+{
+	return memcmp(&(*(const struct veer_service_model *const *)a)->key,
+		      &(*(const struct veer_service_model *const *)b)->key,
+		      sizeof(struct veer_svc_key));
+}
+
+struct svc_index {
+	const struct veer_service_model **v;
+	size_t n;
+	svc_cmp_fn cmp;
+};
+
+static int index_build(struct svc_index *idx, const struct veer_model *model,
+		       svc_cmp_fn cmp)
+{
+	size_t i, n = model ? model->count : 0;
+
+	idx->v = calloc(n ? n : 1, sizeof(*idx->v));
+	idx->n = n;
+	idx->cmp = cmp;
+	if (!idx->v)
+		return -1;
+	for (i = 0; i < n; i++)
+		idx->v[i] = &model->services[i];
+	qsort(idx->v, n, sizeof(*idx->v), cmp);
+	return 0;
+}
+
+/* The service comparing equal to `probe` under the index's order. */
+static const struct veer_service_model *
+index_find(const struct svc_index *idx, const struct veer_service_model *probe)
+{
+	const struct veer_service_model *const *hit;
+
+	hit = bsearch(&probe, idx->v, idx->n, sizeof(*idx->v), idx->cmp);
+	return hit ? *hit : NULL;
+}
+
+struct plan_index {
+	struct svc_index current_by_name;
+	struct svc_index current_by_key;
+	struct svc_index desired_by_name;
+	struct svc_index desired_by_host;
+};
+
+static void plan_index_free(struct plan_index *pi)
+{
+	free(pi->current_by_name.v);
+	free(pi->current_by_key.v);
+	free(pi->desired_by_name.v);
+	free(pi->desired_by_host.v);
+}
+
+static int plan_index_build(struct plan_index *pi,
+			    const struct veer_model *current,
+			    const struct veer_model *desired)
+{
+	memset(pi, 0, sizeof(*pi));
+	return index_build(&pi->current_by_name, current, cmp_by_name) ||
+	       index_build(&pi->current_by_key, current, cmp_by_key) ||
+	       index_build(&pi->desired_by_name, desired, cmp_by_name) ||
+	       index_build(&pi->desired_by_host, desired, cmp_by_host);
+}
+
+/*
  * Entries of a host the desired model defines, under a name it does not
  * have: the host's files no longer produce them (a port or a VIP went).
  */
-static bool is_pruned(const struct veer_model *desired, bool prune_hosts,
+static bool is_pruned(const struct plan_index *pi, bool prune_hosts,
 		      const struct veer_service_model *svc)
 {
-	size_t i;
+	return prune_hosts && svc->host[0] &&
+	       !index_find(&pi->desired_by_name, svc) &&
+	       index_find(&pi->desired_by_host, svc);
+}
 
-	if (!prune_hosts || !svc->host[0] ||
-	    veer_model_find(desired, svc->name))
-		return false;
-	for (i = 0; i < desired->count; i++)
-		if (!strcmp(desired->services[i].host, svc->host))
+/*
+ * Whether the plan needs the whole table: a new service needs a free id
+ * and a changed backend list free slots. Weight changes need neither.
+ */
+static bool needs_allocation(const struct plan_index *pi,
+			     const struct veer_model *desired)
+{
+	const struct veer_service_model *old;
+	unsigned int s;
+	size_t i;
+	int j;
+
+	for (i = 0; i < desired->count; i++) {
+		old = index_find(&pi->current_by_name, &desired->services[i]);
+		if (!old)
 			return true;
+		for (s = 0; s < desired->services[i].subset_count; s++) {
+			j = veer_service_find_subset(
+				old, desired->services[i].subsets[s].name);
+			if (j < 0 ||
+			    !backends_equal(&old->subsets[j],
+					    &desired->services[i].subsets[s]))
+				return true;
+		}
+	}
 	return false;
+}
+
+/* The live entries of the services `desired` changes, a lookup each. */
+static int read_own_entries(const struct veer_maps *maps,
+			    const struct plan_index *pi,
+			    const struct veer_model *desired,
+			    struct svc_entry **out, size_t *count, char *err,
+			    size_t errlen)
+{
+	const struct veer_service_model *old;
+	struct svc_entry *entries;
+	size_t i, n = 0;
+
+	entries = calloc(desired->count ? desired->count : 1, sizeof(*entries));
+	if (!entries) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < desired->count; i++) {
+		old = index_find(&pi->current_by_name, &desired->services[i]);
+		entries[n].key = old->key;
+		if (bpf_map_lookup_elem(maps->services, &old->key,
+					&entries[n].value) ||
+		    entries[n].value.id != old->id) {
+			/* Changed under us: plan against the whole table. */
+			free(entries);
+			return read_service_entries(maps, out, count, err,
+						    errlen);
+		}
+		n++;
+	}
+	*out = entries;
+	*count = n;
+	return 0;
 }
 
 int veer_maps_apply(const struct veer_maps *maps,
@@ -802,6 +1023,8 @@ int veer_maps_apply(const struct veer_maps *maps,
 	struct svc_entry *entries = NULL;
 	struct plan_item *items = NULL;
 	struct slot_map slots = {};
+	struct plan_index pi;
+	const struct svc_entry **entry_by_id = NULL;
 	uint8_t *ids_used = NULL;
 	char desc[1024];
 	size_t n_entries = 0, i, j;
@@ -815,22 +1038,32 @@ int veer_maps_apply(const struct veer_maps *maps,
 	max_services = maps ? maps->max_services : VEER_DEFAULT_MAX_SERVICES;
 	max_backends = maps ? maps->max_backends : VEER_DEFAULT_MAX_BACKENDS;
 
-	if (maps &&
-	    read_service_entries(maps, &entries, &n_entries, err, errlen))
-		return -1;
+	if (plan_index_build(&pi, current, desired)) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (maps && (needs_allocation(&pi, desired)
+			     ? read_service_entries(maps, &entries, &n_entries,
+						    err, errlen)
+			     : read_own_entries(maps, &pi, desired, &entries,
+						&n_entries, err, errlen)))
+		goto out;
 	items = calloc(desired->count ? desired->count : 1, sizeof(*items));
+	entry_by_id = calloc(max_services + 1, sizeof(*entry_by_id));
 	slots.size = max_backends;
 	slots.used = calloc(max_backends ? max_backends : 1, 1);
 	ids_used = calloc(max_services + 1, 1);
-	if (!items || !slots.used || !ids_used) {
+	if (!items || !slots.used || !ids_used || !entry_by_id) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
 	for (i = 0; i < n_entries; i++) {
 		const struct veer_service *v = &entries[i].value;
 
-		if (v->id <= max_services)
+		if (v->id <= max_services) {
 			ids_used[v->id] = 1;
+			entry_by_id[v->id] = &entries[i];
+		}
 		for (j = 0; j < v->subset_count && j < VEER_MAX_SUBSETS; j++)
 			slots_mark(&slots, v->subsets[j].backend_base,
 				   v->subsets[j].backend_count);
@@ -843,26 +1076,20 @@ int veer_maps_apply(const struct veer_maps *maps,
 		const struct veer_service_model *other;
 
 		item->desired = svc;
-		item->old =
-			current ? veer_model_find(current, svc->name) : NULL;
-		if (item->old && maps)
-			item->old_entry =
-				find_entry(entries, n_entries, item->old->id);
+		item->old = index_find(&pi.current_by_name, svc);
+		if (item->old && maps && item->old->id <= max_services)
+			item->old_entry = entry_by_id[item->old->id];
 		/* Another service, staying, already owns this VIP:port? */
-		for (j = 0; current && j < current->count; j++) {
-			other = &current->services[j];
-			if (strcmp(other->name, svc->name) &&
-			    !is_pruned(desired, prune_hosts, other) &&
-			    !memcmp(&other->key, &svc->key, sizeof(svc->key))) {
-				veer_endpoint_format(
-					&svc->key.vip, svc->key.family,
-					svc->key.port, desc, sizeof(desc));
-				snprintf(err, errlen,
-					 "service %s: VIP %s is already used "
-					 "by service %s",
-					 svc->name, desc, other->name);
-				goto out;
-			}
+		other = index_find(&pi.current_by_key, svc);
+		if (other && strcmp(other->name, svc->name) &&
+		    !is_pruned(&pi, prune_hosts, other)) {
+			veer_endpoint_format(&svc->key.vip, svc->key.family,
+					     svc->key.port, desc, sizeof(desc));
+			snprintf(err, errlen,
+				 "service %s: VIP %s is already used by "
+				 "service %s",
+				 svc->name, desc, other->name);
+			goto out;
 		}
 		veer_service_describe_change(item->old, svc, desc,
 					     sizeof(desc));
@@ -921,7 +1148,7 @@ int veer_maps_apply(const struct veer_maps *maps,
 		fill_meta(&item->meta, svc);
 	}
 	for (j = 0; current && j < current->count; j++) {
-		if (!is_pruned(desired, prune_hosts, &current->services[j]))
+		if (!is_pruned(&pi, prune_hosts, &current->services[j]))
 			continue;
 		*changed = true;
 		if (out)
@@ -954,12 +1181,14 @@ int veer_maps_apply(const struct veer_maps *maps,
 		if (items[i].write)
 			retire(maps, &items[i]);
 	for (j = 0; current && j < current->count; j++)
-		if (is_pruned(desired, prune_hosts, &current->services[j]))
+		if (is_pruned(&pi, prune_hosts, &current->services[j]))
 			veer_maps_delete_service(maps, current,
 						 current->services[j].name, err,
 						 errlen);
 	ret = 0;
 out:
+	plan_index_free(&pi);
+	free(entry_by_id);
 	free(entries);
 	free(items);
 	free(slots.used);

@@ -19,6 +19,7 @@ struct veer_maps {
 	int conntrack;
 	int stats;
 	int rules;
+	int lock; /* the pin directory, flock()ed by writers */
 	uint32_t max_services; /* service ids are 1 ..= max_services */
 	uint32_t max_backends;
 	uint32_t ct_entries;
@@ -37,17 +38,25 @@ void veer_maps_init(struct veer_maps *maps);
  * (err filled) when nothing is pinned there at all, so callers that can
  * work without maps (a dry run) can tell that case apart.
  */
+/*
+ * Serialises writers (apply, weight, delete) on one pin root: each plans
+ * against what it read, so two at once could hand out the same backend
+ * slots or service id. Readers need no lock. Released by close or exit.
+ */
+int veer_maps_lock(struct veer_maps *maps, const char *pin_root, char *err,
+		   size_t errlen);
+
 int veer_maps_open(const char *pin_root, struct veer_maps *maps, char *err,
 		   size_t errlen);
 void veer_maps_close(struct veer_maps *maps);
 
-/* Decides whether a service (named, keyed, weighted) is read in full. */
+/* Decides from its name, host and key whether a service is read. */
 typedef bool (*veer_service_filter_fn)(const struct veer_service_model *svc,
 				       void *ctx);
 
 /*
- * Reads every service's name, key, flags, weights, id and generation, and
- * the backends and rules of those `want` accepts (all when want is NULL).
+ * Reads the services `want` accepts (all when want is NULL), with their
+ * backends and rules; the others are not put in the model at all.
  */
 int veer_maps_read_model_filtered(const struct veer_maps *maps,
 				  struct veer_model *model,

@@ -121,6 +121,20 @@ static int open_maps(struct veer_maps *maps)
 	return ret;
 }
 
+/* For commands that change the maps: one writer at a time. */
+static int open_maps_locked(struct veer_maps *maps)
+{
+	char err[VEER_ERR_LEN];
+
+	if (open_maps(maps))
+		return -1;
+	if (veer_maps_lock(maps, g.pin_root, err, sizeof(err))) {
+		fail("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
 static int read_model(const struct veer_maps *maps, struct veer_model *model)
 {
 	char err[VEER_ERR_LEN];
@@ -609,6 +623,11 @@ static int run_apply(int argc, char **argv)
 		fail("%s", err);
 		goto cleanup;
 	}
+	if (opened == 0 &&
+	    veer_maps_lock(&maps, g.pin_root, err, sizeof(err))) {
+		fail("%s", err);
+		goto cleanup;
+	}
 	if (opened == 0 && read_model(&maps, &current))
 		goto cleanup;
 	if (veer_maps_apply(opened == 0 ? &maps : NULL, &current, &desired,
@@ -701,7 +720,7 @@ static int run_weight(int argc, char **argv)
 
 	veer_model_init(&current);
 	veer_model_init(&desired);
-	if (open_maps(&maps))
+	if (open_maps_locked(&maps))
 		goto cleanup_models;
 	if (read_model_named(&maps, &current, o.service, o.ns))
 		goto cleanup;
@@ -752,7 +771,7 @@ static int run_delete(int argc, char **argv)
 		return EXIT_FAILED;
 	veer_model_init(&current);
 	veer_model_init(&chosen);
-	if (open_maps(&maps))
+	if (open_maps_locked(&maps))
 		goto out;
 	if (read_model(&maps, &current) == 0 &&
 	    select_services(&current, argv[optind], ns, &chosen) == 0) {

@@ -56,6 +56,30 @@ refused "config with weights summing to 110" apply -f "$LAB_TMP/bad.yaml"
 printf 'services:\n  - name: web\n    vip: [oops\n' >"$LAB_TMP/broken.yaml"
 refused "malformed YAML" apply -f "$LAB_TMP/broken.yaml"
 
+# Writers take turns: while another writer holds the pin root's lock, a
+# weight change waits (here until `timeout` ends it) and changes nothing;
+# once the lock is released the same change goes through.
+mkfifo "$LAB_TMP/release"
+flock "$VEER_PIN_ROOT" -c "touch '$LAB_TMP/locked'; read -r _ <'$LAB_TMP/release'" &
+LOCK_PID=$!
+LAB_PIDS+=("$LOCK_PID")
+if ! wait_for_file "$LAB_TMP/locked" 10000 "$LOCK_PID"; then
+	t_fail "could not take the pin root lock with flock(1)"
+else
+	rc=0
+	timeout 2 "$VEER_BIN" --pin-root "$VEER_PIN_ROOT" weight web v1=50 v2=50 \
+		>/dev/null 2>&1 || rc=$?
+	veer get -o json >"$AFTER" 2>/dev/null || true
+	t_check "a weight change waits while another writer holds the lock (exit $rc, 124 = still waiting)" \
+		eval '((rc == 124)) && cmp -s "$BEFORE" "$AFTER"'
+	echo go >"$LAB_TMP/release"
+	wait "$LOCK_PID" || true
+	rc=0
+	veer weight web v1=100 v2=0 >/dev/null 2>&1 || rc=$?
+	t_check "the same writer proceeds once the lock is released (exit $rc)" \
+		eval '((rc == 0))'
+fi
+
 lab_write_config "$LAB_TMP/change.yaml" 50
 rc=0
 veer apply --dry-run -f "$LAB_TMP/change.yaml" >"$LAB_TMP/dry.out" 2>&1 || rc=$?
