@@ -3,52 +3,121 @@
 #
 # Side-by-side benchmark of the node's splitting mechanism, in the lab of
 # tests/e2e/lib.sh (client ns -> node ns -> v1 | v2 backends). The same
-# load generator (build/veer-loadgen) and the same backends serve every
-# contender; only what the node does changes:
+# load generator (build/veer-loadgen) and the same backends (veer-testsrv)
+# serve every contender; only what the node does changes. Every splitter
+# is configured for 80/20 and the split it achieved is reported.
 #
-#   direct     the client dials the v1 backend itself (the topology's limit)
-#   veer-tc    veer, TC ingress/egress, 80/20
-#   veer-xdp   veer, XDP ingress + TC egress, 80/20
-#   iptables   nat PREROUTING DNAT with -m statistic --mode random, 80/20
-#   nftables   numgen random mod 100 vmap -> dnat, 80/20
+#   direct       the client splits 80/20 over the two backends itself: no
+#                middle box at all (the topology's limit)
+#   veer_tc      veer, TC ingress/egress on the node
+#   veer_xdp     veer, XDP ingress + TC egress on the node
+#   iptables     nat PREROUTING DNAT with -m statistic --mode random
+#   nftables     numgen random mod 100 map -> dnat
+#   haproxy      HAProxy mode tcp on the node, weighted roundrobin
+#   nginx        nginx stream proxy on the node, weighted upstream
+#   direct_node  like direct, but the load comes from the node itself
+#   veer_cgroup  veer's connect() hook: load from node processes in a
+#                cgroup veer is attached to (compared with direct_node)
+#
+# Parts (-p, default all):
+#   contenders  every contender above: short connections (conn/s, p50/p99
+#               latency) and a few long echo streams (Gbit/s)
+#   scaling     veer_tc, iptables and nftables with 1, 100, 1,000 and
+#               10,000 services (decoys plus the measured one), both
+#               measures; iptables and nftables are laid out as kube-proxy
+#               does (a KUBE-SERVICES chain with one rule per service;
+#               an nftables verdict map keyed by VIP . proto . port)
+#   crosscheck  scripts/bench-crosscheck.sh: the load generator against wrk
+#               (conn/s, same nginx) and iperf3 (streams), so its figures
+#               can be trusted
+#   weight      with 10,000 services, the wall time of one weight change:
+#               `veer weight`, `iptables-restore --noflush` of the
+#               service's chain (kube-proxy's partial sync), `nft -f` of
+#               the service's chain
 #
 # Contenders run interleaved (A B C ... A B C ...) for ROUNDS rounds, so a
 # noisy neighbour on these shared 2-core machines hits every contender
 # alike; each figure is the median over rounds, and the ratio to `direct`
 # of the same run is what to compare across machines.
 #
-#   scripts/bench.sh [-r ROUNDS] [-d DURATION_MS] [-c CONCURRENCY] [-o DIR]
+#   scripts/bench.sh [-r ROUNDS] [-R SCALE_ROUNDS] [-d DURATION_MS]
+#                    [-c CONCURRENCY] [-s STREAMS] [-p PART[,PART]]
+#                    [-C CONTENDER[,CONTENDER]] [-o DIR] [--no-docs]
 #
-# Results: DIR/results.json (one object per contender and measure) and a
-# table on stdout. Needs root; installs iptables and nftables if missing.
+# -C limits the contenders part to those named (ratios need `direct`, and
+# `direct_node` for veer_cgroup, among them).
+#
+# Results: DIR/results.jsonl (every run), DIR/results.json (medians,
+# ratios, targets), PNG plots, and docs/BENCHMARKS.md regenerated from
+# them (unless --no-docs). Needs root; installs its peers (iptables,
+# nftables, haproxy, nginx + stream module, gnuplot) from Debian packages.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ROUNDS=5
-DURATION_MS=5000
+SCALE_ROUNDS=3
+DURATION_MS=3000
 CONC=32
+STREAMS=4
+PARTS=contenders,scaling,weight,crosscheck
+ONLY=
 OUT=$ROOT/build/bench
+DOCS=1
+SIZES=(1 100 1000 10000)
+WEIGHT_REPS=21 # weight changes per contender and round (odd: a clean median)
+SCALE_CONTENDERS=(veer_tc iptables nftables)
+usage() { awk 'NR > 2 && !/^#/ { exit } NR > 2 { sub(/^# ?/, ""); print }' "$0"; }
 while (($#)); do
 	case $1 in
-	-r) ROUNDS=$2; shift ;;
-	-d) DURATION_MS=$2; shift ;;
-	-c) CONC=$2; shift ;;
-	-o) OUT=$2; shift ;;
-	-h | --help) sed -n '3,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-r) ROUNDS=${2:-}; shift ;;
+	-R) SCALE_ROUNDS=${2:-}; shift ;;
+	-d) DURATION_MS=${2:-}; shift ;;
+	-c) CONC=${2:-}; shift ;;
+	-s) STREAMS=${2:-}; shift ;;
+	-p) PARTS=${2:-}; shift ;;
+	-C) ONLY=${2:-}; shift ;;
+	-o) OUT=${2:-}; shift ;;
+	--no-docs) DOCS=0 ;;
+	-h | --help) usage; exit 0 ;;
 	*) echo "bench: unknown argument '$1' (try --help)" >&2; exit 2 ;;
 	esac
 	shift
 done
-for n in "$ROUNDS" "$DURATION_MS" "$CONC"; do
-	[[ $n =~ ^[1-9][0-9]*$ ]] || { echo "bench: '$n' is not a positive number" >&2; exit 2; }
+for n in "$ROUNDS" "$SCALE_ROUNDS" "$DURATION_MS" "$CONC" "$STREAMS"; do
+	[[ $n =~ ^[1-9][0-9]{0,6}$ ]] || { echo "bench: '$n' is not a positive number" >&2; exit 2; }
 done
+IFS=, read -r -a PART_LIST <<<"$PARTS"
+((${#PART_LIST[@]})) || { echo "bench: -p needs at least one part" >&2; exit 2; }
+for p in "${PART_LIST[@]}"; do
+	case $p in
+	contenders | scaling | weight | crosscheck) ;;
+	*) echo "bench: unknown part '$p' (contenders, scaling, weight, crosscheck)" >&2; exit 2 ;;
+	esac
+done
+want_part() { [[ ,$PARTS, == *,$1,* ]]; }
+[[ -n $OUT ]] || { echo "bench: -o needs a directory" >&2; exit 2; }
 
-missing=()
-command -v iptables >/dev/null || missing+=(iptables)
-command -v nft >/dev/null || missing+=(nftables)
-if ((${#missing[@]})); then
+# ---- peers, from Debian packages ------------------------------------------
+
+need=()
+command -v iptables >/dev/null || need+=(iptables)
+command -v nft >/dev/null || need+=(nftables)
+command -v haproxy >/dev/null || need+=(haproxy)
+command -v nginx >/dev/null || need+=(nginx)
+[[ -e /usr/lib/nginx/modules/ngx_stream_module.so ]] || need+=(libnginx-mod-stream)
+command -v gnuplot >/dev/null || need+=(gnuplot-nox)
+if ((${#need[@]})); then
+	# Packages must not start system-wide daemons (nginx, haproxy): the
+	# bench starts its own, in the lab, and stops them.
+	policy_created=0
+	if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+		chmod +x /usr/sbin/policy-rc.d
+		policy_created=1
+	fi
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-		apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+		apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+	((policy_created)) && rm -f /usr/sbin/policy-rc.d
 fi
 
 # Under veer-test-*: the lab cleanup removes it whatever happens.
@@ -62,141 +131,592 @@ LOADGEN=$LAB_BUILD/veer-loadgen
 lab_init jq
 lab_up
 lab_start_backends
-# Many short connections from one client address: reuse TIME_WAIT ports.
-lab_exec "$NS_CLIENT" sysctl -qw net.ipv4.tcp_tw_reuse=1 \
-	net.ipv4.ip_local_port_range="1024 65535"
+# Many short connections from one address, from the client and (proxies,
+# cgroup mode) from the node: reuse TIME_WAIT ports, use them all.
+for ns in "$NS_CLIENT" "$NS_NODE"; do
+	lab_exec "$ns" sysctl -qw net.ipv4.tcp_tw_reuse=1 \
+		net.ipv4.ip_local_port_range="1024 65535" >/dev/null
+done
 mkdir -p "$OUT"
 RESULTS=$OUT/results.jsonl
 : >"$RESULTS"
-
-# setup/teardown per contender, in the node namespace.
+CONTENDER_PIDS=()
 node() { lab_exec "$NS_NODE" "$@"; }
+
+# ---- contenders: setup_NAME [SERVICES], teardown_NAME ---------------------
+#
+# Every setup leaves the node doing exactly one thing; every teardown
+# removes it completely (tables deleted, not just flushed: a leftover nat
+# table would keep netfilter conntrack running under the next contender).
 
 setup_direct() { :; }
 teardown_direct() { :; }
+setup_direct_node() { :; }
+teardown_direct_node() { :; }
+
+VEER_ATTACH_ARGS=(--max-services 16384 --max-backends 65536)
+
+# decoys_yaml N FILE: the measured service (web, 80/20) plus N-1 decoys
+# (VIPs from 10.100.0.1 on, the same backends), as one veer config.
+decoys_yaml() {
+	local n=$1 file=$2
+	[[ -s $file ]] && return 0
+	awk -v n="$n" -v vip="$VIP_V4" -v vport="$VIP_PORT" -v v1="$V1_V4" \
+		-v v2="$V2_V4" -v p="$BACKEND_PORT" '
+	function svc(name, ip, port) {
+		printf "  - name: %s\n    vip: %s\n    port: %d\n    subsets:\n      - name: v1\n        weight: 80\n        backends: [%s:%d]\n      - name: v2\n        weight: 20\n        backends: [%s:%d]\n", name, ip, port, v1, p, v2, p
+	}
+	BEGIN {
+		print "services:"
+		svc("web", vip, vport)
+		for (i = 1; i < n; i++)
+			svc("decoy" i, sprintf("10.%d.%d.%d", 100 + int(i / 65536), int(i / 256) % 256, i % 256), 80)
+	}' >"$file"
+}
 
 setup_veer() {
+	local mode=$1 n=${2:-1}
 	LAB_ATTACHED=1
-	veer attach "$NODE_DEV" --mode "$1" >/dev/null
-	lab_write_config "$LAB_TMP/bench.yaml" 80
-	veer apply -f "$LAB_TMP/bench.yaml" >/dev/null
+	veer attach "$NODE_DEV" --mode "$mode" "${VEER_ATTACH_ARGS[@]}" >/dev/null
+	decoys_yaml "$n" "$LAB_TMP/veer-$n.yaml"
+	veer apply -f "$LAB_TMP/veer-$n.yaml" >/dev/null
 }
 teardown_veer() { veer detach --all >/dev/null; }
-setup_veer_tc() { setup_veer tc; }
+setup_veer_tc() { setup_veer tc "$@"; }
 teardown_veer_tc() { teardown_veer; }
-setup_veer_xdp() { setup_veer xdp; }
+setup_veer_xdp() { setup_veer xdp "$@"; }
 teardown_veer_xdp() { teardown_veer; }
 
-setup_iptables() {
-	node iptables -t nat -A PREROUTING -d "$VIP_V4" -p tcp --dport "$VIP_PORT" \
-		-m statistic --mode random --probability 0.8 \
-		-j DNAT --to-destination "$V1_V4:$BACKEND_PORT"
-	node iptables -t nat -A PREROUTING -d "$VIP_V4" -p tcp --dport "$VIP_PORT" \
-		-j DNAT --to-destination "$V2_V4:$BACKEND_PORT"
+setup_veer_cgroup() {
+	_lab_veer_attach_cgroup >/dev/null
+	lab_write_config "$LAB_TMP/veer-cgroup.yaml" 80
+	veer apply -f "$LAB_TMP/veer-cgroup.yaml" >/dev/null
 }
-teardown_iptables() { node iptables -t nat -F PREROUTING; }
+teardown_veer_cgroup() {
+	veer detach --cgroup "$LAB_CGROUP" >/dev/null
+	veer detach --all >/dev/null
+	_lab_cgroup_remove
+	LAB_CGROUP=
+}
 
-setup_nftables() {
-	node nft -f - <<EOF
-table ip veerbench {
-	chain prerouting {
-		type nat hook prerouting priority dstnat;
-		ip daddr $VIP_V4 tcp dport $VIP_PORT dnat to numgen random mod 100 map { 0-79 : $V1_V4, 80-99 : $V2_V4 } : $BACKEND_PORT
+IPT_BACKEND=$(iptables --version 2>/dev/null | grep -o '(.*)' | tr -d '()' || true)
+
+# iptables_rules N: kube-proxy's layout for N services, the measured one in
+# the middle of KUBE-SERVICES (rules are matched in order: on average a new
+# connection walks half of them).
+iptables_rules() {
+	awk -v n="$1" -v vip="$VIP_V4" -v vport="$VIP_PORT" -v v1="$V1_V4" \
+		-v v2="$V2_V4" -v p="$BACKEND_PORT" '
+	function svc(name, ip, port) {
+		rules = rules sprintf("-A KUBE-SERVICES -d %s/32 -p tcp -m tcp --dport %d -j KUBE-SVC-%s\n", ip, port, name)
+		rules = rules sprintf("-A KUBE-SVC-%s -m statistic --mode random --probability 0.80000000000 -j KUBE-SEP-%s-1\n", name, name)
+		rules = rules sprintf("-A KUBE-SVC-%s -j KUBE-SEP-%s-2\n", name, name)
+		rules = rules sprintf("-A KUBE-SEP-%s-1 -p tcp -m tcp -j DNAT --to-destination %s:%d\n", name, v1, p)
+		rules = rules sprintf("-A KUBE-SEP-%s-2 -p tcp -m tcp -j DNAT --to-destination %s:%d\n", name, v2, p)
+		chains = chains sprintf(":KUBE-SVC-%s - [0:0]\n:KUBE-SEP-%s-1 - [0:0]\n:KUBE-SEP-%s-2 - [0:0]\n", name, name, name)
 	}
+	BEGIN {
+		chains = ":KUBE-SERVICES - [0:0]\n"
+		for (i = 1; i < n; i++) {
+			if (i == int(n / 2))
+				svc("MEASURED", vip, vport)
+			svc("D" i, sprintf("10.%d.%d.%d", 100 + int(i / 65536), int(i / 256) % 256, i % 256), 80)
+		}
+		if (n == 1)
+			svc("MEASURED", vip, vport)
+		printf "*nat\n%s-A PREROUTING -j KUBE-SERVICES\n%sCOMMIT\n", chains, rules
+	}'
 }
-EOF
+setup_iptables() {
+	iptables_rules "${1:-1}" | node iptables-restore --noflush
+}
+teardown_iptables() {
+	node iptables -t nat -F
+	node iptables -t nat -X
+	# iptables-nft: the nat table itself, or conntrack stays registered.
+	[[ $IPT_BACKEND == nf_tables ]] && node nft delete table ip nat 2>/dev/null
+	return 0
+}
+
+# nftables_rules N: kube-proxy's nftables layout: one verdict map from
+# VIP . protocol . port to the service's chain.
+nftables_rules() {
+	awk -v n="$1" -v vip="$VIP_V4" -v vport="$VIP_PORT" -v v1="$V1_V4" \
+		-v v2="$V2_V4" -v p="$BACKEND_PORT" '
+	function svc(name, ip, port) {
+		printf "add chain ip veerbench svc-%s\n", name
+		printf "add rule ip veerbench svc-%s meta l4proto tcp dnat to numgen random mod 100 map { 0-79 : %s, 80-99 : %s } : %d\n", name, v1, v2, p
+		elems = elems sprintf("%s%s . tcp . %d : goto svc-%s", elems == "" ? "" : ", ", ip, port, name)
+	}
+	BEGIN {
+		print "add table ip veerbench"
+		print "add map ip veerbench service-ips { type ipv4_addr . inet_proto . inet_service : verdict; }"
+		print "add chain ip veerbench prerouting { type nat hook prerouting priority dstnat; }"
+		print "add rule ip veerbench prerouting ip daddr . meta l4proto . th dport vmap @service-ips"
+		svc("measured", vip, vport)
+		for (i = 1; i < n; i++)
+			svc("d" i, sprintf("10.%d.%d.%d", 100 + int(i / 65536), int(i / 256) % 256, i % 256), 80)
+		printf "add element ip veerbench service-ips { %s }\n", elems
+	}'
+}
+setup_nftables() {
+	nftables_rules "${1:-1}" | node nft -f -
 }
 teardown_nftables() { node nft delete table ip veerbench; }
 
-CONTENDERS=(direct veer_tc veer_xdp iptables nftables)
-
-# measure CONTENDER MODE ROUND: one loadgen run, appended to the results.
-measure() {
-	local c=$1 mode=$2 round=$3 addr=$VIP_V4 port=$VIP_PORT json
-	if [[ $c == direct ]]; then
-		addr=$V1_V4
-		port=$BACKEND_PORT
-	fi
-	json=$(lab_exec "$NS_CLIENT" "$LOADGEN" "$mode" --addr "$addr" \
-		--port "$port" --duration-ms "$DURATION_MS" \
-		--concurrency "$CONC" --json) || json='{"error":true}'
-	jq -c --arg c "$c" --arg m "$mode" --argjson r "$round" \
-		'{contender: $c, mode: $m, round: $r} + .' <<<"$json" >>"$RESULTS"
+# The proxies listen on the VIP, which the node then owns.
+proxy_up() {
+	node ip addr add "$VIP_V4/32" dev lo
+	lab_bg "$NS_NODE" "$LAB_TMP/$1.log" "${@:2}"
+	CONTENDER_PIDS+=("$LAB_BG_PID")
+	wait_until 10000 _listening "$VIP_V4:$VIP_PORT" ||
+		lab_die "$1 did not listen on $VIP_V4:$VIP_PORT: $(tail -n 3 "$LAB_TMP/$1.log")"
+}
+_listening() {
+	node ss -Hltn "sport = :${1##*:}" | awk -v a="$1" '$4 == a { f = 1 } END { exit !f }'
+}
+proxy_down() {
+	local pid
+	for pid in "${CONTENDER_PIDS[@]}"; do
+		lab_kill "$pid"
+	done
+	CONTENDER_PIDS=()
+	node ip addr del "$VIP_V4/32" dev lo
 }
 
-for ((round = 1; round <= ROUNDS; round++)); do
-	for c in "${CONTENDERS[@]}"; do
-		"setup_$c"
-		measure "$c" conn "$round"
-		measure "$c" stream "$round"
-		"teardown_$c"
-		printf 'round %d/%d %s done\n' "$round" "$ROUNDS" "$c" >&2
-	done
-done
+setup_haproxy() {
+	cat >"$LAB_TMP/haproxy.cfg" <<EOF
+global
+	maxconn 8000
+defaults
+	mode tcp
+	timeout connect 5s
+	timeout client 60s
+	timeout server 60s
+frontend veer_bench
+	bind $VIP_V4:$VIP_PORT
+	default_backend split
+backend split
+	balance roundrobin
+	server v1 $V1_V4:$BACKEND_PORT weight 80
+	server v2 $V2_V4:$BACKEND_PORT weight 20
+EOF
+	# -db: foreground, no daemon; one process with a thread per CPU.
+	proxy_up haproxy haproxy -db -f "$LAB_TMP/haproxy.cfg"
+}
+teardown_haproxy() { proxy_down; }
 
-# Medians per contender and mode, and ratios to direct of the same run.
-jq -s '
+setup_nginx() {
+	mkdir -p "$LAB_TMP/nginx"
+	cat >"$LAB_TMP/nginx/nginx.conf" <<EOF
+load_module /usr/lib/nginx/modules/ngx_stream_module.so;
+worker_processes auto;
+worker_rlimit_nofile 16384;
+pid $LAB_TMP/nginx/nginx.pid;
+error_log $LAB_TMP/nginx/error.log warn;
+events { worker_connections 8192; }
+stream {
+	upstream split {
+		server $V1_V4:$BACKEND_PORT weight=80;
+		server $V2_V4:$BACKEND_PORT weight=20;
+	}
+	server {
+		listen $VIP_V4:$VIP_PORT;
+		proxy_pass split;
+		# Pass the client's half-close on (echo streams end with one).
+		proxy_half_close on;
+	}
+}
+EOF
+	proxy_up nginx nginx -c "$LAB_TMP/nginx/nginx.conf" -p "$LAB_TMP/nginx" \
+		-g 'daemon off;'
+}
+teardown_nginx() { proxy_down; }
+
+# ---- measuring ------------------------------------------------------------
+
+# _cgroup_loadgen ARGS...: veer-loadgen in the node namespace, inside the
+# cgroup veer is attached to (the process moves itself in before any
+# socket exists; see _lab_cgroup_exec).
+_cgroup_loadgen() {
+	echo "$BASHPID" >"$LAB_CGROUP/cgroup.procs" || exit 1
+	exec nsenter --net="/run/netns/$NS_NODE" -- "$LOADGEN" "$@"
+}
+
+# measure PART CONTENDER MODE ROUND [SERVICES]: one loadgen run, appended
+# to the results with what it was.
+measure() {
+	local part=$1 c=$2 mode=$3 round=$4 services=${5:-1} json conc=$CONC
+	local -a target=(--addr "$VIP_V4" --port "$VIP_PORT")
+	[[ $mode == stream ]] && conc=$STREAMS
+	case $c in
+	direct | direct_node)
+		target=(--addr "$V1_V4" --addr "$V2_V4" --weights 80,20
+			--port "$BACKEND_PORT") ;;
+	esac
+	local -a args=("$mode" "${target[@]}" --duration-ms "$DURATION_MS"
+		--concurrency "$conc" --json)
+	case $c in
+	veer_cgroup) json=$( (_cgroup_loadgen "${args[@]}")) || json='{"error":true}' ;;
+	direct_node) json=$(lab_exec "$NS_NODE" "$LOADGEN" "${args[@]}") || json='{"error":true}' ;;
+	*) json=$(lab_exec "$NS_CLIENT" "$LOADGEN" "${args[@]}") || json='{"error":true}' ;;
+	esac
+	jq -c --arg p "$part" --arg c "$c" --arg m "$mode" --argjson r "$round" \
+		--argjson n "$services" \
+		'{part: $p, contender: $c, mode: $m, round: $r, services: $n} + .' \
+		<<<"$json" >>"$RESULTS"
+}
+
+# ---- weight changes -------------------------------------------------------
+#
+# weight_cmd_CONTENDER W: sets CMD to the command that makes the measured
+# service W/100-W (its input prepared in a file beforehand), as the node's
+# own tooling would run it.
+
+weight_cmd_veer_tc() {
+	CMD=("$VEER_BIN" --pin-root "$VEER_PIN_ROOT" weight web v1="$1" v2=$((100 - $1)))
+}
+weight_cmd_iptables() {
+	cat >"$LAB_TMP/weight-iptables-$1" <<EOF
+*nat
+:KUBE-SVC-MEASURED - [0:0]
+-A KUBE-SVC-MEASURED -m statistic --mode random --probability $(awk -v w="$1" 'BEGIN { printf "%.11f", w / 100 }') -j KUBE-SEP-MEASURED-1
+-A KUBE-SVC-MEASURED -j KUBE-SEP-MEASURED-2
+COMMIT
+EOF
+	CMD=(iptables-restore --noflush "$LAB_TMP/weight-iptables-$1")
+}
+weight_cmd_nftables() {
+	cat >"$LAB_TMP/weight-nftables-$1" <<EOF
+flush chain ip veerbench svc-measured
+add rule ip veerbench svc-measured meta l4proto tcp dnat to numgen random mod 100 map { 0-$(($1 - 1)) : $V1_V4, $1-99 : $V2_V4 } : $BACKEND_PORT
+EOF
+	CMD=(nft -f "$LAB_TMP/weight-nftables-$1")
+}
+
+# timed_in_node CMD...: runs CMD in the node namespace and prints its wall
+# time in microseconds, fork to exit (the clock is read inside the
+# namespace: entering it is not part of the change).
+timed_in_node() {
+	node bash -c 's=$EPOCHREALTIME; "$@" >/dev/null || exit 1
+		e=$EPOCHREALTIME; echo $((${e/./} - ${s/./}))' _ "$@"
+}
+
+# weight_in_effect CONTENDER W: the node's configuration says W/100-W.
+weight_in_effect() {
+	case $1 in
+	veer_tc) veer get web -o json | jq -e --argjson w "$2" \
+		'.services[0].subsets[0] | .name == "v1" and .weight == $w' >/dev/null ;;
+	# The kernel keeps the probability as a 32-bit fraction.
+	iptables) node iptables -t nat -S KUBE-SVC-MEASURED | awk -v w="$2" '
+		$0 ~ /--probability/ { for (i = 1; i < NF; i++) if ($i == "--probability")
+			f = ($(i + 1) - w / 100) ^ 2 < 1e-12 } END { exit !f }' ;;
+	# grep without -q: an early exit would fail the pipe (pipefail).
+	nftables) node nft list chain ip veerbench svc-measured |
+		grep "0-$(($2 - 1)) : $V1_V4" >/dev/null ;;
+	esac
+}
+
+# measure_weight CONTENDER ROUND: WEIGHT_REPS changes alternating 70/30
+# and 80/20 (ending on 80/20), each checked to be in effect afterwards.
+measure_weight() {
+	local c=$1 round=$2 i w us
+	for ((i = 1; i <= WEIGHT_REPS; i++)); do
+		w=$((i % 2 ? 70 : 80))
+		((i == WEIGHT_REPS)) && w=80
+		"weight_cmd_$c" "$w"
+		us=$(timed_in_node "${CMD[@]}") || lab_die "$c: '${CMD[*]}' failed"
+		weight_in_effect "$c" "$w" || lab_die "$c: weight $w not in effect after the change"
+		jq -nc --arg c "$c" --argjson r "$round" --argjson us "$us" \
+			--argjson n "${SIZES[-1]}" \
+			'{part: "weight", contender: $c, round: $r, services: $n, us: $us}' >>"$RESULTS"
+	done
+}
+
+# ---- the runs -------------------------------------------------------------
+
+CONTENDERS=(direct veer_tc veer_xdp iptables nftables haproxy nginx direct_node veer_cgroup)
+if [[ -n $ONLY ]]; then
+	IFS=, read -r -a only <<<"$ONLY"
+	picked=()
+	for c in "${CONTENDERS[@]}"; do
+		for o in "${only[@]}"; do
+			[[ $c == "$o" ]] && picked+=("$c")
+		done
+	done
+	((${#picked[@]} == ${#only[@]})) ||
+		lab_die "-C: unknown contender in '$ONLY' (${CONTENDERS[*]})"
+	CONTENDERS=("${picked[@]}")
+fi
+started=$(date +%s)
+
+if want_part contenders; then
+	for ((round = 1; round <= ROUNDS; round++)); do
+		for c in "${CONTENDERS[@]}"; do
+			"setup_$c"
+			measure contenders "$c" conn "$round"
+			measure contenders "$c" stream "$round"
+			"teardown_$c"
+		done
+		printf 'bench: contenders round %d/%d done (%d s)\n' "$round" "$ROUNDS" \
+			$(($(date +%s) - started)) >&2
+	done
+fi
+
+if want_part scaling || want_part weight; then
+	scale_rounds=$SCALE_ROUNDS
+	sizes=("${SIZES[@]}")
+	# Weight changes alone: only the biggest table, one round per -r.
+	want_part scaling || sizes=("${SIZES[-1]}")
+	for ((round = 1; round <= scale_rounds; round++)); do
+		for n in "${sizes[@]}"; do
+			for c in "${SCALE_CONTENDERS[@]}"; do
+				"setup_$c" "$n"
+				if want_part scaling; then
+					measure scaling "$c" conn "$round" "$n"
+					measure scaling "$c" stream "$round" "$n"
+				fi
+				if want_part weight && ((n == SIZES[-1])); then
+					measure_weight "$c" "$round"
+				fi
+				"teardown_$c"
+			done
+		done
+		printf 'bench: scaling/weight round %d/%d done (%d s)\n' "$round" \
+			"$scale_rounds" $(($(date +%s) - started)) >&2
+	done
+fi
+
+if want_part crosscheck; then
+	"$ROOT/scripts/bench-crosscheck.sh" -r "$SCALE_ROUNDS" -d "$DURATION_MS" \
+		-c "$CONC" -o "$OUT" >&2
+else
+	rm -f "$OUT/crosscheck.json" # not from this run
+fi
+
+# ---- summary: results.json ------------------------------------------------
+
+jq -s --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg kernel "$(uname -r)" \
+	--argjson cpus "$(nproc)" --argjson rounds "$ROUNDS" \
+	--argjson scale_rounds "$SCALE_ROUNDS" --argjson duration "$DURATION_MS" \
+	--argjson conc "$CONC" --argjson streams "$STREAMS" \
+	--arg iptables "$(iptables --version 2>/dev/null || true)" \
+	--arg nft "$(nft --version 2>/dev/null || true)" \
+	--arg haproxy "$(haproxy -v 2>/dev/null | head -n1 || true)" \
+	--arg nginx "$(nginx -v 2>&1 | head -n1 || true)" \
+	--arg cpu "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)" '
 	def median: sort | if length == 0 then null
 		else .[(length / 2 | floor)] end;
-	group_by(.contender + "/" + .mode) | map({
-		contender: .[0].contender, mode: .[0].mode,
-		conn_per_s: (map(.conn_per_s // empty) | median),
-		p99_us: (map(.p99_us // empty) | median),
-		gbit_per_s: (map(.gbit_per_s // empty) | median),
-		versions: .[-1].versions, runs: length
-	})' "$RESULTS" >"$OUT/results.json"
+	def pct($p): sort | if length == 0 then null
+		else .[((length - 1) * $p | floor)] end;
+	def summary: {
+		conn_per_s: (map(select(.mode == "conn") | .conn_per_s // empty) | median),
+		p50_us: (map(select(.mode == "conn") | .p50_us // empty) | median),
+		p99_us: (map(select(.mode == "conn") | .p99_us // empty) | median),
+		gbit_per_s: (map(select(.mode == "stream") | .gbit_per_s // empty) | median),
+		errors: (map(.errors // 0) | add),
+		failed_runs: (map(select(.error == true)) | length),
+		split: (map(select(.mode == "conn") | .versions // {}) |
+			reduce .[] as $v ({}; reduce ($v | to_entries[]) as $e (.;
+				.[$e.key] += $e.value))),
+		runs: (map(select(.mode == "conn")) | length)
+	};
+	def ratio($a; $b): if $a == null or $b == null or $b == 0 then null
+		else ($a / $b * 1000 | round / 1000) end;
+	def pick($rows; $c): $rows | map(select(.contender == $c))[0];
+	. as $all |
+	($all | map(select(.part == "contenders")) | group_by(.contender) |
+	 map({contender: .[0].contender} + summary)) as $rows |
+	($rows | map({key: .contender, value: .}) | from_entries) as $by |
+	{
+	  conditions: {date: $date, kernel: $kernel, cpus: $cpus, cpu: $cpu,
+		rounds: $rounds, scale_rounds: $scale_rounds,
+		duration_ms: $duration, concurrency: $conc, streams: $streams,
+		iptables: $iptables, nft: $nft, haproxy: $haproxy, nginx: $nginx},
+	  contenders: ($rows | map(. as $r |
+		(if .contender == "veer_cgroup" or .contender == "direct_node"
+		 then "direct_node" else "direct" end) as $base |
+		. + {baseline: $base,
+		     conn_x_baseline: ratio(.conn_per_s; $by[$base].conn_per_s),
+		     gbit_x_baseline: ratio(.gbit_per_s; $by[$base].gbit_per_s)})),
+	  scaling: ($all | map(select(.part == "scaling")) |
+		group_by([.contender, .services]) |
+		map({contender: .[0].contender, services: .[0].services} + summary)),
+	  weight_change: ($all | map(select(.part == "weight")) |
+		group_by(.contender) | map({contender: .[0].contender,
+		services: .[0].services, samples: length,
+		median_us: (map(.us) | median), p90_us: (map(.us) | pct(0.9)),
+		max_us: (map(.us) | max)}))
+	} |
+	. as $r |
+	def minmax_ratio($c): [$r.scaling[] | select(.contender == $c) | .conn_per_s] |
+		if length < 2 then null else ((min / max) * 1000 | round / 1000) end;
+	def t($name; $goal; $value; $met): {target: $name, goal: $goal,
+		value: $value, met: (if $value == null then null else $met end)};
+	.targets = [
+		t("veer_tc conn/s vs direct"; ">= 0.95"; pick($r.contenders; "veer_tc").conn_x_baseline;
+		  pick($r.contenders; "veer_tc").conn_x_baseline >= 0.95),
+		t("veer_tc stream vs direct"; ">= 0.95"; pick($r.contenders; "veer_tc").gbit_x_baseline;
+		  pick($r.contenders; "veer_tc").gbit_x_baseline >= 0.95),
+		t("veer_xdp conn/s vs direct"; ">= 0.95"; pick($r.contenders; "veer_xdp").conn_x_baseline;
+		  pick($r.contenders; "veer_xdp").conn_x_baseline >= 0.95),
+		t("veer_xdp stream vs direct"; ">= 0.95"; pick($r.contenders; "veer_xdp").gbit_x_baseline;
+		  pick($r.contenders; "veer_xdp").gbit_x_baseline >= 0.95),
+		t("veer_cgroup conn/s vs direct_node"; ">= 0.98"; pick($r.contenders; "veer_cgroup").conn_x_baseline;
+		  pick($r.contenders; "veer_cgroup").conn_x_baseline >= 0.98),
+		t("veer_cgroup stream vs direct_node"; ">= 0.98"; pick($r.contenders; "veer_cgroup").gbit_x_baseline;
+		  pick($r.contenders; "veer_cgroup").gbit_x_baseline >= 0.98),
+		t("veer_tc conn/s vs haproxy"; ">= 3"; ratio(pick($r.contenders; "veer_tc").conn_per_s; pick($r.contenders; "haproxy").conn_per_s);
+		  ratio(pick($r.contenders; "veer_tc").conn_per_s; pick($r.contenders; "haproxy").conn_per_s) >= 3),
+		t("veer_tc conn/s vs nginx"; ">= 3"; ratio(pick($r.contenders; "veer_tc").conn_per_s; pick($r.contenders; "nginx").conn_per_s);
+		  ratio(pick($r.contenders; "veer_tc").conn_per_s; pick($r.contenders; "nginx").conn_per_s) >= 3),
+		t("veer_tc conn/s, worst / best over 1..10,000 services"; ">= 0.95"; minmax_ratio("veer_tc");
+		  minmax_ratio("veer_tc") >= 0.95),
+		t("iptables conn/s, worst / best over 1..10,000 services"; "(degrades)"; minmax_ratio("iptables");
+		  minmax_ratio("iptables") < 0.95),
+		t("veer weight change with 10,000 services (median ms)"; "< 10";
+		  (pick($r.weight_change; "veer_tc").median_us | if . == null then null else . / 1000 end);
+		  pick($r.weight_change; "veer_tc").median_us < 10000)
+	] | .targets |= map(select(.value != null))
+' "$RESULTS" >"$OUT/results.json"
 
-jq -r '
-	(map(select(.contender == "direct")) | map({key: .mode, value: .}) |
-	 from_entries) as $d |
-	["contender", "conn/s", "x direct", "p99 us", "Gbit/s", "x direct", "split"],
-	(.[] | select(.mode == "conn") as $c |
-	 ($c.contender) as $name |
-	 [$name, ($c.conn_per_s | floor),
-	  (($c.conn_per_s / $d.conn.conn_per_s * 100 | floor) / 100),
-	  $c.p99_us, "", "", ($c.versions | tostring)]),
-	(.[] | select(.mode == "stream") |
-	 [.contender + " (stream)", "", "", "", .gbit_per_s,
-	  ((.gbit_per_s / $d.stream.gbit_per_s * 100 | floor) / 100), ""])
-	| @tsv' "$OUT/results.json" | column -t -s $'\t'
-echo "results: $OUT/results.json ($ROUNDS interleaved rounds, ${DURATION_MS} ms each, concurrency $CONC)"
+# ---- report ---------------------------------------------------------------
 
-# docs/BENCHMARKS.md, regenerated from the results of this run.
-{
-	echo "# Benchmarks"
-	echo
-	echo "Generated by \`scripts/bench.sh\` (\`make bench\`) on $(date -u +%Y-%m-%d),"
-	echo "kernel $(uname -r), $(nproc) CPUs: $ROUNDS interleaved rounds of"
-	echo "${DURATION_MS} ms per contender and measure, concurrency $CONC, medians;"
-	echo "ratios are to \`direct\` (the client dialling a backend) in the same run."
-	echo "The machine is shared: compare ratios, not absolute figures."
-	echo
-	echo "| contender | conn/s | x direct | p99 latency (us) | stream Gbit/s | x direct | split (v1/v2) |"
-	echo "| --- | ---: | ---: | ---: | ---: | ---: | --- |"
-	jq -r '
-		(map(select(.contender == "direct")) |
-		 map({key: .mode, value: .}) | from_entries) as $d |
-		group_by(.contender) | .[] |
-		(map(select(.mode == "conn"))[0]) as $c |
-		(map(select(.mode == "stream"))[0]) as $s |
-		"| \($c.contender) | \($c.conn_per_s | floor) | " +
-		"\((($c.conn_per_s / $d.conn.conn_per_s * 100 | floor) / 100)) | " +
-		"\($c.p99_us) | \($s.gbit_per_s) | " +
-		"\((($s.gbit_per_s / $d.stream.gbit_per_s * 100 | floor) / 100)) | " +
-		"\($c.versions | to_entries | sort_by(.key) | map("\(.key) \(.value)") | join(", ")) |"
+# tables_md SECTION: one table (contenders, scaling, weight, targets) as
+# markdown; nothing when the run had no such part.
+tables_md() {
+	jq -r --arg section "$1" '
+	def f($x; $d): if $x == null then "-" else ($x * $d | round / $d | tostring) end;
+	def split: to_entries | sort_by(.key) | map("\(.key) \(.value)") | join(" / ");
+	def pctsplit: (to_entries | map(.value) | add) as $t |
+		if ($t // 0) == 0 then "-" else
+		(to_entries | sort_by(.key) | map("\(.value * 1000 / $t | round / 10)") | join("/")) end;
+	if $section == "contenders" and (.contenders | length) > 0 then
+	"| contender | conn/s | x baseline | p50 us | p99 us | stream Gbit/s | x baseline | split v1/v2 % | errors |",
+	"| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+	(.contenders[] |
+	 "| \(.contender)\(if .baseline == "direct_node" and .contender != "direct_node" then " (vs direct_node)" else "" end) | \(f(.conn_per_s; 1)) | \(f(.conn_x_baseline; 100)) | \(.p50_us // "-") | \(.p99_us // "-") | \(f(.gbit_per_s; 100)) | \(f(.gbit_x_baseline; 100)) | \(.split | pctsplit) | \(.errors) |"),
+	"" else empty end,
+	if $section == "scaling" and (.scaling | length) > 0 then
+	"| services | " + ([.scaling[].contender] | unique | map("\(.) conn/s | \(.) p99 us | \(.) Gbit/s") | join(" | ")) + " |",
+	"| ---: | " + ([.scaling[].contender] | unique | map("---: | ---: | ---:") | join(" | ")) + " |",
+	(.scaling as $s | [$s[].services] | unique[] as $n |
+	 "| \($n) | " + ([$s[].contender] | unique | map(. as $c |
+		($s | map(select(.contender == $c and .services == $n))[0]) as $x |
+		"\(f($x.conn_per_s; 1)) | \($x.p99_us // "-") | \(f($x.gbit_per_s; 100))") | join(" | ")) + " |"),
+	"" else empty end,
+	if $section == "weight" and (.weight_change | length) > 0 then
+	"| weight change, \(.weight_change[0].services) services | median ms | p90 ms | max ms | samples |",
+	"| --- | ---: | ---: | ---: | ---: |",
+	(.weight_change[] | "| \(.contender) | \(f(.median_us / 1000; 100)) | \(f(.p90_us / 1000; 100)) | \(f(.max_us / 1000; 100)) | \(.samples) |"),
+	"" else empty end,
+	if $section == "targets" and (.targets | length) > 0 then
+	"| target | goal | measured | met |",
+	"| --- | --- | ---: | --- |",
+	(.targets[] | "| \(.target) | \(.goal) | \(.value) | \(if .met then "yes" else "**no**" end) |")
+	else empty end
 	' "$OUT/results.json"
+}
+for section in contenders scaling weight targets; do
+	tables_md "$section"
+done
+echo "results: $OUT/results.json (all runs: $RESULTS), $(($(date +%s) - started)) s"
+
+# Plots of the scaling part: conn/s and p99 against the number of services.
+plots=()
+if jq -e '.scaling | length > 0' "$OUT/results.json" >/dev/null; then
+	for c in "${SCALE_CONTENDERS[@]}"; do
+		jq -r --arg c "$c" '.scaling[] | select(.contender == $c) |
+			"\(.services) \(.conn_per_s // "NaN") \(.p99_us // "NaN")"' \
+			"$OUT/results.json" >"$OUT/scaling-$c.dat"
+	done
+	for what in conn p99; do
+		col=2 label="new connections per second (median)"
+		[[ $what == p99 ]] && col=3 label="p99 connection latency, us (median)"
+		plot=""
+		for c in "${SCALE_CONTENDERS[@]}"; do
+			plot+="${plot:+, }'$OUT/scaling-$c.dat' using 1:$col with linespoints lw 2 title '$c'"
+		done
+		gnuplot <<EOF
+set terminal pngcairo size 800,480 font ",10"
+set output '$OUT/scaling-$what.png'
+set logscale x
+set xlabel 'services configured'
+set ylabel '$label'
+set yrange [0:*]
+set key bottom left
+set grid
+set title 'veer vs iptables vs nftables, $(nproc) CPUs, kernel $(uname -r)'
+plot $plot
+EOF
+		plots+=("$OUT/scaling-$what.png")
+	done
+fi
+
+((DOCS)) || exit 0
+# docs/BENCHMARKS.md (and its plots), regenerated from this run.
+mkdir -p "$ROOT/docs/bench"
+for p in "${plots[@]}"; do
+	cp "$p" "$ROOT/docs/bench/"
+done
+{
+	jq -r '.conditions | "# Benchmarks\n",
+	"Generated by `make bench` (scripts/bench.sh) on \(.date), kernel \(.kernel),",
+	"\(.cpus) CPUs (\(.cpu)); every run is in `build/bench/results.jsonl`,",
+	"the medians below in `build/bench/results.json`.\n",
+	"Conditions: client, node, backends and load generator share these \(.cpus)",
+	"CPUs (four network namespaces joined by veth pairs). Short connections:",
+	"\(.concurrency) concurrent slots, each connecting, sending 64 bytes, reading",
+	"the backend'"'"'s reply and closing; streams: \(.streams) long echo streams. Every",
+	"run lasts \(.duration_ms) ms (the first 10 % is warm-up and not counted);",
+	"contenders run interleaved, \(.rounds) rounds (scaling and weight changes:",
+	"\(.scale_rounds) rounds); figures are medians over rounds. The machine is",
+	"shared and small: compare ratios measured in the same run, not absolute",
+	"figures.\n",
+	"Peers: \(.iptables); \(.nft); \(.haproxy); \(.nginx).\n"' "$OUT/results.json"
+	echo "## Contenders"
 	echo
-	echo "Reading the stream column: \`direct\` dials the v1 backend only, so its"
-	echo "streams all land on one backend namespace, while the splitters spread"
-	echo "them over two; on 2 CPUs that alone can double throughput, so the"
-	echo "stream ratio is not yet a fair comparison (a two-backend direct"
-	echo "baseline is next). In XDP mode on veth the client-side veth loses"
-	echo "GSO/TSO while an XDP program is attached (veth needs linear frames"
-	echo "for XDP), so bulk streams travel in MTU-sized segments; NICs with"
-	echo "native XDP do not pay this."
+	echo "\`direct\` is the client splitting 80/20 over the two backends itself,"
+	echo "with no middle box: the topology's limit for the node-side contenders."
+	echo "\`direct_node\` does the same from a node process: the baseline of"
+	echo "\`veer_cgroup\`, whose clients are node processes."
 	echo
-	echo "Not measured yet: HAProxy and nginx stream, veer's socket mode"
-	echo "(its clients live on the node, another topology), service-count"
-	echo "scaling and weight-change latency."
+	tables_md contenders
+	echo "## Scaling with the number of services"
+	echo
+	echo "The measured service plus decoys; iptables and nftables in kube-proxy's"
+	echo "layouts (the measured service in the middle of KUBE-SERVICES)."
+	echo
+	tables_md scaling
+	for p in "${plots[@]}"; do
+		echo "![$(basename "$p" .png)](bench/$(basename "$p"))"
+		echo
+	done
+	echo "## Changing one weight"
+	echo
+	echo "Wall time of one change, from fork to exit, each followed by a check"
+	echo "that the new weight is what the node now holds."
+	echo
+	tables_md weight
+	if [[ -s $OUT/crosscheck.json ]]; then
+		echo "## Cross-check of the load generator"
+		echo
+		echo "scripts/bench-crosscheck.sh (part of \`make bench\`): veer-loadgen"
+		echo "against wrk (a connection per request, the same nginx, the same"
+		echo "concurrency) and against iperf3 --bidir (per-direction rate; the"
+		echo "servers differ: veer-testsrv echoes, iperf3 sinks and sources), with no"
+		echo "splitter on the path; medians of interleaved rounds."
+		echo
+		jq -r '"| measure | real tool | veer-loadgen | loadgen / tool |",
+			"| --- | ---: | ---: | ---: |",
+			"| conn/s (wrk) | \(.conn.wrk.conn_per_s | round) | \(.conn.loadgen.conn_per_s | round) | \(.conn.ratio) |",
+			"| stream Gbit/s (iperf3 --bidir, per direction) | \(.stream.iperf3_bidir.gbit_per_s * 100 | round / 100) | \(.stream.loadgen.gbit_per_s) | \(.stream.ratio) |",
+			""' "$OUT/crosscheck.json"
+	fi
+	echo "## Targets"
+	echo
+	tables_md targets
+	echo
+	cat "$ROOT/docs/bench/NOTES.md"
 } >"$ROOT/docs/BENCHMARKS.md"
 echo "wrote docs/BENCHMARKS.md"

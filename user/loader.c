@@ -103,7 +103,11 @@ static int runtime_init(int fd, uint32_t seed, uint32_t grace_ms, char *err,
 	return 0;
 }
 
-/* A map pinned by an earlier load keeps its size, so the reuse check holds. */
+/*
+ * A map pinned by an earlier load keeps its size and flags, so the reuse
+ * check holds (maps pinned by an older veer, e.g. a metadata array made
+ * before it was mmapable, are reused as they are).
+ */
 static void adopt_pinned_size(struct bpf_map *map, const char *pin_root,
 			      uint32_t wanted)
 {
@@ -114,8 +118,10 @@ static void adopt_pinned_size(struct bpf_map *map, const char *pin_root,
 
 	snprintf(path, sizeof(path), "%s/%s", pin_root, bpf_map__name(map));
 	fd = bpf_obj_get(path);
-	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &info_len))
+	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &info_len)) {
 		wanted = info.max_entries;
+		bpf_map__set_map_flags(map, info.map_flags);
+	}
 	if (fd >= 0)
 		close(fd);
 	bpf_map__set_max_entries(map, wanted);

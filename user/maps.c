@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -311,24 +312,75 @@ fail:
 /* Metadata rows per lookup-batch call: 140 KiB of buffer, reused. */
 #define META_BATCH 256
 
+/* One metadata row: into the model if `want` accepts its names. */
+static int named_row(const struct veer_maps *maps, struct veer_model *model,
+		     veer_service_filter_fn want, void *ctx,
+		     const struct veer_svc_meta *row, __u32 id, char *err,
+		     size_t errlen)
+{
+	struct veer_service_model named = {};
+	struct veer_service_model *svc;
+	struct veer_svc_meta meta;
+	struct svc_entry entry;
+
+	if (!row->name[0])
+		return 0;
+	memcpy(named.name, row->name, sizeof(named.name));
+	named.name[sizeof(named.name) - 1] = '\0';
+	memcpy(named.host, row->host, sizeof(named.host));
+	named.host[sizeof(named.host) - 1] = '\0';
+	if (!want(&named, ctx))
+		return 0;
+	/* A stable copy: a mapped row can be rewritten under us. */
+	meta = *row;
+	/* A row outlives its deleted service; the key may even belong to
+	 * another id by now. */
+	entry.key = meta.key;
+	if (bpf_map_lookup_elem(maps->services, &entry.key, &entry.value) ||
+	    entry.value.id != id)
+		return 0;
+	svc = veer_model_add_service(model);
+	if (!svc) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return service_from_map(maps, &entry, &meta, true, svc, err, errlen);
+}
+
 /*
- * The named services only, metadata first: rows are scanned in batches
- * through one small buffer and only the services whose names match are
- * looked up. With 10,000 services, one weight change reads 5 MB of names
- * and touches one service instead of building 10,000 models.
+ * The named services only, metadata first: the rows are scanned where they
+ * are (the array is mmapable) or, for maps pinned before it was, in
+ * batches through one small buffer; only the services whose names match
+ * are looked up. With 10,000 services, one weight change touches one
+ * service instead of building 10,000 models.
  */
 static int read_named(const struct veer_maps *maps, struct veer_model *model,
 		      veer_service_filter_fn want, void *ctx, char *err,
 		      size_t errlen)
 {
-	struct veer_svc_meta *meta = calloc(META_BATCH, sizeof(*meta));
-	__u32 *ids = calloc(META_BATCH, sizeof(*ids));
-	__u32 in_batch = 0, out_batch, got, i;
-	struct veer_service_model *svc;
-	struct svc_entry entry;
+	/* The kernel lays array elements out 8-byte aligned. */
+	size_t stride = (sizeof(struct veer_svc_meta) + 7) & ~(size_t)7;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), bytes;
+	const unsigned char *rows;
+	struct veer_svc_meta *meta = NULL;
+	__u32 in_batch = 0, out_batch, got, i, *ids = NULL;
 	bool first = true, last = false;
 	int ret = -1;
 
+	bytes = ((size_t)maps->max_services + 1) * stride;
+	bytes = (bytes + page - 1) / page * page;
+	rows = mmap(NULL, bytes, PROT_READ, MAP_SHARED, maps->svc_meta, 0);
+	if (rows != MAP_FAILED) {
+		for (i = 1, ret = 0; i <= maps->max_services && !ret; i++)
+			ret = named_row(maps, model, want, ctx,
+					(const void *)(rows + i * stride), i,
+					err, errlen);
+		munmap((void *)rows, bytes);
+		return ret;
+	}
+
+	meta = calloc(META_BATCH, sizeof(*meta));
+	ids = calloc(META_BATCH, sizeof(*ids));
 	if (!meta || !ids) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
@@ -346,34 +398,10 @@ static int read_named(const struct veer_maps *maps, struct veer_model *model,
 		}
 		first = false;
 		in_batch = out_batch;
-		for (i = 0; i < got; i++) {
-			struct veer_service_model named = {};
-
-			if (!meta[i].name[0])
-				continue;
-			memcpy(named.name, meta[i].name, sizeof(named.name));
-			named.name[sizeof(named.name) - 1] = '\0';
-			memcpy(named.host, meta[i].host, sizeof(named.host));
-			named.host[sizeof(named.host) - 1] = '\0';
-			named.key = meta[i].key;
-			if (!want(&named, ctx))
-				continue;
-			/* A row outlives its deleted service; the key may even
-			 * belong to another id by now. */
-			entry.key = meta[i].key;
-			if (bpf_map_lookup_elem(maps->services, &entry.key,
-						&entry.value) ||
-			    entry.value.id != ids[i])
-				continue;
-			svc = veer_model_add_service(model);
-			if (!svc) {
-				snprintf(err, errlen, "out of memory");
+		for (i = 0; i < got; i++)
+			if (named_row(maps, model, want, ctx, &meta[i], ids[i],
+				      err, errlen))
 				goto out;
-			}
-			if (service_from_map(maps, &entry, &meta[i], true, svc,
-					     err, errlen))
-				goto out;
-		}
 	}
 	ret = 0;
 out:

@@ -34,9 +34,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } veer_backends SEC(".maps");
 
-/* Indexed by service id; index 0 (VEER_SVC_ID_NONE) stays empty. */
+/*
+ * Indexed by service id; index 0 (VEER_SVC_ID_NONE) stays empty. Never read
+ * by the data plane; mmapable so that `veer weight NAME` scans 10,000 names
+ * in place instead of copying them out with syscalls.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, VEER_DEFAULT_MAX_SERVICES + 1);
 	__type(key, __u32);
 	__type(value, struct veer_svc_meta);

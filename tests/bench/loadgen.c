@@ -4,14 +4,30 @@
  * veer-testsrv backends (which send "<version>\n" on every connection and
  * then echo every byte until the client half-closes).
  *
- *   veer-loadgen conn --addr A --port P --duration-ms D --concurrency C
+ *   veer-loadgen conn --addr A [--addr B ... --weights WA,WB,...] --port P
+ *                --duration-ms D --concurrency C
  *                [--request-bytes N] [--grace-ms G] [--json]
  *   veer-loadgen stream --addr A --port P --duration-ms D --concurrency C
  *                [--chunk-bytes N] [--grace-ms G] [--json]
+ *   veer-loadgen http --addr A --port P --duration-ms D --concurrency C
+ *                [--path PATH] [--grace-ms G] [--json]
  *
  * conn: C slots, each repeatedly connects, sends N bytes, reads the version
  * line and the N echoed bytes (checked against the pattern sent), and
  * closes. Latency runs from the connect() call to the last reply byte.
+ *
+ * http: like conn against any HTTP server (to cross-check conn against a
+ * real tool such as wrk on the same server): each connection sends
+ * "GET PATH HTTP/1.0" with "Connection: close" and reads the response until
+ * the server closes. It counts when the status line starts with "HTTP/1."
+ * and says 200 (else "bad_status"); latency runs from connect() to the EOF;
+ * "versions" counts the status lines (e.g. "HTTP/1.1 200 OK"). The server
+ * closes first here, so TIME_WAIT is on its side, as with wrk.
+ *
+ * --addr may be given up to 8 times, with --weights W1,W2,... (default
+ * equal): each new connection goes to the next address of a smooth
+ * weighted round robin, so the client itself splits exactly (the benchmark's
+ * "direct" baseline: the split with no middle box).
  *
  * stream: C long connections, each sending a continuous pattern in chunks
  * with at most 4 chunks unechoed, reading the echo back; reports the echoed
@@ -64,7 +80,9 @@
 #define BACKOFF_NS 10000000ULL
 #define INFLIGHT_CHUNKS 4
 
-enum mode { MODE_CONN, MODE_STREAM };
+enum mode { MODE_CONN, MODE_STREAM, MODE_HTTP };
+
+static const char *const mode_names[] = {"conn", "stream", "http"};
 
 enum err_kind {
 	ERR_REFUSED,
@@ -76,14 +94,15 @@ enum err_kind {
 	ERR_EARLY_EOF,
 	ERR_BAD_VERSION,
 	ERR_BAD_ECHO,
+	ERR_BAD_STATUS,
 	ERR_OTHER,
 	NR_ERR_KINDS
 };
 
 static const char *const err_names[NR_ERR_KINDS] = {
-	"refused",	    "reset",  "timeout",   "unreachable",
-	"addr_unavailable", "no_fds", "early_eof", "bad_version",
-	"bad_echo",	    "other",
+	"refused",	    "reset",	  "timeout",   "unreachable",
+	"addr_unavailable", "no_fds",	  "early_eof", "bad_version",
+	"bad_echo",	    "bad_status", "other",
 };
 
 enum slot_state { S_IDLE, S_CONNECTING, S_ACTIVE, S_BACKOFF };
@@ -92,12 +111,12 @@ struct slot {
 	int fd;
 	enum slot_state state;
 	uint32_t events; /* registered epoll events */
-	bool have_line; /* the version line is complete */
+	bool have_line; /* the version (http: status) line is complete */
 	bool wr_shut; /* stream: SHUT_WR sent at the deadline */
 	int ver; /* index into versions[] once have_line */
 	uint64_t t_start; /* ns, just before connect() */
 	uint64_t sent; /* payload bytes sent */
-	uint64_t rcvd; /* payload bytes echoed back (after the line) */
+	uint64_t rcvd; /* payload bytes echoed back (http: after the line) */
 	uint64_t resume_at; /* S_BACKOFF: ns */
 	size_t line_len;
 	char line[VERSION_MAX];
@@ -118,13 +137,21 @@ static int nr_versions;
 
 /* Options. */
 static enum mode mode;
-static struct sockaddr_storage dst;
-static socklen_t dst_len;
-static const char *addr_str;
+#define MAX_TARGETS 8
+static struct target {
+	const char *str;
+	struct sockaddr_storage sa;
+	socklen_t len;
+	uint64_t weight;
+	int64_t current; /* smooth weighted round robin state */
+} targets[MAX_TARGETS];
+static int nr_targets;
+static char addr_str[MAX_TARGETS * 48]; /* "A,B,..." for the report */
 static unsigned short port;
 static uint64_t duration_ms, grace_ms = 1000;
 static unsigned long concurrency;
 static uint64_t req_bytes = 64, chunk_bytes = 65536;
+static const char *http_path = "/";
 static bool json;
 
 /* Run state. */
@@ -136,6 +163,7 @@ static unsigned long nr_active; /* slots with an open socket */
 static bool running; /* before the deadline */
 static uint64_t t0, t_warm, t_end;
 static unsigned char *pattern; /* SCRATCH_BYTES + PATTERN_PERIOD */
+static char *http_req; /* http: the request, req_bytes long */
 static unsigned char scratch[SCRATCH_BYTES];
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 
@@ -230,6 +258,9 @@ static void usage(FILE *out)
 		"--concurrency C\n"
 		"                    [--chunk-bytes N] [--grace-ms G] "
 		"[--json]\n"
+		"       " PROG " http --addr A --port P --duration-ms D "
+		"--concurrency C\n"
+		"                    [--path PATH] [--grace-ms G] [--json]\n"
 		"  conn:   C concurrent connect/send N (default 64)/read "
 		"version line + echo/close\n"
 		"          loops; prints conn/s, latency percentiles, errors, "
@@ -237,8 +268,16 @@ static void usage(FILE *out)
 		"  stream: C long echo connections writing chunks of N bytes "
 		"(default 65536);\n"
 		"          prints Gbit/s of echoed payload and versions.\n"
+		"  http:   like conn against an HTTP server: GET PATH "
+		"(default /) HTTP/1.0,\n"
+		"          Connection: close, read to EOF, status 200 "
+		"expected; versions\n"
+		"          counts status lines.\n"
 		"  The first 10%% of the duration is warm-up. --addr is IPv4 "
-		"or IPv6.\n");
+		"or IPv6;\n"
+		"  repeat it (up to 8) to split connections over addresses, "
+		"weighted by\n"
+		"  --weights W1,W2,... (default equal).\n");
 }
 
 static int die_usage(const char *msg)
@@ -359,8 +398,10 @@ static int slot_send(struct slot *s, uint64_t limit)
 
 		if (mode == MODE_STREAM && n > chunk_bytes)
 			n = (size_t)chunk_bytes;
-		r = send(s->fd, pattern + s->sent % PATTERN_PERIOD, n,
-			 MSG_NOSIGNAL);
+		r = send(s->fd,
+			 mode == MODE_HTTP ? (unsigned char *)http_req + s->sent
+					   : pattern + s->sent % PATTERN_PERIOD,
+			 n, MSG_NOSIGNAL);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -375,7 +416,7 @@ static int slot_send(struct slot *s, uint64_t limit)
 
 static uint64_t send_limit(const struct slot *s)
 {
-	if (mode == MODE_CONN)
+	if (mode != MODE_STREAM)
 		return req_bytes;
 	if (s->wr_shut)
 		return s->sent;
@@ -420,7 +461,41 @@ static int slot_consume(struct slot *s, const unsigned char *p, size_t n,
 	return -1;
 }
 
-/* The full reply arrived (conn mode). */
+/* "HTTP/1.x 200" and then the end of the line or a reason phrase. */
+static bool http_status_ok(const char *line)
+{
+	return !strncmp(line, "HTTP/1.", 7) && line[7] >= '0' &&
+	       line[7] <= '9' && !strncmp(line + 8, " 200", 4) &&
+	       (line[12] == ' ' || line[12] == '\0');
+}
+
+/*
+ * http: response bytes arrived: the status line first (kept without its
+ * CRLF, cut at VERSION_MAX - 1 characters), then the rest, only counted.
+ */
+static int http_consume(struct slot *s, const unsigned char *p, size_t n)
+{
+	while (!s->have_line && n) {
+		unsigned char c = *p++;
+
+		n--;
+		if (c == '\n') {
+			if (s->line_len && s->line[s->line_len - 1] == '\r')
+				s->line_len--;
+			s->line[s->line_len] = '\0';
+			if (!http_status_ok(s->line))
+				return ERR_BAD_STATUS;
+			s->ver = version_index(s->line);
+			s->have_line = true;
+		} else if (s->line_len < VERSION_MAX - 1) {
+			s->line[s->line_len++] = (char)c;
+		}
+	}
+	s->rcvd += n;
+	return -1;
+}
+
+/* The full reply arrived (conn and http modes). */
 static void slot_done(struct slot *s, uint64_t t)
 {
 	uint64_t us = (t - s->t_start) / 1000;
@@ -467,6 +542,10 @@ static void slot_io(struct slot *s, uint32_t ev)
 		}
 		t = now_ns();
 		if (n == 0) {
+			if (mode == MODE_HTTP && s->have_line) {
+				slot_done(s, t); /* the server closed: done */
+				return;
+			}
 			if (mode == MODE_STREAM && s->wr_shut && s->have_line &&
 			    s->rcvd == s->sent) {
 				slot_close(s); /* drained cleanly */
@@ -475,7 +554,10 @@ static void slot_io(struct slot *s, uint32_t ev)
 			slot_fail(s, ERR_EARLY_EOF);
 			return;
 		}
-		r = slot_consume(s, scratch, (size_t)n, t);
+		if (mode == MODE_HTTP)
+			r = http_consume(s, scratch, (size_t)n);
+		else
+			r = slot_consume(s, scratch, (size_t)n, t);
 		if (r >= 0) {
 			slot_fail(s, (enum err_kind)r);
 			return;
@@ -491,7 +573,8 @@ static void slot_io(struct slot *s, uint32_t ev)
 				goto fail_errno;
 			full = r == 1;
 		}
-		if ((size_t)n < sizeof(scratch))
+		/* http: the EOF usually comes with the last bytes. */
+		if ((size_t)n < sizeof(scratch) && mode != MODE_HTTP)
 			break;
 	}
 	slot_set_events(s, EPOLLIN | (full ? EPOLLOUT : 0));
@@ -500,10 +583,28 @@ fail_errno:
 	slot_fail(s, kind_of(errno));
 }
 
+/* Smooth weighted round robin (as nginx): exact shares, well interleaved. */
+static const struct target *next_target(void)
+{
+	struct target *best = &targets[0];
+	int64_t total = 0;
+	int i;
+
+	for (i = 0; i < nr_targets; i++) {
+		targets[i].current += (int64_t)targets[i].weight;
+		total += (int64_t)targets[i].weight;
+		if (targets[i].current > best->current)
+			best = &targets[i];
+	}
+	best->current -= total;
+	return best;
+}
+
 static void slot_start(struct slot *s)
 {
 	struct epoll_event ev = {.events = EPOLLOUT,
 				 .data.u64 = (uint64_t)(s - slots)};
+	const struct target *t;
 	int fd;
 
 	memset(s, 0, sizeof(*s));
@@ -511,7 +612,8 @@ static void slot_start(struct slot *s)
 	s->state = S_IDLE;
 	if (!running)
 		return;
-	fd = socket(dst.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	t = next_target();
+	fd = socket(t->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 		    0);
 	if (fd < 0) {
 		errors[kind_of(errno)]++;
@@ -520,7 +622,7 @@ static void slot_start(struct slot *s)
 	}
 	s->fd = fd;
 	nr_active++;
-	if (mode == MODE_CONN) {
+	if (mode != MODE_STREAM) {
 		int one = 1;
 
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -531,7 +633,7 @@ static void slot_start(struct slot *s)
 	}
 	s->events = EPOLLOUT;
 	s->t_start = now_ns();
-	if (connect(fd, (struct sockaddr *)&dst, dst_len) < 0 &&
+	if (connect(fd, (const struct sockaddr *)&t->sa, t->len) < 0 &&
 	    errno != EINPROGRESS) {
 		slot_fail(s, kind_of(errno));
 		return;
@@ -712,13 +814,17 @@ static void versions_json(void)
 static void print_json(double win_s, double all_s)
 {
 	uint64_t done = done_warm + done_window;
-	bool c = mode == MODE_CONN;
+	bool c = mode != MODE_STREAM;
 	int i;
 
-	printf("{\"mode\":\"%s\",\"addr\":", c ? "conn" : "stream");
+	printf("{\"mode\":\"%s\",\"addr\":", mode_names[mode]);
 	json_str(addr_str);
 	printf(",\"port\":%u,\"duration_ms\":%" PRIu64 ",\"concurrency\":%lu",
 	       port, duration_ms, concurrency);
+	if (mode == MODE_HTTP) {
+		printf(",\"path\":");
+		json_str(http_path);
+	}
 	if (c) {
 		printf(",\"request_bytes\":%" PRIu64, req_bytes);
 		printf(",\"connections\":%" PRIu64
@@ -764,9 +870,10 @@ static void print_human(double win_s, double all_s)
 	int i, n = nr_versions + (versions[MAX_VERSIONS].count ? 1 : 0);
 
 	printf(PROG " %s %s port %u: %" PRIu64 " ms, concurrency %lu, ",
-	       mode == MODE_CONN ? "conn" : "stream", addr_str, port,
-	       duration_ms, concurrency);
-	if (mode == MODE_CONN) {
+	       mode_names[mode], addr_str, port, duration_ms, concurrency);
+	if (mode != MODE_STREAM) {
+		if (mode == MODE_HTTP)
+			printf("GET %s, ", http_path);
 		printf("request %" PRIu64 " bytes\n", req_bytes);
 		printf("  connections   %" PRIu64 " (warm-up %" PRIu64
 		       ", window %" PRIu64 ")\n",
@@ -814,28 +921,68 @@ static void print_human(double win_s, double all_s)
 	printf("%s\n", n ? "" : " none");
 }
 
+/* http: builds the request; Host is the address (bracketed if IPv6):port. */
+static int http_request(void)
+{
+	const char *host = targets[0].str;
+	bool v6 = strchr(host, ':') && host[0] != '[';
+	int n;
+
+	n = asprintf(&http_req,
+		     "GET %s HTTP/1.0\r\nHost: %s%s%s:%u\r\n"
+		     "Connection: close\r\n\r\n",
+		     http_path, v6 ? "[" : "", host, v6 ? "]" : "", port);
+	if (n < 0)
+		return -1;
+	req_bytes = (uint64_t)n;
+	return 0;
+}
+
+/* "W1,W2,...": one weight per --addr, at least one non-zero. */
+static int parse_weights(const char *list)
+{
+	char buf[256], *tok, *save = NULL;
+	uint64_t sum = 0;
+	int n = 0;
+
+	if (strlen(list) >= sizeof(buf))
+		return -1;
+	strcpy(buf, list);
+	for (tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (n == nr_targets ||
+		    parse_u64(tok, 0, 1000000, &targets[n].weight))
+			return -1;
+		sum += targets[n++].weight;
+	}
+	return n == nr_targets && sum ? 0 : -1;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"addr", required_argument, NULL, 'a'},
+		{"weights", required_argument, NULL, 'w'},
 		{"port", required_argument, NULL, 'p'},
 		{"duration-ms", required_argument, NULL, 'd'},
 		{"concurrency", required_argument, NULL, 'c'},
 		{"request-bytes", required_argument, NULL, 'r'},
 		{"chunk-bytes", required_argument, NULL, 'k'},
 		{"grace-ms", required_argument, NULL, 'g'},
+		{"path", required_argument, NULL, 'P'},
 		{"json", no_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	bool have_req = false, have_chunk = false;
+	bool have_req = false, have_chunk = false, have_path = false;
+	const char *weights = NULL;
 	uint64_t port64 = 0, conc = 0;
 	double win_s, all_s;
 	int opt;
 	size_t i;
 
 	if (argc < 2)
-		return die_usage("missing mode (conn or stream)");
+		return die_usage("missing mode (conn, stream or http)");
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(stdout);
 		return 0;
@@ -844,13 +991,20 @@ int main(int argc, char **argv)
 		mode = MODE_CONN;
 	else if (!strcmp(argv[1], "stream"))
 		mode = MODE_STREAM;
+	else if (!strcmp(argv[1], "http"))
+		mode = MODE_HTTP;
 	else
-		return die_usage("mode must be conn or stream");
+		return die_usage("mode must be conn, stream or http");
 	optind = 2;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'a':
-			addr_str = optarg;
+			if (nr_targets == MAX_TARGETS)
+				return die_usage("at most 8 --addr");
+			targets[nr_targets++].str = optarg;
+			break;
+		case 'w':
+			weights = optarg;
 			break;
 		case 'p':
 			if (parse_u64(optarg, 1, 65535, &port64))
@@ -883,6 +1037,13 @@ int main(int argc, char **argv)
 				return die_usage("--grace-ms must be "
 						 "0..600000");
 			break;
+		case 'P':
+			if (optarg[0] != '/' || strpbrk(optarg, " \t\r\n"))
+				return die_usage("--path must start with / and "
+						 "hold no white space");
+			http_path = optarg;
+			have_path = true;
+			break;
 		case 'j':
 			json = true;
 			break;
@@ -896,17 +1057,30 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		return die_usage("unexpected argument");
-	if (!addr_str || !port64 || !duration_ms || !conc)
+	if (!nr_targets || !port64 || !duration_ms || !conc)
 		return die_usage("--addr, --port, --duration-ms and "
 				 "--concurrency are required");
-	if (mode == MODE_CONN && have_chunk)
+	if (mode != MODE_STREAM && have_chunk)
 		return die_usage("--chunk-bytes is for stream mode");
-	if (mode == MODE_STREAM && have_req)
+	if (mode != MODE_CONN && have_req)
 		return die_usage("--request-bytes is for conn mode");
+	if (mode != MODE_HTTP && have_path)
+		return die_usage("--path is for http mode");
 	port = (unsigned short)port64;
 	concurrency = (unsigned long)conc;
-	if (parse_addr(addr_str, port, &dst, &dst_len))
-		return die_usage("--addr is not an IPv4 or IPv6 address");
+	for (i = 0; i < (size_t)nr_targets; i++) {
+		if (parse_addr(targets[i].str, port, &targets[i].sa,
+			       &targets[i].len))
+			return die_usage("--addr is not an IPv4 or IPv6 "
+					 "address");
+		targets[i].weight = 1;
+		snprintf(addr_str + strlen(addr_str),
+			 sizeof(addr_str) - strlen(addr_str), "%s%s",
+			 i ? "," : "", targets[i].str);
+	}
+	if (weights && parse_weights(weights))
+		return die_usage("--weights must be one integer 0..1000000 "
+				 "per --addr, not all 0");
 
 	raise_nofile();
 	signal(SIGPIPE, SIG_IGN);
@@ -922,6 +1096,10 @@ int main(int argc, char **argv)
 		pattern[i] = (unsigned char)(i % PATTERN_PERIOD);
 	for (i = 0; i < concurrency; i++)
 		slots[i].fd = -1;
+	if (mode == MODE_HTTP && http_request() < 0) {
+		perror(PROG ": setup");
+		return 1;
+	}
 
 	if (run() < 0)
 		return 1;
@@ -934,8 +1112,8 @@ int main(int argc, char **argv)
 		print_json(win_s, all_s);
 	else
 		print_human(win_s, all_s);
-	if (mode == MODE_CONN ? done_warm + done_window == 0
-			      : bytes_total == 0) {
+	if (mode != MODE_STREAM ? done_warm + done_window == 0
+				: bytes_total == 0) {
 		fprintf(stderr, PROG ": nothing completed\n");
 		return 1;
 	}

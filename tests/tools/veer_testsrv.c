@@ -35,7 +35,9 @@
 
 #define PROG "veer-testsrv"
 #define VERSION_MAX 64
-#define CONN_BUF 16384
+#define CONN_BUF                                                               \
+	65536 /* per connection; smaller buffers cap echo streams below the    \
+		 path's rate */
 #define MAX_EVENTS 256
 
 struct conn {
