@@ -199,11 +199,33 @@ cleanup:
 	return ret;
 }
 
-int veer_load_xdp(const char *pin_root, int *xdp_fd, char *err, size_t errlen)
+static struct veer_xdp *open_load_xdp(const char *pin_root, bool frags)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = pin_root);
 	struct veer_xdp *skel;
 	struct bpf_map *map;
+
+	skel = veer_xdp__open_opts(&open_opts);
+	if (!skel)
+		return NULL;
+	/* Every map exists already (the TC load made them): match sizes. */
+	bpf_object__for_each_map(map, skel->obj) if (bpf_map__pin_path(map))
+		adopt_pinned_size(map, pin_root, bpf_map__max_entries(map));
+	if (frags)
+		bpf_program__set_flags(
+			skel->progs.veer_xdp_ingress,
+			bpf_program__flags(skel->progs.veer_xdp_ingress) |
+				BPF_F_XDP_HAS_FRAGS);
+	if (veer_xdp__load(skel)) {
+		veer_xdp__destroy(skel);
+		return NULL;
+	}
+	return skel;
+}
+
+int veer_load_xdp(const char *pin_root, int *xdp_fd, char *err, size_t errlen)
+{
+	struct veer_xdp *skel;
 	char path[PATH_MAX];
 	int ret = -1;
 
@@ -211,21 +233,21 @@ int veer_load_xdp(const char *pin_root, int *xdp_fd, char *err, size_t errlen)
 	*xdp_fd = bpf_obj_get(path);
 	if (*xdp_fd >= 0)
 		return 0;
-	skel = veer_xdp__open_opts(&open_opts);
+	/*
+	 * Multi-buffer aware where the kernel knows it (5.18+): headers are
+	 * only ever read from the first buffer, and a device such as veth
+	 * keeps GRO/GSO-sized frames for such a program instead of cutting
+	 * every stream into MTU-sized segments.
+	 */
+	skel = open_load_xdp(pin_root, true);
+	if (!skel)
+		skel = open_load_xdp(pin_root, false);
 	if (!skel) {
-		snprintf(err, errlen, "cannot open the XDP object: %s",
-			 strerror(errno));
-		return -1;
-	}
-	/* Every map exists already (the TC load made them): match sizes. */
-	bpf_object__for_each_map(map, skel->obj) if (bpf_map__pin_path(map))
-		adopt_pinned_size(map, pin_root, bpf_map__max_entries(map));
-	if (veer_xdp__load(skel)) {
 		snprintf(err, errlen,
 			 "cannot load the XDP program: %s (run with -v for "
 			 "the verifier log)",
 			 strerror(errno));
-		goto cleanup;
+		return -1;
 	}
 	if (bpf_program__pin(skel->progs.veer_xdp_ingress, path)) {
 		snprintf(err, errlen, "cannot pin %s: %s", path,

@@ -1,0 +1,249 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# The report of `make bench`: from DIR/results.jsonl (every run) and
+# DIR/conditions.json, written by scripts/bench.sh, it computes
+# DIR/results.json (medians, ratios to the baselines, targets met or not),
+# prints the tables, draws the scaling plots (gnuplot) and regenerates
+# docs/BENCHMARKS.md with docs/bench/*.png, followed by docs/bench/NOTES.md
+# (the reading of the figures, written by hand).
+#
+#   scripts/bench-report.sh [-o DIR] [--no-docs]
+#
+# Run on its own to rebuild the report of the last run without measuring.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+OUT=$ROOT/build/bench
+DOCS=1
+while (($#)); do
+	case $1 in
+	-o) OUT=${2:-}; shift ;;
+	--no-docs) DOCS=0 ;;
+	-h | --help) awk 'NR > 2 && !/^#/ { exit } NR > 2 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
+	*) echo "bench-report: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+	esac
+	shift
+done
+RESULTS=$OUT/results.jsonl
+for f in "$RESULTS" "$OUT/conditions.json"; do
+	[[ -s $f ]] || { echo "bench-report: no $f (run scripts/bench.sh first)" >&2; exit 1; }
+done
+
+# ---- summary: results.json ------------------------------------------------
+
+jq -s --slurpfile cond "$OUT/conditions.json" '
+	def median: sort | if length == 0 then null
+		else .[(length / 2 | floor)] end;
+	def pct($p): sort | if length == 0 then null
+		else .[((length - 1) * $p | floor)] end;
+	def summary: {
+		conn_per_s: (map(select(.mode == "conn") | .conn_per_s // empty) | median),
+		p50_us: (map(select(.mode == "conn") | .p50_us // empty) | median),
+		p99_us: (map(select(.mode == "conn") | .p99_us // empty) | median),
+		gbit_per_s: (map(select(.mode == "stream") | .gbit_per_s // empty) | median),
+		errors: (map(.errors // 0) | add),
+		failed_runs: (map(select(.error == true)) | length),
+		split: (map(select(.mode == "conn") | .versions // {}) |
+			reduce .[] as $v ({}; reduce ($v | to_entries[]) as $e (.;
+				.[$e.key] += $e.value))),
+		runs: (map(select(.mode == "conn")) | length)
+	};
+	def ratio($a; $b): if $a == null or $b == null or $b == 0 then null
+		else ($a / $b * 1000 | round / 1000) end;
+	def pick($rows; $c): $rows | map(select(.contender == $c))[0];
+	. as $all |
+	($all | map(select(.part == "contenders")) | group_by(.contender) |
+	 map({contender: .[0].contender} + summary)) as $rows |
+	($rows | map({key: .contender, value: .}) | from_entries) as $by |
+	{
+	  conditions: $cond[0],
+	  contenders: ($rows | map(. as $r |
+		(if .contender == "veer_cgroup" or .contender == "direct_node"
+		 then "direct_node" else "direct" end) as $base |
+		. + {baseline: $base,
+		     conn_x_baseline: ratio(.conn_per_s; $by[$base].conn_per_s),
+		     gbit_x_baseline: ratio(.gbit_per_s; $by[$base].gbit_per_s)})),
+	  scaling: ($all | map(select(.part == "scaling")) |
+		group_by([.contender, .services]) |
+		map({contender: .[0].contender, services: .[0].services} + summary)),
+	  weight_change: ($all | map(select(.part == "weight")) |
+		group_by(.contender) | map({contender: .[0].contender,
+		services: .[0].services, samples: length,
+		median_us: (map(.us) | median), p90_us: (map(.us) | pct(0.9)),
+		max_us: (map(.us) | max)}))
+	} |
+	. as $r |
+	def minmax_ratio($c): [$r.scaling[] | select(.contender == $c) | .conn_per_s] |
+		if length < 2 then null else ((min / max) * 1000 | round / 1000) end;
+	def t($name; $goal; $value; $met): {target: $name, goal: $goal,
+		value: $value, met: (if $value == null then null else $met end)};
+	.targets = [
+		t("veer_tc conn/s vs direct"; ">= 0.95"; pick($r.contenders; "veer_tc").conn_x_baseline;
+		  pick($r.contenders; "veer_tc").conn_x_baseline >= 0.95),
+		t("veer_tc stream vs direct"; ">= 0.95"; pick($r.contenders; "veer_tc").gbit_x_baseline;
+		  pick($r.contenders; "veer_tc").gbit_x_baseline >= 0.95),
+		t("veer_xdp conn/s vs direct"; ">= 0.95"; pick($r.contenders; "veer_xdp").conn_x_baseline;
+		  pick($r.contenders; "veer_xdp").conn_x_baseline >= 0.95),
+		t("veer_xdp stream vs direct"; ">= 0.95"; pick($r.contenders; "veer_xdp").gbit_x_baseline;
+		  pick($r.contenders; "veer_xdp").gbit_x_baseline >= 0.95),
+		t("veer_cgroup conn/s vs direct_node"; ">= 0.98"; pick($r.contenders; "veer_cgroup").conn_x_baseline;
+		  pick($r.contenders; "veer_cgroup").conn_x_baseline >= 0.98),
+		t("veer_cgroup stream vs direct_node"; ">= 0.98"; pick($r.contenders; "veer_cgroup").gbit_x_baseline;
+		  pick($r.contenders; "veer_cgroup").gbit_x_baseline >= 0.98),
+		t("veer_tc conn/s vs haproxy"; ">= 3"; ratio(pick($r.contenders; "veer_tc").conn_per_s; pick($r.contenders; "haproxy").conn_per_s);
+		  ratio(pick($r.contenders; "veer_tc").conn_per_s; pick($r.contenders; "haproxy").conn_per_s) >= 3),
+		t("veer_tc conn/s vs nginx"; ">= 3"; ratio(pick($r.contenders; "veer_tc").conn_per_s; pick($r.contenders; "nginx").conn_per_s);
+		  ratio(pick($r.contenders; "veer_tc").conn_per_s; pick($r.contenders; "nginx").conn_per_s) >= 3),
+		t("veer_tc conn/s, worst / best over 1..10,000 services"; ">= 0.95"; minmax_ratio("veer_tc");
+		  minmax_ratio("veer_tc") >= 0.95),
+		t("iptables conn/s, worst / best over 1..10,000 services"; "(degrades)"; minmax_ratio("iptables");
+		  minmax_ratio("iptables") < 0.95),
+		t("veer weight change with 10,000 services (median ms)"; "< 10";
+		  (pick($r.weight_change; "veer_tc").median_us | if . == null then null else . / 1000 end);
+		  pick($r.weight_change; "veer_tc").median_us < 10000)
+	] | .targets |= map(select(.value != null))
+' "$RESULTS" >"$OUT/results.json"
+
+# ---- report ---------------------------------------------------------------
+
+# tables_md SECTION: one table (contenders, scaling, weight, targets) as
+# markdown; nothing when the run had no such part.
+tables_md() {
+	jq -r --arg section "$1" '
+	def f($x; $d): if $x == null then "-" else ($x * $d | round / $d | tostring) end;
+	def split: to_entries | sort_by(.key) | map("\(.key) \(.value)") | join(" / ");
+	def pctsplit: (to_entries | map(.value) | add) as $t |
+		if ($t // 0) == 0 then "-" else
+		(to_entries | sort_by(.key) | map("\(.value * 1000 / $t | round / 10)") | join("/")) end;
+	if $section == "contenders" and (.contenders | length) > 0 then
+	"| contender | conn/s | x baseline | p50 us | p99 us | stream Gbit/s | x baseline | split v1/v2 % | errors |",
+	"| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+	(.contenders[] |
+	 "| \(.contender)\(if .baseline == "direct_node" and .contender != "direct_node" then " (vs direct_node)" else "" end) | \(f(.conn_per_s; 1)) | \(f(.conn_x_baseline; 100)) | \(.p50_us // "-") | \(.p99_us // "-") | \(f(.gbit_per_s; 100)) | \(f(.gbit_x_baseline; 100)) | \(.split | pctsplit) | \(.errors) |"),
+	"" else empty end,
+	if $section == "scaling" and (.scaling | length) > 0 then
+	"| services | " + ([.scaling[].contender] | unique | map("\(.) conn/s | \(.) p99 us | \(.) Gbit/s") | join(" | ")) + " |",
+	"| ---: | " + ([.scaling[].contender] | unique | map("---: | ---: | ---:") | join(" | ")) + " |",
+	(.scaling as $s | [$s[].services] | unique[] as $n |
+	 "| \($n) | " + ([$s[].contender] | unique | map(. as $c |
+		($s | map(select(.contender == $c and .services == $n))[0]) as $x |
+		"\(f($x.conn_per_s; 1)) | \($x.p99_us // "-") | \(f($x.gbit_per_s; 100))") | join(" | ")) + " |"),
+	"" else empty end,
+	if $section == "weight" and (.weight_change | length) > 0 then
+	"| weight change, \(.weight_change[0].services) services | median ms | p90 ms | max ms | samples |",
+	"| --- | ---: | ---: | ---: | ---: |",
+	(.weight_change[] | "| \(.contender) | \(f(.median_us / 1000; 100)) | \(f(.p90_us / 1000; 100)) | \(f(.max_us / 1000; 100)) | \(.samples) |"),
+	"" else empty end,
+	if $section == "targets" and (.targets | length) > 0 then
+	"| target | goal | measured | met |",
+	"| --- | --- | ---: | --- |",
+	(.targets[] | "| \(.target) | \(.goal) | \(.value) | \(if .met then "yes" else "**no**" end) |")
+	else empty end
+	' "$OUT/results.json"
+}
+for section in contenders scaling weight targets; do
+	tables_md "$section"
+done
+echo "results: $OUT/results.json (all runs: $RESULTS)"
+
+# Plots of the scaling part: conn/s and p99 against the number of services.
+plots=()
+TITLE_WHERE=$(jq -r '"\(.cpus) CPUs, kernel \(.kernel)"' "$OUT/conditions.json")
+if jq -e '.scaling | length > 0' "$OUT/results.json" >/dev/null; then
+	mapfile -t SCALE_CONTENDERS < <(jq -r '[.scaling[].contender] | unique[]' "$OUT/results.json")
+	for c in "${SCALE_CONTENDERS[@]}"; do
+		jq -r --arg c "$c" '.scaling[] | select(.contender == $c) |
+			"\(.services) \(.conn_per_s // "NaN") \(.p99_us // "NaN")"' \
+			"$OUT/results.json" >"$OUT/scaling-$c.dat"
+	done
+	for what in conn p99; do
+		col=2 label="new connections per second (median)"
+		[[ $what == p99 ]] && col=3 label="p99 connection latency, us (median)"
+		plot=""
+		for c in "${SCALE_CONTENDERS[@]}"; do
+			plot+="${plot:+, }'$OUT/scaling-$c.dat' using 1:$col with linespoints lw 2 title '$c'"
+		done
+		gnuplot <<EOF
+set terminal pngcairo noenhanced size 800,480 font ",10"
+set output '$OUT/scaling-$what.png'
+set logscale x
+set xlabel 'services configured'
+set ylabel '$label'
+set yrange [0:*]
+set key bottom left
+set grid
+set title 'veer vs iptables vs nftables, $TITLE_WHERE'
+plot $plot
+EOF
+		plots+=("$OUT/scaling-$what.png")
+	done
+fi
+
+((DOCS)) || exit 0
+# docs/BENCHMARKS.md (and its plots), regenerated from this run.
+mkdir -p "$ROOT/docs/bench"
+for p in "${plots[@]}"; do
+	cp "$p" "$ROOT/docs/bench/"
+done
+{
+	jq -r '.conditions | "# Benchmarks\n",
+	"Generated by `make bench` (scripts/bench.sh) on \(.date), kernel \(.kernel),",
+	"\(.cpus) CPUs (\(.cpu)); every run is in `build/bench/results.jsonl`,",
+	"the medians below in `build/bench/results.json`.\n",
+	"Conditions: client, node, backends and load generator share these \(.cpus)",
+	"CPUs (four network namespaces joined by veth pairs). Short connections:",
+	"\(.concurrency) concurrent slots, each connecting, sending 64 bytes, reading",
+	"the backend'"'"'s reply and closing; streams: \(.streams) long echo streams. Every",
+	"run lasts \(.duration_ms) ms (the first 10 % is warm-up and not counted);",
+	"contenders run interleaved, \(.rounds) rounds (scaling and weight changes:",
+	"\(.scale_rounds) rounds); figures are medians over rounds. The machine is",
+	"shared and small: compare ratios measured in the same run, not absolute",
+	"figures.\n",
+	"Peers: \(.iptables); \(.nft); \(.haproxy); \(.nginx).\n"' "$OUT/results.json"
+	echo "## Contenders"
+	echo
+	echo "\`direct\` is the client splitting 80/20 over the two backends itself,"
+	echo "with no middle box: the topology's limit for the node-side contenders."
+	echo "\`direct_node\` does the same from a node process: the baseline of"
+	echo "\`veer_cgroup\`, whose clients are node processes."
+	echo
+	tables_md contenders
+	echo "## Scaling with the number of services"
+	echo
+	echo "The measured service plus decoys; iptables and nftables in kube-proxy's"
+	echo "layouts (the measured service in the middle of KUBE-SERVICES)."
+	echo
+	tables_md scaling
+	for p in "${plots[@]}"; do
+		echo "![$(basename "$p" .png)](bench/$(basename "$p"))"
+		echo
+	done
+	echo "## Changing one weight"
+	echo
+	echo "Wall time of one change, from fork to exit, each followed by a check"
+	echo "that the new weight is what the node now holds."
+	echo
+	tables_md weight
+	if [[ -s $OUT/crosscheck.json ]]; then
+		echo "## Cross-check of the load generator"
+		echo
+		echo "scripts/bench-crosscheck.sh (part of \`make bench\`): veer-loadgen"
+		echo "against wrk (a connection per request, the same nginx, the same"
+		echo "concurrency) and against iperf3 --bidir (per-direction rate; the"
+		echo "servers differ: veer-testsrv echoes, iperf3 sinks and sources), with no"
+		echo "splitter on the path; medians of interleaved rounds."
+		echo
+		jq -r '"| measure | real tool | veer-loadgen | loadgen / tool |",
+			"| --- | ---: | ---: | ---: |",
+			"| conn/s (wrk) | \(.conn.wrk.conn_per_s | round) | \(.conn.loadgen.conn_per_s | round) | \(.conn.ratio) |",
+			"| stream Gbit/s (iperf3 --bidir, per direction) | \(.stream.iperf3_bidir.gbit_per_s * 100 | round / 100) | \(.stream.loadgen.gbit_per_s) | \(.stream.ratio) |",
+			""' "$OUT/crosscheck.json"
+	fi
+	echo "## Targets"
+	echo
+	tables_md targets
+	echo
+	cat "$ROOT/docs/bench/NOTES.md"
+} >"$ROOT/docs/BENCHMARKS.md"
+echo "wrote docs/BENCHMARKS.md"
