@@ -3,7 +3,7 @@
 #   make            build everything into build/
 #   make test       install missing packages, build, run all test layers (root)
 #   make demo       install missing packages, build, run the namespace demo (root)
-#   make bench      contenders side by side (scripts/bench.sh; root)
+#   make bench      veer vs iptables/nftables/HAProxy/nginx (scripts/bench.sh; root)
 #   make microbench per-packet cost of each program, from BPF_PROG_TEST_RUN
 #   make vmlinux    regenerate vmlinux/vmlinux.h from this kernel's BTF
 #   make format     clang-format every C source
@@ -96,10 +96,11 @@ $(BUILD)/microbench: tests/bench/microbench.c $(wildcard tests/lib/*) \
 
 tests-bin: all $(TEST_BINS)
 
-# Side by side against iptables and nftables in the namespace lab (root).
+# veer against iptables, nftables, HAProxy and nginx in the namespace lab
+# (root; ~25 min). BENCH_ARGS passes options, e.g. BENCH_ARGS="-p weight".
 bench: deps
 	@$(MAKE) --no-print-directory all
-	scripts/bench.sh
+	scripts/bench.sh $(BENCH_ARGS)
 
 # Per-packet cost of each program (root): BPF_PROG_TEST_RUN with repeat.
 microbench: all $(BUILD)/microbench

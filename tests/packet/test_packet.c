@@ -1071,6 +1071,82 @@ static void test_store_failed_apply_changes_nothing(void)
 	free(after);
 }
 
+static bool named_many123(const struct veer_service_model *svc, void *ctx)
+{
+	(void)ctx;
+	return !strcmp(svc->name, "many123");
+}
+
+/*
+ * The weight-change path (as `veer weight`): a named read materialises
+ * only the named service, and an apply planned against that partial model
+ * rewrites it alone: every other service value is byte-identical and the
+ * named one keeps its backend slots.
+ */
+static void test_store_named_weight_change(void)
+{
+	enum { MANY = 200 };
+	struct veer_service before[MANY], after;
+	struct veer_model desired, partial;
+	struct veer_svc_key keys[MANY];
+	char err[VEER_ERR_LEN], vip[32], name[32];
+	bool changed;
+	unsigned int i;
+
+	veer_model_init(&desired);
+	for (i = 0; i < MANY; i++) {
+		snprintf(name, sizeof(name), "many%u", i);
+		snprintf(vip, sizeof(vip), "10.96.%u.%u", 20 + i / 250,
+			 1 + i % 250);
+		host_entry(&desired, name, "", vip, 80, 0);
+		keys[i] = desired.services[i].key;
+	}
+	CU_ASSERT_EQUAL_FATAL(store_apply(&desired, false, err), 0);
+	veer_model_free(&desired);
+	for (i = 0; i < MANY; i++)
+		CU_ASSERT_EQUAL_FATAL(bpf_map_lookup_elem(maps.services,
+							  &keys[i], &before[i]),
+				      0);
+
+	veer_model_init(&partial);
+	CU_ASSERT_EQUAL_FATAL(veer_maps_read_model_filtered(&maps, &partial,
+							    named_many123, NULL,
+							    err, sizeof(err)),
+			      0);
+	CU_ASSERT_EQUAL_FATAL(partial.count, 1);
+	CU_ASSERT_STRING_EQUAL(partial.services[0].name, "many123");
+	CU_ASSERT_EQUAL(partial.services[0].subsets[0].backend_count, 1);
+
+	veer_model_init(&desired);
+	CU_ASSERT_EQUAL_FATAL(
+		veer_model_copy_service(&desired, &partial.services[0]), 0);
+	desired.services[0].subsets[0].weight = 30;
+	desired.services[0].subsets[1].weight = 70;
+	CU_ASSERT_EQUAL(veer_maps_apply(&maps, &partial, &desired, false, false,
+					NULL, &changed, err, sizeof(err)),
+			0);
+	CU_ASSERT_TRUE(changed);
+
+	for (i = 0; i < MANY; i++) {
+		CU_ASSERT_EQUAL_FATAL(
+			bpf_map_lookup_elem(maps.services, &keys[i], &after),
+			0);
+		if (i != 123) {
+			CU_ASSERT_EQUAL(
+				memcmp(&before[i], &after, sizeof(after)), 0);
+			continue;
+		}
+		CU_ASSERT_EQUAL(after.subsets[0].weight, 30);
+		CU_ASSERT_EQUAL(after.subsets[1].weight, 70);
+		CU_ASSERT_EQUAL(after.generation, before[i].generation + 1);
+		CU_ASSERT_EQUAL(after.id, before[i].id);
+		CU_ASSERT_EQUAL(after.subsets[0].backend_base,
+				before[i].subsets[0].backend_base);
+	}
+	veer_model_free(&desired);
+	veer_model_free(&partial);
+}
+
 int main(void)
 {
 	CU_pSuite suite;
@@ -1119,7 +1195,9 @@ int main(void)
 	    !CU_add_test(suite, "store: apply prunes a host's dropped entries",
 			 test_store_prune) ||
 	    !CU_add_test(suite, "store: refused apply changes no map byte",
-			 test_store_failed_apply_changes_nothing)) {
+			 test_store_failed_apply_changes_nothing) ||
+	    !CU_add_test(suite, "store: weight change from a named read",
+			 test_store_named_weight_change)) {
 		CU_cleanup_registry();
 		return 1;
 	}
