@@ -97,7 +97,7 @@ $(BUILD)/microbench: tests/bench/microbench.c $(wildcard tests/lib/*) \
 tests-bin: all $(TEST_BINS)
 
 # veer against iptables, nftables, HAProxy and nginx in the namespace lab
-# (root; ~25 min). BENCH_ARGS passes options, e.g. BENCH_ARGS="-p weight".
+# (root; about 25 minutes). BENCH_ARGS passes options, e.g. BENCH_ARGS="-p weight".
 bench: deps
 	@$(MAKE) --no-print-directory all
 	scripts/bench.sh $(BENCH_ARGS)

@@ -54,8 +54,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-ROUNDS=5
-SCALE_ROUNDS=3
+ROUNDS=7
+SCALE_ROUNDS=5
 DURATION_MS=3000
 CONC=32
 STREAMS=4
@@ -128,7 +128,32 @@ LAB_ID=vb$$
 LOADGEN=$LAB_BUILD/veer-loadgen
 [[ -x $LOADGEN ]] || lab_die "$LOADGEN not built (make)"
 
+# Maps stay pinned for the whole run: a contender's teardown detaches the
+# programs only, so the kernel is not still freeing (or allocating) a
+# conntrack table of hundreds of MB while the next contender is measured.
+# Each service count of the scaling part has its own pin root (its maps
+# hold exactly that configuration); all go at exit.
+PIN_ROOTS=("$VEER_PIN_ROOT")
+pin_root_for() { [[ -n ${1:-} ]] && echo "$VEER_PIN_ROOT-s$1" || echo "$VEER_PIN_ROOT"; }
+veer_at() {
+	local root=$1
+	shift
+	nsenter --net="/run/netns/$NS_NODE" -- "$VEER_BIN" --pin-root "$root" "$@"
+}
+bench_cleanup() {
+	local rc=$? root
+	for root in "${PIN_ROOTS[@]:1}"; do
+		if [[ -e $root ]]; then
+			veer_at "$root" detach --all >/dev/null 2>&1
+			rm -rf "$root"
+		fi
+	done
+	(exit "$rc")
+	lab_cleanup
+}
+
 lab_init jq
+trap bench_cleanup EXIT
 lab_up
 lab_start_backends
 # Many short connections from one address, from the client and (proxies,
@@ -188,13 +213,16 @@ decoys_yaml() {
 }
 
 setup_veer() {
-	local mode=$1 n=${2:-1}
+	local mode=$1 n=${2:-} root
+	root=$(pin_root_for "$n")
+	[[ " ${PIN_ROOTS[*]} " == *" $root "* ]] || PIN_ROOTS+=("$root")
 	LAB_ATTACHED=1
-	veer attach "$NODE_DEV" --mode "$mode" "${VEER_ATTACH_ARGS[@]}" >/dev/null
-	decoys_yaml "$n" "$LAB_TMP/veer-$n.yaml"
-	veer apply -f "$LAB_TMP/veer-$n.yaml" >/dev/null
+	veer_at "$root" attach "$NODE_DEV" --mode "$mode" "${VEER_ATTACH_ARGS[@]}" >/dev/null
+	decoys_yaml "${n:-1}" "$LAB_TMP/veer-${n:-1}.yaml"
+	veer_at "$root" apply -f "$LAB_TMP/veer-${n:-1}.yaml" >/dev/null
+	VEER_ROOT_IN_USE=$root
 }
-teardown_veer() { veer detach --all >/dev/null; }
+teardown_veer() { veer_at "$VEER_ROOT_IN_USE" detach "$NODE_DEV" >/dev/null; }
 setup_veer_tc() { setup_veer tc "$@"; }
 teardown_veer_tc() { teardown_veer; }
 setup_veer_xdp() { setup_veer xdp "$@"; }
@@ -202,12 +230,11 @@ teardown_veer_xdp() { teardown_veer; }
 
 setup_veer_cgroup() {
 	_lab_veer_attach_cgroup >/dev/null
-	lab_write_config "$LAB_TMP/veer-cgroup.yaml" 80
-	veer apply -f "$LAB_TMP/veer-cgroup.yaml" >/dev/null
+	decoys_yaml 1 "$LAB_TMP/veer-1.yaml"
+	veer apply -f "$LAB_TMP/veer-1.yaml" >/dev/null
 }
 teardown_veer_cgroup() {
 	veer detach --cgroup "$LAB_CGROUP" >/dev/null
-	veer detach --all >/dev/null
 	_lab_cgroup_remove
 	LAB_CGROUP=
 }
@@ -387,7 +414,7 @@ measure() {
 # own tooling would run it.
 
 weight_cmd_veer_tc() {
-	CMD=("$VEER_BIN" --pin-root "$VEER_PIN_ROOT" weight web v1="$1" v2=$((100 - $1)))
+	CMD=("$VEER_BIN" --pin-root "$VEER_ROOT_IN_USE" weight web v1="$1" v2=$((100 - $1)))
 }
 weight_cmd_iptables() {
 	cat >"$LAB_TMP/weight-iptables-$1" <<EOF
@@ -418,7 +445,7 @@ timed_in_node() {
 # weight_in_effect CONTENDER W: the node's configuration says W/100-W.
 weight_in_effect() {
 	case $1 in
-	veer_tc) veer get web -o json | jq -e --argjson w "$2" \
+	veer_tc) veer_at "$VEER_ROOT_IN_USE" get web -o json | jq -e --argjson w "$2" \
 		'.services[0].subsets[0] | .name == "v1" and .weight == $w' >/dev/null ;;
 	# The kernel keeps the probability as a 32-bit fraction.
 	iptables) node iptables -t nat -S KUBE-SVC-MEASURED | awk -v w="$2" '
