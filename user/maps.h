@@ -94,7 +94,7 @@ int veer_maps_read_stats(const struct veer_maps *maps, uint32_t svc_id,
 			 char *err, size_t errlen);
 
 /* Counts the entries of a hash map (services, conntrack). -1 on error. */
-long veer_maps_count_entries(int map_fd, size_t key_size);
+long veer_maps_count_entries(int map_fd);
 
 /* Describes the change from old to new of one service, or "unchanged". */
 void veer_service_describe_change(const struct veer_service_model *old,

@@ -1045,8 +1045,7 @@ static int run_status(int argc, char **argv)
 	for (i = 0; i < model.count; i++)
 		for (s = 0; s < model.services[i].subset_count; s++)
 			backends += model.services[i].subsets[s].backend_count;
-	ct = veer_maps_count_entries(maps.conntrack,
-				     sizeof(struct veer_ct_key));
+	ct = veer_maps_count_entries(maps.conntrack);
 	printf("services:   %zu / %u\n", model.count, maps.max_services);
 	printf("backends:   %lu / %u slots\n", backends, maps.max_backends);
 	printf("conntrack:  %ld / %u entries (%ld connections)\n", ct,

@@ -7,12 +7,25 @@
 #ifndef VEER_BPF_SOCK_H
 #define VEER_BPF_SOCK_H
 
+#include <bpf/bpf_endian.h>
+
 #include "choose.h"
 #include "consts.h"
+
+/* ::ffff:a.b.c.d, what an IPv6 socket dials to reach an IPv4 address. */
+static __always_inline bool veer_addr_is_v4mapped(const union veer_addr *a)
+{
+	return a->words[0] == 0 && a->words[1] == 0 &&
+	       a->words[2] == bpf_htonl(0xffff);
+}
 
 /*
  * Looks the dialled address up, chooses as the packet paths do, counts
  * the new connection, and writes the backend into req.
+ *
+ * An IPv6 socket connecting to ::ffff:VIP reaches the IPv4 service (the
+ * kernel runs only the connect6 hook for it, then connects over IPv4):
+ * it is balanced as IPv4 and given the backend as ::ffff:backend.
  */
 static __always_inline void veer_sock_lb(struct veer_sock_req *req)
 {
@@ -22,6 +35,7 @@ static __always_inline void veer_sock_lb(struct veer_sock_req *req)
 	struct veer_service *svc;
 	struct veer_stats *stats;
 	__u32 hash, seed = veer_hash_seed();
+	bool v4mapped = false;
 	__u8 chosen;
 
 	req->verdict = VEER_SOCK_PASS;
@@ -29,6 +43,12 @@ static __always_inline void veer_sock_lb(struct veer_sock_req *req)
 	key.port = req->port;
 	key.proto = IPPROTO_TCP_NUM;
 	key.family = req->family;
+	if (req->family == VEER_AF_INET6 && veer_addr_is_v4mapped(&req->addr)) {
+		v4mapped = true;
+		__builtin_memset(&key.vip, 0, sizeof(key.vip));
+		key.vip.v4 = req->addr.words[3];
+		key.family = VEER_AF_INET;
+	}
 	svc = bpf_map_lookup_elem(&veer_services, &key);
 	if (!svc)
 		return;
@@ -43,8 +63,8 @@ static __always_inline void veer_sock_lb(struct veer_sock_req *req)
 		src.words[0] = (__u32)req->netns_cookie;
 		src.words[1] = (__u32)(req->netns_cookie >> 32);
 	}
-	hash = veer_flow_hash(&src, &req->addr, 0, req->port, svc->flags, seed);
-	backend = veer_choose_backend(svc, hash, seed, req->family, &chosen);
+	hash = veer_flow_hash(&src, &key.vip, 0, req->port, svc->flags, seed);
+	backend = veer_choose_backend(svc, hash, seed, key.family, &chosen);
 	if (!backend) {
 		req->verdict = VEER_SOCK_NO_BACKEND;
 		return;
@@ -52,6 +72,12 @@ static __always_inline void veer_sock_lb(struct veer_sock_req *req)
 	req->svc_id = svc->id;
 	req->subset = chosen;
 	req->addr = backend->addr;
+	if (v4mapped) {
+		req->addr.words[3] = backend->addr.v4;
+		req->addr.words[2] = bpf_htonl(0xffff);
+		req->addr.words[1] = 0;
+		req->addr.words[0] = 0;
+	}
 	req->port = backend->port;
 	req->verdict = VEER_SOCK_REWRITTEN;
 	stats = veer_stats_row(svc->id, chosen);

@@ -290,13 +290,8 @@ static int die_usage(const char *msg)
 static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
 	unsigned long long v;
-	char *end;
 
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max)
+	if (parse_decimal(s, min, max, &v))
 		return -1;
 	*out = v;
 	return 0;

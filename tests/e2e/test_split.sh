@@ -4,7 +4,8 @@
 # Weighted split, IPv4 (web) and IPv6 (web6): 100/0 and 0/100 are exact over
 # 500 connections; 80/20 over 2000 connections lands within 4.5 binomial
 # standard deviations of the expected v2 count. In cgroup mode, node
-# processes outside the cgroup are not load-balanced.
+# processes outside the cgroup are not load-balanced, and an IPv6 socket
+# dialling the IPv4 VIP as ::ffff:VIP is balanced like an IPv4 one.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -40,6 +41,17 @@ done
 # rewritten, and the node has no route to the VIPs: every connect() fails
 # as unreachable. (tc and xdp: nothing to check, the node never dials.)
 if [[ $LAB_MODE == cgroup ]]; then
+	# web is at 80/20 from the last step. An IPv6 socket reaches the IPv4
+	# VIP as ::ffff:VIP (the kernel runs only the connect6 hook for it);
+	# getpeername must report that address back (--expect-peer).
+	out=$LAB_TMP/count-web-v4mapped.out
+	count_burst_to "::ffff:$VIP_V4" "$VIP_PORT" 2000 "$out"
+	if split_ok "$out" 2000 80; then
+		t_pass "web via ::ffff:$VIP_V4 (IPv6 socket) 80/20 over 2000 connections: $SPLIT_DESC"
+	else
+		t_fail "web via ::ffff:$VIP_V4 (IPv6 socket) 80/20 over 2000 connections: $SPLIT_DESC"
+	fi
+
 	for svc in web web6; do
 		out=$LAB_TMP/outside-$svc.out
 		lab_exec "$NS_NODE" "$TESTCLIENT" count --addr "$(vip_of "$svc")" \

@@ -770,6 +770,21 @@ static void test_sock_lb(void)
 	CU_ASSERT_EQUAL(sock_decide(skel, &req), 0);
 	CU_ASSERT_EQUAL(req.verdict, VEER_SOCK_NO_BACKEND);
 
+	/* An IPv6 socket dialling ::ffff:VIP reaches the IPv4 service: it
+	 * gets an IPv4 backend, as ::ffff:backend. */
+	memset(&req, 0, sizeof(req));
+	veer_addr_parse("::ffff:10.96.1.1", &req.addr, &family);
+	CU_ASSERT_EQUAL(family, AF_INET6);
+	req.family = family;
+	req.port = htons(443);
+	req.cookie = 7;
+	CU_ASSERT_EQUAL(sock_decide(skel, &req), 0);
+	CU_ASSERT_EQUAL(req.verdict, VEER_SOCK_REWRITTEN);
+	CU_ASSERT_EQUAL(ntohs(req.port), 8080);
+	CU_ASSERT_TRUE(addr_is(&req.addr, AF_INET6, "::ffff:10.20.1.1") ||
+		       addr_is(&req.addr, AF_INET6, "::ffff:10.20.1.2") ||
+		       addr_is(&req.addr, AF_INET6, "::ffff:10.20.3.1"));
+
 	/* IPv6 (the dist6 service): rewritten to an IPv6 backend. */
 	memset(&req, 0, sizeof(req));
 	veer_addr_parse("fd00:96::1:1", &req.addr, &family);
@@ -783,6 +798,39 @@ static void test_sock_lb(void)
 		       addr_is(&req.addr, AF_INET6, "fd20:1::2") ||
 		       addr_is(&req.addr, AF_INET6, "fd20:3::1"));
 	veer_sock__destroy(skel);
+}
+
+/*
+ * `veer status` counts conntrack entries in batches, with a walk as the
+ * fallback: over several batches (more than one buffer of 8192), after
+ * deletions, and on an empty map, on an LRU map laid out as conntrack.
+ */
+static void test_ct_count(void)
+{
+	enum { FILL = 20011, REMOVED = 11, CAPACITY = 1 << 17 };
+	struct veer_ct_entry entry = {};
+	struct veer_ct_key key = {};
+	unsigned int i;
+	int fd;
+
+	fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "veer_ct_count", sizeof(key),
+			    sizeof(entry), CAPACITY, NULL);
+	CU_ASSERT_TRUE_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(veer_maps_count_entries(fd), 0);
+	for (i = 0; i < FILL; i++) {
+		key.saddr.v4 = htonl(0x0a000000 + i);
+		key.sport = htons((uint16_t)(1024 + i % 50000));
+		CU_ASSERT_EQUAL_FATAL(
+			bpf_map_update_elem(fd, &key, &entry, BPF_NOEXIST), 0);
+	}
+	CU_ASSERT_EQUAL(veer_maps_count_entries(fd), FILL);
+	for (i = 0; i < REMOVED; i++) {
+		key.saddr.v4 = htonl(0x0a000000 + i * 7);
+		key.sport = htons((uint16_t)(1024 + (i * 7) % 50000));
+		CU_ASSERT_EQUAL(bpf_map_delete_elem(fd, &key), 0);
+	}
+	CU_ASSERT_EQUAL(veer_maps_count_entries(fd), FILL - REMOVED);
+	close(fd);
 }
 
 /*
@@ -1188,6 +1236,7 @@ int main(void)
 			 test_v6_distribution) ||
 	    !CU_add_test(suite, "socket LB decision (cgroup connect path)",
 			 test_sock_lb) ||
+	    !CU_add_test(suite, "conntrack count in batches", test_ct_count) ||
 	    !CU_add_test(suite, "reload keeps conntrack and the hash seed",
 			 test_reload_keeps_state) ||
 	    !CU_add_test(suite, "store: versioned rule sets",

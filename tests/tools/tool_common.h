@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* What the test server and the test client both need. */
+/* What the test server, the test client and the load generator share. */
 #ifndef VEER_TOOL_COMMON_H
 #define VEER_TOOL_COMMON_H
 
@@ -11,6 +11,10 @@ void raise_nofile(void);
 /* "10.0.0.1", "fd00::1" or "[fd00::1]" with port -> sockaddr. 0 or -1. */
 int parse_addr(const char *s, unsigned short port, struct sockaddr_storage *ss,
 	       socklen_t *len);
+
+/* A plain decimal in [min, max] (no sign, no blanks, no suffix). 0 or -1. */
+int parse_decimal(const char *s, unsigned long long min, unsigned long long max,
+		  unsigned long long *out);
 
 /* Writes path atomically (path.tmp.PID, then rename): readers polling for
  * the file never see it half written. 0 or -1. */

@@ -154,13 +154,8 @@ static int parse_ulong(const char *s, unsigned long min, unsigned long max,
 		       unsigned long *out)
 {
 	unsigned long long v;
-	char *end;
 
-	if (!*s || *s == '-' || *s == '+')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || v < min || v > max)
+	if (parse_decimal(s, min, max, &v))
 		return -1;
 	*out = (unsigned long)v;
 	return 0;

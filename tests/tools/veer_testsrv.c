@@ -75,12 +75,9 @@ static int die_usage(const char *msg)
 
 static int parse_port(const char *s, unsigned short *port)
 {
-	char *end;
-	long v;
+	unsigned long long v;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < 1 || v > 65535)
+	if (parse_decimal(s, 1, 65535, &v))
 		return -1;
 	*port = (unsigned short)v;
 	return 0;
