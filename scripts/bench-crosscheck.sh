@@ -42,9 +42,12 @@
 # should sit near it, wrk's below it.
 #
 #   scripts/bench-crosscheck.sh [-r ROUNDS] [-d DURATION_MS] [-c CONCURRENCY]
-#                               [-o DIR]
+#                               [-s STREAMS] [-o DIR]
 #
-# Defaults: 3 rounds, 5000 ms, concurrency 32, DIR build/bench. Results:
+# Defaults: 3 rounds, 5000 ms, concurrency 32 (connections), 4 streams
+# (make bench's own stream count; iperf3 in Debian 12 is one thread, and
+# with dozens of streams each way it starves one direction), DIR
+# build/bench. Results:
 # DIR/crosscheck.json (medians and ratios loadgen/tool, plus every run) and
 # a table on stdout. Needs root; installs nginx, wrk and iperf3 if missing
 # (no service is started: nginx runs with a private config and prefix in
@@ -55,6 +58,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ROUNDS=3
 DURATION_MS=5000
 CONC=32
+STREAMS=4
 OUT=$ROOT/build/bench
 NGINX_PORT=8081
 IPERF_PORT=5201
@@ -67,12 +71,13 @@ xdie() {
 }
 while (($#)); do
 	case $1 in
-	-r | -d | -c | -o)
+	-r | -d | -c | -s | -o)
 		(($# >= 2)) || xdie "option $1 needs a value (try --help)"
 		case $1 in
 		-r) ROUNDS=$2 ;;
 		-d) DURATION_MS=$2 ;;
 		-c) CONC=$2 ;;
+		-s) STREAMS=$2 ;;
 		-o) OUT=$2 ;;
 		esac
 		shift
@@ -82,10 +87,10 @@ while (($#)); do
 	esac
 	shift
 done
-for n in "$ROUNDS" "$DURATION_MS" "$CONC"; do
+for n in "$ROUNDS" "$DURATION_MS" "$CONC" "$STREAMS"; do
 	[[ $n =~ ^[1-9][0-9]{0,8}$ ]] || xdie "'$n' is not a positive number"
 done
-((CONC <= 128)) || xdie "concurrency is at most 128 (iperf3 -P)"
+((STREAMS <= 128)) || xdie "streams are at most 128 (iperf3 -P)"
 SECS=$(((DURATION_MS + 999) / 1000))
 DUR_MS=$((SECS * 1000))
 
@@ -227,7 +232,7 @@ run_iperf3() {
 	local round=$1 measure=$2 json
 	shift 2
 	json=$(lab_exec "$NS_CLIENT" iperf3 -c "$V1_V4" -p "$IPERF_PORT" \
-		-P "$CONC" -t "$SECS" -l "$CHUNK" --json "$@") || json='{"error":true}'
+		-P "$STREAMS" -t "$SECS" -l "$CHUNK" --json "$@") || json='{"error":true}'
 	printf '%s\n' "$json" >>"$LAB_TMP/iperf3.log"
 	record iperf3 "$measure" "$round" "$(jq -c '
 		if .end.sum_received == null then {error: true}
@@ -243,7 +248,7 @@ run_loadgen_stream() {
 	local json
 	json=$(lab_exec "$NS_CLIENT" "$LOADGEN" stream --addr "$V1_V4" \
 		--port "$BACKEND_PORT" --duration-ms "$DUR_MS" \
-		--concurrency "$CONC" --chunk-bytes "$CHUNK" --json) ||
+		--concurrency "$STREAMS" --chunk-bytes "$CHUNK" --json) ||
 		json='{"error":true}'
 	record loadgen stream "$1" "$(jq -c '. + {gbit_per_s_window: .gbit_per_s,
 		gbit_per_s: .gbit_per_s_total}' <<<"$json")"
@@ -267,6 +272,7 @@ done
 
 RESULT=$OUT/crosscheck.json
 jq -s --argjson rounds "$ROUNDS" --argjson ms "$DUR_MS" --argjson c "$CONC" \
+	--argjson streams "$STREAMS" \
 	--arg kernel "$(uname -r)" --argjson cpus "$(nproc)" '
 	def median: sort | if length == 0 then null
 		else .[(length / 2 | floor)] end;
@@ -278,7 +284,7 @@ jq -s --argjson rounds "$ROUNDS" --argjson ms "$DUR_MS" --argjson c "$CONC" \
 	(pick("iperf3"; "stream")) as $i | (pick("loadgen"; "stream")) as $s |
 	(pick("iperf3"; "oneway")) as $o |
 	{
-		rounds: $rounds, duration_ms: $ms, concurrency: $c,
+		rounds: $rounds, duration_ms: $ms, concurrency: $c, streams: $streams,
 		kernel: $kernel, cpus: $cpus,
 		conn: {
 			wrk: {conn_per_s: ($w | med(.conn_per_s)),
@@ -335,4 +341,4 @@ jq -r '
 	 "", "", "", ""]
 	| @tsv' "$RESULT" | column -t -s $'\t'
 jq -r '"errors: wrk \(.conn.wrk.errors) socket, \(.conn.wrk.non_2xx_3xx) non-2xx; loadgen http \(.conn.loadgen.errors), stream \(.stream.loadgen.errors); failed runs \(.conn.failed_runs + .stream.failed_runs)"' "$RESULT"
-echo "results: $RESULT ($ROUNDS interleaved rounds, ${DUR_MS} ms each, concurrency $CONC)"
+echo "results: $RESULT ($ROUNDS interleaved rounds, ${DUR_MS} ms each, concurrency $CONC, $STREAMS streams)"

@@ -529,7 +529,7 @@ fi
 
 if want_part crosscheck; then
 	"$ROOT/scripts/bench-crosscheck.sh" -r "$SCALE_ROUNDS" -d "$DURATION_MS" \
-		-c "$CONC" -o "$OUT" >&2
+		-c "$CONC" -s "$STREAMS" -o "$OUT" >&2
 else
 	rm -f "$OUT/crosscheck.json" # not from this run
 fi
