@@ -78,6 +78,8 @@ static __always_inline __u32 ctx_wire_len(const veer_ctx_t *ctx)
  * the verifier needs to see before pointer arithmetic.
  */
 #define CTX_HDR_OFF_MAX 0xff
+_Static_assert(VEER_L4_OFF_MAX + TCP_HDR_MIN_LEN <= CTX_HDR_OFF_MAX + 1,
+	       "a TCP header at VEER_L4_OFF_MAX must stay under the mask");
 
 /* Direct packet writes: XDP has no store/csum helpers that know the skb. */
 static __always_inline int ctx_store_bytes(veer_ctx_t *ctx, __u32 off,

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Ethernet / IPv4 / IPv6 / TCP parsing into one flat description. Anything
- * veer does not translate (not TCP, IPv4 fragments, IPv6 extension headers,
- * truncated headers) is reported as "not ours" and passes untouched.
+ * veer does not translate (not TCP, fragments, IPv6 routing headers with
+ * segments left, other IPv6 extension headers, truncated headers) is
+ * reported as "not ours" and passes untouched.
  */
 #ifndef VEER_BPF_PARSE_H
 #define VEER_BPF_PARSE_H
@@ -46,6 +47,43 @@ static __always_inline int veer_parse_tcp(struct veer_pkt *pkt,
 	return 0;
 }
 
+/*
+ * Steps over the IPv6 extension headers that leave the packet's addresses
+ * and the TCP pseudo-header as they are: hop-by-hop and destination
+ * options, and a routing header with no segments left (its destination is
+ * final). A fragment header, AH/ESP, or a routing header still on its way
+ * means the TCP header is not ours to rewrite. Returns the bytes of
+ * extension headers before TCP, or -1.
+ */
+static __always_inline int veer_skip_ipv6_ext(void *data, void *data_end,
+					      __u32 off, __u8 nexthdr)
+{
+	__u32 ext_len = 0;
+	__u8 *ext;
+	int i;
+
+	for (i = 0; i < IPV6_EXT_MAX_HDRS; i++) {
+		if (nexthdr == IPPROTO_TCP_NUM)
+			return (int)ext_len;
+		/* RFC 8200 4.3: hop-by-hop only right after the header. */
+		if (!(nexthdr == IPV6_NEXTHDR_HOP && i == 0) &&
+		    nexthdr != IPV6_NEXTHDR_DEST &&
+		    nexthdr != IPV6_NEXTHDR_ROUTING)
+			return -1;
+		ext = data + off + ext_len;
+		if ((void *)(ext + IPV6_EXT_MIN_LEN) > data_end)
+			return -1;
+		/* Routing header: type, then segments left. */
+		if (nexthdr == IPV6_NEXTHDR_ROUTING && ext[3] != 0)
+			return -1;
+		nexthdr = ext[0];
+		ext_len += ((__u32)ext[1] + 1) * IPV6_EXT_MIN_LEN;
+		if (ext_len > IPV6_EXT_MAX_BYTES)
+			return -1;
+	}
+	return nexthdr == IPPROTO_TCP_NUM ? (int)ext_len : -1;
+}
+
 /* Returns 0 for a TCP packet veer may translate, -1 otherwise. */
 static __always_inline int veer_parse(veer_ctx_t *ctx, struct veer_pkt *pkt)
 {
@@ -84,17 +122,24 @@ static __always_inline int veer_parse(veer_ctx_t *ctx, struct veer_pkt *pkt)
 		l3_len = tot_len - ihl_len;
 	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = data + pkt->l3_off;
+		int ext_len;
 
 		if ((void *)(ip6 + 1) > data_end)
 			return -1;
-		if (ip6->nexthdr != IPPROTO_TCP_NUM)
+		ext_len = veer_skip_ipv6_ext(data, data_end,
+					     pkt->l3_off + IPV6_HDR_LEN,
+					     ip6->nexthdr);
+		if (ext_len < 0 || ext_len > IPV6_EXT_MAX_BYTES)
 			return -1;
+		l3_len = bpf_ntohs(ip6->payload_len);
+		if (l3_len < (__u32)ext_len)
+			return -1;
+		l3_len -= (__u32)ext_len;
 		pkt->family = VEER_AF_INET6;
 		__builtin_memcpy(&pkt->saddr, &ip6->saddr, VEER_ADDR_LEN);
 		__builtin_memcpy(&pkt->daddr, &ip6->daddr, VEER_ADDR_LEN);
-		pkt->l4_off = pkt->l3_off + IPV6_HDR_LEN;
-		tcp = (void *)(ip6 + 1);
-		l3_len = bpf_ntohs(ip6->payload_len);
+		pkt->l4_off = pkt->l3_off + IPV6_HDR_LEN + (__u16)ext_len;
+		tcp = (void *)(ip6 + 1) + ext_len;
 	} else {
 		return -1;
 	}

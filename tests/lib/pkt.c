@@ -8,6 +8,36 @@
 #include <stdio.h>
 #include <string.h>
 
+struct ipv6_ext pkt_ipv6_ext[IPV6_EXT_TEST_MAX];
+unsigned int pkt_ipv6_ext_count;
+
+/* Writes the configured extension headers at p; returns their length. */
+static size_t put_ipv6_ext(uint8_t *p)
+{
+	size_t off = 0;
+	unsigned int i;
+
+	for (i = 0; i < pkt_ipv6_ext_count; i++) {
+		const struct ipv6_ext *e = &pkt_ipv6_ext[i];
+		uint8_t *h = p + off;
+
+		h[0] = i + 1 < pkt_ipv6_ext_count ? pkt_ipv6_ext[i + 1].type
+						  : 6;
+		h[1] = (uint8_t)(e->len / 8 - 1);
+		if (e->type == 43) { /* routing: type 4 (SRH), segments left */
+			h[2] = 4;
+			h[3] = e->segments_left;
+		} else if (e->type == 44) { /* fragment: offset 0, M set */
+			h[3] = 1;
+		} else { /* options: one PadN over the rest */
+			h[2] = 1;
+			h[3] = (uint8_t)(e->len - 4);
+		}
+		off += e->len;
+	}
+	return off;
+}
+
 static uint32_t sum16(uint32_t sum, const void *data, size_t len)
 {
 	const uint8_t *p = data;
@@ -46,14 +76,20 @@ size_t build(const struct flow *f, bool reply, uint8_t flags, uint32_t seq,
 	     uint32_t ack, const char *payload, uint8_t *buf)
 {
 	size_t plen = payload ? strlen(payload) : 0;
-	size_t l3len = f->family == AF_INET ? IPV4_HLEN : IPV6_HLEN;
+	size_t l3len = f->family == AF_INET ? IPV4_HLEN : IPV6_HLEN, ext = 0;
+	unsigned int i;
 	const char *src = reply ? f->server : f->client;
 	const char *dst = reply ? f->client : f->server;
 	uint16_t sport = reply ? f->server_port : f->client_port;
 	uint16_t dport = reply ? f->client_port : f->server_port;
-	uint8_t *l3 = buf + ETH_HLEN_, *tcp = l3 + l3len;
+	uint8_t *l3 = buf + ETH_HLEN_, *tcp;
 	uint16_t csum;
 
+	if (f->family == AF_INET6)
+		for (i = 0; i < pkt_ipv6_ext_count; i++)
+			ext += pkt_ipv6_ext[i].len;
+	if (ETH_HLEN_ + l3len + ext + TCP_HLEN + plen > PKT_MAX)
+		return 0;
 	memset(buf, 0, PKT_MAX);
 	memcpy(buf, "\x02\0\0\0\0\x01\x02\0\0\0\0\x02", 12);
 	if (f->family == AF_INET) {
@@ -74,13 +110,16 @@ size_t build(const struct flow *f, bool reply, uint8_t flags, uint32_t seq,
 		buf[12] = 0x86;
 		buf[13] = 0xdd;
 		l3[0] = 0x60;
-		l3[4] = (uint8_t)((TCP_HLEN + plen) >> 8);
-		l3[5] = (uint8_t)(TCP_HLEN + plen);
-		l3[6] = 6;
+		l3[4] = (uint8_t)((ext + TCP_HLEN + plen) >> 8);
+		l3[5] = (uint8_t)(ext + TCP_HLEN + plen);
+		l3[6] = ext ? pkt_ipv6_ext[0].type : 6;
+		put_ipv6_ext(l3 + IPV6_HLEN);
+		l3len += ext;
 		l3[7] = 64;
 		inet_pton(AF_INET6, src, l3 + 8);
 		inet_pton(AF_INET6, dst, l3 + 24);
 	}
+	tcp = l3 + l3len;
 	tcp[0] = (uint8_t)(sport >> 8);
 	tcp[1] = (uint8_t)sport;
 	tcp[2] = (uint8_t)(dport >> 8);
@@ -104,10 +143,16 @@ size_t build(const struct flow *f, bool reply, uint8_t flags, uint32_t seq,
 	return ETH_HLEN_ + l3len + TCP_HLEN + plen;
 }
 
+static bool is_ipv6_ext(uint8_t type)
+{
+	return type == 0 || type == 43 || type == 44 || type == 60;
+}
+
 int view(const uint8_t *buf, size_t len, struct pkt_view *v)
 {
 	const uint8_t *l3 = buf + ETH_HLEN_, *tcp;
-	size_t l3len, tcp_len;
+	size_t l3len, tcp_len, hdr_len;
+	uint8_t nexthdr;
 
 	memset(v, 0, sizeof(*v));
 	if (len < ETH_HLEN_ + IPV4_HLEN + TCP_HLEN)
@@ -126,6 +171,17 @@ int view(const uint8_t *buf, size_t len, struct pkt_view *v)
 		memcpy(v->daddr.bytes, l3 + 24, 16);
 		v->ip_csum_ok = true;
 		tcp_len = (size_t)(l3[4] << 8 | l3[5]);
+		for (nexthdr = l3[6]; is_ipv6_ext(nexthdr);) {
+			if (ETH_HLEN_ + l3len + 8 > len)
+				return -1;
+			hdr_len = ((size_t)l3[l3len + 1] + 1) * 8;
+			nexthdr = l3[l3len];
+			l3len += hdr_len;
+			v->ipv6_ext_len += hdr_len;
+		}
+		if (nexthdr != 6 || tcp_len < v->ipv6_ext_len)
+			return -1;
+		tcp_len -= v->ipv6_ext_len;
 	}
 	tcp = l3 + l3len;
 	if (ETH_HLEN_ + l3len + tcp_len > len)

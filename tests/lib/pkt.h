@@ -33,6 +33,21 @@ struct flow {
 	uint16_t server_port;
 };
 
+/*
+ * IPv6 extension headers that build() puts between the IPv6 and the TCP
+ * header, in order, while pkt_ipv6_ext_count is not 0: type (next-header
+ * value), length in bytes (a multiple of 8, at least 8) and, for a routing
+ * header, segments left. Options are PadN, so the headers are well formed.
+ */
+struct ipv6_ext {
+	uint8_t type;
+	uint16_t len;
+	uint8_t segments_left;
+};
+#define IPV6_EXT_TEST_MAX 6
+extern struct ipv6_ext pkt_ipv6_ext[IPV6_EXT_TEST_MAX];
+extern unsigned int pkt_ipv6_ext_count;
+
 struct pkt_view {
 	int family;
 	union veer_addr saddr, daddr;
@@ -41,13 +56,16 @@ struct pkt_view {
 	bool ip_csum_ok;
 	bool tcp_csum_ok;
 	size_t payload_len;
+	size_t ipv6_ext_len; /* bytes of extension headers before TCP */
 };
 
-/* eth + IP + TCP + payload with correct checksums; returns the length. */
+/* eth + IP (+ pkt_ipv6_ext) + TCP + payload with correct checksums;
+ * returns the length, 0 if it would not fit in PKT_MAX. */
 size_t build(const struct flow *f, bool reply, uint8_t flags, uint32_t seq,
 	     uint32_t ack, const char *payload, uint8_t *buf);
 
-/* Parses buf, verifying the IPv4 and TCP checksums. 0 or -1. */
+/* Parses buf (stepping over IPv6 extension headers), verifying the IPv4
+ * and TCP checksums. 0 or -1. */
 int view(const uint8_t *buf, size_t len, struct pkt_view *v);
 
 /*

@@ -382,6 +382,105 @@ static void test_v6_lifecycle(void)
 	connection_lifecycle(AF_INET6, "fd10:1::2", "fd00:96::10", "fd10:2::2");
 }
 
+/* Sets the IPv6 extension headers build() inserts (0 of them: none). */
+static void use_ipv6_ext(const struct ipv6_ext *ext, unsigned int n)
+{
+	memcpy(pkt_ipv6_ext, ext, n * sizeof(*ext));
+	pkt_ipv6_ext_count = n;
+}
+
+/*
+ * IPv6 with hop-by-hop and destination options before TCP (a router
+ * alert, a jumbo option): the whole connection is translated, through TC
+ * and through XDP, with the options left in place.
+ */
+static void test_v6_ext_lifecycle(void)
+{
+	static const struct ipv6_ext opts[] = {{0, 8, 0}, {60, 16, 0}};
+
+	CU_ASSERT_EQUAL_FATAL(set_web6(100, 0), 0);
+	use_ipv6_ext(opts, 2);
+	connection_lifecycle(AF_INET6, "fd10:1::30", "fd00:96::10",
+			     "fd10:2::2");
+	forward_via_xdp = true;
+	connection_lifecycle(AF_INET6, "fd10:1::31", "fd00:96::10",
+			     "fd10:2::2");
+	forward_via_xdp = false;
+	use_ipv6_ext(NULL, 0);
+}
+
+/*
+ * Extension-header chains veer translates (a routing header whose last
+ * segment is reached) and those it must leave alone: a routing header
+ * still on its way (the destination is not final), a fragment, more
+ * headers or bytes than it steps over, hop-by-hop not first.
+ */
+static void test_v6_ext_edges(void)
+{
+	static const struct {
+		const char *what;
+		bool translated;
+		unsigned int n;
+		struct ipv6_ext ext[IPV6_EXT_TEST_MAX];
+	} cases[] = {
+		{"routing, 0 segments left", true, 1, {{43, 24, 0}}},
+		{"4 headers, 128 bytes",
+		 true,
+		 4,
+		 {{0, 8, 0}, {60, 40, 0}, {43, 40, 0}, {60, 40, 0}}},
+		{"routing, 1 segment left", false, 1, {{43, 24, 1}}},
+		{"fragment", false, 1, {{44, 8, 0}}},
+		{"136 bytes of options", false, 1, {{60, 136, 0}}},
+		{"5 headers",
+		 false,
+		 5,
+		 {{60, 8, 0}, {60, 8, 0}, {60, 8, 0}, {60, 8, 0}, {60, 8, 0}}},
+		{"hop-by-hop after options", false, 2, {{60, 8, 0}, {0, 8, 0}}},
+	};
+	struct flow f = {AF_INET6, "fd10:1::32", "fd00:96::10", 42100, 80};
+	uint8_t in[PKT_MAX], out[PKT_MAX];
+	int progs[2] = {prog_ingress, prog_xdp};
+	int ok[2] = {TC_OK, XDP_PASS_};
+	struct pkt_view v;
+	size_t len, out_len, i, p;
+
+	CU_ASSERT_EQUAL_FATAL(set_web6(100, 0), 0);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		use_ipv6_ext(cases[i].ext, cases[i].n);
+		for (p = 0; p < 2; p++) {
+			f.client_port = (uint16_t)(42100 + i * 2 + p);
+			len = build(&f, false, F_SYN, 1, 0, NULL, in);
+			CU_ASSERT_TRUE_FATAL(len > 0);
+			CU_ASSERT_EQUAL(run(progs[p], in, len, out, &out_len),
+					ok[p]);
+			CU_ASSERT_EQUAL(out_len, len);
+			if (!cases[i].translated) {
+				if (memcmp(in, out, len))
+					fprintf(stderr, "\n%s: rewritten",
+						cases[i].what);
+				CU_ASSERT_EQUAL(memcmp(in, out, len), 0);
+				continue;
+			}
+			CU_ASSERT_EQUAL_FATAL(view(out, out_len, &v), 0);
+			if (!addr_is(&v.daddr, AF_INET6, "fd10:2::2"))
+				fprintf(stderr, "\n%s: not translated",
+					cases[i].what);
+			CU_ASSERT_TRUE(
+				addr_is(&v.daddr, AF_INET6, "fd10:2::2"));
+			CU_ASSERT_EQUAL(v.dport, 8080);
+			CU_ASSERT_TRUE(v.tcp_csum_ok);
+			/* The extension headers are untouched. */
+			CU_ASSERT_EQUAL(v.ipv6_ext_len,
+					len - ETH_HLEN_ - IPV6_HLEN - TCP_HLEN);
+			CU_ASSERT_EQUAL(memcmp(in + ETH_HLEN_ + IPV6_HLEN,
+					       out + ETH_HLEN_ + IPV6_HLEN,
+					       v.ipv6_ext_len),
+					0);
+		}
+	}
+	use_ipv6_ext(NULL, 0);
+}
+
 /* Weight changes never move a live connection; new ones follow. */
 static void pinned_across_flip(int family, const char *client, const char *vip,
 			       const char *v1, const char *v2,
@@ -1236,6 +1335,10 @@ int main(void)
 			 test_v6_distribution) ||
 	    !CU_add_test(suite, "socket LB decision (cgroup connect path)",
 			 test_sock_lb) ||
+	    !CU_add_test(suite, "IPv6 extension headers: whole connection",
+			 test_v6_ext_lifecycle) ||
+	    !CU_add_test(suite, "IPv6 extension headers: what is translated",
+			 test_v6_ext_edges) ||
 	    !CU_add_test(suite, "conntrack count in batches", test_ct_count) ||
 	    !CU_add_test(suite, "reload keeps conntrack and the hash seed",
 			 test_reload_keeps_state) ||
