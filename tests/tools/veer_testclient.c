@@ -29,6 +29,11 @@
  * getpeername() must report exactly the --addr and --port dialled (what
  * veer's socket-level LB promises: connect() goes to a backend, the
  * application still sees the VIP). A mismatch is an error of kind "peer".
+ *
+ * --ipv6-options (both modes, IPv6 only): every packet the client sends
+ * carries a hop-by-hop and a destination options header (PadN, 8 bytes
+ * each) between the IPv6 and the TCP header, as sticky socket options
+ * (needs CAP_NET_RAW).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -76,6 +81,7 @@ struct opts {
 	unsigned long interval_ms;
 	uint64_t seed;
 	bool expect_peer;
+	bool ipv6_options;
 	const char *ready_file;
 	const char *progress_file;
 	struct sockaddr_storage ss;
@@ -113,6 +119,7 @@ static void usage(FILE *out)
 		"[--chunk B] [--inflight B]\n"
 		"                      [--interval-ms I] [--seed S] "
 		"[--expect-peer]\n"
+		"       (both: [--ipv6-options])\n"
 		"\n"
 		"count:  N short connections, at most CONC (default 32) at "
 		"once, each\n"
@@ -133,6 +140,9 @@ static void usage(FILE *out)
 		"--expect-peer: getpeername() of every established "
 		"connection must be\n"
 		"        ADDR:P, else it is an error of kind \"peer\".\n"
+		"--ipv6-options: send every packet with a hop-by-hop and a "
+		"destination\n"
+		"        options header (IPv6 only; needs CAP_NET_RAW).\n"
 		"ADDR is IPv4 or IPv6 (\"fd00::10\" or \"[fd00::10]\").\n"
 		"Exit status: 0 success, 1 test failure, 2 usage error.\n");
 }
@@ -197,6 +207,10 @@ static bool version_valid(const char *s, size_t len)
 	return true;
 }
 
+/* Hop-by-hop or destination options header: next header (filled in by
+ * the kernel), length 0 (8 bytes), one PadN option over the other 6. */
+static const unsigned char ipv6_padn_opts[8] = {0, 0, 1, 4, 0, 0, 0, 0};
+
 /* Non-blocking connect; returns the fd or -errno. *done is set if the
  * connection completed at once.
  */
@@ -208,6 +222,15 @@ static int start_connect(const struct opts *o, bool *done)
 
 	if (fd < 0)
 		return -errno;
+	if (o->ipv6_options &&
+	    (setsockopt(fd, IPPROTO_IPV6, IPV6_HOPOPTS, ipv6_padn_opts,
+			sizeof(ipv6_padn_opts)) ||
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_DSTOPTS, ipv6_padn_opts,
+			sizeof(ipv6_padn_opts)))) {
+		err = errno;
+		close(fd);
+		return -err;
+	}
 	*done = false;
 	if (connect(fd, (const struct sockaddr *)&o->ss, o->slen) == 0) {
 		*done = true;
@@ -1101,6 +1124,7 @@ int main(int argc, char **argv)
 		O_INTERVAL,
 		O_SEED,
 		O_EXPECT_PEER,
+		O_IPV6_OPTIONS,
 	};
 	static const struct option lopts[] = {
 		{"addr", required_argument, NULL, O_ADDR},
@@ -1114,6 +1138,7 @@ int main(int argc, char **argv)
 		{"interval-ms", required_argument, NULL, O_INTERVAL},
 		{"seed", required_argument, NULL, O_SEED},
 		{"expect-peer", no_argument, NULL, O_EXPECT_PEER},
+		{"ipv6-options", no_argument, NULL, O_IPV6_OPTIONS},
 		{"concurrency", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -1212,6 +1237,9 @@ int main(int argc, char **argv)
 		case O_EXPECT_PEER:
 			o.expect_peer = true;
 			break;
+		case O_IPV6_OPTIONS:
+			o.ipv6_options = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -1235,6 +1263,8 @@ int main(int argc, char **argv)
 	if (parse_addr(o.addr, o.port, &o.ss, &o.slen))
 		return usage_error("--addr '%s': not an IPv4 or IPv6 address",
 				   o.addr);
+	if (o.ipv6_options && o.ss.ss_family != AF_INET6)
+		return usage_error("--ipv6-options needs an IPv6 --addr");
 	if (!timeout_set)
 		o.timeout_ms = stream ? 10000 : 5000;
 
