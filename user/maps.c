@@ -118,59 +118,119 @@ struct svc_entry {
 	struct veer_service value;
 };
 
+/*
+ * Hands a hash map's entries to fn, up to `capacity` at a time, through
+ * BPF_MAP_LOOKUP_BATCH: a few syscalls for a big table. A hash bucket
+ * with more entries than the buffer holds (ENOSPC) doubles the buffer.
+ * Returns 0, or -1 with errno: ENOMEM, fn's error, or the kernel's (e.g.
+ * EINVAL where batch lookups are not supported: callers then walk key by
+ * key).
+ */
+typedef int (*batch_fn)(const void *keys, const void *values, __u32 n,
+			void *ctx);
+
+#define BATCH_CAPACITY_MAX (1U << 20)
+
+static int map_for_each_batch(int fd, __u32 capacity, batch_fn fn, void *ctx)
+{
+	struct bpf_map_info info = {0};
+	__u32 info_len = sizeof(info), in_batch = 0, out_batch, got;
+	void *keys = NULL, *values = NULL;
+	bool first = true;
+	int ret, saved;
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &info_len))
+		return -1;
+	for (;;) {
+		if (!keys) {
+			keys = calloc(capacity, info.key_size);
+			values = calloc(capacity, info.value_size);
+			if (!keys || !values) {
+				errno = ENOMEM;
+				ret = -1;
+				break;
+			}
+		}
+		got = capacity;
+		ret = bpf_map_lookup_batch(fd, first ? NULL : &in_batch,
+					   &out_batch, keys, values, &got,
+					   NULL);
+		if (ret && errno == ENOSPC && capacity < BATCH_CAPACITY_MAX) {
+			/* Nothing was returned: retry with more room. */
+			capacity *= 2;
+			free(keys);
+			free(values);
+			keys = values = NULL;
+			continue;
+		}
+		if (ret && errno != ENOENT)
+			break;
+		if (got && fn(keys, values, got, ctx)) {
+			ret = -1;
+			break;
+		}
+		if (ret) { /* ENOENT: that was the last batch */
+			ret = 0;
+			break;
+		}
+		in_batch = out_batch;
+		first = false;
+	}
+	saved = errno;
+	free(keys);
+	free(values);
+	errno = saved;
+	return ret;
+}
+
 /* Services per lookup-batch call: a few calls for a big table. */
 #define SVC_BATCH 1024
 
+struct svc_entries {
+	struct svc_entry *entries;
+	size_t n;
+};
+
+static int append_services(const void *keys, const void *values, __u32 n,
+			   void *ctx)
+{
+	const struct veer_svc_key *k = keys;
+	const struct veer_service *v = values;
+	struct svc_entries *out = ctx;
+	struct svc_entry *grown;
+	__u32 i;
+
+	grown = realloc(out->entries, (out->n + n + 1) * sizeof(*grown));
+	if (!grown) {
+		errno = ENOMEM;
+		return -1;
+	}
+	out->entries = grown;
+	for (i = 0; i < n; i++) {
+		grown[out->n].key = k[i];
+		grown[out->n].value = v[i];
+		out->n++;
+	}
+	return 0;
+}
+
 /*
- * Every service entry in a handful of syscalls (BPF_MAP_LOOKUP_BATCH); the
- * key-by-key walk remains for kernels or maps without batch support.
+ * Every service entry in a handful of syscalls; the key-by-key walk
+ * remains for kernels or maps without batch support.
  */
 static int read_services_batched(const struct veer_maps *maps,
 				 struct svc_entry **out, size_t *count)
 {
-	struct veer_svc_key *keys = NULL;
-	struct veer_service *values = NULL;
-	struct svc_entry *entries = NULL, *grown;
-	size_t n = 0, i;
-	__u32 in_batch = 0, out_batch, got;
-	bool first = true;
-	int ret;
+	struct svc_entries all = {NULL, 0};
 
-	keys = calloc(SVC_BATCH, sizeof(*keys));
-	values = calloc(SVC_BATCH, sizeof(*values));
-	if (!keys || !values)
-		goto fail;
-	for (;;) {
-		got = SVC_BATCH;
-		ret = bpf_map_lookup_batch(maps->services,
-					   first ? NULL : &in_batch, &out_batch,
-					   keys, values, &got, NULL);
-		if (ret && errno != ENOENT)
-			goto fail;
-		grown = realloc(entries, (n + got + 1) * sizeof(*entries));
-		if (!grown)
-			goto fail;
-		entries = grown;
-		for (i = 0; i < got; i++) {
-			entries[n].key = keys[i];
-			entries[n].value = values[i];
-			n++;
-		}
-		if (ret) /* ENOENT: that was the last batch */
-			break;
-		in_batch = out_batch;
-		first = false;
+	if (map_for_each_batch(maps->services, SVC_BATCH, append_services,
+			       &all)) {
+		free(all.entries);
+		return -1;
 	}
-	free(keys);
-	free(values);
-	*out = entries;
-	*count = n;
+	*out = all.entries;
+	*count = all.n;
 	return 0;
-fail:
-	free(keys);
-	free(values);
-	free(entries);
-	return -1;
 }
 
 static int read_service_entries(const struct veer_maps *maps,
@@ -1296,72 +1356,44 @@ int veer_maps_read_stats(const struct veer_maps *maps, uint32_t svc_id,
  * fallback for kernels or map types without batch lookups. */
 #define COUNT_BATCH 8192U
 
-static long count_by_walk(int map_fd, __u32 key_size)
+static long count_by_walk(int map_fd)
 {
-	unsigned char *key = malloc(key_size), *next = malloc(key_size);
+	struct bpf_map_info info = {0};
+	__u32 info_len = sizeof(info);
+	unsigned char *key = NULL, *next = NULL;
 	void *prev = NULL;
-	long n = 0;
+	long n = -1;
 
-	if (!key || !next) {
-		n = -1;
-		goto out;
+	if (bpf_obj_get_info_by_fd(map_fd, &info, &info_len))
+		return -1;
+	key = malloc(info.key_size);
+	next = malloc(info.key_size);
+	if (key && next) {
+		n = 0;
+		while (bpf_map_get_next_key(map_fd, prev, next) == 0) {
+			memcpy(key, next, info.key_size);
+			prev = key;
+			n++;
+		}
 	}
-	while (bpf_map_get_next_key(map_fd, prev, next) == 0) {
-		memcpy(key, next, key_size);
-		prev = key;
-		n++;
-	}
-out:
 	free(key);
 	free(next);
 	return n;
 }
 
+static int add_count(const void *keys, const void *values, __u32 n, void *ctx)
+{
+	(void)keys;
+	(void)values;
+	*(long *)ctx += n;
+	return 0;
+}
+
 long veer_maps_count_entries(int map_fd)
 {
-	struct bpf_map_info info = {0};
-	__u32 info_len = sizeof(info), in_batch = 0, out_batch, got;
-	__u32 capacity = COUNT_BATCH;
-	void *keys = NULL, *values = NULL;
-	bool first = true;
 	long n = 0;
-	int ret;
 
-	if (bpf_obj_get_info_by_fd(map_fd, &info, &info_len))
-		return -1;
-	for (;;) {
-		if (!keys) {
-			keys = calloc(capacity, info.key_size);
-			values = calloc(capacity, info.value_size);
-			if (!keys || !values) {
-				n = -1;
-				break;
-			}
-		}
-		got = capacity;
-		ret = bpf_map_lookup_batch(map_fd, first ? NULL : &in_batch,
-					   &out_batch, keys, values, &got,
-					   NULL);
-		if (ret && errno == ENOSPC && capacity < (1U << 20)) {
-			/* One hash bucket holds more than the buffer: the
-			 * kernel returned nothing; retry with more room. */
-			capacity *= 2;
-			free(keys);
-			free(values);
-			keys = values = NULL;
-			continue;
-		}
-		if (ret && errno != ENOENT) {
-			n = first ? count_by_walk(map_fd, info.key_size) : -1;
-			break;
-		}
-		n += got;
-		if (ret) /* ENOENT: that was the last batch */
-			break;
-		in_batch = out_batch;
-		first = false;
-	}
-	free(keys);
-	free(values);
-	return n;
+	if (map_for_each_batch(map_fd, COUNT_BATCH, add_count, &n) == 0)
+		return n;
+	return errno == ENOMEM ? -1 : count_by_walk(map_fd);
 }

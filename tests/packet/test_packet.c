@@ -814,6 +814,22 @@ static int sock_decide(struct veer_sock *skel, struct veer_sock_req *req)
 	return 0;
 }
 
+/* A connect() to addr:port by the socket with this cookie, decided. */
+static int sock_decide_for(struct veer_sock *skel, const char *addr,
+			   uint16_t port, uint64_t cookie,
+			   struct veer_sock_req *req)
+{
+	uint8_t family;
+
+	memset(req, 0, sizeof(*req));
+	if (veer_addr_parse(addr, &req->addr, &family))
+		return -1;
+	req->family = family;
+	req->port = htons(port);
+	req->cookie = cookie;
+	return sock_decide(skel, req);
+}
+
 static void test_sock_lb(void)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = pin_root);
@@ -821,7 +837,6 @@ static void test_sock_lb(void)
 	struct veer_sock_req req;
 	struct veer_sock *skel;
 	double share;
-	uint8_t family;
 	unsigned int i;
 
 	skel = veer_sock__open_opts(&open_opts);
@@ -830,12 +845,8 @@ static void test_sock_lb(void)
 
 	/* The distribution service (v1 80, v2 0, v3 20) per connect(). */
 	for (i = 0; i < DIST_FLOWS; i++) {
-		memset(&req, 0, sizeof(req));
-		veer_addr_parse("10.96.1.1", &req.addr, &family);
-		req.family = family;
-		req.port = htons(443);
-		req.cookie = 0x100000000ULL + i;
-		if (sock_decide(skel, &req) ||
+		if (sock_decide_for(skel, "10.96.1.1", 443, 0x100000000ULL + i,
+				    &req) ||
 		    req.verdict != VEER_SOCK_REWRITTEN || req.subset > 2) {
 			other++;
 			continue;
@@ -853,31 +864,19 @@ static void test_sock_lb(void)
 	       100.0 * (double)counts[2] / DIST_FLOWS);
 
 	/* Not a service: connect() goes through unchanged. */
-	memset(&req, 0, sizeof(req));
-	veer_addr_parse("10.99.0.1", &req.addr, &family);
-	req.family = family;
-	req.port = htons(80);
-	CU_ASSERT_EQUAL(sock_decide(skel, &req), 0);
+	CU_ASSERT_EQUAL(sock_decide_for(skel, "10.99.0.1", 80, 0, &req), 0);
 	CU_ASSERT_EQUAL(req.verdict, VEER_SOCK_PASS);
 	CU_ASSERT_TRUE(addr_is(&req.addr, AF_INET, "10.99.0.1"));
 
 	/* A subset with weight and no backend: the connect is refused. */
-	memset(&req, 0, sizeof(req));
-	veer_addr_parse("10.96.0.20", &req.addr, &family);
-	req.family = family;
-	req.port = htons(80);
-	CU_ASSERT_EQUAL(sock_decide(skel, &req), 0);
+	CU_ASSERT_EQUAL(sock_decide_for(skel, "10.96.0.20", 80, 0, &req), 0);
 	CU_ASSERT_EQUAL(req.verdict, VEER_SOCK_NO_BACKEND);
 
 	/* An IPv6 socket dialling ::ffff:VIP reaches the IPv4 service: it
 	 * gets an IPv4 backend, as ::ffff:backend. */
-	memset(&req, 0, sizeof(req));
-	veer_addr_parse("::ffff:10.96.1.1", &req.addr, &family);
-	CU_ASSERT_EQUAL(family, AF_INET6);
-	req.family = family;
-	req.port = htons(443);
-	req.cookie = 7;
-	CU_ASSERT_EQUAL(sock_decide(skel, &req), 0);
+	CU_ASSERT_EQUAL(sock_decide_for(skel, "::ffff:10.96.1.1", 443, 7, &req),
+			0);
+	CU_ASSERT_EQUAL(req.family, AF_INET6);
 	CU_ASSERT_EQUAL(req.verdict, VEER_SOCK_REWRITTEN);
 	CU_ASSERT_EQUAL(ntohs(req.port), 8080);
 	CU_ASSERT_TRUE(addr_is(&req.addr, AF_INET6, "::ffff:10.20.1.1") ||
@@ -885,12 +884,7 @@ static void test_sock_lb(void)
 		       addr_is(&req.addr, AF_INET6, "::ffff:10.20.3.1"));
 
 	/* IPv6 (the dist6 service): rewritten to an IPv6 backend. */
-	memset(&req, 0, sizeof(req));
-	veer_addr_parse("fd00:96::1:1", &req.addr, &family);
-	req.family = family;
-	req.port = htons(443);
-	req.cookie = 7;
-	CU_ASSERT_EQUAL(sock_decide(skel, &req), 0);
+	CU_ASSERT_EQUAL(sock_decide_for(skel, "fd00:96::1:1", 443, 7, &req), 0);
 	CU_ASSERT_EQUAL(req.verdict, VEER_SOCK_REWRITTEN);
 	CU_ASSERT_EQUAL(ntohs(req.port), 8080);
 	CU_ASSERT_TRUE(addr_is(&req.addr, AF_INET6, "fd20:1::1") ||
