@@ -234,10 +234,11 @@ int veer_load_xdp(const char *pin_root, int *xdp_fd, char *err, size_t errlen)
 	if (*xdp_fd >= 0)
 		return 0;
 	/*
-	 * Multi-buffer aware where the kernel knows it (5.18+): headers are
-	 * only ever read from the first buffer, and a device such as veth
-	 * keeps GRO/GSO-sized frames for such a program instead of cutting
-	 * every stream into MTU-sized segments.
+	 * Multi-buffer aware where the kernel knows it (5.18+), so the
+	 * program attaches to interfaces with jumbo MTUs (frames larger than
+	 * a page arrive in fragments). Headers are only ever read from the
+	 * first buffer. (On veth it does not keep GSO: veth drops it from its
+	 * peer whenever any XDP program is attached.)
 	 */
 	skel = open_load_xdp(pin_root, true);
 	if (!skel)

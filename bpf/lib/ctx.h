@@ -27,11 +27,6 @@ static __always_inline void *ctx_data_end(const veer_ctx_t *ctx)
 	return (void *)(long)ctx->data_end;
 }
 
-static __always_inline __u32 ctx_wire_len(const veer_ctx_t *ctx)
-{
-	return ctx->len;
-}
-
 static __always_inline int ctx_store_bytes(veer_ctx_t *ctx, __u32 off,
 					   const void *from, __u32 len)
 {
@@ -66,11 +61,6 @@ static __always_inline void *ctx_data(const veer_ctx_t *ctx)
 static __always_inline void *ctx_data_end(const veer_ctx_t *ctx)
 {
 	return (void *)(long)ctx->data_end;
-}
-
-static __always_inline __u32 ctx_wire_len(const veer_ctx_t *ctx)
-{
-	return (__u32)(ctx->data_end - ctx->data);
 }
 
 /*

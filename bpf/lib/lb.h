@@ -135,7 +135,7 @@ static __always_inline int veer_lb_forward(veer_ctx_t *ctx)
 	if (stats) {
 		stats->new_conns += syn;
 		stats->packets_forward++;
-		stats->bytes_forward += ctx_wire_len(ctx);
+		stats->bytes_forward += pkt.frame_len;
 		if (pkt.tcp_flags & TCP_FLAG_RST)
 			stats->resets++;
 	}
@@ -166,7 +166,7 @@ static __always_inline int veer_lb_reverse(veer_ctx_t *ctx)
 	stats = veer_stats_row(ct->svc_id, ct->subset);
 	if (stats) {
 		stats->packets_reverse++;
-		stats->bytes_reverse += ctx_wire_len(ctx);
+		stats->bytes_reverse += pkt.frame_len;
 		if (pkt.tcp_flags & TCP_FLAG_RST)
 			stats->resets++;
 	}

@@ -19,6 +19,10 @@ struct veer_pkt {
 	__u32 seq; /* host order */
 	__u32 ack_seq; /* host order */
 	__u32 payload_len; /* TCP payload bytes */
+	/* Ethernet header plus the IP packet as its length fields say: the
+	 * whole frame even when XDP sees only its first fragment; without
+	 * L2 padding. What the byte counters count. */
+	__u32 frame_len;
 	__u16 l3_off;
 	__u16 l4_off;
 	__u8 family;
@@ -44,6 +48,7 @@ static __always_inline int veer_parse_tcp(struct veer_pkt *pkt,
 	pkt->ack_seq = bpf_ntohl(tcp->ack_seq);
 	pkt->tcp_flags = *flags;
 	pkt->payload_len = l3_len - tcp_len;
+	pkt->frame_len = pkt->l4_off + l3_len;
 	return 0;
 }
 
