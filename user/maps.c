@@ -119,7 +119,7 @@ struct svc_entry {
 };
 
 /*
- * Hands a hash map's entries to fn, up to `capacity` at a time, through
+ * Hands a map's entries to fn, up to `capacity` at a time, through
  * BPF_MAP_LOOKUP_BATCH: a few syscalls for a big table. A hash bucket
  * with more entries than the buffer holds (ENOSPC) doubles the buffer.
  * Returns 0, or -1 with errno: ENOMEM, fn's error, or the kernel's (e.g.
@@ -337,40 +337,41 @@ static int service_from_map(const struct veer_maps *maps,
 	return 0;
 }
 
+/* Metadata rows per lookup-batch call: 140 KiB of buffer, reused. */
+#define META_BATCH 256
+
+struct meta_rows {
+	struct veer_svc_meta *rows; /* by service id */
+	__u32 count;
+};
+
+static int store_meta_rows(const void *keys, const void *values, __u32 n,
+			   void *ctx)
+{
+	const __u32 *ids = keys;
+	const struct veer_svc_meta *meta = values;
+	struct meta_rows *out = ctx;
+	__u32 i;
+
+	for (i = 0; i < n; i++)
+		if (ids[i] < out->count)
+			out->rows[ids[i]] = meta[i];
+	return 0;
+}
+
 /* All metadata rows, by id, in a few syscalls; NULL when unsupported. */
 static struct veer_svc_meta *read_all_meta(const struct veer_maps *maps)
 {
-	__u32 rows = maps->max_services + 1, done = 0, in_batch = 0, out_batch;
-	struct veer_svc_meta *meta = calloc(rows, sizeof(*meta));
-	__u32 *keys = calloc(rows, sizeof(*keys));
-	__u32 got;
-	int ret;
+	struct meta_rows all = {NULL, maps->max_services + 1};
 
-	if (!meta || !keys)
-		goto fail;
-	while (done < rows) {
-		got = rows - done;
-		ret = bpf_map_lookup_batch(
-			maps->svc_meta, done ? &in_batch : NULL, &out_batch,
-			keys + done, meta + done, &got, NULL);
-		if (ret && errno != ENOENT)
-			goto fail;
-		done += got;
-		if (ret)
-			break;
-		in_batch = out_batch;
+	all.rows = calloc(all.count, sizeof(*all.rows));
+	if (!all.rows || map_for_each_batch(maps->svc_meta, all.count,
+					    store_meta_rows, &all)) {
+		free(all.rows);
+		return NULL;
 	}
-	/* Arrays come back in index order: row i is service id i. */
-	free(keys);
-	return meta;
-fail:
-	free(keys);
-	free(meta);
-	return NULL;
+	return all.rows;
 }
-
-/* Metadata rows per lookup-batch call: 140 KiB of buffer, reused. */
-#define META_BATCH 256
 
 /* One metadata row: into the model if `want` accepts its names. */
 static int named_row(const struct veer_maps *maps, struct veer_model *model,
@@ -414,6 +415,32 @@ static int named_row(const struct veer_maps *maps, struct veer_model *model,
  * are looked up. With 10,000 services, one weight change touches one
  * service instead of building 10,000 models.
  */
+struct named_scan {
+	const struct veer_maps *maps;
+	struct veer_model *model;
+	veer_service_filter_fn want;
+	void *ctx;
+	char *err;
+	size_t errlen;
+	bool row_failed;
+};
+
+static int named_rows(const void *keys, const void *values, __u32 n, void *ctx)
+{
+	const __u32 *ids = keys;
+	const struct veer_svc_meta *meta = values;
+	struct named_scan *scan = ctx;
+	__u32 i;
+
+	for (i = 0; i < n; i++)
+		if (named_row(scan->maps, scan->model, scan->want, scan->ctx,
+			      &meta[i], ids[i], scan->err, scan->errlen)) {
+			scan->row_failed = true;
+			return -1;
+		}
+	return 0;
+}
+
 static int read_named(const struct veer_maps *maps, struct veer_model *model,
 		      veer_service_filter_fn want, void *ctx, char *err,
 		      size_t errlen)
@@ -422,10 +449,9 @@ static int read_named(const struct veer_maps *maps, struct veer_model *model,
 	size_t stride = (sizeof(struct veer_svc_meta) + 7) & ~(size_t)7;
 	size_t page = (size_t)sysconf(_SC_PAGESIZE), bytes;
 	const unsigned char *rows;
-	struct veer_svc_meta *meta = NULL;
-	__u32 in_batch = 0, out_batch, got, i, *ids = NULL;
-	bool first = true, last = false;
-	int ret = -1;
+	struct named_scan scan = {maps, model, want, ctx, err, errlen, false};
+	int ret;
+	__u32 i;
 
 	bytes = ((size_t)maps->max_services + 1) * stride;
 	bytes = (bytes + page - 1) / page * page;
@@ -439,35 +465,9 @@ static int read_named(const struct veer_maps *maps, struct veer_model *model,
 		return ret;
 	}
 
-	meta = calloc(META_BATCH, sizeof(*meta));
-	ids = calloc(META_BATCH, sizeof(*ids));
-	if (!meta || !ids) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	while (!last) {
-		got = META_BATCH;
-		if (bpf_map_lookup_batch(maps->svc_meta,
-					 first ? NULL : &in_batch, &out_batch,
-					 ids, meta, &got, NULL)) {
-			if (errno != ENOENT) {
-				ret = 1; /* no batch support: caller walks */
-				goto out;
-			}
-			last = true;
-		}
-		first = false;
-		in_batch = out_batch;
-		for (i = 0; i < got; i++)
-			if (named_row(maps, model, want, ctx, &meta[i], ids[i],
-				      err, errlen))
-				goto out;
-	}
-	ret = 0;
-out:
-	free(meta);
-	free(ids);
-	return ret;
+	if (map_for_each_batch(maps->svc_meta, META_BATCH, named_rows, &scan))
+		return scan.row_failed ? -1 : 1; /* 1: no batch support */
+	return 0;
 }
 
 int veer_maps_read_model_filtered(const struct veer_maps *maps,
