@@ -55,6 +55,33 @@ union veer_addr {
 	__be32 v4;
 };
 
+/*
+ * ::ffff:a.b.c.d, how an IPv6 socket names an IPv4 address. Compared and
+ * built bytewise, so BPF and userspace agree without byte-order helpers.
+ */
+#define VEER_V4MAPPED_PREFIX_LEN 12
+
+static __always_inline int veer_addr_is_v4mapped(const union veer_addr *a)
+{
+	int i;
+
+	for (i = 0; i < VEER_V4MAPPED_PREFIX_LEN - 2; i++)
+		if (a->bytes[i])
+			return 0;
+	return a->bytes[10] == 0xff && a->bytes[11] == 0xff;
+}
+
+static __always_inline void veer_addr_v4mapped(union veer_addr *out, __be32 v4)
+{
+	int i;
+
+	for (i = 0; i < VEER_V4MAPPED_PREFIX_LEN - 2; i++)
+		out->bytes[i] = 0;
+	out->bytes[10] = 0xff;
+	out->bytes[11] = 0xff;
+	out->words[3] = v4;
+}
+
 /* Key of veer_services: what clients dial. */
 struct veer_svc_key {
 	union veer_addr vip;

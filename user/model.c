@@ -311,11 +311,7 @@ static bool addr_layout_ok(const union veer_addr *addr, uint8_t family)
 /* ::ffff:a.b.c.d never matches: IPv4 traffic is keyed as VEER_AF_INET. */
 static bool addr_is_v4_mapped(const union veer_addr *addr, uint8_t family)
 {
-	static const __u8 prefix[12] = {0, 0, 0, 0, 0,	  0,
-					0, 0, 0, 0, 0xff, 0xff};
-
-	return family == VEER_AF_INET6 &&
-	       !memcmp(addr->bytes, prefix, sizeof(prefix));
+	return family == VEER_AF_INET6 && veer_addr_is_v4mapped(addr);
 }
 
 static int validate_subset(const struct veer_service_model *svc,

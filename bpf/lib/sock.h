@@ -7,17 +7,8 @@
 #ifndef VEER_BPF_SOCK_H
 #define VEER_BPF_SOCK_H
 
-#include <bpf/bpf_endian.h>
-
 #include "choose.h"
 #include "consts.h"
-
-/* ::ffff:a.b.c.d, what an IPv6 socket dials to reach an IPv4 address. */
-static __always_inline bool veer_addr_is_v4mapped(const union veer_addr *a)
-{
-	return a->words[0] == 0 && a->words[1] == 0 &&
-	       a->words[2] == bpf_htonl(0xffff);
-}
 
 /*
  * Looks the dialled address up, chooses as the packet paths do, counts
@@ -72,12 +63,8 @@ static __always_inline void veer_sock_lb(struct veer_sock_req *req)
 	req->svc_id = svc->id;
 	req->subset = chosen;
 	req->addr = backend->addr;
-	if (v4mapped) {
-		req->addr.words[3] = backend->addr.v4;
-		req->addr.words[2] = bpf_htonl(0xffff);
-		req->addr.words[1] = 0;
-		req->addr.words[0] = 0;
-	}
+	if (v4mapped)
+		veer_addr_v4mapped(&req->addr, backend->addr.v4);
 	req->port = backend->port;
 	req->verdict = VEER_SOCK_REWRITTEN;
 	stats = veer_stats_row(svc->id, chosen);
