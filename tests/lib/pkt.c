@@ -148,43 +148,63 @@ static bool is_ipv6_ext(uint8_t type)
 	return type == 0 || type == 43 || type == 44 || type == 60;
 }
 
+size_t pkt_l4_off(const uint8_t *buf, size_t len, uint8_t *proto)
+{
+	const uint8_t *l3 = buf + ETH_HLEN_;
+	size_t off;
+
+	if (len < ETH_HLEN_ + IPV4_HLEN)
+		return 0;
+	if (buf[12] == 0x08) {
+		*proto = l3[9];
+		return ETH_HLEN_ + (size_t)(l3[0] & 0xf) * 4;
+	}
+	if (len < ETH_HLEN_ + IPV6_HLEN)
+		return 0;
+	off = ETH_HLEN_ + IPV6_HLEN;
+	for (*proto = l3[6]; is_ipv6_ext(*proto);) {
+		if (off + 2 > len)
+			return 0;
+		*proto = buf[off];
+		off += ((size_t)buf[off + 1] + 1) * 8;
+	}
+	return off;
+}
 int view(const uint8_t *buf, size_t len, struct pkt_view *v)
 {
 	const uint8_t *l3 = buf + ETH_HLEN_, *tcp;
-	size_t l3len, tcp_len, hdr_len;
-	uint8_t nexthdr;
+	size_t l4, l3len, tcp_len;
+	uint8_t proto;
 
 	memset(v, 0, sizeof(*v));
-	if (len < ETH_HLEN_ + IPV4_HLEN + TCP_HLEN)
+	l4 = pkt_l4_off(buf, len, &proto);
+	if (!l4 || proto != 6)
 		return -1;
+	l3len = l4 - ETH_HLEN_;
 	if (buf[12] == 0x08) {
+		if (l3len < IPV4_HLEN)
+			return -1;
 		v->family = AF_INET;
-		l3len = IPV4_HLEN;
 		memcpy(&v->saddr.v4, l3 + 12, 4);
 		memcpy(&v->daddr.v4, l3 + 16, 4);
-		v->ip_csum_ok = fold(sum16(0, l3, IPV4_HLEN)) == 0xffff;
-		tcp_len = (size_t)(l3[2] << 8 | l3[3]) - IPV4_HLEN;
+		v->ip_csum_ok = fold(sum16(0, l3, l3len)) == 0xffff;
+		tcp_len = (size_t)(l3[2] << 8 | l3[3]);
+		if (tcp_len < l3len)
+			return -1;
+		tcp_len -= l3len;
 	} else {
 		v->family = AF_INET6;
-		l3len = IPV6_HLEN;
 		memcpy(v->saddr.bytes, l3 + 8, 16);
 		memcpy(v->daddr.bytes, l3 + 24, 16);
 		v->ip_csum_ok = true;
+		v->ipv6_ext_len = l3len - IPV6_HLEN;
 		tcp_len = (size_t)(l3[4] << 8 | l3[5]);
-		for (nexthdr = l3[6]; is_ipv6_ext(nexthdr);) {
-			if (ETH_HLEN_ + l3len + 8 > len)
-				return -1;
-			hdr_len = ((size_t)l3[l3len + 1] + 1) * 8;
-			nexthdr = l3[l3len];
-			l3len += hdr_len;
-			v->ipv6_ext_len += hdr_len;
-		}
-		if (nexthdr != 6 || tcp_len < v->ipv6_ext_len)
+		if (tcp_len < v->ipv6_ext_len)
 			return -1;
 		tcp_len -= v->ipv6_ext_len;
 	}
 	tcp = l3 + l3len;
-	if (ETH_HLEN_ + l3len + tcp_len > len)
+	if (tcp_len < TCP_HLEN || l4 + tcp_len > len)
 		return -1;
 	v->sport = (uint16_t)(tcp[0] << 8 | tcp[1]);
 	v->dport = (uint16_t)(tcp[2] << 8 | tcp[3]);

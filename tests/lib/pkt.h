@@ -64,6 +64,13 @@ struct pkt_view {
 size_t build(const struct flow *f, bool reply, uint8_t flags, uint32_t seq,
 	     uint32_t ack, const char *payload, uint8_t *buf);
 
+/*
+ * Where buf's transport header starts (IPv4: after the IHL; IPv6: after any
+ * hop-by-hop, routing, fragment and destination options headers), with its
+ * protocol in *proto; 0 if the headers do not fit in len.
+ */
+size_t pkt_l4_off(const uint8_t *buf, size_t len, uint8_t *proto);
+
 /* Parses buf (stepping over IPv6 extension headers), verifying the IPv4
  * and TCP checksums. 0 or -1. */
 int view(const uint8_t *buf, size_t len, struct pkt_view *v);

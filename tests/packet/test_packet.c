@@ -956,31 +956,6 @@ static uint64_t prng_next(uint64_t *state)
 	return *state * 0x2545f4914f6cdd1dULL;
 }
 
-/*
- * Where the TCP header of buf would start if it were parsed the way the
- * data plane parses it (IPv4 IHL; IPv6 hop-by-hop / destination options /
- * routing headers, at most 4). Only positions: no validity checks.
- */
-static size_t guess_l4_off(const uint8_t *buf, size_t len)
-{
-	size_t off = ETH_HLEN_ + IPV6_HLEN;
-	uint8_t nexthdr;
-	unsigned int i;
-
-	if (len < ETH_HLEN_ + 1)
-		return 0;
-	if (buf[12] == 0x08)
-		return ETH_HLEN_ + (size_t)(buf[ETH_HLEN_] & 0xf) * 4;
-	if (len < ETH_HLEN_ + IPV6_HLEN)
-		return 0;
-	nexthdr = buf[ETH_HLEN_ + 6];
-	for (i = 0; i < 4 && nexthdr != 6 && off + 2 <= len; i++) {
-		nexthdr = buf[off];
-		off += ((size_t)buf[off + 1] + 1) * 8;
-	}
-	return off;
-}
-
 #define RUN_REFUSED (-1)
 
 /* One test run, the program's verdict or RUN_REFUSED, without a message:
@@ -1005,10 +980,11 @@ static int run_quiet(int prog, const uint8_t *in, size_t len, uint8_t *out,
  */
 static bool may_change(const uint8_t *in, size_t len, size_t i)
 {
-	size_t l3 = ETH_HLEN_, l4 = guess_l4_off(in, len);
+	uint8_t proto;
+	size_t l3 = ETH_HLEN_, l4 = pkt_l4_off(in, len, &proto);
 
-	if (in[12] == 0x08 &&
-	    ((i >= l3 + 10 && i < l3 + 12) || (i >= l3 + 12 && i < l3 + 20)))
+	/* IPv4: header checksum (10-11), then the addresses (12-19). */
+	if (in[12] == 0x08 && i >= l3 + 10 && i < l3 + 20)
 		return true;
 	if (in[12] == 0x86 && i >= l3 + 8 && i < l3 + 40)
 		return true;
