@@ -94,26 +94,7 @@ done
 SECS=$(((DURATION_MS + 999) / 1000))
 DUR_MS=$((SECS * 1000))
 
-missing=()
-command -v nginx >/dev/null || missing+=(nginx)
-command -v wrk >/dev/null || missing+=(wrk)
-command -v iperf3 >/dev/null || missing+=(iperf3)
-if ((${#missing[@]})); then
-	# Debian starts a package's service on install unless policy-rc.d
-	# says no: we want the binaries only.
-	added_policy=0
-	if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
-		chmod 755 /usr/sbin/policy-rc.d
-		added_policy=1
-	fi
-	rc=0
-	{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-		apt-get install -y -qq -o DPkg::Lock::Timeout=300 \
-		--no-install-recommends "${missing[@]}" >/dev/null; } || rc=$?
-	((added_policy)) && rm -f /usr/sbin/policy-rc.d
-	((rc == 0)) || { echo "bench-crosscheck: cannot install ${missing[*]}" >&2; exit 1; }
-fi
+"$ROOT/scripts/install-deps.sh" nginx wrk iperf3 >&2
 
 # Under veer-test-*: the lab cleanup removes it whatever happens.
 export VEER_PIN_ROOT=/sys/fs/bpf/veer-test-xcheck-$$
@@ -129,22 +110,6 @@ lab_start_backends
 mkdir -p "$OUT"
 RUNS=$LAB_TMP/runs.jsonl
 : >"$RUNS"
-
-# _listening NS PORT PID: something listens on PORT in NS, or PID is gone
-# (then the caller's check of PID fails the wait).
-_listening() {
-	kill -0 "$3" 2>/dev/null || return 0
-	[[ -n $(lab_exec "$1" ss -Hltn "sport = :$2") ]]
-}
-
-# wait_listening NS PORT PID LOG NAME: bounded wait for the server.
-wait_listening() {
-	if ! wait_until 10000 _listening "$1" "$2" "$3" ||
-		! kill -0 "$3" 2>/dev/null; then
-		cat "$4" >&2
-		lab_die "$5 did not start listening on port $2"
-	fi
-}
 
 # nginx: private prefix, one worker (as root: the lab directory is 0700),
 # no access log, a 64-byte file.

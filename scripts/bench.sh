@@ -99,26 +99,8 @@ want_part() { [[ ,$PARTS, == *,$1,* ]]; }
 
 # ---- peers, from Debian packages ------------------------------------------
 
-need=()
-command -v iptables >/dev/null || need+=(iptables)
-command -v nft >/dev/null || need+=(nftables)
-command -v haproxy >/dev/null || need+=(haproxy)
-command -v nginx >/dev/null || need+=(nginx)
-[[ -e /usr/lib/nginx/modules/ngx_stream_module.so ]] || need+=(libnginx-mod-stream)
-command -v gnuplot >/dev/null || need+=(gnuplot-nox)
-if ((${#need[@]})); then
-	# Packages must not start system-wide daemons (nginx, haproxy): the
-	# bench starts its own, in the lab, and stops them.
-	policy_created=0
-	if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
-		chmod +x /usr/sbin/policy-rc.d
-		policy_created=1
-	fi
-	apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-		apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-	((policy_created)) && rm -f /usr/sbin/policy-rc.d
-fi
+"$ROOT/scripts/install-deps.sh" iptables nftables haproxy nginx \
+	libnginx-mod-stream gnuplot-nox >&2
 
 # Under veer-test-*: the lab cleanup removes it whatever happens.
 export VEER_PIN_ROOT=/sys/fs/bpf/veer-test-bench-$$
@@ -309,11 +291,7 @@ proxy_up() {
 	node ip addr add "$VIP_V4/32" dev lo
 	lab_bg "$NS_NODE" "$LAB_TMP/$1.log" "${@:2}"
 	CONTENDER_PIDS+=("$LAB_BG_PID")
-	wait_until 10000 _listening "$VIP_V4:$VIP_PORT" ||
-		lab_die "$1 did not listen on $VIP_V4:$VIP_PORT: $(tail -n 3 "$LAB_TMP/$1.log")"
-}
-_listening() {
-	node ss -Hltn "sport = :${1##*:}" | awk -v a="$1" '$4 == a { f = 1 } END { exit !f }'
+	wait_listening "$NS_NODE" "$VIP_PORT" "$LAB_BG_PID" "$LAB_TMP/$1.log" "$1"
 }
 proxy_down() {
 	local pid

@@ -5,6 +5,13 @@
 # Idempotent: checks each package with dpkg-query and installs only the
 # missing ones (running apt-get update only then). Debian 12, Ubuntu 22.04+.
 #
+#   scripts/install-deps.sh [PKG...]
+#
+# PKG: further packages to check and install the same way (the benchmark
+# scripts pass their peers: iptables, haproxy, nginx, wrk, ...). Installing
+# never starts a package's service: a temporary policy-rc.d says no while
+# apt runs, since the benchmarks start their own servers in the lab.
+#
 # bpftool: Debian ships it as "bpftool". Ubuntu releases without that
 # package ship it in linux-tools-common plus linux-tools-$(uname -r); if the
 # latter does not exist for the running kernel (containers, custom kernels)
@@ -15,6 +22,7 @@ PKGS=(
 	make gcc clang llvm libclang-rt-dev # build; libFuzzer runtime
 	libbpf-dev libelf-dev zlib1g-dev libyaml-dev libcunit1-dev # libraries
 	iproute2 util-linux procps ethtool jq coreutils # tests and demo
+	"$@"                                            # the caller's extras
 )
 
 log() { printf 'install-deps: %s\n' "$*"; }
@@ -57,7 +65,18 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 log "missing: ${missing[*]}$( ((need_bpftool)) && echo ' bpftool'); running apt-get update"
 aptlog=$(mktemp)
-trap 'rm -f "$aptlog"' EXIT
+policy=/usr/sbin/policy-rc.d
+policy_ours=0
+if [[ ! -e $policy ]]; then
+	printf '#!/bin/sh\nexit 101\n' >"$policy"
+	chmod 755 "$policy"
+	policy_ours=1
+fi
+cleanup() {
+	rm -f "$aptlog"
+	if ((policy_ours)); then rm -f "$policy"; fi
+}
+trap cleanup EXIT
 apt-get update -qq >"$aptlog" 2>&1 || {
 	cat "$aptlog" >&2
 	die "apt-get update failed"

@@ -349,6 +349,21 @@ lab_start_backends() {
 	done
 }
 
+# wait_listening NS PORT PID LOG NAME: bounded wait until something listens
+# on TCP PORT in NS (a server started with lab_bg as PID); dies with LOG if
+# it does not, or if PID exits first. For servers with no ready file.
+wait_listening() {
+	if ! wait_until 10000 _listening_or_gone "$1" "$2" "$3" ||
+		! kill -0 "$3" 2>/dev/null; then
+		cat "$4" >&2
+		lab_die "$5 did not start listening on port $2"
+	fi
+}
+_listening_or_gone() {
+	kill -0 "$3" 2>/dev/null || return 0
+	[[ -n $(lab_exec "$1" ss -Hltn "sport = :$2") ]]
+}
+
 # lab_write_config FILE [V4_V1_WEIGHT [V6_V1_WEIGHT]]: the two-service config
 # (web on IPv4, web6 on IPv6), v1 weighted as given (default 100), v2 the rest.
 lab_write_config() {
