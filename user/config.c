@@ -18,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <yaml.h>
 #include "addr.h"
@@ -777,6 +779,47 @@ static int parse_stream(struct cfg *c, struct veer_model *tmp)
 }
 
 /*
+ * A native subset that takes connections (weight > 0) needs a backend, or
+ * its SYNs are dropped: refused, as a typo more likely than intended. A
+ * drained subset (weight 0) may have none. Istio entries (host set) keep
+ * Istio's meaning, a route to a subset with no endpoints yet, with a note.
+ */
+static int check_live_subsets(const struct veer_model *model, size_t first,
+			      char *err, size_t errlen)
+{
+	char q1[QUOTE_BUF_MAX], q2[QUOTE_BUF_MAX];
+	size_t i;
+	unsigned int s;
+
+	for (i = first; i < model->count; i++) {
+		const struct veer_service_model *svc = &model->services[i];
+
+		if (svc->host[0])
+			continue;
+		for (s = 0; s < svc->subset_count; s++) {
+			const struct veer_subset_model *sub = &svc->subsets[s];
+			const struct veer_src_loc *loc =
+				sub->loc.line ? &sub->loc : &svc->loc;
+
+			if (!sub->weight || sub->backend_count)
+				continue;
+			if (err && errlen)
+				snprintf(err, errlen,
+					 "%s:%u:%u: service %s: subset %s: "
+					 "weight %u but no backends (its "
+					 "connections would be dropped); give "
+					 "it backends or weight 0",
+					 loc->file, loc->line, loc->column,
+					 msg_name(svc->name, q1, sizeof(q1)),
+					 msg_name(sub->name, q2, sizeof(q2)),
+					 sub->weight);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
  * Moves tmp's services to the end of *model if the result validates. The
  * move is a struct copy: the backend arrays change owner, so tmp forgets
  * them on success and keeps (and frees) them on failure.
@@ -798,7 +841,8 @@ static int append_validated(struct veer_model *tmp, struct veer_model *model,
 	if (tmp->count)
 		memcpy(&model->services[old], tmp->services,
 		       tmp->count * sizeof(*tmp->services));
-	if (veer_model_validate(model, err, errlen) < 0) {
+	if (veer_model_validate(model, err, errlen) < 0 ||
+	    check_live_subsets(model, old, err, errlen) < 0) {
 		model->count = old;
 		return -1;
 	}
@@ -874,10 +918,114 @@ int veer_config_load_buffer(const char *name, const char *buf, size_t len,
 	return load_native(name, buf, len, NULL, 0, model, err, errlen);
 }
 
-static int read_all(int fd, const char *path, char **out, size_t *outlen,
-		    size_t hint, char *err, size_t errlen)
+int veer_wait_ms(unsigned int *ms, char *err, size_t errlen)
 {
-	size_t cap = hint + 1, len = 0;
+	const char *text = getenv(VEER_WAIT_ENV), *p;
+	unsigned long whole = 0, frac = 0, scale = 100;
+
+	*ms = VEER_WAIT_DEFAULT_MS;
+	if (!text || !*text)
+		return 0;
+	for (p = text; *p >= '0' && *p <= '9' && whole <= VEER_WAIT_MAX_S; p++)
+		whole = whole * 10 + (unsigned long)(*p - '0');
+	if (p != text && *p == '.' && p[1])
+		for (p++; *p >= '0' && *p <= '9' && scale; p++, scale /= 10)
+			frac += (unsigned long)(*p - '0') * scale;
+	if (p == text || *p || whole > VEER_WAIT_MAX_S ||
+	    (whole == VEER_WAIT_MAX_S && frac)) {
+		if (err && errlen)
+			snprintf(err, errlen,
+				 "%s must be seconds 0..%u (e.g. 10 or 0.5), "
+				 "got '%.32s'",
+				 VEER_WAIT_ENV, VEER_WAIT_MAX_S, text);
+		return -1;
+	}
+	*ms = (unsigned int)(whole * 1000 + frac);
+	return 0;
+}
+
+void veer_wait_format(unsigned int ms, char *buf, size_t len)
+{
+	size_t n;
+
+	snprintf(buf, len, "%u.%03u", ms / 1000, ms % 1000);
+	n = strlen(buf);
+	while (n && buf[n - 1] == '0')
+		buf[--n] = '\0';
+	if (n && buf[n - 1] == '.')
+		buf[--n] = '\0';
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * A FIFO is opened without waiting for its writer (O_NONBLOCK); this waits
+ * for one, at most VEER_WAIT, so `apply -f FIFO` with nobody writing fails
+ * instead of hanging. Once a writer is there (or came, wrote and left) the
+ * FIFO is read like a pipe, to its end, with no time limit: a slow
+ * producer (`-f <(kubectl get ...)`) is fine. A byte read while probing is
+ * returned in *first (*have_first). 0, or -1 with err.
+ */
+static int wait_for_writer(int fd, const char *path, char *first,
+			   bool *have_first, char *err, size_t errlen)
+{
+	unsigned int wait_ms;
+	long long deadline;
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	bool writer_seen = false;
+	ssize_t n;
+
+	*have_first = false;
+	if (veer_wait_ms(&wait_ms, err, errlen))
+		return -1;
+	deadline = now_ms() + wait_ms;
+	for (;;) {
+		n = read(fd, first, 1);
+		if (n == 1) {
+			*have_first = true;
+			return 0;
+		}
+		if (n < 0 && errno == EAGAIN)
+			return 0; /* a writer is there; no data yet */
+		if (n < 0 && errno != EINTR) {
+			snprintf(err, errlen, "%s: cannot read: %s", path,
+				 strerror(errno));
+			return -1;
+		}
+		if (n == 0 && writer_seen)
+			return 0; /* it came and went without writing */
+		if (n < 0)
+			continue;
+		/* No writer yet: probe again every 20 ms until the deadline. */
+		long long left = deadline - now_ms();
+
+		if (left <= 0) {
+			char secs[VEER_WAIT_STRLEN];
+
+			veer_wait_format(wait_ms, secs, sizeof(secs));
+			snprintf(err, errlen,
+				 "%s: FIFO, and no writer opened it within %s "
+				 "s (%s sets the wait)",
+				 path, secs, VEER_WAIT_ENV);
+			return -1;
+		}
+		if (poll(&pfd, 1, left < 20 ? (int)left : 20) > 0 &&
+		    (pfd.revents & POLLHUP))
+			writer_seen = true;
+	}
+}
+
+static int read_all(int fd, const char *path, const char *prefix,
+		    size_t prefix_len, char **out, size_t *outlen, size_t hint,
+		    char *err, size_t errlen)
+{
+	size_t cap = hint + prefix_len + 1, len = prefix_len;
 	char *buf = malloc(cap), *grown;
 	ssize_t n;
 
@@ -885,6 +1033,7 @@ static int read_all(int fd, const char *path, char **out, size_t *outlen,
 		snprintf(err, errlen, "%s: out of memory", path);
 		return -1;
 	}
+	memcpy(buf, prefix, prefix_len);
 	for (;;) {
 		if (len == cap) {
 			/* Doubling, and one byte past the limit to see it. */
@@ -926,17 +1075,24 @@ static int read_all(int fd, const char *path, char **out, size_t *outlen,
 	return 0;
 }
 
-/* Reads a whole file (or "-", standard input) within the size limit. */
+/*
+ * Reads a whole file (or "-", standard input) within the size limit. A
+ * FIFO waits at most VEER_WAIT for a writer (wait_for_writer); standard
+ * input is read as it comes: the user chose to pipe into veer.
+ */
 static int read_path(const char *path, char **buf, size_t *len, char *err,
 		     size_t errlen)
 {
 	size_t hint = READ_CHUNK;
 	struct stat st;
 	int fd, ret;
-	bool is_stdin = !strcmp(path, "-");
+	bool is_stdin = !strcmp(path, "-"), have_first = false;
+	char first = 0;
 
-	fd = is_stdin ? STDIN_FILENO
-		      : open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+	fd = is_stdin
+		     ? STDIN_FILENO
+		     : open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		snprintf(err, errlen, "%s: cannot open: %s", path,
 			 strerror(errno));
@@ -967,7 +1123,21 @@ static int read_path(const char *path, char **buf, size_t *len, char *err,
 		}
 		hint = (size_t)st.st_size;
 	}
-	ret = read_all(fd, path, buf, len, hint, err, errlen);
+	if (!is_stdin && S_ISFIFO(st.st_mode) &&
+	    wait_for_writer(fd, path, &first, &have_first, err, errlen)) {
+		ret = -1;
+		goto out;
+	}
+	/* From here on reads wait for data, as on any pipe. */
+	if (!is_stdin &&
+	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+		snprintf(err, errlen, "%s: cannot read: %s", path,
+			 strerror(errno));
+		ret = -1;
+		goto out;
+	}
+	ret = read_all(fd, path, &first, have_first ? 1 : 0, buf, len, hint,
+		       err, errlen);
 out:
 	if (!is_stdin)
 		close(fd);

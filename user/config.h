@@ -64,4 +64,18 @@ int veer_config_load_buffers_ns(const char *const *names,
 				struct veer_model *model, veer_note_fn note,
 				void *note_ctx, char *err, size_t errlen);
 
+/*
+ * How long veer waits on another process before it gives up: a writer for
+ * the pin root's lock, a FIFO given to `apply -f` for its writer. From
+ * $VEER_WAIT (seconds, up to 3 decimals, 0..3600; default 10). 0, or -1
+ * with a one-line message when the variable is malformed.
+ */
+#define VEER_WAIT_ENV "VEER_WAIT"
+#define VEER_WAIT_DEFAULT_MS 10000U
+#define VEER_WAIT_MAX_S 3600U
+int veer_wait_ms(unsigned int *ms, char *err, size_t errlen);
+/* A wait as seconds for messages: "10", "0.5". */
+#define VEER_WAIT_STRLEN 16
+void veer_wait_format(unsigned int ms, char *buf, size_t len);
+
 #endif /* VEER_CONFIG_H */

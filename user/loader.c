@@ -26,10 +26,164 @@
 #include <ftw.h>
 #include <linux/if_link.h>
 
+/*
+ * The name of the network namespace we are in when it looks like
+ * `ip netns exec NAME` started us: the namespace is one of
+ * /run/netns/NAME, and the pin root's parent is plain sysfs (ip netns exec
+ * unshares the mounts and remounts /sys, which hides bpffs), and our mount
+ * namespace is not init's (when init's can be read at all). NULL
+ * otherwise.
+ */
+static const char *ip_netns_exec_name(const struct statfs *parent, char *buf,
+				      size_t len)
+{
+	struct stat self_net, self_mnt, init_mnt, st;
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	if (parent->f_type != SYSFS_MAGIC ||
+	    stat("/proc/self/ns/net", &self_net) ||
+	    stat("/proc/self/ns/mnt", &self_mnt))
+		return NULL;
+	if (stat("/proc/1/ns/mnt", &init_mnt) == 0 &&
+	    self_mnt.st_dev == init_mnt.st_dev &&
+	    self_mnt.st_ino == init_mnt.st_ino)
+		return NULL;
+	d = opendir("/run/netns");
+	if (!d)
+		return NULL;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/run/netns/%s", de->d_name);
+		if (stat(path, &st) == 0 && st.st_dev == self_net.st_dev &&
+		    st.st_ino == self_net.st_ino) {
+			snprintf(buf, len, "%s", de->d_name);
+			closedir(d);
+			return buf;
+		}
+	}
+	closedir(d);
+	return NULL;
+}
+
+/* Owners veer trusts with its pins: root (and whoever runs veer). */
+static bool trusted_owner(uid_t uid)
+{
+	return uid == 0 || uid == geteuid();
+}
+
+/*
+ * Every directory on the way to the pin root, "/" first, must be a real
+ * directory (no symlink: lstat) owned by root, and writable by no one
+ * else unless sticky (bpffs itself is mode 1777): then no other user can
+ * swap the pin root for theirs. The pin root, when it exists, must be a
+ * directory owned by root and writable by no one else, or another user
+ * could hold the writers' lock, add or remove pins.
+ */
+/* One directory on the way (leaf: the pin root itself). 1 absent leaf. */
+static int check_pin_dir(const char *pin_root, const char *path, bool leaf,
+			 char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (lstat(path, &st)) {
+		if (leaf && errno == ENOENT)
+			return 1;
+		snprintf(err, errlen, "pin root %s: cannot inspect %s: %s",
+			 pin_root, path, strerror(errno));
+		return -1;
+	}
+	if (S_ISLNK(st.st_mode) || !S_ISDIR(st.st_mode)) {
+		if (leaf)
+			snprintf(err, errlen, "pin root %s is %s", pin_root,
+				 S_ISLNK(st.st_mode)
+					 ? "a symlink; give the real directory"
+					 : "not a directory");
+		else
+			snprintf(err, errlen, "pin root %s: %s is %s", pin_root,
+				 path,
+				 S_ISLNK(st.st_mode)
+					 ? "a symlink; give the real path"
+					 : "not a directory");
+		return -1;
+	}
+	if (!trusted_owner(st.st_uid)) {
+		if (leaf)
+			snprintf(err, errlen,
+				 "pin root %s is owned by uid %u, not root: "
+				 "refusing to use it (remove it, or pick "
+				 "another --pin-root)",
+				 pin_root, (unsigned int)st.st_uid);
+		else
+			snprintf(err, errlen,
+				 "pin root %s: %s is owned by uid %u, not "
+				 "root: refusing to use it",
+				 pin_root, path, (unsigned int)st.st_uid);
+		return -1;
+	}
+	/* Sticky directories on the way are fine: bpffs is mode 1777. */
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) &&
+	    (leaf || !(st.st_mode & S_ISVTX))) {
+		if (leaf)
+			snprintf(err, errlen,
+				 "pin root %s is writable by others (mode "
+				 "%04o): refusing to use it",
+				 pin_root, (unsigned int)(st.st_mode & 07777));
+		else
+			snprintf(err, errlen,
+				 "pin root %s: %s is writable by others (mode "
+				 "%04o): refusing to use it",
+				 pin_root, path,
+				 (unsigned int)(st.st_mode & 07777));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Every directory on the way to the pin root, "/" first, must be a real
+ * directory (lstat: no symlink followed) owned by root and writable by no
+ * one else unless sticky, so no other user can swap the pin root for
+ * theirs. The pin root, when it exists, must be a directory owned by root
+ * and writable by no one else: otherwise another user could hold the
+ * writers' lock, or add and remove pins. 0 (also when the pin root does
+ * not exist), or -1 with err.
+ */
+static int check_pin_path(const char *pin_root, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	size_t len = strlen(pin_root), i;
+	int ret;
+
+	while (len > 1 && pin_root[len - 1] == '/')
+		len--;
+	if (len >= sizeof(path) || pin_root[0] != '/') {
+		snprintf(err, errlen, "pin root %s: not an absolute path",
+			 pin_root);
+		return -1;
+	}
+	if (check_pin_dir(pin_root, "/", len == 1, err, errlen) < 0)
+		return -1;
+	for (i = 1; i <= len; i++) {
+		if (i < len && pin_root[i] != '/')
+			continue;
+		if (pin_root[i - 1] == '/')
+			continue; /* "//" */
+		memcpy(path, pin_root, i);
+		path[i] = '\0';
+		ret = check_pin_dir(pin_root, path, i == len, err, errlen);
+		if (ret)
+			return ret < 0 ? -1 : 0;
+	}
+	return 0;
+}
+
 int veer_pin_root_prepare(const char *pin_root, bool create, char *err,
 			  size_t errlen)
 {
-	char parent[PATH_MAX];
+	char parent[PATH_MAX], name[NAME_MAX + 1];
 	struct statfs fs;
 
 	snprintf(parent, sizeof(parent), "%s", pin_root);
@@ -39,18 +193,29 @@ int veer_pin_root_prepare(const char *pin_root, bool create, char *err,
 		return -1;
 	}
 	if (fs.f_type != BPF_FS_MAGIC) {
-		snprintf(err, errlen,
-			 "%s is not a BPF filesystem (mount it: mount -t bpf "
-			 "bpf %s)",
-			 parent, parent);
+		if (ip_netns_exec_name(&fs, name, sizeof(name)))
+			snprintf(err, errlen,
+				 "%s is not a BPF filesystem here: 'ip netns "
+				 "exec' remounts /sys and hides bpffs; run "
+				 "veer with 'nsenter --net=/run/netns/%s' "
+				 "instead",
+				 parent, name);
+		else
+			snprintf(err, errlen,
+				 "%s is not a BPF filesystem (mount it: mount "
+				 "-t bpf bpf %s)",
+				 parent, parent);
 		return -1;
 	}
+	if (check_pin_path(pin_root, err, errlen))
+		return -1;
 	if (create && mkdir(pin_root, 0700) && errno != EEXIST) {
 		snprintf(err, errlen, "cannot create %s: %s", pin_root,
 			 strerror(errno));
 		return -1;
 	}
-	return 0;
+	/* Made just now, or by someone else in the meantime: check again. */
+	return create ? check_pin_path(pin_root, err, errlen) : 0;
 }
 
 static void prog_pin_path(char *buf, size_t len, const char *pin_root,

@@ -11,9 +11,12 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "addr.h"
+#include "config.h"
 
 void veer_maps_init(struct veer_maps *maps)
 {
@@ -36,16 +39,110 @@ void veer_maps_close(struct veer_maps *maps)
 	}
 }
 
+/*
+ * The process holding an flock on (dev, ino), from /proc/locks; 0 when not
+ * found (a holder in another PID namespace shows as 0 or -1 there too).
+ */
+static long lock_holder(dev_t dev, ino_t ino)
+{
+	char line[256], kind[16], type[16];
+	unsigned int maj, min;
+	unsigned long long inode;
+	long pid, found = 0;
+	FILE *f = fopen("/proc/locks", "re");
+
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f)) {
+		/* "1: FLOCK  ADVISORY  WRITE 4729 00:27:12335 0 EOF"; waiters
+		 * have "->" after the number and are skipped. */
+		if (sscanf(line, "%*d: %15s %*s %15s %ld %x:%x:%llu", kind,
+			   type, &pid, &maj, &min, &inode) == 6 &&
+		    !strcmp(kind, "FLOCK") && major(dev) == maj &&
+		    minor(dev) == min && inode == (unsigned long long)ino &&
+		    pid > 0)
+			found = pid;
+	}
+	fclose(f);
+	return found;
+}
+
 int veer_maps_lock(struct veer_maps *maps, const char *pin_root, char *err,
 		   size_t errlen)
 {
-	maps->lock = open(pin_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (maps->lock < 0 || flock(maps->lock, LOCK_EX)) {
+	char comm[64] = "", path[64], secs[VEER_WAIT_STRLEN];
+	struct timespec ts, delay = {0, 0};
+	unsigned int wait_ms;
+	long long start, elapsed;
+	struct stat st;
+	long holder;
+	FILE *f;
+
+	if (veer_wait_ms(&wait_ms, err, errlen))
+		return -1;
+	/* O_NOFOLLOW, and the owner checked on what was opened. */
+	maps->lock =
+		open(pin_root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (maps->lock < 0 || fstat(maps->lock, &st)) {
 		snprintf(err, errlen, "cannot lock %s: %s", pin_root,
 			 strerror(errno));
 		return -1;
 	}
-	return 0;
+	if ((st.st_uid != 0 && st.st_uid != geteuid()) ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		snprintf(err, errlen,
+			 "cannot lock %s: owned by uid %u, mode %04o: not "
+			 "root's alone, refusing to use it",
+			 pin_root, (unsigned int)st.st_uid,
+			 (unsigned int)(st.st_mode & 07777));
+		return -1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	start = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	for (;;) {
+		if (flock(maps->lock, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			snprintf(err, errlen, "cannot lock %s: %s", pin_root,
+				 strerror(errno));
+			return -1;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		elapsed = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 -
+			  start;
+		if (elapsed >= wait_ms)
+			break;
+		/* 10 ms, growing to 100 ms: quick when the lock is brief. */
+		if (delay.tv_nsec < 100000000)
+			delay.tv_nsec += 10000000;
+		if (delay.tv_nsec / 1000000 > wait_ms - elapsed)
+			delay.tv_nsec = (long)(wait_ms - elapsed) * 1000000;
+		nanosleep(&delay, NULL);
+	}
+	veer_wait_format(wait_ms, secs, sizeof(secs));
+	holder = lock_holder(st.st_dev, st.st_ino);
+	if (!holder) {
+		snprintf(err, errlen,
+			 "cannot lock %s: another process held it for %s s "
+			 "(its pid is not visible here); another apply, "
+			 "weight or delete is running or stuck (%s sets the "
+			 "wait)",
+			 pin_root, secs, VEER_WAIT_ENV);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "/proc/%ld/comm", holder);
+	f = fopen(path, "re");
+	if (f) {
+		if (fgets(comm, sizeof(comm), f))
+			comm[strcspn(comm, "\n")] = '\0';
+		fclose(f);
+	}
+	snprintf(err, errlen,
+		 "cannot lock %s: held by pid %ld (%s) for %s s; another "
+		 "apply, weight or delete is running or stuck (%s sets the "
+		 "wait)",
+		 pin_root, holder, comm[0] ? comm : "?", secs, VEER_WAIT_ENV);
+	return -1;
 }
 
 static int open_one(const char *pin_root, const char *name, int *fd,

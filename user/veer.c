@@ -70,7 +70,8 @@ static int parse_u32(const char *text, uint32_t min, uint32_t max,
 	unsigned long long v;
 	char *end;
 
-	if (!text || !*text || *text == '-' || *text == '+')
+	/* Digits only: strtoull would also skip leading blanks, take signs. */
+	if (!text || *text < '0' || *text > '9')
 		return -1;
 	errno = 0;
 	v = strtoull(text, &end, 10);
@@ -80,10 +81,48 @@ static int parse_u32(const char *text, uint32_t min, uint32_t max,
 	return 0;
 }
 
+/*
+ * An argument as it goes in a message: control characters (a newline
+ * would split the one error line) and backslashes escaped, cut short.
+ * len must be at least 9.
+ */
+static const char *printable(const char *text, char *buf, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0;
+
+	for (; *text && n + 8 < len; text++) {
+		unsigned char c = (unsigned char)*text;
+
+		if (c >= 0x20 && c != 0x7f && c != '\\') {
+			buf[n++] = (char)c;
+		} else if (c == '\n' || c == '\\') {
+			buf[n++] = '\\';
+			buf[n++] = c == '\n' ? 'n' : '\\';
+		} else {
+			buf[n++] = '\\';
+			buf[n++] = 'x';
+			buf[n++] = hex[c >> 4];
+			buf[n++] = hex[c & 15];
+		}
+	}
+	if (*text) {
+		memcpy(buf + n, "...", 3);
+		n += 3;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+#define PRINTABLE_MAX 160
+
 /* getopt is silent (opterr = 0) so that every error carries veer's prefix. */
 static int bad_option(char **argv)
 {
-	fail("unknown option or missing value: '%s'", argv[optind - 1]);
+	char buf[PRINTABLE_MAX];
+
+	fail("unknown option or missing value: '%s'",
+	     printable(argv[optind - 1], buf, sizeof(buf)));
 	return EXIT_USAGE;
 }
 
@@ -520,6 +559,13 @@ static int run_detach(int argc, char **argv)
 		return 0;
 	}
 	if (o.all) {
+		/* Nothing is detached when the pins are not veer's to remove.
+		 */
+		if (veer_pin_root_prepare(g.pin_root, false, err,
+					  sizeof(err))) {
+			fail("%s", err);
+			return EXIT_FAILED;
+		}
 		/* Cgroups first: no local connect() rewritten meanwhile. */
 		count = 0;
 		veer_cgroup_walk(g.pin_root, detach_cgroup_found, &count);
@@ -655,40 +701,89 @@ struct weight_opts {
 	int assignment_count;
 };
 
-static int apply_assignments(struct veer_service_model *svc,
-			     const struct weight_opts *o)
+/*
+ * Checks the SUBSET=WEIGHT arguments before anything is opened: a bad one
+ * is a bad command line (exit 2) whatever the maps hold.
+ */
+static int check_assignments(const struct weight_opts *o)
 {
-	bool seen[VEER_MAX_SUBSETS] = {false};
-	char name[VEER_SUBSET_NAME_MAX];
+	char name[VEER_SUBSET_NAME_MAX], other[VEER_SUBSET_NAME_MAX];
+	char buf[PRINTABLE_MAX], wbuf[PRINTABLE_MAX];
 	const char *eq;
 	uint32_t weight;
-	int i, index;
+	int i, j;
 
 	for (i = 0; i < o->assignment_count; i++) {
 		const char *arg = o->assignments[i];
 
 		eq = strchr(arg, '=');
 		if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof(name)) {
-			fail("expected SUBSET=WEIGHT, got '%s'", arg);
+			fail("expected SUBSET=WEIGHT, got '%s'",
+			     printable(arg, buf, sizeof(buf)));
 			return EXIT_USAGE;
 		}
 		snprintf(name, sizeof(name), "%.*s", (int)(eq - arg), arg);
 		if (parse_u32(eq + 1, 0, VEER_WEIGHT_TOTAL, &weight)) {
 			fail("weight of %s must be an integer 0..%d, got '%s'",
-			     name, VEER_WEIGHT_TOTAL, eq + 1);
+			     printable(name, buf, sizeof(buf)),
+			     VEER_WEIGHT_TOTAL,
+			     printable(eq + 1, wbuf, sizeof(wbuf)));
 			return EXIT_USAGE;
 		}
+		for (j = 0; j < i; j++) {
+			eq = strchr(o->assignments[j], '=');
+			snprintf(other, sizeof(other), "%.*s",
+				 (int)(eq - o->assignments[j]),
+				 o->assignments[j]);
+			if (!strcmp(name, other)) {
+				fail("subset %s given twice",
+				     printable(name, buf, sizeof(buf)));
+				return EXIT_USAGE;
+			}
+		}
+	}
+	return 0;
+}
+
+/* The assignments (checked by check_assignments) applied to one entry. */
+static int apply_assignments(struct veer_service_model *svc,
+			     const struct weight_opts *o)
+{
+	char name[VEER_SUBSET_NAME_MAX], buf[PRINTABLE_MAX];
+	const struct veer_subset_model *sub;
+	const char *eq;
+	uint32_t weight;
+	int i, index;
+	unsigned int s;
+
+	for (i = 0; i < o->assignment_count; i++) {
+		const char *arg = o->assignments[i];
+
+		eq = strchr(arg, '=');
+		snprintf(name, sizeof(name), "%.*s", (int)(eq - arg), arg);
+		if (parse_u32(eq + 1, 0, VEER_WEIGHT_TOTAL, &weight))
+			return EXIT_USAGE; /* check_assignments said why */
 		index = veer_service_find_subset(svc, name);
 		if (index < 0) {
-			fail("service %s has no subset '%s'", svc->name, name);
+			fail("service %s has no subset '%s'", svc->name,
+			     printable(name, buf, sizeof(buf)));
 			return EXIT_FAILED;
 		}
-		if (seen[index]) {
-			fail("subset %s given twice", name);
-			return EXIT_USAGE;
-		}
-		seen[index] = true;
 		svc->subsets[index].weight = weight;
+	}
+	/*
+	 * As in a native file: a subset that takes connections needs
+	 * backends. An Istio entry keeps Istio's meaning (a route to a subset
+	 * with no endpoints yet; apply noted it).
+	 */
+	for (s = 0; s < svc->subset_count && !svc->host[0]; s++) {
+		sub = &svc->subsets[s];
+		if (sub->weight && !sub->backend_count) {
+			fail("service %s: subset %s has no backends, its "
+			     "weight must stay 0 (nothing was changed)",
+			     svc->name, sub->name);
+			return EXIT_FAILED;
+		}
 	}
 	return 0;
 }
@@ -715,6 +810,9 @@ static int run_weight(int argc, char **argv)
 	o.service = argv[optind];
 	o.assignments = &argv[optind + 1];
 	o.assignment_count = argc - optind - 1;
+	rc = check_assignments(&o);
+	if (rc)
+		return rc;
 	if (require_root())
 		return EXIT_FAILED;
 

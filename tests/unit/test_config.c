@@ -6,10 +6,13 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "addr.h"
 #include "config.h"
@@ -350,6 +353,14 @@ static const struct bad_case bad_cases[] = {
 	     HEAD SUB_V1("90") "      - name: v2\n        weight: 20\n",
 	     "t.yaml:2:5: ",
 	     "service c: subset weights sum to 110, must be 100"),
+	CASE("weight 100, no backends", HEAD SUB_V1("100"), "t.yaml:6:9: ",
+	     "service c: subset v1: weight 100 but no backends (its "
+	     "connections would be dropped); give it backends or weight 0"),
+	CASE("weight 1, empty backend list",
+	     HEAD SUB_V1("99") "        backends: [\"10.0.0.1:80\"]\n"
+			       "      - name: v2\n        weight: 1\n"
+			       "        backends: []\n",
+	     "t.yaml:9:9: ", "service c: subset v2: weight 1 but no backends"),
 	CASE("duplicate subset",
 	     HEAD SUB_V1("50") "      - name: v1\n        weight: 50\n",
 	     "t.yaml:8:9: ", "service c: duplicate subset name v1"),
@@ -532,7 +543,7 @@ static const char good_yaml[] =
 	"    subsets:\n"
 	"      - name: a\n"
 	"        weight: 100\n"
-	"        backends: []\n"
+	"        backends: [\"[fd10:9::1]:80\"]\n"
 	"...\n";
 
 static void check_backend(const struct veer_backend *b, const char *text)
@@ -620,7 +631,8 @@ static void check_good_model(const struct veer_model *m, size_t first,
 	check_loc(&s->loc, file, 24, 5);
 	CU_ASSERT_EQUAL_FATAL(s->subset_count, 1);
 	CU_ASSERT_EQUAL(s->subsets[0].weight, 100);
-	CU_ASSERT_EQUAL(s->subsets[0].backend_count, 0);
+	CU_ASSERT_EQUAL_FATAL(s->subsets[0].backend_count, 1);
+	check_backend(&s->subsets[0].backends[0], "[fd10:9::1]:80");
 }
 
 static void test_good_buffer(void)
@@ -824,6 +836,62 @@ static void test_file_errors(void)
 	CU_ASSERT(unlink(path) == 0);
 }
 
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * A FIFO nobody writes to: refused after VEER_WAIT seconds, not a hang.
+ * (An alarm interrupts the open a loader that blocks would be stuck in.)
+ */
+static void test_fifo_no_writer(void)
+{
+	struct sigaction sa = {.sa_handler = on_alarm}, old;
+	char path[TMP_PATH_MAX];
+
+	tmp_path(path, sizeof(path), "nobody.fifo");
+	CU_ASSERT_FATAL(mkfifo(path, 0600) == 0);
+	CU_ASSERT_FATAL(setenv("VEER_WAIT", "0.2", 1) == 0);
+	CU_ASSERT_FATAL(sigaction(SIGALRM, &sa, &old) == 0);
+	alarm(5);
+	expect_file_fail("FIFO with no writer", path, ": ",
+			 "no writer opened it within 0.2 s");
+	alarm(0);
+	sigaction(SIGALRM, &old, NULL);
+	unsetenv("VEER_WAIT");
+	CU_ASSERT(unlink(path) == 0);
+}
+
+/* A FIFO whose writer comes along is read to its end. */
+static void test_fifo_writer(void)
+{
+	char path[TMP_PATH_MAX], err[ERR_LEN] = "";
+	struct veer_model m;
+	int status = 0, fd;
+	pid_t pid;
+
+	tmp_path(path, sizeof(path), "writer.fifo");
+	CU_ASSERT_FATAL(mkfifo(path, 0600) == 0);
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		fd = open(path, O_WRONLY);
+		_exit(fd >= 0 && write(fd, good_yaml, strlen(good_yaml)) ==
+					      (ssize_t)strlen(good_yaml)
+			      ? 0
+			      : 1);
+	}
+	veer_model_init(&m);
+	UNIT_CHECK(veer_config_load_file(path, &m, err, sizeof(err)) == 0, "%s",
+		   err);
+	check_good_model(&m, 0, path);
+	veer_model_free(&m);
+	CU_ASSERT(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+		  WEXITSTATUS(status) == 0);
+	CU_ASSERT(unlink(path) == 0);
+}
+
 static void test_buffer_limit(void)
 {
 	/* calloc of this size maps zero pages lazily: cheap. */
@@ -869,6 +937,8 @@ int unit_config_suite(void)
 		{"load from a file", test_file_good},
 		{"load from a pipe", test_file_pipe},
 		{"file errors", test_file_errors},
+		{"FIFO with no writer: bounded wait", test_fifo_no_writer},
+		{"FIFO with a writer", test_fifo_writer},
 		{"size limit for buffers", test_buffer_limit},
 		{"error buffer handling", test_error_buffers},
 	};

@@ -1851,7 +1851,8 @@ static void test_directory(void)
 		"  - name: legacy\n"
 		"    vip: 10.96.1.1\n"
 		"    port: 8080\n"
-		"    subsets: [{name: only, weight: 100}]\n";
+		"    subsets: [{name: only, weight: 100, backends: "
+		"[\"10.0.1.1:80\"]}]\n";
 	char dir[TMP_PATH_MAX * 2], sub[TMP_PATH_MAX * 3], *got;
 	char want[TMP_PATH_MAX * 12];
 	char err[ERR_LEN] = "", other[TMP_PATH_MAX * 2];
@@ -1885,7 +1886,8 @@ static void test_directory(void)
 	snprintf(want, sizeof(want),
 		 "legacy host= vip=10.96.1.1:8080 flags=0 "
 		 "at=%s/c-native.yaml:2:5\n"
-		 "  subset only weight=100 at=%s/c-native.yaml:5:15:\n"
+		 "  subset only weight=100 at=%s/c-native.yaml:5:15: "
+		 "10.0.1.1:80\n"
 		 "customers.default.svc.cluster.local"
 		 " host=customers.default.svc.cluster.local vip=10.96.0.20:80"
 		 " flags=0 at=%s/d-svc.yaml:30:7\n"
