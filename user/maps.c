@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -470,39 +472,87 @@ static struct veer_svc_meta *read_all_meta(const struct veer_maps *maps)
 	return all.rows;
 }
 
-/* One metadata row: into the model if `want` accepts its names. */
-static int named_row(const struct veer_maps *maps, struct veer_model *model,
-		     veer_service_filter_fn want, void *ctx,
-		     const struct veer_svc_meta *row, __u32 id, char *err,
-		     size_t errlen)
-{
-	struct veer_service_model named = {};
-	struct veer_service_model *svc;
-	struct veer_svc_meta meta;
-	struct svc_entry entry;
+/*
+ * Which entries are live. An apply writes a service's metadata (names and
+ * the key it is to be found at) before the entry at that key, and deletes
+ * the entry at the service's previous key only after that: whatever
+ * instant it stops at, at most two entries carry one id, and the live one
+ * is the entry at the key its metadata names; failing that (stopped between
+ * the metadata and the entry), the newest generation. Every other entry of
+ * the id is stale: readers set it aside and apply deletes it.
+ */
+struct classify {
+	const struct svc_entry *entries;
+	const struct veer_svc_key *meta_keys; /* NULL where no metadata */
+};
 
-	if (!row->name[0])
-		return 0;
-	memcpy(named.name, row->name, sizeof(named.name));
-	named.name[sizeof(named.name) - 1] = '\0';
-	memcpy(named.host, row->host, sizeof(named.host));
-	named.host[sizeof(named.host) - 1] = '\0';
-	if (!want(&named, ctx))
-		return 0;
-	/* A stable copy: a mapped row can be rewritten under us. */
-	meta = *row;
-	/* A row outlives its deleted service; the key may even belong to
-	 * another id by now. */
-	entry.key = meta.key;
-	if (bpf_map_lookup_elem(maps->services, &entry.key, &entry.value) ||
-	    entry.value.id != id)
-		return 0;
-	svc = veer_model_add_service(model);
-	if (!svc) {
-		snprintf(err, errlen, "out of memory");
+static const struct classify *classify_ctx;
+
+static int cmp_entry_id(const void *a, const void *b)
+{
+	uint32_t ia = classify_ctx->entries[*(const size_t *)a].value.id;
+	uint32_t ib = classify_ctx->entries[*(const size_t *)b].value.id;
+
+	if (ia != ib)
+		return ia < ib ? -1 : 1;
+	return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
+}
+
+static bool agrees(const struct classify *c, size_t i)
+{
+	return c->meta_keys && !memcmp(&c->meta_keys[i], &c->entries[i].key,
+				       sizeof(c->entries[i].key));
+}
+
+/* Sets stale[i] for every entry that is not the live one of its id. */
+static int classify_entries(const struct svc_entry *entries,
+			    const struct veer_svc_key *meta_keys, size_t n,
+			    bool *stale)
+{
+	struct classify c = {entries, meta_keys};
+	size_t *order, i, j, best;
+
+	order = calloc(n ? n : 1, sizeof(*order));
+	if (!order)
 		return -1;
+	for (i = 0; i < n; i++)
+		order[i] = i;
+	classify_ctx = &c;
+	qsort(order, n, sizeof(*order), cmp_entry_id);
+	for (i = 0; i < n; i = j) {
+		best = order[i];
+		for (j = i + 1; j < n && entries[order[j]].value.id ==
+						 entries[best].value.id;
+		     j++) {
+			size_t k = order[j];
+
+			if (agrees(&c, best))
+				continue;
+			if (agrees(&c, k) ||
+			    entries[k].value.generation >
+				    entries[best].value.generation)
+				best = k;
+		}
+		for (size_t m = i; m < j; m++)
+			stale[order[m]] = order[m] != best;
 	}
-	return service_from_map(maps, &entry, &meta, true, svc, err, errlen);
+	free(order);
+	return 0;
+}
+
+static int add_stale(struct veer_model *model, const struct svc_entry *entry)
+{
+	struct veer_stale_entry *grown;
+
+	grown = realloc(model->stale,
+			(model->stale_count + 1) * sizeof(*grown));
+	if (!grown)
+		return -1;
+	model->stale = grown;
+	grown[model->stale_count].key = entry->key;
+	grown[model->stale_count].id = entry->value.id;
+	model->stale_count++;
+	return 0;
 }
 
 /*
@@ -520,7 +570,101 @@ struct named_scan {
 	char *err;
 	size_t errlen;
 	bool row_failed;
+	/* Named rows whose key holds no entry of their id. */
+	struct veer_svc_meta *unresolved;
+	uint32_t *unresolved_ids;
+	size_t unresolved_count;
 };
+
+/* One metadata row: into the model if `want` accepts its names. */
+static int named_row(struct named_scan *scan, const struct veer_svc_meta *row,
+		     __u32 id)
+{
+	struct veer_service_model named = {};
+	struct veer_service_model *svc;
+	struct veer_svc_meta meta, *grown;
+	struct svc_entry entry;
+	uint32_t *grown_ids;
+
+	if (!row->name[0])
+		return 0;
+	memcpy(named.name, row->name, sizeof(named.name));
+	named.name[sizeof(named.name) - 1] = '\0';
+	memcpy(named.host, row->host, sizeof(named.host));
+	named.host[sizeof(named.host) - 1] = '\0';
+	if (!scan->want(&named, scan->ctx))
+		return 0;
+	/* A stable copy: a mapped row can be rewritten under us. */
+	meta = *row;
+	entry.key = meta.key;
+	if (bpf_map_lookup_elem(scan->maps->services, &entry.key,
+				&entry.value) == 0 &&
+	    entry.value.id == id) {
+		svc = veer_model_add_service(scan->model);
+		if (!svc) {
+			snprintf(scan->err, scan->errlen, "out of memory");
+			return -1;
+		}
+		return service_from_map(scan->maps, &entry, &meta, true, svc,
+					scan->err, scan->errlen);
+	}
+	/*
+	 * A row outlives a deleted service (the key may even belong to
+	 * another id by now), or an apply stopped between this row and the
+	 * entry at its key: the service may still be live at its old key.
+	 * Looked for in the table once the scan is done.
+	 */
+	grown = realloc(scan->unresolved,
+			(scan->unresolved_count + 1) * sizeof(*grown));
+	if (grown)
+		scan->unresolved = grown;
+	grown_ids = realloc(scan->unresolved_ids,
+			    (scan->unresolved_count + 1) * sizeof(*grown_ids));
+	if (grown_ids)
+		scan->unresolved_ids = grown_ids;
+	if (!grown || !grown_ids) {
+		snprintf(scan->err, scan->errlen, "out of memory");
+		return -1;
+	}
+	scan->unresolved[scan->unresolved_count] = meta;
+	scan->unresolved_ids[scan->unresolved_count++] = id;
+	return 0;
+}
+
+/* The live entry, if any, of every unresolved named row. */
+static int resolve_named(struct named_scan *scan)
+{
+	struct svc_entry *entries;
+	struct veer_service_model *svc;
+	size_t n, i, r, best;
+	int ret = 0;
+
+	if (read_service_entries(scan->maps, &entries, &n, scan->err,
+				 scan->errlen))
+		return -1;
+	for (r = 0; r < scan->unresolved_count && !ret; r++) {
+		best = n;
+		for (i = 0; i < n; i++)
+			if (entries[i].value.id == scan->unresolved_ids[r] &&
+			    (best == n ||
+			     entries[i].value.generation >
+				     entries[best].value.generation))
+				best = i;
+		if (best == n)
+			continue;
+		svc = veer_model_add_service(scan->model);
+		if (!svc) {
+			snprintf(scan->err, scan->errlen, "out of memory");
+			ret = -1;
+			break;
+		}
+		ret = service_from_map(scan->maps, &entries[best],
+				       &scan->unresolved[r], true, svc,
+				       scan->err, scan->errlen);
+	}
+	free(entries);
+	return ret;
+}
 
 static int named_rows(const void *keys, const void *values, __u32 n, void *ctx)
 {
@@ -530,8 +674,7 @@ static int named_rows(const void *keys, const void *values, __u32 n, void *ctx)
 	__u32 i;
 
 	for (i = 0; i < n; i++)
-		if (named_row(scan->maps, scan->model, scan->want, scan->ctx,
-			      &meta[i], ids[i], scan->err, scan->errlen)) {
+		if (named_row(scan, &meta[i], ids[i])) {
 			scan->row_failed = true;
 			return -1;
 		}
@@ -546,7 +689,8 @@ static int read_named(const struct veer_maps *maps, struct veer_model *model,
 	size_t stride = (sizeof(struct veer_svc_meta) + 7) & ~(size_t)7;
 	size_t page = (size_t)sysconf(_SC_PAGESIZE), bytes;
 	const unsigned char *rows;
-	struct named_scan scan = {maps, model, want, ctx, err, errlen, false};
+	struct named_scan scan = {maps,	  model, want, ctx,  err,
+				  errlen, false, NULL, NULL, 0};
 	int ret;
 	__u32 i;
 
@@ -555,16 +699,20 @@ static int read_named(const struct veer_maps *maps, struct veer_model *model,
 	rows = mmap(NULL, bytes, PROT_READ, MAP_SHARED, maps->svc_meta, 0);
 	if (rows != MAP_FAILED) {
 		for (i = 1, ret = 0; i <= maps->max_services && !ret; i++)
-			ret = named_row(maps, model, want, ctx,
-					(const void *)(rows + i * stride), i,
-					err, errlen);
+			ret = named_row(&scan,
+					(const void *)(rows + i * stride), i);
 		munmap((void *)rows, bytes);
-		return ret;
+	} else if (map_for_each_batch(maps->svc_meta, META_BATCH, named_rows,
+				      &scan)) {
+		ret = scan.row_failed ? -1 : 1; /* 1: no batch support */
+	} else {
+		ret = 0;
 	}
-
-	if (map_for_each_batch(maps->svc_meta, META_BATCH, named_rows, &scan))
-		return scan.row_failed ? -1 : 1; /* 1: no batch support */
-	return 0;
+	if (ret == 0 && scan.unresolved_count)
+		ret = resolve_named(&scan);
+	free(scan.unresolved);
+	free(scan.unresolved_ids);
+	return ret;
 }
 
 int veer_maps_read_model_filtered(const struct veer_maps *maps,
@@ -572,9 +720,11 @@ int veer_maps_read_model_filtered(const struct veer_maps *maps,
 				  veer_service_filter_fn want, void *ctx,
 				  char *err, size_t errlen)
 {
-	struct veer_svc_meta *all_meta;
+	struct veer_svc_meta *all_meta, row;
+	struct veer_svc_key *meta_keys = NULL;
 	struct svc_entry *entries;
 	struct veer_service_model *svc;
+	bool *stale = NULL;
 	size_t n, i;
 	int ret = 0;
 
@@ -588,6 +738,28 @@ int veer_maps_read_model_filtered(const struct veer_maps *maps,
 	if (read_service_entries(maps, &entries, &n, err, errlen))
 		return -1;
 	all_meta = read_all_meta(maps);
+	meta_keys = calloc(n ? n : 1, sizeof(*meta_keys));
+	stale = calloc(n ? n : 1, sizeof(*stale));
+	if (!meta_keys || !stale) {
+		snprintf(err, errlen, "out of memory");
+		ret = -1;
+		goto out;
+	}
+	/* A row never written is all zeroes: it agrees with no key. */
+	for (i = 0; i < n; i++) {
+		uint32_t id = entries[i].value.id;
+
+		if (all_meta && id <= maps->max_services)
+			meta_keys[i] = all_meta[id].key;
+		else if (!all_meta &&
+			 bpf_map_lookup_elem(maps->svc_meta, &id, &row) == 0)
+			meta_keys[i] = row.key;
+	}
+	if (classify_entries(entries, meta_keys, n, stale)) {
+		snprintf(err, errlen, "out of memory");
+		ret = -1;
+		goto out;
+	}
 	for (i = 0; i < n && !ret; i++) {
 		const struct veer_svc_meta *meta = NULL;
 		struct veer_service_model named = {};
@@ -599,6 +771,13 @@ int veer_maps_read_model_filtered(const struct veer_maps *maps,
 				       err, errlen);
 		if (ret || (want && !want(&named, ctx)))
 			continue;
+		if (stale[i]) {
+			if (add_stale(model, &entries[i])) {
+				snprintf(err, errlen, "out of memory");
+				ret = -1;
+			}
+			continue;
+		}
 		svc = veer_model_add_service(model);
 		if (!svc) {
 			snprintf(err, errlen, "out of memory");
@@ -608,6 +787,9 @@ int veer_maps_read_model_filtered(const struct veer_maps *maps,
 		ret = service_from_map(maps, &entries[i], meta, true, svc, err,
 				       errlen);
 	}
+out:
+	free(stale);
+	free(meta_keys);
 	free(all_meta);
 	free(entries);
 	return ret;
@@ -853,11 +1035,14 @@ struct plan_item {
 	const struct veer_service_model *desired;
 	const struct veer_service_model *old; /* NULL when created */
 	const struct svc_entry *old_entry; /* its live map entry */
+	/* A pruned service's entry at desired->key, replaced by this one. */
+	const struct svc_entry *displaced;
 	struct veer_service value; /* what will be published */
 	struct veer_svc_meta meta;
 	struct veer_svc_meta old_meta;
 	bool reuse_slots[VEER_MAX_SUBSETS]; /* backends already in place */
 	bool rules_changed;
+	bool moved; /* published at another key than old_entry's */
 	bool write;
 	bool published;
 };
@@ -965,6 +1150,81 @@ static int write_payload(const struct veer_maps *maps,
 	return 0;
 }
 
+/*
+ * Test hook for the crash-safety tests: VEER_TEST_SIGNAL_AT=N[:SIG] raises
+ * SIG (a number; default SIGKILL) right after the Nth write of an apply or
+ * delete to the service table or its metadata, so a test can stop veer at
+ * any instant of its write phase without racing it.
+ */
+static long hook_at = -1, hook_writes;
+static int hook_sig = SIGKILL;
+
+static void hook_init(void)
+{
+	const char *env = getenv("VEER_TEST_SIGNAL_AT");
+	char *end;
+
+	hook_at = -1;
+	hook_writes = 0;
+	if (!env || !*env)
+		return;
+	hook_at = strtol(env, &end, 10);
+	hook_sig = *end == ':' ? (int)strtol(end + 1, NULL, 10) : SIGKILL;
+}
+
+static void hook_write(void)
+{
+	if (hook_at > 0 && ++hook_writes == hook_at)
+		raise(hook_sig);
+}
+
+/*
+ * The write phase runs with SIGINT, SIGTERM and SIGHUP held: one that
+ * arrives meanwhile takes effect once the maps are consistent again.
+ * (SIGKILL cannot be held: every instant of the write phase leaves maps
+ * that readers read right and the next apply repairs.)
+ */
+static void hold_signals(sigset_t *old)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, old);
+}
+
+static void release_signals(const sigset_t *old)
+{
+	sigprocmask(SIG_SETMASK, old, NULL);
+}
+
+/*
+ * Deletes the entry at key if it is still service id's: never one that
+ * another service, or a publish of this apply, has put there since.
+ * Returns true (and its value) when it deleted one.
+ */
+static bool delete_by_identity(const struct veer_maps *maps,
+			       const struct veer_svc_key *key, uint32_t id,
+			       struct veer_service *value)
+{
+	struct veer_service v;
+
+	if (bpf_map_lookup_elem(maps->services, key, &v) || v.id != id ||
+	    bpf_map_delete_elem(maps->services, key))
+		return false;
+	hook_write();
+	if (value)
+		*value = v;
+	return true;
+}
+
+static bool same_key(const struct veer_svc_key *a, const struct veer_svc_key *b)
+{
+	return memcmp(a, b, sizeof(*a)) == 0;
+}
+
 /* Undo every publish done so far, newest first. Best effort by nature. */
 static void rollback(const struct veer_maps *maps, struct plan_item *items,
 		     size_t n)
@@ -973,30 +1233,39 @@ static void rollback(const struct veer_maps *maps, struct plan_item *items,
 
 	for (i = n; i-- > 0;) {
 		struct plan_item *item = &items[i];
+		const struct veer_svc_key *key = &item->desired->key;
 		uint32_t id = item->value.id;
 
+		if (item->published) {
+			/* In publish order: names, then the old key, then
+			 * the new key goes (or gets back what it held). */
+			if (item->old_entry) {
+				bpf_map_update_elem(maps->svc_meta, &id,
+						    &item->old_meta, BPF_ANY);
+				bpf_map_update_elem(
+					maps->services, &item->old_entry->key,
+					&item->old_entry->value, BPF_ANY);
+			}
+			if (item->displaced)
+				bpf_map_update_elem(maps->services, key,
+						    &item->displaced->value,
+						    BPF_ANY);
+			else if (!item->old_entry || item->moved)
+				delete_by_identity(maps, key, id, NULL);
+		}
 		if (item->rules_changed)
 			delete_rules(maps, id, item->value.rules_version,
 				     item->desired->rule_count);
-		if (!item->published)
-			continue;
-		if (item->old_entry) {
-			bpf_map_update_elem(maps->svc_meta, &id,
-					    &item->old_meta, BPF_ANY);
-			bpf_map_update_elem(maps->services,
-					    &item->old_entry->key,
-					    &item->old_entry->value, BPF_ANY);
-			if (memcmp(&item->old_entry->key, &item->desired->key,
-				   sizeof(item->desired->key)))
-				bpf_map_delete_elem(maps->services,
-						    &item->desired->key);
-		} else {
-			bpf_map_delete_elem(maps->services,
-					    &item->desired->key);
-		}
 	}
 }
 
+/*
+ * Makes one service live: names and key first (the data plane never reads
+ * them), then the one update that makes the whole new service visible,
+ * then, when it moved, the entry at its old key goes at once. Whatever
+ * instant this stops at, the metadata names the key of the live entry or
+ * of an entry about to be replaced, and readers tell them apart.
+ */
 static int publish(const struct veer_maps *maps, struct plan_item *item,
 		   char *err, size_t errlen)
 {
@@ -1007,14 +1276,16 @@ static int publish(const struct veer_maps *maps, struct plan_item *item,
 			 item->desired->name, strerror(errno));
 		return -1;
 	}
-	/* Names first: the data plane never reads them. */
 	if (bpf_map_update_elem(maps->svc_meta, &id, &item->meta, BPF_ANY))
 		goto fail;
-	/* The flip: one update makes the whole new service visible. */
+	hook_write();
 	if (bpf_map_update_elem(maps->services, &item->desired->key,
 				&item->value, BPF_ANY))
 		goto fail;
 	item->published = true;
+	hook_write();
+	if (item->moved)
+		delete_by_identity(maps, &item->old_entry->key, id, NULL);
 	return 0;
 fail:
 	snprintf(err, errlen, "cannot publish service %s: %s",
@@ -1026,20 +1297,114 @@ fail:
 	return -1;
 }
 
-/* After every publish succeeded: drop what no live service references. */
-static void retire(const struct veer_maps *maps, const struct plan_item *item)
+/*
+ * Removes a service that goes (veer delete, or its host no longer defines
+ * it): its live entry, by identity, then the stale entries of its id,
+ * its rules, its metadata row last. `snapshot` (when the entry has been
+ * replaced by another service in this apply) gives its rule set.
+ */
+static void remove_service(const struct veer_maps *maps,
+			   const struct veer_model *current,
+			   const struct veer_service_model *svc,
+			   const struct svc_entry *snapshot)
 {
-	const struct veer_service *old;
+	struct veer_svc_meta none = {};
+	struct veer_service value;
+	size_t i;
 
-	if (!item->old_entry)
-		return;
-	old = &item->old_entry->value;
-	if (memcmp(&item->old_entry->key, &item->desired->key,
-		   sizeof(item->desired->key)))
-		bpf_map_delete_elem(maps->services, &item->old_entry->key);
-	if (item->rules_changed)
-		delete_rules(maps, old->id, old->rules_version,
-			     old->rule_count);
+	if (delete_by_identity(maps, &svc->key, svc->id, &value))
+		delete_rules(maps, value.id, value.rules_version,
+			     value.rule_count);
+	else if (snapshot && snapshot->value.id == svc->id)
+		delete_rules(maps, svc->id, snapshot->value.rules_version,
+			     snapshot->value.rule_count);
+	for (i = 0; current && i < current->stale_count; i++)
+		if (current->stale[i].id == svc->id &&
+		    delete_by_identity(maps, &current->stale[i].key, svc->id,
+				       &value))
+			delete_rules(maps, value.id, value.rules_version,
+				     value.rule_count);
+	if (bpf_map_update_elem(maps->svc_meta, &svc->id, &none, BPF_ANY) == 0)
+		hook_write();
+}
+
+/*
+ * Rules no live entry names: left by an apply or delete that stopped
+ * before retiring them. Deleted so that they cannot fill the table.
+ */
+struct live_rules {
+	uint32_t id, version, count;
+};
+
+static int cmp_live_rules(const void *a, const void *b)
+{
+	const struct live_rules *x = a, *y = b;
+
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	return x->version < y->version ? -1 : x->version > y->version;
+}
+
+static bool rule_is_live(const struct live_rules *live, size_t n,
+			 const struct veer_rule_key *key)
+{
+	struct live_rules probe = {key->svc_id, key->version, 0};
+	const struct live_rules *hit;
+
+	hit = bsearch(&probe, live, n, sizeof(*live), cmp_live_rules);
+	return hit && key->index < hit->count;
+}
+
+static int sweep_rules(const struct veer_maps *maps, char *err, size_t errlen)
+{
+	struct svc_entry *entries = NULL;
+	struct live_rules *live = NULL;
+	struct veer_rule_key key, next, *grown, *doomed = NULL;
+	size_t n = 0, i, count = 0, cap = 0;
+	void *prev = NULL;
+	int ret = 0;
+
+	while (bpf_map_get_next_key(maps->rules, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (!live) {
+			if (read_service_entries(maps, &entries, &n, err,
+						 errlen)) {
+				ret = -1;
+				break;
+			}
+			live = calloc(n ? n : 1, sizeof(*live));
+			if (!live) {
+				ret = -1;
+				break;
+			}
+			for (i = 0; i < n; i++) {
+				live[i].id = entries[i].value.id;
+				live[i].version =
+					entries[i].value.rules_version;
+				live[i].count = entries[i].value.rule_count;
+			}
+			/* Equal (id, version) pairs (ghosts) count alike. */
+			qsort(live, n, sizeof(*live), cmp_live_rules);
+		}
+		if (rule_is_live(live, n, &key))
+			continue;
+		if (count == cap) {
+			cap = cap ? cap * 2 : 16;
+			grown = realloc(doomed, cap * sizeof(*grown));
+			if (!grown)
+				break;
+			doomed = grown;
+		}
+		doomed[count++] = key;
+	}
+	/* Deleted after the walk: a delete would restart it. */
+	for (i = 0; i < count; i++)
+		bpf_map_delete_elem(maps->rules, &doomed[i]);
+	free(doomed);
+	free(live);
+	free(entries);
+	return ret;
 }
 
 /*
@@ -1104,6 +1469,7 @@ struct plan_index {
 	struct svc_index current_by_key;
 	struct svc_index desired_by_name;
 	struct svc_index desired_by_host;
+	struct svc_index desired_by_key;
 };
 
 static void plan_index_free(struct plan_index *pi)
@@ -1112,6 +1478,7 @@ static void plan_index_free(struct plan_index *pi)
 	free(pi->current_by_key.v);
 	free(pi->desired_by_name.v);
 	free(pi->desired_by_host.v);
+	free(pi->desired_by_key.v);
 }
 
 static int plan_index_build(struct plan_index *pi,
@@ -1122,7 +1489,8 @@ static int plan_index_build(struct plan_index *pi,
 	return index_build(&pi->current_by_name, current, cmp_by_name) ||
 	       index_build(&pi->current_by_key, current, cmp_by_key) ||
 	       index_build(&pi->desired_by_name, desired, cmp_by_name) ||
-	       index_build(&pi->desired_by_host, desired, cmp_by_host);
+	       index_build(&pi->desired_by_host, desired, cmp_by_host) ||
+	       index_build(&pi->desired_by_key, desired, cmp_by_key);
 }
 
 /*
@@ -1199,6 +1567,32 @@ static int read_own_entries(const struct veer_maps *maps,
 	return 0;
 }
 
+/* The current service with this id (the live entry of the id), or NULL. */
+static const struct veer_service_model *
+current_by_id(const struct plan_index *pi, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < pi->current_by_key.n; i++)
+		if (pi->current_by_key.v[i]->id == id)
+			return pi->current_by_key.v[i];
+	return NULL;
+}
+
+/* A line of the summary; printed once the whole apply has succeeded. */
+static void say(FILE *lines, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void say(FILE *lines, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!lines)
+		return;
+	va_start(ap, fmt);
+	vfprintf(lines, fmt, ap);
+	va_end(ap);
+}
+
 int veer_maps_apply(const struct veer_maps *maps,
 		    const struct veer_model *current,
 		    const struct veer_model *desired, bool prune_hosts,
@@ -1211,9 +1605,12 @@ int veer_maps_apply(const struct veer_maps *maps,
 	struct plan_index pi;
 	const struct svc_entry **entry_by_id = NULL;
 	uint8_t *ids_used = NULL;
-	char desc[1024];
-	size_t n_entries = 0, i, j;
+	char desc[1024], *text = NULL;
+	size_t n_entries = 0, text_len = 0, i, j;
 	uint32_t next_id = 1, max_services, max_backends;
+	FILE *lines = NULL;
+	sigset_t held;
+	bool holding = false;
 	int ret = -1;
 
 	*changed = false;
@@ -1226,6 +1623,15 @@ int veer_maps_apply(const struct veer_maps *maps,
 	if (plan_index_build(&pi, current, desired)) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
+	}
+	/* The summary waits until everything worked: a refused apply says
+	 * only why. */
+	if (out) {
+		lines = open_memstream(&text, &text_len);
+		if (!lines) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
 	}
 	if (maps && (needs_allocation(&pi, desired)
 			     ? read_service_entries(maps, &entries, &n_entries,
@@ -1244,14 +1650,21 @@ int veer_maps_apply(const struct veer_maps *maps,
 	}
 	for (i = 0; i < n_entries; i++) {
 		const struct veer_service *v = &entries[i].value;
+		const struct veer_service_model *cur;
 
-		if (v->id <= max_services) {
-			ids_used[v->id] = 1;
-			entry_by_id[v->id] = &entries[i];
-		}
+		/* Stale entries keep their slots and id until they go. */
 		for (j = 0; j < v->subset_count && j < VEER_MAX_SUBSETS; j++)
 			slots_mark(&slots, v->subsets[j].backend_base,
 				   v->subsets[j].backend_count);
+		if (v->id > max_services)
+			continue;
+		ids_used[v->id] = 1;
+		/* An id's entry is the one at the key the reader chose. */
+		cur = index_find(
+			&pi.current_by_key,
+			&(struct veer_service_model){.key = entries[i].key});
+		if (!entry_by_id[v->id] || (cur && cur->id == v->id))
+			entry_by_id[v->id] = &entries[i];
 	}
 
 	/* Plan: nothing is written until every service has a place. */
@@ -1259,29 +1672,64 @@ int veer_maps_apply(const struct veer_maps *maps,
 		struct plan_item *item = &items[i];
 		const struct veer_service_model *svc = &desired->services[i];
 		const struct veer_service_model *other;
+		bool meta_differs = false;
 
 		item->desired = svc;
 		item->old = index_find(&pi.current_by_name, svc);
 		if (item->old && maps && item->old->id <= max_services)
 			item->old_entry = entry_by_id[item->old->id];
+		if (item->old && maps &&
+		    (!item->old_entry ||
+		     !same_key(&item->old_entry->key, &item->old->key))) {
+			snprintf(err, errlen,
+				 "service %s changed since it was read",
+				 svc->name);
+			goto out;
+		}
 		/* Another service, staying, already owns this VIP:port? */
 		other = index_find(&pi.current_by_key, svc);
-		if (other && strcmp(other->name, svc->name) &&
-		    !is_pruned(&pi, prune_hosts, other)) {
-			veer_endpoint_format(&svc->key.vip, svc->key.family,
-					     svc->key.port, desc, sizeof(desc));
-			snprintf(err, errlen,
-				 "service %s: VIP %s is already used by "
-				 "service %s",
-				 svc->name, desc, other->name);
-			goto out;
+		if (other && strcmp(other->name, svc->name)) {
+			if (!is_pruned(&pi, prune_hosts, other)) {
+				veer_endpoint_format(
+					&svc->key.vip, svc->key.family,
+					svc->key.port, desc, sizeof(desc));
+				snprintf(err, errlen,
+					 "service %s: VIP %s is already used "
+					 "by service %s",
+					 svc->name, desc, other->name);
+				goto out;
+			}
+			/* It goes; this one takes its VIP:port over. */
+			if (maps && other->id <= max_services &&
+			    entry_by_id[other->id] &&
+			    same_key(&entry_by_id[other->id]->key, &svc->key))
+				item->displaced = entry_by_id[other->id];
+		}
+		fill_meta(&item->meta, svc);
+		if (item->old_entry) {
+			if (bpf_map_lookup_elem(maps->svc_meta, &item->old->id,
+						&item->old_meta)) {
+				snprintf(err, errlen,
+					 "cannot read metadata of %s: %s",
+					 svc->name, strerror(errno));
+				goto out;
+			}
+			/* Names or key not those of the live entry: an
+			 * apply stopped between the two writes. */
+			meta_differs = memcmp(&item->meta, &item->old_meta,
+					      sizeof(item->meta)) != 0;
 		}
 		veer_service_describe_change(item->old, svc, desc,
 					     sizeof(desc));
 		item->write = strcmp(desc, "unchanged") != 0;
-		if (out)
-			fprintf(out, "service %s: %s%s\n", svc->name, desc,
-				dry_run && item->write ? " (dry run)" : "");
+		if (!item->write && meta_differs) {
+			snprintf(desc, sizeof(desc),
+				 "names repaired (an interrupted apply left "
+				 "them behind)");
+			item->write = true;
+		}
+		say(lines, "service %s: %s%s\n", svc->name, desc,
+		    dry_run && item->write ? " (dry run)" : "");
 		if (!item->write)
 			continue;
 		*changed = true;
@@ -1293,14 +1741,8 @@ int veer_maps_apply(const struct veer_maps *maps,
 			item->value.id = old->id;
 			item->value.generation = old->generation + 1;
 			item->value.rules_version = old->rules_version;
-			if (!dry_run &&
-			    bpf_map_lookup_elem(maps->svc_meta, &item->value.id,
-						&item->old_meta)) {
-				snprintf(err, errlen,
-					 "cannot read metadata of %s: %s",
-					 svc->name, strerror(errno));
-				goto out;
-			}
+			item->moved =
+				!same_key(&item->old_entry->key, &svc->key);
 		} else {
 			while (next_id <= max_services && ids_used[next_id])
 				next_id++;
@@ -1330,25 +1772,37 @@ int veer_maps_apply(const struct veer_maps *maps,
 			item->value.rules_version++;
 		if (plan_backends(item, &slots, err, errlen))
 			goto out;
-		fill_meta(&item->meta, svc);
 	}
 	for (j = 0; current && j < current->count; j++) {
 		if (!is_pruned(&pi, prune_hosts, &current->services[j]))
 			continue;
 		*changed = true;
-		if (out)
-			fprintf(out,
-				"service %s: removed (host %s no longer "
-				"defines it)%s\n",
-				current->services[j].name,
-				current->services[j].host,
-				dry_run ? " (dry run)" : "");
+		say(lines,
+		    "service %s: removed (host %s no longer defines it)%s\n",
+		    current->services[j].name, current->services[j].host,
+		    dry_run ? " (dry run)" : "");
+	}
+	for (j = 0; prune_hosts && current && j < current->stale_count; j++) {
+		const struct veer_stale_entry *st = &current->stale[j];
+		const struct veer_service_model *live =
+			current_by_id(&pi, st->id);
+
+		*changed = true;
+		veer_endpoint_format(&st->key.vip, st->key.family, st->key.port,
+				     desc, sizeof(desc));
+		say(lines,
+		    "service %s: stale entry at %s removed (an interrupted "
+		    "apply left it behind)%s\n",
+		    live ? live->name : "?", desc, dry_run ? " (dry run)" : "");
 	}
 	if (dry_run || !*changed) {
 		ret = 0;
 		goto out;
 	}
 
+	hold_signals(&held);
+	holding = true;
+	hook_init();
 	for (i = 0; i < desired->count; i++) {
 		if (items[i].write &&
 		    write_payload(maps, &items[i], err, errlen)) {
@@ -1356,22 +1810,49 @@ int veer_maps_apply(const struct veer_maps *maps,
 			goto out;
 		}
 	}
+	/* Each service whole, its old key retired at once. */
 	for (i = 0; i < desired->count; i++) {
 		if (items[i].write && publish(maps, &items[i], err, errlen)) {
 			rollback(maps, items, desired->count);
 			goto out;
 		}
 	}
+	/* Stale entries, unless a service was just published there. */
+	for (j = 0; prune_hosts && current && j < current->stale_count; j++) {
+		const struct veer_stale_entry *st = &current->stale[j];
+
+		if (!index_find(&pi.desired_by_key,
+				&(struct veer_service_model){.key = st->key}))
+			delete_by_identity(maps, &st->key, st->id, NULL);
+	}
+	for (j = 0; current && j < current->count; j++) {
+		const struct veer_service_model *gone = &current->services[j];
+
+		if (is_pruned(&pi, prune_hosts, gone))
+			remove_service(maps, current, gone,
+				       gone->id <= max_services
+					       ? entry_by_id[gone->id]
+					       : NULL);
+	}
+	/* The rule sets the published services replaced. */
 	for (i = 0; i < desired->count; i++)
-		if (items[i].write)
-			retire(maps, &items[i]);
-	for (j = 0; current && j < current->count; j++)
-		if (is_pruned(&pi, prune_hosts, &current->services[j]))
-			veer_maps_delete_service(maps, current,
-						 current->services[j].name, err,
-						 errlen);
+		if (items[i].write && items[i].old_entry &&
+		    items[i].rules_changed)
+			delete_rules(maps, items[i].old_entry->value.id,
+				     items[i].old_entry->value.rules_version,
+				     items[i].old_entry->value.rule_count);
+	/* And any an interrupted apply left behind. */
+	if (prune_hosts)
+		sweep_rules(maps, err, errlen);
 	ret = 0;
 out:
+	if (lines && fclose(lines) == 0 && ret == 0 && text_len) {
+		fwrite(text, 1, text_len, out);
+		fflush(out);
+	}
+	if (holding)
+		release_signals(&held);
+	free(text);
 	plan_index_free(&pi);
 	free(entry_by_id);
 	free(entries);
@@ -1387,20 +1868,30 @@ int veer_maps_delete_service(const struct veer_maps *maps,
 {
 	const struct veer_service_model *svc = veer_model_find(current, name);
 	struct veer_service value;
+	sigset_t held;
 
 	if (!svc) {
 		snprintf(err, errlen, "no service named %s", name);
 		return -1;
 	}
-	if (bpf_map_lookup_elem(maps->services, &svc->key, &value) == 0 &&
-	    bpf_map_delete_elem(maps->services, &svc->key) == 0) {
-		delete_rules(maps, value.id, value.rules_version,
-			     value.rule_count);
-		return 0;
+	/* By identity: the entry at its key must still be this service. */
+	if (bpf_map_lookup_elem(maps->services, &svc->key, &value)) {
+		snprintf(err, errlen, "cannot delete service %s: %s", name,
+			 strerror(errno));
+		return -1;
 	}
-	snprintf(err, errlen, "cannot delete service %s: %s", name,
-		 strerror(errno));
-	return -1;
+	if (value.id != svc->id) {
+		snprintf(err, errlen,
+			 "cannot delete service %s: it changed since it was "
+			 "read",
+			 name);
+		return -1;
+	}
+	hold_signals(&held);
+	hook_init();
+	remove_service(maps, current, svc, NULL);
+	release_signals(&held);
+	return 0;
 }
 
 int veer_maps_read_stats(const struct veer_maps *maps, uint32_t svc_id,

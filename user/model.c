@@ -70,6 +70,7 @@ void veer_model_free(struct veer_model *model)
 	for (i = 0; i < model->count; i++)
 		veer_model_free_service(&model->services[i]);
 	free(model->services);
+	free(model->stale);
 	veer_model_init(model);
 }
 

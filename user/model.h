@@ -50,10 +50,24 @@ struct veer_service_model {
 	uint32_t generation;
 };
 
+/*
+ * A service entry that is not the live one of its service id: the entry
+ * an apply stopped between publishing a service at its new VIP:port and
+ * deleting it from the old one still answers at the old key. Readers set
+ * such entries aside (each service is read once); apply deletes them.
+ */
+struct veer_stale_entry {
+	struct veer_svc_key key;
+	uint32_t id;
+};
+
 struct veer_model {
 	struct veer_service_model *services; /* malloc'd array */
 	size_t count;
 	size_t capacity;
+	/* Filled only by the full read of the maps; malloc'd. */
+	struct veer_stale_entry *stale;
+	size_t stale_count;
 };
 
 void veer_model_init(struct veer_model *model);
