@@ -72,10 +72,17 @@ int veer_maps_read_model(const struct veer_maps *maps, struct veer_model *model,
  * prune_hosts, also removes the other entries of every host it names (a
  * host's entries are defined by its files as a whole). Services of other
  * names and hosts are left alone. Validates first; writes new backends into
- * unused slots, then publishes each service with one map update; on a write
- * failure restores every service it had touched. A summary of the change, one
- * line per service, goes to `out` (even when dry_run, where nothing is
- * written). *changed reports whether anything differed. 0 or -1 with err.
+ * unused slots, then publishes each service with one map update and, when
+ * it moved to another VIP:port, deletes its old entry at once; on a write
+ * failure restores every service it had touched. Also repairs what an
+ * interrupted apply left (current->stale entries, names that disagree with
+ * their entry, unused rule sets). Signals that end a process are held while
+ * it writes. A summary of the change, one line per service, goes to `out`
+ * once everything succeeded (also when dry_run, where nothing is written);
+ * on error nothing is printed. *changed reports whether anything differed.
+ * 0 or -1 with err. VEER_TEST_SIGNAL_AT=N[:SIG] in the environment raises
+ * SIG (default SIGKILL) after the Nth write to the service table or its
+ * metadata, for the crash-safety tests.
  */
 int veer_maps_apply(const struct veer_maps *maps,
 		    const struct veer_model *current,
@@ -83,7 +90,10 @@ int veer_maps_apply(const struct veer_maps *maps,
 		    bool dry_run, FILE *out, bool *changed, char *err,
 		    size_t errlen);
 
-/* Removes a service by name. 0 or -1 with err. */
+/*
+ * Removes the service `name` of current: its entry, only if the entry at its
+ * key still has its id, its stale entries, rules and names. 0 or -1 with err.
+ */
 int veer_maps_delete_service(const struct veer_maps *maps,
 			     const struct veer_model *current, const char *name,
 			     char *err, size_t errlen);
