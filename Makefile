@@ -34,7 +34,7 @@ LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(LIB_SRCS))
 USER_HDRS := $(wildcard user/*.h) $(wildcard include/*.h)
 
 TOOLS     := $(BUILD)/veer-testsrv $(BUILD)/veer-testclient \
-	     $(BUILD)/veer-loadgen
+	     $(BUILD)/veer-loadgen $(BUILD)/veer-spoof
 
 TEST_BINS := $(BUILD)/test_unit $(BUILD)/test_packet
 
@@ -77,6 +77,12 @@ $(BUILD)/veer-testsrv: tests/tools/veer_testsrv.c $(TOOL_COMMON) | $(BUILD)
 $(BUILD)/veer-testclient: tests/tools/veer_testclient.c $(TOOL_COMMON) | $(BUILD)
 	$(CC) $(USER_CFLAGS) $< tests/tools/tool_common.c -o $@
 
+# The conntrack tests' adversary: crafted segments from tests/lib/pkt.c.
+$(BUILD)/veer-spoof: tests/tools/veer_spoof.c tests/lib/pkt.c tests/lib/pkt.h \
+		$(TOOL_COMMON) | $(BUILD)
+	$(CC) $(USER_CFLAGS) -Itests/lib $< tests/lib/pkt.c \
+		tests/tools/tool_common.c -o $@ -lbpf
+
 $(BUILD)/veer-loadgen: tests/bench/loadgen.c $(TOOL_COMMON) | $(BUILD)
 	$(CC) $(USER_CFLAGS) $< tests/tools/tool_common.c -o $@
 
@@ -84,7 +90,7 @@ $(BUILD)/test_unit: $(wildcard tests/unit/*.c tests/unit/*.h) $(LIB_OBJS) $(USER
 	$(CC) $(USER_CFLAGS) $(wildcard tests/unit/*.c) $(LIB_OBJS) -o $@ \
 		$(LIBS) -lcunit
 
-$(BUILD)/test_packet: $(wildcard tests/packet/*.c tests/lib/*) $(LIB_OBJS) \
+$(BUILD)/test_packet: $(wildcard tests/packet/*.c tests/packet/*.h tests/lib/*) $(LIB_OBJS) \
 		$(USER_HDRS) $(SKELS)
 	$(CC) $(USER_CFLAGS) -Itests/lib $(wildcard tests/packet/*.c) \
 		tests/lib/pkt.c $(LIB_OBJS) -o $@ $(LIBS) -lcunit -lm

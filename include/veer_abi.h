@@ -11,7 +11,12 @@
 
 #include "veer_types.h"
 
-#define VEER_ABI_VERSION 1
+/*
+ * 2: conntrack in three tables (half-open, established, closing) with
+ * sequence tracking and no per-entry timer; placement history in the
+ * service value; conntrack event counters.
+ */
+#define VEER_ABI_VERSION 2
 
 /* Limits. */
 #define VEER_MAX_SUBSETS 8
@@ -28,6 +33,21 @@
 #define VEER_CT_ENTRIES_PER_FLOW 2
 #define VEER_DEFAULT_CT_ENTRIES                                                \
 	(VEER_DEFAULT_CT_FLOWS * VEER_CT_ENTRIES_PER_FLOW)
+/*
+ * The half-open and closing tables are sized from the established one:
+ * one eighth of its connections each, at least VEER_CT_SIDE_MIN_FLOWS.
+ * Half-open: room for a SYN flood of 128 k spoofed sources (default size)
+ * before a legitimate handshake's entry is evicted, and even then only
+ * half-open entries are. Closing: 128 k closes per grace period (12.8 k
+ * closes/s at the default 10 s) before a closed connection's entry is
+ * evicted early, which only costs late retransmissions their translation.
+ */
+#define VEER_CT_SIDE_SHIFT 3
+#define VEER_CT_SIDE_MIN_FLOWS 1024
+#define VEER_CT_SIDE_FLOWS(flows)                                              \
+	((flows) >> VEER_CT_SIDE_SHIFT > VEER_CT_SIDE_MIN_FLOWS                \
+		 ? (flows) >> VEER_CT_SIDE_SHIFT                               \
+		 : VEER_CT_SIDE_MIN_FLOWS)
 
 /*
  * Service ids index the stats map. Id 0 is never given to a service: its
@@ -98,6 +118,13 @@ struct veer_subset {
 	__u8 reserved;
 };
 
+/* A power of two that covers VEER_WEIGHT_TOTAL bits. */
+#define VEER_STABLE_BUCKET_WORDS 4
+_Static_assert(VEER_STABLE_BUCKET_WORDS * 32 >= VEER_WEIGHT_TOTAL &&
+		       (VEER_STABLE_BUCKET_WORDS &
+			(VEER_STABLE_BUCKET_WORDS - 1)) == 0,
+	       "stable_buckets must cover every bucket, in a power of two");
+
 /* Hash only the client address: one client, one subset and backend. */
 #define VEER_SVC_F_HASH_SRC_IP (1U << 0)
 
@@ -117,6 +144,20 @@ struct veer_service {
 	__u32 rules_version; /* veer_rule_key.version of the live rule set */
 	/* The default route: weights for connections no rule matches. */
 	struct veer_subset subsets[VEER_MAX_SUBSETS];
+	/*
+	 * Placement history, for connections whose conntrack entry is lost
+	 * (evicted under overload, or maps made anew): bit b of
+	 * stable_buckets is set while hash bucket b (of VEER_WEIGHT_TOTAL)
+	 * has chosen the same subset under every weight vector this service
+	 * ever had, and bit s of stable_backends while subset s has had the
+	 * same backend list throughout. Only a flow whose bucket and subset
+	 * are both still stable can be placed again without knowing when it
+	 * started; any other lost flow is dropped and counted. Bits are only
+	 * ever cleared while the service exists (see veer_history_update).
+	 */
+	__u32 stable_buckets[VEER_STABLE_BUCKET_WORDS];
+	__u8 stable_backends;
+	__u8 reserved[3];
 };
 
 /*
@@ -192,7 +233,20 @@ struct veer_svc_meta {
  * Conntrack. A connection has two entries: the forward one, keyed by the
  * tuple the client sends (client -> VIP), holding the backend; and the
  * reverse one, keyed by the tuple the backend sends (backend -> client),
- * holding the VIP to restore. Both carry the same close-tracking state.
+ * holding the VIP to restore. Both carry the same state.
+ *
+ * The pair lives in one of three tables, by the connection's state, so
+ * that no state can crowd out another: veer_ct_syn (half-open: from the
+ * client's SYN until its ACK acknowledges the backend's SYN-ACK), then
+ * veer_conntrack (established), then veer_ct_closing (closed: both FINs
+ * and the last ACK, or an RST whose sequence number is exactly the
+ * sender's next one) for the close grace period. All three are LRU maps:
+ * a SYN flood evicts only half-open entries, a burst of closes only
+ * closed ones, and established entries are evicted only by more
+ * established connections than the table holds. No entry carries a timer:
+ * a closed entry older than the grace period, or a half-open one older
+ * than VEER_CT_SYN_TIMEOUT_NS, counts as absent and is deleted by the
+ * next packet that finds it; the LRU reclaims the rest.
  */
 struct veer_ct_key {
 	union veer_addr saddr;
@@ -208,23 +262,38 @@ struct veer_ct_key {
 #define VEER_CT_DIR_FORWARD 0
 #define VEER_CT_DIR_REVERSE 1
 
-/* Close tracking: a FIN was seen from that side, or an RST from either. */
+/* A FIN was seen from that side (within the tracked window). */
 #define VEER_CT_F_FIN_FORWARD (1U << 0)
 #define VEER_CT_F_FIN_REVERSE (1U << 1)
+/* Closed by an RST (exact sequence number). */
 #define VEER_CT_F_RST (1U << 2)
-/*
- * Closed (RST, or the ACK of the second FIN): still translated for the
- * close grace period, so late and retransmitted segments reach the right
- * peer with the right address, then freed by the entry's timer.
- */
+/* Closed: the pair is in veer_ct_closing since closed_ns. */
 #define VEER_CT_F_CLOSED (1U << 3)
-/* Created for a mid-connection packet that found no entry. */
+/* Placed again for a mid-connection packet that found no entry. */
 #define VEER_CT_F_RECOVERED (1U << 4)
 /* Reserved for delayed binding (HTTP routing): sequence numbers translated. */
 #define VEER_CT_F_SEQ_XLATE (1U << 5)
+/* The backend's SYN-ACK was seen: peer_isn is valid. */
+#define VEER_CT_F_SYNACK (1U << 6)
+/* This entry's own (not its sibling's): seq_next is valid. */
+#define VEER_CT_F_SEQ_SEEN (1U << 7)
 
 /* Default close grace period; `veer attach --ct-close-grace MS`. */
 #define VEER_DEFAULT_CT_CLOSE_GRACE_MS 10000
+/*
+ * A half-open entry older than this is stale: Linux gives up a handshake
+ * after 6 SYN retransmissions (127 s); a little more than that.
+ */
+#define VEER_CT_SYN_TIMEOUT_NS (130ULL * 1000000000ULL)
+/*
+ * How far from the tracked next sequence number a FIN (or an RST, to be
+ * forwarded at all) may be. A blind attacker hits 2 x 1 MiB of the 4 GiB
+ * sequence space: one spoofed packet in 2048. Only an RST carrying exactly
+ * the sender's next sequence number closes the connection (RFC 5961 3.2),
+ * which a blind attacker hits once in 2^32; an in-window one is passed on
+ * for the endpoint to judge, and changes no state here.
+ */
+#define VEER_CT_SEQ_WINDOW (1U << 20)
 
 struct veer_ct_entry {
 	union veer_addr nat_addr; /* forward: backend; reverse: VIP */
@@ -233,24 +302,32 @@ struct veer_ct_entry {
 	__u8 flags; /* VEER_CT_F_* */
 	__u32 svc_id;
 	__u64 created_ns; /* bpf_ktime_get_ns() at the SYN */
+	__u64 closed_ns; /* when the pair entered veer_ct_closing */
 	/* Sequence number of each side's FIN, to recognise the last ACK. */
 	__u32 fin_seq_forward;
 	__u32 fin_seq_reverse;
 	/*
 	 * The client's initial sequence number. A SYN with another one on a
-	 * tracked tuple is a new connection reusing the port, not a
-	 * retransmission, and is placed afresh.
+	 * closed tuple is a new connection reusing the port and is placed
+	 * afresh; on a live tuple it is passed to the pinned backend, whose
+	 * TCP stack answers it (RFC 5961 4.2), and changes nothing here.
 	 */
 	__u32 syn_seq;
-	__u32 reserved;
+	/* The backend's initial sequence number (VEER_CT_F_SYNACK). */
+	__u32 peer_isn;
+	/*
+	 * The next sequence number this entry's direction will send (the
+	 * highest seq + length + SYN/FIN seen), kept by packets of this
+	 * direction only, to judge its RSTs and FINs.
+	 */
+	__u32 seq_next;
 	/*
 	 * Delayed binding (later): the node answers the handshake itself, so
 	 * client and backend sequence spaces differ by these offsets.
 	 */
 	__u32 seq_delta;
 	__u32 ack_delta;
-	/* Frees the entry when the close grace period ends. */
-	struct bpf_timer close_timer;
+	__u32 reserved;
 };
 
 /* Counters, per service x subset row, per CPU; veer_stats is indexed by
@@ -265,6 +342,25 @@ struct veer_stats {
 	__u64 resets; /* RSTs seen either way */
 	__u64 ct_misses; /* mid-connection packets with no conntrack entry */
 	__u64 no_backend; /* new connections dropped: chosen subset empty */
+	/*
+	 * Of ct_misses: placed again (the flow's bucket and subset never
+	 * changed placement), or dropped (they did: placing by today's
+	 * weights could pick another backend than the flow's).
+	 */
+	__u64 ct_miss_placed;
+	__u64 ct_miss_dropped;
+	/* Handshakes completed: half-open pairs promoted to established. */
+	__u64 ct_established;
+	/* Pairs closed (moved to veer_ct_closing). */
+	__u64 ct_closed;
+	/* Half-open pairs ended by an RST or a SYN with a new ISN. */
+	__u64 ct_aborted;
+	/* RSTs dropped: sequence number outside the tracked window. */
+	__u64 rst_invalid;
+	/* SYNs with a new ISN on a live tuple: passed on, not re-placed. */
+	__u64 syn_on_live;
+	/* Conntrack updates the kernel refused (table full, no memory). */
+	__u64 ct_insert_failed;
 };
 
 /*
@@ -302,6 +398,7 @@ struct veer_sock_req {
 	__be16 port; /* in: dialled; out: the backend's */
 	__u8 family;
 	__u8 verdict; /* out: VEER_SOCK_* */
+	__u32 reserved0; /* explicit: cookie is 8-byte aligned */
 	__u64 cookie; /* in: socket cookie (the per-connection hash input) */
 	__u64 netns_cookie; /* in: hash input under source-IP affinity */
 	__u32 svc_id; /* out */
@@ -329,6 +426,8 @@ struct veer_sock_req {
 #define VEER_MAP_BACKENDS "veer_backends"
 #define VEER_MAP_SVC_META "veer_svc_meta"
 #define VEER_MAP_CT "veer_conntrack"
+#define VEER_MAP_CT_SYN "veer_ct_syn"
+#define VEER_MAP_CT_CLOSING "veer_ct_closing"
 #define VEER_MAP_STATS "veer_stats"
 #define VEER_MAP_RULES "veer_rules"
 #define VEER_MAP_RUNTIME "veer_runtime"
@@ -336,5 +435,25 @@ struct veer_sock_req {
 /* tc filter identity, so `veer detach` removes only what veer attached. */
 #define VEER_TC_HANDLE 0x7665 /* "ve" */
 #define VEER_TC_PRIORITY 0x7665
+
+/*
+ * The layouts above have no implicit padding: every byte is a named
+ * field, so BPF, userspace and bpftool agree. A size that moves here means
+ * a hole or a layout change (bump VEER_ABI_VERSION).
+ */
+_Static_assert(sizeof(struct veer_svc_key) == 20, "veer_svc_key layout");
+_Static_assert(sizeof(struct veer_subset) == 8, "veer_subset layout");
+_Static_assert(sizeof(struct veer_service) == 100, "veer_service layout");
+_Static_assert(sizeof(struct veer_backend) == 20, "veer_backend layout");
+_Static_assert(sizeof(struct veer_ct_key) == 40, "veer_ct_key layout");
+_Static_assert(sizeof(struct veer_ct_entry) == 72, "veer_ct_entry layout");
+/* struct veer_stats is nothing but __u64 counters, summed as an array. */
+#define VEER_STATS_COUNTERS 16
+_Static_assert(sizeof(struct veer_stats) == VEER_STATS_COUNTERS * 8,
+	       "veer_stats layout");
+_Static_assert(sizeof(struct veer_runtime) == 16, "veer_runtime layout");
+_Static_assert(sizeof(struct veer_sock_origin) == 24,
+	       "veer_sock_origin layout");
+_Static_assert(sizeof(struct veer_sock_req) == 48, "veer_sock_req layout");
 
 #endif /* VEER_ABI_H */

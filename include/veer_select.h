@@ -71,4 +71,70 @@ static __always_inline __u32 veer_backend_hash(__u32 flow_hash, __u32 seed)
 	return veer_jhash_2words(flow_hash, 0x6261636bU /* "back" */, seed);
 }
 
+static __always_inline int veer_bucket_stable(const struct veer_service *svc,
+					      __u32 bucket)
+{
+	__u32 word = bucket / 32;
+
+	/*
+	 * The verifier does not bound a modulo's result, and the compiler
+	 * would drop a mask it can prove redundant: hide the value from the
+	 * compiler, then mask it, so the index is provably in range.
+	 */
+	asm volatile("" : "+r"(word));
+	word &= VEER_STABLE_BUCKET_WORDS - 1;
+	return (svc->stable_buckets[word] >> (bucket % 32)) & 1;
+}
+
+/*
+ * Whether a flow with this hash, which placement sends to `subset`, would
+ * have gone to the same subset and the same backend under every
+ * configuration the service ever had: then it can be placed again after
+ * its conntrack entry was lost without knowing when it started.
+ */
+static __always_inline int veer_placement_stable(const struct veer_service *svc,
+						 __u32 hash, __u8 subset)
+{
+	if (subset >= VEER_MAX_SUBSETS)
+		return 0;
+	return veer_bucket_stable(svc, hash % VEER_WEIGHT_TOTAL) &&
+	       ((svc->stable_backends >> subset) & 1);
+}
+
+/*
+ * The placement history of a service value about to replace `old` (NULL:
+ * a new service, whose history starts clean). `backends_changed` has bit s
+ * set when subset s's backend list differs from old's. Stability is only
+ * ever lost: a bucket that once chose another subset may carry flows of
+ * either, whatever the weights do later.
+ */
+static inline void veer_history_update(const struct veer_service *old,
+				       struct veer_service *next,
+				       __u8 backends_changed)
+{
+	__u32 b, w;
+
+	if (!old) {
+		for (w = 0; w < VEER_STABLE_BUCKET_WORDS; w++)
+			next->stable_buckets[w] = 0;
+		for (b = 0; b < VEER_WEIGHT_TOTAL; b++)
+			next->stable_buckets[b / 32] |= 1U << (b % 32);
+		next->stable_backends = 0xff;
+		return;
+	}
+	for (w = 0; w < VEER_STABLE_BUCKET_WORDS; w++)
+		next->stable_buckets[w] = old->stable_buckets[w];
+	next->stable_backends = old->stable_backends & (__u8)~backends_changed;
+	if ((old->flags ^ next->flags) & VEER_SVC_F_HASH_SRC_IP) {
+		/* Another hash input: every flow may now land elsewhere. */
+		for (w = 0; w < VEER_STABLE_BUCKET_WORDS; w++)
+			next->stable_buckets[w] = 0;
+		next->stable_backends = 0;
+		return;
+	}
+	for (b = 0; b < VEER_WEIGHT_TOTAL; b++)
+		if (veer_select_subset(old, b) != veer_select_subset(next, b))
+			next->stable_buckets[b / 32] &= ~(1U << (b % 32));
+}
+
 #endif /* VEER_SELECT_H */

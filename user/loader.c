@@ -18,6 +18,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "abi_check.h"
 #include "veer_abi.h"
 #include "veer_tc.skel.h"
 #include "veer_xdp.skel.h"
@@ -292,6 +293,14 @@ static void adopt_pinned_size(struct bpf_map *map, const char *pin_root,
 	bpf_map__set_max_entries(map, wanted);
 }
 
+void veer_adopt_pinned_sizes(struct bpf_object *obj, const char *pin_root)
+{
+	struct bpf_map *map;
+
+	bpf_object__for_each_map(map, obj) if (bpf_map__pin_path(map))
+		adopt_pinned_size(map, pin_root, bpf_map__max_entries(map));
+}
+
 int veer_load(const char *pin_root, const struct veer_load_opts *opts,
 	      int *ingress_fd, int *egress_fd, bool *reused, char *err,
 	      size_t errlen)
@@ -303,6 +312,8 @@ int veer_load(const char *pin_root, const struct veer_load_opts *opts,
 	int ret = -1;
 
 	*reused = false;
+	if (veer_abi_check(pin_root, err, errlen))
+		return -1;
 	if (veer_open_progs(pin_root, ingress_fd, egress_fd, err, errlen) ==
 	    0) {
 		*reused = true;
@@ -335,6 +346,12 @@ int veer_load(const char *pin_root, const struct veer_load_opts *opts,
 			  opts->max_backends);
 	adopt_pinned_size(skel->maps.veer_conntrack, pin_root,
 			  opts->ct_flows * VEER_CT_ENTRIES_PER_FLOW);
+	adopt_pinned_size(skel->maps.veer_ct_syn, pin_root,
+			  VEER_CT_SIDE_FLOWS(opts->ct_flows) *
+				  VEER_CT_ENTRIES_PER_FLOW);
+	adopt_pinned_size(skel->maps.veer_ct_closing, pin_root,
+			  VEER_CT_SIDE_FLOWS(opts->ct_flows) *
+				  VEER_CT_ENTRIES_PER_FLOW);
 
 	if (veer_tc__load(skel)) {
 		snprintf(err, errlen,
@@ -368,14 +385,12 @@ static struct veer_xdp *open_load_xdp(const char *pin_root, bool frags)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = pin_root);
 	struct veer_xdp *skel;
-	struct bpf_map *map;
 
 	skel = veer_xdp__open_opts(&open_opts);
 	if (!skel)
 		return NULL;
 	/* Every map exists already (the TC load made them): match sizes. */
-	bpf_object__for_each_map(map, skel->obj) if (bpf_map__pin_path(map))
-		adopt_pinned_size(map, pin_root, bpf_map__max_entries(map));
+	veer_adopt_pinned_sizes(skel->obj, pin_root);
 	if (frags)
 		bpf_program__set_flags(
 			skel->progs.veer_xdp_ingress,
@@ -678,7 +693,6 @@ int veer_load_sock(const char *pin_root, int fds[VEER_SOCK_PROG_COUNT],
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = pin_root);
 	struct bpf_program *progs[VEER_SOCK_PROG_COUNT];
 	struct veer_sock *skel;
-	struct bpf_map *map;
 	char path[PATH_MAX];
 	int i, ret = -1;
 
@@ -696,8 +710,7 @@ int veer_load_sock(const char *pin_root, int fds[VEER_SOCK_PROG_COUNT],
 			 strerror(errno));
 		return -1;
 	}
-	bpf_object__for_each_map(map, skel->obj) if (bpf_map__pin_path(map))
-		adopt_pinned_size(map, pin_root, bpf_map__max_entries(map));
+	veer_adopt_pinned_sizes(skel->obj, pin_root);
 	if (veer_sock__load(skel)) {
 		snprintf(err, errlen,
 			 "cannot load the socket programs: %s (run with -v "

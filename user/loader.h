@@ -39,6 +39,13 @@ int veer_load(const char *pin_root, const struct veer_load_opts *opts,
 	      int *ingress_fd, int *egress_fd, bool *reused, char *err,
 	      size_t errlen);
 
+/*
+ * Gives every pinned-by-name map of obj (opened, not loaded) the size and
+ * flags of the map already pinned under pin_root, so libbpf reuses it.
+ */
+struct bpf_object;
+void veer_adopt_pinned_sizes(struct bpf_object *obj, const char *pin_root);
+
 /* Opens the pinned programs; -1 with err when not loaded. */
 int veer_open_progs(const char *pin_root, int *ingress_fd, int *egress_fd,
 		    char *err, size_t errlen);

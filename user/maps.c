@@ -17,21 +17,25 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "abi_check.h"
 #include "addr.h"
 #include "config.h"
+#include "veer_select.h"
 
 void veer_maps_init(struct veer_maps *maps)
 {
 	memset(maps, 0, sizeof(*maps));
 	maps->services = maps->backends = maps->svc_meta = -1;
 	maps->conntrack = maps->stats = maps->rules = maps->lock = -1;
+	maps->ct_syn = maps->ct_closing = maps->runtime = -1;
 }
 
 void veer_maps_close(struct veer_maps *maps)
 {
 	int *fds[] = {&maps->rules,    &maps->services,	 &maps->backends,
 		      &maps->svc_meta, &maps->conntrack, &maps->stats,
-		      &maps->lock};
+		      &maps->lock,     &maps->ct_syn,	 &maps->ct_closing,
+		      &maps->runtime};
 	size_t i;
 
 	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
@@ -187,6 +191,8 @@ int veer_maps_open(const char *pin_root, struct veer_maps *maps, char *err,
 			 pin_root);
 		return -2;
 	}
+	if (veer_abi_check(pin_root, err, errlen))
+		return -1;
 	if (open_one(pin_root, VEER_MAP_SERVICES, &maps->services,
 		     &maps->max_services, err, errlen) ||
 	    open_one(pin_root, VEER_MAP_BACKENDS, &maps->backends,
@@ -195,6 +201,12 @@ int veer_maps_open(const char *pin_root, struct veer_maps *maps, char *err,
 		     &meta_entries, err, errlen) ||
 	    open_one(pin_root, VEER_MAP_CT, &maps->conntrack, &maps->ct_entries,
 		     err, errlen) ||
+	    open_one(pin_root, VEER_MAP_RUNTIME, &maps->runtime, NULL, err,
+		     errlen) ||
+	    open_one(pin_root, VEER_MAP_CT_SYN, &maps->ct_syn,
+		     &maps->ct_syn_entries, err, errlen) ||
+	    open_one(pin_root, VEER_MAP_CT_CLOSING, &maps->ct_closing,
+		     &maps->ct_closing_entries, err, errlen) ||
 	    open_one(pin_root, VEER_MAP_STATS, &maps->stats, &maps->stats_rows,
 		     err, errlen) ||
 	    open_one(pin_root, VEER_MAP_RULES, &maps->rules, &maps->max_rules,
@@ -1047,6 +1059,32 @@ struct plan_item {
 	bool published;
 };
 
+/*
+ * Carries the placement history (veer_history_update) into the new value:
+ * subsets compare by index, as the data plane chooses them.
+ */
+static void plan_history(struct plan_item *item)
+{
+	const struct veer_service_model *svc = item->desired;
+	__u8 changed = 0;
+	unsigned int i;
+
+	if (!item->old_entry) {
+		veer_history_update(NULL, &item->value, 0);
+		return;
+	}
+	for (i = 0; i < VEER_MAX_SUBSETS; i++) {
+		bool in_old = i < item->old->subset_count;
+		bool in_new = i < svc->subset_count;
+
+		if (in_old != in_new ||
+		    (in_new &&
+		     !backends_equal(&item->old->subsets[i], &svc->subsets[i])))
+			changed |= (__u8)(1U << i);
+	}
+	veer_history_update(&item->old_entry->value, &item->value, changed);
+}
+
 /* Gives every subset a backend range: the live one when unchanged. */
 static int plan_backends(struct plan_item *item, struct slot_map *slots,
 			 char *err, size_t errlen)
@@ -1772,6 +1810,7 @@ int veer_maps_apply(const struct veer_maps *maps,
 			item->value.rules_version++;
 		if (plan_backends(item, &slots, err, errlen))
 			goto out;
+		plan_history(item);
 	}
 	for (j = 0; current && j < current->count; j++) {
 		if (!is_pruned(&pi, prune_hosts, &current->services[j]))
@@ -1921,17 +1960,14 @@ int veer_maps_read_stats(const struct veer_maps *maps, uint32_t svc_id,
 			free(percpu);
 			return -1;
 		}
+		/* Every field is a __u64 counter (veer_abi.h): sum them all. */
 		for (cpu = 0; cpu < ncpus; cpu++) {
-			rows[row].new_conns += percpu[cpu].new_conns;
-			rows[row].packets_forward +=
-				percpu[cpu].packets_forward;
-			rows[row].bytes_forward += percpu[cpu].bytes_forward;
-			rows[row].packets_reverse +=
-				percpu[cpu].packets_reverse;
-			rows[row].bytes_reverse += percpu[cpu].bytes_reverse;
-			rows[row].resets += percpu[cpu].resets;
-			rows[row].ct_misses += percpu[cpu].ct_misses;
-			rows[row].no_backend += percpu[cpu].no_backend;
+			const __u64 *from = (const __u64 *)&percpu[cpu];
+			__u64 *to = (__u64 *)&rows[row];
+			size_t f;
+
+			for (f = 0; f < VEER_STATS_COUNTERS; f++)
+				to[f] += from[f];
 		}
 	}
 	free(percpu);
@@ -1975,6 +2011,69 @@ static int add_count(const void *keys, const void *values, __u32 n, void *ctx)
 	(void)values;
 	*(long *)ctx += n;
 	return 0;
+}
+
+struct census_ctx {
+	long *entries;
+	long *expired;
+	int closing; /* 1: closed_ns + grace; 0: created_ns + SYN timeout */
+	__u64 now, limit;
+};
+
+static int census_add(const void *keys, const void *values, __u32 n, void *ctx)
+{
+	const struct veer_ct_entry *e = values;
+	struct census_ctx *c = ctx;
+	__u32 i;
+
+	(void)keys;
+	*c->entries += n;
+	for (i = 0; i < n; i++) {
+		__u64 since = c->closing ? e[i].closed_ns : e[i].created_ns;
+
+		*c->expired += c->now > since && c->now - since > c->limit;
+	}
+	return 0;
+}
+
+int veer_maps_ct_census(const struct veer_maps *maps,
+			struct veer_ct_census *census, char *err, size_t errlen)
+{
+	struct veer_runtime rt = {};
+	struct census_ctx c = {};
+	struct timespec ts;
+	__u32 zero = 0;
+
+	memset(census, 0, sizeof(*census));
+	census->established = veer_maps_count_entries(maps->conntrack);
+	if (census->established < 0 ||
+	    bpf_map_lookup_elem(maps->runtime, &zero, &rt) ||
+	    clock_gettime(CLOCK_MONOTONIC, &ts)) {
+		snprintf(err, errlen, "cannot read conntrack: %s",
+			 strerror(errno));
+		return -1;
+	}
+	census->grace_ns =
+		rt.ct_close_grace_ns
+			? rt.ct_close_grace_ns
+			: VEER_DEFAULT_CT_CLOSE_GRACE_MS * 1000000ULL;
+	/* bpf_ktime_get_ns() is CLOCK_MONOTONIC. */
+	c.now = (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+	c.entries = &census->half_open;
+	c.expired = &census->half_open_stale;
+	c.limit = VEER_CT_SYN_TIMEOUT_NS;
+	if (map_for_each_batch(maps->ct_syn, COUNT_BATCH, census_add, &c))
+		goto failed;
+	c.entries = &census->closing;
+	c.expired = &census->closing_expired;
+	c.closing = 1;
+	c.limit = census->grace_ns;
+	if (map_for_each_batch(maps->ct_closing, COUNT_BATCH, census_add, &c))
+		goto failed;
+	return 0;
+failed:
+	snprintf(err, errlen, "cannot read conntrack: %s", strerror(errno));
+	return -1;
 }
 
 long veer_maps_count_entries(int map_fd)

@@ -16,13 +16,18 @@ struct veer_maps {
 	int services;
 	int backends;
 	int svc_meta;
-	int conntrack;
+	int conntrack; /* established connections */
+	int ct_syn; /* half-open */
+	int ct_closing; /* closed, in their grace period */
+	int runtime;
 	int stats;
 	int rules;
 	int lock; /* the pin directory, flock()ed by writers */
 	uint32_t max_services; /* service ids are 1 ..= max_services */
 	uint32_t max_backends;
 	uint32_t ct_entries;
+	uint32_t ct_syn_entries;
+	uint32_t ct_closing_entries;
 	uint32_t stats_rows;
 	uint32_t max_rules;
 };
@@ -102,6 +107,24 @@ int veer_maps_delete_service(const struct veer_maps *maps,
 int veer_maps_read_stats(const struct veer_maps *maps, uint32_t svc_id,
 			 struct veer_stats rows[VEER_STATS_ROWS_PER_SVC],
 			 char *err, size_t errlen);
+
+/*
+ * The conntrack tables' fill (entries: two per connection), and how many
+ * half-open and closing entries are past their time (they count as gone
+ * and are reclaimed by the next packet of their tuple or by the LRU).
+ */
+struct veer_ct_census {
+	long established;
+	long half_open;
+	long half_open_stale; /* older than VEER_CT_SYN_TIMEOUT_NS */
+	long closing;
+	long closing_expired; /* closed longer ago than the grace period */
+	unsigned long long grace_ns;
+};
+
+int veer_maps_ct_census(const struct veer_maps *maps,
+			struct veer_ct_census *census, char *err,
+			size_t errlen);
 
 /* Counts the entries of a hash map (services, conntrack). -1 on error. */
 long veer_maps_count_entries(int map_fd);

@@ -158,6 +158,39 @@ static void print_counters_json(FILE *out, const struct veer_stats *st)
 		(uint64_t)st->bytes_forward, (uint64_t)st->packets_reverse,
 		(uint64_t)st->bytes_reverse, (uint64_t)st->resets,
 		(uint64_t)st->ct_misses, (uint64_t)st->no_backend);
+	fprintf(out,
+		",\"conntrackMissesPlaced\":%" PRIu64
+		",\"conntrackMissesDropped\":%" PRIu64
+		",\"handshakesCompleted\":%" PRIu64
+		",\"connectionsClosed\":%" PRIu64
+		",\"handshakesAborted\":%" PRIu64
+		",\"resetsOutOfWindow\":%" PRIu64
+		",\"synsOnLiveTuples\":%" PRIu64
+		",\"conntrackInsertsFailed\":%" PRIu64,
+		(uint64_t)st->ct_miss_placed, (uint64_t)st->ct_miss_dropped,
+		(uint64_t)st->ct_established, (uint64_t)st->ct_closed,
+		(uint64_t)st->ct_aborted, (uint64_t)st->rst_invalid,
+		(uint64_t)st->syn_on_live, (uint64_t)st->ct_insert_failed);
+}
+
+/* A service's conntrack events, over all its rows. */
+static struct veer_stats ct_events(const struct veer_stats *rows)
+{
+	struct veer_stats sum = {};
+	unsigned int r;
+
+	for (r = 0; r < VEER_STATS_ROWS_PER_SVC; r++) {
+		sum.ct_misses += rows[r].ct_misses;
+		sum.ct_miss_placed += rows[r].ct_miss_placed;
+		sum.ct_miss_dropped += rows[r].ct_miss_dropped;
+		sum.ct_established += rows[r].ct_established;
+		sum.ct_closed += rows[r].ct_closed;
+		sum.ct_aborted += rows[r].ct_aborted;
+		sum.rst_invalid += rows[r].rst_invalid;
+		sum.syn_on_live += rows[r].syn_on_live;
+		sum.ct_insert_failed += rows[r].ct_insert_failed;
+	}
+	return sum;
 }
 
 void veer_print_stats(FILE *out, const struct veer_model *model,
@@ -233,5 +266,25 @@ void veer_print_stats(FILE *out, const struct veer_model *model,
 				width, "", "(none)", "-", "-", "-", "-", "-",
 				"-", "-", "-", (uint64_t)un->ct_misses,
 				(uint64_t)un->no_backend);
+	}
+
+	/* Conntrack events: how connections came and went, and what was
+	 * refused on their behalf. */
+	fprintf(out, "\n%-*s %11s %9s %8s %10s %11s %11s %11s %9s\n", width,
+		"SERVICE", "HANDSHAKES", "CLOSED", "ABORTED", "LOST_KEPT",
+		"LOST_DROP", "RST_REFUSED", "SYN_ON_LIVE", "CT_FULL");
+	for (i = 0; i < model->count; i++) {
+		struct veer_stats ev = ct_events(rows[i]);
+
+		fprintf(out,
+			"%-*s %11" PRIu64 " %9" PRIu64 " %8" PRIu64
+			" %10" PRIu64 " %11" PRIu64 " %11" PRIu64 " %11" PRIu64
+			" %9" PRIu64 "\n",
+			width, model->services[i].name,
+			(uint64_t)ev.ct_established, (uint64_t)ev.ct_closed,
+			(uint64_t)ev.ct_aborted, (uint64_t)ev.ct_miss_placed,
+			(uint64_t)ev.ct_miss_dropped, (uint64_t)ev.rst_invalid,
+			(uint64_t)ev.syn_on_live,
+			(uint64_t)ev.ct_insert_failed);
 	}
 }

@@ -1074,6 +1074,36 @@ static void print_cgroup_found(const char *path, unsigned int mask, void *ctx)
 	putchar('\n');
 }
 
+/* Established-table fill, in percent, at which `veer status` warns. */
+#define CT_FULL_WARN_PERCENT 90
+
+static void print_ct_census(const struct veer_ct_census *c,
+			    const struct veer_maps *maps)
+{
+	double fill = maps->ct_entries ? 100.0 * (double)c->established /
+						 (double)maps->ct_entries
+				       : 0.0;
+
+	printf("conntrack:  %ld established (%ld / %u entries, %.1f%% "
+	       "full)\n",
+	       c->established / VEER_CT_ENTRIES_PER_FLOW, c->established,
+	       maps->ct_entries, fill);
+	printf("            %ld half-open (%ld / %u entries; %ld past the "
+	       "handshake timeout)\n",
+	       c->half_open / VEER_CT_ENTRIES_PER_FLOW, c->half_open,
+	       maps->ct_syn_entries, c->half_open_stale);
+	printf("            %ld closing (%ld / %u entries; %ld past the %llu "
+	       "ms grace)\n",
+	       c->closing / VEER_CT_ENTRIES_PER_FLOW, c->closing,
+	       maps->ct_closing_entries, c->closing_expired,
+	       c->grace_ns / 1000000ULL);
+	if (fill >= CT_FULL_WARN_PERCENT)
+		printf("warning:    conntrack is %.0f%% full: new connections "
+		       "now evict the idlest established ones; attach with a "
+		       "larger --ct-size\n",
+		       fill);
+}
+
 static int run_status(int argc, char **argv)
 {
 	struct if_nameindex *ifs, *it;
@@ -1081,8 +1111,9 @@ static int run_status(int argc, char **argv)
 	struct veer_maps maps;
 	uint32_t in_id, eg_id, pin_in, pin_eg, pin_xdp, xdp_id;
 	unsigned long backends = 0;
+	struct veer_ct_census census;
+	char err[VEER_ERR_LEN];
 	bool native;
-	long ct;
 	size_t i;
 	unsigned int s;
 	int attached = 0, ret = EXIT_FAILED;
@@ -1143,11 +1174,13 @@ static int run_status(int argc, char **argv)
 	for (i = 0; i < model.count; i++)
 		for (s = 0; s < model.services[i].subset_count; s++)
 			backends += model.services[i].subsets[s].backend_count;
-	ct = veer_maps_count_entries(maps.conntrack);
+	if (veer_maps_ct_census(&maps, &census, err, sizeof(err))) {
+		fail("%s", err);
+		goto close;
+	}
 	printf("services:   %zu / %u\n", model.count, maps.max_services);
 	printf("backends:   %lu / %u slots\n", backends, maps.max_backends);
-	printf("conntrack:  %ld / %u entries (%ld connections)\n", ct,
-	       maps.ct_entries, ct / VEER_CT_ENTRIES_PER_FLOW);
+	print_ct_census(&census, &maps);
 	ret = 0;
 close:
 	veer_maps_close(&maps);

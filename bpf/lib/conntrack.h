@@ -1,10 +1,18 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Connection pinning. Entries are created at the SYN and followed by every
- * later packet, whatever the service's weights or backends have become since.
- * An RST or the ACK of the second FIN closes them: they are still honoured
- * for a grace period, then freed by a timer in the entry. The LRU evicts
- * whatever a lost packet leaves behind.
+ * Connection pinning. A connection's pair of entries (forward and reverse)
+ * is created in the half-open table at the client's SYN, moves to the
+ * established table when the client acknowledges the backend's SYN-ACK,
+ * and to the closing table when the connection closes; there it still
+ * translates late segments for the close grace period, after which it
+ * counts as gone. See struct veer_ct_entry for why three tables.
+ *
+ * Nothing here trusts a packet just because its tuple matches: an RST
+ * closes only with the sender's exact next sequence number, a FIN counts
+ * only within the tracked window, a SYN re-places a tuple only once its
+ * connection is closed, and a half-open pair becomes established only
+ * with an acknowledgement of the backend's initial sequence number, which
+ * a blind spoofer never sees.
  */
 #ifndef VEER_BPF_CONNTRACK_H
 #define VEER_BPF_CONNTRACK_H
@@ -12,12 +20,58 @@
 #include "config.h"
 #include "maps.h"
 #include "parse.h"
+#include "stats.h"
 
-/* Any sign that the connection on this tuple is ending or has ended. */
-#define VEER_CT_F_CLOSING                                                      \
-	(VEER_CT_F_FIN_FORWARD | VEER_CT_F_FIN_REVERSE | VEER_CT_F_RST |       \
-	 VEER_CT_F_CLOSED)
+/* Which table a pair is in. */
+#define VEER_CT_ESTABLISHED 0
+#define VEER_CT_HALF_OPEN 1
+#define VEER_CT_CLOSING 2
+#define VEER_CT_NONE 3
+
 #define VEER_CT_F_BOTH_FIN (VEER_CT_F_FIN_FORWARD | VEER_CT_F_FIN_REVERSE)
+
+/* What a packet's RST or FIN sequence number is to its tracked stream. */
+#define VEER_SEQ_EXACT 0
+#define VEER_SEQ_IN_WINDOW 1
+#define VEER_SEQ_OUTSIDE 2
+
+/*
+ * The table helpers take the table as a constant: once inlined only one
+ * branch is left, and the verifier sees a plain map pointer.
+ */
+static __always_inline struct veer_ct_entry *
+veer_ct_lookup(int table, const struct veer_ct_key *key)
+{
+	if (table == VEER_CT_ESTABLISHED)
+		return bpf_map_lookup_elem(&veer_conntrack, key);
+	if (table == VEER_CT_HALF_OPEN)
+		return bpf_map_lookup_elem(&veer_ct_syn, key);
+	return bpf_map_lookup_elem(&veer_ct_closing, key);
+}
+
+static __always_inline long veer_ct_update(int table,
+					   const struct veer_ct_key *key,
+					   const struct veer_ct_entry *entry)
+{
+	if (table == VEER_CT_ESTABLISHED)
+		return bpf_map_update_elem(&veer_conntrack, key, entry,
+					   BPF_ANY);
+	if (table == VEER_CT_HALF_OPEN)
+		return bpf_map_update_elem(&veer_ct_syn, key, entry, BPF_ANY);
+	return bpf_map_update_elem(&veer_ct_closing, key, entry, BPF_ANY);
+}
+
+static __always_inline void veer_ct_delete(int table,
+					   const struct veer_ct_key *key)
+{
+	/* -ENOENT (already gone: the other CPU, or the LRU) is fine. */
+	if (table == VEER_CT_ESTABLISHED)
+		bpf_map_delete_elem(&veer_conntrack, key);
+	else if (table == VEER_CT_HALF_OPEN)
+		bpf_map_delete_elem(&veer_ct_syn, key);
+	else
+		bpf_map_delete_elem(&veer_ct_closing, key);
+}
 
 static __always_inline void veer_ct_key_fill(struct veer_ct_key *key,
 					     const union veer_addr *saddr,
@@ -63,74 +117,190 @@ static __always_inline void veer_ct_key_sibling(struct veer_ct_key *key,
 				 VEER_CT_DIR_FORWARD);
 }
 
-static __always_inline void
-veer_ct_delete_pair(const struct veer_ct_key *self,
-		    const struct veer_ct_key *sibling)
+static __always_inline void veer_ct_delete_pair(int table,
+						const struct veer_ct_key *self,
+						const struct veer_ct_key *sib)
 {
-	bpf_map_delete_elem(&veer_conntrack, sibling);
-	bpf_map_delete_elem(&veer_conntrack, self);
-}
-
-static int veer_ct_expire(void *map, struct veer_ct_key *key,
-			  struct veer_ct_entry *entry)
-{
-	(void)entry;
-	bpf_map_delete_elem(map, key);
-	return 0;
-}
-
-static __always_inline void veer_ct_arm_close(struct veer_ct_entry *ct)
-{
-	ct->flags |= VEER_CT_F_CLOSED;
-	/* -EBUSY if already initialised: the timer is then just restarted. */
-	bpf_timer_init(&ct->close_timer, &veer_conntrack, CLOCK_MONOTONIC);
-	bpf_timer_set_callback(&ct->close_timer, veer_ct_expire);
-	bpf_timer_start(&ct->close_timer, veer_ct_close_grace_ns(), 0);
-}
-
-/* Both entries enter the grace period; their timers free them. */
-static __always_inline void
-veer_ct_close_pair(struct veer_ct_entry *ct, const struct veer_ct_key *sibling)
-{
-	struct veer_ct_entry *other;
-
-	other = bpf_map_lookup_elem(&veer_conntrack, sibling);
-	if (other) {
-		other->flags |= ct->flags;
-		veer_ct_arm_close(other);
-	}
-	veer_ct_arm_close(ct);
+	veer_ct_delete(table, sib);
+	veer_ct_delete(table, self);
 }
 
 /*
- * Close tracking for a packet that matched `ct` in direction `dir`. Only
- * FIN, RST and packets of a connection with both FINs seen do any work, so
- * the established data path costs nothing here. A closed connection is not
- * freed at once: segments still in flight (an ACK overtaken by the FIN, a
- * FIN retransmitted because the last ACK was lost) must still be
- * translated, or the peer would see the backend's own address and reset.
+ * What a packet needs of its pair once the pair may have moved: copied
+ * out first, because an LRU entry deleted by a move can be reused by
+ * another CPU at once.
  */
-static __always_inline void
-veer_ct_track_close(const struct veer_pkt *pkt, struct veer_ct_entry *ct,
-		    const struct veer_ct_key *sibling, __u8 dir)
+struct veer_ct_view {
+	union veer_addr nat_addr;
+	__be16 nat_port;
+	__u8 subset;
+	__u8 reserved;
+	__u32 svc_id;
+};
+
+static __always_inline void veer_ct_view_of(struct veer_ct_view *v,
+					    const struct veer_ct_entry *ct)
+{
+	__builtin_memcpy(&v->nat_addr, &ct->nat_addr, sizeof(v->nat_addr));
+	v->nat_port = ct->nat_port;
+	v->subset = ct->subset;
+	v->reserved = 0;
+	v->svc_id = ct->svc_id;
+}
+
+/* Counts a conntrack event on the pair's service and subset row. */
+#define veer_ct_count(v, field)                                                \
+	do {                                                                   \
+		struct veer_stats *__st =                                      \
+			veer_stats_row((v)->svc_id, (v)->subset);              \
+		if (__st)                                                      \
+			__st->field++;                                         \
+	} while (0)
+
+/*
+ * Moves a pair from one table to another, setting `flags` on both (and
+ * closed_ns when they enter the closing table). The new copies are
+ * written before the old ones are deleted, so a packet on another CPU
+ * always finds one of them. Returns 0, or -1 (counted) if the kernel
+ * refused the new copies: the pair then stays where it was.
+ */
+static __always_inline int
+veer_ct_move_pair(int from, int to, const struct veer_ct_key *self,
+		  struct veer_ct_entry *self_ct, const struct veer_ct_key *sib,
+		  const struct veer_ct_view *v, __u8 flags, __u64 now)
+{
+	struct veer_ct_entry *other = veer_ct_lookup(from, sib);
+	struct veer_ct_entry copy;
+
+	if (other) {
+		__builtin_memcpy(&copy, other, sizeof(copy));
+		copy.flags |= flags;
+		if (to == VEER_CT_CLOSING)
+			copy.closed_ns = now;
+		if (veer_ct_update(to, sib, &copy))
+			goto refused;
+	}
+	__builtin_memcpy(&copy, self_ct, sizeof(copy));
+	copy.flags |= flags;
+	if (to == VEER_CT_CLOSING)
+		copy.closed_ns = now;
+	if (veer_ct_update(to, self, &copy)) {
+		if (other)
+			veer_ct_delete(to, sib);
+		goto refused;
+	}
+	veer_ct_delete_pair(from, self, sib);
+	return 0;
+refused:
+	veer_ct_count(v, ct_insert_failed);
+	return -1;
+}
+
+/* Where `seq` is relative to the stream's tracked next sequence number. */
+static __always_inline int veer_seq_judge(const struct veer_ct_entry *ct,
+					  __u32 seq)
+{
+	if (!(ct->flags & VEER_CT_F_SEQ_SEEN))
+		return VEER_SEQ_IN_WINDOW; /* nothing to judge by: pass on */
+	if (seq == ct->seq_next)
+		return VEER_SEQ_EXACT;
+	if ((__u32)(seq - ct->seq_next + VEER_CT_SEQ_WINDOW) <=
+	    2 * VEER_CT_SEQ_WINDOW)
+		return VEER_SEQ_IN_WINDOW;
+	return VEER_SEQ_OUTSIDE;
+}
+
+/*
+ * Follows this direction's next sequence number. Only a packet that
+ * moves it forward writes the entry, so pure ACKs cost a compare.
+ */
+static __always_inline void veer_seq_advance(struct veer_ct_entry *ct,
+					     const struct veer_pkt *pkt)
+{
+	__u32 end = pkt->seq + pkt->payload_len;
+
+	if (pkt->tcp_flags & TCP_FLAG_SYN)
+		end++;
+	if (pkt->tcp_flags & TCP_FLAG_FIN)
+		end++;
+	if (!(ct->flags & VEER_CT_F_SEQ_SEEN)) {
+		ct->seq_next = end;
+		ct->flags |= VEER_CT_F_SEQ_SEEN;
+	} else if ((__s32)(end - ct->seq_next) > 0) {
+		ct->seq_next = end;
+	}
+}
+
+static __always_inline int
+veer_ct_closed_expired(const struct veer_ct_entry *ct, __u64 now)
+{
+	return now - ct->closed_ns > veer_ct_close_grace_ns();
+}
+
+static __always_inline int
+veer_ct_half_open_expired(const struct veer_ct_entry *ct, __u64 now)
+{
+	return now - ct->created_ns > VEER_CT_SYN_TIMEOUT_NS;
+}
+
+/* A pure SYN: the client opening (or retrying) a connection. */
+static __always_inline int veer_pkt_is_syn(const struct veer_pkt *pkt)
+{
+	return (pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN;
+}
+
+/*
+ * What an established pair does with a packet in direction `dir`.
+ * Returns 0 to translate and pass it, or -1 to drop it (an RST outside
+ * the window: whatever sent it does not know the connection).
+ */
+static __always_inline int veer_ct_established(const struct veer_pkt *pkt,
+					       struct veer_ct_entry *ct,
+					       const struct veer_ct_key *self,
+					       const struct veer_ct_key *sib,
+					       const struct veer_ct_view *v,
+					       __u8 dir)
 {
 	struct veer_ct_entry *other;
 	__u32 fin_seq;
 	__u8 fin_flag;
+	int judged;
 
-	if (ct->flags & VEER_CT_F_CLOSED)
-		return;
 	if (pkt->tcp_flags & TCP_FLAG_RST) {
-		ct->flags |= VEER_CT_F_RST;
-		veer_ct_close_pair(ct, sibling);
-		return;
+		judged = veer_seq_judge(ct, pkt->seq);
+		if (judged == VEER_SEQ_OUTSIDE) {
+			veer_ct_count(v, rst_invalid);
+			return -1;
+		}
+		if (judged == VEER_SEQ_EXACT &&
+		    !veer_ct_move_pair(VEER_CT_ESTABLISHED, VEER_CT_CLOSING,
+				       self, ct, sib, v,
+				       VEER_CT_F_RST | VEER_CT_F_CLOSED,
+				       bpf_ktime_get_ns()))
+			veer_ct_count(v, ct_closed);
+		return 0;
+	}
+	if (veer_pkt_is_syn(pkt)) {
+		/*
+		 * Same ISN: a retransmission that crossed the handshake.
+		 * Another: the client lost the connection, or someone
+		 * spoofs it. Either way the pinned backend decides (its
+		 * challenge ACK makes a real client reset the old
+		 * connection, exactly, which closes it here).
+		 */
+		if (pkt->seq != ct->syn_seq)
+			veer_ct_count(v, syn_on_live);
+		return 0;
 	}
 	if (pkt->tcp_flags & TCP_FLAG_FIN) {
+		if (veer_seq_judge(ct, pkt->seq + pkt->payload_len) ==
+		    VEER_SEQ_OUTSIDE)
+			return 0; /* the endpoint will ignore it too */
 		/* The FIN occupies the sequence number after the payload. */
 		fin_seq = pkt->seq + pkt->payload_len;
 		fin_flag = dir == VEER_CT_DIR_FORWARD ? VEER_CT_F_FIN_FORWARD
 						      : VEER_CT_F_FIN_REVERSE;
-		other = bpf_map_lookup_elem(&veer_conntrack, sibling);
+		other = veer_ct_lookup(VEER_CT_ESTABLISHED, sib);
 		if (dir == VEER_CT_DIR_FORWARD) {
 			ct->fin_seq_forward = fin_seq;
 			if (other)
@@ -143,16 +313,153 @@ veer_ct_track_close(const struct veer_pkt *pkt, struct veer_ct_entry *ct,
 		ct->flags |= fin_flag;
 		if (other)
 			other->flags |= fin_flag;
-		return;
+		veer_seq_advance(ct, pkt);
+		return 0;
 	}
+	veer_seq_advance(ct, pkt);
 	if ((ct->flags & VEER_CT_F_BOTH_FIN) == VEER_CT_F_BOTH_FIN &&
 	    (pkt->tcp_flags & TCP_FLAG_ACK)) {
 		/* The last ACK acknowledges the other side's FIN. */
 		fin_seq = dir == VEER_CT_DIR_FORWARD ? ct->fin_seq_reverse
 						     : ct->fin_seq_forward;
-		if (pkt->ack_seq == fin_seq + 1)
-			veer_ct_close_pair(ct, sibling);
+		if (pkt->ack_seq == fin_seq + 1 &&
+		    !veer_ct_move_pair(VEER_CT_ESTABLISHED, VEER_CT_CLOSING,
+				       self, ct, sib, v, VEER_CT_F_CLOSED,
+				       bpf_ktime_get_ns()))
+			veer_ct_count(v, ct_closed);
 	}
+	return 0;
+}
+
+/*
+ * What a half-open pair does with a packet in direction `dir`. Returns 0
+ * to translate and pass it, -1 to drop it, or 1 when the pair is gone
+ * (aborted by a new SYN) and the packet must be placed afresh.
+ */
+static __always_inline int
+veer_ct_half_open(const struct veer_pkt *pkt, struct veer_ct_entry *ct,
+		  const struct veer_ct_key *self, const struct veer_ct_key *sib,
+		  const struct veer_ct_view *v, __u8 dir)
+{
+	struct veer_ct_entry *other;
+	int judged;
+
+	if (pkt->tcp_flags & TCP_FLAG_RST) {
+		judged = veer_seq_judge(ct, pkt->seq);
+		/* A backend refusing the SYN acknowledges the client's ISN. */
+		if (dir == VEER_CT_DIR_REVERSE &&
+		    (pkt->tcp_flags & TCP_FLAG_ACK) &&
+		    pkt->ack_seq == ct->syn_seq + 1)
+			judged = VEER_SEQ_EXACT;
+		if (judged == VEER_SEQ_OUTSIDE) {
+			veer_ct_count(v, rst_invalid);
+			return -1;
+		}
+		if (judged == VEER_SEQ_EXACT) {
+			veer_ct_count(v, ct_aborted);
+			veer_ct_delete_pair(VEER_CT_HALF_OPEN, self, sib);
+		}
+		return 0;
+	}
+	if (dir == VEER_CT_DIR_FORWARD) {
+		if (veer_pkt_is_syn(pkt)) {
+			if (pkt->seq == ct->syn_seq)
+				return 0; /* retransmitted SYN */
+			/* The client gave up and starts over: its new SYN
+			 * gets today's placement. */
+			veer_ct_count(v, ct_aborted);
+			veer_ct_delete_pair(VEER_CT_HALF_OPEN, self, sib);
+			return 1;
+		}
+		veer_seq_advance(ct, pkt);
+		if (!(ct->flags & VEER_CT_F_SYNACK) ||
+		    !(pkt->tcp_flags & TCP_FLAG_ACK))
+			return 0;
+		/*
+		 * The ACK must acknowledge the SYN-ACK and at most what the
+		 * backend has sent since (data after a TFO SYN-ACK).
+		 */
+		other = veer_ct_lookup(VEER_CT_HALF_OPEN, sib);
+		if (!other || !(other->flags & VEER_CT_F_SEQ_SEEN) ||
+		    pkt->ack_seq - (ct->peer_isn + 1) >
+			    other->seq_next - (ct->peer_isn + 1))
+			return 0;
+		if (!veer_ct_move_pair(VEER_CT_HALF_OPEN, VEER_CT_ESTABLISHED,
+				       self, ct, sib, v, 0, 0))
+			veer_ct_count(v, ct_established);
+		return 0;
+	}
+	if ((pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) ==
+	    (TCP_FLAG_SYN | TCP_FLAG_ACK)) {
+		/* The backend's ISN, on both entries: the forward one
+		 * recognises the handshake's last ACK by it. */
+		ct->peer_isn = pkt->seq;
+		ct->flags |= VEER_CT_F_SYNACK;
+		other = veer_ct_lookup(VEER_CT_HALF_OPEN, sib);
+		if (other) {
+			other->peer_isn = pkt->seq;
+			other->flags |= VEER_CT_F_SYNACK;
+		}
+	}
+	veer_seq_advance(ct, pkt);
+	return 0;
+}
+
+/*
+ * Finds the pair a packet belongs to and applies the packet's effect on
+ * its state. Newest state first: a backend tuple can be in the closing
+ * table for an earlier connection (the same client port to another VIP
+ * on the same backend) while a new one is half-open. Returns the table it was
+ * found in, with *v filled, or VEER_CT_NONE: found nowhere, or gone now
+ * (expired, or replaced by a new connection's SYN). *drop is set when the
+ * packet must be dropped.
+ */
+static __always_inline int veer_ct_track(const struct veer_pkt *pkt,
+					 const struct veer_ct_key *self,
+					 struct veer_ct_key *sib, __u8 dir,
+					 struct veer_ct_view *v, int *drop)
+{
+	struct veer_ct_entry *ct;
+	int ret;
+
+	*drop = 0;
+	ct = veer_ct_lookup(VEER_CT_ESTABLISHED, self);
+	if (ct) {
+		veer_ct_view_of(v, ct);
+		veer_ct_key_sibling(sib, pkt, ct, dir);
+		*drop = veer_ct_established(pkt, ct, self, sib, v, dir);
+		return VEER_CT_ESTABLISHED;
+	}
+
+	ct = veer_ct_lookup(VEER_CT_HALF_OPEN, self);
+	if (ct) {
+		veer_ct_view_of(v, ct);
+		veer_ct_key_sibling(sib, pkt, ct, dir);
+		if (veer_ct_half_open_expired(ct, bpf_ktime_get_ns())) {
+			veer_ct_delete_pair(VEER_CT_HALF_OPEN, self, sib);
+			return VEER_CT_NONE;
+		}
+		ret = veer_ct_half_open(pkt, ct, self, sib, v, dir);
+		if (ret > 0)
+			return VEER_CT_NONE;
+		*drop = ret < 0;
+		return VEER_CT_HALF_OPEN;
+	}
+
+	ct = veer_ct_lookup(VEER_CT_CLOSING, self);
+	if (ct) {
+		veer_ct_view_of(v, ct);
+		veer_ct_key_sibling(sib, pkt, ct, dir);
+		if (veer_ct_closed_expired(ct, bpf_ktime_get_ns()) ||
+		    (dir == VEER_CT_DIR_FORWARD && veer_pkt_is_syn(pkt) &&
+		     pkt->seq != ct->syn_seq)) {
+			/* Over, or a new connection reusing the tuple. */
+			veer_ct_delete_pair(VEER_CT_CLOSING, self, sib);
+			return VEER_CT_NONE;
+		}
+		return VEER_CT_CLOSING; /* late segments of a closed one */
+	}
+	return VEER_CT_NONE;
 }
 
 #endif /* VEER_BPF_CONNTRACK_H */

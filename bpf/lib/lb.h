@@ -25,53 +25,119 @@ static __always_inline void veer_svc_key_of_pkt(struct veer_svc_key *key,
 }
 
 /*
- * Choose subset and backend for a connection and record both conntrack
- * entries. Returns the forward entry, or NULL (after counting why) when
- * the connection cannot be placed.
+ * An earlier connection from the same client port to another VIP, placed
+ * on the same backend, holds this backend tuple. The backend cannot tell
+ * the two apart: the new connection takes the tuple over, and the old
+ * pair goes (its replies would otherwise be translated to the new
+ * connection's VIP, or the new one's to the old).
  */
-static __always_inline struct veer_ct_entry *
-veer_lb_place(const struct veer_pkt *pkt, const struct veer_service *svc,
-	      const struct veer_ct_key *fwd_key)
+static __always_inline void
+veer_ct_retire_backend_tuple(int table, const struct veer_ct_key *rev_key,
+			     const struct veer_pkt *pkt)
+{
+	struct veer_ct_entry *old = veer_ct_lookup(table, rev_key);
+	struct veer_ct_key old_fwd;
+
+	if (!old)
+		return;
+	veer_ct_key_fill(&old_fwd, &pkt->saddr, &old->nat_addr, pkt->sport,
+			 old->nat_port, pkt->family, VEER_CT_DIR_FORWARD);
+	veer_ct_delete_pair(table, &old_fwd, rev_key);
+}
+
+/* What placement did with a packet that found no pair. */
+#define VEER_PLACE_PASS 0 /* not a service: leave the packet alone */
+#define VEER_PLACE_NEW 1 /* a SYN: placed, half-open pair recorded */
+#define VEER_PLACE_RECOVERED 2 /* a lost flow placed again */
+#define VEER_PLACE_DROP 3
+
+/*
+ * Places a packet that found no pair: a SYN opens a half-open pair; a
+ * mid-connection packet (its pair evicted, or the maps made anew) is
+ * placed again only if its placement never changed since the service
+ * was created (veer_placement_stable), since it may have started under
+ * any of the service's configurations: otherwise it is dropped, and both
+ * outcomes are counted. *v gets the pair's translation.
+ */
+static __always_inline int veer_lb_place(const struct veer_pkt *pkt,
+					 const struct veer_ct_key *fwd_key,
+					 struct veer_ct_view *v)
 {
 	struct veer_ct_entry entry = {};
 	struct veer_ct_key rev_key;
+	struct veer_svc_key svc_key;
 	const struct veer_backend *backend;
-	__u32 hash, seed = veer_hash_seed();
+	struct veer_service *svc;
+	struct veer_stats *miss = NULL;
+	__u32 hash, seed;
+	int syn = veer_pkt_is_syn(pkt), table;
 	__u8 chosen;
 
+	veer_svc_key_of_pkt(&svc_key, pkt);
+	svc = bpf_map_lookup_elem(&veer_services, &svc_key);
+	if (!svc)
+		return VEER_PLACE_PASS;
+	if (!syn) {
+		miss = veer_stats_row(svc->id, VEER_STATS_ROW_UNATTRIBUTED);
+		if (miss)
+			miss->ct_misses++;
+		/* An RST needs no new state, and gets none. */
+		if (pkt->tcp_flags & TCP_FLAG_RST)
+			return VEER_PLACE_DROP;
+	}
+
+	seed = veer_hash_seed();
 	hash = veer_flow_hash(&pkt->saddr, &pkt->daddr, pkt->sport, pkt->dport,
 			      svc->flags, seed);
 	backend = veer_choose_backend(svc, hash, seed, pkt->family, &chosen);
 	if (!backend)
-		return NULL;
+		return VEER_PLACE_DROP;
+	if (!syn) {
+		if (!veer_placement_stable(svc, hash, chosen)) {
+			if (miss)
+				miss->ct_miss_dropped++;
+			return VEER_PLACE_DROP;
+		}
+		if (miss)
+			miss->ct_miss_placed++;
+	}
 
 	entry.nat_addr = backend->addr;
 	entry.nat_port = backend->port;
 	entry.subset = chosen;
 	entry.svc_id = svc->id;
 	entry.created_ns = bpf_ktime_get_ns();
-	if ((pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN)
-		entry.syn_seq = pkt->seq;
-	else
-		entry.flags = VEER_CT_F_RECOVERED;
-	if (bpf_map_update_elem(&veer_conntrack, fwd_key, &entry, BPF_ANY))
-		return NULL;
+	entry.syn_seq = syn ? pkt->seq : 0;
+	entry.flags = syn ? 0 : VEER_CT_F_RECOVERED;
+	veer_ct_view_of(v, &entry);
+	/* A lost flow was established: it goes straight back there. */
+	table = syn ? VEER_CT_HALF_OPEN : VEER_CT_ESTABLISHED;
 
 	veer_ct_key_fill(&rev_key, &backend->addr, &pkt->saddr, backend->port,
 			 pkt->sport, pkt->family, VEER_CT_DIR_REVERSE);
+	veer_ct_retire_backend_tuple(VEER_CT_ESTABLISHED, &rev_key, pkt);
+	veer_ct_retire_backend_tuple(VEER_CT_CLOSING, &rev_key, pkt);
 	entry.nat_addr = pkt->daddr;
 	entry.nat_port = pkt->dport;
-	if (bpf_map_update_elem(&veer_conntrack, &rev_key, &entry, BPF_ANY)) {
-		bpf_map_delete_elem(&veer_conntrack, fwd_key);
-		return NULL;
+	if (veer_ct_update(table, &rev_key, &entry))
+		goto refused;
+	entry.nat_addr = backend->addr;
+	entry.nat_port = backend->port;
+	veer_seq_advance(&entry, pkt);
+	if (veer_ct_update(table, fwd_key, &entry)) {
+		veer_ct_delete(table, &rev_key);
+		goto refused;
 	}
-	return bpf_map_lookup_elem(&veer_conntrack, fwd_key);
+	return syn ? VEER_PLACE_NEW : VEER_PLACE_RECOVERED;
+refused:
+	veer_ct_count(v, ct_insert_failed);
+	return VEER_PLACE_DROP;
 }
 
 /*
  * Client -> VIP. Returns a CTX_ACT_* verdict: packets that are not for a
  * service pass untouched; service packets are translated to their pinned
- * backend, or dropped when no backend can take a new connection.
+ * backend, or dropped when no backend can take them.
  *
  * Conntrack is consulted first: an established packet needs its entry and
  * nothing else, so the service is looked up once per connection, not per
@@ -80,71 +146,37 @@ veer_lb_place(const struct veer_pkt *pkt, const struct veer_service *svc,
 static __always_inline int veer_lb_forward(veer_ctx_t *ctx)
 {
 	struct veer_ct_key key, sibling;
-	struct veer_svc_key svc_key;
-	struct veer_service *svc;
-	struct veer_ct_entry *ct;
+	struct veer_ct_view view;
 	struct veer_stats *stats;
 	struct veer_pkt pkt = {};
-	bool syn;
+	int table, drop, placed = VEER_PLACE_PASS;
 
 	if (veer_parse(ctx, &pkt))
 		return CTX_ACT_OK;
-	syn = (pkt.tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN;
 	veer_ct_key_of_pkt(&key, &pkt, VEER_CT_DIR_FORWARD);
-	ct = bpf_map_lookup_elem(&veer_conntrack, &key);
-	/*
-	 * A SYN carrying the entry's initial sequence number is a
-	 * retransmission and stays put. Any other SYN opens a new connection
-	 * on a reused tuple (the old one closed, or died unseen), which is
-	 * placed afresh.
-	 */
-	if (ct && syn &&
-	    ((ct->flags & VEER_CT_F_CLOSING) || ct->syn_seq != pkt.seq)) {
-		veer_ct_key_sibling(&sibling, &pkt, ct, VEER_CT_DIR_FORWARD);
-		veer_ct_delete_pair(&key, &sibling);
-		ct = NULL;
-	}
-	if (!ct) {
-		veer_svc_key_of_pkt(&svc_key, &pkt);
-		svc = bpf_map_lookup_elem(&veer_services, &svc_key);
-		if (!svc)
+	table = veer_ct_track(&pkt, &key, &sibling, VEER_CT_DIR_FORWARD, &view,
+			      &drop);
+	if (drop)
+		return CTX_ACT_DROP;
+	if (table == VEER_CT_NONE) {
+		placed = veer_lb_place(&pkt, &key, &view);
+		if (placed == VEER_PLACE_PASS)
 			return CTX_ACT_OK;
-		if (!syn) {
-			/*
-			 * Mid-connection packet with no entry (evicted, or
-			 * state lost in an upgrade). Placement is a pure
-			 * function of the tuple and the config, so while the
-			 * config is unchanged this finds the same backend
-			 * again; an RST needs no new state.
-			 */
-			stats = veer_stats_row(svc->id,
-					       VEER_STATS_ROW_UNATTRIBUTED);
-			if (stats)
-				stats->ct_misses++;
-			if (pkt.tcp_flags & TCP_FLAG_RST)
-				return CTX_ACT_DROP;
-		}
-		ct = veer_lb_place(&pkt, svc, &key);
-		if (!ct)
+		if (placed == VEER_PLACE_DROP)
 			return CTX_ACT_DROP;
-	} else {
-		syn = false; /* a retransmission: not a new connection */
 	}
 
-	stats = veer_stats_row(ct->svc_id, ct->subset);
+	stats = veer_stats_row(view.svc_id, view.subset);
 	if (stats) {
-		stats->new_conns += syn;
+		stats->new_conns += placed == VEER_PLACE_NEW;
 		stats->packets_forward++;
 		stats->bytes_forward += pkt.frame_len;
 		if (pkt.tcp_flags & TCP_FLAG_RST)
 			stats->resets++;
 	}
-
-	veer_ct_key_sibling(&sibling, &pkt, ct, VEER_CT_DIR_FORWARD);
-	if (veer_nat_rewrite(ctx, &pkt, VEER_NAT_DST, &ct->nat_addr,
-			     ct->nat_port))
+	if (veer_nat_rewrite(ctx, &pkt, VEER_NAT_DST, &view.nat_addr,
+			     view.nat_port))
 		return CTX_ACT_DROP;
-	veer_ct_track_close(&pkt, ct, &sibling, VEER_CT_DIR_FORWARD);
 	return CTX_ACT_OK;
 }
 
@@ -152,30 +184,31 @@ static __always_inline int veer_lb_forward(veer_ctx_t *ctx)
 static __always_inline int veer_lb_reverse(veer_ctx_t *ctx)
 {
 	struct veer_ct_key key, sibling;
-	struct veer_ct_entry *ct;
+	struct veer_ct_view view;
 	struct veer_stats *stats;
 	struct veer_pkt pkt = {};
+	int table, drop;
 
 	if (veer_parse(ctx, &pkt))
 		return CTX_ACT_OK;
 	veer_ct_key_of_pkt(&key, &pkt, VEER_CT_DIR_REVERSE);
-	ct = bpf_map_lookup_elem(&veer_conntrack, &key);
-	if (!ct)
+	table = veer_ct_track(&pkt, &key, &sibling, VEER_CT_DIR_REVERSE, &view,
+			      &drop);
+	if (drop)
+		return CTX_ACT_DROP;
+	if (table == VEER_CT_NONE)
 		return CTX_ACT_OK;
 
-	stats = veer_stats_row(ct->svc_id, ct->subset);
+	stats = veer_stats_row(view.svc_id, view.subset);
 	if (stats) {
 		stats->packets_reverse++;
 		stats->bytes_reverse += pkt.frame_len;
 		if (pkt.tcp_flags & TCP_FLAG_RST)
 			stats->resets++;
 	}
-
-	veer_ct_key_sibling(&sibling, &pkt, ct, VEER_CT_DIR_REVERSE);
-	if (veer_nat_rewrite(ctx, &pkt, VEER_NAT_SRC, &ct->nat_addr,
-			     ct->nat_port))
+	if (veer_nat_rewrite(ctx, &pkt, VEER_NAT_SRC, &view.nat_addr,
+			     view.nat_port))
 		return CTX_ACT_DROP;
-	veer_ct_track_close(&pkt, ct, &sibling, VEER_CT_DIR_REVERSE);
 	return CTX_ACT_OK;
 }
 

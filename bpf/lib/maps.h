@@ -48,6 +48,12 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } veer_svc_meta SEC(".maps");
 
+/*
+ * Conntrack, one table per connection state (see struct veer_ct_entry):
+ * established connections, half-open ones, closed ones in their grace
+ * period. Separate LRU maps so that a flood of one state can only evict
+ * entries of that state.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, VEER_DEFAULT_CT_ENTRIES);
@@ -55,6 +61,24 @@ struct {
 	__type(value, struct veer_ct_entry);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } veer_conntrack SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, VEER_CT_SIDE_FLOWS(VEER_DEFAULT_CT_FLOWS) *
+				    VEER_CT_ENTRIES_PER_FLOW);
+	__type(key, struct veer_ct_key);
+	__type(value, struct veer_ct_entry);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} veer_ct_syn SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, VEER_CT_SIDE_FLOWS(VEER_DEFAULT_CT_FLOWS) *
+				    VEER_CT_ENTRIES_PER_FLOW);
+	__type(key, struct veer_ct_key);
+	__type(value, struct veer_ct_entry);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} veer_ct_closing SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -66,6 +66,9 @@ VIP_V6=fd00:96::10
 VIP_PORT=80
 BACKEND_PORT=8080
 
+# Extra `veer attach` options for tc and xdp mode (e.g. --ct-size 64).
+LAB_ATTACH_OPTS=()
+
 # The attach mode under test: tc, xdp or cgroup.
 LAB_MODE=${VEER_E2E_MODE:-tc}
 # cgroup mode: the cgroup2 directory veer is attached to (set by
@@ -404,7 +407,7 @@ lab_veer_attach() {
 	fi
 	LAB_ATTACHED=1
 	# VEER_E2E_MODE=xdp runs the same tests with XDP doing the ingress work.
-	veer attach "$NODE_DEV" --mode "$LAB_MODE" \
+	veer attach "$NODE_DEV" --mode "$LAB_MODE" "${LAB_ATTACH_OPTS[@]}" \
 		>"$LAB_TMP/attach.log" 2>&1 || {
 		cat "$LAB_TMP/attach.log" >&2
 		lab_die "veer attach $NODE_DEV failed"
@@ -495,21 +498,37 @@ count_of() {
 	awk -v k="$2" '$1 == k { v = $2 } END { print v + 0 }' "$1"
 }
 
-# ct_entries: every entry of the pinned conntrack map; nothing if the map
-# cannot be read.
+# ct_entries: every entry of the three pinned conntrack tables; nothing if
+# one cannot be read.
 ct_entries() {
-	bpftool -j map dump pinned "$VEER_PIN_ROOT/veer_conntrack" 2>/dev/null |
-		jq 'length' 2>/dev/null
+	local m n total=0
+	for m in veer_conntrack veer_ct_syn veer_ct_closing; do
+		n=$(bpftool -j map dump pinned "$VEER_PIN_ROOT/$m" 2>/dev/null |
+			jq 'length' 2>/dev/null) || return 0
+		[[ -n $n ]] || return 0
+		total=$((total + n))
+	done
+	echo "$total"
 }
 
-# ct_live_entries: conntrack entries that carry no close flag (FIN either
-# way or RST: VEER_CT_F_* bits 0-2), read from the pinned map with bpftool.
-# Once every connection has closed, none may be left: an entry that stays
-# "live" forever pins a reused tuple to a stale backend and only the LRU
-# ever removes it. Prints nothing if the map cannot be read.
+# ct_live_entries: entries of connections not yet closed: everything in
+# the established and half-open tables, plus any entry of the closing
+# table without the closed flag (VEER_CT_F_CLOSED, bit 3: there should be
+# none). Read from the pinned maps with bpftool; nothing if a map cannot
+# be read. Once every connection has closed, none may be left: a pair
+# that stays "live" pins a reused tuple to a stale backend, and only
+# the LRU would ever remove it.
 ct_live_entries() {
-	bpftool -j map dump pinned "$VEER_PIN_ROOT/veer_conntrack" 2>/dev/null |
-		jq '[.[] | select((.formatted.value.flags % 8) == 0)] | length' 2>/dev/null
+	local est half unclosed
+	est=$(bpftool -j map dump pinned "$VEER_PIN_ROOT/veer_conntrack" 2>/dev/null |
+		jq 'length' 2>/dev/null) || return 0
+	half=$(bpftool -j map dump pinned "$VEER_PIN_ROOT/veer_ct_syn" 2>/dev/null |
+		jq 'length' 2>/dev/null) || return 0
+	unclosed=$(bpftool -j map dump pinned "$VEER_PIN_ROOT/veer_ct_closing" 2>/dev/null |
+		jq '[.[] | select((.formatted.value.flags / 8 | floor) % 2 == 0)] | length' \
+			2>/dev/null) || return 0
+	[[ -n $est && -n $half && -n $unclosed ]] || return 0
+	echo $((est + half + unclosed))
 }
 
 _ct_no_live() { [[ $(ct_live_entries) == 0 ]]; }
@@ -693,7 +712,7 @@ t_check() {
 
 # lab_up_variant: lab_up as VEER_E2E_TX asks.
 lab_up_variant() {
-	if [[ $T_VARIANT == tx-off ]]; then
+	if [[ $T_VARIANT == *,tx-off ]]; then
 		lab_up --tx-off
 	else
 		lab_up

@@ -1,0 +1,450 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Conntrack under attack and under pressure, through the real programs:
+ * spoofed RSTs and SYNs on live connections, a SYN flood, a burst of
+ * short connections around long ones, and flows whose entry was lost.
+ * Each case is one the issue reproduced breaking a live connection.
+ */
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <CUnit/Basic.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "fixture.h"
+#include "veer_select.h"
+
+#include "test_conntrack.h"
+
+/* A sequence number this far from the tracked one is outside the window. */
+#define FAR_AWAY (VEER_CT_SEQ_WINDOW * 2U)
+
+static struct veer_stats stats_sum(const char *name)
+{
+	struct veer_stats sum = {}, row;
+	unsigned int r;
+
+	for (r = 0; r < VEER_STATS_ROWS_PER_SVC; r++) {
+		row = service_stats(name, r);
+		sum.ct_misses += row.ct_misses;
+		sum.ct_miss_placed += row.ct_miss_placed;
+		sum.ct_miss_dropped += row.ct_miss_dropped;
+		sum.ct_established += row.ct_established;
+		sum.ct_closed += row.ct_closed;
+		sum.ct_aborted += row.ct_aborted;
+		sum.rst_invalid += row.rst_invalid;
+		sum.syn_on_live += row.syn_on_live;
+		sum.ct_insert_failed += row.ct_insert_failed;
+		sum.new_conns += row.new_conns;
+	}
+	return sum;
+}
+
+/*
+ * Spoofed RSTs on a live connection, after a weight flip that would send
+ * it elsewhere if it were placed again: out of the window they are
+ * dropped and counted; in the window but not exact they reach the
+ * endpoint (whose TCP judges them) and change nothing here; only the
+ * sender's exact next sequence number closes the pair.
+ */
+static void test_spoofed_rst(void)
+{
+	struct flow live = {AF_INET, "10.10.1.40", "10.96.0.10", 47000, 80};
+	struct veer_stats before, after;
+	struct veer_ct_entry fe, re;
+	struct pkt_view syn, out;
+	struct flow back;
+	char backend[INET6_ADDRSTRLEN];
+
+	CU_ASSERT_EQUAL_FATAL(set_web(100, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(handshake(&live, 1000, 5000, &syn), 0);
+	back = reply_flow(&live, &syn, backend, sizeof(backend));
+	CU_ASSERT_EQUAL(send_pkt(&live, false, F_ACK | F_PSH, 1001, 5001,
+				 "hello", &out),
+			TC_OK);
+	CU_ASSERT_EQUAL_FATAL(set_web(0, 100), 0);
+	before = stats_sum("web");
+
+	/* Client side, then backend side, far outside the window. */
+	CU_ASSERT_EQUAL(
+		send_pkt(&live, false, F_RST, 1006 + FAR_AWAY, 0, NULL, NULL),
+		TC_SHOT);
+	CU_ASSERT_EQUAL(send_pkt(&live, false, F_RST | F_ACK, 1006 - FAR_AWAY,
+				 5001, NULL, NULL),
+			TC_SHOT);
+	CU_ASSERT_EQUAL(
+		send_pkt(&back, true, F_RST, 5001 + FAR_AWAY, 0, NULL, NULL),
+		TC_SHOT);
+	/* In the window, not exact: passed on, nothing changes. */
+	CU_ASSERT_EQUAL(
+		send_pkt(&live, false, F_RST, 1006 + 1000, 0, NULL, &out),
+		TC_OK);
+	CU_ASSERT_TRUE(addr_is(&out.daddr, AF_INET, "10.10.2.2"));
+	CU_ASSERT_EQUAL(send_pkt(&back, true, F_RST, 5001 - 1, 0, NULL, &out),
+			TC_OK);
+	CU_ASSERT_TRUE(addr_is(&out.saddr, AF_INET, "10.96.0.10"));
+	CU_ASSERT_TRUE(ct_pair_in(CT_ESTABLISHED, &live, &syn, &fe, &re));
+	CU_ASSERT_FALSE(fe.flags & (VEER_CT_F_RST | VEER_CT_F_CLOSED));
+
+	after = stats_sum("web");
+	CU_ASSERT_EQUAL(after.rst_invalid - before.rst_invalid, 3);
+	CU_ASSERT_EQUAL(after.ct_closed - before.ct_closed, 0);
+
+	/* The connection goes on, on its backend. */
+	CU_ASSERT_EQUAL(
+		send_pkt(&live, false, F_ACK | F_PSH, 1006, 5001, "more", &out),
+		TC_OK);
+	CU_ASSERT_TRUE(addr_is(&out.daddr, AF_INET, "10.10.2.2"));
+
+	/* The backend's RST with its exact next sequence number closes. */
+	CU_ASSERT_EQUAL(send_pkt(&back, true, F_RST, 5001, 0, NULL, &out),
+			TC_OK);
+	CU_ASSERT_TRUE(addr_is(&out.saddr, AF_INET, "10.96.0.10"));
+	CU_ASSERT_FALSE(ct_pair_in(CT_ESTABLISHED, &live, &syn, &fe, &re));
+	CU_ASSERT_TRUE_FATAL(ct_pair_in(CT_CLOSING, &live, &syn, &fe, &re));
+	CU_ASSERT_EQUAL(fe.flags & (VEER_CT_F_RST | VEER_CT_F_CLOSED),
+			VEER_CT_F_RST | VEER_CT_F_CLOSED);
+	after = stats_sum("web");
+	CU_ASSERT_EQUAL(after.ct_closed - before.ct_closed, 1);
+}
+
+/*
+ * A SYN with a new ISN on a live tuple (spoofed, or a client that lost
+ * the connection) goes to the pinned backend, whatever the weights, and
+ * leaves the pair as it was; a spoofed FIN outside the window does not
+ * make the tuple reusable either.
+ */
+static void test_spoofed_syn_on_live(void)
+{
+	struct flow live = {AF_INET6, "fd10:1::40", "fd00:96::10", 47100, 80};
+	struct veer_stats before, after;
+	struct veer_ct_entry fe, re;
+	struct pkt_view syn, out;
+
+	CU_ASSERT_EQUAL_FATAL(set_web6(100, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(handshake(&live, 300, 800, &syn), 0);
+	CU_ASSERT_EQUAL_FATAL(set_web6(0, 100), 0);
+	before = stats_sum("web6");
+	CU_ASSERT_EQUAL(send_pkt(&live, false, F_FIN | F_ACK, 301 + FAR_AWAY,
+				 801, NULL, &out),
+			TC_OK);
+	CU_ASSERT_EQUAL(send_pkt(&live, false, F_SYN, 123456, 0, NULL, &out),
+			TC_OK);
+	CU_ASSERT_TRUE(addr_is(&out.daddr, AF_INET6, "fd10:2::2"));
+	CU_ASSERT_TRUE_FATAL(ct_pair_in(CT_ESTABLISHED, &live, &syn, &fe, &re));
+	CU_ASSERT_EQUAL(fe.syn_seq, 300);
+	CU_ASSERT_EQUAL(fe.flags & VEER_CT_F_FIN_FORWARD, 0);
+	after = stats_sum("web6");
+	CU_ASSERT_EQUAL(after.syn_on_live - before.syn_on_live, 1);
+	CU_ASSERT_EQUAL(after.new_conns - before.new_conns, 0);
+	CU_ASSERT_EQUAL(send_pkt(&live, false, F_ACK, 301, 801, "on", &out),
+			TC_OK);
+	CU_ASSERT_TRUE(addr_is(&out.daddr, AF_INET6, "fd10:2::2"));
+}
+
+/*
+ * Only an ACK of the backend's ISN completes a handshake: an ACK before
+ * the SYN-ACK, or one acknowledging something else, leaves the pair
+ * half-open (a blind spoofer cannot promote its SYNs).
+ */
+static void test_promotion_needs_synack(void)
+{
+	struct flow f = {AF_INET, "10.10.1.41", "10.96.0.10", 47200, 80};
+	struct veer_ct_entry fe, re;
+	struct pkt_view syn, out;
+	struct flow back;
+	char backend[INET6_ADDRSTRLEN];
+
+	CU_ASSERT_EQUAL_FATAL(set_web(100, 0), 0);
+	CU_ASSERT_EQUAL(send_pkt(&f, false, F_SYN, 10, 0, NULL, &syn), TC_OK);
+	back = reply_flow(&f, &syn, backend, sizeof(backend));
+	CU_ASSERT_EQUAL(send_pkt(&f, false, F_ACK, 11, 501, NULL, &out), TC_OK);
+	CU_ASSERT_TRUE(ct_pair_in(CT_HALF_OPEN, &f, &syn, &fe, &re));
+	CU_ASSERT_EQUAL(
+		send_pkt(&back, true, F_SYN | F_ACK, 500, 11, NULL, &out),
+		TC_OK);
+	CU_ASSERT_EQUAL(send_pkt(&f, false, F_ACK, 11, 9999, NULL, &out),
+			TC_OK);
+	CU_ASSERT_TRUE(ct_pair_in(CT_HALF_OPEN, &f, &syn, &fe, &re));
+	CU_ASSERT_FALSE(ct_pair_in(CT_ESTABLISHED, &f, &syn, &fe, &re));
+	CU_ASSERT_EQUAL(send_pkt(&f, false, F_ACK, 11, 501, NULL, &out), TC_OK);
+	CU_ASSERT_TRUE(ct_pair_in(CT_ESTABLISHED, &f, &syn, &fe, &re));
+	CU_ASSERT_FALSE(ct_pair_in(CT_HALF_OPEN, &f, &syn, &fe, &re));
+}
+
+/*
+ * A SYN flood of three times the half-open table from spoofed sources,
+ * then a weight flip: the established connection is untouched (the flood
+ * evicts only half-open entries) and keeps its backend.
+ */
+static void test_syn_flood(void)
+{
+	struct flow live = {AF_INET, "10.10.1.42", "10.96.0.10", 47300, 80};
+	struct flow spoof = {AF_INET, NULL, "10.96.0.10", 0, 80};
+	unsigned int i, flood = 3 * VEER_CT_SIDE_FLOWS(TEST_CT_FLOWS);
+	long half_open_max = (long)VEER_CT_SIDE_FLOWS(TEST_CT_FLOWS) *
+			     VEER_CT_ENTRIES_PER_FLOW;
+	struct veer_ct_entry fe, re;
+	struct pkt_view syn, out;
+	char src[INET_ADDRSTRLEN];
+	int not_ok = 0;
+
+	CU_ASSERT_EQUAL_FATAL(set_web(100, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(handshake(&live, 40, 90, &syn), 0);
+	for (i = 0; i < flood; i++) {
+		snprintf(src, sizeof(src), "10.20.%u.%u", (i >> 8) & 0xff,
+			 i & 0xff);
+		spoof.client = src;
+		spoof.client_port = (uint16_t)(1024 + i % 60000);
+		not_ok += send_pkt(&spoof, false, F_SYN, i, 0, NULL, NULL) !=
+			  TC_OK;
+	}
+	CU_ASSERT_EQUAL(not_ok, 0);
+	CU_ASSERT_TRUE(ct_count(CT_HALF_OPEN) <= half_open_max);
+	CU_ASSERT_EQUAL_FATAL(set_web(0, 100), 0);
+	CU_ASSERT_TRUE(ct_pair_in(CT_ESTABLISHED, &live, &syn, &fe, &re));
+	CU_ASSERT_EQUAL(send_pkt(&live, false, F_ACK, 41, 91, "x", &out),
+			TC_OK);
+	CU_ASSERT_TRUE(addr_is(&out.daddr, AF_INET, "10.10.2.2"));
+}
+
+/* A complete short connection: handshake, FIN each way, last ACK. */
+static int short_connection(const struct flow *f)
+{
+	struct pkt_view syn, out;
+	struct flow back;
+	char backend[INET6_ADDRSTRLEN];
+
+	if (handshake(f, 100, 200, &syn))
+		return -1;
+	back = reply_flow(f, &syn, backend, sizeof(backend));
+	if (send_pkt(f, false, F_FIN | F_ACK, 101, 201, NULL, &out) != TC_OK ||
+	    send_pkt(&back, true, F_FIN | F_ACK, 201, 102, NULL, &out) !=
+		    TC_OK ||
+	    send_pkt(f, false, F_ACK, 102, 202, NULL, &out) != TC_OK)
+		return -1;
+	return 0;
+}
+
+/*
+ * Closed connections leave the established table at once: after many
+ * more short connections than it holds, it holds exactly the live ones,
+ * which were never evicted and keep their backends across a flip.
+ */
+static void test_closed_leave_established(void)
+{
+	enum { LIVE = 50 };
+	unsigned int i, shorts = 2 * TEST_CT_FLOWS + 1000;
+	long base = ct_count(CT_ESTABLISHED);
+	struct flow live[LIVE], f = {AF_INET, NULL, "10.96.0.10", 0, 80};
+	struct pkt_view syn[LIVE], out;
+	char src[INET_ADDRSTRLEN];
+	int failed = 0, moved = 0;
+
+	CU_ASSERT_EQUAL_FATAL(set_web(100, 0), 0);
+	for (i = 0; i < LIVE; i++) {
+		live[i] = (struct flow){AF_INET, "10.10.1.43", "10.96.0.10",
+					(uint16_t)(48000 + i), 80};
+		failed += handshake(&live[i], 1, 2, &syn[i]) != 0;
+	}
+	CU_ASSERT_EQUAL_FATAL(failed, 0);
+	CU_ASSERT_EQUAL(ct_count(CT_ESTABLISHED), base + 2 * LIVE);
+	for (i = 0; i < shorts; i++) {
+		snprintf(src, sizeof(src), "10.30.%u.%u", (i >> 8) & 0xff,
+			 i & 0xff);
+		f.client = src;
+		f.client_port = (uint16_t)(1024 + i % 60000);
+		failed += short_connection(&f) != 0;
+	}
+	CU_ASSERT_EQUAL(failed, 0);
+	CU_ASSERT_EQUAL(ct_count(CT_ESTABLISHED), base + 2 * LIVE);
+	CU_ASSERT_EQUAL_FATAL(set_web(0, 100), 0);
+	for (i = 0; i < LIVE; i++) {
+		if (send_pkt(&live[i], false, F_ACK, 2, 3, "x", &out) !=
+			    TC_OK ||
+		    !addr_is(&out.daddr, AF_INET, "10.10.2.2"))
+			moved++;
+	}
+	CU_ASSERT_EQUAL(moved, 0);
+}
+
+/* The flow hash the programs compute for f (seed from the runtime map). */
+static uint32_t flow_hash_of(const struct flow *f)
+{
+	struct veer_runtime rt = {};
+	union veer_addr saddr = {}, daddr = {};
+	char path[PATH_MAX];
+	uint32_t zero = 0;
+	uint8_t family;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", pin_root, VEER_MAP_RUNTIME);
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		bpf_map_lookup_elem(fd, &zero, &rt);
+		close(fd);
+	}
+	veer_addr_parse(f->client, &saddr, &family);
+	veer_addr_parse(f->server, &daddr, &family);
+	return veer_flow_hash(&saddr, &daddr, htons(f->client_port),
+			      htons(f->server_port), 0, rt.hash_seed);
+}
+
+/* A client port of 10.10.1.44 -> VIP:80 whose bucket is in [lo, hi). */
+static struct flow flow_in_buckets(const char *vip, unsigned int lo,
+				   unsigned int hi, uint16_t *next_port)
+{
+	struct flow f = {AF_INET, "10.10.1.44", vip, 0, 80};
+	unsigned int bucket;
+
+	for (; *next_port < 65000; (*next_port)++) {
+		f.client_port = *next_port;
+		bucket = flow_hash_of(&f) % VEER_WEIGHT_TOTAL;
+		if (bucket >= lo && bucket < hi) {
+			(*next_port)++;
+			return f;
+		}
+	}
+	CU_FAIL("no client port hashes into the bucket range");
+	return f;
+}
+
+/*
+ * A mid-connection packet whose pair was lost is placed again only if no
+ * configuration the service ever had would have placed it elsewhere:
+ * buckets and subsets that kept their placement recover; any other is
+ * dropped and counted, even after the weights come back (a flow may
+ * have started under either).
+ */
+static void test_lost_flow_history(void)
+{
+	struct subset_spec half[] = {
+		{"v1", 50, {"10.10.2.2:8080"}},
+		{"v2", 50, {"10.10.3.2:8080"}},
+	};
+	struct subset_spec all_v1[] = {
+		{"v1", 100, {"10.10.2.2:8080"}},
+		{"v2", 0, {"10.10.3.2:8080"}},
+	};
+	struct subset_spec more_v1[] = {
+		{"v1", 50, {"10.10.2.2:8080", "10.10.2.3:8080"}},
+		{"v2", 50, {"10.10.3.2:8080"}},
+	};
+	const char *vip = "10.96.0.60";
+	struct veer_stats before, after;
+	struct veer_ct_entry fe, re;
+	struct pkt_view out;
+	struct flow f;
+	uint16_t port = 20000;
+
+	CU_ASSERT_EQUAL_FATAL(configure("lost", vip, 80, half, 2), 0);
+	before = stats_sum("lost");
+	/* Never changed: any lost flow recovers, into established. */
+	f = flow_in_buckets(vip, 50, 100, &port);
+	CU_ASSERT_EQUAL(send_pkt(&f, false, F_ACK, 7, 7, "late", &out), TC_OK);
+	CU_ASSERT_TRUE(addr_is(&out.daddr, AF_INET, "10.10.3.2"));
+	CU_ASSERT_TRUE(out.tcp_csum_ok);
+	CU_ASSERT_TRUE_FATAL(ct_pair_in(CT_ESTABLISHED, &f, &out, &fe, &re));
+	CU_ASSERT_TRUE(fe.flags & VEER_CT_F_RECOVERED);
+
+	/* 100/0: buckets 50..99 moved from v2 to v1. */
+	CU_ASSERT_EQUAL_FATAL(configure("lost", vip, 80, all_v1, 2), 0);
+	f = flow_in_buckets(vip, 50, 100, &port);
+	CU_ASSERT_EQUAL(send_pkt(&f, false, F_ACK, 7, 7, "late", &out),
+			TC_SHOT);
+	f = flow_in_buckets(vip, 0, 50, &port);
+	CU_ASSERT_EQUAL(send_pkt(&f, false, F_ACK, 7, 7, "late", &out), TC_OK);
+	CU_ASSERT_TRUE(addr_is(&out.daddr, AF_INET, "10.10.2.2"));
+
+	/* Back to 50/50: the moved buckets stay unsafe. */
+	CU_ASSERT_EQUAL_FATAL(configure("lost", vip, 80, half, 2), 0);
+	f = flow_in_buckets(vip, 50, 100, &port);
+	CU_ASSERT_EQUAL(send_pkt(&f, false, F_ACK, 7, 7, "late", &out),
+			TC_SHOT);
+
+	/* v1 gains a backend: its flows may now hash to either. */
+	CU_ASSERT_EQUAL_FATAL(configure("lost", vip, 80, more_v1, 2), 0);
+	f = flow_in_buckets(vip, 0, 50, &port);
+	CU_ASSERT_EQUAL(send_pkt(&f, false, F_ACK, 7, 7, "late", &out),
+			TC_SHOT);
+
+	/* An RST with no state has nothing to reset: dropped, counted. */
+	f = flow_in_buckets(vip, 0, 100, &port);
+	CU_ASSERT_EQUAL(send_pkt(&f, false, F_RST, 7, 0, NULL, NULL), TC_SHOT);
+
+	after = stats_sum("lost");
+	CU_ASSERT_EQUAL(after.ct_misses - before.ct_misses, 6);
+	CU_ASSERT_EQUAL(after.ct_miss_placed - before.ct_miss_placed, 2);
+	CU_ASSERT_EQUAL(after.ct_miss_dropped - before.ct_miss_dropped, 3);
+}
+
+/*
+ * One client port to two VIPs that share a backend: the backend sees one
+ * tuple, so the second connection takes it over. Its replies come back
+ * from its own VIP, whether the first pair was still established or
+ * already closing, and the first pair is gone.
+ */
+static void test_backend_tuple_reuse(void)
+{
+	struct subset_spec same_backend[] = {
+		{"v1", 100, {"10.10.2.2:8080"}},
+	};
+	struct flow first = {AF_INET, "10.10.1.45", "10.96.0.10", 47400, 80};
+	struct flow second = {AF_INET, "10.10.1.45", "10.96.0.61", 47400, 80};
+	struct flow back = {AF_INET, "10.10.1.45", "10.10.2.2", 47400, 8080};
+	struct pkt_view syn1, syn2, out;
+	int round;
+
+	CU_ASSERT_EQUAL_FATAL(set_web(100, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(
+		configure("twin", "10.96.0.61", 80, same_backend, 1), 0);
+	for (round = 0; round < 2; round++) {
+		/* Round 0: the first pair is established; 1: closing. */
+		CU_ASSERT_EQUAL_FATAL(handshake(&first, 10 + round, 20, &syn1),
+				      0);
+		if (round == 1)
+			CU_ASSERT_EQUAL(send_pkt(&first, false, F_RST,
+						 11 + round, 0, NULL, &out),
+					TC_OK);
+		CU_ASSERT_EQUAL(send_pkt(&second, false, F_SYN, 500 + round, 0,
+					 NULL, &syn2),
+				TC_OK);
+		CU_ASSERT_TRUE(addr_is(&syn2.daddr, AF_INET, "10.10.2.2"));
+		CU_ASSERT_EQUAL(send_pkt(&back, true, F_SYN | F_ACK, 900,
+					 501 + round, NULL, &out),
+				TC_OK);
+		CU_ASSERT_TRUE(addr_is(&out.saddr, AF_INET, "10.96.0.61"));
+		/* Only the shared backend tuple's key is left: the second's. */
+		CU_ASSERT_EQUAL(ct_entries_of(&first, &syn1), 1);
+		CU_ASSERT_EQUAL(send_pkt(&second, false, F_RST, 501 + round, 0,
+					 NULL, &out),
+				TC_OK);
+	}
+}
+
+int add_conntrack_tests(CU_pSuite suite)
+{
+	return !CU_add_test(suite,
+			    "conntrack: spoofed RSTs on a live connection",
+			    test_spoofed_rst) ||
+	       !CU_add_test(suite,
+			    "conntrack: SYN with a new ISN on a live tuple",
+			    test_spoofed_syn_on_live) ||
+	       !CU_add_test(suite,
+			    "conntrack: promotion needs the SYN-ACK's ISN",
+			    test_promotion_needs_synack) ||
+	       !CU_add_test(suite, "conntrack: SYN flood, then a flip",
+			    test_syn_flood) ||
+	       !CU_add_test(suite,
+			    "conntrack: closed connections leave established",
+			    test_closed_leave_established) ||
+	       !CU_add_test(suite,
+			    "conntrack: lost flows and placement history",
+			    test_lost_flow_history) ||
+	       !CU_add_test(suite,
+			    "conntrack: a client port reused to another VIP",
+			    test_backend_tuple_reuse);
+}
