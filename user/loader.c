@@ -293,6 +293,23 @@ static void adopt_pinned_size(struct bpf_map *map, const char *pin_root,
 	bpf_map__set_max_entries(map, wanted);
 }
 
+/*
+ * The kernel's LRU keeps up to 128 free nodes per CPU on local lists, and
+ * a CPU that cannot refill its list to that many from the global one
+ * evicts the difference, even from a map that is far from full (seen:
+ * 39 of 64 connections in a 128-entry table). This many entries more
+ * than the working set keep evictions for when the working set itself
+ * is exceeded.
+ */
+#define LRU_LOCAL_FREE_TARGET 128
+
+uint32_t veer_lru_slack(void)
+{
+	int cpus = libbpf_num_possible_cpus();
+
+	return (uint32_t)((cpus > 0 ? cpus : 1) + 1) * LRU_LOCAL_FREE_TARGET;
+}
+
 void veer_adopt_pinned_sizes(struct bpf_object *obj, const char *pin_root)
 {
 	struct bpf_map *map;
@@ -345,13 +362,16 @@ int veer_load(const char *pin_root, const struct veer_load_opts *opts,
 	adopt_pinned_size(skel->maps.veer_backends, pin_root,
 			  opts->max_backends);
 	adopt_pinned_size(skel->maps.veer_conntrack, pin_root,
-			  opts->ct_flows * VEER_CT_ENTRIES_PER_FLOW);
+			  opts->ct_flows * VEER_CT_ENTRIES_PER_FLOW +
+				  veer_lru_slack());
 	adopt_pinned_size(skel->maps.veer_ct_syn, pin_root,
 			  VEER_CT_SIDE_FLOWS(opts->ct_flows) *
-				  VEER_CT_ENTRIES_PER_FLOW);
+					  VEER_CT_ENTRIES_PER_FLOW +
+				  veer_lru_slack());
 	adopt_pinned_size(skel->maps.veer_ct_closing, pin_root,
 			  VEER_CT_SIDE_FLOWS(opts->ct_flows) *
-				  VEER_CT_ENTRIES_PER_FLOW);
+					  VEER_CT_ENTRIES_PER_FLOW +
+				  veer_lru_slack());
 
 	if (veer_tc__load(skel)) {
 		snprintf(err, errlen,

@@ -40,6 +40,12 @@ int veer_load(const char *pin_root, const struct veer_load_opts *opts,
 	      size_t errlen);
 
 /*
+ * Entries each conntrack LRU map gets beyond what --ct-size asks for, so
+ * that the kernel's per-CPU free lists never make it evict below that.
+ */
+uint32_t veer_lru_slack(void);
+
+/*
  * Gives every pinned-by-name map of obj (opened, not loaded) the size and
  * flags of the map already pinned under pin_root, so libbpf reuses it.
  */

@@ -20,6 +20,7 @@
 #include "abi_check.h"
 #include "addr.h"
 #include "config.h"
+#include "loader.h"
 #include "veer_select.h"
 
 void veer_maps_init(struct veer_maps *maps)
@@ -175,6 +176,13 @@ static int open_one(const char *pin_root, const char *name, int *fd,
 	return 0;
 }
 
+static uint32_t lru_usable(uint32_t max_entries)
+{
+	uint32_t slack = veer_lru_slack();
+
+	return max_entries > slack ? max_entries - slack : max_entries;
+}
+
 int veer_maps_open(const char *pin_root, struct veer_maps *maps, char *err,
 		   size_t errlen)
 {
@@ -214,6 +222,10 @@ int veer_maps_open(const char *pin_root, struct veer_maps *maps, char *err,
 		veer_maps_close(maps);
 		return -1;
 	}
+	/* What the tables hold for connections, without the LRU slack. */
+	maps->ct_entries = lru_usable(maps->ct_entries);
+	maps->ct_syn_entries = lru_usable(maps->ct_syn_entries);
+	maps->ct_closing_entries = lru_usable(maps->ct_closing_entries);
 	/* Ids index both meta and stats; the smaller table bounds them. */
 	if (meta_entries - 1 < maps->max_services)
 		maps->max_services = meta_entries - 1;

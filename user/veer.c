@@ -385,8 +385,14 @@ static int run_attach(int argc, char **argv)
 		if (!target)
 			return bad_option(argv);
 		if (parse_u32(optarg, 1, VEER_MAX_MAP_ENTRIES, target)) {
-			fail("bad value '%s' for %s (1..%u)", optarg,
-			     argv[optind - 1], VEER_MAX_MAP_ENTRIES);
+			const struct option *lo = longopts;
+
+			/* Name the option, whether its value was glued on
+			 * (--ct-size=0) or the next argument. */
+			while (lo->name && lo->val != opt)
+				lo++;
+			fail("bad value '%s' for --%s (1..%u)", optarg,
+			     lo->name, VEER_MAX_MAP_ENTRIES);
 			return EXIT_USAGE;
 		}
 	}

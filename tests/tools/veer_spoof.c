@@ -19,6 +19,7 @@
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,9 @@
 
 #define MAX_TUPLES 4096
 #define MAX_FLOOD 10000000ULL
+/* ENOBUFS: retry this often, polling this long in between. */
+#define SEND_RETRIES 1000
+#define SEND_RETRY_MS 10
 
 struct spoof_opts {
 	const char *dev;
@@ -146,15 +150,24 @@ static int send_segment(struct sender *s, const struct flow *f, uint8_t flags,
 {
 	uint8_t buf[PKT_MAX];
 	size_t len = build(f, false, flags, seq, ack, NULL, buf);
+	unsigned int retries = 0;
 
 	if (!len)
 		return -1;
 	memcpy(buf, s->dst_mac, ETH_ALEN);
 	memcpy(buf + ETH_ALEN, s->src_mac, ETH_ALEN);
-	if (sendto(s->fd, buf, len, 0, (struct sockaddr *)&s->to,
-		   sizeof(s->to)) != (ssize_t)len) {
-		fprintf(stderr, "veer-spoof: send: %s\n", strerror(errno));
-		return -1;
+	while (sendto(s->fd, buf, len, 0, (struct sockaddr *)&s->to,
+		      sizeof(s->to)) != (ssize_t)len) {
+		struct pollfd pfd = {.fd = s->fd, .events = POLLOUT};
+
+		/* A full device queue (veth under XDP): wait for room, a
+		 * bounded number of times. */
+		if (errno != ENOBUFS || ++retries > SEND_RETRIES) {
+			fprintf(stderr, "veer-spoof: send: %s\n",
+				strerror(errno));
+			return -1;
+		}
+		poll(&pfd, 1, SEND_RETRY_MS);
 	}
 	s->sent++;
 	return 0;
