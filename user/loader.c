@@ -225,6 +225,35 @@ static void prog_pin_path(char *buf, size_t len, const char *pin_root,
 	snprintf(buf, len, "%s/%s", pin_root, name);
 }
 
+/*
+ * Pins prog at path. With replace, an existing pin is replaced in one
+ * step (pinned beside it, then renamed over it), so the path always
+ * names a program: the old one until the rename, the new one after.
+ */
+static int pin_program(struct bpf_program *prog, const char *path, bool replace)
+{
+	char tmp[PATH_MAX];
+
+	if (!replace)
+		return bpf_program__pin(prog, path);
+	/* bpffs refuses names with dots. */
+	if (snprintf(tmp, sizeof(tmp), "%s_new", path) >= (int)sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	unlink(tmp); /* left by an upgrade that died here */
+	if (bpf_obj_pin(bpf_program__fd(prog), tmp))
+		return -1;
+	if (rename(tmp, path)) {
+		int saved = errno;
+
+		unlink(tmp);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
 int veer_open_progs(const char *pin_root, int *ingress_fd, int *egress_fd,
 		    char *err, size_t errlen)
 {
@@ -318,6 +347,90 @@ void veer_adopt_pinned_sizes(struct bpf_object *obj, const char *pin_root)
 		adopt_pinned_size(map, pin_root, bpf_map__max_entries(map));
 }
 
+/* max_entries of a pinned map; 0 if it is not pinned. */
+static uint32_t pinned_max_entries(const char *pin_root, const char *name)
+{
+	struct bpf_map_info info = {};
+	__u32 info_len = sizeof(info);
+	char path[PATH_MAX];
+	uint32_t n = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", pin_root, name);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &info_len))
+		n = info.max_entries;
+	close(fd);
+	return n;
+}
+
+#define SIZES_ADVICE                                                           \
+	"maps already pinned keep their sizes; 'veer detach --all' and "       \
+	"attach again to change them (live connections lose their pinning)"
+
+int veer_load_sizes_agree(const char *pin_root,
+			  const struct veer_load_opts *opts, unsigned int given,
+			  char *err, size_t errlen)
+{
+	struct veer_runtime rt = {};
+	char path[PATH_MAX];
+	uint32_t have, zero = 0;
+	int fd;
+
+	have = pinned_max_entries(pin_root, VEER_MAP_SERVICES);
+	if ((given & VEER_LOAD_GIVEN_MAX_SERVICES) && have &&
+	    have != opts->max_services) {
+		snprintf(err, errlen,
+			 "--max-services %u: the pinned maps hold "
+			 "%u; " SIZES_ADVICE,
+			 opts->max_services, have);
+		return -1;
+	}
+	have = pinned_max_entries(pin_root, VEER_MAP_BACKENDS);
+	if ((given & VEER_LOAD_GIVEN_MAX_BACKENDS) && have &&
+	    have != opts->max_backends) {
+		snprintf(err, errlen,
+			 "--max-backends %u: the pinned maps hold "
+			 "%u; " SIZES_ADVICE,
+			 opts->max_backends, have);
+		return -1;
+	}
+	have = pinned_max_entries(pin_root, VEER_MAP_CT);
+	if ((given & VEER_LOAD_GIVEN_CT_SIZE) && have &&
+	    have != opts->ct_flows * VEER_CT_ENTRIES_PER_FLOW +
+			    veer_lru_slack()) {
+		snprintf(err, errlen,
+			 "--ct-size %u: the pinned conntrack "
+			 "holds %u connections; " SIZES_ADVICE,
+			 opts->ct_flows,
+			 (have > veer_lru_slack() ? have - veer_lru_slack()
+						  : have) /
+				 VEER_CT_ENTRIES_PER_FLOW);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/%s", pin_root, VEER_MAP_RUNTIME);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	if (!bpf_map_lookup_elem(fd, &zero, &rt) && rt.abi_version &&
+	    (given & VEER_LOAD_GIVEN_CT_GRACE) &&
+	    rt.ct_close_grace_ns !=
+		    (uint64_t)opts->ct_close_grace_ms * 1000000ULL) {
+		snprintf(err, errlen,
+			 "--ct-close-grace %u: the pinned maps "
+			 "use %llu ms; " SIZES_ADVICE,
+			 opts->ct_close_grace_ms,
+			 (unsigned long long)(rt.ct_close_grace_ns /
+					      1000000ULL));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 int veer_load(const char *pin_root, const struct veer_load_opts *opts,
 	      int *ingress_fd, int *egress_fd, bool *reused, char *err,
 	      size_t errlen)
@@ -331,8 +444,8 @@ int veer_load(const char *pin_root, const struct veer_load_opts *opts,
 	*reused = false;
 	if (veer_abi_check(pin_root, err, errlen))
 		return -1;
-	if (veer_open_progs(pin_root, ingress_fd, egress_fd, err, errlen) ==
-	    0) {
+	if (!opts->upgrade && veer_open_progs(pin_root, ingress_fd, egress_fd,
+					      err, errlen) == 0) {
 		*reused = true;
 		return 0;
 	}
@@ -384,10 +497,10 @@ int veer_load(const char *pin_root, const struct veer_load_opts *opts,
 			 opts->ct_close_grace_ms, err, errlen))
 		goto cleanup;
 	prog_pin_path(path, sizeof(path), pin_root, VEER_PIN_PROG_TC_INGRESS);
-	if (bpf_program__pin(skel->progs.veer_tc_ingress, path))
+	if (pin_program(skel->progs.veer_tc_ingress, path, opts->upgrade))
 		goto pin_failed;
 	prog_pin_path(path, sizeof(path), pin_root, VEER_PIN_PROG_TC_EGRESS);
-	if (bpf_program__pin(skel->progs.veer_tc_egress, path))
+	if (pin_program(skel->progs.veer_tc_egress, path, opts->upgrade))
 		goto pin_failed;
 	*ingress_fd = dup(bpf_program__fd(skel->progs.veer_tc_ingress));
 	*egress_fd = dup(bpf_program__fd(skel->progs.veer_tc_egress));
@@ -423,14 +536,15 @@ static struct veer_xdp *open_load_xdp(const char *pin_root, bool frags)
 	return skel;
 }
 
-int veer_load_xdp(const char *pin_root, int *xdp_fd, char *err, size_t errlen)
+static int load_xdp(const char *pin_root, bool upgrade, int *xdp_fd, char *err,
+		    size_t errlen)
 {
 	struct veer_xdp *skel;
 	char path[PATH_MAX];
 	int ret = -1;
 
 	prog_pin_path(path, sizeof(path), pin_root, VEER_PIN_PROG_XDP_INGRESS);
-	*xdp_fd = bpf_obj_get(path);
+	*xdp_fd = upgrade ? -1 : bpf_obj_get(path);
 	if (*xdp_fd >= 0)
 		return 0;
 	/*
@@ -450,7 +564,7 @@ int veer_load_xdp(const char *pin_root, int *xdp_fd, char *err, size_t errlen)
 			 strerror(errno));
 		return -1;
 	}
-	if (bpf_program__pin(skel->progs.veer_xdp_ingress, path)) {
+	if (pin_program(skel->progs.veer_xdp_ingress, path, upgrade)) {
 		snprintf(err, errlen, "cannot pin %s: %s", path,
 			 strerror(errno));
 		goto cleanup;
@@ -460,6 +574,17 @@ int veer_load_xdp(const char *pin_root, int *xdp_fd, char *err, size_t errlen)
 cleanup:
 	veer_xdp__destroy(skel);
 	return ret;
+}
+
+int veer_load_xdp(const char *pin_root, int *xdp_fd, char *err, size_t errlen)
+{
+	return load_xdp(pin_root, false, xdp_fd, err, errlen);
+}
+
+int veer_load_xdp_upgrade(const char *pin_root, int *xdp_fd, char *err,
+			  size_t errlen)
+{
+	return load_xdp(pin_root, true, xdp_fd, err, errlen);
 }
 
 void veer_xdp_query(int ifindex, uint32_t *prog_id, bool *native)

@@ -12,6 +12,11 @@ struct veer_load_opts {
 	uint32_t max_backends;
 	uint32_t ct_flows; /* connections; the map holds twice as many */
 	uint32_t ct_close_grace_ms;
+	/*
+	 * Load new programs even when programs are pinned already, and
+	 * replace their pins (an in-place upgrade over the same maps).
+	 */
+	bool upgrade;
 };
 
 #define VEER_LOAD_OPTS_DEFAULT                                                 \
@@ -28,6 +33,23 @@ struct veer_load_opts {
  */
 int veer_pin_root_prepare(const char *pin_root, bool create, char *err,
 			  size_t errlen);
+
+/* Which veer_load_opts fields the user set explicitly. */
+#define VEER_LOAD_GIVEN_MAX_SERVICES (1U << 0)
+#define VEER_LOAD_GIVEN_MAX_BACKENDS (1U << 1)
+#define VEER_LOAD_GIVEN_CT_SIZE (1U << 2)
+#define VEER_LOAD_GIVEN_CT_GRACE (1U << 3)
+
+/*
+ * Maps already pinned keep their sizes (and the runtime map its close
+ * grace): a size the user asked for explicitly that differs from them
+ * cannot take effect. 0 when nothing given conflicts (or nothing is
+ * pinned); -1 with a one-line message naming the option, the value in
+ * force and how to change it.
+ */
+int veer_load_sizes_agree(const char *pin_root,
+			  const struct veer_load_opts *opts, unsigned int given,
+			  char *err, size_t errlen);
 
 /*
  * Loads the programs and maps unless they are already pinned under
@@ -61,6 +83,10 @@ int veer_open_progs(const char *pin_root, int *ingress_fd, int *egress_fd,
  * TC load created. 0 or -1 with err.
  */
 int veer_load_xdp(const char *pin_root, int *xdp_fd, char *err, size_t errlen);
+
+/* The same, always loading anew and replacing the pin (an upgrade). */
+int veer_load_xdp_upgrade(const char *pin_root, int *xdp_fd, char *err,
+			  size_t errlen);
 
 /*
  * Attaches TC egress, and TC ingress unless ingress_fd < 0 (XDP mode does

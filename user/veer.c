@@ -339,7 +339,87 @@ struct attach_opts {
 	bool xdp; /* --mode xdp: XDP ingress, TC egress */
 	const char *cgroup; /* --cgroup PATH: socket LB for local processes */
 	struct veer_load_opts load;
+	unsigned int
+		given; /* VEER_LOAD_GIVEN_*: sizes set on the command line */
+	bool upgrade; /* --upgrade: new programs over the pinned maps */
 };
+
+/*
+ * In-place upgrade: this build's programs are loaded over the pinned maps
+ * (their layout checked first), their pins replaced, and every TC and XDP
+ * attach point in this network namespace that runs the old programs is
+ * switched to the new ones with one replacing attach each: no packet
+ * meets a missing program, and conntrack, configuration and counters are
+ * the same maps as before. The new program fds come back for the rest of
+ * the attach.
+ */
+static int upgrade(struct attach_opts *o, int *in_fd, int *eg_fd, int *xdp_fd)
+{
+	uint32_t old_in = veer_pinned_prog_id(g.pin_root,
+					      VEER_PIN_PROG_TC_INGRESS),
+		 old_eg = veer_pinned_prog_id(g.pin_root,
+					      VEER_PIN_PROG_TC_EGRESS),
+		 old_xdp = veer_pinned_prog_id(g.pin_root,
+					       VEER_PIN_PROG_XDP_INGRESS),
+		 in_id, eg_id, xdp_id, new_xdp = 0;
+	struct if_nameindex *ifs, *it;
+	char err[VEER_ERR_LEN];
+	bool reused, native;
+	int points = 0, failures = 0;
+
+	if (!old_in || !old_eg) {
+		fail("nothing to upgrade: veer's programs are not pinned under "
+		     "%s (attach without --upgrade)",
+		     g.pin_root);
+		return -1;
+	}
+	o->load.upgrade = true;
+	if (veer_load(g.pin_root, &o->load, in_fd, eg_fd, &reused, err,
+		      sizeof(err)) ||
+	    ((old_xdp || o->xdp) &&
+	     veer_load_xdp_upgrade(g.pin_root, xdp_fd, err, sizeof(err)))) {
+		fail("%s (nothing was replaced)", err);
+		return -1;
+	}
+	if (*xdp_fd >= 0)
+		new_xdp = veer_pinned_prog_id(g.pin_root,
+					      VEER_PIN_PROG_XDP_INGRESS);
+	ifs = if_nameindex();
+	for (it = ifs; it && it->if_index; it++) {
+		int ifindex = (int)it->if_index;
+
+		veer_tc_query(ifindex, &in_id, &eg_id);
+		veer_xdp_query(ifindex, &xdp_id, &native);
+		if (eg_id != old_eg && in_id != old_in &&
+		    (!old_xdp || xdp_id != old_xdp))
+			continue;
+		/* Egress first, as in attach: replies never lack un-NAT. */
+		if (veer_tc_attach(ifindex, in_id == old_in ? *in_fd : -1,
+				   *eg_fd, err, sizeof(err)) ||
+		    (old_xdp && xdp_id == old_xdp &&
+		     veer_xdp_attach(ifindex, *xdp_fd, old_xdp, &native, err,
+				     sizeof(err)))) {
+			fail("%s: %s", it->if_name, err);
+			failures++;
+			continue;
+		}
+		printf("upgraded %s: %s\n", it->if_name,
+		       xdp_id == old_xdp && old_xdp ? "xdp ingress, tc egress"
+						    : "tc ingress+egress");
+		points++;
+	}
+	if (ifs)
+		if_freenameindex(ifs);
+	printf("upgrade: tc programs %u/%u -> %u/%u", old_in, old_eg,
+	       veer_pinned_prog_id(g.pin_root, VEER_PIN_PROG_TC_INGRESS),
+	       veer_pinned_prog_id(g.pin_root, VEER_PIN_PROG_TC_EGRESS));
+	if (new_xdp)
+		printf(", xdp %u -> %u", old_xdp, new_xdp);
+	printf(" over the same maps; %d attach point%s in this network "
+	       "namespace switched\n",
+	       points, points == 1 ? "" : "s");
+	return failures ? -1 : 0;
+}
 
 static int run_attach(int argc, char **argv)
 {
@@ -350,15 +430,17 @@ static int run_attach(int argc, char **argv)
 		{"ct-close-grace", required_argument, NULL, 'g'},
 		{"mode", required_argument, NULL, 'm'},
 		{"cgroup", optional_argument, NULL, 'C'},
+		{"upgrade", no_argument, NULL, 'u'},
 		{NULL, 0, NULL, 0},
 	};
 	struct attach_opts o = {.load = VEER_LOAD_OPTS_DEFAULT};
+	struct veer_maps lock;
 	char cgroup_root[PATH_MAX];
 	int sock_fds[VEER_SOCK_PROG_COUNT] = {-1, -1, -1, -1};
 	char err[VEER_ERR_LEN];
 	int opt, ifindex, in_fd = -1, eg_fd = -1, xdp_fd = -1;
 	int ret = EXIT_FAILED;
-	bool reused, native = false;
+	bool reused = true, native = false;
 
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (opt == 'm') {
@@ -376,11 +458,21 @@ static int run_attach(int argc, char **argv)
 				return EXIT_FAILED;
 			continue;
 		}
+		if (opt == 'u') {
+			o.upgrade = true;
+			continue;
+		}
 		uint32_t *target = opt == 's'	? &o.load.max_services
 				   : opt == 'b' ? &o.load.max_backends
 				   : opt == 'c' ? &o.load.ct_flows
 				   : opt == 'g' ? &o.load.ct_close_grace_ms
 						: NULL;
+
+		o.given |= opt == 's'	? VEER_LOAD_GIVEN_MAX_SERVICES
+			   : opt == 'b' ? VEER_LOAD_GIVEN_MAX_BACKENDS
+			   : opt == 'c' ? VEER_LOAD_GIVEN_CT_SIZE
+			   : opt == 'g' ? VEER_LOAD_GIVEN_CT_GRACE
+					: 0;
 
 		if (!target)
 			return bad_option(argv);
@@ -396,7 +488,7 @@ static int run_attach(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (optind < argc - 1 || (optind == argc && !o.cgroup)) {
+	if (optind < argc - 1 || (optind == argc && !o.cgroup && !o.upgrade)) {
 		fail("expected one interface name, or --cgroup PATH, or both");
 		return EXIT_USAGE;
 	}
@@ -408,10 +500,30 @@ static int run_attach(int argc, char **argv)
 		fail("no interface named '%s'", o.dev);
 		return EXIT_FAILED;
 	}
+	/*
+	 * One attach (or apply) at a time per pin root: two first attaches
+	 * would both create the maps and one would fail to pin them.
+	 */
+	veer_maps_init(&lock);
 	if (veer_pin_root_prepare(g.pin_root, true, err, sizeof(err)) ||
-	    veer_load(g.pin_root, &o.load, &in_fd, &eg_fd, &reused, err,
-		      sizeof(err)) ||
-	    (o.xdp && veer_load_xdp(g.pin_root, &xdp_fd, err, sizeof(err))) ||
+	    veer_maps_lock(&lock, g.pin_root, err, sizeof(err)) ||
+	    veer_load_sizes_agree(g.pin_root, &o.load, o.given, err,
+				  sizeof(err))) {
+		fail("%s", err);
+		goto cleanup;
+	}
+	if (o.upgrade) {
+		if (upgrade(&o, &in_fd, &eg_fd, &xdp_fd))
+			goto cleanup;
+		if (!o.dev && !o.cgroup) {
+			ret = 0;
+			goto cleanup;
+		}
+	}
+	if ((in_fd < 0 && veer_load(g.pin_root, &o.load, &in_fd, &eg_fd,
+				    &reused, err, sizeof(err))) ||
+	    (o.xdp && xdp_fd < 0 &&
+	     veer_load_xdp(g.pin_root, &xdp_fd, err, sizeof(err))) ||
 	    (o.cgroup &&
 	     veer_load_sock(g.pin_root, sock_fds, err, sizeof(err)))) {
 		fail("%s", err);
@@ -472,6 +584,7 @@ cleanup:
 	for (opt = 0; opt < VEER_SOCK_PROG_COUNT; opt++)
 		if (sock_fds[opt] >= 0)
 			close(sock_fds[opt]);
+	veer_maps_close(&lock);
 	return ret;
 }
 
