@@ -4,6 +4,9 @@
  * cross a node interface): connect() to a VIP is rewritten to the chosen
  * backend, and getpeername() reports the VIP back, so applications see the
  * address they dialled.
+ *
+ * Only what `veer attach --cgroup` loads belongs here: the decision's
+ * BPF_PROG_TEST_RUN entry is in veer_sock_test.bpf.c (test-only).
  */
 #define BPF_NO_PRESERVE_ACCESS_INDEX
 #include "lib/sock.h"
@@ -117,23 +120,6 @@ SEC("cgroup/getpeername6")
 int veer_getpeername6(struct bpf_sock_addr *ctx)
 {
 	return veer_getpeername(ctx, VEER_AF_INET6);
-}
-
-/*
- * Test entry: the same decision on a crafted request, through
- * BPF_PROG_TEST_RUN (which cgroup programs do not support). The request
- * comes in as the context; the decision goes out through this global
- * (the verifier allows only fixed-offset access to a syscall context).
- */
-struct veer_sock_req veer_sock_test_result;
-
-SEC("syscall")
-int veer_sock_test(struct veer_sock_req *req)
-{
-	__builtin_memcpy(&veer_sock_test_result, req,
-			 sizeof(veer_sock_test_result));
-	veer_sock_lb(&veer_sock_test_result);
-	return 0;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

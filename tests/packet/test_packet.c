@@ -24,6 +24,7 @@
 #include "veer_abi.h"
 #include "pkt.h"
 #include "veer_sock.skel.h"
+#include "veer_sock_test.skel.h"
 #include "veer_xdp.skel.h"
 
 #include "fixture.h"
@@ -593,9 +594,10 @@ static void test_v6_distribution(void)
 
 /*
  * The socket path's decision (what cgroup connect4/6 apply), through its
- * test entry: same library, so the same weights hold per connect().
+ * test entry (veer_sock_test.bpf.c: veer_sock_lb() from the same library
+ * as veer_sock.bpf.c), so the same weights hold per connect().
  */
-static int sock_decide(struct veer_sock *skel, struct veer_sock_req *req)
+static int sock_decide(struct veer_sock_test *skel, struct veer_sock_req *req)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = req,
 		    .ctx_size_in = sizeof(*req));
@@ -608,7 +610,7 @@ static int sock_decide(struct veer_sock *skel, struct veer_sock_req *req)
 }
 
 /* A connect() to addr:port by the socket with this cookie, decided. */
-static int sock_decide_for(struct veer_sock *skel, const char *addr,
+static int sock_decide_for(struct veer_sock_test *skel, const char *addr,
 			   uint16_t port, uint64_t cookie,
 			   struct veer_sock_req *req)
 {
@@ -627,15 +629,30 @@ static void test_sock_lb(void)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = pin_root);
 	unsigned long counts[3] = {0, 0, 0}, other = 0;
+	struct veer_sock_test *skel;
+	struct bpf_program *prog;
 	struct veer_sock_req req;
-	struct veer_sock *skel;
+	struct veer_sock *sock;
 	double share;
 	unsigned int i;
 
-	skel = veer_sock__open_opts(&open_opts);
+	/*
+	 * The object `veer attach --cgroup` loads: it loads here, and holds
+	 * no syscall (sleepable) program, which would need Linux 6.1+.
+	 */
+	sock = veer_sock__open_opts(&open_opts);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sock);
+	veer_adopt_pinned_sizes(sock->obj, pin_root);
+	CU_ASSERT_EQUAL_FATAL(veer_sock__load(sock), 0);
+	bpf_object__for_each_program(prog, sock->obj)
+		CU_ASSERT_NOT_EQUAL(bpf_program__type(prog),
+				    BPF_PROG_TYPE_SYSCALL);
+	veer_sock__destroy(sock);
+
+	skel = veer_sock_test__open_opts(&open_opts);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(skel);
 	veer_adopt_pinned_sizes(skel->obj, pin_root);
-	CU_ASSERT_EQUAL_FATAL(veer_sock__load(skel), 0);
+	CU_ASSERT_EQUAL_FATAL(veer_sock_test__load(skel), 0);
 
 	/* The distribution service (v1 80, v2 0, v3 20) per connect(). */
 	for (i = 0; i < DIST_FLOWS; i++) {
@@ -684,7 +701,7 @@ static void test_sock_lb(void)
 	CU_ASSERT_TRUE(addr_is(&req.addr, AF_INET6, "fd20:1::1") ||
 		       addr_is(&req.addr, AF_INET6, "fd20:1::2") ||
 		       addr_is(&req.addr, AF_INET6, "fd20:3::1"));
-	veer_sock__destroy(skel);
+	veer_sock_test__destroy(skel);
 }
 
 /*
