@@ -2,6 +2,7 @@
 /* nftw() */
 #define _XOPEN_SOURCE 700
 #define _DEFAULT_SOURCE
+#define _GNU_SOURCE /* setns() */
 #include "loader.h"
 
 #include <bpf/bpf.h>
@@ -9,6 +10,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <libgen.h>
+#include <net/if.h>
+#include <sched.h>
 #include <limits.h>
 #include <linux/magic.h>
 #include <stdio.h>
@@ -226,16 +229,14 @@ static void prog_pin_path(char *buf, size_t len, const char *pin_root,
 }
 
 /*
- * Pins prog at path. With replace, an existing pin is replaced in one
- * step (pinned beside it, then renamed over it), so the path always
- * names a program: the old one until the rename, the new one after.
+ * Pins prog at path, replacing a pin already there in one step (pinned
+ * beside it, then renamed over it): the path always names a program, the
+ * old one until the rename, the new one after. A load happens when a pin
+ * is missing or for an upgrade; the other pins of the set are replaced.
  */
-static int pin_program(struct bpf_program *prog, const char *path, bool replace)
+static int pin_program(struct bpf_program *prog, const char *path)
 {
 	char tmp[PATH_MAX];
-
-	if (!replace)
-		return bpf_program__pin(prog, path);
 	/* bpffs refuses names with dots. */
 	if (snprintf(tmp, sizeof(tmp), "%s_new", path) >= (int)sizeof(tmp)) {
 		errno = ENAMETOOLONG;
@@ -497,10 +498,10 @@ int veer_load(const char *pin_root, const struct veer_load_opts *opts,
 			 opts->ct_close_grace_ms, err, errlen))
 		goto cleanup;
 	prog_pin_path(path, sizeof(path), pin_root, VEER_PIN_PROG_TC_INGRESS);
-	if (pin_program(skel->progs.veer_tc_ingress, path, opts->upgrade))
+	if (pin_program(skel->progs.veer_tc_ingress, path))
 		goto pin_failed;
 	prog_pin_path(path, sizeof(path), pin_root, VEER_PIN_PROG_TC_EGRESS);
-	if (pin_program(skel->progs.veer_tc_egress, path, opts->upgrade))
+	if (pin_program(skel->progs.veer_tc_egress, path))
 		goto pin_failed;
 	*ingress_fd = dup(bpf_program__fd(skel->progs.veer_tc_ingress));
 	*egress_fd = dup(bpf_program__fd(skel->progs.veer_tc_egress));
@@ -564,7 +565,7 @@ static int load_xdp(const char *pin_root, bool upgrade, int *xdp_fd, char *err,
 			 strerror(errno));
 		return -1;
 	}
-	if (pin_program(skel->progs.veer_xdp_ingress, path, upgrade)) {
+	if (pin_program(skel->progs.veer_xdp_ingress, path)) {
 		snprintf(err, errlen, "cannot pin %s: %s", path,
 			 strerror(errno));
 		goto cleanup;
@@ -600,7 +601,53 @@ void veer_xdp_query(int ifindex, uint32_t *prog_id, bool *native)
 		  opts.attach_mode == XDP_ATTACHED_HW;
 }
 
-int veer_xdp_attach(int ifindex, int xdp_fd, uint32_t own_prog_id, bool *native,
+/* The id of a map pinned under pin_root; 0 if it is not pinned. */
+static uint32_t pinned_map_id(const char *pin_root, const char *name)
+{
+	struct bpf_map_info info = {};
+	__u32 info_len = sizeof(info);
+	char path[PATH_MAX];
+	uint32_t id = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", pin_root, name);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &info_len))
+		id = info.id;
+	close(fd);
+	return id;
+}
+
+/* Every veer program reads the service table, whatever its attach point. */
+#define PROG_MAP_IDS_MAX 32
+
+bool veer_prog_is_ours(uint32_t prog_id, const char *pin_root)
+{
+	uint32_t services = pinned_map_id(pin_root, VEER_MAP_SERVICES);
+	__u32 map_ids[PROG_MAP_IDS_MAX], i;
+	struct bpf_prog_info info = {};
+	__u32 info_len = sizeof(info);
+	bool ours = false;
+	int fd;
+
+	if (!prog_id || !services)
+		return false;
+	fd = bpf_prog_get_fd_by_id(prog_id);
+	if (fd < 0)
+		return false;
+	info.nr_map_ids = PROG_MAP_IDS_MAX;
+	info.map_ids = (__u64)(unsigned long)map_ids;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &info_len) &&
+	    !strncmp(info.name, "veer_", 5))
+		for (i = 0; i < info.nr_map_ids && i < PROG_MAP_IDS_MAX; i++)
+			ours |= map_ids[i] == services;
+	close(fd);
+	return ours;
+}
+
+int veer_xdp_attach(int ifindex, int xdp_fd, const char *pin_root, bool *native,
 		    char *err, size_t errlen)
 {
 	uint32_t current;
@@ -608,7 +655,7 @@ int veer_xdp_attach(int ifindex, int xdp_fd, uint32_t own_prog_id, bool *native,
 	int ret;
 
 	veer_xdp_query(ifindex, &current, &current_native);
-	if (current && current != own_prog_id) {
+	if (current && !veer_prog_is_ours(current, pin_root)) {
 		snprintf(err, errlen,
 			 "another XDP program (id %u) is attached; veer will "
 			 "not replace it",
@@ -626,13 +673,13 @@ int veer_xdp_attach(int ifindex, int xdp_fd, uint32_t own_prog_id, bool *native,
 	return 0;
 }
 
-int veer_xdp_detach(int ifindex, uint32_t own_prog_id)
+int veer_xdp_detach(int ifindex, const char *pin_root)
 {
 	uint32_t current;
 	bool native;
 
 	veer_xdp_query(ifindex, &current, &native);
-	if (!current || current != own_prog_id)
+	if (!current || !veer_prog_is_ours(current, pin_root))
 		return 0;
 	bpf_xdp_detach(ifindex,
 		       native ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE, NULL);
@@ -1034,4 +1081,109 @@ void veer_cgroup_walk(const char *pin_root,
 	walk.fn = fn;
 	walk.ctx = ctx;
 	nftw(root, walk_one, 32, FTW_PHYS | FTW_MOUNT);
+}
+
+/* ---- other network namespaces ---------------------------------------- */
+
+/* Network namespaces looked at, at most (distinct ones, not processes). */
+#define NETNS_SCAN_MAX 4096
+
+/* Whether a program of pin_root is attached (TC or XDP) in the current
+ * network namespace; the first such interface's name goes to ifname. */
+static bool attached_in_current_netns(const char *pin_root, char *ifname,
+				      size_t len)
+{
+	struct if_nameindex *ifs = if_nameindex(), *it;
+	uint32_t in_id, eg_id, xdp_id;
+	bool native, found = false;
+
+	for (it = ifs; it && it->if_index && !found; it++) {
+		veer_tc_query((int)it->if_index, &in_id, &eg_id);
+		veer_xdp_query((int)it->if_index, &xdp_id, &native);
+		found = veer_prog_is_ours(in_id, pin_root) ||
+			veer_prog_is_ours(eg_id, pin_root) ||
+			veer_prog_is_ours(xdp_id, pin_root);
+		if (found)
+			snprintf(ifname, len, "%s", it->if_name);
+	}
+	if (ifs)
+		if_freenameindex(ifs);
+	return found;
+}
+
+/* Looks into the namespace at path (unless seen already); 1 if found. */
+static int look_into(const char *path, const char *name, const char *pin_root,
+		     int self_fd, ino_t *seen, size_t *nseen, char *where,
+		     size_t len)
+{
+	char ifname[IF_NAMESIZE];
+	struct stat st;
+	size_t i;
+	int fd, found;
+
+	if (stat(path, &st))
+		return 0;
+	for (i = 0; i < *nseen; i++)
+		if (seen[i] == st.st_ino)
+			return 0;
+	if (*nseen < NETNS_SCAN_MAX)
+		seen[(*nseen)++] = st.st_ino;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (setns(fd, CLONE_NEWNET)) {
+		close(fd);
+		return 0;
+	}
+	found = attached_in_current_netns(pin_root, ifname, sizeof(ifname));
+	close(fd);
+	if (setns(self_fd, CLONE_NEWNET))
+		return -1; /* cannot get back: stop looking */
+	if (found)
+		snprintf(where, len, "%s (%s)", name, ifname);
+	return found;
+}
+
+int veer_attached_elsewhere(const char *pin_root, char *where, size_t len)
+{
+	static ino_t seen[NETNS_SCAN_MAX];
+	char path[PATH_MAX], name[NAME_MAX + 16];
+	size_t nseen = 0;
+	struct dirent *e;
+	struct stat self;
+	DIR *dir;
+	int self_fd, found = 0;
+
+	self_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (self_fd < 0 || fstat(self_fd, &self)) {
+		if (self_fd >= 0)
+			close(self_fd);
+		return -1;
+	}
+	seen[nseen++] = self.st_ino;
+	/* Named namespaces first: their names are what users type. */
+	dir = opendir("/run/netns");
+	while (dir && !found && (e = readdir(dir))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/run/netns/%s", e->d_name);
+		snprintf(name, sizeof(name), "%s", e->d_name);
+		found = look_into(path, name, pin_root, self_fd, seen, &nseen,
+				  where, len);
+	}
+	if (dir)
+		closedir(dir);
+	dir = found ? NULL : opendir("/proc");
+	while (dir && !found && (e = readdir(dir))) {
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/ns/net", e->d_name);
+		snprintf(name, sizeof(name), "of pid %s", e->d_name);
+		found = look_into(path, name, pin_root, self_fd, seen, &nseen,
+				  where, len);
+	}
+	if (dir)
+		closedir(dir);
+	close(self_fd);
+	return found;
 }

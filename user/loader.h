@@ -99,15 +99,22 @@ int veer_tc_attach(int ifindex, int ingress_fd, int egress_fd, char *err,
 void veer_tc_detach_ingress(int ifindex);
 
 /*
+ * Whether program prog_id is one of veer's (by name) working on the maps
+ * pinned under pin_root: found by what it is, not by its pin, so an
+ * attached program whose pin was removed is still recognised.
+ */
+bool veer_prog_is_ours(uint32_t prog_id, const char *pin_root);
+
+/*
  * Attaches the XDP program natively, or in generic (skb) mode when the
  * driver has no XDP; *native says which. Refuses to replace a program
- * that is not veer's. 0 or -1 with err.
+ * that is not veer's (of this pin root). 0 or -1 with err.
  */
-int veer_xdp_attach(int ifindex, int xdp_fd, uint32_t own_prog_id, bool *native,
+int veer_xdp_attach(int ifindex, int xdp_fd, const char *pin_root, bool *native,
 		    char *err, size_t errlen);
 
-/* Detaches veer's XDP program (prog id own_prog_id); 1 if one was there. */
-int veer_xdp_detach(int ifindex, uint32_t own_prog_id);
+/* Detaches veer's XDP program of this pin root; 1 if one was there. */
+int veer_xdp_detach(int ifindex, const char *pin_root);
 
 /* The XDP program on ifindex: its id (0: none) and whether native. */
 void veer_xdp_query(int ifindex, uint32_t *prog_id, bool *native);
@@ -159,6 +166,15 @@ int veer_tc_detach(int ifindex, char *err, size_t errlen);
  * the program ids are returned (0 when absent).
  */
 void veer_tc_query(int ifindex, uint32_t *ingress_id, uint32_t *egress_id);
+
+/*
+ * Whether a TC or XDP program of pin_root is attached in another network
+ * namespace (named ones under /run/netns first, then those of every
+ * process): 1 with "NAME (IFNAME)" in where, 0 if none, -1 if this
+ * process's own namespace cannot be opened. The caller's namespace is
+ * the same on return.
+ */
+int veer_attached_elsewhere(const char *pin_root, char *where, size_t len);
 
 /* Removes every pin under pin_root and the directory itself. */
 int veer_unpin_all(const char *pin_root, char *err, size_t errlen);

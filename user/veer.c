@@ -344,6 +344,23 @@ struct attach_opts {
 	bool upgrade; /* --upgrade: new programs over the pinned maps */
 };
 
+/* Whether an interface of this namespace runs this pin root's XDP program
+ * (recognised by its maps: its pin may be gone). */
+static bool own_xdp_attached_here(void)
+{
+	struct if_nameindex *ifs = if_nameindex(), *it;
+	uint32_t xdp_id;
+	bool native, found = false;
+
+	for (it = ifs; it && it->if_index && !found; it++) {
+		veer_xdp_query((int)it->if_index, &xdp_id, &native);
+		found = xdp_id && veer_prog_is_ours(xdp_id, g.pin_root);
+	}
+	if (ifs)
+		if_freenameindex(ifs);
+	return found;
+}
+
 /*
  * In-place upgrade: this build's programs are loaded over the pinned maps
  * (their layout checked first), their pins replaced, and every TC and XDP
@@ -376,7 +393,7 @@ static int upgrade(struct attach_opts *o, int *in_fd, int *eg_fd, int *xdp_fd)
 	o->load.upgrade = true;
 	if (veer_load(g.pin_root, &o->load, in_fd, eg_fd, &reused, err,
 		      sizeof(err)) ||
-	    ((old_xdp || o->xdp) &&
+	    ((old_xdp || o->xdp || own_xdp_attached_here()) &&
 	     veer_load_xdp_upgrade(g.pin_root, xdp_fd, err, sizeof(err)))) {
 		fail("%s (nothing was replaced)", err);
 		return -1;
@@ -388,24 +405,28 @@ static int upgrade(struct attach_opts *o, int *in_fd, int *eg_fd, int *xdp_fd)
 	for (it = ifs; it && it->if_index; it++) {
 		int ifindex = (int)it->if_index;
 
+		bool xdp_ours;
+
 		veer_tc_query(ifindex, &in_id, &eg_id);
 		veer_xdp_query(ifindex, &xdp_id, &native);
-		if (eg_id != old_eg && in_id != old_in &&
-		    (!old_xdp || xdp_id != old_xdp))
+		/* Old programs are recognised by their maps, not pins. */
+		xdp_ours = *xdp_fd >= 0 && xdp_id &&
+			   veer_prog_is_ours(xdp_id, g.pin_root);
+		if (!xdp_ours &&
+		    !(eg_id && veer_prog_is_ours(eg_id, g.pin_root)))
 			continue;
 		/* Egress first, as in attach: replies never lack un-NAT. */
-		if (veer_tc_attach(ifindex, in_id == old_in ? *in_fd : -1,
-				   *eg_fd, err, sizeof(err)) ||
-		    (old_xdp && xdp_id == old_xdp &&
-		     veer_xdp_attach(ifindex, *xdp_fd, old_xdp, &native, err,
-				     sizeof(err)))) {
+		if (veer_tc_attach(ifindex, in_id ? *in_fd : -1, *eg_fd, err,
+				   sizeof(err)) ||
+		    (xdp_ours && veer_xdp_attach(ifindex, *xdp_fd, g.pin_root,
+						 &native, err, sizeof(err)))) {
 			fail("%s: %s", it->if_name, err);
 			failures++;
 			continue;
 		}
 		printf("upgraded %s: %s\n", it->if_name,
-		       xdp_id == old_xdp && old_xdp ? "xdp ingress, tc egress"
-						    : "tc ingress+egress");
+		       xdp_ours ? "xdp ingress, tc egress"
+				: "tc ingress+egress");
 		points++;
 	}
 	if (ifs)
@@ -550,11 +571,8 @@ static int run_attach(int argc, char **argv)
 	 */
 	if (o.xdp) {
 		if (veer_tc_attach(ifindex, -1, eg_fd, err, sizeof(err)) ||
-		    veer_xdp_attach(
-			    ifindex, xdp_fd,
-			    veer_pinned_prog_id(g.pin_root,
-						VEER_PIN_PROG_XDP_INGRESS),
-			    &native, err, sizeof(err))) {
+		    veer_xdp_attach(ifindex, xdp_fd, g.pin_root, &native, err,
+				    sizeof(err))) {
 			fail("%s", err);
 			goto cleanup;
 		}
@@ -564,9 +582,7 @@ static int run_attach(int argc, char **argv)
 			fail("%s", err);
 			goto cleanup;
 		}
-		veer_xdp_detach(ifindex,
-				veer_pinned_prog_id(g.pin_root,
-						    VEER_PIN_PROG_XDP_INGRESS));
+		veer_xdp_detach(ifindex, g.pin_root);
 	}
 	printf("attached to %s (%s)%s\n", o.dev,
 	       !o.xdp	? "tc ingress+egress"
@@ -599,9 +615,7 @@ struct detach_opts {
 static int detach_everywhere(int *count)
 {
 	struct if_nameindex *ifs = if_nameindex(), *it;
-	uint32_t in_id, eg_id,
-		xdp_id = veer_pinned_prog_id(g.pin_root,
-					     VEER_PIN_PROG_XDP_INGRESS);
+	uint32_t in_id, eg_id;
 	char err[VEER_ERR_LEN];
 	int failures = 0;
 
@@ -609,7 +623,7 @@ static int detach_everywhere(int *count)
 	if (!ifs)
 		return -1;
 	for (it = ifs; it->if_index; it++) {
-		int xdp = veer_xdp_detach((int)it->if_index, xdp_id);
+		int xdp = veer_xdp_detach((int)it->if_index, g.pin_root);
 
 		veer_tc_query((int)it->if_index, &in_id, &eg_id);
 		if (!in_id && !eg_id && !xdp)
@@ -643,6 +657,7 @@ static int run_detach(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	struct detach_opts o = {};
+	char where[PATH_MAX];
 	const char *cgroup = NULL;
 	char cgroup_root[PATH_MAX];
 	char err[VEER_ERR_LEN];
@@ -685,6 +700,20 @@ static int run_detach(int argc, char **argv)
 			fail("%s", err);
 			return EXIT_FAILED;
 		}
+		/*
+		 * Pins go last, and not while another namespace still runs
+		 * these programs: the next attach would make fresh maps and
+		 * its live connections would lose their pinning.
+		 */
+		if (veer_attached_elsewhere(g.pin_root, where, sizeof(where)) >
+		    0) {
+			fail("nothing detached: veer (pin root %s) is also "
+			     "attached in network namespace %s; detach it "
+			     "there first (nsenter --net=... veer detach "
+			     "--all), or here interface by interface",
+			     g.pin_root, where);
+			return EXIT_FAILED;
+		}
 		/* Cgroups first: no local connect() rewritten meanwhile. */
 		count = 0;
 		veer_cgroup_walk(g.pin_root, detach_cgroup_found, &count);
@@ -704,9 +733,7 @@ static int run_detach(int argc, char **argv)
 		return EXIT_FAILED;
 	}
 	/* Ingress (XDP, then TC) before egress: no DNAT without un-NAT. */
-	xdp = veer_xdp_detach(
-		ifindex,
-		veer_pinned_prog_id(g.pin_root, VEER_PIN_PROG_XDP_INGRESS));
+	xdp = veer_xdp_detach(ifindex, g.pin_root);
 	if (veer_tc_detach(ifindex, err, sizeof(err)) && !xdp) {
 		fail("%s: %s", o.dev, err);
 		return EXIT_FAILED;
@@ -1193,6 +1220,14 @@ static void print_cgroup_found(const char *path, unsigned int mask, void *ctx)
 	putchar('\n');
 }
 
+static void print_prog_id(const char *what, uint32_t id)
+{
+	if (id)
+		printf("%s id %u", what, id);
+	else
+		printf("%s (pin missing)", what);
+}
+
 /* Established-table fill, in percent, at which `veer status` warns. */
 #define CT_FULL_WARN_PERCENT 90
 
@@ -1231,7 +1266,7 @@ static int run_status(int argc, char **argv)
 	uint32_t in_id, eg_id, pin_in, pin_eg, pin_xdp, xdp_id;
 	unsigned long backends = 0;
 	struct veer_ct_census census;
-	char err[VEER_ERR_LEN];
+	char err[VEER_ERR_LEN], path[PATH_MAX];
 	bool native;
 	size_t i;
 	unsigned int s;
@@ -1248,12 +1283,17 @@ static int run_status(int argc, char **argv)
 	pin_in = veer_pinned_prog_id(g.pin_root, VEER_PIN_PROG_TC_INGRESS);
 	pin_eg = veer_pinned_prog_id(g.pin_root, VEER_PIN_PROG_TC_EGRESS);
 	printf("pin root:   %s\n", g.pin_root);
-	if (!pin_in || !pin_eg) {
+	snprintf(path, sizeof(path), "%s/%s", g.pin_root, VEER_MAP_SERVICES);
+	if (!pin_in && !pin_eg && access(path, F_OK)) {
 		printf("programs:   not loaded\n");
 		return 0;
 	}
 	pin_xdp = veer_pinned_prog_id(g.pin_root, VEER_PIN_PROG_XDP_INGRESS);
-	printf("programs:   tc ingress id %u, tc egress id %u", pin_in, pin_eg);
+	/* A missing pin is reported, not taken for "not loaded": attached
+	 * programs are recognised by their maps (veer attach re-pins). */
+	printf("programs:   ");
+	print_prog_id("tc ingress", pin_in);
+	print_prog_id(", tc egress", pin_eg);
 	if (pin_xdp)
 		printf(", xdp ingress id %u", pin_xdp);
 	if (veer_pinned_prog_id(g.pin_root, VEER_PIN_PROG_CONNECT4))
@@ -1263,7 +1303,7 @@ static int run_status(int argc, char **argv)
 	for (it = ifs; it && it->if_index; it++) {
 		veer_tc_query((int)it->if_index, &in_id, &eg_id);
 		veer_xdp_query((int)it->if_index, &xdp_id, &native);
-		if (xdp_id != pin_xdp || !pin_xdp)
+		if (xdp_id && !veer_prog_is_ours(xdp_id, g.pin_root))
 			xdp_id = 0; /* someone else's XDP program */
 		if (!in_id && !eg_id && !xdp_id)
 			continue;
@@ -1274,7 +1314,8 @@ static int run_status(int argc, char **argv)
 		       : in_id ? "tc ingress"
 			       : "ingress missing",
 		       eg_id ? "" : " (missing)",
-		       (!in_id || in_id == pin_in) && eg_id == pin_eg
+		       (!in_id || in_id == pin_in) && eg_id == pin_eg &&
+				       (!xdp_id || xdp_id == pin_xdp)
 			       ? ""
 			       : " (other program ids: stale attach)");
 	}
