@@ -620,19 +620,30 @@ static uint32_t pinned_map_id(const char *pin_root, const char *name)
 	return id;
 }
 
-/* Every veer program reads the service table, whatever its attach point. */
+/*
+ * A program is this pin root's when its name is veer's and it uses one of
+ * the maps pinned there (each program uses some of them: ingress the
+ * service table, egress conntrack, the socket programs the runtime map).
+ */
 #define PROG_MAP_IDS_MAX 32
 
 bool veer_prog_is_ours(uint32_t prog_id, const char *pin_root)
 {
-	uint32_t services = pinned_map_id(pin_root, VEER_MAP_SERVICES);
+	static const char *const maps[] = {
+		VEER_MAP_SERVICES,   VEER_MAP_CT,    VEER_MAP_CT_SYN,
+		VEER_MAP_CT_CLOSING, VEER_MAP_STATS, VEER_MAP_RUNTIME,
+	};
+	uint32_t ours[sizeof(maps) / sizeof(maps[0])];
 	__u32 map_ids[PROG_MAP_IDS_MAX], i;
 	struct bpf_prog_info info = {};
 	__u32 info_len = sizeof(info);
-	bool ours = false;
+	bool found = false, any = false;
+	size_t m;
 	int fd;
 
-	if (!prog_id || !services)
+	for (m = 0; m < sizeof(maps) / sizeof(maps[0]); m++)
+		any |= (ours[m] = pinned_map_id(pin_root, maps[m])) != 0;
+	if (!prog_id || !any)
 		return false;
 	fd = bpf_prog_get_fd_by_id(prog_id);
 	if (fd < 0)
@@ -642,9 +653,10 @@ bool veer_prog_is_ours(uint32_t prog_id, const char *pin_root)
 	if (!bpf_obj_get_info_by_fd(fd, &info, &info_len) &&
 	    !strncmp(info.name, "veer_", 5))
 		for (i = 0; i < info.nr_map_ids && i < PROG_MAP_IDS_MAX; i++)
-			ours |= map_ids[i] == services;
+			for (m = 0; m < sizeof(maps) / sizeof(maps[0]); m++)
+				found |= ours[m] && map_ids[i] == ours[m];
 	close(fd);
-	return ours;
+	return found;
 }
 
 int veer_xdp_attach(int ifindex, int xdp_fd, const char *pin_root, bool *native,
