@@ -236,6 +236,67 @@ static void test_split_statistics(void)
 	}
 }
 
+/* Buckets still stable, counted over [lo, hi). */
+static unsigned int stable_in(const struct veer_service *svc, unsigned int lo,
+			      unsigned int hi)
+{
+	unsigned int b, n = 0;
+
+	for (b = lo; b < hi; b++)
+		n += (unsigned int)veer_bucket_stable(svc, b);
+	return n;
+}
+
+/*
+ * Placement history: a new service is stable everywhere; a weight change
+ * makes exactly the buckets that changed subset unstable, for good (a
+ * change back does not restore them); a backend change makes that
+ * subset unstable; a change of hash input makes everything unstable.
+ */
+static void test_history(void)
+{
+	static const unsigned int w50[] = {50, 50}, w80[] = {80, 20},
+				  w100[] = {100, 0};
+	struct veer_service a, b, c, d;
+	unsigned int bucket;
+
+	make_service(&a, w50, 2);
+	veer_history_update(NULL, &a, 0);
+	CU_ASSERT_EQUAL(stable_in(&a, 0, VEER_WEIGHT_TOTAL), VEER_WEIGHT_TOTAL);
+	CU_ASSERT_EQUAL(a.stable_backends, 0xff);
+	/* Buckets past 100 never count (the words hold 128 bits). */
+	CU_ASSERT_EQUAL(a.stable_buckets[3] >> (VEER_WEIGHT_TOTAL - 96), 0);
+
+	make_service(&b, w80, 2); /* buckets 50..79 move from v2 to v1 */
+	veer_history_update(&a, &b, 0);
+	CU_ASSERT_EQUAL(stable_in(&b, 0, 50), 50);
+	CU_ASSERT_EQUAL(stable_in(&b, 50, 80), 0);
+	CU_ASSERT_EQUAL(stable_in(&b, 80, 100), 20);
+	for (bucket = 0; bucket < VEER_WEIGHT_TOTAL; bucket++)
+		CU_ASSERT_EQUAL(veer_placement_stable(&b, bucket,
+						      veer_select_subset(
+							      &b, bucket)),
+				bucket < 50 || bucket >= 80);
+
+	make_service(&c, w50, 2); /* back to 50/50: still unstable */
+	veer_history_update(&b, &c, 0);
+	CU_ASSERT_EQUAL(stable_in(&c, 50, 80), 0);
+	CU_ASSERT_EQUAL(stable_in(&c, 0, VEER_WEIGHT_TOTAL), 70);
+
+	make_service(&d, w100, 2); /* and v1's backends change */
+	veer_history_update(&c, &d, 1U << 0);
+	CU_ASSERT_EQUAL(stable_in(&d, 0, 50), 50);
+	CU_ASSERT_EQUAL(stable_in(&d, 80, 100), 0);
+	CU_ASSERT_EQUAL(d.stable_backends, 0xfe);
+	CU_ASSERT_FALSE(veer_placement_stable(&d, 10, 0));
+	CU_ASSERT_FALSE(veer_placement_stable(&d, 10, VEER_SELECT_NONE));
+
+	c.flags = VEER_SVC_F_HASH_SRC_IP; /* another hash input */
+	veer_history_update(&a, &c, 0);
+	CU_ASSERT_EQUAL(stable_in(&c, 0, VEER_WEIGHT_TOTAL), 0);
+	CU_ASSERT_EQUAL(c.stable_backends, 0);
+}
+
 int unit_select_suite(void)
 {
 	static const struct unit_test tests[] = {
@@ -245,6 +306,7 @@ int unit_select_suite(void)
 		{"degenerate services", test_degenerate},
 		{"flow hash inputs", test_hash_inputs},
 		{"80/20 over 1e5 random flows", test_split_statistics},
+		{"placement history", test_history},
 	};
 
 	return unit_add_suite("select", NULL, NULL, tests, ARRAY_SIZE(tests));
