@@ -5,6 +5,7 @@
 #   make demo       install missing packages, build, run the namespace demo (root)
 #   make bench      veer vs iptables/nftables/HAProxy/nginx (scripts/bench.sh; root)
 #   make microbench per-packet cost of each program, from BPF_PROG_TEST_RUN
+#   make soak       10 minutes of mixed load and attacks in the lab (root)
 #   make vmlinux    regenerate vmlinux/vmlinux.h from this kernel's BTF
 #   make format     clang-format every C source
 #   make fuzz       fuzz the config loaders for FUZZ_SECONDS (default 60)
@@ -48,7 +49,7 @@ FUZZ_SRCS := user/addr.c user/model.c user/config.c user/yaml_tree.c \
 FUZZ_CORPUS := $(BUILD)/fuzz-corpus
 
 .PHONY: all test demo deps vmlinux format clean tests-bin fuzz fuzz-smoke \
-	microbench bench
+	microbench bench soak
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/veer $(TOOLS)
@@ -107,6 +108,13 @@ tests-bin: all $(TEST_BINS)
 bench: deps
 	@$(MAKE) --no-print-directory all
 	scripts/bench.sh $(BENCH_ARGS)
+
+# Ten minutes of everything at once in the lab (root): streams, flips,
+# short connections, a SYN flood, killed applies, an upgrade. SOAK_ARGS
+# passes options, e.g. SOAK_ARGS="-d 60 -m xdp".
+soak: deps
+	@$(MAKE) --no-print-directory all
+	scripts/soak.sh $(SOAK_ARGS)
 
 # Per-packet cost of each program (root): BPF_PROG_TEST_RUN with repeat.
 microbench: all $(BUILD)/microbench
