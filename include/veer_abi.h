@@ -15,8 +15,9 @@
  * 2: conntrack in three tables (half-open, established, closing) with
  * sequence tracking and no per-entry timer; placement history in the
  * service value; conntrack event counters.
+ * 3: struct veer_stats counts translated ICMP errors (icmp_errors).
  */
-#define VEER_ABI_VERSION 2
+#define VEER_ABI_VERSION 3
 
 /* Limits. */
 #define VEER_MAX_SUBSETS 8
@@ -361,6 +362,8 @@ struct veer_stats {
 	__u64 syn_on_live;
 	/* Conntrack updates the kernel refused (table full, no memory). */
 	__u64 ct_insert_failed;
+	/* ICMP/ICMPv6 errors about the pair's packets translated (icmp.h). */
+	__u64 icmp_errors;
 };
 
 /*
@@ -448,7 +451,7 @@ _Static_assert(sizeof(struct veer_backend) == 20, "veer_backend layout");
 _Static_assert(sizeof(struct veer_ct_key) == 40, "veer_ct_key layout");
 _Static_assert(sizeof(struct veer_ct_entry) == 72, "veer_ct_entry layout");
 /* struct veer_stats is nothing but __u64 counters, summed as an array. */
-#define VEER_STATS_COUNTERS 16
+#define VEER_STATS_COUNTERS 17
 _Static_assert(sizeof(struct veer_stats) == VEER_STATS_COUNTERS * 8,
 	       "veer_stats layout");
 _Static_assert(sizeof(struct veer_runtime) == 16, "veer_runtime layout");

@@ -166,11 +166,13 @@ static void print_counters_json(FILE *out, const struct veer_stats *st)
 		",\"handshakesAborted\":%" PRIu64
 		",\"resetsOutOfWindow\":%" PRIu64
 		",\"synsOnLiveTuples\":%" PRIu64
-		",\"conntrackInsertsFailed\":%" PRIu64,
+		",\"conntrackInsertsFailed\":%" PRIu64
+		",\"icmpErrorsTranslated\":%" PRIu64,
 		(uint64_t)st->ct_miss_placed, (uint64_t)st->ct_miss_dropped,
 		(uint64_t)st->ct_established, (uint64_t)st->ct_closed,
 		(uint64_t)st->ct_aborted, (uint64_t)st->rst_invalid,
-		(uint64_t)st->syn_on_live, (uint64_t)st->ct_insert_failed);
+		(uint64_t)st->syn_on_live, (uint64_t)st->ct_insert_failed,
+		(uint64_t)st->icmp_errors);
 }
 
 /* A service's conntrack events, over all its rows. */

@@ -47,6 +47,18 @@ static __always_inline int ctx_l4_csum_replace(veer_ctx_t *ctx, __u32 off,
 	return bpf_l4_csum_replace(ctx, off, from, to, flags);
 }
 
+/*
+ * Makes the first len bytes (at most the packet's) readable through
+ * ctx_data(); invalidates packet pointers. For the rare packets whose
+ * headers may not be in the linear part (ICMP errors, icmp.h).
+ */
+static __always_inline void ctx_pull(veer_ctx_t *ctx, __u32 len)
+{
+	if ((long)ctx->data + len <= (long)ctx->data_end)
+		return;
+	bpf_skb_pull_data(ctx, len < ctx->len ? len : ctx->len);
+}
+
 #define CTX_ACT_OK TC_ACT_OK
 #define CTX_ACT_DROP TC_ACT_SHOT
 
@@ -147,6 +159,14 @@ static __always_inline int ctx_l4_csum_replace(veer_ctx_t *ctx, __u32 off,
 		return -1;
 	veer_csum_add_diff(check, to);
 	return 0;
+}
+
+/* What XDP sees is what there is (the first buffer of a multi-buffer
+ * frame): nothing to pull. */
+static __always_inline void ctx_pull(veer_ctx_t *ctx, __u32 len)
+{
+	(void)ctx;
+	(void)len;
 }
 
 #define CTX_ACT_OK XDP_PASS

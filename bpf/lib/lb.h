@@ -14,6 +14,7 @@
 #include "conntrack.h"
 #include "nat.h"
 #include "choose.h"
+#include "icmp.h"
 
 static __always_inline void veer_svc_key_of_pkt(struct veer_svc_key *key,
 						const struct veer_pkt *pkt)
@@ -136,7 +137,8 @@ refused:
 
 /*
  * Client -> VIP. Returns a CTX_ACT_* verdict: packets that are not for a
- * service pass untouched; service packets are translated to their pinned
+ * service pass untouched (ICMP errors about a connection are translated:
+ * icmp.h); service packets are translated to their pinned
  * backend, or dropped when no backend can take them.
  *
  * Conntrack is consulted first: an established packet needs its entry and
@@ -152,7 +154,7 @@ static __always_inline int veer_lb_forward(veer_ctx_t *ctx)
 	int table, drop, placed = VEER_PLACE_PASS;
 
 	if (veer_parse(ctx, &pkt))
-		return CTX_ACT_OK;
+		return veer_icmp_xlate(ctx, VEER_CT_DIR_FORWARD);
 	veer_ct_key_of_pkt(&key, &pkt, VEER_CT_DIR_FORWARD);
 	table = veer_ct_track(&pkt, &key, &sibling, VEER_CT_DIR_FORWARD, &view,
 			      &drop);
@@ -180,7 +182,8 @@ static __always_inline int veer_lb_forward(veer_ctx_t *ctx)
 	return CTX_ACT_OK;
 }
 
-/* Backend -> client: restore the VIP as the source. */
+/* Backend -> client: restore the VIP as the source (and translate ICMP
+ * errors about a connection: icmp.h). */
 static __always_inline int veer_lb_reverse(veer_ctx_t *ctx)
 {
 	struct veer_ct_key key, sibling;
@@ -190,7 +193,7 @@ static __always_inline int veer_lb_reverse(veer_ctx_t *ctx)
 	int table, drop;
 
 	if (veer_parse(ctx, &pkt))
-		return CTX_ACT_OK;
+		return veer_icmp_xlate(ctx, VEER_CT_DIR_REVERSE);
 	veer_ct_key_of_pkt(&key, &pkt, VEER_CT_DIR_REVERSE);
 	table = veer_ct_track(&pkt, &key, &sibling, VEER_CT_DIR_REVERSE, &view,
 			      &drop);

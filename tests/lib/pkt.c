@@ -214,6 +214,151 @@ int view(const uint8_t *buf, size_t len, struct pkt_view *v)
 	return 0;
 }
 
+size_t pkt_quote(const uint8_t *frame, size_t len, size_t keep, uint8_t *out)
+{
+	size_t n = len > ETH_HLEN_ ? len - ETH_HLEN_ : 0;
+
+	if (keep && keep < n)
+		n = keep;
+	memset(out, 0, PKT_MAX);
+	memcpy(out, frame + ETH_HLEN_, n);
+	return n;
+}
+
+size_t build_icmp(int family, const char *src, const char *dst, uint8_t type,
+		  uint8_t code, uint32_t rest, const uint8_t *body,
+		  size_t body_len, uint8_t *buf)
+{
+	size_t l3len = family == AF_INET ? IPV4_HLEN : IPV6_HLEN;
+	size_t icmp_len = 8 + body_len;
+	uint8_t *l3 = buf + ETH_HLEN_, *icmp = l3 + l3len;
+	uint32_t sum = 0;
+	uint16_t csum;
+
+	if (ETH_HLEN_ + l3len + icmp_len > PKT_MAX)
+		return 0;
+	memset(buf, 0, PKT_MAX);
+	memcpy(buf, "\x02\0\0\0\0\x01\x02\0\0\0\0\x02", 12);
+	icmp[0] = type;
+	icmp[1] = code;
+	icmp[4] = (uint8_t)(rest >> 24);
+	icmp[5] = (uint8_t)(rest >> 16);
+	icmp[6] = (uint8_t)(rest >> 8);
+	icmp[7] = (uint8_t)rest;
+	memcpy(icmp + 8, body, body_len);
+	if (family == AF_INET) {
+		buf[12] = 0x08;
+		l3[0] = 0x45;
+		l3[1] = 0xc0; /* what Linux sends errors with */
+		l3[2] = (uint8_t)((IPV4_HLEN + icmp_len) >> 8);
+		l3[3] = (uint8_t)(IPV4_HLEN + icmp_len);
+		l3[8] = 64;
+		l3[9] = 1;
+		inet_pton(AF_INET, src, l3 + 12);
+		inet_pton(AF_INET, dst, l3 + 16);
+		csum = (uint16_t)~fold(sum16(0, l3, IPV4_HLEN));
+		l3[10] = (uint8_t)(csum >> 8);
+		l3[11] = (uint8_t)csum;
+	} else {
+		buf[12] = 0x86;
+		buf[13] = 0xdd;
+		l3[0] = 0x60;
+		l3[4] = (uint8_t)(icmp_len >> 8);
+		l3[5] = (uint8_t)icmp_len;
+		l3[6] = 58;
+		l3[7] = 64;
+		inet_pton(AF_INET6, src, l3 + 8);
+		inet_pton(AF_INET6, dst, l3 + 24);
+		sum = sum16(0, l3 + 8, 32);
+		sum += 58 + (uint32_t)icmp_len;
+	}
+	csum = (uint16_t)~fold(sum16(sum, icmp, icmp_len));
+	icmp[2] = (uint8_t)(csum >> 8);
+	icmp[3] = (uint8_t)csum;
+	return ETH_HLEN_ + l3len + icmp_len;
+}
+
+int view_icmp(const uint8_t *buf, size_t len, struct icmp_view *v)
+{
+	const uint8_t *l3 = buf + ETH_HLEN_, *icmp, *in, *l4;
+	size_t l3len, icmp_len, in_len, off;
+	uint32_t sum = 0;
+	uint8_t proto;
+
+	memset(v, 0, sizeof(*v));
+	if (len < ETH_HLEN_ + IPV4_HLEN)
+		return -1;
+	if (buf[12] == 0x08 && buf[13] == 0x00) {
+		l3len = (size_t)(l3[0] & 0xf) * 4;
+		if (l3[9] != 1 || l3len < IPV4_HLEN ||
+		    (size_t)(l3[2] << 8 | l3[3]) < l3len ||
+		    ETH_HLEN_ + (size_t)(l3[2] << 8 | l3[3]) > len)
+			return -1;
+		v->family = AF_INET;
+		memcpy(&v->saddr.v4, l3 + 12, 4);
+		memcpy(&v->daddr.v4, l3 + 16, 4);
+		v->ip_csum_ok = fold(sum16(0, l3, l3len)) == 0xffff;
+		icmp_len = (size_t)(l3[2] << 8 | l3[3]) - l3len;
+	} else if (buf[12] == 0x86 && buf[13] == 0xdd) {
+		l3len = IPV6_HLEN;
+		if (len < ETH_HLEN_ + IPV6_HLEN || l3[6] != 58 ||
+		    ETH_HLEN_ + IPV6_HLEN + (size_t)(l3[4] << 8 | l3[5]) > len)
+			return -1;
+		v->family = AF_INET6;
+		memcpy(v->saddr.bytes, l3 + 8, 16);
+		memcpy(v->daddr.bytes, l3 + 24, 16);
+		v->ip_csum_ok = true;
+		icmp_len = (size_t)(l3[4] << 8 | l3[5]);
+		sum = sum16(0, l3 + 8, 32);
+		sum += 58 + (uint32_t)icmp_len;
+	} else {
+		return -1;
+	}
+	if (icmp_len < 8)
+		return -1;
+	icmp = l3 + l3len;
+	v->type = icmp[0];
+	v->code = icmp[1];
+	v->rest = (uint32_t)icmp[4] << 24 | (uint32_t)icmp[5] << 16 |
+		  (uint32_t)icmp[6] << 8 | icmp[7];
+	v->icmp_csum_ok = fold(sum16(sum, icmp, icmp_len)) == 0xffff;
+
+	in = icmp + 8;
+	in_len = icmp_len - 8;
+	if (v->family == AF_INET) {
+		if (in_len < IPV4_HLEN || in[0] >> 4 != 4 ||
+		    (size_t)(in[0] & 0xf) * 4 > in_len)
+			return 0;
+		off = (size_t)(in[0] & 0xf) * 4;
+		proto = in[9];
+		memcpy(&v->inner_saddr.v4, in + 12, 4);
+		memcpy(&v->inner_daddr.v4, in + 16, 4);
+		v->inner_ip_csum_ok = fold(sum16(0, in, off)) == 0xffff;
+	} else {
+		if (in_len < IPV6_HLEN || in[0] >> 4 != 6)
+			return 0;
+		memcpy(v->inner_saddr.bytes, in + 8, 16);
+		memcpy(v->inner_daddr.bytes, in + 24, 16);
+		v->inner_ip_csum_ok = true;
+		off = IPV6_HLEN;
+		for (proto = in[6]; is_ipv6_ext(proto);) {
+			if (off + 2 > in_len)
+				return 0;
+			proto = in[off];
+			off += ((size_t)in[off + 1] + 1) * 8;
+		}
+	}
+	v->has_inner = true;
+	v->inner_proto = proto;
+	if (off + 4 > in_len)
+		return 0;
+	l4 = in + off;
+	v->has_ports = true;
+	v->inner_sport = (uint16_t)(l4[0] << 8 | l4[1]);
+	v->inner_dport = (uint16_t)(l4[2] << 8 | l4[3]);
+	return 0;
+}
+
 int run_repeat(int prog, const uint8_t *in, size_t len, uint8_t *out,
 	       size_t *out_len, uint32_t repeat, uint32_t *duration_ns)
 {

@@ -76,6 +76,46 @@ size_t pkt_l4_off(const uint8_t *buf, size_t len, uint8_t *proto);
 int view(const uint8_t *buf, size_t len, struct pkt_view *v);
 
 /*
+ * ICMP and ICMPv6 messages: eth + IP (no extension headers) + an 8-byte
+ * ICMP header (type, code, checksum, then `rest`: bytes 4-7 in network
+ * order, e.g. the next-hop MTU of "fragmentation needed" in its low 16
+ * bits, the MTU of "packet too big") + body, with correct checksums (the
+ * ICMPv6 one over its pseudo-header). For an error, body is the quoted
+ * packet from its IP header on: pkt_quote() cuts one from build()'s
+ * output. Returns the length, 0 if it would not fit in PKT_MAX.
+ */
+size_t build_icmp(int family, const char *src, const char *dst, uint8_t type,
+		  uint8_t code, uint32_t rest, const uint8_t *body,
+		  size_t body_len, uint8_t *buf);
+
+/*
+ * The IP packet of a frame build() made (its Ethernet header cut off),
+ * cut to its first `keep` bytes (0: all of it), as an ICMP error quotes
+ * it; written to out (PKT_MAX bytes). Returns its length.
+ */
+size_t pkt_quote(const uint8_t *frame, size_t len, size_t keep, uint8_t *out);
+
+struct icmp_view {
+	int family;
+	union veer_addr saddr, daddr; /* outer */
+	uint8_t type, code;
+	uint32_t rest; /* bytes 4-7, host order */
+	bool ip_csum_ok; /* outer IPv4 header (IPv6: true) */
+	bool icmp_csum_ok; /* ICMP; ICMPv6 with its pseudo-header */
+	/* The quoted packet, when the body holds an IP header of the
+	 * outer family, and its ports when 4 bytes of them are there. */
+	bool has_inner, has_ports;
+	uint8_t inner_proto;
+	union veer_addr inner_saddr, inner_daddr;
+	uint16_t inner_sport, inner_dport; /* host order */
+	bool inner_ip_csum_ok; /* quoted IPv4 header (IPv6: true) */
+};
+
+/* Parses an ICMP or ICMPv6 message build_icmp() made, verifying every
+ * checksum from scratch. 0, or -1 if it is not one. */
+int view_icmp(const uint8_t *buf, size_t len, struct icmp_view *v);
+
+/*
  * One BPF_PROG_TEST_RUN of prog on `in` (repeat times); returns the
  * program's verdict, -1 on error. *out_len gets the output length and,
  * when duration_ns is not NULL, the kernel's average time per run.

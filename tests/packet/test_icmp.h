@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+#ifndef VEER_TEST_ICMP_H
+#define VEER_TEST_ICMP_H
+
+#include <CUnit/CUnit.h>
+
+/* Registers the ICMP error translation tests in suite; non-zero on
+ * failure. */
+int add_icmp_tests(CU_pSuite suite);
+
+#endif /* VEER_TEST_ICMP_H */
