@@ -407,30 +407,45 @@ veer_ct_half_open(const struct veer_pkt *pkt, struct veer_ct_entry *ct,
 
 /*
  * Finds the pair a packet belongs to and applies the packet's effect on
- * its state. Newest state first: a backend tuple can be in the closing
- * table for an earlier connection (the same client port to another VIP
- * on the same backend) while a new one is half-open. Returns the table it was
- * found in, with *v filled, or VEER_CT_NONE: found nowhere, or gone now
- * (expired, or replaced by a new connection's SYN). *drop is set when the
- * packet must be dropped.
+ * its state, in two steps so that callers can skip the second: the
+ * established table (where nearly every packet of a service is found),
+ * then the transient ones. Each returns the table the pair was found in,
+ * with *v filled, or VEER_CT_NONE: found nowhere, or gone now (expired,
+ * or replaced by a new connection's SYN). *drop is set when the packet
+ * must be dropped.
  */
-static __always_inline int veer_ct_track(const struct veer_pkt *pkt,
-					 const struct veer_ct_key *self,
-					 struct veer_ct_key *sib, __u8 dir,
-					 struct veer_ct_view *v, int *drop)
+static __always_inline int veer_ct_track_established(
+	const struct veer_pkt *pkt, const struct veer_ct_key *self,
+	struct veer_ct_key *sib, __u8 dir, struct veer_ct_view *v, int *drop)
+{
+	struct veer_ct_entry *ct;
+
+	*drop = 0;
+	ct = veer_ct_lookup(VEER_CT_ESTABLISHED, self);
+	if (!ct)
+		return VEER_CT_NONE;
+	veer_ct_view_of(v, ct);
+	veer_ct_key_sibling(sib, pkt, ct, dir);
+	*drop = veer_ct_established(pkt, ct, self, sib, v, dir);
+	return VEER_CT_ESTABLISHED;
+}
+
+/*
+ * Half-open first, then closing: newest state first, since a backend
+ * tuple can be in the closing table for an earlier connection (the same
+ * client port to another VIP on the same backend) while a new one is
+ * half-open. A packet carrying data never belongs to a closed connection
+ * (its close acknowledged every byte), so it does not look there.
+ */
+static __always_inline int
+veer_ct_track_transient(const struct veer_pkt *pkt,
+			const struct veer_ct_key *self, struct veer_ct_key *sib,
+			__u8 dir, struct veer_ct_view *v, int *drop)
 {
 	struct veer_ct_entry *ct;
 	int ret;
 
 	*drop = 0;
-	ct = veer_ct_lookup(VEER_CT_ESTABLISHED, self);
-	if (ct) {
-		veer_ct_view_of(v, ct);
-		veer_ct_key_sibling(sib, pkt, ct, dir);
-		*drop = veer_ct_established(pkt, ct, self, sib, v, dir);
-		return VEER_CT_ESTABLISHED;
-	}
-
 	ct = veer_ct_lookup(VEER_CT_HALF_OPEN, self);
 	if (ct) {
 		veer_ct_view_of(v, ct);
@@ -445,6 +460,8 @@ static __always_inline int veer_ct_track(const struct veer_pkt *pkt,
 		*drop = ret < 0;
 		return VEER_CT_HALF_OPEN;
 	}
+	if (pkt->payload_len)
+		return VEER_CT_NONE;
 
 	ct = veer_ct_lookup(VEER_CT_CLOSING, self);
 	if (ct) {

@@ -47,7 +47,7 @@ veer_ct_retire_backend_tuple(int table, const struct veer_ct_key *rev_key,
 }
 
 /* What placement did with a packet that found no pair. */
-#define VEER_PLACE_PASS 0 /* not a service: leave the packet alone */
+#define VEER_PLACE_NONE 0 /* the packet belongs to a pair: not placed */
 #define VEER_PLACE_NEW 1 /* a SYN: placed, half-open pair recorded */
 #define VEER_PLACE_RECOVERED 2 /* a lost flow placed again */
 #define VEER_PLACE_DROP 3
@@ -61,23 +61,18 @@ veer_ct_retire_backend_tuple(int table, const struct veer_ct_key *rev_key,
  * outcomes are counted. *v gets the pair's translation.
  */
 static __always_inline int veer_lb_place(const struct veer_pkt *pkt,
+					 const struct veer_service *svc,
 					 const struct veer_ct_key *fwd_key,
 					 struct veer_ct_view *v)
 {
 	struct veer_ct_entry entry = {};
 	struct veer_ct_key rev_key;
-	struct veer_svc_key svc_key;
 	const struct veer_backend *backend;
-	struct veer_service *svc;
 	struct veer_stats *miss = NULL;
 	__u32 hash, seed;
 	int syn = veer_pkt_is_syn(pkt), table;
 	__u8 chosen;
 
-	veer_svc_key_of_pkt(&svc_key, pkt);
-	svc = bpf_map_lookup_elem(&veer_services, &svc_key);
-	if (!svc)
-		return VEER_PLACE_PASS;
 	if (!syn) {
 		miss = veer_stats_row(svc->id, VEER_STATS_ROW_UNATTRIBUTED);
 		if (miss)
@@ -141,32 +136,44 @@ refused:
  * icmp.h); service packets are translated to their pinned
  * backend, or dropped when no backend can take them.
  *
- * Conntrack is consulted first: an established packet needs its entry and
- * nothing else, so the service is looked up once per connection, not per
- * packet. It also lets connections of a deleted service finish.
+ * The established table is consulted first: an established packet needs
+ * its entry and nothing else, so the service is looked up once per
+ * connection, not per packet, and connections of a deleted service
+ * finish. Then the service: a packet for no service (most of an
+ * interface's traffic) costs these two lookups and no more. Then the
+ * transient tables, then placement.
  */
 static __always_inline int veer_lb_forward(veer_ctx_t *ctx)
 {
 	struct veer_ct_key key, sibling;
+	struct veer_svc_key svc_key;
+	struct veer_service *svc;
 	struct veer_ct_view view;
 	struct veer_stats *stats;
 	struct veer_pkt pkt = {};
-	int table, drop, placed = VEER_PLACE_PASS;
+	int table, drop, placed = VEER_PLACE_NONE;
 
 	if (veer_parse(ctx, &pkt))
 		return veer_icmp_xlate(ctx, VEER_CT_DIR_FORWARD);
 	veer_ct_key_of_pkt(&key, &pkt, VEER_CT_DIR_FORWARD);
-	table = veer_ct_track(&pkt, &key, &sibling, VEER_CT_DIR_FORWARD, &view,
-			      &drop);
+	table = veer_ct_track_established(&pkt, &key, &sibling,
+					  VEER_CT_DIR_FORWARD, &view, &drop);
+	if (table == VEER_CT_NONE) {
+		veer_svc_key_of_pkt(&svc_key, &pkt);
+		svc = bpf_map_lookup_elem(&veer_services, &svc_key);
+		if (!svc)
+			return CTX_ACT_OK;
+		table = veer_ct_track_transient(&pkt, &key, &sibling,
+						VEER_CT_DIR_FORWARD, &view,
+						&drop);
+		if (table == VEER_CT_NONE && !drop) {
+			placed = veer_lb_place(&pkt, svc, &key, &view);
+			if (placed == VEER_PLACE_DROP)
+				return CTX_ACT_DROP;
+		}
+	}
 	if (drop)
 		return CTX_ACT_DROP;
-	if (table == VEER_CT_NONE) {
-		placed = veer_lb_place(&pkt, &key, &view);
-		if (placed == VEER_PLACE_PASS)
-			return CTX_ACT_OK;
-		if (placed == VEER_PLACE_DROP)
-			return CTX_ACT_DROP;
-	}
 
 	stats = veer_stats_row(view.svc_id, view.subset);
 	if (stats) {
@@ -195,8 +202,12 @@ static __always_inline int veer_lb_reverse(veer_ctx_t *ctx)
 	if (veer_parse(ctx, &pkt))
 		return veer_icmp_xlate(ctx, VEER_CT_DIR_REVERSE);
 	veer_ct_key_of_pkt(&key, &pkt, VEER_CT_DIR_REVERSE);
-	table = veer_ct_track(&pkt, &key, &sibling, VEER_CT_DIR_REVERSE, &view,
-			      &drop);
+	table = veer_ct_track_established(&pkt, &key, &sibling,
+					  VEER_CT_DIR_REVERSE, &view, &drop);
+	if (table == VEER_CT_NONE)
+		table = veer_ct_track_transient(&pkt, &key, &sibling,
+						VEER_CT_DIR_REVERSE, &view,
+						&drop);
 	if (drop)
 		return CTX_ACT_DROP;
 	if (table == VEER_CT_NONE)

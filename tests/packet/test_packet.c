@@ -456,7 +456,11 @@ static void test_untouched(void)
 	CU_ASSERT_EQUAL(memcmp(in, out, len), 0);
 }
 
-/* A deleted service: its live connections finish, new ones are not taken. */
+/*
+ * A deleted service: its established connections finish, new ones are not
+ * taken (nor are handshakes in progress: a packet for no service costs
+ * two lookups, and the transient tables are not among them).
+ */
 static void test_deleted_service(void)
 {
 	struct subset_spec subsets[] = {
@@ -470,7 +474,7 @@ static void test_deleted_service(void)
 
 	CU_ASSERT_EQUAL_FATAL(configure("gone", "10.96.0.30", 80, subsets, 1),
 			      0);
-	CU_ASSERT_EQUAL(send_pkt(&live, false, F_SYN, 1, 0, NULL, &out), TC_OK);
+	CU_ASSERT_EQUAL_FATAL(handshake(&live, 1, 70, &out), 0);
 	CU_ASSERT_TRUE(addr_is(&out.daddr, AF_INET, "10.10.2.2"));
 	veer_model_init(&current);
 	CU_ASSERT_EQUAL(veer_maps_read_model(&maps, &current, err, sizeof(err)),
@@ -479,7 +483,7 @@ static void test_deleted_service(void)
 						       err, sizeof(err)),
 			      0);
 	veer_model_free(&current);
-	CU_ASSERT_EQUAL(send_pkt(&live, false, F_ACK, 2, 1, "more", &out),
+	CU_ASSERT_EQUAL(send_pkt(&live, false, F_ACK, 2, 71, "more", &out),
 			TC_OK);
 	CU_ASSERT_TRUE(addr_is(&out.daddr, AF_INET, "10.10.2.2"));
 	CU_ASSERT_EQUAL(send_pkt(&fresh, false, F_SYN, 1, 0, NULL, &out),
@@ -645,9 +649,8 @@ static void test_sock_lb(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(sock);
 	veer_adopt_pinned_sizes(sock->obj, pin_root);
 	CU_ASSERT_EQUAL_FATAL(veer_sock__load(sock), 0);
-	bpf_object__for_each_program(prog, sock->obj)
-		CU_ASSERT_NOT_EQUAL(bpf_program__type(prog),
-				    BPF_PROG_TYPE_SYSCALL);
+	bpf_object__for_each_program(prog, sock->obj) CU_ASSERT_NOT_EQUAL(
+		bpf_program__type(prog), BPF_PROG_TYPE_SYSCALL);
 	veer_sock__destroy(sock);
 
 	skel = veer_sock_test__open_opts(&open_opts);
