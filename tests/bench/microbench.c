@@ -193,6 +193,18 @@ int main(int argc, char **argv)
 	if (run(in_fd, in, len, out, &olen) < 0 || view(out, olen, &v))
 		goto out;
 	veer_addr_format(&v.daddr, VEER_AF_INET, backend, sizeof(backend));
+	/* Its handshake completes, so its data meets the established table. */
+	{
+		struct flow back = {AF_INET, "10.10.1.2", backend, 50000,
+				    8080};
+
+		len = build(&back, true, F_SYN | F_ACK, 999, 1000, NULL, in);
+		if (run(eg_fd, in, len, out, &olen) < 0)
+			goto out;
+		len = build(&est, false, F_ACK, 1000, 1000, NULL, in);
+		if (run(in_fd, in, len, out, &olen) < 0)
+			goto out;
+	}
 
 	printf("BPF_PROG_TEST_RUN, median of %d rounds of %u runs (%u "
 	       "distinct SYNs for new flows)\n",
