@@ -17,7 +17,11 @@
  * service value; conntrack event counters.
  * 3: struct veer_stats counts translated ICMP errors (icmp_errors).
  */
-#define VEER_ABI_VERSION 3
+/*
+ * 4: veer_backend_vips, the services each backend endpoint serves, to
+ * recover a connection whose reverse conntrack entry was evicted.
+ */
+#define VEER_ABI_VERSION 4
 
 /* Limits. */
 #define VEER_MAX_SUBSETS 8
@@ -218,6 +222,24 @@ struct veer_backend {
 };
 
 /*
+ * Value of veer_be_vips (hash keyed by struct veer_backend: an
+ * endpoint, reserved 0): the service keys whose subsets include it. Only
+ * read when a backend's segment finds no conntrack entry (its reverse
+ * entry was evicted under overload): the VIP to restore is the one whose
+ * forward entry, or whose placement, leads to this backend. Rebuilt by
+ * every `veer apply`/`delete` that changes backends or VIPs; advisory
+ * (a stale row can only make recovery fail, never translate wrongly:
+ * every candidate is checked against conntrack or placement). More
+ * services than VEER_BACKEND_VIPS_MAX on one endpoint: count 0, no
+ * recovery.
+ */
+#define VEER_BACKEND_VIPS_MAX 8
+struct veer_backend_vips {
+	__u32 count;
+	struct veer_svc_key vips[VEER_BACKEND_VIPS_MAX];
+};
+
+/*
  * Value of veer_svc_meta (array indexed by service id). Only userspace reads
  * it: the names `veer get` prints and the key needed to find the service
  * from its id.
@@ -364,6 +386,11 @@ struct veer_stats {
 	__u64 ct_insert_failed;
 	/* ICMP/ICMPv6 errors about the pair's packets translated (icmp.h). */
 	__u64 icmp_errors;
+	/*
+	 * Of ct_misses: an entry evicted alone, restored from the other
+	 * direction's (ct_miss_placed counts whole pairs placed again).
+	 */
+	__u64 ct_restored;
 };
 
 /*
@@ -431,6 +458,7 @@ struct veer_sock_req {
 #define VEER_MAP_CT "veer_conntrack"
 #define VEER_MAP_CT_SYN "veer_ct_syn"
 #define VEER_MAP_CT_CLOSING "veer_ct_closing"
+#define VEER_MAP_BACKEND_VIPS "veer_be_vips"
 #define VEER_MAP_STATS "veer_stats"
 #define VEER_MAP_RULES "veer_rules"
 #define VEER_MAP_RUNTIME "veer_runtime"
@@ -448,10 +476,12 @@ _Static_assert(sizeof(struct veer_svc_key) == 20, "veer_svc_key layout");
 _Static_assert(sizeof(struct veer_subset) == 8, "veer_subset layout");
 _Static_assert(sizeof(struct veer_service) == 100, "veer_service layout");
 _Static_assert(sizeof(struct veer_backend) == 20, "veer_backend layout");
+_Static_assert(sizeof(struct veer_backend_vips) == 164,
+	       "veer_backend_vips layout");
 _Static_assert(sizeof(struct veer_ct_key) == 40, "veer_ct_key layout");
 _Static_assert(sizeof(struct veer_ct_entry) == 72, "veer_ct_entry layout");
 /* struct veer_stats is nothing but __u64 counters, summed as an array. */
-#define VEER_STATS_COUNTERS 17
+#define VEER_STATS_COUNTERS 18
 _Static_assert(sizeof(struct veer_stats) == VEER_STATS_COUNTERS * 8,
 	       "veer_stats layout");
 _Static_assert(sizeof(struct veer_runtime) == 16, "veer_runtime layout");

@@ -26,6 +26,8 @@ static const struct map_layout layouts[] = {
 	 sizeof(struct veer_ct_entry)},
 	{VEER_MAP_CT_CLOSING, sizeof(struct veer_ct_key),
 	 sizeof(struct veer_ct_entry)},
+	{VEER_MAP_BACKEND_VIPS, sizeof(struct veer_backend),
+	 sizeof(struct veer_backend_vips)},
 	{VEER_MAP_STATS, sizeof(__u32), sizeof(struct veer_stats)},
 	{VEER_MAP_RULES, sizeof(struct veer_rule_key),
 	 sizeof(struct veer_rule)},

@@ -475,6 +475,8 @@ int veer_load(const char *pin_root, const struct veer_load_opts *opts,
 			  (opts->max_services + 1) * VEER_STATS_ROWS_PER_SVC);
 	adopt_pinned_size(skel->maps.veer_backends, pin_root,
 			  opts->max_backends);
+	adopt_pinned_size(skel->maps.veer_be_vips, pin_root,
+			  opts->max_backends);
 	adopt_pinned_size(skel->maps.veer_conntrack, pin_root,
 			  opts->ct_flows * VEER_CT_ENTRIES_PER_FLOW +
 				  veer_lru_slack());

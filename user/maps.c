@@ -29,6 +29,7 @@ void veer_maps_init(struct veer_maps *maps)
 	maps->services = maps->backends = maps->svc_meta = -1;
 	maps->conntrack = maps->stats = maps->rules = maps->lock = -1;
 	maps->ct_syn = maps->ct_closing = maps->runtime = -1;
+	maps->be_vips = -1;
 }
 
 void veer_maps_close(struct veer_maps *maps)
@@ -36,7 +37,7 @@ void veer_maps_close(struct veer_maps *maps)
 	int *fds[] = {&maps->rules,    &maps->services,	 &maps->backends,
 		      &maps->svc_meta, &maps->conntrack, &maps->stats,
 		      &maps->lock,     &maps->ct_syn,	 &maps->ct_closing,
-		      &maps->runtime};
+		      &maps->runtime,  &maps->be_vips};
 	size_t i;
 
 	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
@@ -210,6 +211,8 @@ int veer_maps_open(const char *pin_root, struct veer_maps *maps, char *err,
 	    open_one(pin_root, VEER_MAP_CT, &maps->conntrack, &maps->ct_entries,
 		     err, errlen) ||
 	    open_one(pin_root, VEER_MAP_RUNTIME, &maps->runtime, NULL, err,
+		     errlen) ||
+	    open_one(pin_root, VEER_MAP_BACKEND_VIPS, &maps->be_vips, NULL, err,
 		     errlen) ||
 	    open_one(pin_root, VEER_MAP_CT_SYN, &maps->ct_syn,
 		     &maps->ct_syn_entries, err, errlen) ||
@@ -1075,6 +1078,19 @@ struct plan_item {
  * Carries the placement history (veer_history_update) into the new value:
  * subsets compare by index, as the data plane chooses them.
  */
+/* Rebuilds the backend index from everything the maps hold now. */
+static void resync_backend_index(const struct veer_maps *maps)
+{
+	struct veer_model all;
+	char err[VEER_ERR_LEN];
+
+	veer_model_init(&all);
+	if (!veer_maps_read_model(maps, &all, err, sizeof(err)))
+		veer_maps_sync_backend_index(maps, &all, NULL, true, err,
+					     sizeof(err));
+	veer_model_free(&all);
+}
+
 static void plan_history(struct plan_item *item)
 {
 	const struct veer_service_model *svc = item->desired;
@@ -1643,6 +1659,128 @@ static void say(FILE *lines, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* ---- the backend index (veer_be_vips) ------------------------------- */
+
+struct be_pair {
+	struct veer_backend endpoint;
+	struct veer_svc_key service;
+};
+
+static int cmp_be_pair(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct be_pair));
+}
+
+static int cmp_be_endpoint(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct veer_backend));
+}
+
+static int add_be_pairs(const struct veer_model *m, struct be_pair **v,
+			size_t *n, size_t *cap)
+{
+	size_t i;
+	unsigned int s, b;
+
+	for (i = 0; m && i < m->count; i++) {
+		const struct veer_service_model *svc = &m->services[i];
+
+		for (s = 0; s < svc->subset_count; s++) {
+			for (b = 0; b < svc->subsets[s].backend_count; b++) {
+				struct be_pair *p;
+
+				if (*n == *cap) {
+					size_t grown = *cap ? 2 * *cap : 256;
+					struct be_pair *nv = realloc(
+						*v, grown * sizeof(**v));
+
+					if (!nv)
+						return -1;
+					*v = nv;
+					*cap = grown;
+				}
+				p = &(*v)[(*n)++];
+				memset(p, 0, sizeof(*p));
+				p->endpoint = svc->subsets[s].backends[b];
+				p->endpoint.reserved = 0;
+				p->service = svc->key;
+			}
+		}
+	}
+	return 0;
+}
+
+int veer_maps_sync_backend_index(const struct veer_maps *maps,
+				 const struct veer_model *a,
+				 const struct veer_model *b, bool prune,
+				 char *err, size_t errlen)
+{
+	struct be_pair *pairs = NULL;
+	struct veer_backend key, next, *gone = NULL;
+	size_t n = 0, cap = 0, i, j, unique = 0, ngone = 0, gone_cap = 0;
+	struct veer_backend_vips row;
+	int ret = -1;
+
+	if (add_be_pairs(a, &pairs, &n, &cap) ||
+	    add_be_pairs(b, &pairs, &n, &cap)) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	qsort(pairs, n, sizeof(*pairs), cmp_be_pair);
+	for (i = 0; i < n; i++) /* the same endpoint and service once */
+		if (!unique || cmp_be_pair(&pairs[unique - 1], &pairs[i]))
+			pairs[unique++] = pairs[i];
+	n = unique;
+	for (i = 0; i < n; i = j) {
+		memset(&row, 0, sizeof(row));
+		for (j = i; j < n && !cmp_be_endpoint(&pairs[i].endpoint,
+						      &pairs[j].endpoint);
+		     j++)
+			if (j - i < VEER_BACKEND_VIPS_MAX)
+				row.vips[j - i] = pairs[j].service;
+		/* More services than a row holds: known, not recoverable. */
+		row.count = j - i <= VEER_BACKEND_VIPS_MAX ? (__u32)(j - i) : 0;
+		if (bpf_map_update_elem(maps->be_vips, &pairs[i].endpoint, &row,
+					BPF_ANY)) {
+			snprintf(err, errlen,
+				 "cannot write the backend index: %s%s",
+				 strerror(errno),
+				 errno == E2BIG ? " (full: re-attach with a "
+						  "larger --max-backends)"
+						: "");
+			goto out;
+		}
+	}
+	/* Rows for endpoints no service has any more: collected, then gone. */
+	for (i = 0; prune && !bpf_map_get_next_key(maps->be_vips,
+						   i ? &key : NULL, &next);
+	     i = 1) {
+		key = next;
+		if (bsearch(&key, pairs, n, sizeof(*pairs), cmp_be_endpoint))
+			continue;
+		if (ngone == gone_cap) {
+			size_t grown = gone_cap ? 2 * gone_cap : 64;
+			struct veer_backend *ng =
+				realloc(gone, grown * sizeof(*gone));
+
+			if (!ng) {
+				snprintf(err, errlen, "out of memory");
+				goto out;
+			}
+			gone = ng;
+			gone_cap = grown;
+		}
+		gone[ngone++] = key;
+	}
+	for (i = 0; i < ngone; i++)
+		bpf_map_delete_elem(maps->be_vips, &gone[i]);
+	ret = 0;
+out:
+	free(pairs);
+	free(gone);
+	return ret;
+}
+
 int veer_maps_apply(const struct veer_maps *maps,
 		    const struct veer_model *current,
 		    const struct veer_model *desired, bool prune_hosts,
@@ -1660,7 +1798,7 @@ int veer_maps_apply(const struct veer_maps *maps,
 	uint32_t next_id = 1, max_services, max_backends;
 	FILE *lines = NULL;
 	sigset_t held;
-	bool holding = false;
+	bool holding = false, structural = false;
 	int ret = -1;
 
 	*changed = false;
@@ -1823,11 +1961,15 @@ int veer_maps_apply(const struct veer_maps *maps,
 		if (plan_backends(item, &slots, err, errlen))
 			goto out;
 		plan_history(item);
+		for (j = 0; j < svc->subset_count; j++)
+			structural |= !item->reuse_slots[j];
+		structural |= !item->old_entry || item->moved;
 	}
 	for (j = 0; current && j < current->count; j++) {
 		if (!is_pruned(&pi, prune_hosts, &current->services[j]))
 			continue;
 		*changed = true;
+		structural = true;
 		say(lines,
 		    "service %s: removed (host %s no longer defines it)%s\n",
 		    current->services[j].name, current->services[j].host,
@@ -1860,6 +2002,16 @@ int veer_maps_apply(const struct veer_maps *maps,
 			rollback(maps, items, i + 1);
 			goto out;
 		}
+	}
+	/*
+	 * Backends new to the index are in it before any service sends them
+	 * a connection: the reverse path looks at transient conntrack only
+	 * for segments from known backends.
+	 */
+	if (structural && veer_maps_sync_backend_index(maps, current, desired,
+						       false, err, errlen)) {
+		rollback(maps, items, desired->count);
+		goto out;
 	}
 	/* Each service whole, its old key retired at once. */
 	for (i = 0; i < desired->count; i++) {
@@ -1895,6 +2047,10 @@ int veer_maps_apply(const struct veer_maps *maps,
 	/* And any an interrupted apply left behind. */
 	if (prune_hosts)
 		sweep_rules(maps, err, errlen);
+	/* The index becomes exactly what the services use (best effort: a
+	 * row left over only costs a few lookups for that endpoint). */
+	if (structural)
+		resync_backend_index(maps);
 	ret = 0;
 out:
 	if (lines && fclose(lines) == 0 && ret == 0 && text_len) {
@@ -1941,6 +2097,7 @@ int veer_maps_delete_service(const struct veer_maps *maps,
 	hold_signals(&held);
 	hook_init();
 	remove_service(maps, current, svc, NULL);
+	resync_backend_index(maps);
 	release_signals(&held);
 	return 0;
 }

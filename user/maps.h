@@ -20,6 +20,7 @@ struct veer_maps {
 	int ct_syn; /* half-open */
 	int ct_closing; /* closed, in their grace period */
 	int runtime;
+	int be_vips; /* backend endpoint -> its services (veer_be_vips) */
 	int stats;
 	int rules;
 	int lock; /* the pin directory, flock()ed by writers */
@@ -125,6 +126,18 @@ struct veer_ct_census {
 int veer_maps_ct_census(const struct veer_maps *maps,
 			struct veer_ct_census *census, char *err,
 			size_t errlen);
+
+/*
+ * Writes the backend index (veer_be_vips): every backend endpoint of the
+ * services of a and b (b may be NULL) to their keys. With prune, rows of
+ * endpoints neither model has are deleted; without, they stay (before a
+ * publish: old and new services both in force for a moment). 0, or -1
+ * with err.
+ */
+int veer_maps_sync_backend_index(const struct veer_maps *maps,
+				 const struct veer_model *a,
+				 const struct veer_model *b, bool prune,
+				 char *err, size_t errlen);
 
 /* Counts the entries of a hash map (services, conntrack). -1 on error. */
 long veer_maps_count_entries(int map_fd);

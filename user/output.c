@@ -167,12 +167,13 @@ static void print_counters_json(FILE *out, const struct veer_stats *st)
 		",\"resetsOutOfWindow\":%" PRIu64
 		",\"synsOnLiveTuples\":%" PRIu64
 		",\"conntrackInsertsFailed\":%" PRIu64
-		",\"icmpErrorsTranslated\":%" PRIu64,
+		",\"icmpErrorsTranslated\":%" PRIu64
+		",\"conntrackEntriesRestored\":%" PRIu64,
 		(uint64_t)st->ct_miss_placed, (uint64_t)st->ct_miss_dropped,
 		(uint64_t)st->ct_established, (uint64_t)st->ct_closed,
 		(uint64_t)st->ct_aborted, (uint64_t)st->rst_invalid,
 		(uint64_t)st->syn_on_live, (uint64_t)st->ct_insert_failed,
-		(uint64_t)st->icmp_errors);
+		(uint64_t)st->icmp_errors, (uint64_t)st->ct_restored);
 }
 
 /* A service's conntrack events, over all its rows. */
@@ -183,7 +184,8 @@ static struct veer_stats ct_events(const struct veer_stats *rows)
 
 	for (r = 0; r < VEER_STATS_ROWS_PER_SVC; r++) {
 		sum.ct_misses += rows[r].ct_misses;
-		sum.ct_miss_placed += rows[r].ct_miss_placed;
+		sum.ct_miss_placed +=
+			rows[r].ct_miss_placed + rows[r].ct_restored;
 		sum.ct_miss_dropped += rows[r].ct_miss_dropped;
 		sum.ct_established += rows[r].ct_established;
 		sum.ct_closed += rows[r].ct_closed;

@@ -1228,6 +1228,43 @@ static void print_prog_id(const char *what, uint32_t id)
 		printf("%s (pin missing)", what);
 }
 
+/*
+ * Established entries that left the table without their connection
+ * closing: the LRU's evictions (the table was full). Derived from the
+ * services' counters, which start when a service is created: entries
+ * that entered (two per handshake and per lost flow placed again, one
+ * per entry restored from its sibling) minus those that left by a close
+ * (two each) minus those there now. A lower bound when services were
+ * deleted with entries evicted.
+ */
+static void print_ct_evictions(const struct veer_model *model,
+			       const struct veer_maps *maps, long established)
+{
+	struct veer_stats rows[VEER_STATS_ROWS_PER_SVC];
+	char err[VEER_ERR_LEN];
+	long long in = 0, out = 0, evicted;
+	size_t i;
+	unsigned int r;
+
+	for (i = 0; i < model->count; i++) {
+		if (veer_maps_read_stats(maps, model->services[i].id, rows, err,
+					 sizeof(err)))
+			return;
+		for (r = 0; r < VEER_STATS_ROWS_PER_SVC; r++) {
+			in += (long long)(VEER_CT_ENTRIES_PER_FLOW *
+						  (rows[r].ct_established +
+						   rows[r].ct_miss_placed) +
+					  rows[r].ct_restored);
+			out += (long long)(VEER_CT_ENTRIES_PER_FLOW *
+					   rows[r].ct_closed);
+		}
+	}
+	evicted = in - out - established;
+	printf("            %lld established entries evicted (table full) "
+	       "since their services were created\n",
+	       evicted > 0 ? evicted : 0);
+}
+
 /* Established-table fill, in percent, at which `veer status` warns. */
 #define CT_FULL_WARN_PERCENT 90
 
@@ -1341,6 +1378,7 @@ static int run_status(int argc, char **argv)
 	printf("services:   %zu / %u\n", model.count, maps.max_services);
 	printf("backends:   %lu / %u slots\n", backends, maps.max_backends);
 	print_ct_census(&census, &maps);
+	print_ct_evictions(&model, &maps, census.established);
 	ret = 0;
 close:
 	veer_maps_close(&maps);

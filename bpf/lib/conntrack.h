@@ -61,16 +61,27 @@ static __always_inline long veer_ct_update(int table,
 	return bpf_map_update_elem(&veer_ct_closing, key, entry, BPF_ANY);
 }
 
+
+/* 0 if this call removed the entry, -1 if it was gone already. */
+static __always_inline int veer_ct_delete_counted(int table,
+						  const struct veer_ct_key *key)
+{
+	long err;
+
+	if (table == VEER_CT_ESTABLISHED)
+		err = bpf_map_delete_elem(&veer_conntrack, key);
+	else if (table == VEER_CT_HALF_OPEN)
+		err = bpf_map_delete_elem(&veer_ct_syn, key);
+	else
+		err = bpf_map_delete_elem(&veer_ct_closing, key);
+	return err ? -1 : 0;
+}
+
 static __always_inline void veer_ct_delete(int table,
 					   const struct veer_ct_key *key)
 {
-	/* -ENOENT (already gone: the other CPU, or the LRU) is fine. */
-	if (table == VEER_CT_ESTABLISHED)
-		bpf_map_delete_elem(&veer_conntrack, key);
-	else if (table == VEER_CT_HALF_OPEN)
-		bpf_map_delete_elem(&veer_ct_syn, key);
-	else
-		bpf_map_delete_elem(&veer_ct_closing, key);
+	/* Already gone (the other CPU, or the LRU) is fine. */
+	veer_ct_delete_counted(table, key);
 }
 
 static __always_inline void veer_ct_key_fill(struct veer_ct_key *key,
@@ -161,8 +172,9 @@ static __always_inline void veer_ct_view_of(struct veer_ct_view *v,
  * Moves a pair from one table to another, setting `flags` on both (and
  * closed_ns when they enter the closing table). The new copies are
  * written before the old ones are deleted, so a packet on another CPU
- * always finds one of them. Returns 0, or -1 (counted) if the kernel
- * refused the new copies: the pair then stays where it was.
+ * always finds one of them. Returns 0 when this call moved the pair; -1
+ * when another CPU moved it first, or (counted) when the kernel refused
+ * the new copies: the pair then stays where it was.
  */
 static __always_inline int
 veer_ct_move_pair(int from, int to, const struct veer_ct_key *self,
@@ -189,8 +201,13 @@ veer_ct_move_pair(int from, int to, const struct veer_ct_key *self,
 			veer_ct_delete(to, sib);
 		goto refused;
 	}
-	veer_ct_delete_pair(from, self, sib);
-	return 0;
+	veer_ct_delete(from, sib);
+	/*
+	 * Two CPUs can move the same pair at once (a retransmitted last ACK
+	 * and the original): only the one whose delete found the entry
+	 * reports the move, so each transition is counted once.
+	 */
+	return veer_ct_delete_counted(from, self);
 refused:
 	veer_ct_count(v, ct_insert_failed);
 	return -1;

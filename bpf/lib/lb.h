@@ -38,12 +38,25 @@ veer_ct_retire_backend_tuple(int table, const struct veer_ct_key *rev_key,
 {
 	struct veer_ct_entry *old = veer_ct_lookup(table, rev_key);
 	struct veer_ct_key old_fwd;
+	struct veer_ct_view v;
 
 	if (!old)
 		return;
+	veer_ct_view_of(&v, old);
 	veer_ct_key_fill(&old_fwd, &pkt->saddr, &old->nat_addr, pkt->sport,
 			 old->nat_port, pkt->family, VEER_CT_DIR_FORWARD);
-	veer_ct_delete_pair(table, &old_fwd, rev_key);
+	veer_ct_delete(table, &old_fwd);
+	/* An established pair ends here: counted as closed, once. */
+	if (!veer_ct_delete_counted(table, rev_key) &&
+	    table == VEER_CT_ESTABLISHED)
+		veer_ct_count(&v, ct_closed);
+}
+
+static __always_inline int veer_addr_equal(const union veer_addr *a,
+					   const union veer_addr *b)
+{
+	return a->words[0] == b->words[0] && a->words[1] == b->words[1] &&
+	       a->words[2] == b->words[2] && a->words[3] == b->words[3];
 }
 
 /* What placement did with a packet that found no pair. */
@@ -53,12 +66,20 @@ veer_ct_retire_backend_tuple(int table, const struct veer_ct_key *rev_key,
 #define VEER_PLACE_DROP 3
 
 /*
- * Places a packet that found no pair: a SYN opens a half-open pair; a
- * mid-connection packet (its pair evicted, or the maps made anew) is
- * placed again only if its placement never changed since the service
- * was created (veer_placement_stable), since it may have started under
- * any of the service's configurations: otherwise it is dropped, and both
- * outcomes are counted. *v gets the pair's translation.
+ * Places a packet that found no pair: a SYN opens a half-open pair. A
+ * mid-connection packet (its forward entry evicted under overload, or the
+ * maps made anew) is a lost flow, which cannot say when its connection
+ * started:
+ *  - if the reverse entry that today's placement points to is still
+ *    there and belongs to this flow, the forward entry is restored from
+ *    it (the connection lives on that backend: proven, not guessed);
+ *  - else a segment with data is placed again only if its placement never
+ *    changed since the service was created (veer_placement_stable);
+ *  - else it is dropped: a bare ACK, FIN or RST may be a late segment of a
+ *    connection that closed and expired, which must not come back to life,
+ *    and placing by weights that changed could pick a backend that never
+ *    saw the connection.
+ * Every case is counted. *v gets the pair's translation.
  */
 static __always_inline int veer_lb_place(const struct veer_pkt *pkt,
 					 const struct veer_service *svc,
@@ -66,6 +87,7 @@ static __always_inline int veer_lb_place(const struct veer_pkt *pkt,
 					 struct veer_ct_view *v)
 {
 	struct veer_ct_entry entry = {};
+	struct veer_ct_entry *rev;
 	struct veer_ct_key rev_key;
 	const struct veer_backend *backend;
 	struct veer_stats *miss = NULL;
@@ -77,23 +99,36 @@ static __always_inline int veer_lb_place(const struct veer_pkt *pkt,
 		miss = veer_stats_row(svc->id, VEER_STATS_ROW_UNATTRIBUTED);
 		if (miss)
 			miss->ct_misses++;
-		/* An RST needs no new state, and gets none. */
-		if (pkt->tcp_flags & TCP_FLAG_RST)
-			return VEER_PLACE_DROP;
 	}
-
 	seed = veer_hash_seed();
 	hash = veer_flow_hash(&pkt->saddr, &pkt->daddr, pkt->sport, pkt->dport,
 			      svc->flags, seed);
 	backend = veer_choose_backend(svc, hash, seed, pkt->family, &chosen);
 	if (!backend)
-		return VEER_PLACE_DROP;
+		goto lost;
+	veer_ct_key_fill(&rev_key, &backend->addr, &pkt->saddr, backend->port,
+			 pkt->sport, pkt->family, VEER_CT_DIR_REVERSE);
 	if (!syn) {
-		if (!veer_placement_stable(svc, hash, chosen)) {
+		rev = veer_ct_lookup(VEER_CT_ESTABLISHED, &rev_key);
+		if (rev && rev->nat_port == pkt->dport &&
+		    veer_addr_equal(&rev->nat_addr, &pkt->daddr)) {
+			__builtin_memcpy(&entry, rev, sizeof(entry));
+			entry.nat_addr = backend->addr;
+			entry.nat_port = backend->port;
+			/* seq_next was the other direction's. */
+			entry.flags &= (__u8)~VEER_CT_F_SEQ_SEEN;
+			veer_seq_advance(&entry, pkt);
+			veer_ct_view_of(v, &entry);
+			if (veer_ct_update(VEER_CT_ESTABLISHED, fwd_key,
+					   &entry))
+				goto refused;
 			if (miss)
-				miss->ct_miss_dropped++;
-			return VEER_PLACE_DROP;
+				miss->ct_restored++;
+			return VEER_PLACE_RECOVERED;
 		}
+		if (!pkt->payload_len || (pkt->tcp_flags & TCP_FLAG_RST) ||
+		    !veer_placement_stable(svc, hash, chosen))
+			goto lost;
 		if (miss)
 			miss->ct_miss_placed++;
 	}
@@ -109,8 +144,6 @@ static __always_inline int veer_lb_place(const struct veer_pkt *pkt,
 	/* A lost flow was established: it goes straight back there. */
 	table = syn ? VEER_CT_HALF_OPEN : VEER_CT_ESTABLISHED;
 
-	veer_ct_key_fill(&rev_key, &backend->addr, &pkt->saddr, backend->port,
-			 pkt->sport, pkt->family, VEER_CT_DIR_REVERSE);
 	veer_ct_retire_backend_tuple(VEER_CT_ESTABLISHED, &rev_key, pkt);
 	veer_ct_retire_backend_tuple(VEER_CT_CLOSING, &rev_key, pkt);
 	entry.nat_addr = pkt->daddr;
@@ -125,6 +158,10 @@ static __always_inline int veer_lb_place(const struct veer_pkt *pkt,
 		goto refused;
 	}
 	return syn ? VEER_PLACE_NEW : VEER_PLACE_RECOVERED;
+lost:
+	if (miss)
+		miss->ct_miss_dropped++;
+	return VEER_PLACE_DROP;
 refused:
 	veer_ct_count(v, ct_insert_failed);
 	return VEER_PLACE_DROP;
@@ -170,6 +207,12 @@ static __always_inline int veer_lb_forward(veer_ctx_t *ctx)
 			placed = veer_lb_place(&pkt, svc, &key, &view);
 			if (placed == VEER_PLACE_DROP)
 				return CTX_ACT_DROP;
+			/* A lost flow's segment counts for its state too (a
+			 * FIN, the last ACK). */
+			if (placed == VEER_PLACE_RECOVERED)
+				veer_ct_track_established(&pkt, &key, &sibling,
+							  VEER_CT_DIR_FORWARD,
+							  &view, &drop);
 		}
 	}
 	if (drop)
@@ -189,10 +232,139 @@ static __always_inline int veer_lb_forward(veer_ctx_t *ctx)
 	return CTX_ACT_OK;
 }
 
+/*
+ * A backend's segment that found no pair. Under overload the LRU evicts
+ * entries one at a time, so a live connection can lose its reverse entry
+ * alone; its segments would then leave with the backend's own address
+ * and the client would reset. The endpoint's services (veer_be_vips)
+ * name the VIPs it may answer for: the one whose forward entry leads to
+ * this backend gets its reverse entry back; if the forward entry went
+ * too, a service whose placement never moved and sends this client to
+ * this backend gets the whole pair back (as a lost flow on the forward
+ * side would). Returns 1 with *v filled, or -1 when no connection can
+ * be restored: the segment is dropped, counted (the backend retransmits,
+ * and the client's next segment may restore the pair), rather than sent
+ * with an address the client would reset.
+ */
+/* Per-CPU room for the recovery's pair: its frame stays small. */
+struct veer_recover_scratch {
+	struct veer_ct_entry entry;
+	struct veer_ct_key fwd;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct veer_recover_scratch);
+} veer_recover_tmp SEC(".maps");
+
+static __noinline int veer_lb_recover_reverse(
+	const struct veer_pkt *pkt, const struct veer_ct_key *rev_key,
+	const struct veer_backend_vips *cands, struct veer_ct_view *v)
+{
+	const struct veer_backend *backend;
+	struct veer_recover_scratch *tmp;
+	struct veer_ct_entry *fwd_ct;
+	struct veer_service *svc;
+	struct veer_stats *miss;
+	__u32 i, n, hash, seed, first_id, zero = 0;
+	int whole;
+	__u8 chosen;
+
+	tmp = bpf_map_lookup_elem(&veer_recover_tmp, &zero);
+	if (!tmp)
+		return -1;
+	__builtin_memset(&tmp->entry, 0, sizeof(tmp->entry));
+	n = cands->count;
+	for (i = 0; i < VEER_BACKEND_VIPS_MAX && i < n; i++) {
+		veer_ct_key_fill(&tmp->fwd, &pkt->daddr, &cands->vips[i].vip,
+				 pkt->dport, cands->vips[i].port, pkt->family,
+				 VEER_CT_DIR_FORWARD);
+		fwd_ct = veer_ct_lookup(VEER_CT_ESTABLISHED, &tmp->fwd);
+		if (!fwd_ct || fwd_ct->nat_port != pkt->sport ||
+		    !veer_addr_equal(&fwd_ct->nat_addr, &pkt->saddr))
+			continue;
+		__builtin_memcpy(&tmp->entry, fwd_ct, sizeof(tmp->entry));
+		tmp->entry.nat_addr = cands->vips[i].vip;
+		tmp->entry.nat_port = cands->vips[i].port;
+		/* seq_next was the other direction's. */
+		tmp->entry.flags &= (__u8)~VEER_CT_F_SEQ_SEEN;
+		whole = 0;
+		goto restore;
+	}
+	/* As on the forward path: only data brings a whole pair back. */
+	seed = veer_hash_seed();
+	for (i = 0; pkt->payload_len && !(pkt->tcp_flags & TCP_FLAG_RST) &&
+		    i < VEER_BACKEND_VIPS_MAX && i < n;
+	     i++) {
+		svc = bpf_map_lookup_elem(&veer_services, &cands->vips[i]);
+		if (!svc)
+			continue;
+		hash = veer_flow_hash(&pkt->daddr, &cands->vips[i].vip,
+				      pkt->dport, cands->vips[i].port,
+				      svc->flags, seed);
+		backend = veer_choose_backend(svc, hash, seed, pkt->family,
+					      &chosen);
+		if (!backend || backend->port != pkt->sport ||
+		    !veer_addr_equal(&backend->addr, &pkt->saddr) ||
+		    !veer_placement_stable(svc, hash, chosen))
+			continue;
+		tmp->entry.nat_addr = pkt->saddr;
+		tmp->entry.nat_port = pkt->sport;
+		tmp->entry.subset = chosen;
+		tmp->entry.svc_id = svc->id;
+		tmp->entry.created_ns = bpf_ktime_get_ns();
+		tmp->entry.flags = VEER_CT_F_RECOVERED;
+		veer_ct_key_fill(&tmp->fwd, &pkt->daddr, &cands->vips[i].vip,
+				 pkt->dport, cands->vips[i].port, pkt->family,
+				 VEER_CT_DIR_FORWARD);
+		if (veer_ct_update(VEER_CT_ESTABLISHED, &tmp->fwd, &tmp->entry))
+			return -1;
+		tmp->entry.nat_addr = cands->vips[i].vip;
+		tmp->entry.nat_port = cands->vips[i].port;
+		whole = 1;
+		goto restore;
+	}
+	/*
+	 * Counted on the endpoint's service when it has one; a backend that
+	 * several services share cannot say whose segment this was, so it
+	 * is counted on none (row VEER_SVC_ID_NONE).
+	 */
+	first_id = VEER_SVC_ID_NONE;
+	if (n == 1) {
+		svc = bpf_map_lookup_elem(&veer_services, &cands->vips[0]);
+		first_id = svc ? svc->id : VEER_SVC_ID_NONE;
+	}
+	miss = veer_stats_row(first_id, VEER_STATS_ROW_UNATTRIBUTED);
+	if (miss) {
+		miss->ct_misses++;
+		miss->ct_miss_dropped++;
+	}
+	return -1;
+restore:
+	veer_ct_view_of(v, &tmp->entry);
+	if (veer_ct_update(VEER_CT_ESTABLISHED, rev_key, &tmp->entry)) {
+		veer_ct_count(v, ct_insert_failed);
+		return -1;
+	}
+	miss = veer_stats_row(tmp->entry.svc_id, VEER_STATS_ROW_UNATTRIBUTED);
+	if (miss) {
+		miss->ct_misses++;
+		if (whole)
+			miss->ct_miss_placed++;
+		else
+			miss->ct_restored++;
+	}
+	return 1;
+}
+
 /* Backend -> client: restore the VIP as the source (and translate ICMP
  * errors about a connection: icmp.h). */
 static __always_inline int veer_lb_reverse(veer_ctx_t *ctx)
 {
+	const struct veer_backend_vips *cands;
+	struct veer_backend endpoint = {};
 	struct veer_ct_key key, sibling;
 	struct veer_ct_view view;
 	struct veer_stats *stats;
@@ -204,14 +376,33 @@ static __always_inline int veer_lb_reverse(veer_ctx_t *ctx)
 	veer_ct_key_of_pkt(&key, &pkt, VEER_CT_DIR_REVERSE);
 	table = veer_ct_track_established(&pkt, &key, &sibling,
 					  VEER_CT_DIR_REVERSE, &view, &drop);
-	if (table == VEER_CT_NONE)
+	if (table == VEER_CT_NONE) {
+		/*
+		 * Only a backend's segments can belong to a pair: anything
+		 * else leaves after these two lookups.
+		 */
+		__builtin_memcpy(&endpoint.addr, &pkt.saddr,
+				 sizeof(endpoint.addr));
+		endpoint.port = pkt.sport;
+		endpoint.family = pkt.family;
+		cands = bpf_map_lookup_elem(&veer_be_vips, &endpoint);
+		if (!cands)
+			return CTX_ACT_OK;
 		table = veer_ct_track_transient(&pkt, &key, &sibling,
 						VEER_CT_DIR_REVERSE, &view,
 						&drop);
+		if (table == VEER_CT_NONE && !drop) {
+			if (veer_lb_recover_reverse(&pkt, &key, cands, &view) <
+			    0)
+				return CTX_ACT_DROP;
+			/* Its state changes as any segment's would. */
+			veer_ct_track_established(&pkt, &key, &sibling,
+						  VEER_CT_DIR_REVERSE, &view,
+						  &drop);
+		}
+	}
 	if (drop)
 		return CTX_ACT_DROP;
-	if (table == VEER_CT_NONE)
-		return CTX_ACT_OK;
 
 	stats = veer_stats_row(view.svc_id, view.subset);
 	if (stats) {

@@ -54,6 +54,16 @@ struct {
  * period. Separate LRU maps so that a flood of one state can only evict
  * entries of that state.
  */
+/* Which services each backend endpoint serves (struct veer_backend_vips). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VEER_DEFAULT_MAX_BACKENDS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct veer_backend);
+	__type(value, struct veer_backend_vips);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} veer_be_vips SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, VEER_DEFAULT_CT_ENTRIES);

@@ -39,6 +39,7 @@ static struct veer_stats stats_sum(const char *name)
 		sum.rst_invalid += row.rst_invalid;
 		sum.syn_on_live += row.syn_on_live;
 		sum.ct_insert_failed += row.ct_insert_failed;
+		sum.ct_restored += row.ct_restored;
 		sum.new_conns += row.new_conns;
 	}
 	return sum;
@@ -378,11 +379,17 @@ static void test_lost_flow_history(void)
 	/* An RST with no state has nothing to reset: dropped, counted. */
 	f = flow_in_buckets(vip, 0, 100, &port);
 	CU_ASSERT_EQUAL(send_pkt(&f, false, F_RST, 7, 0, NULL, NULL), TC_SHOT);
+	/* A bare ACK (or FIN) may be a closed connection's late segment: it
+	 * brings nothing back, even where the placement is stable. */
+	f = flow_in_buckets(vip, 0, 50, &port);
+	CU_ASSERT_EQUAL(send_pkt(&f, false, F_ACK | F_FIN, 7, 7, NULL, NULL),
+			TC_SHOT);
+	CU_ASSERT_EQUAL(ct_entries_of(&f, &out), 0);
 
 	after = stats_sum("lost");
-	CU_ASSERT_EQUAL(after.ct_misses - before.ct_misses, 6);
+	CU_ASSERT_EQUAL(after.ct_misses - before.ct_misses, 7);
 	CU_ASSERT_EQUAL(after.ct_miss_placed - before.ct_miss_placed, 2);
-	CU_ASSERT_EQUAL(after.ct_miss_dropped - before.ct_miss_dropped, 3);
+	CU_ASSERT_EQUAL(after.ct_miss_dropped - before.ct_miss_dropped, 5);
 }
 
 /*
@@ -429,6 +436,129 @@ static void test_backend_tuple_reuse(void)
 	}
 }
 
+/* Removes one entry of a pair from the established table (an eviction). */
+static void evict(const struct flow *f, const struct pkt_view *syn,
+		  bool forward, bool reverse)
+{
+	struct veer_ct_entry fe, re;
+	struct veer_ct_key fk = {}, rk = {};
+	uint8_t family;
+
+	CU_ASSERT_TRUE_FATAL(ct_pair_in(CT_ESTABLISHED, f, syn, &fe, &re));
+	veer_addr_parse(f->client, &fk.saddr, &family);
+	veer_addr_parse(f->server, &fk.daddr, &family);
+	fk.sport = htons(f->client_port);
+	fk.dport = htons(f->server_port);
+	fk.proto = 6;
+	fk.family = family;
+	fk.dir = VEER_CT_DIR_FORWARD;
+	rk.saddr = syn->daddr;
+	rk.daddr = fk.saddr;
+	rk.sport = htons(syn->dport);
+	rk.dport = fk.sport;
+	rk.proto = 6;
+	rk.family = family;
+	rk.dir = VEER_CT_DIR_REVERSE;
+	if (forward)
+		CU_ASSERT_EQUAL(bpf_map_delete_elem(maps.conntrack, &fk), 0);
+	if (reverse)
+		CU_ASSERT_EQUAL(bpf_map_delete_elem(maps.conntrack, &rk), 0);
+}
+
+/*
+ * Under overload the LRU evicts entries one at a time. A backend's
+ * segment whose reverse entry went is translated again: from the
+ * forward entry when it is still there, from the placement when the
+ * whole pair went and the placement never moved; otherwise, and for
+ * bare segments, it is dropped (not sent with the backend's address for
+ * the client to reset). Segments from addresses that are no backend pass
+ * untouched.
+ */
+static void test_reverse_recovery(void)
+{
+	/* Backends of this service only: drops are counted on it. */
+	struct subset_spec half[] = {
+		{"v1", 50, {"10.10.2.7:8080"}},
+		{"v2", 50, {"10.10.3.7:8080"}},
+	};
+	struct subset_spec all_v1[] = {
+		{"v1", 100, {"10.10.2.7:8080"}},
+		{"v2", 0, {"10.10.3.7:8080"}},
+	};
+	const char *vip = "10.96.0.62";
+	struct flow f, back, stranger;
+	struct veer_stats before, after;
+	struct veer_ct_entry fe, re;
+	struct pkt_view syn, out;
+	char backend[INET6_ADDRSTRLEN];
+	uint16_t port = 30000;
+
+	CU_ASSERT_EQUAL_FATAL(configure("revlost", vip, 80, half, 2), 0);
+	before = stats_sum("revlost");
+
+	/* Reverse entry evicted, forward kept: restored from the forward. */
+	f = flow_in_buckets(vip, 50, 100, &port);
+	CU_ASSERT_EQUAL_FATAL(handshake(&f, 100, 500, &syn), 0);
+	back = reply_flow(&f, &syn, backend, sizeof(backend));
+	evict(&f, &syn, false, true);
+	CU_ASSERT_EQUAL(send_pkt(&back, true, F_ACK, 501, 101, NULL, &out),
+			TC_OK);
+	CU_ASSERT_TRUE(addr_is(&out.saddr, AF_INET, vip));
+	CU_ASSERT_EQUAL(out.sport, 80);
+	CU_ASSERT_TRUE(out.tcp_csum_ok);
+	CU_ASSERT_TRUE(ct_pair_in(CT_ESTABLISHED, &f, &syn, &fe, &re));
+
+	/* Forward entry evicted: the client's bare ACK restores it from the
+	 * reverse one (proof of where the connection lives), and its FIN
+	 * still counts for the close. */
+	evict(&f, &syn, true, false);
+	CU_ASSERT_EQUAL(send_pkt(&f, false, F_ACK, 101, 501, NULL, &out),
+			TC_OK);
+	CU_ASSERT_TRUE(addr_is(&out.daddr, AF_INET, back.server));
+	CU_ASSERT_TRUE(ct_pair_in(CT_ESTABLISHED, &f, &syn, &fe, &re));
+	evict(&f, &syn, true, false);
+	CU_ASSERT_EQUAL(
+		send_pkt(&f, false, F_FIN | F_ACK, 101, 501, NULL, &out),
+		TC_OK);
+	CU_ASSERT_TRUE(ct_pair_in(CT_ESTABLISHED, &f, &syn, &fe, &re));
+	CU_ASSERT_TRUE(fe.flags & VEER_CT_F_FIN_FORWARD);
+
+	/* The whole pair evicted, placement unchanged: data brings it back;
+	 * a bare ACK does not. */
+	evict(&f, &syn, true, true);
+	CU_ASSERT_EQUAL(send_pkt(&back, true, F_ACK, 501, 101, NULL, &out),
+			TC_SHOT);
+	CU_ASSERT_EQUAL(
+		send_pkt(&back, true, F_ACK | F_PSH, 501, 101, "data", &out),
+		TC_OK);
+	CU_ASSERT_TRUE(addr_is(&out.saddr, AF_INET, vip));
+	CU_ASSERT_TRUE(ct_pair_in(CT_ESTABLISHED, &f, &syn, &fe, &re));
+	CU_ASSERT_TRUE(fe.flags & VEER_CT_F_RECOVERED);
+	CU_ASSERT_EQUAL(send_pkt(&f, false, F_ACK, 101, 505, NULL, &out),
+			TC_OK);
+	CU_ASSERT_TRUE(addr_is(&out.daddr, AF_INET, back.server));
+
+	/* After a flip that moved this bucket: dropped, counted. */
+	CU_ASSERT_EQUAL_FATAL(configure("revlost", vip, 80, all_v1, 2), 0);
+	evict(&f, &syn, true, true);
+	CU_ASSERT_EQUAL(
+		send_pkt(&back, true, F_ACK | F_PSH, 505, 101, "more", &out),
+		TC_SHOT);
+
+	/* Not a backend of any service: left alone. */
+	stranger =
+		(struct flow){AF_INET, "10.10.1.46", "10.10.9.9", 30999, 8080};
+	CU_ASSERT_EQUAL(
+		send_pkt(&stranger, true, F_ACK | F_PSH, 1, 1, "x", &out),
+		TC_OK);
+	CU_ASSERT_TRUE(addr_is(&out.saddr, AF_INET, "10.10.9.9"));
+
+	after = stats_sum("revlost");
+	CU_ASSERT_EQUAL(after.ct_restored - before.ct_restored, 3);
+	CU_ASSERT_EQUAL(after.ct_miss_placed - before.ct_miss_placed, 1);
+	CU_ASSERT_EQUAL(after.ct_miss_dropped - before.ct_miss_dropped, 2);
+}
+
 int add_conntrack_tests(CU_pSuite suite)
 {
 	return !CU_add_test(suite,
@@ -450,5 +580,9 @@ int add_conntrack_tests(CU_pSuite suite)
 			    test_lost_flow_history) ||
 	       !CU_add_test(suite,
 			    "conntrack: a client port reused to another VIP",
-			    test_backend_tuple_reuse);
+			    test_backend_tuple_reuse) ||
+	       !CU_add_test(suite,
+			    "conntrack: a backend's segment whose entry was "
+			    "evicted",
+			    test_reverse_recovery);
 }

@@ -39,8 +39,8 @@
 
 /*
  * Polls (bounded) with a late segment from the backend until the closed
- * pair has expired: the segment then passes untranslated, and the pair is
- * gone from every table.
+ * pair has expired: the segment is then no longer translated, and the
+ * pair is gone from every table (a bare segment does not bring it back).
  */
 static bool ct_expired_within_deadline(const struct flow *fwd,
 				       const struct flow *back,
@@ -51,9 +51,14 @@ static bool ct_expired_within_deadline(const struct flow *fwd,
 
 	for (waited_us = 0; waited_us < TEST_FREE_DEADLINE_MS * 1000U;
 	     waited_us += POLL_STEP_US) {
-		if (send_pkt(back, true, F_ACK, 9999, 9999, NULL, &out) ==
-			    TC_OK &&
-		    !memcmp(&out.saddr, &fwd_out->daddr, sizeof(out.saddr)))
+		int verdict =
+			send_pkt(back, true, F_ACK, 9999, 9999, NULL, &out);
+
+		/* Dropped (a backend's bare segment of no connection), or
+		 * passed as it was: no longer translated either way. */
+		if (verdict == TC_SHOT ||
+		    (verdict == TC_OK &&
+		     !memcmp(&out.saddr, &fwd_out->daddr, sizeof(out.saddr))))
 			return ct_entries_of(fwd, fwd_out) == 0;
 		usleep(POLL_STEP_US);
 	}
