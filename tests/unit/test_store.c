@@ -55,8 +55,12 @@ static int store_init(void)
 	maps.rules = bpf_map_create(
 		BPF_MAP_TYPE_HASH, "t_rules", sizeof(struct veer_rule_key),
 		sizeof(struct veer_rule), STORE_RULES, &hash_opts);
+	maps.be_vips = bpf_map_create(
+		BPF_MAP_TYPE_HASH, "t_be_vips", sizeof(struct veer_backend),
+		sizeof(struct veer_backend_vips), STORE_BACKENDS, &hash_opts);
 	have_maps = maps.services >= 0 && maps.backends >= 0 &&
-		    maps.svc_meta >= 0 && maps.stats >= 0 && maps.rules >= 0;
+		    maps.svc_meta >= 0 && maps.stats >= 0 && maps.rules >= 0 &&
+		    maps.be_vips >= 0;
 	if (!have_maps)
 		fprintf(stderr,
 			"\n    store tests skipped: cannot create BPF maps "
@@ -79,9 +83,14 @@ static void store_reset(void)
 {
 	struct veer_svc_key skey, snext;
 	struct veer_rule_key rkey, rnext;
+	struct veer_backend bkey, bnext;
 	struct veer_svc_meta none = {};
 	__u32 i;
 
+	while (bpf_map_get_next_key(maps.be_vips, NULL, &bnext) == 0) {
+		bkey = bnext;
+		bpf_map_delete_elem(maps.be_vips, &bkey);
+	}
 	while (bpf_map_get_next_key(maps.services, NULL, &snext) == 0) {
 		skey = snext;
 		bpf_map_delete_elem(maps.services, &skey);
@@ -460,6 +469,72 @@ static void test_orphan_rules_swept(void)
 	(void)err;
 }
 
+/* The services the index lists for endpoint text; -1 if no row. */
+static int index_row(const char *endpoint, struct veer_backend_vips *row)
+{
+	struct veer_backend key = {};
+
+	veer_endpoint_parse(endpoint, &key.addr, &key.family, &key.port);
+	return bpf_map_lookup_elem(maps.be_vips, &key, row) ? -1
+							    : (int)row->count;
+}
+
+/*
+ * The backend index follows apply and delete: an endpoint two services
+ * share lists both; one that only a moved service used is gone from it;
+ * a deleted service leaves the rows; a weight change leaves it as it is.
+ */
+static void test_backend_index(void)
+{
+	struct veer_svc_key web_key = key_of("10.96.50.1", 80),
+			    other_key = key_of("10.96.50.2", 80);
+	struct veer_model desired, current;
+	struct veer_backend_vips row;
+	char err[VEER_ERR_LEN] = "";
+
+	if (!have_maps)
+		return;
+	store_reset();
+	two_services(&desired, "10.96.50.1", 50);
+	/* Both use 10.40.0.1:80 and 10.40.0.2:80 (add_svc). */
+	CU_ASSERT_EQUAL(index_row("10.40.0.1:80", &row), 2);
+	CU_ASSERT_TRUE(!memcmp(&row.vips[0], &web_key, sizeof(web_key)) ||
+		       !memcmp(&row.vips[1], &web_key, sizeof(web_key)));
+	CU_ASSERT_TRUE(!memcmp(&row.vips[0], &other_key, sizeof(other_key)) ||
+		       !memcmp(&row.vips[1], &other_key, sizeof(other_key)));
+	veer_model_free(&desired);
+
+	/* web moves to 10.96.50.9: the rows name it there, not at .1. */
+	two_services(&desired, "10.96.50.9", 50);
+	CU_ASSERT_EQUAL(index_row("10.40.0.2:80", &row), 2);
+	CU_ASSERT_TRUE(memcmp(&row.vips[0], &web_key, sizeof(web_key)) &&
+		       memcmp(&row.vips[1], &web_key, sizeof(web_key)));
+	veer_model_free(&desired);
+
+	/* Deleting web leaves other alone in both rows. */
+	veer_model_init(&current);
+	UNIT_CHECK(!veer_maps_read_model(&maps, &current, err, sizeof(err)),
+		   "%s", err);
+	UNIT_CHECK(!veer_maps_delete_service(&maps, &current, "web", err,
+					     sizeof(err)),
+		   "%s", err);
+	veer_model_free(&current);
+	CU_ASSERT_EQUAL(index_row("10.40.0.1:80", &row), 1);
+	CU_ASSERT_EQUAL(memcmp(&row.vips[0], &other_key, sizeof(other_key)), 0);
+
+	/* A service whose backend changes: the old endpoint's row goes. */
+	veer_model_init(&desired);
+	add_svc(&desired, "other", "", "10.96.50.2", 80, 100);
+	veer_endpoint_parse("10.40.0.3:80",
+			    &desired.services[0].subsets[1].backends[0].addr,
+			    &desired.services[0].subsets[1].backends[0].family,
+			    &desired.services[0].subsets[1].backends[0].port);
+	UNIT_CHECK(apply(&desired, NULL, err) == 0, "%s", err);
+	veer_model_free(&desired);
+	CU_ASSERT_EQUAL(index_row("10.40.0.2:80", &row), -1);
+	CU_ASSERT_EQUAL(index_row("10.40.0.3:80", &row), 1);
+}
+
 int unit_store_suite(void)
 {
 	static const struct unit_test tests[] = {
@@ -475,6 +550,8 @@ int unit_store_suite(void)
 		 test_refused_apply_prints_nothing},
 		{"store: apply sweeps rules no entry names",
 		 test_orphan_rules_swept},
+		{"store: the backend index follows apply and delete",
+		 test_backend_index},
 	};
 
 	return unit_add_suite("store (crash safety)", store_init, store_clean,
