@@ -893,8 +893,8 @@ static void close_fds(int *fds, int n)
 	}
 }
 
-int veer_load_sock(const char *pin_root, int fds[VEER_SOCK_PROG_COUNT],
-		   char *err, size_t errlen)
+static int load_sock(const char *pin_root, bool upgrade,
+		     int fds[VEER_SOCK_PROG_COUNT], char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = pin_root);
 	struct bpf_program *progs[VEER_SOCK_PROG_COUNT];
@@ -904,7 +904,7 @@ int veer_load_sock(const char *pin_root, int fds[VEER_SOCK_PROG_COUNT],
 
 	for (i = 0; i < VEER_SOCK_PROG_COUNT; i++) {
 		prog_pin_path(path, sizeof(path), pin_root, sock_pins[i]);
-		fds[i] = bpf_obj_get(path);
+		fds[i] = upgrade ? -1 : bpf_obj_get(path);
 	}
 	if (fds[0] >= 0 && fds[1] >= 0 && fds[2] >= 0 && fds[3] >= 0)
 		return 0;
@@ -930,7 +930,7 @@ int veer_load_sock(const char *pin_root, int fds[VEER_SOCK_PROG_COUNT],
 	progs[VEER_SOCK_GETPEERNAME6] = skel->progs.veer_getpeername6;
 	for (i = 0; i < VEER_SOCK_PROG_COUNT; i++) {
 		prog_pin_path(path, sizeof(path), pin_root, sock_pins[i]);
-		if (bpf_program__pin(progs[i], path)) {
+		if (pin_program(progs[i], path)) {
 			snprintf(err, errlen, "cannot pin %s: %s", path,
 				 strerror(errno));
 			goto cleanup;
@@ -964,6 +964,60 @@ static int open_cgroup(const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	return fd;
+}
+
+int veer_load_sock(const char *pin_root, int fds[VEER_SOCK_PROG_COUNT],
+		   char *err, size_t errlen)
+{
+	return load_sock(pin_root, false, fds, err, errlen);
+}
+
+int veer_load_sock_upgrade(const char *pin_root, int fds[VEER_SOCK_PROG_COUNT],
+			   char *err, size_t errlen)
+{
+	return load_sock(pin_root, true, fds, err, errlen);
+}
+
+int veer_open_sock_progs(const char *pin_root, int fds[VEER_SOCK_PROG_COUNT])
+{
+	char path[PATH_MAX];
+	int i;
+
+	for (i = 0; i < VEER_SOCK_PROG_COUNT; i++) {
+		prog_pin_path(path, sizeof(path), pin_root, sock_pins[i]);
+		fds[i] = bpf_obj_get(path);
+	}
+	if (fds[0] >= 0 && fds[1] >= 0 && fds[2] >= 0 && fds[3] >= 0)
+		return 0;
+	close_fds(fds, VEER_SOCK_PROG_COUNT);
+	return -1;
+}
+
+int veer_cgroup_replace(const char *path,
+			const int old_fds[VEER_SOCK_PROG_COUNT],
+			const int new_fds[VEER_SOCK_PROG_COUNT], char *err,
+			size_t errlen)
+{
+	int cg = open_cgroup(path, err, errlen), i;
+
+	if (cg < 0)
+		return -1;
+	for (i = VEER_SOCK_PROG_COUNT - 1; i >= 0; i--) {
+		LIBBPF_OPTS(bpf_prog_attach_opts, opts,
+			    .flags = BPF_F_ALLOW_MULTI | BPF_F_REPLACE,
+			    .replace_prog_fd = old_fds[i]);
+
+		if (bpf_prog_attach_opts(new_fds[i], cg, sock_attach[i],
+					 &opts)) {
+			snprintf(err, errlen, "cannot replace %s on %s: %s",
+				 veer_sock_prog_names[i], path,
+				 strerror(errno));
+			close(cg);
+			return -1;
+		}
+	}
+	close(cg);
+	return 0;
 }
 
 int veer_cgroup_attach(const char *path, const int fds[VEER_SOCK_PROG_COUNT],

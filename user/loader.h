@@ -134,6 +134,22 @@ extern const char *const veer_sock_prog_names[VEER_SOCK_PROG_COUNT];
 int veer_load_sock(const char *pin_root, int fds[VEER_SOCK_PROG_COUNT],
 		   char *err, size_t errlen);
 
+/* The same, always loading anew and replacing the pins (an upgrade). */
+int veer_load_sock_upgrade(const char *pin_root, int fds[VEER_SOCK_PROG_COUNT],
+			   char *err, size_t errlen);
+
+/* Opens the pinned socket programs: 0, or -1 if any is missing. */
+int veer_open_sock_progs(const char *pin_root, int fds[VEER_SOCK_PROG_COUNT]);
+
+/*
+ * Replaces old_fds' programs by new_fds' on the cgroup at path, each with
+ * one replacing attach (BPF_F_REPLACE). 0 or -1 with err.
+ */
+int veer_cgroup_replace(const char *path,
+			const int old_fds[VEER_SOCK_PROG_COUNT],
+			const int new_fds[VEER_SOCK_PROG_COUNT], char *err,
+			size_t errlen);
+
 /*
  * Attaches every socket program to the cgroup at path (alongside other
  * programs there: BPF_F_ALLOW_MULTI). 0 or -1 with err.

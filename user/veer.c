@@ -344,6 +344,75 @@ struct attach_opts {
 	bool upgrade; /* --upgrade: new programs over the pinned maps */
 };
 
+/* Cgroups where this pin root's socket programs are attached. */
+struct cgroup_list {
+	char (*paths)[PATH_MAX];
+	size_t n, cap;
+	bool oom;
+};
+
+static void collect_cgroup(const char *path, unsigned int mask, void *ctx)
+{
+	struct cgroup_list *l = ctx;
+
+	(void)mask;
+	if (l->n == l->cap) {
+		size_t grown = l->cap ? 2 * l->cap : 16;
+		char(*np)[PATH_MAX] = realloc(l->paths, grown * PATH_MAX);
+
+		if (!np) {
+			l->oom = true;
+			return;
+		}
+		l->paths = np;
+		l->cap = grown;
+	}
+	snprintf(l->paths[l->n++], PATH_MAX, "%s", path);
+}
+
+/*
+ * The socket programs' part of an upgrade: new programs loaded and
+ * pinned, then swapped in on every cgroup that ran the old ones (found
+ * before the pins change: the walk knows programs by their pinned ids).
+ */
+static int upgrade_cgroups(void)
+{
+	int old_fds[VEER_SOCK_PROG_COUNT], new_fds[VEER_SOCK_PROG_COUNT];
+	struct cgroup_list cgroups = {};
+	char err[VEER_ERR_LEN];
+	int failures = 0, i;
+	size_t c;
+
+	if (veer_open_sock_progs(g.pin_root, old_fds))
+		return 0; /* never loaded: nothing to upgrade */
+	veer_cgroup_walk(g.pin_root, collect_cgroup, &cgroups);
+	if (cgroups.oom ||
+	    veer_load_sock_upgrade(g.pin_root, new_fds, err, sizeof(err))) {
+		fail("%s (socket programs not replaced)",
+		     cgroups.oom ? "out of memory" : err);
+		failures = 1;
+		goto out;
+	}
+	for (c = 0; c < cgroups.n; c++) {
+		if (veer_cgroup_replace(cgroups.paths[c], old_fds, new_fds, err,
+					sizeof(err))) {
+			fail("%s", err);
+			failures++;
+			continue;
+		}
+		printf("upgraded cgroup %s: connect4, connect6, getpeername4, "
+		       "getpeername6\n",
+		       cgroups.paths[c]);
+	}
+	for (i = 0; i < VEER_SOCK_PROG_COUNT; i++)
+		close(new_fds[i]);
+out:
+	for (i = 0; i < VEER_SOCK_PROG_COUNT; i++)
+		close(old_fds[i]);
+	free(cgroups.paths);
+	return failures ? -1 : 0;
+}
+
 /* Whether an interface of this namespace runs this pin root's XDP program
  * (recognised by its maps: its pin may be gone). */
 static bool own_xdp_attached_here(void)
@@ -439,6 +508,8 @@ static int upgrade(struct attach_opts *o, int *in_fd, int *eg_fd, int *xdp_fd)
 	printf(" over the same maps; %d attach point%s in this network "
 	       "namespace switched\n",
 	       points, points == 1 ? "" : "s");
+	if (upgrade_cgroups())
+		failures++;
 	return failures ? -1 : 0;
 }
 

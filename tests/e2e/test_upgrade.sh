@@ -80,9 +80,23 @@ else
 fi
 
 if [[ $LAB_MODE == cgroup ]]; then
-	# Socket LB programs are upgraded by re-attaching them: connect()
-	# decisions keep no per-connection state to lose.
-	t_pass "cgroup mode: refusals checked; socket programs hold no connection state"
+	# The socket programs are swapped on the cgroup one replacing
+	# attach each: still exactly veer's four, with new ids, and
+	# connect() still balanced (the clients check getpeername too).
+	ids() { bpftool -j cgroup show "$LAB_CGROUP" | jq -c '[.[].id] | sort'; }
+	before=$(ids)
+	rc=0
+	veer attach --upgrade >"$LAB_TMP/upgrade.out" 2>&1 || rc=$?
+	after=$(ids)
+	count_burst web 200 "$LAB_TMP/burst.out"
+	if ((rc == 0)) && [[ $before != "$after" ]] &&
+		[[ $(jq length <<<"$after") == 4 && $(lab_cgroup_attach_types) == "connect4 connect6 getpeername4 getpeername6" ]] &&
+		grep -q "^upgraded cgroup $LAB_CGROUP:" "$LAB_TMP/upgrade.out" &&
+		split_ok "$LAB_TMP/burst.out" 200 50; then
+		t_pass "cgroup upgrade: programs $before -> $after, four attached, 200 connects split: $SPLIT_DESC"
+	else
+		t_fail "cgroup upgrade: exit $rc, ids $before -> $after, types '$(lab_cgroup_attach_types)': $(tr '\n' ' ' <"$LAB_TMP/upgrade.out"); ${SPLIT_DESC:-}"
+	fi
 	t_end
 fi
 
