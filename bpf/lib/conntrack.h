@@ -61,7 +61,6 @@ static __always_inline long veer_ct_update(int table,
 	return bpf_map_update_elem(&veer_ct_closing, key, entry, BPF_ANY);
 }
 
-
 /* 0 if this call removed the entry, -1 if it was gone already. */
 static __always_inline int veer_ct_delete_counted(int table,
 						  const struct veer_ct_key *key)

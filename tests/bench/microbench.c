@@ -195,8 +195,7 @@ int main(int argc, char **argv)
 	veer_addr_format(&v.daddr, VEER_AF_INET, backend, sizeof(backend));
 	/* Its handshake completes, so its data meets the established table. */
 	{
-		struct flow back = {AF_INET, "10.10.1.2", backend, 50000,
-				    8080};
+		struct flow back = {AF_INET, "10.10.1.2", backend, 50000, 8080};
 
 		len = build(&back, true, F_SYN | F_ACK, 999, 1000, NULL, in);
 		if (run(eg_fd, in, len, out, &olen) < 0)

@@ -273,10 +273,10 @@ static void test_history(void)
 	CU_ASSERT_EQUAL(stable_in(&b, 50, 80), 0);
 	CU_ASSERT_EQUAL(stable_in(&b, 80, 100), 20);
 	for (bucket = 0; bucket < VEER_WEIGHT_TOTAL; bucket++)
-		CU_ASSERT_EQUAL(veer_placement_stable(&b, bucket,
-						      veer_select_subset(
-							      &b, bucket)),
-				bucket < 50 || bucket >= 80);
+		CU_ASSERT_EQUAL(
+			veer_placement_stable(&b, bucket,
+					      veer_select_subset(&b, bucket)),
+			bucket < 50 || bucket >= 80);
 
 	make_service(&c, w50, 2); /* back to 50/50: still unstable */
 	veer_history_update(&b, &c, 0);
