@@ -87,18 +87,6 @@ decoys "$LAB_TMP/decoys-a.yaml" 10.98.0
 decoys "$LAB_TMP/decoys-b.yaml" 10.98.1
 veer apply -f "$LAB_TMP/decoys-a.yaml" >/dev/null
 
-# _progressed PROGRESS MARK BYTES PID
-# shellcheck disable=SC2317 # called through wait_until
-_progressed() {
-	kill -0 "$4" 2>/dev/null || return 0
-	[[ -f $1 ]] || return 1
-	awk -v m="$2" -v b="$3" -v n="$STREAMS" '
-		$1 == "mark" { mk = $2 }
-		$1 == "bytes_verified" { bv = $2 }
-		$1 == "progressed_since_mark" { pg = $2 }
-		END { exit !(mk == m && bv > b && pg == n) }' "$1"
-}
-
 declare -A PID
 for svc in web web6; do
 	lab_client_bg "$LAB_TMP/$svc.out" stream --addr "$(vip_of "$svc")" \
@@ -153,8 +141,8 @@ while (($(now_ms) < deadline)); do
 		upgraded=1
 	fi
 	for svc in web web6; do
-		if ! wait_until 15000 _progressed "$LAB_TMP/$svc.progress" "$round" 0 \
-			"${PID[$svc]}" || ! kill -0 "${PID[$svc]}" 2>/dev/null; then
+		if ! wait_until 15000 streams_progressed "$LAB_TMP/$svc.progress" \
+			"$round" 0 "$STREAMS" "${PID[$svc]}" || ! kill -0 "${PID[$svc]}" 2>/dev/null; then
 			stalls=$((stalls + 1))
 			lab_log "soak: round $round: $svc streams stalled: $(tr '\n' ' ' <"$LAB_TMP/$svc.progress")"
 		fi
@@ -196,18 +184,7 @@ for svc in web web6; do
 	fi
 done
 
-# shellcheck disable=SC2317 # called through wait_until
-_ct_baseline() {
-	local est half
-	est=$(bpftool -j map dump pinned "$VEER_PIN_ROOT/veer_conntrack" | jq 'length') || return 1
-	half=$(bpftool -j map dump pinned "$VEER_PIN_ROOT/veer_ct_syn" |
-		jq '[.[] | .formatted | (if .key.dir == 0 then .key.saddr
-			else .key.daddr end).bytes[0:2] | select(. != [10, 20])] | length') || return 1
-	CT_LEFT="established $est, half-open not from the flood $half"
-	[[ $est == 0 && $half == 0 ]]
-}
-CT_LEFT=unreadable
-if wait_until 10000 _ct_baseline; then
+if wait_until 10000 ct_only_flood_left; then
 	t_pass "conntrack back to baseline: $CT_LEFT"
 else
 	t_fail "conntrack not back to baseline: $CT_LEFT"

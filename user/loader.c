@@ -299,6 +299,24 @@ static int runtime_init(int fd, uint32_t seed, uint32_t grace_ms, char *err,
 	return 0;
 }
 
+/* The kernel's description of the map pinned as name: 0, or -1. */
+static int pinned_map_info(const char *pin_root, const char *name,
+			   struct bpf_map_info *info)
+{
+	__u32 info_len = sizeof(*info);
+	char path[PATH_MAX];
+	int fd, ret;
+
+	memset(info, 0, sizeof(*info));
+	snprintf(path, sizeof(path), "%s/%s", pin_root, name);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -1;
+	ret = bpf_obj_get_info_by_fd(fd, info, &info_len) ? -1 : 0;
+	close(fd);
+	return ret;
+}
+
 /*
  * A map pinned by an earlier load keeps its size and flags, so the reuse
  * check holds (maps pinned by an older veer, e.g. a metadata array made
@@ -307,19 +325,12 @@ static int runtime_init(int fd, uint32_t seed, uint32_t grace_ms, char *err,
 static void adopt_pinned_size(struct bpf_map *map, const char *pin_root,
 			      uint32_t wanted)
 {
-	struct bpf_map_info info = {};
-	__u32 info_len = sizeof(info);
-	char path[PATH_MAX];
-	int fd;
+	struct bpf_map_info info;
 
-	snprintf(path, sizeof(path), "%s/%s", pin_root, bpf_map__name(map));
-	fd = bpf_obj_get(path);
-	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &info_len)) {
+	if (!pinned_map_info(pin_root, bpf_map__name(map), &info)) {
 		wanted = info.max_entries;
 		bpf_map__set_map_flags(map, info.map_flags);
 	}
-	if (fd >= 0)
-		close(fd);
 	bpf_map__set_max_entries(map, wanted);
 }
 
@@ -351,20 +362,9 @@ void veer_adopt_pinned_sizes(struct bpf_object *obj, const char *pin_root)
 /* max_entries of a pinned map; 0 if it is not pinned. */
 static uint32_t pinned_max_entries(const char *pin_root, const char *name)
 {
-	struct bpf_map_info info = {};
-	__u32 info_len = sizeof(info);
-	char path[PATH_MAX];
-	uint32_t n = 0;
-	int fd;
+	struct bpf_map_info info;
 
-	snprintf(path, sizeof(path), "%s/%s", pin_root, name);
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return 0;
-	if (!bpf_obj_get_info_by_fd(fd, &info, &info_len))
-		n = info.max_entries;
-	close(fd);
-	return n;
+	return pinned_map_info(pin_root, name, &info) ? 0 : info.max_entries;
 }
 
 #define SIZES_ADVICE                                                           \
@@ -606,20 +606,9 @@ void veer_xdp_query(int ifindex, uint32_t *prog_id, bool *native)
 /* The id of a map pinned under pin_root; 0 if it is not pinned. */
 static uint32_t pinned_map_id(const char *pin_root, const char *name)
 {
-	struct bpf_map_info info = {};
-	__u32 info_len = sizeof(info);
-	char path[PATH_MAX];
-	uint32_t id = 0;
-	int fd;
+	struct bpf_map_info info;
 
-	snprintf(path, sizeof(path), "%s/%s", pin_root, name);
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return 0;
-	if (!bpf_obj_get_info_by_fd(fd, &info, &info_len))
-		id = info.id;
-	close(fd);
-	return id;
+	return pinned_map_info(pin_root, name, &info) ? 0 : info.id;
 }
 
 /*

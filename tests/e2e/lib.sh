@@ -785,3 +785,36 @@ split_ok() {
 		;;
 	esac
 }
+
+# streams_progressed PROGRESS MARK BYTES N PID: the stream client PID
+# (veer-testclient stream --progress-file PROGRESS) has taken mark MARK
+# (SIGUSR2), verified more than BYTES in all, and each of its N
+# connections verified bytes since the mark; or the client is gone (the
+# caller checks that). For wait_until.
+streams_progressed() {
+	kill -0 "$5" 2>/dev/null || return 0
+	[[ -f $1 ]] || return 1
+	awk -v m="$2" -v b="$3" -v n="$4" '
+		$1 == "mark" { mk = $2 }
+		$1 == "bytes_verified" { bv = $2 }
+		$1 == "progressed_since_mark" { pg = $2 }
+		END { exit !(mk == m && bv > b && pg == n) }' "$1"
+}
+
+# ct_only_flood_left: every legitimate connection has closed: nothing
+# established, and the only half-open pairs are a flood's from 10.20/16
+# (veer-spoof flood --src-prefix 10.20; they expire after the handshake
+# timeout, or the LRU takes them). Sets CT_LEFT to what it found. For
+# wait_until.
+CT_LEFT=unreadable
+ct_only_flood_left() {
+	local est half
+	est=$(bpftool -j map dump pinned "$VEER_PIN_ROOT/veer_conntrack" |
+		jq 'length') || return 1
+	half=$(bpftool -j map dump pinned "$VEER_PIN_ROOT/veer_ct_syn" |
+		jq '[.[] | .formatted | (if .key.dir == 0 then .key.saddr
+			else .key.daddr end).bytes[0:2] |
+			select(. != [10, 20])] | length') || return 1
+	CT_LEFT="established $est, half-open not from the flood $half"
+	[[ -n $est && -n $half && $est == 0 && $half == 0 ]]
+}

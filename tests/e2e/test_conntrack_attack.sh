@@ -61,20 +61,13 @@ stats_sum() {
 		  (.[$f] // 0)] | add // 0'
 }
 
-# _streams_past PROGRESS MARK BYTES PID DEADLINE_MS: the streams took mark
-# MARK, verified more than BYTES, every connection progressed since the
-# mark, and the clock is past DEADLINE_MS (a segment sent after a closed
-# pair's grace would find no entry); or the client is gone.
+# _streams_past PROGRESS MARK BYTES PID DEADLINE_MS: streams_progressed,
+# and the clock past DEADLINE_MS (a segment sent after a closed pair's
+# grace would find no entry).
 # shellcheck disable=SC2317 # called through wait_until
 _streams_past() {
-	kill -0 "$4" 2>/dev/null || return 0
 	(($(now_ms) >= $5)) || return 1
-	[[ -f $1 ]] || return 1
-	awk -v m="$2" -v b="$3" -v n="$STREAMS" '
-		$1 == "mark" { mk = $2 }
-		$1 == "bytes_verified" { bv = $2 }
-		$1 == "progressed_since_mark" { pg = $2 }
-		END { exit !(mk == m && bv > b && pg == n) }' "$1"
+	streams_progressed "$1" "$2" "$3" "$STREAMS" "$4"
 }
 
 start_streams() {
@@ -220,24 +213,7 @@ for svc in web web6; do
 	fi
 done
 
-# Every legitimate connection closed: nothing established, and the only
-# half-open pairs are the flood's (they expire after the handshake
-# timeout, or the LRU takes them), nothing else.
-# shellcheck disable=SC2317 # called through wait_until
-CT_LEFT="unreadable"
-_ct_only_flood_left() {
-	local est half
-	est=$(bpftool -j map dump pinned "$VEER_PIN_ROOT/veer_conntrack" |
-		jq 'length') || return 1
-	half=$(bpftool -j map dump pinned "$VEER_PIN_ROOT/veer_ct_syn" |
-		jq '[.[] | .formatted | (if .key.dir == 0 then .key.saddr
-			else .key.daddr end).bytes[0:2] |
-			select(. != [10, 20])] | length') || return 1
-	CT_LEFT="established $est, half-open not from the flood $half"
-	[[ -n $est && -n $half ]] || return 1
-	[[ $est == 0 && $half == 0 ]]
-}
-if [[ $LAB_MODE == cgroup ]] || wait_until 5000 _ct_only_flood_left; then
+if [[ $LAB_MODE == cgroup ]] || wait_until 5000 ct_only_flood_left; then
 	t_pass "conntrack drained: $CT_LEFT"
 else
 	t_fail "conntrack not drained: $CT_LEFT"

@@ -38,18 +38,6 @@ streams() {
 		lab_die "$2: streams not ready: $(tr '\n' ' ' <"$out")"
 }
 
-# _progressed PROGRESS MARK BYTES N PID
-# shellcheck disable=SC2317 # called through wait_until
-_progressed() {
-	kill -0 "$5" 2>/dev/null || return 0
-	[[ -f $1 ]] || return 1
-	awk -v m="$2" -v b="$3" -v n="$4" '
-		$1 == "mark" { mk = $2 }
-		$1 == "bytes_verified" { bv = $2 }
-		$1 == "progressed_since_mark" { pg = $2 }
-		END { exit !(mk == m && bv > b && pg == n) }' "$1"
-}
-
 streams "$STREAMS" long
 LONG_PID=$STREAM_PID
 veer status >"$LAB_TMP/status.out"
@@ -71,7 +59,7 @@ for round in 1 2 3 4 5; do
 	veer weight web v1=100 v2=0 >/dev/null
 	b0=$(count_of "$LAB_TMP/long.progress" bytes_verified)
 	kill -USR2 "$LONG_PID"
-	wait_until 10000 _progressed "$LAB_TMP/long.progress" "$round" "$b0" \
+	wait_until 10000 streams_progressed "$LAB_TMP/long.progress" "$round" "$b0" \
 		"$STREAMS" "$LONG_PID" && kill -0 "$LONG_PID" ||
 		stalls=$((stalls + 1))
 done
@@ -125,7 +113,7 @@ OVER_PID=$LAB_BG_PID
 if wait_for_file "$LAB_TMP/over.ready" 15000 "$OVER_PID"; then
 	b0=$(count_of "$LAB_TMP/over.progress" bytes_verified)
 	kill -USR2 "$OVER_PID"
-	wait_until 15000 _progressed "$LAB_TMP/over.progress" 1 "$b0" "$OVER" \
+	wait_until 15000 streams_progressed "$LAB_TMP/over.progress" 1 "$b0" "$OVER" \
 		"$OVER_PID" || true
 fi
 veer status >"$LAB_TMP/status-over.out"

@@ -31,20 +31,6 @@ new_conns() {
 			 select(.name == $sub) | .newConnections'
 }
 
-# _streams_moved PROGRESS MARK BYTES PID: the stream client has taken mark
-# MARK, verified more than BYTES in total, and every connection verified
-# bytes since the mark; or the client is gone.
-# shellcheck disable=SC2317 # called through wait_until
-_streams_moved() {
-	kill -0 "$4" 2>/dev/null || return 0
-	[[ -f $1 ]] || return 1
-	awk -v m="$2" -v b="$3" -v n="$STREAMS" '
-		$1 == "mark" { mk = $2 }
-		$1 == "bytes_verified" { bv = $2 }
-		$1 == "progressed_since_mark" { pg = $2 }
-		END { exit !(mk == m && bv > b && pg == n) }' "$1"
-}
-
 flip_service() {
 	local svc=$1 vip sv1 sv2 spid out prog ready round w b0 mark=0 rc
 	local flips=0 bad_bursts=0 stalls=0 seen_v1=0 seen_v2=0 t0 dv1 dv2
@@ -93,7 +79,8 @@ flip_service() {
 			fi
 
 			# (ii) every live stream keeps flowing on its old backend.
-			if ! wait_until 10000 _streams_moved "$prog" "$mark" "$b0" "$spid" ||
+			if ! wait_until 10000 streams_progressed "$prog" "$mark" "$b0" \
+				"$STREAMS" "$spid" ||
 				! kill -0 "$spid" 2>/dev/null; then
 				stalls=$((stalls + 1))
 				t_fail "$svc flip $flips to $w/$((100 - w)): streams made no progress: $(tr '\n' ' ' <"$prog" 2>/dev/null)"

@@ -103,18 +103,6 @@ fi
 # prog_ids: the programs line of `veer status`.
 prog_ids() { veer status | awk '$1 == "programs:"' | tr -d ' '; }
 
-# _progressed PROGRESS MARK BYTES PID
-# shellcheck disable=SC2317 # called through wait_until
-_progressed() {
-	kill -0 "$4" 2>/dev/null || return 0
-	[[ -f $1 ]] || return 1
-	awk -v m="$2" -v b="$3" -v n="$STREAMS" '
-		$1 == "mark" { mk = $2 }
-		$1 == "bytes_verified" { bv = $2 }
-		$1 == "progressed_since_mark" { pg = $2 }
-		END { exit !(mk == m && bv > b && pg == n) }' "$1"
-}
-
 declare -A PID
 for svc in web web6; do
 	lab_client_bg "$LAB_TMP/$svc.out" stream --addr "$(vip_of "$svc")" \
@@ -142,8 +130,8 @@ for round in 1 2; do
 	for svc in web web6; do
 		b0=$(count_of "$LAB_TMP/$svc.progress" bytes_verified)
 		kill -USR2 "${PID[$svc]}"
-		if ! wait_until 10000 _progressed "$LAB_TMP/$svc.progress" "$round" \
-			"$b0" "${PID[$svc]}" || ! kill -0 "${PID[$svc]}" 2>/dev/null; then
+		if ! wait_until 10000 streams_progressed "$LAB_TMP/$svc.progress" \
+			"$round" "$b0" "$STREAMS" "${PID[$svc]}" || ! kill -0 "${PID[$svc]}" 2>/dev/null; then
 			ok=0
 			t_fail "upgrade $round: $svc streams stalled: $(tr '\n' ' ' <"$LAB_TMP/$svc.progress")"
 		fi
