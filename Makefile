@@ -5,6 +5,8 @@
 #   make demo       install missing packages, build, run the namespace demo (root)
 #   make bench      veer vs iptables/nftables/HAProxy/nginx (scripts/bench.sh; root)
 #   make microbench per-packet cost of each program, from BPF_PROG_TEST_RUN
+#   make kernel-matrix  unit, packet and e2e tests on Debian's stock kernels in
+#                   qemu (scripts/kernel-matrix.sh; root; ~40 min per kernel)
 #   make soak       10 minutes of mixed load and attacks in the lab (root)
 #   make vmlinux    regenerate vmlinux/vmlinux.h from this kernel's BTF
 #   make format     clang-format every C source
@@ -49,7 +51,7 @@ FUZZ_SRCS := user/addr.c user/model.c user/config.c user/yaml_tree.c \
 FUZZ_CORPUS := $(BUILD)/fuzz-corpus
 
 .PHONY: all test demo deps vmlinux format clean tests-bin fuzz fuzz-smoke \
-	microbench bench soak
+	microbench bench soak kernel-matrix
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/veer $(TOOLS)
@@ -115,6 +117,13 @@ bench: deps
 soak: deps
 	@$(MAKE) --no-print-directory all
 	scripts/soak.sh $(SOAK_ARGS)
+
+# Unit, packet and an e2e subset on each stock kernel Debian's configured
+# sources offer, booted in qemu over this tree (root; not part of make
+# test). KERNEL_MATRIX_ARGS passes options, e.g. KERNEL_MATRIX_ARGS=--full.
+kernel-matrix: deps
+	@$(MAKE) --no-print-directory tests-bin
+	scripts/kernel-matrix.sh $(KERNEL_MATRIX_ARGS)
 
 # Per-packet cost of each program (root): BPF_PROG_TEST_RUN with repeat.
 microbench: all $(BUILD)/microbench
