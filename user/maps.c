@@ -225,10 +225,12 @@ int veer_maps_open(const char *pin_root, struct veer_maps *maps, char *err,
 		veer_maps_close(maps);
 		return -1;
 	}
-	/* What the tables hold for connections, without the LRU slack. */
+	/*
+	 * What the established table holds for connections, without the
+	 * LRU slack (what --ct-size promised). The transient tables fill up
+	 * by design (a flood, a burst of closes): their whole size is shown.
+	 */
 	maps->ct_entries = lru_usable(maps->ct_entries);
-	maps->ct_syn_entries = lru_usable(maps->ct_syn_entries);
-	maps->ct_closing_entries = lru_usable(maps->ct_closing_entries);
 	/* Ids index both meta and stats; the smaller table bounds them. */
 	if (meta_entries - 1 < maps->max_services)
 		maps->max_services = meta_entries - 1;
