@@ -1478,12 +1478,13 @@ static const struct command commands[] = {
 	{"attach", run_attach,
 	 "[DEV] [--mode tc|xdp] [--cgroup [PATH]] [--max-services N]\n"
 	 "                   [--max-backends N] [--ct-size N] "
-	 "[--ct-close-grace MS]",
+	 "[--ct-close-grace MS] [--upgrade]",
 	 "load veer (once) and attach it to the interface clients arrive on",
 	 "  Loads and pins the programs and maps under the pin root unless\n"
 	 "  they are there already, then attaches TC ingress (DNAT) and\n"
 	 "  egress (reverse NAT) on DEV. Sizes apply to the first load only;\n"
-	 "  maps already pinned keep theirs (and their conntrack).\n"
+	 "  maps already pinned keep theirs (and their conntrack): a size\n"
+	 "  given that differs from them is refused.\n"
 	 "  --mode xdp         the ingress work in XDP (native when the\n"
 	 "                     driver has it, else generic), replies still\n"
 	 "                     through TC egress; tc is the default.\n"
@@ -1497,11 +1498,15 @@ static const struct command commands[] = {
 	 "                     VIP. With DEV too, both are attached.\n"
 	 "  --max-services N   services (default 1024)\n"
 	 "  --max-backends N   backend slots, all services (default 65536)\n"
-	 "  --ct-size N        connections tracked (2 map entries each) "
-	 "(default 1048576)\n"
+	 "  --ct-size N        established connections tracked (2 map\n"
+	 "                     entries each; half-open and closing tables\n"
+	 "                     get an eighth each) (default 1048576)\n"
 	 "  --ct-close-grace MS  how long a closed connection is still\n"
-	 "                     translated before its entries are freed\n"
-	 "                     (default 10000)\n"},
+	 "                     translated (default 10000)\n"
+	 "  --upgrade          load this build's programs over the pinned\n"
+	 "                     maps and switch every attach point of this\n"
+	 "                     network namespace and every cgroup to them\n"
+	 "                     (one replacing attach each; DEV optional)\n"},
 	{"detach", run_detach, "DEV | --cgroup [PATH] | --all",
 	 "detach from DEV, or from every interface and remove the pins",
 	 "  Live connections through DEV lose their translation.\n"},
@@ -1555,7 +1560,11 @@ static void usage(FILE *out)
 		"                  or $%s)\n"
 		"  -v, --verbose   show libbpf and verifier messages\n"
 		"  -h, --help      this help; 'veer COMMAND --help' for one "
-		"command\n",
+		"command\n"
+		"\nenvironment:\n"
+		"  VEER_WAIT       seconds a writer waits for the pin root's "
+		"lock, and\n"
+		"                  apply -f for a FIFO's writer (default 10)\n",
 		VEER_PIN_ROOT_DEFAULT, VEER_PIN_ROOT_ENV);
 }
 
