@@ -270,14 +270,18 @@ static __always_inline int veer_pkt_is_syn(const struct veer_pkt *pkt)
  * Returns 0 to translate and pass it, or -1 to drop it (an RST outside
  * the window: whatever sent it does not know the connection).
  */
-static __always_inline int veer_ct_established(const struct veer_pkt *pkt,
-					       struct veer_ct_entry *ct,
-					       const struct veer_ct_key *self,
-					       const struct veer_ct_key *sib,
-					       const struct veer_ct_view *v,
-					       __u8 dir)
+static __always_inline int
+veer_ct_established(const struct veer_pkt *pkt, struct veer_ct_entry *ct,
+		    const struct veer_ct_key *self, struct veer_ct_key *sib,
+		    const struct veer_ct_view *v, __u8 dir)
 {
 	struct veer_ct_entry *other;
+
+	/*
+	 * The sibling's key (sib, filled here) is built only by the few
+	 * packets that touch the sibling: an RST, a FIN, the last ACK. A
+	 * data segment pays nothing for it.
+	 */
 	__u32 fin_seq;
 	__u8 fin_flag;
 	int judged;
@@ -288,8 +292,10 @@ static __always_inline int veer_ct_established(const struct veer_pkt *pkt,
 			veer_ct_count(v, rst_invalid);
 			return -1;
 		}
-		if (judged == VEER_SEQ_EXACT &&
-		    !veer_ct_move_pair(VEER_CT_ESTABLISHED, VEER_CT_CLOSING,
+		if (judged != VEER_SEQ_EXACT)
+			return 0;
+		veer_ct_key_sibling(sib, pkt, ct, dir);
+		if (!veer_ct_move_pair(VEER_CT_ESTABLISHED, VEER_CT_CLOSING,
 				       self, ct, sib, v,
 				       VEER_CT_F_RST | VEER_CT_F_CLOSED,
 				       bpf_ktime_get_ns()))
@@ -316,6 +322,7 @@ static __always_inline int veer_ct_established(const struct veer_pkt *pkt,
 		fin_seq = pkt->seq + pkt->payload_len;
 		fin_flag = dir == VEER_CT_DIR_FORWARD ? VEER_CT_F_FIN_FORWARD
 						      : VEER_CT_F_FIN_REVERSE;
+		veer_ct_key_sibling(sib, pkt, ct, dir);
 		other = veer_ct_lookup(VEER_CT_ESTABLISHED, sib);
 		if (dir == VEER_CT_DIR_FORWARD) {
 			ct->fin_seq_forward = fin_seq;
@@ -338,8 +345,10 @@ static __always_inline int veer_ct_established(const struct veer_pkt *pkt,
 		/* The last ACK acknowledges the other side's FIN. */
 		fin_seq = dir == VEER_CT_DIR_FORWARD ? ct->fin_seq_reverse
 						     : ct->fin_seq_forward;
-		if (pkt->ack_seq == fin_seq + 1 &&
-		    !veer_ct_move_pair(VEER_CT_ESTABLISHED, VEER_CT_CLOSING,
+		if (pkt->ack_seq != fin_seq + 1)
+			return 0;
+		veer_ct_key_sibling(sib, pkt, ct, dir);
+		if (!veer_ct_move_pair(VEER_CT_ESTABLISHED, VEER_CT_CLOSING,
 				       self, ct, sib, v, VEER_CT_F_CLOSED,
 				       bpf_ktime_get_ns()))
 			veer_ct_count(v, ct_closed);
@@ -441,7 +450,6 @@ static __always_inline int veer_ct_track_established(
 	if (!ct)
 		return VEER_CT_NONE;
 	veer_ct_view_of(v, ct);
-	veer_ct_key_sibling(sib, pkt, ct, dir);
 	*drop = veer_ct_established(pkt, ct, self, sib, v, dir);
 	return VEER_CT_ESTABLISHED;
 }
