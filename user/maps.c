@@ -2104,6 +2104,17 @@ int veer_maps_delete_service(const struct veer_maps *maps,
 	return 0;
 }
 
+void veer_stats_add(struct veer_stats *sum, const struct veer_stats *rows,
+		    unsigned int n)
+{
+	unsigned int r, f;
+
+	/* Every field is a __u64 counter (veer_abi.h): summed as an array. */
+	for (r = 0; r < n; r++)
+		for (f = 0; f < VEER_STATS_COUNTERS; f++)
+			((__u64 *)sum)[f] += ((const __u64 *)&rows[r])[f];
+}
+
 int veer_maps_read_stats(const struct veer_maps *maps, uint32_t svc_id,
 			 struct veer_stats rows[VEER_STATS_ROWS_PER_SVC],
 			 char *err, size_t errlen)
@@ -2111,7 +2122,6 @@ int veer_maps_read_stats(const struct veer_maps *maps, uint32_t svc_id,
 	int ncpus = libbpf_num_possible_cpus();
 	struct veer_stats *percpu;
 	uint32_t row, index;
-	int cpu;
 
 	if (ncpus <= 0) {
 		snprintf(err, errlen, "cannot count CPUs");
@@ -2131,15 +2141,7 @@ int veer_maps_read_stats(const struct veer_maps *maps, uint32_t svc_id,
 			free(percpu);
 			return -1;
 		}
-		/* Every field is a __u64 counter (veer_abi.h): sum them all. */
-		for (cpu = 0; cpu < ncpus; cpu++) {
-			const __u64 *from = (const __u64 *)&percpu[cpu];
-			__u64 *to = (__u64 *)&rows[row];
-			size_t f;
-
-			for (f = 0; f < VEER_STATS_COUNTERS; f++)
-				to[f] += from[f];
-		}
+		veer_stats_add(&rows[row], percpu, (unsigned int)ncpus);
 	}
 	free(percpu);
 	return 0;

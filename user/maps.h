@@ -139,6 +139,11 @@ int veer_maps_sync_backend_index(const struct veer_maps *maps,
 				 const struct veer_model *b, bool prune,
 				 char *err, size_t errlen);
 
+/* Adds every counter of rows[0..n) to sum (CPUs of a row, rows of a
+ * service). */
+void veer_stats_add(struct veer_stats *sum, const struct veer_stats *rows,
+		    unsigned int n);
+
 /* Counts the entries of a hash map (services, conntrack). -1 on error. */
 long veer_maps_count_entries(int map_fd);
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include "output.h"
 
+#include "maps.h"
+
 #include <arpa/inet.h>
 #include <inttypes.h>
 #include <string.h>
@@ -180,20 +182,10 @@ static void print_counters_json(FILE *out, const struct veer_stats *st)
 static struct veer_stats ct_events(const struct veer_stats *rows)
 {
 	struct veer_stats sum = {};
-	unsigned int r;
 
-	for (r = 0; r < VEER_STATS_ROWS_PER_SVC; r++) {
-		sum.ct_misses += rows[r].ct_misses;
-		sum.ct_miss_placed +=
-			rows[r].ct_miss_placed + rows[r].ct_restored;
-		sum.ct_miss_dropped += rows[r].ct_miss_dropped;
-		sum.ct_established += rows[r].ct_established;
-		sum.ct_closed += rows[r].ct_closed;
-		sum.ct_aborted += rows[r].ct_aborted;
-		sum.rst_invalid += rows[r].rst_invalid;
-		sum.syn_on_live += rows[r].syn_on_live;
-		sum.ct_insert_failed += rows[r].ct_insert_failed;
-	}
+	veer_stats_add(&sum, rows, VEER_STATS_ROWS_PER_SVC);
+	/* LOST_KEPT: entries restored and whole pairs placed again. */
+	sum.ct_miss_placed += sum.ct_restored;
 	return sum;
 }
 

@@ -1311,26 +1311,21 @@ static void print_prog_id(const char *what, uint32_t id)
 static void print_ct_evictions(const struct veer_model *model,
 			       const struct veer_maps *maps, long established)
 {
-	struct veer_stats rows[VEER_STATS_ROWS_PER_SVC];
+	struct veer_stats rows[VEER_STATS_ROWS_PER_SVC], all = {};
 	char err[VEER_ERR_LEN];
-	long long in = 0, out = 0, evicted;
+	long long evicted;
 	size_t i;
-	unsigned int r;
 
 	for (i = 0; i < model->count; i++) {
 		if (veer_maps_read_stats(maps, model->services[i].id, rows, err,
 					 sizeof(err)))
 			return;
-		for (r = 0; r < VEER_STATS_ROWS_PER_SVC; r++) {
-			in += (long long)(VEER_CT_ENTRIES_PER_FLOW *
-						  (rows[r].ct_established +
-						   rows[r].ct_miss_placed) +
-					  rows[r].ct_restored);
-			out += (long long)(VEER_CT_ENTRIES_PER_FLOW *
-					   rows[r].ct_closed);
-		}
+		veer_stats_add(&all, rows, VEER_STATS_ROWS_PER_SVC);
 	}
-	evicted = in - out - established;
+	evicted = VEER_CT_ENTRIES_PER_FLOW * ((long long)all.ct_established +
+					      (long long)all.ct_miss_placed -
+					      (long long)all.ct_closed) +
+		  (long long)all.ct_restored - established;
 	printf("            %lld established entries evicted (table full) "
 	       "since their services were created\n",
 	       evicted > 0 ? evicted : 0);

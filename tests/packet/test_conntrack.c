@@ -30,17 +30,7 @@ static struct veer_stats stats_sum(const char *name)
 
 	for (r = 0; r < VEER_STATS_ROWS_PER_SVC; r++) {
 		row = service_stats(name, r);
-		sum.ct_misses += row.ct_misses;
-		sum.ct_miss_placed += row.ct_miss_placed;
-		sum.ct_miss_dropped += row.ct_miss_dropped;
-		sum.ct_established += row.ct_established;
-		sum.ct_closed += row.ct_closed;
-		sum.ct_aborted += row.ct_aborted;
-		sum.rst_invalid += row.rst_invalid;
-		sum.syn_on_live += row.syn_on_live;
-		sum.ct_insert_failed += row.ct_insert_failed;
-		sum.ct_restored += row.ct_restored;
-		sum.new_conns += row.new_conns;
+		veer_stats_add(&sum, &row, 1);
 	}
 	return sum;
 }
