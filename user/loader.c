@@ -380,35 +380,33 @@ int veer_load_sizes_agree(const char *pin_root,
 	uint32_t have, zero = 0;
 	int fd;
 
-	have = pinned_max_entries(pin_root, VEER_MAP_SERVICES);
-	if ((given & VEER_LOAD_GIVEN_MAX_SERVICES) && have &&
-	    have != opts->max_services) {
-		snprintf(err, errlen,
-			 "--max-services %u: the pinned maps hold "
-			 "%u; " SIZES_ADVICE,
-			 opts->max_services, have);
-		return -1;
-	}
-	have = pinned_max_entries(pin_root, VEER_MAP_BACKENDS);
-	if ((given & VEER_LOAD_GIVEN_MAX_BACKENDS) && have &&
-	    have != opts->max_backends) {
-		snprintf(err, errlen,
-			 "--max-backends %u: the pinned maps hold "
-			 "%u; " SIZES_ADVICE,
-			 opts->max_backends, have);
-		return -1;
-	}
-	have = pinned_max_entries(pin_root, VEER_MAP_CT);
-	if ((given & VEER_LOAD_GIVEN_CT_SIZE) && have &&
-	    have != opts->ct_flows * VEER_CT_ENTRIES_PER_FLOW +
-			    veer_lru_slack()) {
-		snprintf(err, errlen,
-			 "--ct-size %u: the pinned conntrack "
-			 "holds %u connections; " SIZES_ADVICE,
-			 opts->ct_flows,
-			 (have > veer_lru_slack() ? have - veer_lru_slack()
-						  : have) /
-				 VEER_CT_ENTRIES_PER_FLOW);
+	const struct {
+		unsigned int flag;
+		const char *option, *map, *holds, *unit;
+		uint32_t asked, per_unit, slack;
+	} sizes[] = {
+		{VEER_LOAD_GIVEN_MAX_SERVICES, "max-services",
+		 VEER_MAP_SERVICES, "maps hold", "", opts->max_services, 1, 0},
+		{VEER_LOAD_GIVEN_MAX_BACKENDS, "max-backends",
+		 VEER_MAP_BACKENDS, "maps hold", "", opts->max_backends, 1, 0},
+		{VEER_LOAD_GIVEN_CT_SIZE, "ct-size", VEER_MAP_CT,
+		 "conntrack holds", " connections", opts->ct_flows,
+		 VEER_CT_ENTRIES_PER_FLOW, veer_lru_slack()},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		have = pinned_max_entries(pin_root, sizes[i].map);
+		if (!(given & sizes[i].flag) || !have ||
+		    have == sizes[i].asked * sizes[i].per_unit + sizes[i].slack)
+			continue;
+		snprintf(
+			err, errlen,
+			"--%s %u: the pinned %s %u%s; " SIZES_ADVICE,
+			sizes[i].option, sizes[i].asked, sizes[i].holds,
+			(have > sizes[i].slack ? have - sizes[i].slack : have) /
+				sizes[i].per_unit,
+			sizes[i].unit);
 		return -1;
 	}
 	snprintf(path, sizeof(path), "%s/%s", pin_root, VEER_MAP_RUNTIME);

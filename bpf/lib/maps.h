@@ -64,31 +64,22 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } veer_be_vips SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, VEER_DEFAULT_CT_ENTRIES);
-	__type(key, struct veer_ct_key);
-	__type(value, struct veer_ct_entry);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} veer_conntrack SEC(".maps");
+/* One conntrack table: pairs of struct veer_ct_entry by tuple. */
+#define VEER_CT_TABLE(name, entries)                                           \
+	struct {                                                               \
+		__uint(type, BPF_MAP_TYPE_LRU_HASH);                           \
+		__uint(max_entries, entries);                                  \
+		__type(key, struct veer_ct_key);                               \
+		__type(value, struct veer_ct_entry);                           \
+		__uint(pinning, LIBBPF_PIN_BY_NAME);                           \
+	} name SEC(".maps")
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, VEER_CT_SIDE_FLOWS(VEER_DEFAULT_CT_FLOWS) *
-				    VEER_CT_ENTRIES_PER_FLOW);
-	__type(key, struct veer_ct_key);
-	__type(value, struct veer_ct_entry);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} veer_ct_syn SEC(".maps");
+#define VEER_CT_SIDE_ENTRIES                                                   \
+	(VEER_CT_SIDE_FLOWS(VEER_DEFAULT_CT_FLOWS) * VEER_CT_ENTRIES_PER_FLOW)
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, VEER_CT_SIDE_FLOWS(VEER_DEFAULT_CT_FLOWS) *
-				    VEER_CT_ENTRIES_PER_FLOW);
-	__type(key, struct veer_ct_key);
-	__type(value, struct veer_ct_entry);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} veer_ct_closing SEC(".maps");
+VEER_CT_TABLE(veer_conntrack, VEER_DEFAULT_CT_ENTRIES);
+VEER_CT_TABLE(veer_ct_syn, VEER_CT_SIDE_ENTRIES);
+VEER_CT_TABLE(veer_ct_closing, VEER_CT_SIDE_ENTRIES);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
