@@ -371,10 +371,15 @@ veer_ct_half_open(const struct veer_pkt *pkt, struct veer_ct_entry *ct,
 
 	if (pkt->tcp_flags & TCP_FLAG_RST) {
 		judged = veer_seq_judge(ct, pkt->seq);
-		/* A backend refusing the SYN acknowledges the client's ISN. */
+		/*
+		 * A backend refusing the SYN acknowledges the client's ISN;
+		 * one that does not know a lost flow placed again on it
+		 * refuses it whatever the numbers.
+		 */
 		if (dir == VEER_CT_DIR_REVERSE &&
-		    (pkt->tcp_flags & TCP_FLAG_ACK) &&
-		    pkt->ack_seq == ct->syn_seq + 1)
+		    (((pkt->tcp_flags & TCP_FLAG_ACK) &&
+		      pkt->ack_seq == ct->syn_seq + 1) ||
+		     (ct->flags & VEER_CT_F_RECOVERED)))
 			judged = VEER_SEQ_EXACT;
 		if (judged == VEER_SEQ_OUTSIDE) {
 			veer_ct_count(v, rst_invalid);
@@ -412,6 +417,14 @@ veer_ct_half_open(const struct veer_pkt *pkt, struct veer_ct_entry *ct,
 		if (!veer_ct_move_pair(VEER_CT_HALF_OPEN, VEER_CT_ESTABLISHED,
 				       self, ct, sib, v, 0, 0))
 			veer_ct_count(v, ct_established);
+		return 0;
+	}
+	if (ct->flags & VEER_CT_F_RECOVERED) {
+		/* The backend knows the lost flow: it is live again (its
+		 * placement was counted, ct_miss_placed, not a handshake). */
+		veer_seq_advance(ct, pkt);
+		veer_ct_move_pair(VEER_CT_HALF_OPEN, VEER_CT_ESTABLISHED, self,
+				  ct, sib, v, 0, 0);
 		return 0;
 	}
 	if ((pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) ==

@@ -141,8 +141,13 @@ static __always_inline int veer_lb_place(const struct veer_pkt *pkt,
 	entry.syn_seq = syn ? pkt->seq : 0;
 	entry.flags = syn ? 0 : VEER_CT_F_RECOVERED;
 	veer_ct_view_of(v, &entry);
-	/* A lost flow was established: it goes straight back there. */
-	table = syn ? VEER_CT_HALF_OPEN : VEER_CT_ESTABLISHED;
+	/*
+	 * A lost flow placed again starts half-open too, and is promoted by
+	 * the backend's first answer that is not an RST (conntrack.h): a
+	 * flood of spoofed data segments then churns the half-open table
+	 * only, as a SYN flood does, and never evicts a live connection.
+	 */
+	table = VEER_CT_HALF_OPEN;
 
 	veer_ct_retire_backend_tuple(VEER_CT_ESTABLISHED, &rev_key, pkt);
 	veer_ct_retire_backend_tuple(VEER_CT_CLOSING, &rev_key, pkt);

@@ -316,6 +316,9 @@ static struct flow flow_in_buckets(const char *vip, unsigned int lo,
  */
 static void test_lost_flow_history(void)
 {
+	struct pkt_view reply;
+	struct flow back;
+	char backend[INET6_ADDRSTRLEN];
 	struct subset_spec half[] = {
 		{"v1", 50, {"10.10.2.2:8080"}},
 		{"v2", 50, {"10.10.3.2:8080"}},
@@ -337,11 +340,17 @@ static void test_lost_flow_history(void)
 
 	CU_ASSERT_EQUAL_FATAL(configure("lost", vip, 80, half, 2), 0);
 	before = stats_sum("lost");
-	/* Never changed: any lost flow recovers, into established. */
+	/* Never changed: any lost flow recovers: half-open until the
+	 * backend answers, then established. */
 	f = flow_in_buckets(vip, 50, 100, &port);
 	CU_ASSERT_EQUAL(send_pkt(&f, false, F_ACK, 7, 7, "late", &out), TC_OK);
 	CU_ASSERT_TRUE(addr_is(&out.daddr, AF_INET, "10.10.3.2"));
 	CU_ASSERT_TRUE(out.tcp_csum_ok);
+	CU_ASSERT_TRUE(ct_pair_in(CT_HALF_OPEN, &f, &out, &fe, &re));
+	back = reply_flow(&f, &out, backend, sizeof(backend));
+	CU_ASSERT_EQUAL(send_pkt(&back, true, F_ACK, 7, 11, NULL, &reply),
+			TC_OK);
+	CU_ASSERT_TRUE(addr_is(&reply.saddr, AF_INET, vip));
 	CU_ASSERT_TRUE_FATAL(ct_pair_in(CT_ESTABLISHED, &f, &out, &fe, &re));
 	CU_ASSERT_TRUE(fe.flags & VEER_CT_F_RECOVERED);
 
@@ -549,6 +558,51 @@ static void test_reverse_recovery(void)
 	CU_ASSERT_EQUAL(after.ct_miss_dropped - before.ct_miss_dropped, 2);
 }
 
+/*
+ * Data segments from spoofed tuples, where placement never moved, are
+ * lost flows placed again: they wait half-open for the backend, so a
+ * flood of them (three times the half-open table) leaves the
+ * established table and a live connection alone, as a SYN flood does;
+ * the backend's RST (it knows none of them) ends such a pair at once.
+ */
+static void test_data_flood(void)
+{
+	struct subset_spec one[] = {{"v1", 100, {"10.10.2.8:8080"}}};
+	struct flow live = {AF_INET, "10.10.1.47", "10.96.0.63", 47500, 80};
+	struct flow spoof = {AF_INET, NULL, "10.96.0.63", 0, 80};
+	struct flow back = {AF_INET, NULL, "10.10.2.8", 0, 8080};
+	unsigned int i, flood = 3 * VEER_CT_SIDE_FLOWS(TEST_CT_FLOWS) +
+				veer_lru_slack();
+	long est;
+	struct veer_ct_entry fe, re;
+	struct pkt_view syn, out;
+	char src[INET_ADDRSTRLEN];
+	int not_ok = 0;
+
+	CU_ASSERT_EQUAL_FATAL(configure("dflood", "10.96.0.63", 80, one, 1), 0);
+	CU_ASSERT_EQUAL_FATAL(handshake(&live, 40, 90, &syn), 0);
+	est = ct_count(CT_ESTABLISHED);
+	for (i = 0; i < flood; i++) {
+		snprintf(src, sizeof(src), "10.21.%u.%u", (i >> 8) & 0xff,
+			 i & 0xff);
+		spoof.client = src;
+		spoof.client_port = (uint16_t)(1024 + i % 60000);
+		not_ok += send_pkt(&spoof, false, F_ACK | F_PSH, i, 1, "x",
+				   NULL) != TC_OK;
+	}
+	CU_ASSERT_EQUAL(not_ok, 0);
+	CU_ASSERT_EQUAL(ct_count(CT_ESTABLISHED), est);
+	CU_ASSERT_TRUE(ct_pair_in(CT_ESTABLISHED, &live, &syn, &fe, &re));
+	/* The backend refuses the last one: the pair goes. */
+	back.client = spoof.client;
+	back.client_port = spoof.client_port;
+	CU_ASSERT_EQUAL(send_pkt(&back, true, F_RST, 1, 0, NULL, &out), TC_OK);
+	CU_ASSERT_EQUAL(
+		ct_entries_of(&spoof, &(struct pkt_view){.daddr = fe.nat_addr,
+							 .dport = 8080}),
+		0);
+}
+
 int add_conntrack_tests(CU_pSuite suite)
 {
 	return !CU_add_test(suite,
@@ -574,5 +628,9 @@ int add_conntrack_tests(CU_pSuite suite)
 	       !CU_add_test(suite,
 			    "conntrack: a backend's segment whose entry was "
 			    "evicted",
-			    test_reverse_recovery);
+			    test_reverse_recovery) ||
+	       !CU_add_test(suite,
+			    "conntrack: data flood from spoofed tuples, then "
+			    "RST",
+			    test_data_flood);
 }
