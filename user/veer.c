@@ -1303,10 +1303,10 @@ static void print_prog_id(const char *what, uint32_t id)
  * Established entries that left the table without their connection
  * closing: the LRU's evictions (the table was full). Derived from the
  * services' counters, which start when a service is created: entries
- * that entered (two per handshake and per lost flow placed again, one
- * per entry restored from its sibling) minus those that left by a close
- * (two each) minus those there now. A lower bound when services were
- * deleted with entries evicted.
+ * that entered (two per pair promoted: a handshake, or a lost flow the
+ * backend confirmed; one per entry restored from its sibling) minus
+ * those that left by a close (two each) minus those there now. A lower
+ * bound when services were deleted with entries evicted.
  */
 static void print_ct_evictions(const struct veer_model *model,
 			       const struct veer_maps *maps, long established)
@@ -1322,8 +1322,7 @@ static void print_ct_evictions(const struct veer_model *model,
 			return;
 		veer_stats_add(&all, rows, VEER_STATS_ROWS_PER_SVC);
 	}
-	evicted = VEER_CT_ENTRIES_PER_FLOW * ((long long)all.ct_established +
-					      (long long)all.ct_miss_placed -
+	evicted = VEER_CT_ENTRIES_PER_FLOW * ((long long)all.ct_established -
 					      (long long)all.ct_closed) +
 		  (long long)all.ct_restored - established;
 	printf("            %lld established entries evicted (table full) "

@@ -420,11 +420,12 @@ veer_ct_half_open(const struct veer_pkt *pkt, struct veer_ct_entry *ct,
 		return 0;
 	}
 	if (ct->flags & VEER_CT_F_RECOVERED) {
-		/* The backend knows the lost flow: it is live again (its
-		 * placement was counted, ct_miss_placed, not a handshake). */
+		/* The backend knows the lost flow: it is live again, and
+		 * enters the established table as a handshake's pair does. */
 		veer_seq_advance(ct, pkt);
-		veer_ct_move_pair(VEER_CT_HALF_OPEN, VEER_CT_ESTABLISHED, self,
-				  ct, sib, v, 0, 0);
+		if (!veer_ct_move_pair(VEER_CT_HALF_OPEN, VEER_CT_ESTABLISHED,
+				       self, ct, sib, v, 0, 0))
+			veer_ct_count(v, ct_established);
 		return 0;
 	}
 	if ((pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) ==

@@ -361,6 +361,9 @@ restore:
 		else
 			miss->ct_restored++;
 	}
+	/* A whole pair entered the established table. */
+	if (whole)
+		veer_ct_count(v, ct_established);
 	return 1;
 }
 
