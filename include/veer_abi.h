@@ -21,7 +21,13 @@
  * 4: veer_backend_vips, the services each backend endpoint serves, to
  * recover a connection whose reverse conntrack entry was evicted.
  */
-#define VEER_ABI_VERSION 4
+/*
+ * 5: HTTP routing by delayed binding: the conntrack entry's last 12 bytes
+ * hold the handshake veer answered itself (local_isn, client_mss, window
+ * scales, bind_state); veer_http_req holds requests waiting for their
+ * backend; veer_http_stats counts per service.
+ */
+#define VEER_ABI_VERSION 5
 
 /* Limits. */
 #define VEER_MAX_SUBSETS 8
@@ -167,8 +173,9 @@ struct veer_service {
 
 /*
  * Routing rules (Istio VirtualService http[] entries with match
- * conditions), in order, first match wins. Stored now so that the kernel
- * HTTP path can use them; the L4 paths use the service's default weights.
+ * conditions), in order, first match wins. Read by the TC HTTP path
+ * (delayed binding) once per connection; the L4 paths (XDP, cgroup, and
+ * kernels without the HTTP programs) use the service's default weights.
  * A rule set is written under a new version, then the service value that
  * names the version is published, then the old set is deleted: readers
  * never see a half-written set.
@@ -294,8 +301,12 @@ struct veer_ct_key {
 #define VEER_CT_F_CLOSED (1U << 3)
 /* Placed again for a mid-connection packet that found no entry. */
 #define VEER_CT_F_RECOVERED (1U << 4)
-/* Reserved for delayed binding (HTTP routing): sequence numbers translated. */
-#define VEER_CT_F_SEQ_XLATE (1U << 5)
+/*
+ * Bound late (HTTP routing): veer answered the client's handshake itself
+ * and chose the backend from the request. The pair's sequence numbers
+ * and windows are translated (see bind_state and below).
+ */
+#define VEER_CT_F_DELAYED (1U << 5)
 /* The backend's SYN-ACK was seen: peer_isn is valid. */
 #define VEER_CT_F_SYNACK (1U << 6)
 /* This entry's own (not its sibling's): seq_next is valid. */
@@ -345,12 +356,27 @@ struct veer_ct_entry {
 	 */
 	__u32 seq_next;
 	/*
-	 * Delayed binding (later): the node answers the handshake itself, so
-	 * client and backend sequence spaces differ by these offsets.
+	 * Delayed binding (VEER_CT_F_DELAYED; zero otherwise). The client's
+	 * handshake was with veer, whose ISN is local_isn; the backend's
+	 * with the client's own ISN. So client -> backend sequence numbers
+	 * are the same on both legs, and backend -> client ones differ by
+	 * peer_isn - local_isn: a forward packet's ack gets that added, a
+	 * reverse packet's seq gets it taken away.
 	 */
-	__u32 seq_delta;
-	__u32 ack_delta;
-	__u32 reserved;
+	__u32 local_isn;
+	__u16 client_mss; /* from the client's SYN (VEER_HTTP_MSS_DEFAULT) */
+	/* From the client's SYN; VEER_WSCALE_NONE: it offered none. */
+	__u8 client_wscale;
+	__u8 bind_state; /* VEER_BIND_* */
+	/*
+	 * Window translation per direction: (from << 4) | to, the shift the
+	 * sender scales its windows by and the one the receiver reads them
+	 * with; equal nibbles translate nothing.
+	 */
+	__u8 wscale_forward;
+	__u8 wscale_reverse;
+	__u8 rule; /* the rule that bound it, VEER_RULE_DEFAULT: none */
+	__u8 reserved;
 };
 
 /* Counters, per service x subset row, per CPU; veer_stats is indexed by
@@ -392,6 +418,94 @@ struct veer_stats {
 	 */
 	__u64 ct_restored;
 };
+
+/*
+ * HTTP routing by delayed binding (TC ingress/egress, kernel 5.17+ for
+ * bpf_loop). For a service with rules, veer answers the client's SYN
+ * itself, reads the request from the client's first data segment,
+ * chooses rule, subset and backend, opens the backend connection with
+ * the client's own ISN, and replays the request when the backend
+ * answers.
+ */
+#define VEER_BIND_NONE 0 /* an L4 pair */
+#define VEER_BIND_ANSWERED 1 /* veer sent the SYN-ACK; no backend yet */
+#define VEER_BIND_CONNECTING 2 /* request held; backend SYN sent */
+#define VEER_BIND_BOUND 3 /* backend answered; request replayed */
+
+#define VEER_WSCALE_NONE 0xff
+/*
+ * Slots of the TC object's tail-call table (veer_http_progs, not pinned):
+ * the HTTP programs, which the loader fills only on kernels that can load
+ * them. An empty slot makes the L4 program place by the default route.
+ */
+#define VEER_TAIL_HTTP_INGRESS 0
+#define VEER_TAIL_HTTP_EGRESS 1
+#define VEER_TAIL_SLOTS 2
+
+/* The window scale veer announces to clients (Linux's usual one). */
+#define VEER_HTTP_WSCALE 7
+#define VEER_TCP_WSCALE_MAX 14
+/* RFC 9293: the MSS a peer that sends none can take. */
+#define VEER_HTTP_MSS_DEFAULT 536
+#define VEER_RULE_DEFAULT 0xff
+
+/*
+ * The most request bytes held for replay, a power of two (the parser
+ * masks offsets with it). veer announces at most this MSS and a window
+ * of one segment, so the client's first flight is one segment that fits.
+ */
+#define VEER_HTTP_REQ_MAX 2048
+_Static_assert((VEER_HTTP_REQ_MAX & (VEER_HTTP_REQ_MAX - 1)) == 0,
+	       "VEER_HTTP_REQ_MAX must be a power of two");
+/* Requests waiting for their backend, all services together (LRU). */
+#define VEER_DEFAULT_HTTP_PENDING 4096
+
+/*
+ * Value of veer_http_req (LRU hash keyed by the forward struct
+ * veer_ct_key): the client's first data segment, held from its arrival
+ * until the backend acknowledges it, so that it can be replayed to the
+ * backend (again, if the replay is lost).
+ */
+struct veer_http_request {
+	__u32 len; /* payload bytes in data */
+	__u16 window; /* the client's window field on the request */
+	__u8 tcp_flags; /* the request segment's (PSH, FIN) */
+	__u8 reserved;
+	__u8 data[VEER_HTTP_REQ_MAX];
+};
+
+/* Per service (veer_http_stats, per-CPU array indexed by service id). */
+struct veer_http_stats {
+	/* Connections bound by rule i (first match wins). */
+	__u64 rule_requests[VEER_MAX_RULES];
+	/* HTTP/1.x requests that matched no rule: the default route. */
+	__u64 default_requests;
+	/* Default route: the header section did not end in the first
+	 * segment (or VEER_HTTP_REQ_MAX bytes). */
+	__u64 headers_incomplete;
+	/* Default route: the first bytes were not an HTTP/1.x request. */
+	__u64 not_http;
+	/* Client SYNs veer answered itself (retransmissions included). */
+	__u64 syn_answered;
+	/* Backend SYNs sent for a request (retransmissions included). */
+	__u64 backend_syns;
+	/* Connections bound: the backend answered, the request replayed. */
+	__u64 bound;
+	/* Requests replayed (more than bound: a replay was repeated). */
+	__u64 replays;
+	/* Ended before binding: client RST or FIN, backend RST, timeout. */
+	__u64 aborted;
+	/* Requests dropped because veer_http_req refused them (the
+	 * client retransmits). */
+	__u64 pending_full;
+	/*
+	 * Connections placed by the default route with no request seen:
+	 * node-local clients (cgroup connect(), before any byte) and
+	 * kernels without the HTTP programs (tail call missing).
+	 */
+	__u64 unseen_default;
+};
+#define VEER_HTTP_STATS_COUNTERS (VEER_MAX_RULES + 10)
 
 /*
  * Value of veer_runtime (array, one entry): what every program of every
@@ -462,6 +576,8 @@ struct veer_sock_req {
 #define VEER_MAP_STATS "veer_stats"
 #define VEER_MAP_RULES "veer_rules"
 #define VEER_MAP_RUNTIME "veer_runtime"
+#define VEER_MAP_HTTP_PENDING "veer_http_req"
+#define VEER_MAP_HTTP_STATS "veer_http_stats"
 
 /* tc filter identity, so `veer detach` removes only what veer attached. */
 #define VEER_TC_HANDLE 0x7665 /* "ve" */
@@ -485,6 +601,10 @@ _Static_assert(sizeof(struct veer_ct_entry) == 72, "veer_ct_entry layout");
 _Static_assert(sizeof(struct veer_stats) == VEER_STATS_COUNTERS * 8,
 	       "veer_stats layout");
 _Static_assert(sizeof(struct veer_runtime) == 16, "veer_runtime layout");
+_Static_assert(sizeof(struct veer_http_request) == 8 + VEER_HTTP_REQ_MAX,
+	       "veer_http_request layout");
+_Static_assert(sizeof(struct veer_http_stats) == VEER_HTTP_STATS_COUNTERS * 8,
+	       "veer_http_stats layout");
 _Static_assert(sizeof(struct veer_sock_origin) == 24,
 	       "veer_sock_origin layout");
 _Static_assert(sizeof(struct veer_sock_req) == 48, "veer_sock_req layout");

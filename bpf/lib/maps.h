@@ -91,8 +91,8 @@ struct {
 } veer_stats SEC(".maps");
 
 /*
- * Routing rules by (service id, rule-set version, index). Not read by the
- * L4 programs yet; kept here so every attach point shares one pinned copy.
+ * Routing rules by (service id, rule-set version, index), read by the TC
+ * HTTP path once per connection.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -103,6 +103,21 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } veer_rules SEC(".maps");
 
+/* Requests held for replay until their backend acknowledges them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, VEER_DEFAULT_HTTP_PENDING);
+	__type(key, struct veer_ct_key);
+	__type(value, struct veer_http_request);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} veer_http_req SEC(".maps");
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VEER_DEFAULT_MAX_SERVICES + 1);
+	__type(key, __u32);
+	__type(value, struct veer_http_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} veer_http_stats SEC(".maps");
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
