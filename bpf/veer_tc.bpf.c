@@ -3,6 +3,12 @@
  * TC (clsact) entry points. Attached to the interface clients arrive on:
  * ingress translates client -> VIP into client -> backend, egress translates
  * the backend's replies back, whatever interface the backends sit behind.
+ *
+ * Services with HTTP rules are bound late (lib/http.h): the L4 programs
+ * hand their handshake packets to the HTTP programs by tail call. Those
+ * need bpf_loop (5.17+); the loader leaves them out on older kernels, the
+ * tail call then falls through, and such services take their default
+ * route at the SYN.
  */
 #define VEER_CTX_SKB
 /*
@@ -12,6 +18,7 @@
  */
 #define BPF_NO_PRESERVE_ACCESS_INDEX
 #include "lib/lb.h"
+#include "lib/http.h"
 
 SEC("tc")
 int veer_tc_ingress(struct __sk_buff *skb)
@@ -23,6 +30,18 @@ SEC("tc")
 int veer_tc_egress(struct __sk_buff *skb)
 {
 	return veer_lb_reverse(skb);
+}
+
+SEC("tc")
+int veer_tc_http_ingress(struct __sk_buff *skb)
+{
+	return veer_http_forward(skb);
+}
+
+SEC("tc")
+int veer_tc_http_egress(struct __sk_buff *skb)
+{
+	return veer_http_reverse(skb);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -126,4 +126,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } veer_runtime SEC(".maps");
 
+/*
+ * The HTTP programs, by VEER_TAIL_* slot. Not pinned: each loaded TC
+ * object has its own, filled by the loader (empty on kernels that cannot
+ * load the HTTP programs).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, VEER_TAIL_SLOTS);
+	__type(key, __u32);
+	__type(value, __u32);
+} veer_http_progs SEC(".maps");
 #endif /* VEER_BPF_MAPS_H */
