@@ -37,7 +37,7 @@ LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(LIB_SRCS))
 USER_HDRS := $(wildcard user/*.h) $(wildcard include/*.h)
 
 TOOLS     := $(BUILD)/veer-testsrv $(BUILD)/veer-testclient \
-	     $(BUILD)/veer-loadgen $(BUILD)/veer-spoof
+	     $(BUILD)/veer-loadgen $(BUILD)/veer-spoof $(BUILD)/veer-drop
 
 TEST_BINS := $(BUILD)/test_unit $(BUILD)/test_packet
 
@@ -85,6 +85,20 @@ $(BUILD)/veer-spoof: tests/tools/veer_spoof.c tests/lib/pkt.c tests/lib/pkt.h \
 		$(TOOL_COMMON) | $(BUILD)
 	$(CC) $(USER_CFLAGS) -Itests/lib $< tests/lib/pkt.c \
 		tests/tools/tool_common.c -o $@ -lbpf
+
+# The lab's packet loss: a TC classifier (tests/tools/veer_drop.bpf.c) in a
+# skeleton of its own, and its loader.
+$(BUILD)/tests/veer_drop.bpf.o: tests/tools/veer_drop.bpf.c tests/tools/veer_drop.h | $(BUILD)
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -mcpu=v3 -Itests/tools -c $< -o $@
+
+$(BUILD)/tests/veer_drop.skel.h: $(BUILD)/tests/veer_drop.bpf.o
+	$(BPFTOOL) gen skeleton $< name veer_drop > $@
+
+$(BUILD)/veer-drop: tests/tools/veer_drop.c tests/tools/veer_drop.h \
+		$(BUILD)/tests/veer_drop.skel.h $(TOOL_COMMON) | $(BUILD)
+	$(CC) $(USER_CFLAGS) -Itests/tools -I$(BUILD)/tests $< \
+		tests/tools/tool_common.c -o $@ -lbpf -lelf -lz
 
 $(BUILD)/veer-loadgen: tests/bench/loadgen.c $(TOOL_COMMON) | $(BUILD)
 	$(CC) $(USER_CFLAGS) $< tests/tools/tool_common.c -o $@
