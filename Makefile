@@ -37,7 +37,8 @@ LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(LIB_SRCS))
 USER_HDRS := $(wildcard user/*.h) $(wildcard include/*.h)
 
 TOOLS     := $(BUILD)/veer-testsrv $(BUILD)/veer-testclient \
-	     $(BUILD)/veer-loadgen $(BUILD)/veer-spoof $(BUILD)/veer-drop
+	     $(BUILD)/veer-loadgen $(BUILD)/veer-spoof $(BUILD)/veer-drop \
+	     $(BUILD)/veer-httpsrv $(BUILD)/veer-httpclient
 
 TEST_BINS := $(BUILD)/test_unit $(BUILD)/test_packet
 
@@ -99,6 +100,15 @@ $(BUILD)/veer-drop: tests/tools/veer_drop.c tests/tools/veer_drop.h \
 		$(BUILD)/tests/veer_drop.skel.h $(TOOL_COMMON) | $(BUILD)
 	$(CC) $(USER_CFLAGS) -Itests/tools -I$(BUILD)/tests $< \
 		tests/tools/tool_common.c -o $@ -lbpf -lelf -lz
+
+# HTTP/1.1 backend and client of the header-routing tests.
+$(BUILD)/veer-httpsrv: tests/tools/veer_httpsrv.c tests/tools/http_common.h \
+		$(TOOL_COMMON) | $(BUILD)
+	$(CC) $(USER_CFLAGS) $< tests/tools/tool_common.c -o $@
+
+$(BUILD)/veer-httpclient: tests/tools/veer_httpclient.c tests/tools/http_common.h \
+		$(TOOL_COMMON) | $(BUILD)
+	$(CC) $(USER_CFLAGS) $< tests/tools/tool_common.c -o $@
 
 $(BUILD)/veer-loadgen: tests/bench/loadgen.c $(TOOL_COMMON) | $(BUILD)
 	$(CC) $(USER_CFLAGS) $< tests/tools/tool_common.c -o $@

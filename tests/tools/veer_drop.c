@@ -59,20 +59,19 @@ static const struct {
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: " PROG " --dev DEV --direction ingress|egress\n"
-		"                 --match syn|synack|data|fin|rst|any "
-		"[--port P]\n"
-		"                 [--skip N] [--count N] [--per-flow]\n"
-		"                 [--ready-file F] [--stats-file F]\n"
-		"  Drops matching TCP segments of DEV's direction until "
-		"SIGTERM/SIGINT:\n"
-		"  after --skip N matches (default 0), the next --count N "
-		"(default 1);\n"
-		"  --per-flow: the first match of each connection, for "
-		"--count connections.\n"
-		"  syn: SYN without ACK; synack: SYN+ACK; data: payload "
-		"without SYN/RST.\n");
+	fprintf(out, "usage: " PROG " --dev DEV --direction ingress|egress\n"
+		     "                 --match syn|synack|data|fin|rst|any "
+		     "[--port P]\n"
+		     "                 [--skip N] [--count N] [--per-flow]\n"
+		     "                 [--ready-file F] [--stats-file F]\n"
+		     "  Drops matching TCP segments of DEV's direction until "
+		     "SIGTERM/SIGINT:\n"
+		     "  after --skip N matches (default 0), the next --count N "
+		     "(default 1);\n"
+		     "  --per-flow: the first match of each connection, for "
+		     "--count connections.\n"
+		     "  syn: SYN without ACK; synack: SYN+ACK; data: payload "
+		     "without SYN/RST.\n");
 }
 
 static int die_usage(const char *msg)
@@ -86,8 +85,7 @@ static void format_counters(const struct veer_drop_counters *c, char *buf,
 			    size_t len)
 {
 	snprintf(buf, len, "matched %llu\ndropped %llu\nflows %llu\n",
-		 (unsigned long long)c->matched,
-		 (unsigned long long)c->dropped,
+		 (unsigned long long)c->matched, (unsigned long long)c->dropped,
 		 (unsigned long long)c->flows);
 }
 
