@@ -32,6 +32,9 @@ static const struct map_layout layouts[] = {
 	{VEER_MAP_RULES, sizeof(struct veer_rule_key),
 	 sizeof(struct veer_rule)},
 	{VEER_MAP_RUNTIME, sizeof(__u32), sizeof(struct veer_runtime)},
+	{VEER_MAP_HTTP_PENDING, sizeof(struct veer_ct_key),
+	 sizeof(struct veer_http_request)},
+	{VEER_MAP_HTTP_STATS, sizeof(__u32), sizeof(struct veer_http_stats)},
 };
 
 #define ABI_ADVICE                                                             \

@@ -14,6 +14,7 @@
 #include <sched.h>
 #include <limits.h>
 #include <linux/magic.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -430,6 +431,194 @@ int veer_load_sizes_agree(const char *pin_root,
 	return 0;
 }
 
+bool veer_http_supported(void)
+{
+	return libbpf_probe_bpf_helper(BPF_PROG_TYPE_SCHED_CLS, BPF_FUNC_loop,
+				       NULL) == 1;
+}
+
+/* Maps one program uses, at most, as read here. */
+#define PROG_MAP_IDS_MAX 32
+
+/* The pin of a TC object's tail-call table: "<prefix><ingress prog id>". */
+#define HTTP_TABLE_PIN_PREFIX "tc_http_progs_"
+
+/* The id of the program behind fd; 0 on error. */
+static uint32_t prog_fd_id(int fd)
+{
+	struct bpf_prog_info info = {};
+	__u32 info_len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &info_len) ? 0 : info.id;
+}
+
+/*
+ * Removes the tail-call table pins of ingress programs that no longer
+ * exist (upgraded and detached everywhere): their tables served nothing.
+ */
+static void http_table_prune(const char *pin_root)
+{
+	size_t plen = strlen(HTTP_TABLE_PIN_PREFIX);
+	char path[PATH_MAX], *end;
+	struct dirent *de;
+	unsigned long id;
+	DIR *dir;
+	int fd;
+
+	dir = opendir(pin_root);
+	if (!dir)
+		return;
+	while ((de = readdir(dir))) {
+		if (strncmp(de->d_name, HTTP_TABLE_PIN_PREFIX, plen))
+			continue;
+		errno = 0;
+		id = strtoul(de->d_name + plen, &end, 10);
+		if (errno || *end || !id || id > UINT32_MAX)
+			continue;
+		fd = bpf_prog_get_fd_by_id((uint32_t)id);
+		if (fd >= 0) {
+			close(fd);
+			continue;
+		}
+		if (errno != ENOENT)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", pin_root, de->d_name);
+		unlink(path);
+	}
+	closedir(dir);
+}
+
+/*
+ * Fills the loaded TC object's tail-call table with its HTTP programs and
+ * pins the table. The kernel empties a program array when the last file
+ * descriptor or pin of it goes (its programs' references do not count),
+ * so an unpinned table would be empty once this process exits. Each TC
+ * object has its own table, pinned under its ingress program's id, so a
+ * table keeps serving the programs that use it (an attach point not yet
+ * upgraded) after an upgrade pins another one.
+ */
+static int http_table_fill(struct veer_tc *skel, const char *pin_root,
+			   char *err, size_t errlen)
+{
+	const struct {
+		__u32 slot;
+		struct bpf_program *prog;
+	} slots[] = {
+		{VEER_TAIL_HTTP_INGRESS, skel->progs.veer_tc_http_ingress},
+		{VEER_TAIL_HTTP_EGRESS, skel->progs.veer_tc_http_egress},
+	};
+	int table = bpf_map__fd(skel->maps.veer_http_progs);
+	char path[PATH_MAX], tmp[PATH_MAX + 8];
+	uint32_t id;
+	size_t i;
+
+	for (i = 0; i < sizeof(slots) / sizeof(slots[0]); i++) {
+		int fd = bpf_program__fd(slots[i].prog);
+
+		if (fd < 0 ||
+		    bpf_map_update_elem(table, &slots[i].slot, &fd, BPF_ANY)) {
+			snprintf(err, errlen,
+				 "cannot put %s in the tail-call table: %s",
+				 bpf_program__name(slots[i].prog),
+				 strerror(fd < 0 ? EBADF : errno));
+			return -1;
+		}
+	}
+	id = prog_fd_id(bpf_program__fd(skel->progs.veer_tc_ingress));
+	if (!id) {
+		snprintf(err, errlen,
+			 "cannot read the ingress program's id: %s",
+			 strerror(errno));
+		return -1;
+	}
+	http_table_prune(pin_root);
+	snprintf(path, sizeof(path), "%s/" HTTP_TABLE_PIN_PREFIX "%u", pin_root,
+		 id);
+	snprintf(tmp, sizeof(tmp), "%s_new", path);
+	unlink(tmp);
+	if (bpf_obj_pin(table, tmp) || rename(tmp, path)) {
+		snprintf(err, errlen, "cannot pin %s: %s", path,
+			 strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* The map behind id when it is a program array; -1 otherwise. */
+static int prog_array_by_id(__u32 id)
+{
+	struct bpf_map_info info = {};
+	__u32 info_len = sizeof(info);
+	int fd = bpf_map_get_fd_by_id(id);
+
+	if (fd < 0)
+		return -1;
+	if (bpf_obj_get_info_by_fd(fd, &info, &info_len) ||
+	    info.type != BPF_MAP_TYPE_PROG_ARRAY) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+enum veer_http_state veer_http_state(const char *pin_root)
+{
+	__u32 map_ids[PROG_MAP_IDS_MAX], i, slot, prog_id;
+	struct bpf_prog_info info = {};
+	__u32 info_len = sizeof(info);
+	enum veer_http_state state = VEER_HTTP_NO_TABLE;
+	char path[PATH_MAX];
+	int fd, table;
+
+	prog_pin_path(path, sizeof(path), pin_root, VEER_PIN_PROG_TC_INGRESS);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return VEER_HTTP_NOT_LOADED;
+	info.nr_map_ids = PROG_MAP_IDS_MAX;
+	info.map_ids = (__u64)(unsigned long)map_ids;
+	if (bpf_obj_get_info_by_fd(fd, &info, &info_len))
+		info.nr_map_ids = 0;
+	close(fd);
+	for (i = 0; i < info.nr_map_ids && i < PROG_MAP_IDS_MAX; i++) {
+		table = prog_array_by_id(map_ids[i]);
+		if (table < 0)
+			continue;
+		state = VEER_HTTP_ON;
+		for (slot = VEER_TAIL_HTTP_INGRESS;
+		     slot <= VEER_TAIL_HTTP_EGRESS; slot++)
+			if (bpf_map_lookup_elem(table, &slot, &prog_id) ||
+			    !prog_id)
+				state = VEER_HTTP_EMPTY;
+		close(table);
+		break;
+	}
+	if (state != VEER_HTTP_ON && !veer_http_supported())
+		state = VEER_HTTP_NO_KERNEL;
+	return state;
+}
+
+const char *veer_http_state_text(enum veer_http_state state)
+{
+	switch (state) {
+	case VEER_HTTP_ON:
+		return "on";
+	case VEER_HTTP_NO_KERNEL:
+		return "off (this kernel lacks bpf_loop, 5.17+): services "
+		       "with HTTP rules take their default route";
+	case VEER_HTTP_NOT_LOADED:
+		return "off (the tc programs are not loaded)";
+	case VEER_HTTP_EMPTY:
+		return "off (the HTTP programs are not in the loaded tc "
+		       "ingress program's tail-call table; 'veer attach "
+		       "--upgrade' puts them back): services with HTTP rules "
+		       "take their default route";
+	default:
+		return "off (the loaded tc ingress program has no HTTP path): "
+		       "services with HTTP rules take their default route";
+	}
+}
+
 int veer_load(const char *pin_root, const struct veer_load_opts *opts,
 	      int *ingress_fd, int *egress_fd, bool *reused, char *err,
 	      size_t errlen)
@@ -437,6 +626,7 @@ int veer_load(const char *pin_root, const struct veer_load_opts *opts,
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = pin_root);
 	struct veer_tc *skel = NULL;
 	char path[PATH_MAX];
+	bool http;
 	__u32 seed;
 	int ret = -1;
 
@@ -486,6 +676,15 @@ int veer_load(const char *pin_root, const struct veer_load_opts *opts,
 			  VEER_CT_SIDE_FLOWS(opts->ct_flows) *
 					  VEER_CT_ENTRIES_PER_FLOW +
 				  veer_lru_slack());
+	adopt_pinned_size(skel->maps.veer_http_req, pin_root,
+			  VEER_DEFAULT_HTTP_PENDING + veer_lru_slack());
+	adopt_pinned_size(skel->maps.veer_http_stats, pin_root,
+			  opts->max_services + 1);
+	/* The HTTP programs need bpf_loop; without it they stay out and
+	 * services with rules take their default route. */
+	http = veer_http_supported();
+	bpf_program__set_autoload(skel->progs.veer_tc_http_ingress, http);
+	bpf_program__set_autoload(skel->progs.veer_tc_http_egress, http);
 
 	if (veer_tc__load(skel)) {
 		snprintf(err, errlen,
@@ -496,6 +695,8 @@ int veer_load(const char *pin_root, const struct veer_load_opts *opts,
 	}
 	if (runtime_init(bpf_map__fd(skel->maps.veer_runtime), seed,
 			 opts->ct_close_grace_ms, err, errlen))
+		goto cleanup;
+	if (http && http_table_fill(skel, pin_root, err, errlen))
 		goto cleanup;
 	prog_pin_path(path, sizeof(path), pin_root, VEER_PIN_PROG_TC_INGRESS);
 	if (pin_program(skel->progs.veer_tc_ingress, path))
@@ -614,7 +815,6 @@ static uint32_t pinned_map_id(const char *pin_root, const char *name)
  * the maps pinned there (each program uses some of them: ingress the
  * service table, egress conntrack, the socket programs the runtime map).
  */
-#define PROG_MAP_IDS_MAX 32
 
 bool veer_prog_is_ours(uint32_t prog_id, const char *pin_root)
 {
@@ -743,16 +943,6 @@ int veer_tc_attach(int ifindex, int ingress_fd, int egress_fd, char *err,
 		return -1;
 	}
 	return 0;
-}
-
-void veer_tc_detach_ingress(int ifindex)
-{
-	struct bpf_tc_hook hook;
-	struct bpf_tc_opts opts;
-
-	tc_hook_init(&hook, ifindex, BPF_TC_INGRESS);
-	tc_opts_init(&opts, 0, 0);
-	bpf_tc_detach(&hook, &opts);
 }
 
 int veer_tc_detach(int ifindex, char *err, size_t errlen)

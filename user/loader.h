@@ -74,6 +74,30 @@ uint32_t veer_lru_slack(void);
 struct bpf_object;
 void veer_adopt_pinned_sizes(struct bpf_object *obj, const char *pin_root);
 
+/*
+ * Whether this kernel can load the HTTP programs (they need bpf_loop,
+ * 5.17+). veer_load leaves them out when it cannot.
+ */
+bool veer_http_supported(void);
+
+/*
+ * HTTP routing of the TC programs pinned under pin_root, as the kernel has
+ * it: the pinned ingress program's tail-call table (the program array it
+ * uses) holds both HTTP programs, or why not.
+ */
+enum veer_http_state {
+	VEER_HTTP_ON,
+	VEER_HTTP_NO_KERNEL, /* off: no bpf_loop here */
+	VEER_HTTP_NO_TABLE, /* off: the ingress program uses no table */
+	VEER_HTTP_EMPTY, /* off: its table lacks an HTTP program */
+	VEER_HTTP_NOT_LOADED, /* no pinned tc ingress program */
+};
+
+enum veer_http_state veer_http_state(const char *pin_root);
+
+/* "on", or "off (why): what happens" for `attach` and `status`. */
+const char *veer_http_state_text(enum veer_http_state state);
+
 /* Opens the pinned programs; -1 with err when not loaded. */
 int veer_open_progs(const char *pin_root, int *ingress_fd, int *egress_fd,
 		    char *err, size_t errlen);
@@ -89,14 +113,11 @@ int veer_load_xdp_upgrade(const char *pin_root, int *xdp_fd, char *err,
 			  size_t errlen);
 
 /*
- * Attaches TC egress, and TC ingress unless ingress_fd < 0 (XDP mode does
- * the ingress work then).
+ * Attaches TC egress, and TC ingress unless ingress_fd < 0 (an upgrade
+ * of an attach point that had none).
  */
 int veer_tc_attach(int ifindex, int ingress_fd, int egress_fd, char *err,
 		   size_t errlen);
-
-/* Removes veer's TC ingress filter only (switching to XDP mode). */
-void veer_tc_detach_ingress(int ifindex);
 
 /*
  * Whether program prog_id is one of veer's (by name) working on the maps

@@ -29,7 +29,7 @@ void veer_maps_init(struct veer_maps *maps)
 	maps->services = maps->backends = maps->svc_meta = -1;
 	maps->conntrack = maps->stats = maps->rules = maps->lock = -1;
 	maps->ct_syn = maps->ct_closing = maps->runtime = -1;
-	maps->be_vips = -1;
+	maps->be_vips = maps->http_stats = -1;
 }
 
 void veer_maps_close(struct veer_maps *maps)
@@ -37,7 +37,7 @@ void veer_maps_close(struct veer_maps *maps)
 	int *fds[] = {&maps->rules,    &maps->services,	 &maps->backends,
 		      &maps->svc_meta, &maps->conntrack, &maps->stats,
 		      &maps->lock,     &maps->ct_syn,	 &maps->ct_closing,
-		      &maps->runtime,  &maps->be_vips};
+		      &maps->runtime,  &maps->be_vips,	 &maps->http_stats};
 	size_t i;
 
 	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
@@ -220,6 +220,8 @@ int veer_maps_open(const char *pin_root, struct veer_maps *maps, char *err,
 		     &maps->ct_closing_entries, err, errlen) ||
 	    open_one(pin_root, VEER_MAP_STATS, &maps->stats, &maps->stats_rows,
 		     err, errlen) ||
+	    open_one(pin_root, VEER_MAP_HTTP_STATS, &maps->http_stats,
+		     &maps->http_stats_rows, err, errlen) ||
 	    open_one(pin_root, VEER_MAP_RULES, &maps->rules, &maps->max_rules,
 		     err, errlen)) {
 		veer_maps_close(maps);
@@ -237,6 +239,8 @@ int veer_maps_open(const char *pin_root, struct veer_maps *maps, char *err,
 	if (maps->stats_rows / VEER_STATS_ROWS_PER_SVC - 1 < maps->max_services)
 		maps->max_services =
 			maps->stats_rows / VEER_STATS_ROWS_PER_SVC - 1;
+	if (maps->http_stats_rows - 1 < maps->max_services)
+		maps->max_services = maps->http_stats_rows - 1;
 	return 0;
 }
 
@@ -1055,6 +1059,14 @@ static int zero_stats(const struct veer_maps *maps, uint32_t id)
 		index = id * VEER_STATS_ROWS_PER_SVC + row;
 		ret = bpf_map_update_elem(maps->stats, &index, zero, BPF_ANY);
 	}
+	free(zero);
+	if (ret || maps->http_stats < 0)
+		return ret;
+	/* The HTTP counters of an id that served another service before. */
+	zero = calloc(ncpus, sizeof(struct veer_http_stats));
+	if (!zero)
+		return -1;
+	ret = bpf_map_update_elem(maps->http_stats, &id, zero, BPF_ANY);
 	free(zero);
 	return ret;
 }
@@ -2143,6 +2155,48 @@ int veer_maps_read_stats(const struct veer_maps *maps, uint32_t svc_id,
 		}
 		veer_stats_add(&rows[row], percpu, (unsigned int)ncpus);
 	}
+	free(percpu);
+	return 0;
+}
+
+void veer_http_stats_add(struct veer_http_stats *sum,
+			 const struct veer_http_stats *rows, unsigned int n)
+{
+	unsigned int r, f;
+
+	/* Every field is a __u64 counter (veer_abi.h): summed as an array. */
+	for (r = 0; r < n; r++)
+		for (f = 0; f < VEER_HTTP_STATS_COUNTERS; f++)
+			((__u64 *)sum)[f] += ((const __u64 *)&rows[r])[f];
+}
+
+int veer_maps_read_http_stats(const struct veer_maps *maps, uint32_t svc_id,
+			      struct veer_http_stats *sum, char *err,
+			      size_t errlen)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	struct veer_http_stats *percpu;
+
+	memset(sum, 0, sizeof(*sum));
+	if (maps->http_stats < 0)
+		return 0;
+	if (ncpus <= 0) {
+		snprintf(err, errlen, "cannot count CPUs");
+		return -1;
+	}
+	percpu = calloc(ncpus, sizeof(*percpu));
+	if (!percpu) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (bpf_map_lookup_elem(maps->http_stats, &svc_id, percpu)) {
+		snprintf(err, errlen,
+			 "cannot read HTTP stats of service %u: %s", svc_id,
+			 strerror(errno));
+		free(percpu);
+		return -1;
+	}
+	veer_http_stats_add(sum, percpu, (unsigned int)ncpus);
 	free(percpu);
 	return 0;
 }

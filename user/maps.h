@@ -22,6 +22,7 @@ struct veer_maps {
 	int runtime;
 	int be_vips; /* backend endpoint -> its services (veer_be_vips) */
 	int stats;
+	int http_stats; /* per service id: struct veer_http_stats */
 	int rules;
 	int lock; /* the pin directory, flock()ed by writers */
 	uint32_t max_services; /* service ids are 1 ..= max_services */
@@ -30,6 +31,7 @@ struct veer_maps {
 	uint32_t ct_syn_entries;
 	uint32_t ct_closing_entries;
 	uint32_t stats_rows;
+	uint32_t http_stats_rows;
 	uint32_t max_rules;
 };
 
@@ -108,6 +110,18 @@ int veer_maps_delete_service(const struct veer_maps *maps,
 int veer_maps_read_stats(const struct veer_maps *maps, uint32_t svc_id,
 			 struct veer_stats rows[VEER_STATS_ROWS_PER_SVC],
 			 char *err, size_t errlen);
+
+/*
+ * Sum over CPUs of one service id's HTTP routing counters (zero when
+ * the maps have no veer_http_stats: fd -1).
+ */
+int veer_maps_read_http_stats(const struct veer_maps *maps, uint32_t svc_id,
+			      struct veer_http_stats *sum, char *err,
+			      size_t errlen);
+
+/* Adds every counter of rows[0..n) to sum (the CPUs of one service). */
+void veer_http_stats_add(struct veer_http_stats *sum,
+			 const struct veer_http_stats *rows, unsigned int n);
 
 /*
  * The conntrack tables' fill (entries: two per connection), and how many

@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "addr.h"
@@ -189,11 +190,136 @@ static struct veer_stats ct_events(const struct veer_stats *rows)
 	return sum;
 }
 
+/* The longest value shown in a rule's description. */
+#define RULE_VALUE_SHOWN 24
+
+void veer_rule_describe(const struct veer_rule *rule, char *buf, size_t len)
+{
+	const struct veer_condition *c;
+	unsigned int more = 0, m;
+	int vlen, w;
+
+	if (!len)
+		return;
+	buf[0] = '\0';
+	if (!rule->match_count || !rule->matches[0].condition_count)
+		return;
+	for (m = 0; m < rule->match_count && m < VEER_MAX_MATCHES; m++)
+		more += rule->matches[m].condition_count;
+	more--;
+	c = &rule->matches[0].conditions[0];
+	vlen = c->value_len < VEER_MATCH_VALUE_MAX ? c->value_len
+						   : VEER_MATCH_VALUE_MAX - 1;
+	if (!vlen && c->op == VEER_COND_PREFIX)
+		w = snprintf(buf, len, "%s%s%.*s present",
+			     c->field == VEER_COND_URI ? "uri" : "header",
+			     c->field == VEER_COND_URI ? "" : " ",
+			     c->field == VEER_COND_URI ? 0 : c->name_len,
+			     c->name);
+	else
+		w = snprintf(buf, len, "%s%s%.*s %s %.*s%s",
+			     c->field == VEER_COND_URI ? "uri" : "header",
+			     c->field == VEER_COND_URI ? "" : " ",
+			     c->field == VEER_COND_URI ? 0 : c->name_len,
+			     c->name,
+			     c->op == VEER_COND_EXACT ? "exact" : "prefix",
+			     vlen > RULE_VALUE_SHOWN ? RULE_VALUE_SHOWN : vlen,
+			     c->value, vlen > RULE_VALUE_SHOWN ? "..." : "");
+	if (more && w >= 0 && (size_t)w < len)
+		snprintf(buf + w, len - (size_t)w, " (+%u more)", more);
+}
+
+static void print_http_json(FILE *out, const struct veer_service_model *svc,
+			    const struct veer_http_stats *h)
+{
+	char desc[VEER_RULE_DESC_LEN];
+	unsigned int r;
+
+	fprintf(out, ",\"http\":{\"rules\":[");
+	for (r = 0; r < svc->rule_count && r < VEER_MAX_RULES; r++) {
+		veer_rule_describe(&svc->rules[r], desc, sizeof(desc));
+		fprintf(out, "%s{\"index\":%u,\"match\":", r ? "," : "", r);
+		veer_json_string(out, desc);
+		fprintf(out, ",\"requests\":%" PRIu64 "}",
+			(uint64_t)h->rule_requests[r]);
+	}
+	fprintf(out,
+		"],\"defaultRequests\":%" PRIu64
+		",\"headersIncomplete\":%" PRIu64 ",\"notHttp\":%" PRIu64
+		",\"unseenDefault\":%" PRIu64 ",\"synsAnswered\":%" PRIu64
+		",\"backendSyns\":%" PRIu64 ",\"bound\":%" PRIu64
+		",\"replays\":%" PRIu64 ",\"aborted\":%" PRIu64
+		",\"pendingFull\":%" PRIu64 "}",
+		(uint64_t)h->default_requests, (uint64_t)h->headers_incomplete,
+		(uint64_t)h->not_http, (uint64_t)h->unseen_default,
+		(uint64_t)h->syn_answered, (uint64_t)h->backend_syns,
+		(uint64_t)h->bound, (uint64_t)h->replays, (uint64_t)h->aborted,
+		(uint64_t)h->pending_full);
+}
+
+/*
+ * HTTP routing, per service with rules: requests by route (each rule,
+ * then the default route by reason), and on the service's first row
+ * what binding did.
+ */
+static void print_http_table(FILE *out, const struct veer_model *model,
+			     const struct veer_http_stats *http, int width)
+{
+	char desc[VEER_RULE_DESC_LEN], route[VEER_RULE_DESC_LEN + 16];
+	unsigned int r, row;
+	size_t i;
+
+	fprintf(out, "\n%-*s %-44s %9s %9s %9s %9s %9s %9s %9s\n", width,
+		"SERVICE", "HTTP_ROUTE", "REQUESTS", "SYNS_ANSW", "BACK_SYNS",
+		"BOUND", "REPLAYS", "ABORTED", "PEND_FULL");
+	for (i = 0; i < model->count; i++) {
+		const struct veer_service_model *svc = &model->services[i];
+		const struct veer_http_stats *h = &http[i];
+		const struct {
+			const char *route;
+			uint64_t requests;
+		} defaults[] = {
+			{"default: no rule matched", h->default_requests},
+			{"default: headers incomplete", h->headers_incomplete},
+			{"default: not HTTP/1.x", h->not_http},
+			{"default: no request seen", h->unseen_default},
+		};
+
+		if (!svc->rule_count)
+			continue;
+		row = 0;
+		for (r = 0; r < svc->rule_count && r < VEER_MAX_RULES; r++) {
+			veer_rule_describe(&svc->rules[r], desc, sizeof(desc));
+			snprintf(route, sizeof(route), "rule %u: %s", r, desc);
+			fprintf(out, "%-*s %-44s %9" PRIu64, width,
+				row ? "" : svc->name, route,
+				(uint64_t)h->rule_requests[r]);
+			if (!row++)
+				fprintf(out,
+					" %9" PRIu64 " %9" PRIu64 " %9" PRIu64
+					" %9" PRIu64 " %9" PRIu64 " %9" PRIu64,
+					(uint64_t)h->syn_answered,
+					(uint64_t)h->backend_syns,
+					(uint64_t)h->bound,
+					(uint64_t)h->replays,
+					(uint64_t)h->aborted,
+					(uint64_t)h->pending_full);
+			fputc('\n', out);
+		}
+		for (r = 0; r < sizeof(defaults) / sizeof(defaults[0]); r++)
+			fprintf(out, "%-*s %-44s %9" PRIu64 "\n", width, "",
+				defaults[r].route, defaults[r].requests);
+	}
+}
+
 void veer_print_stats(FILE *out, const struct veer_model *model,
 		      const struct veer_stats (*rows)[VEER_STATS_ROWS_PER_SVC],
+		      const struct veer_http_stats *http,
 		      enum veer_format format)
 {
+	static const struct veer_http_stats none;
 	int width = name_width(model);
+	bool any_rules = false;
 	size_t i;
 	unsigned int s;
 
@@ -220,7 +346,9 @@ void veer_print_stats(FILE *out, const struct veer_model *model,
 			fprintf(out, "],\"unattributed\":{");
 			print_counters_json(
 				out, &rows[i][VEER_STATS_ROW_UNATTRIBUTED]);
-			fprintf(out, "}}");
+			fprintf(out, "}");
+			print_http_json(out, svc, http ? &http[i] : &none);
+			fprintf(out, "}");
 		}
 		fprintf(out, "]}\n");
 		return;
@@ -282,5 +410,8 @@ void veer_print_stats(FILE *out, const struct veer_model *model,
 			(uint64_t)ev.ct_miss_dropped, (uint64_t)ev.rst_invalid,
 			(uint64_t)ev.syn_on_live,
 			(uint64_t)ev.ct_insert_failed);
+		any_rules |= model->services[i].rule_count > 0;
 	}
+	if (any_rules && http)
+		print_http_table(out, model, http, width);
 }

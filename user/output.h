@@ -29,10 +29,22 @@ void veer_print_services(FILE *out, const struct veer_model *model,
 int veer_print_yaml(FILE *out, const struct veer_model *model, char *err,
 		    size_t errlen);
 
-/* rows[i] holds model->services[i]'s counters. */
+/*
+ * rows[i] holds model->services[i]'s counters, http[i] its HTTP routing
+ * counters (http may be NULL: none shown). The table view adds a third
+ * table, HTTP routing, when some service has rules.
+ */
 void veer_print_stats(FILE *out, const struct veer_model *model,
 		      const struct veer_stats (*rows)[VEER_STATS_ROWS_PER_SVC],
+		      const struct veer_http_stats *http,
 		      enum veer_format format);
+
+/*
+ * A rule in a few words, from its first condition: "header user-agent
+ * exact debug", "uri prefix /api (+1 more)" (values cut at 24 bytes).
+ */
+#define VEER_RULE_DESC_LEN (VEER_MATCH_NAME_MAX + 64)
+void veer_rule_describe(const struct veer_rule *rule, char *buf, size_t len);
 
 /* A JSON string literal, quotes included. */
 void veer_json_string(FILE *out, const char *text);

@@ -336,7 +336,7 @@ static int read_model_named(const struct veer_maps *maps,
 
 struct attach_opts {
 	const char *dev;
-	bool xdp; /* --mode xdp: XDP ingress, TC egress */
+	bool xdp; /* --mode xdp: XDP ingress, TC egress (and TC ingress) */
 	const char *cgroup; /* --cgroup PATH: socket LB for local processes */
 	struct veer_load_opts load;
 	unsigned int
@@ -484,9 +484,13 @@ static int upgrade(struct attach_opts *o, int *in_fd, int *eg_fd, int *xdp_fd)
 		if (!xdp_ours &&
 		    !(eg_id && veer_prog_is_ours(eg_id, g.pin_root)))
 			continue;
-		/* Egress first, as in attach: replies never lack un-NAT. */
-		if (veer_tc_attach(ifindex, in_id ? *in_fd : -1, *eg_fd, err,
-				   sizeof(err)) ||
+		/*
+		 * Egress first, as in attach: replies never lack un-NAT. XDP
+		 * attach points get TC ingress too (an older veer's had
+		 * none): XDP hands services with HTTP rules to it.
+		 */
+		if (veer_tc_attach(ifindex, in_id || xdp_ours ? *in_fd : -1,
+				   *eg_fd, err, sizeof(err)) ||
 		    (xdp_ours && veer_xdp_attach(ifindex, *xdp_fd, g.pin_root,
 						 &native, err, sizeof(err)))) {
 			fail("%s: %s", it->if_name, err);
@@ -494,12 +498,14 @@ static int upgrade(struct attach_opts *o, int *in_fd, int *eg_fd, int *xdp_fd)
 			continue;
 		}
 		printf("upgraded %s: %s\n", it->if_name,
-		       xdp_ours ? "xdp ingress, tc egress"
+		       xdp_ours ? "xdp ingress, tc ingress+egress"
 				: "tc ingress+egress");
 		points++;
 	}
 	if (ifs)
 		if_freenameindex(ifs);
+	printf("HTTP routing: %s\n",
+	       veer_http_state_text(veer_http_state(g.pin_root)));
 	printf("upgrade: tc programs %u/%u -> %u/%u", old_in, old_eg,
 	       veer_pinned_prog_id(g.pin_root, VEER_PIN_PROG_TC_INGRESS),
 	       veer_pinned_prog_id(g.pin_root, VEER_PIN_PROG_TC_EGRESS));
@@ -638,16 +644,22 @@ static int run_attach(int argc, char **argv)
 	/*
 	 * Egress first and ingress last: replies are always translated
 	 * before the first packet is DNATed. Switching modes leaves no gap
-	 * with neither ingress program and never runs both.
+	 * with neither ingress program: to XDP, TC ingress stays (XDP hands
+	 * it services with HTTP rules); to TC, XDP goes once TC ingress is
+	 * in place.
 	 */
 	if (o.xdp) {
-		if (veer_tc_attach(ifindex, -1, eg_fd, err, sizeof(err)) ||
+		/*
+		 * TC ingress too: XDP passes the packets of services with
+		 * HTTP rules that it has no established entry for, and TC
+		 * binds them. Attached before XDP, so it is never without.
+		 */
+		if (veer_tc_attach(ifindex, in_fd, eg_fd, err, sizeof(err)) ||
 		    veer_xdp_attach(ifindex, xdp_fd, g.pin_root, &native, err,
 				    sizeof(err))) {
 			fail("%s", err);
 			goto cleanup;
 		}
-		veer_tc_detach_ingress(ifindex);
 	} else {
 		if (veer_tc_attach(ifindex, in_fd, eg_fd, err, sizeof(err))) {
 			fail("%s", err);
@@ -657,9 +669,13 @@ static int run_attach(int argc, char **argv)
 	}
 	printf("attached to %s (%s)%s\n", o.dev,
 	       !o.xdp	? "tc ingress+egress"
-	       : native ? "xdp native ingress, tc egress"
-			: "xdp generic ingress, tc egress",
+	       : native ? "xdp native ingress, tc egress; tc ingress for HTTP "
+			  "rules"
+			: "xdp generic ingress, tc egress; tc ingress for HTTP "
+			  "rules",
 	       reused ? "" : "; programs loaded and pinned");
+	printf("HTTP routing: %s\n",
+	       veer_http_state_text(veer_http_state(g.pin_root)));
 	ret = 0;
 cleanup:
 	if (in_fd >= 0)
@@ -829,6 +845,16 @@ static void print_note(void *ctx, const char *note)
 	fprintf(stderr, "veer: %s: note: %s\n", g.command, note);
 }
 
+static bool model_has_rules(const struct veer_model *model)
+{
+	size_t i;
+
+	for (i = 0; i < model->count; i++)
+		if (model->services[i].rule_count)
+			return true;
+	return false;
+}
+
 static int run_apply(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -893,6 +919,16 @@ static int run_apply(int argc, char **argv)
 	}
 	if (opened == 0 && read_model(&maps, &current))
 		goto cleanup;
+	if (opened == 0 && model_has_rules(&desired)) {
+		enum veer_http_state http = veer_http_state(g.pin_root);
+
+		if (http != VEER_HTTP_ON) {
+			snprintf(err, sizeof(err),
+				 "header/uri rules: HTTP routing is %s",
+				 veer_http_state_text(http));
+			print_note(NULL, err);
+		}
+	}
 	if (veer_maps_apply(opened == 0 ? &maps : NULL, &current, &desired,
 			    true, o.dry_run, stdout, &changed, err,
 			    sizeof(err))) {
@@ -1226,6 +1262,7 @@ static int run_get(int argc, char **argv)
 static int run_stats(int argc, char **argv)
 {
 	struct veer_stats(*rows)[VEER_STATS_ROWS_PER_SVC] = NULL;
+	struct veer_http_stats *http = NULL;
 	struct view_opts o;
 	struct veer_model view;
 	struct veer_maps maps;
@@ -1250,24 +1287,28 @@ static int run_stats(int argc, char **argv)
 	qsort(view.services, view.count, sizeof(*view.services),
 	      cmp_service_name);
 	rows = calloc(view.count ? view.count : 1, sizeof(*rows));
-	if (!rows) {
+	http = calloc(view.count ? view.count : 1, sizeof(*http));
+	if (!rows || !http) {
 		fail("out of memory");
 		goto out;
 	}
 	for (i = 0; i < view.count; i++) {
 		if (veer_maps_read_stats(&maps, view.services[i].id, rows[i],
-					 err, sizeof(err))) {
+					 err, sizeof(err)) ||
+		    veer_maps_read_http_stats(&maps, view.services[i].id,
+					      &http[i], err, sizeof(err))) {
 			fail("%s", err);
 			goto out;
 		}
 	}
 	veer_print_stats(
 		stdout, &view,
-		(const struct veer_stats(*)[VEER_STATS_ROWS_PER_SVC])rows,
+		(const struct veer_stats(*)[VEER_STATS_ROWS_PER_SVC])rows, http,
 		o.format);
 	ret = 0;
 out:
 	free(rows);
+	free(http);
 	veer_maps_close(&maps);
 	veer_model_free(&view);
 	return ret;
@@ -1401,6 +1442,8 @@ static int run_status(int argc, char **argv)
 	if (veer_pinned_prog_id(g.pin_root, VEER_PIN_PROG_CONNECT4))
 		printf(", cgroup socket programs");
 	putchar('\n');
+	printf("HTTP routing: %s\n",
+	       veer_http_state_text(veer_http_state(g.pin_root)));
 	ifs = if_nameindex();
 	for (it = ifs; it && it->if_index; it++) {
 		veer_tc_query((int)it->if_index, &in_id, &eg_id);
@@ -1409,12 +1452,15 @@ static int run_status(int argc, char **argv)
 			xdp_id = 0; /* someone else's XDP program */
 		if (!in_id && !eg_id && !xdp_id)
 			continue;
-		printf("%s %s: %s, tc egress%s%s\n",
+		printf("%s %s: %s%s, tc egress%s%s\n",
 		       attached++ ? "           " : "attached:  ", it->if_name,
 		       xdp_id  ? (native ? "xdp ingress (native)"
 					 : "xdp ingress (generic)")
 		       : in_id ? "tc ingress"
 			       : "ingress missing",
+		       !xdp_id ? ""
+		       : in_id ? ", tc ingress (HTTP rules)"
+			       : ", tc ingress missing (HTTP rules unserved)",
 		       eg_id ? "" : " (missing)",
 		       (!in_id || in_id == pin_in) && eg_id == pin_eg &&
 				       (!xdp_id || xdp_id == pin_xdp)
@@ -1476,12 +1522,14 @@ static const struct command commands[] = {
 	 "load veer (once) and attach it to the interface clients arrive on",
 	 "  Loads and pins the programs and maps under the pin root unless\n"
 	 "  they are there already, then attaches TC ingress (DNAT) and\n"
-	 "  egress (reverse NAT) on DEV. Sizes apply to the first load only;\n"
-	 "  maps already pinned keep theirs (and their conntrack): a size\n"
-	 "  given that differs from them is refused.\n"
+	 "  egress (reverse NAT) on DEV, and says whether HTTP routing (rules\n"
+	 "  on headers and uri; kernel 5.17+) is on. Sizes apply to the\n"
+	 "  first load only; maps already pinned keep theirs (and their\n"
+	 "  conntrack): a size given that differs from them is refused.\n"
 	 "  --mode xdp         the ingress work in XDP (native when the\n"
 	 "                     driver has it, else generic), replies still\n"
-	 "                     through TC egress; tc is the default.\n"
+	 "                     through TC egress, and services with HTTP\n"
+	 "                     rules bound by TC ingress; tc is the default.\n"
 	 "                     Attaching again with the other mode switches\n"
 	 "                     over.\n"
 	 "  --cgroup [PATH]    socket-level LB for processes in the cgroup2\n"

@@ -10,6 +10,7 @@
  */
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <CUnit/CUnit.h>
 #include <errno.h>
 #include <stdbool.h>
@@ -58,9 +59,12 @@ static int store_init(void)
 	maps.be_vips = bpf_map_create(
 		BPF_MAP_TYPE_HASH, "t_be_vips", sizeof(struct veer_backend),
 		sizeof(struct veer_backend_vips), STORE_BACKENDS, &hash_opts);
+	maps.http_stats = bpf_map_create(
+		BPF_MAP_TYPE_PERCPU_ARRAY, "t_http_stats", sizeof(__u32),
+		sizeof(struct veer_http_stats), STORE_SERVICES + 1, NULL);
 	have_maps = maps.services >= 0 && maps.backends >= 0 &&
 		    maps.svc_meta >= 0 && maps.stats >= 0 && maps.rules >= 0 &&
-		    maps.be_vips >= 0;
+		    maps.be_vips >= 0 && maps.http_stats >= 0;
 	if (!have_maps)
 		fprintf(stderr,
 			"\n    store tests skipped: cannot create BPF maps "
@@ -535,6 +539,60 @@ static void test_backend_index(void)
 	CU_ASSERT_EQUAL(index_row("10.40.0.3:80", &row), 1);
 }
 
+/*
+ * A service created under an id another service had starts its HTTP
+ * counters from zero, as its L4 counters do; a changed one keeps them.
+ */
+static void test_http_stats_reset_on_create(void)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	struct veer_http_stats *dirty, sum;
+	struct veer_model desired, current;
+	char err[VEER_ERR_LEN] = "";
+	__u32 id, web_id = 0;
+	size_t i;
+	int c;
+
+	if (!have_maps)
+		return;
+	CU_ASSERT_FATAL(ncpus > 0);
+	store_reset();
+	dirty = calloc((size_t)ncpus, sizeof(*dirty));
+	CU_ASSERT_FATAL(dirty != NULL);
+	for (c = 0; c < ncpus; c++) {
+		dirty[c].rule_requests[0] = 5;
+		dirty[c].bound = 5;
+	}
+	for (id = 0; id <= STORE_SERVICES; id++)
+		bpf_map_update_elem(maps.http_stats, &id, dirty, BPF_ANY);
+	two_services(&desired, "10.96.50.1", 50);
+	veer_model_free(&desired);
+	veer_model_init(&current);
+	UNIT_CHECK(!veer_maps_read_model(&maps, &current, err, sizeof(err)),
+		   "%s", err);
+	CU_ASSERT(current.count == 2);
+	for (i = 0; i < current.count; i++) {
+		UNIT_CHECK(!veer_maps_read_http_stats(&maps,
+						      current.services[i].id,
+						      &sum, err, sizeof(err)),
+			   "%s", err);
+		CU_ASSERT(sum.rule_requests[0] == 0 && sum.bound == 0);
+		if (!strcmp(current.services[i].name, "web"))
+			web_id = current.services[i].id;
+	}
+	veer_model_free(&current);
+	/* A weight change is no creation: counters stay. */
+	CU_ASSERT_FATAL(web_id != 0);
+	bpf_map_update_elem(maps.http_stats, &web_id, dirty, BPF_ANY);
+	two_services(&desired, "10.96.50.1", 80);
+	veer_model_free(&desired);
+	UNIT_CHECK(!veer_maps_read_http_stats(&maps, web_id, &sum, err,
+					      sizeof(err)),
+		   "%s", err);
+	CU_ASSERT(sum.bound == 5 * (__u64)ncpus);
+	free(dirty);
+}
+
 int unit_store_suite(void)
 {
 	static const struct unit_test tests[] = {
@@ -552,6 +610,8 @@ int unit_store_suite(void)
 		 test_orphan_rules_swept},
 		{"store: the backend index follows apply and delete",
 		 test_backend_index},
+		{"store: a created service's HTTP counters start at zero",
+		 test_http_stats_reset_on_create},
 	};
 
 	return unit_add_suite("store (crash safety)", store_init, store_clean,
