@@ -25,7 +25,7 @@ int veer_config_load_buffer(const char *name, const char *buf, size_t len,
 
 /*
  * One line per call: notes and warnings for the user (skipped kinds,
- * ignored proxy-only fields, rules stored but not yet enforced).
+ * ignored proxy-only fields, what header/uri rules cannot do).
  */
 typedef void (*veer_note_fn)(void *ctx, const char *note);
 

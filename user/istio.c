@@ -1719,6 +1719,16 @@ static int parse_block(struct veer_istio *ist, const ynode *n, bool tcp,
 				c->name[j] = ch;
 			}
 			c->name[k->len] = '\0';
+			if (!strcmp(c->name, "uri") ||
+			    !strcmp(c->name, "scheme") ||
+			    !strcmp(c->name, "method") ||
+			    !strcmp(c->name, "authority"))
+				return fail(ist, k,
+					    "header match on \"%s\": Istio "
+					    "ignores the keys uri, scheme, "
+					    "method and authority in headers; "
+					    "veer refuses them",
+					    c->name);
 			if (parse_string_match(ist,
 					       veer_ynode_value(headers, i),
 					       "header match", c) < 0)
@@ -2846,24 +2856,6 @@ static bool block_applies(const struct vs *vs, const struct block *b,
 	return !b->port || vs->gateway_bound || b->port == port;
 }
 
-static void weights_text(const struct veer_service_model *svc, char *buf,
-			 size_t len)
-{
-	size_t used = 0;
-	unsigned int i;
-
-	buf[0] = '\0';
-	for (i = 0; i < svc->subset_count && used < len; i++) {
-		int n = snprintf(buf + used, len - used, "%s%s %u",
-				 i ? ", " : "", svc->subsets[i].name,
-				 svc->subsets[i].weight);
-
-		if (n < 0)
-			break;
-		used += (size_t)n;
-	}
-}
-
 static int apply_vs(struct veer_istio *ist, const struct hostdef *hd,
 		    const struct port *port, struct veer_service_model *svc)
 {
@@ -2871,7 +2863,6 @@ static int apply_vs(struct veer_istio *ist, const struct hostdef *hd,
 	bool tcp = use_tcp(vs, port);
 	const struct rule *def = NULL;
 	size_t r, b, i;
-	char w[MSG_MAX / 2];
 
 	for (r = 0; r < vs->nrule; r++) {
 		struct rule *rule = &vs->rules[r];
@@ -2971,17 +2962,59 @@ static int apply_vs(struct veer_istio *ist, const struct hostdef *hd,
 
 		svc->subsets[s].weight += def->dests[i].weight;
 	}
-	if (svc->rule_count) {
-		weights_text(svc, w, sizeof(w));
-		note(ist, NULL,
-		     "service %s: %u header/uri rule%s stored; until the "
-		     "kernel "
-		     "HTTP path lands, connections follow the default route "
-		     "(%s)",
-		     svc->name, svc->rule_count,
-		     svc->rule_count == 1 ? "" : "s", w);
-	}
 	return 0;
+}
+
+/*
+ * What header/uri rules cannot do, said once per load and only when the
+ * loaded services have rules: the kernel binds a connection to a backend
+ * from its first request (TC delayed binding), which Istio does not.
+ */
+static void note_rule_limits(struct veer_istio *ist,
+			     const struct veer_model *out, size_t first)
+{
+	bool rules = false, uri_exact = false;
+	size_t i;
+	unsigned int r, m, c;
+
+	for (i = first; i < out->count; i++) {
+		const struct veer_service_model *svc = &out->services[i];
+
+		rules |= svc->rule_count > 0;
+		for (r = 0; r < svc->rule_count; r++)
+			for (m = 0; m < svc->rules[r].match_count; m++)
+				for (c = 0;
+				     c <
+				     svc->rules[r].matches[m].condition_count;
+				     c++) {
+					const struct veer_condition *cond =
+						&svc->rules[r]
+							 .matches[m]
+							 .conditions[c];
+
+					uri_exact |=
+						cond->field == VEER_COND_URI &&
+						cond->op == VEER_COND_EXACT;
+				}
+	}
+	if (!rules)
+		return;
+	note(ist, NULL,
+	     "header/uri rules: the first request of a connection chooses its "
+	     "backend, matched in the request's first segment; later requests "
+	     "on a keep-alive connection follow it (Istio routes each "
+	     "request)");
+	note(ist, NULL,
+	     "header/uri rules: node-local clients (veer attach --cgroup) "
+	     "take the default route");
+	note(ist, NULL,
+	     "header/uri rules: HTTP/2, gRPC and TLS connections take the "
+	     "default route");
+	if (uri_exact)
+		note(ist, NULL,
+		     "header/uri rules: uri exact compares the whole request "
+		     "target, query string included (Istio leaves the query "
+		     "out)");
 }
 
 static int make_entry(struct veer_istio *ist, const struct hostdef *hd,
@@ -3105,7 +3138,7 @@ static int make_entries(struct veer_istio *ist, struct hostdef *hd,
 int veer_istio_build(struct veer_istio *ist, struct veer_model *out, char *err,
 		     size_t errlen)
 {
-	size_t i;
+	size_t i, first = out->count;
 
 	ist->err = err;
 	ist->errlen = errlen;
@@ -3117,5 +3150,6 @@ int veer_istio_build(struct veer_istio *ist, struct veer_model *out, char *err,
 	for (i = 0; i < ist->hosts.n; i++)
 		if (make_entries(ist, ist->hosts.v[i], out) < 0)
 			return -1;
+	note_rule_limits(ist, out, first);
 	return 0;
 }

@@ -742,10 +742,19 @@ static void test_customers(void)
 						"weights=0,100\n",
 		     &notes);
 	expect_note("customers debug", &notes,
-		    "service customers.default.svc.cluster.local: 1 "
-		    "header/uri rule stored; until the kernel HTTP path "
-		    "lands, connections follow the default route (v1 100, "
-		    "v2 0)");
+		    "header/uri rules: the first request of a connection "
+		    "chooses its backend, matched in the request's first "
+		    "segment; later requests on a keep-alive connection "
+		    "follow it (Istio routes each request)");
+	expect_note("customers debug", &notes,
+		    "header/uri rules: node-local clients (veer attach "
+		    "--cgroup) take the default route");
+	expect_note("customers debug", &notes,
+		    "header/uri rules: HTTP/2, gRPC and TLS connections take "
+		    "the default route");
+	UNIT_CHECK(!strstr(notes.text, "uri exact"),
+		   "customers debug: uri exact noted without one:\n%s",
+		   notes.text);
 
 	f[2].yaml = customers_vs_canary;
 	expect_model("customers canary", f, 3, CUSTOMERS_DUMP("90", "10"),
@@ -891,6 +900,99 @@ static void test_product(void)
 }
 
 /* ---- Other valid inputs ---- */
+
+static unsigned int occurrences(const char *text, const char *what)
+{
+	unsigned int n = 0;
+
+	for (text = strstr(text, what); text; text = strstr(text + 1, what))
+		n++;
+	return n;
+}
+
+/*
+ * What header/uri rules cannot do is noted once per load, however many
+ * services carry rules (here the IPv4 and the IPv6 entry of one host),
+ * and not at all without rules.
+ */
+static void test_rule_notes(void)
+{
+	static const char svc[] =
+		"apiVersion: v1\n"
+		"kind: Service\n"
+		"metadata: {name: web, namespace: shop}\n"
+		"spec:\n"
+		"  clusterIPs: [10.96.0.60, \"fd00:96::60\"]\n"
+		"  ipFamilyPolicy: RequireDualStack\n"
+		"  selector: {app: web}\n"
+		"  ports:\n"
+		"  - {name: http, port: 80, targetPort: 8080}\n"
+		"---\n"
+		"apiVersion: v1\n"
+		"kind: Pod\n"
+		"metadata: {name: web-1, namespace: shop, labels: {app: web}}\n"
+		"status:\n"
+		"  phase: Running\n"
+		"  podIPs: [{ip: 10.10.2.2}, {ip: \"fd10:2::2\"}]\n";
+	static const char vs_rules[] =
+		"apiVersion: networking.istio.io/v1\n"
+		"kind: VirtualService\n"
+		"metadata: {name: web, namespace: shop}\n"
+		"spec:\n"
+		"  hosts: [web]\n"
+		"  http:\n"
+		"  - match:\n"
+		"    - uri: {exact: /beta}\n"
+		"    - headers: {X-Group: {prefix: test}}\n"
+		"    route:\n"
+		"    - destination: {host: web}\n"
+		"  - route:\n"
+		"    - destination: {host: web}\n";
+	static const char vs_plain[] =
+		"apiVersion: networking.istio.io/v1\n"
+		"kind: VirtualService\n"
+		"metadata: {name: web, namespace: shop}\n"
+		"spec:\n"
+		"  hosts: [web]\n"
+		"  http:\n"
+		"  - route:\n"
+		"    - destination: {host: web}\n";
+	static const char *const limits[] = {
+		"header/uri rules: the first request of a connection",
+		"header/uri rules: node-local clients",
+		"header/uri rules: HTTP/2, gRPC and TLS",
+		"header/uri rules: uri exact compares the whole request "
+		"target, query string included (Istio leaves the query out)",
+	};
+	struct file f[] = {{"svc.yaml", svc, 0}, {"vs.yaml", vs_rules, 0}};
+	struct veer_model m;
+	struct notes notes;
+	char err[ERR_LEN] = "";
+	size_t i;
+
+	veer_model_init(&m);
+	UNIT_CHECK(load_ns(f, 2, NULL, &m, &notes, err, sizeof(err)) == 0,
+		   "rules: %s", err);
+	CU_ASSERT(m.count == 2 && m.services[0].rule_count == 1 &&
+		  m.services[1].rule_count == 1);
+	/* Header names are stored lower-case: HTTP's are case-insensitive. */
+	CU_ASSERT(m.count == 2 &&
+		  !strcmp(m.services[0].rules[0].matches[1].conditions[0].name,
+			  "x-group"));
+	for (i = 0; i < sizeof(limits) / sizeof(limits[0]); i++)
+		UNIT_CHECK(occurrences(notes.text, limits[i]) == 1,
+			   "\"%s\" noted %u times:\n%s", limits[i],
+			   occurrences(notes.text, limits[i]), notes.text);
+	veer_model_free(&m);
+
+	f[1].yaml = vs_plain;
+	veer_model_init(&m);
+	UNIT_CHECK(load_ns(f, 2, NULL, &m, &notes, err, sizeof(err)) == 0,
+		   "no rules: %s", err);
+	UNIT_CHECK(!strstr(notes.text, "header/uri rules"),
+		   "notes about rules without rules:\n%s", notes.text);
+	veer_model_free(&m);
+}
 
 static void test_dual_stack(void)
 {
@@ -1371,6 +1473,49 @@ static const struct bad_case bad_cases[] = {
 	BAD("match name",
 	    VS_HEAD "  http:\n  - match:\n    - name: m\n" ROUTE_V1,
 	    "vs.yaml:10:7: ", "match on \"name\" is not supported"),
+	/* Every other HTTPMatchRequest field would change the routing if
+	 * it were ignored: refused, named, at its place. */
+	BAD("match method",
+	    VS_HEAD
+	    "  http:\n  - match:\n    - method: {exact: GET}\n" ROUTE_V1,
+	    "vs.yaml:10:7: ", "match on \"method\" is not supported"),
+	BAD("match authority",
+	    VS_HEAD "  http:\n  - match:\n    - uri: {prefix: /}\n"
+		    "      authority: {exact: a.example}\n" ROUTE_V1,
+	    "vs.yaml:11:7: ", "match on \"authority\" is not supported"),
+	BAD("match scheme",
+	    VS_HEAD
+	    "  http:\n  - match:\n    - scheme: {exact: https}\n" ROUTE_V1,
+	    "vs.yaml:10:7: ", "match on \"scheme\" is not supported"),
+	BAD("match withoutHeaders",
+	    VS_HEAD
+	    "  http:\n  - match:\n    - withoutHeaders: {x: {}}\n" ROUTE_V1,
+	    "vs.yaml:10:7: ", "match on \"withoutHeaders\" is not supported"),
+	BAD("match ignoreUriCase",
+	    VS_HEAD "  http:\n  - match:\n    - uri: {prefix: /a}\n"
+		    "      ignoreUriCase: true\n" ROUTE_V1,
+	    "vs.yaml:11:7: ", "match on \"ignoreUriCase\" is not supported"),
+	BAD("match sourceLabels",
+	    VS_HEAD
+	    "  http:\n  - match:\n    - sourceLabels: {app: a}\n" ROUTE_V1,
+	    "vs.yaml:10:7: ", "match on \"sourceLabels\" is not supported"),
+	BAD("match sourceNamespace",
+	    VS_HEAD "  http:\n  - match:\n    - sourceNamespace: a\n" ROUTE_V1,
+	    "vs.yaml:10:7: ", "match on \"sourceNamespace\" is not supported"),
+	BAD("match gateways",
+	    VS_HEAD "  http:\n  - match:\n    - gateways: [mesh]\n" ROUTE_V1,
+	    "vs.yaml:10:7: ", "match on \"gateways\" is not supported"),
+	/* Istio ignores these keys under headers; veer refuses them. */
+	BAD("header key method",
+	    VS_HEAD "  http:\n  - match:\n    - headers: {Method: {exact: "
+		    "GET}}\n" ROUTE_V1,
+	    "vs.yaml:10:17: ",
+	    "header match on \"method\": Istio ignores the keys uri, scheme, "
+	    "method and authority in headers; veer refuses them"),
+	BAD("header key authority",
+	    VS_HEAD "  http:\n  - match:\n    - headers: {authority: {prefix: "
+		    "a}}\n" ROUTE_V1,
+	    "vs.yaml:10:17: ", "header match on \"authority\""),
 	BAD("header in a tcp match",
 	    VS_HEAD "  tcp:\n  - match:\n    - headers: {}\n" ROUTE_V1,
 	    "vs.yaml:10:7: ", "tcp routes match port only"),
@@ -2169,6 +2314,7 @@ int unit_istio_suite(void)
 		{"product: X-group header rule, named targetPort",
 		 test_product},
 		{"dual-stack Service, pods skipped", test_dual_stack},
+		{"header/uri rule limits noted once per load", test_rule_notes},
 		{"ServiceEntry endpoints, rules, affinity",
 		 test_service_entry_endpoints},
 		{"JSON, List kinds, null spellings", test_json_and_variants},
