@@ -818,3 +818,246 @@ ct_only_flood_left() {
 	CT_LEFT="established $est, half-open not from the flood $half"
 	[[ -n $est && -n $half && $est == 0 && $half == 0 ]]
 }
+
+# ---- HTTP routing (header/uri rules, delayed binding) ----------------------
+#
+# The HTTP tests (test_http_*.sh) and the demo's header step use their own
+# HTTP/1.1 backend and client (veer-httpsrv, veer-httpclient; see their
+# headers), curl, and veer-drop for packet loss.
+
+HTTPSRV=$LAB_BUILD/veer-httpsrv
+HTTPCLIENT=$LAB_BUILD/veer-httpclient
+DROPTOOL=$LAB_BUILD/veer-drop
+
+# lab_start_http_backends [PORT (default BACKEND_PORT)]: veer-httpsrv as v1
+# in V1 and v2 in V2, one per address family; bounded wait for each.
+lab_start_http_backends() {
+	local port=${1:-$BACKEND_PORT} spec ns addr ver ready
+	for spec in "$NS_V1 $V1_V4 v1 v1-4" "$NS_V1 $V1_V6 v1 v1-6" \
+		"$NS_V2 $V2_V4 v2 v2-4" "$NS_V2 $V2_V6 v2 v2-6"; do
+		read -r ns addr ver ready <<<"$spec"
+		ready=$LAB_TMP/httpsrv-$ready-$port
+		rm -f "$ready.ready"
+		lab_bg "$ns" "$ready.log" "$HTTPSRV" --listen "$addr" \
+			--port "$port" --version "$ver" --ready-file "$ready.ready"
+		wait_for_file "$ready.ready" 10000 "$LAB_BG_PID" || {
+			cat "$ready.log" >&2
+			lab_die "HTTP backend $ver on $addr:$port did not become ready"
+		}
+	done
+}
+
+# _lab_cgroup_exec_cmd CMD...: _lab_cgroup_exec for any command: only in
+# a child process; moves it into LAB_CGROUP, then execs CMD in the node
+# namespace.
+_lab_cgroup_exec_cmd() {
+	if [[ -z $LAB_CGROUP || ! -d $LAB_CGROUP ]]; then
+		echo "lab: no lab cgroup (lab_veer_attach not run?)" >&2
+		exit 1
+	fi
+	echo "$BASHPID" >"$LAB_CGROUP/cgroup.procs" || {
+		echo "lab: cannot move $BASHPID into $LAB_CGROUP" >&2
+		exit 1
+	}
+	exec nsenter --net="/run/netns/$NS_NODE" -- "$@"
+}
+
+# lab_load CMD...: CMD where the load comes from in the mode under test:
+# the client namespace (tc, xdp), or the node namespace inside LAB_CGROUP
+# (cgroup). For curl and other clients without --expect-peer.
+lab_load() {
+	if [[ $LAB_MODE == cgroup ]]; then
+		(_lab_cgroup_exec_cmd "$@")
+	else
+		nsenter --net="/run/netns/$NS_CLIENT" -- "$@"
+	fi
+}
+
+# lab_http_client ARGS...: veer-httpclient as lab_client runs
+# veer-testclient (cgroup mode: in the cgroup, with --expect-peer).
+lab_http_client() {
+	if [[ $LAB_MODE == cgroup ]]; then
+		lab_load "$HTTPCLIENT" "$@" --expect-peer
+	else
+		lab_load "$HTTPCLIENT" "$@"
+	fi
+}
+
+# lab_http_client_bg LOG ARGS...: lab_http_client in the background; its
+# PID (veer-httpclient's own) in LAB_BG_PID and LAB_PIDS.
+lab_http_client_bg() {
+	local log=$1
+	shift
+	if [[ $LAB_MODE == cgroup ]]; then
+		_lab_cgroup_exec_cmd "$HTTPCLIENT" "$@" --expect-peer >"$log" 2>&1 &
+		LAB_BG_PID=$!
+		LAB_PIDS+=("$LAB_BG_PID")
+	else
+		lab_bg "$NS_CLIENT" "$log" "$HTTPCLIENT" "$@"
+	fi
+}
+
+# lab_drop_start NAME NS DEV DIRECTION MATCH [veer-drop options...]:
+# veer-drop on DEV in NS (see tests/tools/veer_drop.c), waits (bounded)
+# until it is attached. Its counters in $LAB_TMP/drop-NAME.stats
+# (drop_count reads them), its PID in DROP_PID (and LAB_PIDS).
+lab_drop_start() {
+	local name=$1 ns=$2 dev=$3 dir=$4 match=$5 base
+	shift 5
+	base=$LAB_TMP/drop-$name
+	rm -f "$base.ready" "$base.stats"
+	lab_bg "$ns" "$base.log" "$DROPTOOL" --dev "$dev" --direction "$dir" \
+		--match "$match" --ready-file "$base.ready" \
+		--stats-file "$base.stats" "$@"
+	DROP_PID=$LAB_BG_PID
+	wait_for_file "$base.ready" 10000 "$DROP_PID" || {
+		cat "$base.log" >&2
+		lab_die "veer-drop $name ($dev $dir $match) did not attach"
+	}
+}
+
+# lab_drop_stop NAME: stops veer-drop NAME (started last, DROP_PID); its
+# final counters stay in $LAB_TMP/drop-NAME.stats.
+lab_drop_stop() {
+	lab_kill "$DROP_PID"
+}
+
+# drop_count NAME [FIELD (default dropped)]: a veer-drop counter.
+drop_count() {
+	count_of "$LAB_TMP/drop-$1.stats" "${2:-dropped}"
+}
+
+# http_counter SERVICE FIELD: SERVICE (its full name) has a per-service HTTP routing counter of `veer
+# stats -o json` (.http.FIELD: defaultRequests, unseenDefault, bound,
+# replays, backendSyns, synsAnswered, headersIncomplete, notHttp,
+# aborted, pendingFull), or "rule<I>" for rule I's requests. Empty if
+# veer prints no such counter.
+http_counter() {
+	veer stats -o json 2>/dev/null | jq -r --arg s "$1" --arg f "$2" '
+		.services[] | select(.name == $s) | .http |
+		if ($f | startswith("rule")) then
+			.rules[$f[4:] | tonumber].requests
+		else .[$f] end // empty' 2>/dev/null || true
+}
+
+# http_counters SERVICE: every HTTP counter of SERVICE, one "NAME VALUE"
+# per line (rules as rule0, rule1, ...), for before/after deltas.
+http_counters() {
+	veer stats -o json 2>/dev/null | jq -r --arg s "$1" '
+		.services[] | select(.name == $s) | .http |
+		((.rules // []) | to_entries[] | "rule\(.key) \(.value.requests)"),
+		(to_entries[] | select(.key != "rules") | "\(.key) \(.value)")' \
+		2>/dev/null || true
+}
+
+# http_delta BEFORE AFTER NAME: AFTER's NAME counter minus BEFORE's (files
+# written by http_counters); empty if AFTER lacks it.
+http_delta() {
+	awk -v k="$3" 'FNR == NR { if ($1 == k) b = $2; next }
+		$1 == k { a = $2; f = 1 } END { if (f) print a - b }' "$1" "$2"
+}
+
+# The HTTP tests' service: "shop" (default namespace), dual-stack VIP
+# 10.96.0.60 / fd00:96::60 port 80, pods v1 and v2 (the lab's backends,
+# port BACKEND_PORT: veer-httpsrv there). veer names its two entries
+# SHOP4 and SHOP6.
+SHOP_HOST=shop.default.svc.cluster.local
+SHOP4=$SHOP_HOST:80
+SHOP6=$SHOP_HOST:80/ipv6
+SHOP_VIP4=10.96.0.60
+SHOP_VIP6=fd00:96::60
+
+# lab_write_shop_istio FILE DEFAULT_V1 [RULES]: the Service with its pods,
+# the DestinationRule and a VirtualService for shop whose default route
+# sends DEFAULT_V1 % to v1 and the rest to v2. RULES (default "seeds"):
+#   seeds: rule 0: header user-agent exact "debug" -> v2; rule 1:
+#          user-agent prefix "debug-" -> v2; rule 2: X-group exact "test"
+#          (the name written in mixed case) -> v2; rule 3: uri prefix
+#          "/canary/" -> v1 10 / v2 90; then the default route.
+#   group: only rule 0: X-group exact "test" -> v2.
+lab_write_shop_istio() {
+	local file=$1 w1=$2 rules=${3:-seeds}
+	cat >"$file" <<YAML
+apiVersion: v1
+kind: List
+items:
+  - apiVersion: v1
+    kind: Service
+    metadata: {name: shop, namespace: default}
+    spec:
+      selector: {app: shop}
+      clusterIPs: [$SHOP_VIP4, "$SHOP_VIP6"]
+      ports:
+        - {name: http, port: 80, protocol: TCP, targetPort: $BACKEND_PORT}
+  - apiVersion: v1
+    kind: Pod
+    metadata: {name: shop-v1, namespace: default, labels: {app: shop, version: v1}}
+    status: {phase: Running, podIPs: [{ip: $V1_V4}, {ip: "$V1_V6"}]}
+  - apiVersion: v1
+    kind: Pod
+    metadata: {name: shop-v2, namespace: default, labels: {app: shop, version: v2}}
+    status: {phase: Running, podIPs: [{ip: $V2_V4}, {ip: "$V2_V6"}]}
+---
+apiVersion: networking.istio.io/v1alpha3
+kind: DestinationRule
+metadata: {name: shop}
+spec:
+  host: $SHOP_HOST
+  subsets:
+    - {name: v1, labels: {version: v1}}
+    - {name: v2, labels: {version: v2}}
+---
+apiVersion: networking.istio.io/v1alpha3
+kind: VirtualService
+metadata: {name: shop}
+spec:
+  hosts: [$SHOP_HOST]
+  http:
+YAML
+	if [[ $rules == seeds ]]; then
+		cat >>"$file" <<YAML
+  - match:
+    - headers:
+        user-agent:
+          exact: debug
+    route:
+    - destination: {host: $SHOP_HOST, subset: v2}
+  - match:
+    - headers:
+        user-agent:
+          prefix: debug-
+    route:
+    - destination: {host: $SHOP_HOST, subset: v2}
+  - match:
+    - headers:
+        X-group:
+          exact: test
+    route:
+    - destination: {host: $SHOP_HOST, subset: v2}
+  - match:
+    - uri:
+        prefix: /canary/
+    route:
+    - destination: {host: $SHOP_HOST, subset: v1}
+      weight: 10
+    - destination: {host: $SHOP_HOST, subset: v2}
+      weight: 90
+YAML
+	else
+		cat >>"$file" <<YAML
+  - match:
+    - headers:
+        X-group:
+          exact: test
+    route:
+    - destination: {host: $SHOP_HOST, subset: v2}
+YAML
+	fi
+	cat >>"$file" <<YAML
+  - route:
+    - destination: {host: $SHOP_HOST, subset: v1}
+      weight: $w1
+    - destination: {host: $SHOP_HOST, subset: v2}
+      weight: $((100 - w1))
+YAML
+}
