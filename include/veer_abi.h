@@ -431,6 +431,7 @@ struct veer_stats {
 #define VEER_BIND_ANSWERED 1 /* veer sent the SYN-ACK; no backend yet */
 #define VEER_BIND_CONNECTING 2 /* request held; backend SYN sent */
 #define VEER_BIND_BOUND 3 /* backend answered; request replayed */
+#define VEER_BIND_ACKED 4 /* the backend acknowledged it: nothing held */
 
 #define VEER_WSCALE_NONE 0xff
 /*

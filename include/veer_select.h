@@ -63,6 +63,28 @@ static __always_inline __u8 veer_select_subset(const struct veer_service *svc,
 }
 
 /*
+ * As veer_select_subset, by a matched HTTP rule's own weights (one per
+ * subset of the service, summing to VEER_WEIGHT_TOTAL).
+ */
+static __always_inline __u8 veer_select_by_weights(const __u8 *weights,
+						   __u8 subset_count,
+						   __u32 hash)
+{
+	__u32 bucket = hash % VEER_WEIGHT_TOTAL;
+	__u32 cumulative = 0;
+	__u32 i;
+
+	for (i = 0; i < VEER_MAX_SUBSETS; i++) {
+		if (i >= subset_count)
+			break;
+		cumulative += weights[i];
+		if (bucket < cumulative)
+			return (__u8)i;
+	}
+	return VEER_SELECT_NONE;
+}
+
+/*
  * Backend within the subset: a second, independent hash so the backend
  * choice is not correlated with the subset bucket.
  */

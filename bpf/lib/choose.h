@@ -15,18 +15,21 @@
 /*
  * The backend for a connection whose flow hash is `hash`, or NULL (counted
  * in no_backend) when the chosen subset has none of `family`. *subset gets
- * the subset index.
+ * the subset index. `weights`: a matched HTTP rule's, or NULL for the
+ * service's default route.
  */
 static __always_inline const struct veer_backend *
-veer_choose_backend(const struct veer_service *svc, __u32 hash, __u32 seed,
-		    __u8 family, __u8 *subset)
+veer_choose_backend_by(const struct veer_service *svc, const __u8 *weights,
+		       __u32 hash, __u32 seed, __u8 family, __u8 *subset)
 {
 	const struct veer_backend *backend = NULL;
 	struct veer_stats *stats;
 	__u32 index;
 	__u8 chosen;
 
-	chosen = veer_select_subset(svc, hash);
+	chosen = weights ? veer_select_by_weights(weights, svc->subset_count,
+						  hash)
+			 : veer_select_subset(svc, hash);
 	if (chosen < VEER_MAX_SUBSETS) {
 		const struct veer_subset *sub =
 			&svc->subsets[chosen & (VEER_MAX_SUBSETS - 1)];
@@ -49,4 +52,11 @@ veer_choose_backend(const struct veer_service *svc, __u32 hash, __u32 seed,
 	return NULL;
 }
 
+/* By the service's default weights. */
+static __always_inline const struct veer_backend *
+veer_choose_backend(const struct veer_service *svc, __u32 hash, __u32 seed,
+		    __u8 family, __u8 *subset)
+{
+	return veer_choose_backend_by(svc, NULL, hash, seed, family, subset);
+}
 #endif /* VEER_BPF_CHOOSE_H */

@@ -27,6 +27,8 @@
 #define VEER_CT_HALF_OPEN 1
 #define VEER_CT_CLOSING 2
 #define VEER_CT_NONE 3
+/* A half-open pair bound late (HTTP): only the HTTP programs move it. */
+#define VEER_CT_DELAYED 4
 
 #define VEER_CT_F_BOTH_FIN (VEER_CT_F_FIN_FORWARD | VEER_CT_F_FIN_REVERSE)
 
@@ -144,8 +146,16 @@ struct veer_ct_view {
 	union veer_addr nat_addr;
 	__be16 nat_port;
 	__u8 subset;
-	__u8 reserved;
+	/* Bound late: translate sequence numbers and windows (below). */
+	__u8 delayed;
 	__u32 svc_id;
+	__u32 isn_delta; /* peer_isn - local_isn */
+	__u8 wscale_forward;
+	__u8 wscale_reverse;
+	/* The packet is one only the HTTP programs handle (a backend's
+	 * repeated SYN-ACK on a pair bound late). */
+	__u8 handoff;
+	__u8 reserved;
 };
 
 static __always_inline void veer_ct_view_of(struct veer_ct_view *v,
@@ -154,8 +164,26 @@ static __always_inline void veer_ct_view_of(struct veer_ct_view *v,
 	__builtin_memcpy(&v->nat_addr, &ct->nat_addr, sizeof(v->nat_addr));
 	v->nat_port = ct->nat_port;
 	v->subset = ct->subset;
-	v->reserved = 0;
 	v->svc_id = ct->svc_id;
+	v->delayed = !!(ct->flags & VEER_CT_F_DELAYED);
+	v->isn_delta = ct->peer_isn - ct->local_isn;
+	v->wscale_forward = ct->wscale_forward;
+	v->wscale_reverse = ct->wscale_reverse;
+	v->handoff = 0;
+	v->reserved = 0;
+}
+
+/*
+ * A pair bound late acknowledges in two sequence spaces: the client's
+ * acks count from veer's ISN, the backend's sequence numbers from its
+ * own. Returns the client's ack as the backend's space has it.
+ */
+static __always_inline __u32
+veer_ct_ack_to_backend(const struct veer_ct_entry *ct, __u32 ack)
+{
+	if (ct->flags & VEER_CT_F_DELAYED)
+		return ack + (ct->peer_isn - ct->local_isn);
+	return ack;
 }
 
 /* Counts a conntrack event on the pair's service and subset row. */
@@ -266,14 +294,43 @@ static __always_inline int veer_pkt_is_syn(const struct veer_pkt *pkt)
 }
 
 /*
+ * The backend repeats its SYN-ACK on a pair bound late: the replayed
+ * request was lost (or its ACK). Only the HTTP program can replay it
+ * again; the L4 program hands the packet over.
+ */
+static __always_inline int veer_ct_delayed_synack(struct veer_ct_entry *ct,
+						  struct veer_ct_view *v)
+{
+	(void)ct;
+	v->handoff = 1;
+	return 0;
+}
+
+/*
+ * The backend acknowledged more than the SYN: the replayed request
+ * arrived, and veer stops holding it. Once per connection.
+ */
+static __always_inline void
+veer_ct_delayed_request_acked(const struct veer_pkt *pkt,
+			      struct veer_ct_entry *ct, struct veer_ct_key *sib)
+{
+	if (!(pkt->tcp_flags & TCP_FLAG_ACK) || pkt->ack_seq == ct->syn_seq + 1)
+		return;
+	ct->bind_state = VEER_BIND_ACKED;
+	veer_ct_key_sibling(sib, pkt, ct, VEER_CT_DIR_REVERSE);
+	bpf_map_delete_elem(&veer_http_req, sib);
+}
+
+/*
  * What an established pair does with a packet in direction `dir`.
  * Returns 0 to translate and pass it, or -1 to drop it (an RST outside
  * the window: whatever sent it does not know the connection).
  */
-static __always_inline int
-veer_ct_established(const struct veer_pkt *pkt, struct veer_ct_entry *ct,
-		    const struct veer_ct_key *self, struct veer_ct_key *sib,
-		    const struct veer_ct_view *v, __u8 dir)
+static __always_inline int veer_ct_established(const struct veer_pkt *pkt,
+					       struct veer_ct_entry *ct,
+					       const struct veer_ct_key *self,
+					       struct veer_ct_key *sib,
+					       struct veer_ct_view *v, __u8 dir)
 {
 	struct veer_ct_entry *other;
 
@@ -286,6 +343,13 @@ veer_ct_established(const struct veer_pkt *pkt, struct veer_ct_entry *ct,
 	__u8 fin_flag;
 	int judged;
 
+	if ((ct->flags & VEER_CT_F_DELAYED) && dir == VEER_CT_DIR_REVERSE &&
+	    !(pkt->tcp_flags & TCP_FLAG_RST)) {
+		if (pkt->tcp_flags & TCP_FLAG_SYN)
+			return veer_ct_delayed_synack(ct, v);
+		if (ct->bind_state == VEER_BIND_BOUND)
+			veer_ct_delayed_request_acked(pkt, ct, sib);
+	}
 	if (pkt->tcp_flags & TCP_FLAG_RST) {
 		judged = veer_seq_judge(ct, pkt->seq);
 		if (judged == VEER_SEQ_OUTSIDE) {
@@ -345,7 +409,9 @@ veer_ct_established(const struct veer_pkt *pkt, struct veer_ct_entry *ct,
 		/* The last ACK acknowledges the other side's FIN. */
 		fin_seq = dir == VEER_CT_DIR_FORWARD ? ct->fin_seq_reverse
 						     : ct->fin_seq_forward;
-		if (pkt->ack_seq != fin_seq + 1)
+		if ((dir == VEER_CT_DIR_FORWARD
+			     ? veer_ct_ack_to_backend(ct, pkt->ack_seq)
+			     : pkt->ack_seq) != fin_seq + 1)
 			return 0;
 		veer_ct_key_sibling(sib, pkt, ct, dir);
 		if (!veer_ct_move_pair(VEER_CT_ESTABLISHED, VEER_CT_CLOSING,
@@ -492,6 +558,8 @@ veer_ct_track_transient(const struct veer_pkt *pkt,
 			veer_ct_delete_pair(VEER_CT_HALF_OPEN, self, sib);
 			return VEER_CT_NONE;
 		}
+		if (ct->flags & VEER_CT_F_DELAYED)
+			return VEER_CT_DELAYED;
 		ret = veer_ct_half_open(pkt, ct, self, sib, v, dir);
 		if (ret > 0)
 			return VEER_CT_NONE;

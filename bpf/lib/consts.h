@@ -32,6 +32,7 @@ _Static_assert(VEER_L4_OFF_MAX >= ETH_HDR_LEN + IPV4_HDR_MAX_LEN,
 #define TCP_FLAG_FIN 0x01
 #define TCP_FLAG_SYN 0x02
 #define TCP_FLAG_RST 0x04
+#define TCP_FLAG_PSH 0x08
 #define TCP_FLAG_ACK 0x10
 
 #define CLOCK_MONOTONIC 1

@@ -15,6 +15,7 @@
 #include "nat.h"
 #include "choose.h"
 #include "icmp.h"
+#include "tcp.h"
 
 static __always_inline void veer_svc_key_of_pkt(struct veer_svc_key *key,
 						const struct veer_pkt *pkt)
@@ -126,7 +127,13 @@ static __always_inline int veer_lb_place(const struct veer_pkt *pkt,
 				miss->ct_restored++;
 			return VEER_PLACE_RECOVERED;
 		}
+		/*
+		 * A service with HTTP rules binds late: a lost flow's
+		 * sequence offset is gone with its entries, so only a
+		 * sibling can bring it back.
+		 */
 		if (!pkt->payload_len || (pkt->tcp_flags & TCP_FLAG_RST) ||
+		    svc->rule_count ||
 		    !veer_placement_stable(svc, hash, chosen))
 			goto lost;
 		if (miss)
@@ -173,6 +180,100 @@ refused:
 }
 
 /*
+ * Hands a packet of a service with HTTP rules to the HTTP program (TC),
+ * which answers handshakes itself and binds late. Returns only when the
+ * program is not there (a kernel without bpf_loop): the caller then
+ * treats the service as L4. XDP passes such packets up to TC ingress,
+ * which veer attaches in XDP mode too.
+ */
+static __always_inline int veer_lb_handoff(veer_ctx_t *ctx, __u32 slot)
+{
+#if defined(VEER_CTX_SKB)
+	bpf_tail_call(ctx, &veer_http_progs, slot);
+	return -1;
+#else
+	(void)ctx;
+	(void)slot;
+	return CTX_ACT_OK;
+#endif
+}
+
+/* Counts, translates and passes a forward packet of a pair. */
+static __always_inline int veer_lb_forward_out(veer_ctx_t *ctx,
+					       const struct veer_pkt *pkt,
+					       const struct veer_ct_view *view,
+					       int placed)
+{
+	struct veer_stats *stats = veer_stats_row(view->svc_id, view->subset);
+
+	if (stats) {
+		stats->new_conns += placed == VEER_PLACE_NEW;
+		stats->packets_forward++;
+		stats->bytes_forward += pkt->frame_len;
+		if (pkt->tcp_flags & TCP_FLAG_RST)
+			stats->resets++;
+	}
+	if (veer_nat_rewrite(ctx, pkt, VEER_NAT_DST, &view->nat_addr,
+			     view->nat_port))
+		return CTX_ACT_DROP;
+	if (view->delayed &&
+	    veer_tcp_xlate(ctx, pkt, view->isn_delta, view->wscale_forward,
+			   VEER_CT_DIR_FORWARD))
+		return CTX_ACT_DROP;
+	return CTX_ACT_OK;
+}
+
+/*
+ * A service's packet that found no established pair: the transient
+ * tables, then placement. `http_prog` is set when the HTTP program calls
+ * this for what it leaves to L4, so it never hands packets back.
+ */
+static __always_inline int veer_lb_forward_svc(veer_ctx_t *ctx,
+					       const struct veer_pkt *pkt,
+					       const struct veer_service *svc,
+					       const struct veer_ct_key *key,
+					       int http_prog)
+{
+	struct veer_http_stats *hstats;
+	struct veer_ct_key sibling;
+	struct veer_ct_view view;
+	int table, drop, placed = VEER_PLACE_NONE;
+	__u32 id;
+
+	table = veer_ct_track_transient(pkt, key, &sibling, VEER_CT_DIR_FORWARD,
+					&view, &drop);
+	if (!http_prog && (table == VEER_CT_DELAYED ||
+			   (table == VEER_CT_NONE && !drop && svc->rule_count &&
+			    veer_pkt_is_syn(pkt)))) {
+		if (veer_lb_handoff(ctx, VEER_TAIL_HTTP_INGRESS) >= 0)
+			return CTX_ACT_OK;
+		if (table == VEER_CT_DELAYED)
+			return CTX_ACT_DROP;
+		/* No HTTP program: the default route, counted. */
+		id = svc->id;
+		hstats = bpf_map_lookup_elem(&veer_http_stats, &id);
+		if (hstats)
+			hstats->unseen_default++;
+	}
+	if (table == VEER_CT_DELAYED)
+		return CTX_ACT_DROP;
+	if (table == VEER_CT_NONE && !drop) {
+		placed = veer_lb_place(pkt, svc, key, &view);
+		if (placed == VEER_PLACE_DROP)
+			return CTX_ACT_DROP;
+		/* A lost flow's segment counts for its state too (a FIN,
+		 * the last ACK). */
+		if (placed == VEER_PLACE_RECOVERED)
+			veer_ct_track_established(pkt, key, &sibling,
+						  VEER_CT_DIR_FORWARD, &view,
+						  &drop);
+	}
+	if (drop)
+		return CTX_ACT_DROP;
+	return veer_lb_forward_out(ctx, pkt, &view, placed);
+}
+
+/*
  * Client -> VIP. Returns a CTX_ACT_* verdict: packets that are not for a
  * service pass untouched (ICMP errors about a connection are translated:
  * icmp.h); service packets are translated to their pinned
@@ -191,9 +292,8 @@ static __always_inline int veer_lb_forward(veer_ctx_t *ctx)
 	struct veer_svc_key svc_key;
 	struct veer_service *svc;
 	struct veer_ct_view view;
-	struct veer_stats *stats;
 	struct veer_pkt pkt = {};
-	int table, drop, placed = VEER_PLACE_NONE;
+	int table, drop;
 
 	if (veer_parse(ctx, &pkt))
 		return veer_icmp_xlate(ctx, VEER_CT_DIR_FORWARD);
@@ -205,36 +305,11 @@ static __always_inline int veer_lb_forward(veer_ctx_t *ctx)
 		svc = bpf_map_lookup_elem(&veer_services, &svc_key);
 		if (!svc)
 			return CTX_ACT_OK;
-		table = veer_ct_track_transient(&pkt, &key, &sibling,
-						VEER_CT_DIR_FORWARD, &view,
-						&drop);
-		if (table == VEER_CT_NONE && !drop) {
-			placed = veer_lb_place(&pkt, svc, &key, &view);
-			if (placed == VEER_PLACE_DROP)
-				return CTX_ACT_DROP;
-			/* A lost flow's segment counts for its state too (a
-			 * FIN, the last ACK). */
-			if (placed == VEER_PLACE_RECOVERED)
-				veer_ct_track_established(&pkt, &key, &sibling,
-							  VEER_CT_DIR_FORWARD,
-							  &view, &drop);
-		}
+		return veer_lb_forward_svc(ctx, &pkt, svc, &key, 0);
 	}
 	if (drop)
 		return CTX_ACT_DROP;
-
-	stats = veer_stats_row(view.svc_id, view.subset);
-	if (stats) {
-		stats->new_conns += placed == VEER_PLACE_NEW;
-		stats->packets_forward++;
-		stats->bytes_forward += pkt.frame_len;
-		if (pkt.tcp_flags & TCP_FLAG_RST)
-			stats->resets++;
-	}
-	if (veer_nat_rewrite(ctx, &pkt, VEER_NAT_DST, &view.nat_addr,
-			     view.nat_port))
-		return CTX_ACT_DROP;
-	return CTX_ACT_OK;
+	return veer_lb_forward_out(ctx, &pkt, &view, VEER_PLACE_NONE);
 }
 
 /*
@@ -304,7 +379,8 @@ static __noinline int veer_lb_recover_reverse(
 		    i < VEER_BACKEND_VIPS_MAX && i < n;
 	     i++) {
 		svc = bpf_map_lookup_elem(&veer_services, &cands->vips[i]);
-		if (!svc)
+		/* Bound late: the pair's sequence offset went with it. */
+		if (!svc || svc->rule_count)
 			continue;
 		hash = veer_flow_hash(&pkt->daddr, &cands->vips[i].vip,
 				      pkt->dport, cands->vips[i].port,
@@ -384,6 +460,10 @@ static __always_inline int veer_lb_reverse(veer_ctx_t *ctx)
 	veer_ct_key_of_pkt(&key, &pkt, VEER_CT_DIR_REVERSE);
 	table = veer_ct_track_established(&pkt, &key, &sibling,
 					  VEER_CT_DIR_REVERSE, &view, &drop);
+	if (table == VEER_CT_ESTABLISHED && view.handoff) {
+		veer_lb_handoff(ctx, VEER_TAIL_HTTP_EGRESS);
+		return CTX_ACT_DROP;
+	}
 	if (table == VEER_CT_NONE) {
 		/*
 		 * Only a backend's segments can belong to a pair: anything
@@ -399,6 +479,11 @@ static __always_inline int veer_lb_reverse(veer_ctx_t *ctx)
 		table = veer_ct_track_transient(&pkt, &key, &sibling,
 						VEER_CT_DIR_REVERSE, &view,
 						&drop);
+		if (table == VEER_CT_DELAYED) {
+			/* The backend answers a connection bound late. */
+			veer_lb_handoff(ctx, VEER_TAIL_HTTP_EGRESS);
+			return CTX_ACT_DROP;
+		}
 		if (table == VEER_CT_NONE && !drop) {
 			if (veer_lb_recover_reverse(&pkt, &key, cands, &view) <
 			    0)
@@ -421,6 +506,10 @@ static __always_inline int veer_lb_reverse(veer_ctx_t *ctx)
 	}
 	if (veer_nat_rewrite(ctx, &pkt, VEER_NAT_SRC, &view.nat_addr,
 			     view.nat_port))
+		return CTX_ACT_DROP;
+	if (view.delayed &&
+	    veer_tcp_xlate(ctx, &pkt, view.isn_delta, view.wscale_reverse,
+			   VEER_CT_DIR_REVERSE))
 		return CTX_ACT_DROP;
 	return CTX_ACT_OK;
 }

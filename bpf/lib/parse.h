@@ -27,6 +27,7 @@ struct veer_pkt {
 	__u16 l4_off;
 	__u8 family;
 	__u8 tcp_flags;
+	__be16 window; /* as sent (scaled by the sender's shift) */
 };
 
 static __always_inline int veer_parse_tcp(struct veer_pkt *pkt,
@@ -47,6 +48,7 @@ static __always_inline int veer_parse_tcp(struct veer_pkt *pkt,
 	pkt->seq = bpf_ntohl(tcp->seq);
 	pkt->ack_seq = bpf_ntohl(tcp->ack_seq);
 	pkt->tcp_flags = *flags;
+	pkt->window = tcp->window;
 	pkt->payload_len = l3_len - tcp_len;
 	pkt->frame_len = pkt->l4_off + l3_len;
 	return 0;
