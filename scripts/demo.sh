@@ -6,8 +6,10 @@
 # lab's own Istio files (examples/customers): the Service and its pods with
 # the DestinationRule, then the VirtualService of each step (all to v1,
 # debug header to v2, canary 90/10, 50/50, all to v2); after each step N new
-# connections show the split veer produced. Then `veer weight` does what
-# `kubectl patch` did (80/20). Everything it builds is removed on exit.
+# HTTP connections (veer-httpclient to veer-httpsrv pods) show the split
+# veer produced; at the debug step, N with "user-agent: debug" and N
+# without. Then `veer weight` does what `kubectl patch` did (80/20).
+# Everything it builds is removed on exit.
 #
 #   scripts/demo.sh [--ipv6] [-n CONNECTIONS]
 #
@@ -63,15 +65,19 @@ show() {
 	sed -n '/^  http:/,$p' "$1" | sed 's/^/    /'
 }
 
-# measure TITLE: N new connections to the customers VIP, the split shown.
+# measure TITLE [ARGS...]: N new HTTP connections (one GET each, with
+# veer-httpclient ARGS, e.g. -H 'User-Agent: debug') to the customers VIP,
+# the split shown.
 measure() {
 	local title=$1 out=$LAB_TMP/step.out v1 v2 errs
-	client count --addr "$VIP" --port 80 -n "$N" >"$out" 2>&1 || true
+	shift
+	lab_http_client count --addr "$VIP" --port 80 -n "$N" "$@" \
+		>"$out" 2>&1 || true
 	v1=$(count_of "$out" v1)
 	v2=$(count_of "$out" v2)
 	errs=$(count_of "$out" errors)
 	awk -v t="$title" -v a="$v1" -v b="$v2" -v n="$N" -v e="$errs" 'BEGIN {
-		printf "step %-24s v1 %5d (%5.1f%%)  v2 %5d (%5.1f%%)", "\"" t "\":",
+		printf "step %-40s v1 %5d (%5.1f%%)  v2 %5d (%5.1f%%)", "\"" t "\":",
 			a, 100 * a / n, b, 100 * b / n
 		if (e) printf "  errors %d", e
 		printf "\n"
@@ -94,8 +100,8 @@ step() {
 lab_init
 say "building the lab: client -> node (veer) -> v1 | v2  (namespaces $LAB_ID-*)"
 lab_up
-lab_start_backends
-printf 'pod customers-v1 %s / %s, pod customers-v2 %s / %s, all on port %s\n' \
+lab_start_http_backends
+printf 'pod customers-v1 %s / %s, pod customers-v2 %s / %s, all HTTP on port %s\n' \
 	"$V1_V4" "$V1_V6" "$V2_V4" "$V2_V6" "$BACKEND_PORT"
 
 say "attaching veer to the node's client-facing interface $NODE_DEV"
@@ -107,7 +113,16 @@ say "customers ($HOST, $VIP_SHOWN): Service + pods ($EX/service.yaml), subsets v
 : >"$LAB_TMP/table"
 step "no VirtualService yet"
 step "all to v1" vs-all-v1.yaml
-step "debug header to v2" vs-debug.yaml
+step "debug header to v2: no header" vs-debug.yaml
+if command -v curl >/dev/null; then
+	for ua in debug curl/demo; do
+		printf '$ curl -s -A %s http://%s/\n' "$ua" "$VIP_SHOWN"
+		lab_load curl -s -g --max-time 5 -A "$ua" "http://$VIP_SHOWN/" |
+			sed 's/^/  /' || true
+	done
+fi
+measure "debug header to v2: user-agent debug" -H 'User-Agent: debug'
+run stats customers
 step "canary 90/10" vs-canary-90-10.yaml
 step "50/50" vs-50-50.yaml
 step "all to v2" vs-all-v2.yaml
