@@ -129,7 +129,9 @@ flip_family() {
 					t_fail "IPv$fam flip $flips to $w/$((100 - w)): $name made no progress: $(tr '\n' ' ' <"$LAB_TMP/stream-$name.progress" 2>/dev/null)"
 				fi
 			done
-			kill -0 "$pid_h" 2>/dev/null && kill -0 "$pid_p" 2>/dev/null || break 2
+			if ! kill -0 "$pid_h" 2>/dev/null || ! kill -0 "$pid_p" 2>/dev/null; then
+				break 2
+			fi
 		done
 	done
 	if ((bad == 0 && stalls == 0 && flips == 3 * ROUNDS)); then

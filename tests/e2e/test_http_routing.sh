@@ -57,7 +57,7 @@ STEP=0
 # In cgroup mode the default route (80) and unseenDefault are expected
 # whatever the caller says.
 http_step() {
-	local desc=$1 entry=$2 vip=$3 w1=$4 counter=$5 n=$6 out before after d
+	local desc=$1 entry=$2 vip=$3 w1=$4 counter=$5 n=$6 out d
 	shift 6
 	if ((!RULES)); then
 		w1=80
