@@ -505,8 +505,13 @@ struct veer_http_stats {
 	 * kernels without the HTTP programs (tail call missing).
 	 */
 	__u64 unseen_default;
+	/*
+	 * Requests whose half-open entry was gone (evicted by a SYN flood)
+	 * and came back from veer's ISN, a SYN cookie.
+	 */
+	__u64 cookie_restored;
 };
-#define VEER_HTTP_STATS_COUNTERS (VEER_MAX_RULES + 10)
+#define VEER_HTTP_STATS_COUNTERS (VEER_MAX_RULES + 11)
 
 /*
  * Value of veer_runtime (array, one entry): what every program of every

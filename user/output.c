@@ -249,12 +249,12 @@ static void print_http_json(FILE *out, const struct veer_service_model *svc,
 		",\"unseenDefault\":%" PRIu64 ",\"synsAnswered\":%" PRIu64
 		",\"backendSyns\":%" PRIu64 ",\"bound\":%" PRIu64
 		",\"replays\":%" PRIu64 ",\"aborted\":%" PRIu64
-		",\"pendingFull\":%" PRIu64 "}",
+		",\"pendingFull\":%" PRIu64 ",\"cookieRestored\":%" PRIu64 "}",
 		(uint64_t)h->default_requests, (uint64_t)h->headers_incomplete,
 		(uint64_t)h->not_http, (uint64_t)h->unseen_default,
 		(uint64_t)h->syn_answered, (uint64_t)h->backend_syns,
 		(uint64_t)h->bound, (uint64_t)h->replays, (uint64_t)h->aborted,
-		(uint64_t)h->pending_full);
+		(uint64_t)h->pending_full, (uint64_t)h->cookie_restored);
 }
 
 /*
@@ -269,9 +269,9 @@ static void print_http_table(FILE *out, const struct veer_model *model,
 	unsigned int r, row;
 	size_t i;
 
-	fprintf(out, "\n%-*s %-44s %9s %9s %9s %9s %9s %9s %9s\n", width,
+	fprintf(out, "\n%-*s %-44s %9s %9s %9s %9s %9s %9s %9s %9s\n", width,
 		"SERVICE", "HTTP_ROUTE", "REQUESTS", "SYNS_ANSW", "BACK_SYNS",
-		"BOUND", "REPLAYS", "ABORTED", "PEND_FULL");
+		"BOUND", "REPLAYS", "ABORTED", "PEND_FULL", "COOKIES");
 	for (i = 0; i < model->count; i++) {
 		const struct veer_service_model *svc = &model->services[i];
 		const struct veer_http_stats *h = &http[i];
@@ -297,13 +297,15 @@ static void print_http_table(FILE *out, const struct veer_model *model,
 			if (!row++)
 				fprintf(out,
 					" %9" PRIu64 " %9" PRIu64 " %9" PRIu64
-					" %9" PRIu64 " %9" PRIu64 " %9" PRIu64,
+					" %9" PRIu64 " %9" PRIu64 " %9" PRIu64
+					" %9" PRIu64,
 					(uint64_t)h->syn_answered,
 					(uint64_t)h->backend_syns,
 					(uint64_t)h->bound,
 					(uint64_t)h->replays,
 					(uint64_t)h->aborted,
-					(uint64_t)h->pending_full);
+					(uint64_t)h->pending_full,
+					(uint64_t)h->cookie_restored);
 			fputc('\n', out);
 		}
 		for (r = 0; r < sizeof(defaults) / sizeof(defaults[0]); r++)

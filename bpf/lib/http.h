@@ -77,6 +77,93 @@ struct veer_syn_opts {
 	__u8 wscale; /* VEER_WSCALE_NONE: not offered */
 };
 
+/*
+ * veer's ISN is a SYN cookie, as Linux's: a keyed hash of the tuple and a
+ * coarse clock, whose low bits carry the client's MSS (as an index into
+ * veer_cookie_mss, rounded down) and window scale. The half-open entry
+ * is then only a cache: when a SYN flood has evicted it, the request's
+ * ack (cookie + 1) proves the handshake and brings it back. A blind
+ * attacker guesses one cookie in 2^25 per tuple and clock tick.
+ */
+#define VEER_COOKIE_TICK_SHIFT 36 /* 2^36 ns: a tick of about 69 s */
+#define VEER_COOKIE_DATA_BITS 7
+#define VEER_COOKIE_WSCALE_BITS 4
+#define VEER_COOKIE_WSCALE_NONE 0xf
+#define VEER_COOKIE_MSS_COUNT 8
+#define VEER_COOKIE_SALT 0x636f6f6bU /* "cook" */
+
+/* The MSS values a cookie can carry (a switch: libbpf 1.1 cannot load
+ * the mergeable-constant section an array would go to). */
+static __always_inline __u16 veer_cookie_mss(__u32 index)
+{
+	switch (index) {
+	case 1:
+		return 1024;
+	case 2:
+		return 1220;
+	case 3:
+		return 1360;
+	case 4:
+		return 1400;
+	case 5:
+		return 1440;
+	case 6:
+		return 1460;
+	case 7:
+		return 8960;
+	default:
+		return VEER_HTTP_MSS_DEFAULT;
+	}
+}
+
+static __always_inline __u32 veer_cookie_hash(const struct veer_pkt *pkt,
+					      __u32 tick)
+{
+	__u32 seed = veer_hash_seed();
+	__u32 h = veer_flow_hash(&pkt->saddr, &pkt->daddr, pkt->sport,
+				 pkt->dport, 0, seed ^ VEER_COOKIE_SALT);
+
+	return veer_jhash_2words(h, tick, seed) &
+	       ~((1U << VEER_COOKIE_DATA_BITS) - 1);
+}
+
+static __always_inline __u32 veer_cookie_make(const struct veer_pkt *pkt,
+					      __u16 mss, __u8 wscale)
+{
+	__u32 i, index = 0;
+
+	for (i = 1; i < VEER_COOKIE_MSS_COUNT; i++)
+		if (mss >= veer_cookie_mss(i))
+			index = i;
+	return veer_cookie_hash(pkt,
+				bpf_ktime_get_ns() >> VEER_COOKIE_TICK_SHIFT) |
+	       index << VEER_COOKIE_WSCALE_BITS |
+	       (wscale == VEER_WSCALE_NONE ? VEER_COOKIE_WSCALE_NONE
+					   : (wscale & 0xf));
+}
+
+/*
+ * Whether isn is a cookie veer made for this tuple in this tick or the
+ * one before; if so, *mss and *wscale get what it carries.
+ */
+static __always_inline int veer_cookie_check(const struct veer_pkt *pkt,
+					     __u32 isn, __u16 *mss,
+					     __u8 *wscale)
+{
+	__u32 tick = bpf_ktime_get_ns() >> VEER_COOKIE_TICK_SHIFT;
+	__u32 hash_bits = isn & ~((1U << VEER_COOKIE_DATA_BITS) - 1);
+
+	if (veer_cookie_hash(pkt, tick) != hash_bits &&
+	    veer_cookie_hash(pkt, tick - 1) != hash_bits)
+		return 0;
+	*mss = veer_cookie_mss((isn >> VEER_COOKIE_WSCALE_BITS) &
+			       (VEER_COOKIE_MSS_COUNT - 1));
+	*wscale = isn & VEER_COOKIE_WSCALE_NONE;
+	if (*wscale == VEER_COOKIE_WSCALE_NONE)
+		*wscale = VEER_WSCALE_NONE;
+	return 1;
+}
+
 static __always_inline struct veer_http_stats *veer_http_stats_of(__u32 id)
 {
 	return bpf_map_lookup_elem(&veer_http_stats, &id);
@@ -450,9 +537,9 @@ static __noinline int veer_http_new_syn(struct __sk_buff *skb,
 	e->rule = VEER_RULE_DEFAULT;
 	e->created_ns = bpf_ktime_get_ns();
 	e->syn_seq = pkt->seq;
-	e->local_isn = bpf_get_prandom_u32();
 	e->client_mss = o.mss;
 	e->client_wscale = veer_client_wscale(&o, (__u32)opt_len);
+	e->local_isn = veer_cookie_make(pkt, e->client_mss, e->client_wscale);
 	e->seq_next = pkt->seq + 1;
 	e->flags |= VEER_CT_F_SEQ_SEEN;
 	if (veer_ct_update(VEER_CT_HALF_OPEN, key, e)) {
@@ -624,7 +711,8 @@ static __noinline int veer_http_request(struct __sk_buff *skb,
 		veer_http_count(svc->id, pending_full);
 		return TC_ACT_SHOT;
 	}
-	__builtin_memcpy(entry, ct, sizeof(*entry));
+	if (entry != ct)
+		__builtin_memcpy(entry, ct, sizeof(*entry));
 	entry->nat_addr = backend->addr;
 	entry->nat_port = backend->port;
 	entry->subset = chosen;
@@ -770,6 +858,40 @@ static __noinline int veer_http_forward_unbound(struct __sk_buff *skb,
 	return veer_http_backend_syn(skb, pkt, s, ct);
 }
 
+/*
+ * The half-open entry veer_http_new_syn made, rebuilt in s->entry from
+ * the client's ack if it acknowledges one of veer's cookies (and the
+ * tuple has no half-open pair; the L4 program found no established one).
+ */
+static __always_inline int
+veer_http_cookie_entry(const struct veer_pkt *pkt,
+		       const struct veer_service *svc,
+		       struct veer_http_scratch *s)
+{
+	struct veer_ct_entry *e = &s->entry;
+	__u16 mss;
+	__u8 wscale;
+
+	if (!pkt->payload_len || !(pkt->tcp_flags & TCP_FLAG_ACK) ||
+	    (pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_RST)) ||
+	    !veer_cookie_check(pkt, pkt->ack_seq - 1, &mss, &wscale))
+		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->flags = VEER_CT_F_DELAYED | VEER_CT_F_SEQ_SEEN;
+	e->bind_state = VEER_BIND_ANSWERED;
+	e->svc_id = svc->id;
+	e->subset = VEER_STATS_ROW_UNATTRIBUTED;
+	e->rule = VEER_RULE_DEFAULT;
+	e->created_ns = bpf_ktime_get_ns();
+	e->syn_seq = pkt->seq - 1;
+	e->seq_next = pkt->seq;
+	e->local_isn = pkt->ack_seq - 1;
+	e->client_mss = mss;
+	e->client_wscale = wscale;
+	veer_http_count(svc->id, cookie_restored);
+	return 1;
+}
+
 /* What the HTTP program leaves to L4, in a frame of its own. */
 static __noinline int veer_http_forward_l4(struct __sk_buff *skb,
 					   const struct veer_pkt *pkt,
@@ -785,35 +907,44 @@ static __noinline int veer_http_forward_l4(struct __sk_buff *skb,
 static __always_inline int veer_http_forward(struct __sk_buff *skb)
 {
 	struct veer_http_scratch *s = veer_http_scratch();
-	struct veer_svc_key svc_key;
 	struct veer_service *svc;
 	struct veer_ct_entry *ct;
 	struct veer_pkt pkt = {};
-	struct veer_ct_key key;
+	struct veer_ct_key *key;
 
 	if (!s || veer_parse(skb, &pkt))
 		return TC_ACT_OK;
-	veer_svc_key_of_pkt(&svc_key, &pkt);
-	svc = bpf_map_lookup_elem(&veer_services, &svc_key);
-	veer_ct_key_of_pkt(&key, &pkt, VEER_CT_DIR_FORWARD);
-	ct = veer_ct_lookup(VEER_CT_HALF_OPEN, &key);
+	key = &s->fwd_key;
+	veer_svc_key_of_pkt(&s->svc_key, &pkt);
+	svc = bpf_map_lookup_elem(&veer_services, &s->svc_key);
+	veer_ct_key_of_pkt(key, &pkt, VEER_CT_DIR_FORWARD);
+	ct = veer_ct_lookup(VEER_CT_HALF_OPEN, key);
 	if (ct && (ct->flags & VEER_CT_F_DELAYED)) {
 		if (!svc || svc->id != ct->svc_id) {
 			/* The service went (or was replaced) meanwhile. */
-			veer_http_abort(&pkt, &key, ct);
+			veer_http_abort(&pkt, key, ct);
 			return TC_ACT_SHOT;
 		}
-		/* The request goes straight from this frame: the matcher's
-		 * callbacks need the stack the other paths would hold. */
-		if (veer_http_is_request(&pkt, ct))
-			return veer_http_request(skb, &pkt, svc, &key, ct);
-		return veer_http_forward_unbound(skb, &pkt, svc, &key, ct);
-	}
-	if (!svc)
+		if (!veer_http_is_request(&pkt, ct))
+			return veer_http_forward_unbound(skb, &pkt, svc, key,
+							 ct);
+		/* One call of the request path, with its entry in scratch
+		 * either way: the verifier walks it once. */
+		__builtin_memcpy(&s->entry, ct, sizeof(s->entry));
+	} else if (!svc) {
 		return TC_ACT_OK;
-	if (!ct && svc->rule_count && veer_pkt_is_syn(&pkt))
-		return veer_http_new_syn(skb, &pkt, svc, &key);
-	return veer_http_forward_l4(skb, &pkt, svc, &key);
+	} else if (!ct && svc->rule_count && veer_pkt_is_syn(&pkt)) {
+		return veer_http_new_syn(skb, &pkt, svc, key);
+	} else if (ct || !svc->rule_count ||
+		   !veer_http_cookie_entry(&pkt, svc, s) ||
+		   !veer_http_is_request(&pkt, &s->entry)) {
+		/* The request of a pair whose entry a SYN flood evicted
+		 * came back from its cookie; anything else is L4's. */
+		return veer_http_forward_l4(skb, &pkt, svc, key);
+	}
+	/* The request goes straight from this frame: the matcher's
+	 * callbacks need the stack the other paths would hold. */
+	return veer_http_request(skb, &pkt, svc, key, &s->entry);
 }
 
 /*

@@ -21,6 +21,8 @@
 /* "HTTP/1.x" */
 #define VEER_HTTP_VERSION_LEN 8
 
+#define VEER_HTTP_NO_PATH 0xffff /* path_len before the target ends */
+
 /* What the parse found. */
 #define VEER_HTTP_PARSING 0
 #define VEER_HTTP_COMPLETE 1 /* request line and every header line */
@@ -42,6 +44,9 @@ struct veer_http_scratch {
 	__u32 header_count;
 	__u16 uri_off;
 	__u16 uri_len;
+	/* The path: the request-target up to its query string. */
+	__u16 path_len;
+	__u16 reserved;
 	/* TCP options of the packet being rewritten (40 at most). */
 	__u8 opts[64];
 	__u8 new_opts[64];
@@ -49,6 +54,8 @@ struct veer_http_scratch {
 	 * making. */
 	struct veer_ct_entry entry;
 	struct veer_ct_key key;
+	struct veer_ct_key fwd_key; /* the packet's own */
+	struct veer_svc_key svc_key;
 };
 
 struct {
@@ -172,11 +179,17 @@ static long veer_http_parse_byte(__u32 i, void *arg)
 		p->state = VEER_HP_URI;
 		return 0;
 	case VEER_HP_URI:
+		/* Kept in the map value, not in p: the verifier tracks no
+		 * map contents, so the callback's states stay few. */
+		if (c == '?' && s->path_len == VEER_HTTP_NO_PATH)
+			s->path_len = (__u16)(i - p->tok);
 		if (c == ' ') {
 			if (i == p->tok)
 				return veer_http_stop(p, VEER_HTTP_NOT_HTTP);
 			s->uri_off = (__u16)p->tok;
 			s->uri_len = (__u16)(i - p->tok);
+			if (s->path_len == VEER_HTTP_NO_PATH)
+				s->path_len = s->uri_len;
 			p->tok = i + 1;
 			p->state = VEER_HP_VERSION;
 			return 0;
@@ -275,6 +288,7 @@ static __noinline __u32 veer_http_parse(struct veer_http_scratch *s)
 		return VEER_HTTP_NOT_HTTP;
 	s->header_count = 0;
 	s->uri_off = s->uri_len = 0;
+	s->path_len = VEER_HTTP_NO_PATH;
 	p.len = s->req.len;
 	if (p.len > VEER_HTTP_REQ_MAX)
 		p.len = VEER_HTTP_REQ_MAX;
@@ -349,8 +363,12 @@ __noinline int veer_http_condition(const struct veer_http_scratch *s,
 
 	if (!s || !c)
 		return 0;
+	/* As Envoy: an exact uri is the path without its query string, a
+	 * prefix is matched against the whole request-target. */
 	if (c->field == VEER_COND_URI)
-		return veer_http_value_match(s, s->uri_off, s->uri_len, c);
+		return veer_http_value_match(
+			s, s->uri_off,
+			c->op == VEER_COND_EXACT ? s->path_len : s->uri_len, c);
 	nlen = c->name_len;
 	if (c->field != VEER_COND_HEADER || nlen == 0 ||
 	    nlen >= VEER_MATCH_NAME_MAX)

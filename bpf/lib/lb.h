@@ -247,7 +247,7 @@ static __always_inline int veer_lb_forward_svc(veer_ctx_t *ctx,
 			    veer_pkt_is_syn(pkt)))) {
 		if (veer_lb_handoff(ctx, VEER_TAIL_HTTP_INGRESS) >= 0)
 			return CTX_ACT_OK;
-		if (table == VEER_CT_DELAYED)
+		if (table == VEER_CT_DELAYED || !veer_pkt_is_syn(pkt))
 			return CTX_ACT_DROP;
 		/* No HTTP program: the default route, counted. */
 		id = svc->id;

@@ -218,6 +218,7 @@ static void test_print_stats(void)
 	http[1].replays = 11;
 	http[1].aborted = 1;
 	http[1].pending_full = 5;
+	http[1].cookie_restored = 6;
 
 	/* No service has rules: two tables, nothing about HTTP. */
 	stats_model(&m, false);
@@ -237,10 +238,10 @@ static void test_print_stats(void)
 		strstr(out,
 		       "\nSERVICE HTTP_ROUTE                              "
 		       "      REQUESTS SYNS_ANSW BACK_SYNS     BOUND   REPLAYS"
-		       "   ABORTED PEND_FULL\n"
+		       "   ABORTED PEND_FULL   COOKIES\n"
 		       "ruled   rule 0: header user-agent exact debug      "
 		       "          7        13        12        11        11"
-		       "         1         5\n"
+		       "         1         5         6\n"
 		       "        default: no rule matched                   "
 		       "          3\n"
 		       "        default: headers incomplete                "
@@ -261,16 +262,15 @@ static void test_print_stats(void)
 		strstr(out, "\"http\":{\"rules\":[],\"defaultRequests\":0,") !=
 			NULL,
 		"%s", out);
-	UNIT_CHECK(
-		strstr(out,
-		       "\"http\":{\"rules\":[{\"index\":0,\"match\":"
-		       "\"header user-agent exact debug\",\"requests\":7}],"
-		       "\"defaultRequests\":3,\"headersIncomplete\":2,"
-		       "\"notHttp\":1,\"unseenDefault\":4,"
-		       "\"synsAnswered\":13,\"backendSyns\":12,\"bound\":11,"
-		       "\"replays\":11,\"aborted\":1,\"pendingFull\":5}}]}") !=
-			NULL,
-		"%s", out);
+	UNIT_CHECK(strstr(out,
+			  "\"http\":{\"rules\":[{\"index\":0,\"match\":"
+			  "\"header user-agent exact debug\",\"requests\":7}],"
+			  "\"defaultRequests\":3,\"headersIncomplete\":2,"
+			  "\"notHttp\":1,\"unseenDefault\":4,"
+			  "\"synsAnswered\":13,\"backendSyns\":12,\"bound\":11,"
+			  "\"replays\":11,\"aborted\":1,\"pendingFull\":5,"
+			  "\"cookieRestored\":6}}]}") != NULL,
+		   "%s", out);
 	free(out);
 
 	/* Without HTTP counters (NULL): no HTTP table, zeros in JSON. */
