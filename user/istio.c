@@ -2973,30 +2973,11 @@ static int apply_vs(struct veer_istio *ist, const struct hostdef *hd,
 static void note_rule_limits(struct veer_istio *ist,
 			     const struct veer_model *out, size_t first)
 {
-	bool rules = false, uri_exact = false;
+	bool rules = false;
 	size_t i;
-	unsigned int r, m, c;
 
-	for (i = first; i < out->count; i++) {
-		const struct veer_service_model *svc = &out->services[i];
-
-		rules |= svc->rule_count > 0;
-		for (r = 0; r < svc->rule_count; r++)
-			for (m = 0; m < svc->rules[r].match_count; m++)
-				for (c = 0;
-				     c <
-				     svc->rules[r].matches[m].condition_count;
-				     c++) {
-					const struct veer_condition *cond =
-						&svc->rules[r]
-							 .matches[m]
-							 .conditions[c];
-
-					uri_exact |=
-						cond->field == VEER_COND_URI &&
-						cond->op == VEER_COND_EXACT;
-				}
-	}
+	for (i = first; i < out->count; i++)
+		rules |= out->services[i].rule_count > 0;
 	if (!rules)
 		return;
 	note(ist, NULL,
@@ -3010,11 +2991,6 @@ static void note_rule_limits(struct veer_istio *ist,
 	note(ist, NULL,
 	     "header/uri rules: HTTP/2, gRPC and TLS connections take the "
 	     "default route");
-	if (uri_exact)
-		note(ist, NULL,
-		     "header/uri rules: uri exact compares the whole request "
-		     "target, query string included (Istio leaves the query "
-		     "out)");
 }
 
 static int make_entry(struct veer_istio *ist, const struct hostdef *hd,

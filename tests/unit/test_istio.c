@@ -961,8 +961,6 @@ static void test_rule_notes(void)
 		"header/uri rules: the first request of a connection",
 		"header/uri rules: node-local clients",
 		"header/uri rules: HTTP/2, gRPC and TLS",
-		"header/uri rules: uri exact compares the whole request "
-		"target, query string included (Istio leaves the query out)",
 	};
 	struct file f[] = {{"svc.yaml", svc, 0}, {"vs.yaml", vs_rules, 0}};
 	struct veer_model m;
