@@ -477,11 +477,15 @@ static __always_inline int veer_http_answer_syn(struct __sk_buff *skb,
 						struct veer_http_scratch *s,
 						const struct veer_ct_entry *ct)
 {
-	int opt_len = veer_tcp_hdr_len(pkt) - TCP_HDR_MIN_LEN;
 	__u16 mss = ct->client_mss;
+	struct veer_syn_opts o;
+	int opt_len;
 	__u32 used;
 
-	if (opt_len < 0 || opt_len > TCP_OPT_MAX_LEN)
+	/* The checksum update needs this SYN's own option bytes in
+	 * s->opts (a retransmitted SYN's are not the last packet's). */
+	opt_len = veer_tcp_read_opts(skb, pkt, s, &o);
+	if (opt_len < 0)
 		return TC_ACT_SHOT;
 	if (mss > VEER_HTTP_REQ_MAX)
 		mss = VEER_HTTP_REQ_MAX;
