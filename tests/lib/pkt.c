@@ -75,7 +75,21 @@ static uint32_t tcp_sum(int family, const uint8_t *l3, const uint8_t *tcp,
 size_t build(const struct flow *f, bool reply, uint8_t flags, uint32_t seq,
 	     uint32_t ack, const char *payload, uint8_t *buf)
 {
-	size_t plen = payload ? strlen(payload) : 0;
+	struct tcp_spec spec = {
+		.payload = (const uint8_t *)payload,
+		.payload_len = payload ? strlen(payload) : 0,
+	};
+
+	return build_tcp(f, reply, flags, seq, ack, &spec, buf);
+}
+
+size_t build_tcp(const struct flow *f, bool reply, uint8_t flags, uint32_t seq,
+		 uint32_t ack, const struct tcp_spec *spec, uint8_t *buf)
+{
+	static const struct tcp_spec none;
+	const struct tcp_spec *x = spec ? spec : &none;
+	size_t plen = x->payload_len, olen = x->opts_len;
+	size_t thlen = TCP_HLEN + olen;
 	size_t l3len = f->family == AF_INET ? IPV4_HLEN : IPV6_HLEN, ext = 0;
 	unsigned int i;
 	const char *src = reply ? f->server : f->client;
@@ -88,7 +102,8 @@ size_t build(const struct flow *f, bool reply, uint8_t flags, uint32_t seq,
 	if (f->family == AF_INET6)
 		for (i = 0; i < pkt_ipv6_ext_count; i++)
 			ext += pkt_ipv6_ext[i].len;
-	if (ETH_HLEN_ + l3len + ext + TCP_HLEN + plen > PKT_MAX)
+	if (olen > TCP_OPTS_MAX || (olen & 3) ||
+	    ETH_HLEN_ + l3len + ext + thlen + plen > PKT_MAX)
 		return 0;
 	memset(buf, 0, PKT_MAX);
 	memcpy(buf, "\x02\0\0\0\0\x01\x02\0\0\0\0\x02", 12);
@@ -96,10 +111,10 @@ size_t build(const struct flow *f, bool reply, uint8_t flags, uint32_t seq,
 		buf[12] = 0x08;
 		buf[13] = 0x00;
 		l3[0] = 0x45;
-		l3[2] = (uint8_t)((IPV4_HLEN + TCP_HLEN + plen) >> 8);
-		l3[3] = (uint8_t)(IPV4_HLEN + TCP_HLEN + plen);
+		l3[2] = (uint8_t)((IPV4_HLEN + thlen + plen) >> 8);
+		l3[3] = (uint8_t)(IPV4_HLEN + thlen + plen);
 		l3[6] = 0x40; /* DF */
-		l3[8] = 64;
+		l3[8] = x->ttl ? x->ttl : 64;
 		l3[9] = 6;
 		inet_pton(AF_INET, src, l3 + 12);
 		inet_pton(AF_INET, dst, l3 + 16);
@@ -110,12 +125,12 @@ size_t build(const struct flow *f, bool reply, uint8_t flags, uint32_t seq,
 		buf[12] = 0x86;
 		buf[13] = 0xdd;
 		l3[0] = 0x60;
-		l3[4] = (uint8_t)((ext + TCP_HLEN + plen) >> 8);
-		l3[5] = (uint8_t)(ext + TCP_HLEN + plen);
+		l3[4] = (uint8_t)((ext + thlen + plen) >> 8);
+		l3[5] = (uint8_t)(ext + thlen + plen);
 		l3[6] = ext ? pkt_ipv6_ext[0].type : 6;
 		put_ipv6_ext(l3 + IPV6_HLEN);
 		l3len += ext;
-		l3[7] = 64;
+		l3[7] = x->ttl ? x->ttl : 64;
 		inet_pton(AF_INET6, src, l3 + 8);
 		inet_pton(AF_INET6, dst, l3 + 24);
 	}
@@ -132,15 +147,18 @@ size_t build(const struct flow *f, bool reply, uint8_t flags, uint32_t seq,
 	tcp[9] = (uint8_t)(ack >> 16);
 	tcp[10] = (uint8_t)(ack >> 8);
 	tcp[11] = (uint8_t)ack;
-	tcp[12] = 5 << 4;
+	tcp[12] = (uint8_t)(thlen / 4 << 4);
 	tcp[13] = flags;
-	tcp[14] = 0xff;
-	tcp[15] = 0xff;
-	memcpy(tcp + TCP_HLEN, payload ? payload : "", plen);
-	csum = (uint16_t)~fold(tcp_sum(f->family, l3, tcp, TCP_HLEN + plen));
+	tcp[14] = x->window ? (uint8_t)(x->window >> 8) : 0xff;
+	tcp[15] = x->window ? (uint8_t)x->window : 0xff;
+	if (olen)
+		memcpy(tcp + TCP_HLEN, x->opts, olen);
+	if (plen)
+		memcpy(tcp + thlen, x->payload, plen);
+	csum = (uint16_t)~fold(tcp_sum(f->family, l3, tcp, thlen + plen));
 	tcp[16] = (uint8_t)(csum >> 8);
 	tcp[17] = (uint8_t)csum;
-	return ETH_HLEN_ + l3len + TCP_HLEN + plen;
+	return ETH_HLEN_ + l3len + thlen + plen;
 }
 
 static bool is_ipv6_ext(uint8_t type)
@@ -206,10 +224,28 @@ int view(const uint8_t *buf, size_t len, struct pkt_view *v)
 	tcp = l3 + l3len;
 	if (tcp_len < TCP_HLEN || l4 + tcp_len > len)
 		return -1;
+	memcpy(v->eth_dst, buf, 6);
+	memcpy(v->eth_src, buf + 6, 6);
+	v->ttl = v->family == AF_INET ? l3[8] : l3[7];
+	v->ip_len = v->family == AF_INET ? (size_t)(l3[2] << 8 | l3[3])
+					 : (size_t)(l3[4] << 8 | l3[5]);
 	v->sport = (uint16_t)(tcp[0] << 8 | tcp[1]);
 	v->dport = (uint16_t)(tcp[2] << 8 | tcp[3]);
+	v->seq = (uint32_t)tcp[4] << 24 | (uint32_t)tcp[5] << 16 |
+		 (uint32_t)tcp[6] << 8 | tcp[7];
+	v->ack = (uint32_t)tcp[8] << 24 | (uint32_t)tcp[9] << 16 |
+		 (uint32_t)tcp[10] << 8 | tcp[11];
 	v->flags = tcp[13];
-	v->payload_len = tcp_len - TCP_HLEN;
+	v->window = (uint16_t)(tcp[14] << 8 | tcp[15]);
+	v->tcp_hlen = (size_t)(tcp[12] >> 4) * 4;
+	if (v->tcp_hlen < TCP_HLEN || v->tcp_hlen > tcp_len)
+		return -1;
+	v->opts_len = v->tcp_hlen - TCP_HLEN;
+	memcpy(v->opts, tcp + TCP_HLEN, v->opts_len);
+	v->payload_len = tcp_len - v->tcp_hlen;
+	if (v->payload_len > sizeof(v->payload))
+		return -1;
+	memcpy(v->payload, tcp + v->tcp_hlen, v->payload_len);
 	v->tcp_csum_ok = fold(tcp_sum(v->family, l3, tcp, tcp_len)) == 0xffff;
 	return 0;
 }

@@ -12,7 +12,8 @@
 #include <stdint.h>
 #include "veer_abi.h"
 
-#define PKT_MAX 256
+/* Room for a VEER_HTTP_REQ_MAX request behind the largest headers. */
+#define PKT_MAX 4096
 #define ETH_HLEN_ 14
 #define IPV4_HLEN 20
 #define IPV6_HLEN 40
@@ -48,6 +49,8 @@ struct ipv6_ext {
 extern struct ipv6_ext pkt_ipv6_ext[IPV6_EXT_TEST_MAX];
 extern unsigned int pkt_ipv6_ext_count;
 
+#define TCP_OPTS_MAX 40
+
 struct pkt_view {
 	int family;
 	union veer_addr saddr, daddr;
@@ -57,12 +60,38 @@ struct pkt_view {
 	bool tcp_csum_ok;
 	size_t payload_len;
 	size_t ipv6_ext_len; /* bytes of extension headers before TCP */
+	/* The rest in host order too. */
+	uint8_t eth_dst[6], eth_src[6];
+	uint8_t ttl; /* IPv4 TTL, IPv6 hop limit */
+	size_t ip_len; /* IPv4 total length, IPv6 payload length field */
+	uint32_t seq, ack;
+	uint16_t window;
+	size_t tcp_hlen; /* the data offset, in bytes */
+	size_t opts_len; /* tcp_hlen - TCP_HLEN */
+	uint8_t opts[TCP_OPTS_MAX];
+	uint8_t payload[PKT_MAX]; /* payload_len bytes */
+};
+
+/* What build_tcp() puts in a segment beyond build()'s fields. */
+struct tcp_spec {
+	const uint8_t *opts; /* opts_len bytes: a multiple of 4, <= 40 */
+	size_t opts_len;
+	uint16_t window; /* 0: 0xffff, as build() */
+	uint8_t ttl; /* TTL / hop limit; 0: 64, as build() */
+	const uint8_t *payload; /* payload_len bytes (NULs allowed) */
+	size_t payload_len;
 };
 
 /* eth + IP (+ pkt_ipv6_ext) + TCP + payload with correct checksums;
  * returns the length, 0 if it would not fit in PKT_MAX. */
 size_t build(const struct flow *f, bool reply, uint8_t flags, uint32_t seq,
 	     uint32_t ack, const char *payload, uint8_t *buf);
+
+/* The same with TCP options, window, TTL and a binary payload (spec may
+ * be NULL); 0 if it would not fit in PKT_MAX or the options are not
+ * whole words. */
+size_t build_tcp(const struct flow *f, bool reply, uint8_t flags, uint32_t seq,
+		 uint32_t ack, const struct tcp_spec *spec, uint8_t *buf);
 
 /*
  * Where buf's transport header starts (IPv4: after the IHL; IPv6: after any

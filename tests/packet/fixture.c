@@ -56,11 +56,18 @@ bool addr_is(const union veer_addr *a, int family, const char *text)
 int configure(const char *name, const char *vip, uint16_t port,
 	      const struct subset_spec *subsets, unsigned int count)
 {
+	return configure_rules(name, vip, port, subsets, count, NULL, 0);
+}
+
+int configure_rules(const char *name, const char *vip, uint16_t port,
+		    const struct subset_spec *subsets, unsigned int count,
+		    const struct veer_rule *rules, unsigned int rule_count)
+{
 	struct veer_model current, desired;
 	struct veer_service_model *svc;
 	struct veer_backend backend;
 	char err[VEER_ERR_LEN];
-	unsigned int s, b;
+	unsigned int s, b, r;
 	bool changed;
 	int ret = -1;
 
@@ -88,6 +95,9 @@ int configure(const char *name, const char *vip, uint16_t port,
 				goto out;
 		}
 	}
+	for (r = 0; r < rule_count; r++)
+		if (veer_service_add_rule(svc, &rules[r]))
+			goto out;
 	if (veer_maps_read_model(&maps, &current, err, sizeof(err)) ||
 	    veer_maps_apply(&maps, &current, &desired, true, false, NULL,
 			    &changed, err, sizeof(err))) {
@@ -231,6 +241,34 @@ struct veer_stats service_stats(const char *name, unsigned int row)
 	}
 	veer_model_free(&model);
 	return rows[row];
+}
+
+uint32_t service_id(const char *name)
+{
+	struct veer_model model;
+	struct veer_service_model *svc;
+	char err[VEER_ERR_LEN];
+	uint32_t id = 0;
+
+	veer_model_init(&model);
+	if (!veer_maps_read_model(&maps, &model, err, sizeof(err))) {
+		svc = veer_model_find(&model, name);
+		if (svc)
+			id = svc->id;
+	}
+	veer_model_free(&model);
+	return id;
+}
+
+struct veer_http_stats service_http_stats(const char *name)
+{
+	struct veer_http_stats sum = {};
+	char err[VEER_ERR_LEN];
+	uint32_t id = service_id(name);
+
+	if (id)
+		veer_maps_read_http_stats(&maps, id, &sum, err, sizeof(err));
+	return sum;
 }
 
 /* ---- fixtures --------------------------------------------------------- */

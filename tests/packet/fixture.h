@@ -50,6 +50,15 @@ struct subset_spec {
 /* Creates or updates one service through the real apply path. */
 int configure(const char *name, const char *vip, uint16_t port,
 	      const struct subset_spec *subsets, unsigned int count);
+
+/*
+ * The same with HTTP match rules (weights index subsets), given to the
+ * model as the Istio loader gives them (veer_service_add_rule) and
+ * written to veer_rules by the same apply as `veer apply`.
+ */
+int configure_rules(const char *name, const char *vip, uint16_t port,
+		    const struct subset_spec *subsets, unsigned int count,
+		    const struct veer_rule *rules, unsigned int rule_count);
 int set_web(unsigned int w1, unsigned int w2);
 int set_web6(unsigned int w1, unsigned int w2);
 
@@ -89,6 +98,12 @@ int handshake(const struct flow *fwd, uint32_t isn, uint32_t peer_isn,
 
 /* A service's stats row, summed over CPUs. */
 struct veer_stats service_stats(const char *name, unsigned int row);
+
+/* A service's id (0 if there is no such service). */
+uint32_t service_id(const char *name);
+
+/* A service's HTTP routing counters, summed over CPUs. */
+struct veer_http_stats service_http_stats(const char *name);
 
 int suite_init(void);
 int suite_clean(void);

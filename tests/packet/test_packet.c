@@ -29,6 +29,7 @@
 
 #include "fixture.h"
 #include "test_conntrack.h"
+#include "test_http.h"
 #include "test_icmp.h"
 
 #define DIST_FLOWS 100000
@@ -1402,7 +1403,8 @@ int main(void)
 			 test_store_named_weight_change) ||
 	    !CU_add_test(suite, "mutated packets: only NAT fields change",
 			 test_mutated_packets) ||
-	    add_conntrack_tests(suite) || add_icmp_tests(suite)) {
+	    add_conntrack_tests(suite) || add_icmp_tests(suite) ||
+	    add_http_tests(suite)) {
 		CU_cleanup_registry();
 		return 1;
 	}
