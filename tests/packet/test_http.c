@@ -301,6 +301,20 @@ static int conn_bind(struct conn *c, const char *req, uint32_t peer_isn,
 
 /* ---- step 1: the SYN answered ------------------------------------------ */
 
+/* The low bits of veer's cookie: index of the MSS rounded down in
+ * Linux's table (3 bits), then the scale (4 bits, 15: none). */
+static uint32_t cookie_bits(uint16_t mss, uint8_t wscale)
+{
+	static const uint16_t table[] = {536,  1024, 1220, 1360,
+					 1400, 1440, 1460, 8960};
+	uint32_t i, index = 0;
+
+	for (i = 1; i < 8; i++)
+		if (mss >= table[i])
+			index = i;
+	return index << 4 | (wscale == VEER_WSCALE_NONE ? 0xf : wscale);
+}
+
 /*
  * The SYN-ACK veer builds from a SYN with opts: what it must hold, the
  * options as they must be byte for byte (NOPs where the client's were,
@@ -344,6 +358,8 @@ static void check_synack(const struct conn *c, const struct pkt_view *v,
 
 	CU_ASSERT_TRUE_FATAL(ct_fwd(CT_HALF_OPEN, &c->f, &e));
 	EQ(v->seq, e.local_isn);
+	/* A SYN cookie: its low 7 bits, the MSS's index and the scale. */
+	EQ(v->seq & 0x7f, cookie_bits(client_mss, client_wscale));
 	EQ(e.flags, VEER_CT_F_DELAYED | VEER_CT_F_SEQ_SEEN);
 	EQ(e.bind_state, VEER_BIND_ANSWERED);
 	EQ(e.client_mss, client_mss);
@@ -713,6 +729,74 @@ static void test_request6(void)
 	request_routing(&fam6);
 }
 
+/*
+ * The half-open entry is a cache of veer's cookie: when a SYN flood has
+ * evicted it, the request's ack brings it back (MSS rounded down to the
+ * cookie's table); an ack that is not a cookie of this tuple brings
+ * nothing and chooses nothing.
+ *
+ * DATA-PLANE BUG (reported, not fixed here): the restore is never
+ * reached. veer_lb_forward_svc() (lb.h) hands a rules service's packet
+ * with no pair to the HTTP program only when it is a SYN
+ * (veer_pkt_is_syn), so the request finds no pair, is placed by L4,
+ * which refuses a pairless data segment of a rules service, and is
+ * dropped: the client retransmits into the same drop until it gives up.
+ */
+static void cookie_restore(const struct fam *fam)
+{
+	struct veer_http_stats before, after;
+	struct veer_http_request held;
+	struct tcp_spec spec = {.window = CLIENT_WINDOW,
+				.payload = (const uint8_t *)req_debug,
+				.payload_len = strlen(req_debug)};
+	struct veer_ct_entry e;
+	struct veer_ct_key k;
+	struct pkt_view out;
+	struct conn c;
+
+	CU_ASSERT_EQUAL_FATAL(set_shop(fam), 0);
+	before = service_http_stats(fam->svc);
+
+	/* Forged: the entry gone, an ack one hash bit off. */
+	conn_init(&c, fam, 50221, 0x72000000);
+	EQ(conn_syn(&c, opts_linux, sizeof(opts_linux), &out), TC_REDIRECT);
+	fwd_key_of(&c.f, &k);
+	EQ(bpf_map_delete_elem(ct_table_fd(CT_HALF_OPEN), &k), 0);
+	EQ(xmit(&c.f, false, F_ACK | F_PSH, c.isn + 1,
+		(c.local_isn ^ 0x80000000u) + 1, &spec, &out),
+	   TC_SHOT);
+	CU_ASSERT_FALSE(ct_fwd(CT_HALF_OPEN, &c.f, &e));
+	CU_ASSERT_FALSE(held_request(&c.f, &held));
+	after = service_http_stats(fam->svc);
+	EQ(HDELTA(after, before, cookie_restored), 0);
+	EQ(HDELTA(after, before, backend_syns), 0);
+
+	/* The real request: restored, routed by its rule. */
+	EQ(conn_request(&c, req_debug, strlen(req_debug), &out), TC_OK);
+	check_backend_syn(&c, &out, SUBSET_V2, 0, 1460, 7);
+	after = service_http_stats(fam->svc);
+	EQ(HDELTA(after, before, cookie_restored), 1);
+	EQ(HDELTA(after, before, rule_requests[0]), 1);
+
+	/* A jumbo MSS comes back as the table's 8960, the scale capped. */
+	conn_init(&c, fam, 50222, 0x73000000);
+	EQ(conn_syn(&c, opts_big, sizeof(opts_big), &out), TC_REDIRECT);
+	fwd_key_of(&c.f, &k);
+	EQ(bpf_map_delete_elem(ct_table_fd(CT_HALF_OPEN), &k), 0);
+	EQ(conn_request(&c, req_debug, strlen(req_debug), &out), TC_OK);
+	check_backend_syn(&c, &out, SUBSET_V2, 0, 8960, VEER_TCP_WSCALE_MAX);
+}
+
+static void test_cookie4(void)
+{
+	cookie_restore(&fam4);
+}
+
+static void test_cookie6(void)
+{
+	cookie_restore(&fam6);
+}
+
 /* ---- step 3: the replay, then the established translation ------------- */
 
 /* The replay a backend SYN-ACK became: the held request, to the backend. */
@@ -1031,6 +1115,53 @@ static void test_reset_after_request6(void)
 }
 
 /*
+ * DATA-PLANE BUG (reported, not fixed here): a request segment that
+ * carries the client's FIN too (a client that writes its request and
+ * shuts down at once: the FIN rides on the unsent data). veer holds the
+ * segment's flags (veer_http_request.tcp_flags) and counts the FIN in
+ * the forward entry's seq_next, but veer_http_replay() sends ACK|PSH
+ * only: the backend does not get the FIN until the client's RTO
+ * retransmits it.
+ */
+static void request_with_fin(const struct fam *fam)
+{
+	struct tcp_spec spec = {.window = CLIENT_WINDOW,
+				.payload = (const uint8_t *)req_debug,
+				.payload_len = strlen(req_debug)};
+	struct veer_http_request held;
+	struct pkt_view out;
+	struct conn c;
+
+	CU_ASSERT_EQUAL_FATAL(set_shop(fam), 0);
+	conn_init(&c, fam, 50406, 0x66666666);
+	EQ(conn_syn(&c, opts_linux, sizeof(opts_linux), &out), TC_REDIRECT);
+	c.req = spec.payload;
+	c.req_len = spec.payload_len;
+	EQ(xmit(&c.f, false, F_ACK | F_PSH | F_FIN, c.isn + 1, c.local_isn + 1,
+		&spec, &out),
+	   TC_OK);
+	EQ(out.flags, F_SYN);
+	c.bsyn = out;
+	c.back = reply_flow(&c.f, &out, c.backend, sizeof(c.backend));
+	CU_ASSERT_TRUE_FATAL(held_request(&c.f, &held));
+	EQ(held.tcp_flags, F_ACK | F_PSH | F_FIN);
+	EQ(conn_synack(&c, 0x77777777, VEER_HTTP_WSCALE, &out), TC_REDIRECT);
+	EQ(out.payload_len, c.req_len);
+	EQ(out.seq, c.isn + 1);
+	EQ(out.flags, F_ACK | F_PSH | F_FIN);
+}
+
+static void test_request_with_fin4(void)
+{
+	request_with_fin(&fam4);
+}
+
+static void test_request_with_fin6(void)
+{
+	request_with_fin(&fam6);
+}
+
+/*
  * A bound connection closes as an L4 pair does: both FINs, then the last
  * ACK (in veer's sequence space when the client sends it) moves the pair
  * to the closing table. client_first: the client closes first.
@@ -1160,6 +1291,14 @@ int add_http_tests(CU_pSuite suite)
 			    test_request4) ||
 	       !CU_add_test(suite, "http: IPv6 request -> backend SYN",
 			    test_request6) ||
+	       !CU_add_test(suite,
+			    "http: IPv4 evicted entry back from cookie "
+			    "[DATA-PLANE BUG]",
+			    test_cookie4) ||
+	       !CU_add_test(suite,
+			    "http: IPv6 evicted entry back from cookie "
+			    "[DATA-PLANE BUG]",
+			    test_cookie6) ||
 	       !CU_add_test(suite, "http: IPv4 replay, translation",
 			    test_replay4) ||
 	       !CU_add_test(suite, "http: IPv6 replay, translation",
@@ -1184,6 +1323,14 @@ int add_http_tests(CU_pSuite suite)
 			    "http: IPv6 client RST at snd_nxt in CONNECTING "
 			    "[DATA-PLANE BUG]",
 			    test_reset_after_request6) ||
+	       !CU_add_test(suite,
+			    "http: IPv4 request with FIN: FIN replayed "
+			    "[DATA-PLANE BUG]",
+			    test_request_with_fin4) ||
+	       !CU_add_test(suite,
+			    "http: IPv6 request with FIN: FIN replayed "
+			    "[DATA-PLANE BUG]",
+			    test_request_with_fin6) ||
 	       !CU_add_test(suite, "http: IPv4 bound connection closes",
 			    test_close4) ||
 	       !CU_add_test(suite, "http: IPv6 bound connection closes",
