@@ -1,15 +1,25 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
-# Istio configuration through `veer apply`, with the files of examples/:
+# Istio configuration through `veer apply`, with the files of examples/.
+# The pods are veer-httpsrv (v1, v2) and every burst is N new connections
+# of veer-httpclient (one request each), so the services with header
+# rules, which veer binds late (it answers the SYN and picks the backend
+# from the first request), are exercised with real requests:
 #
 # - customers (Service + Pods, dual-stack VIP 10.96.0.20 / fd00:96::20,
 #   port 80): the seed's story, vs-all-v1 -> vs-debug -> vs-canary-90-10 ->
 #   vs-50-50 -> vs-all-v2, each applied with the Service file and the
 #   DestinationRule. After every step both VIPs get a burst of new
-#   connections: all-v1, debug (the header rule is stored but connections
-#   follow the default route; veer says so on stderr) and all-v2 exact,
-#   90/10 and 50/50 within 4.5 binomial standard deviations.
+#   connections: all-v1 and all-v2 exact, 90/10 and 50/50 within 4.5
+#   binomial standard deviations. The debug step (rule user-agent exact
+#   "debug" -> v2, default v1): `veer apply` prints its "header/uri rules:"
+#   notes on stderr; in tc and xdp mode every request with `user-agent:
+#   debug` reaches v2 and every other one v1 (exact), and the service's
+#   rule counter / default-route counter (`veer stats -o json` .http) move
+#   by exactly the connections sent. In cgroup mode node-local clients are
+#   placed at connect(), before any request byte: both bursts take the
+#   default route (all v1) and .http.unseenDefault moves instead.
 # - applying the same files again says "no changes"; `apply --dry-run` of
 #   the next step prints the weight change and changes nothing; broken
 #   files (weights summing to 90, an unknown subset) fail with one
@@ -19,7 +29,10 @@
 # - purchase-history (ServiceEntry + WorkloadEntries, 10.96.0.30:8080) and
 #   tcp-echo (Service + Pods, tcp route, 10.96.0.40:9000) at 80/20; product
 #   (a directory: Service, DestinationRule, VirtualService with an X-group
-#   rule, 10.96.0.50:80) and `veer weight product old=80 new=20`.
+#   rule -> new, weighted route old 100 / new 0, 10.96.0.50:80) and `veer
+#   weight product old=80 new=20`: requests with `X-group: test` all to new
+#   (v2) before and after the weight change, the others all to old, then
+#   80/20 (cgroup mode: the weighted route and unseenDefault for both).
 # - `veer get -o yaml` applied back with `veer apply -f` says "no changes".
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -50,14 +63,21 @@ PROD_HOST=product.hands-on.svc.cluster.local
 PROD_VIP=10.96.0.50
 PROD_PORT=80
 
-# What `veer apply` prints on stderr for a stored HTTP match rule that the
-# TC data plane does not evaluate yet.
-NOTE_RE='note'
+# What `veer apply` prints on stderr, once per apply, when the services it
+# applies have header/uri rules (user/istio.c note_rule_limits): notes on
+# what a rule cannot do. Every stderr line of such an apply must be one.
+NOTE_RE='note: header/uri rules: '
+NOTE_FIRST='the first request of a connection chooses its backend'
+
+# Node-local clients (cgroup mode) are placed at connect(): rules cannot
+# apply there, every connection takes the default route.
+RULES=1
+[[ $LAB_MODE == cgroup ]] && RULES=0
 
 t_begin istio
-lab_init jq bpftool
+lab_init jq bpftool "$HTTPSRV" "$HTTPCLIENT"
 lab_up_variant
-lab_start_backends
+lab_start_http_backends "$BACKEND_PORT"
 lab_veer_attach
 
 RUNS=0
@@ -110,25 +130,72 @@ t_entry() {
 	fi
 }
 
+# http_burst_to ADDR PORT N OUT [ARGS...]: N new connections of
+# veer-httpclient count (one request each, ARGS: its -H and other options)
+# to ADDR:PORT where the load comes from; the "<version> <n>" / "errors
+# <n>" summary in OUT, stderr in OUT.err. Never fails the script.
+http_burst_to() {
+	local addr=$1 port=$2 n=$3 out=$4
+	shift 4
+	lab_http_client count --addr "$addr" --port "$port" -n "$n" -c 32 \
+		--timeout-ms 5000 "$@" >"$out" 2>"$out.err" || true
+}
+
 BURSTS=0
-# t_burst DESC ADDR PORT N V1_WEIGHT: N new connections to ADDR:PORT split
-# as the weights say (exact for 100/0 and 0/100, else within 4.5 sd). A
-# probe of 4 connections first: if none gets through (no service at that
-# VIP), fail at once instead of waiting out N connection timeouts.
+# t_burst DESC ADDR PORT N V1_WEIGHT [ARGS...]: N new connections (HTTP,
+# veer-httpclient ARGS) to ADDR:PORT split as the weights say (exact for
+# 100/0 and 0/100, else within 4.5 sd). A probe of 4 connections first: if
+# none gets through (no service at that VIP), fail at once instead of
+# waiting out N connection timeouts (PROBE_FAILED=1 then, else 0).
+PROBE_FAILED=0
 t_burst() {
-	local out
+	local desc=$1 addr=$2 port=$3 n=$4 w1=$5 out
+	shift 5
 	BURSTS=$((BURSTS + 1))
 	out=$LAB_TMP/burst-$BURSTS.out
-	count_burst_to "$2" "$3" 4 "$out.probe"
+	PROBE_FAILED=0
+	http_burst_to "$addr" "$port" 4 "$out.probe" "$@"
 	if (($(count_of "$out.probe" errors) == 4)); then
-		t_fail "$1: no connection to $2:$3 got through ($(oneline "$out.probe.err"))"
+		t_fail "$desc: no connection to $addr:$port got through ($(oneline "$out.probe.err"))"
+		PROBE_FAILED=1
 		return
 	fi
-	count_burst_to "$2" "$3" "$4" "$out"
-	if split_ok "$out" "$4" "$5"; then
-		t_pass "$1: $5/$((100 - $5)) over $4 connections to $2:$3: $SPLIT_DESC"
+	http_burst_to "$addr" "$port" "$n" "$out" "$@"
+	if split_ok "$out" "$n" "$w1"; then
+		t_pass "$desc: $w1/$((100 - w1)) over $n connections to $addr:$port: $SPLIT_DESC"
 	else
-		t_fail "$1: $5/$((100 - $5)) over $4 connections to $2:$3: $SPLIT_DESC"
+		t_fail "$desc: $w1/$((100 - w1)) over $n connections to $addr:$port: $SPLIT_DESC"
+	fi
+}
+
+# t_rule_burst DESC ENTRY ADDR PORT N V1_WEIGHT DEFAULT_V1 COUNTER
+# [ARGS...]: t_burst of N connections to a service with header rules
+# (entry ENTRY), which tc and xdp mode split as V1_WEIGHT says; ENTRY's
+# HTTP counter COUNTER (rule<I>, defaultRequests) moves by exactly the
+# connections sent (probe included). cgroup mode: the default route
+# (DEFAULT_V1) and unseenDefault, whatever the request carries.
+t_rule_burst() {
+	local desc=$1 entry=$2 addr=$3 port=$4 n=$5 w1=$6 wdef=$7 counter=$8 \
+		before after d
+	shift 8
+	if ((!RULES)); then
+		w1=$wdef
+		counter=unseenDefault
+		desc+=" [cgroup: placed at connect(), default route]"
+	fi
+	before=$LAB_TMP/counters-$((BURSTS + 1)).before
+	after=$LAB_TMP/counters-$((BURSTS + 1)).after
+	http_counters "$entry" >"$before"
+	t_burst "$desc" "$addr" "$port" "$n" "$w1" "$@"
+	((!PROBE_FAILED)) || return 0
+	http_counters "$entry" >"$after"
+	d=$(http_delta "$before" "$after" "$counter")
+	if [[ -z $d ]]; then
+		t_fail "$desc: veer stats -o json has no .http counter '$counter' for $entry"
+	elif ((d == n + 4)); then
+		t_pass "$desc: $entry counter $counter +$d ($n + the probe's 4)"
+	else
+		t_fail "$desc: $entry counter $counter +$d, want +$((n + 4)) ($n + the probe's 4; all: $(paste -sd ' ' "$after"))"
 	fi
 }
 
@@ -212,11 +279,23 @@ t_names() {
 
 CUST_FILES=(-f "$CUST/service.yaml" -f "$CUST/destinationrule.yaml")
 
+# t_rule_notes DESC: the last vrun's stderr holds veer's "header/uri
+# rules:" notes (the per-connection one among them) and nothing else.
+t_rule_notes() {
+	if grep -q "$NOTE_RE$NOTE_FIRST" "$VERR" &&
+		! grep -qv "$NOTE_RE" "$VERR"; then
+		t_pass "$1: header/uri rule notes on stderr: $(oneline "$VERR")"
+	else
+		t_fail "$1: want only '${NOTE_RE}...' notes on stderr, among them '$NOTE_FIRST'; got '$(oneline "$VERR")'"
+	fi
+}
+
 # customers_step TITLE VS_FILE V1_WEIGHT [rule]: applies the step's
 # VirtualService with the Service and the DestinationRule, checks the
 # weights of both entries and the traffic to both VIPs. "rule": the file
-# holds a header match rule, so veer must print its note on stderr; other
-# steps must print nothing on stderr.
+# holds the user-agent rule, so veer must print its notes on stderr and
+# the bursts check requests with and without the header (see the top of
+# the file); other steps must print nothing on stderr.
 customers_step() {
 	local title=$1 vs=$2 w1=$3 rule=${4:-}
 	vrun apply -f "$CUST/$vs" "${CUST_FILES[@]}"
@@ -226,17 +305,25 @@ customers_step() {
 	fi
 	t_pass "customers $title: veer apply -f $vs exit 0: $(oneline "$VOUT")"
 	if [[ -n $rule ]]; then
-		if grep -Eiq "$NOTE_RE" "$VERR"; then
-			t_pass "customers $title: header rule note on stderr: $(oneline "$VERR")"
-		else
-			t_fail "customers $title: no header rule note on stderr ('$(oneline "$VERR")')"
-		fi
+		t_rule_notes "customers $title"
 	elif [[ -s $VERR ]]; then
 		t_fail "customers $title: unexpected stderr: $(oneline "$VERR")"
 	fi
 	t_weights "customers $title" "$CUST4" "v1=$w1 v2=$((100 - w1))"
 	t_weights "customers $title" "$CUST6" "v1=$w1 v2=$((100 - w1))"
-	t_bursts46 "customers $title" "$w1"
+	if [[ -z $rule ]]; then
+		t_bursts46 "customers $title" "$w1"
+		return
+	fi
+	t_rule_burst "customers $title: user-agent debug (IPv4)" "$CUST4" \
+		"$CUST_VIP4" "$CUST_PORT" "$NEXACT" 0 "$w1" rule0 -H 'User-Agent: debug'
+	t_rule_burst "customers $title: user-agent debug (IPv6)" "$CUST6" \
+		"$CUST_VIP6" "$CUST_PORT" "$NEXACT" 0 "$w1" rule0 -H 'User-Agent: debug'
+	t_rule_burst "customers $title: no user-agent (IPv4)" "$CUST4" \
+		"$CUST_VIP4" "$CUST_PORT" "$NEXACT" "$w1" "$w1" defaultRequests
+	t_rule_burst "customers $title: user-agent 'debugger' (IPv6)" "$CUST6" \
+		"$CUST_VIP6" "$CUST_PORT" "$NEXACT" "$w1" "$w1" defaultRequests \
+		-H 'User-Agent: debugger'
 }
 
 # ---- customers: the seed's story -----------------------------------------
@@ -266,8 +353,11 @@ elif [[ ! -s $LAB_TMP/dry-before.json ]] ||
 else
 	t_pass "customers canary --dry-run: exit 0, state unchanged: $(oneline "$VOUT")"
 fi
-# The data plane still runs the debug step's default route.
-t_burst "customers after --dry-run (IPv4)" "$CUST_VIP4" "$CUST_PORT" 200 100
+# The data plane still runs the debug step: the header to v2, the rest v1.
+t_rule_burst "customers after --dry-run: user-agent debug (IPv4)" "$CUST4" \
+	"$CUST_VIP4" "$CUST_PORT" 200 0 100 rule0 -H 'User-Agent: debug'
+t_rule_burst "customers after --dry-run: no user-agent (IPv4)" "$CUST4" \
+	"$CUST_VIP4" "$CUST_PORT" 200 100 100 defaultRequests
 
 # Broken next steps: one file:line:col: line, nothing changed.
 sed 's/weight: 90/weight: 80/' "$CUST/vs-canary-90-10.yaml" >"$LAB_TMP/vs-sum90.yaml"
@@ -372,14 +462,20 @@ t_burst "tcp-echo 80/20" "$TCP_VIP" "$TCP_PORT" "$N" 80
 # ---- product: a directory, X-group rule, old/new subsets -------------------
 
 vrun apply -f "$PROD"
-if ((VRC == 0)) && grep -Eiq "$NOTE_RE" "$VERR"; then
-	t_pass "product: veer apply -f examples/product (directory): exit 0, note: $(oneline "$VERR")"
+if ((VRC == 0)); then
+	t_pass "product: veer apply -f examples/product (directory): exit 0: $(oneline "$VOUT")"
+	t_rule_notes "product"
 else
-	t_fail "product: veer apply -f examples/product: exit $VRC, stdout '$(oneline "$VOUT")', stderr '$(oneline "$VERR")' (want exit 0 and the header rule note)"
+	t_fail "product: veer apply -f examples/product: exit $VRC, stdout '$(oneline "$VOUT")', stderr '$(oneline "$VERR")'"
 fi
 t_no_changes "product directory applied again" -f "$PROD"
 t_weights "product" "$PROD_HOST" "new=0 old=100"
-t_burst "product (old)" "$PROD_VIP" "$PROD_PORT" "$NEXACT" 100
+t_rule_burst "product: X-group test -> new" "$PROD_HOST" "$PROD_VIP" \
+	"$PROD_PORT" "$NEXACT" 0 100 rule0 -H 'X-group: test'
+t_rule_burst "product: no X-group -> old" "$PROD_HOST" "$PROD_VIP" \
+	"$PROD_PORT" "$NEXACT" 100 100 defaultRequests
+t_rule_burst "product: X-group 'tester' -> old" "$PROD_HOST" "$PROD_VIP" \
+	"$PROD_PORT" "$NEXACT" 100 100 defaultRequests -H 'X-group: tester'
 vrun weight product old=80 new=20
 if ((VRC == 0)); then
 	t_pass "veer weight product old=80 new=20: exit 0: $(oneline "$VOUT")"
@@ -387,7 +483,10 @@ else
 	t_fail "veer weight product old=80 new=20: exit $VRC: $(oneline "$VERR")"
 fi
 t_weights "product after veer weight" "$PROD_HOST" "new=20 old=80"
-t_burst "product old=80 new=20" "$PROD_VIP" "$PROD_PORT" "$N" 80
+t_rule_burst "product old=80 new=20: X-group test -> new" "$PROD_HOST" \
+	"$PROD_VIP" "$PROD_PORT" "$NEXACT" 0 80 rule0 -H 'X-group: test'
+t_rule_burst "product old=80 new=20: no X-group" "$PROD_HOST" "$PROD_VIP" \
+	"$PROD_PORT" "$N" 80 80 defaultRequests
 
 # ---- round trip: get -o yaml | apply -------------------------------------
 
