@@ -653,10 +653,14 @@ static __always_inline int veer_http_hold(struct __sk_buff *skb,
 	s->req.window = pkt->window;
 	s->req.tcp_flags = pkt->tcp_flags;
 	s->req.reserved = 0;
-	/* The checksum sums whole words: zeros after the end. */
-	s->req.data[len & VEER_HTTP_DATA_MASK] = 0;
-	s->req.data[(len + 1) & VEER_HTTP_DATA_MASK] = 0;
-	s->req.data[(len + 2) & VEER_HTTP_DATA_MASK] = 0;
+	/* The checksum sums whole words: zeros after the end (none past
+	 * the buffer: a masked index would wrap onto the request). */
+	if (len < VEER_HTTP_REQ_MAX)
+		s->req.data[len & VEER_HTTP_DATA_MASK] = 0;
+	if (len + 1 < VEER_HTTP_REQ_MAX)
+		s->req.data[(len + 1) & VEER_HTTP_DATA_MASK] = 0;
+	if (len + 2 < VEER_HTTP_REQ_MAX)
+		s->req.data[(len + 2) & VEER_HTTP_DATA_MASK] = 0;
 	return 0;
 }
 
@@ -723,6 +727,11 @@ static __noinline int veer_http_request(struct __sk_buff *skb,
 	entry->rule = (__u8)matched;
 	entry->bind_state = VEER_BIND_CONNECTING;
 	veer_seq_advance(entry, pkt);
+	if (pkt->tcp_flags & TCP_FLAG_FIN) {
+		/* The FIN follows the request's bytes (replayed with it). */
+		entry->flags |= VEER_CT_F_FIN_FORWARD;
+		entry->fin_seq_forward = pkt->seq + pkt->payload_len;
+	}
 	veer_ct_key_fill(rev_key, &backend->addr, &pkt->saddr, backend->port,
 			 pkt->sport, pkt->family, VEER_CT_DIR_REVERSE);
 	veer_http_retire(rev_key, pkt);
@@ -812,8 +821,11 @@ static __noinline int veer_http_forward_unbound(struct __sk_buff *skb,
 	state = ct->bind_state;
 
 	if (pkt->tcp_flags & TCP_FLAG_RST) {
-		/* Only the exact next sequence number ends it. */
-		if (pkt->seq != ct->syn_seq + 1)
+		/* Only the exact next sequence number ends it: after the
+		 * ISN, or after the request (where a real client's RST is). */
+		if (pkt->seq != ct->syn_seq + 1 &&
+		    !(state == VEER_BIND_CONNECTING &&
+		      pkt->seq == ct->seq_next))
 			return TC_ACT_SHOT;
 		__builtin_memcpy(copy, ct, sizeof(*copy));
 		veer_http_abort(pkt, key, copy);
@@ -966,6 +978,7 @@ static __always_inline int veer_http_replay(struct __sk_buff *skb,
 	__u32 hdr_len = veer_tcp_hdr_len(pkt), opt_len, len = 0;
 	struct veer_syn_opts o;
 	__be16 window = 0;
+	__u8 fin = 0;
 	__s64 diff;
 
 	if (veer_tcp_read_opts(skb, pkt, s, &o) < 0 || pkt->payload_len)
@@ -977,6 +990,8 @@ static __always_inline int veer_http_replay(struct __sk_buff *skb,
 		if (len > VEER_HTTP_REQ_MAX)
 			return TC_ACT_SHOT;
 		window = req->window;
+		/* A request that closed its side: the FIN goes too. */
+		fin = req->tcp_flags & TCP_FLAG_FIN;
 	}
 	veer_tcp_nops(s);
 	if (veer_tcp_write_opts(skb, pkt, s, opt_len))
@@ -997,7 +1012,7 @@ static __always_inline int veer_http_replay(struct __sk_buff *skb,
 	if (veer_ip_set_len(skb, pkt, hdr_len, hdr_len + len) ||
 	    veer_tcp_set_header(
 		    skb, pkt, ct->syn_seq + 1, pkt->seq + 1, hdr_len,
-		    TCP_FLAG_ACK | (len ? TCP_FLAG_PSH : 0),
+		    TCP_FLAG_ACK | (len ? TCP_FLAG_PSH : 0) | fin,
 		    veer_window_xlate(window, ct->wscale_forward)) ||
 	    veer_ip_set_ttl(skb, pkt) || veer_pkt_swap_ends(skb, pkt))
 		return TC_ACT_SHOT;

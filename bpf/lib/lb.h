@@ -242,17 +242,23 @@ static __always_inline int veer_lb_forward_svc(veer_ctx_t *ctx,
 
 	table = veer_ct_track_transient(pkt, key, &sibling, VEER_CT_DIR_FORWARD,
 					&view, &drop);
-	if (!http_prog && (table == VEER_CT_DELAYED ||
-			   (table == VEER_CT_NONE && !drop && svc->rule_count &&
-			    veer_pkt_is_syn(pkt)))) {
+	/*
+	 * The HTTP program takes a rules service's SYNs, its pairs not
+	 * bound yet, and data segments with no pair at all (a request
+	 * whose half-open entry a SYN flood evicted: its cookie brings it
+	 * back; anything else it hands back to placement below).
+	 */
+	if (!http_prog &&
+	    (table == VEER_CT_DELAYED ||
+	     (table == VEER_CT_NONE && !drop && svc->rule_count &&
+	      (veer_pkt_is_syn(pkt) ||
+	       (pkt->payload_len && (pkt->tcp_flags & TCP_FLAG_ACK)))))) {
 		if (veer_lb_handoff(ctx, VEER_TAIL_HTTP_INGRESS) >= 0)
 			return CTX_ACT_OK;
-		if (table == VEER_CT_DELAYED || !veer_pkt_is_syn(pkt))
-			return CTX_ACT_DROP;
 		/* No HTTP program: the default route, counted. */
 		id = svc->id;
 		hstats = bpf_map_lookup_elem(&veer_http_stats, &id);
-		if (hstats)
+		if (hstats && veer_pkt_is_syn(pkt))
 			hstats->unseen_default++;
 	}
 	if (table == VEER_CT_DELAYED)

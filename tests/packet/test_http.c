@@ -428,6 +428,24 @@ static void syn_answer(const struct fam *fam)
 	EQ(conn_syn(&c, opts_big, sizeof(opts_big), &out), TC_REDIRECT);
 	check_synack(&c, &out, sizeof(opts_big), 9000, VEER_TCP_WSCALE_MAX);
 	EQ(out.window, VEER_HTTP_REQ_MAX);
+
+	/*
+	 * A retransmitted SYN after another connection's SYN with other
+	 * option bytes: its SYN-ACK's checksum must come from its own
+	 * options (it once summed the last SYN's, and real clients threw
+	 * the answer away).
+	 */
+	conn_init(&c, fam, 50006, 0x70000000);
+	EQ(conn_syn(&c, opts_big, sizeof(opts_big), &out), TC_REDIRECT);
+	{
+		struct conn other;
+
+		conn_init(&other, fam, 50007, 0x71000000);
+		EQ(conn_syn(&other, opts_linux, sizeof(opts_linux), &out),
+		   TC_REDIRECT);
+	}
+	EQ(conn_syn(&c, opts_big, sizeof(opts_big), &out), TC_REDIRECT);
+	check_synack(&c, &out, sizeof(opts_big), 9000, VEER_TCP_WSCALE_MAX);
 }
 
 static void test_syn_answer4(void)
@@ -686,7 +704,7 @@ static void request_routing(const struct fam *fam)
 }
 
 /*
- * DATA-PLANE BUG (reported, not fixed here): a request of 2046 to
+ * Regression (a data-plane bug this test found, fixed): a request of 2046 to
  * VEER_HTTP_REQ_MAX (2048) bytes. veer_http_hold() zero-pads the copy
  * with data[(len + k) & VEER_HTTP_DATA_MASK] = 0 for k = 0..2, which
  * wraps to data[0..2] when len + k reaches 2048: the held request loses
@@ -735,7 +753,7 @@ static void test_request6(void)
  * cookie's table); an ack that is not a cookie of this tuple brings
  * nothing and chooses nothing.
  *
- * DATA-PLANE BUG (reported, not fixed here): the restore is never
+ * Regression (a data-plane bug this test found, fixed): the restore is never
  * reached. veer_lb_forward_svc() (lb.h) hands a rules service's packet
  * with no pair to the HTTP program only when it is a SYN
  * (veer_pkt_is_syn), so the request finds no pair, is placed by L4,
@@ -1075,7 +1093,7 @@ static void test_resets6(void)
 }
 
 /*
- * DATA-PLANE BUG (reported, not fixed here): a real client's RST in
+ * Regression (a data-plane bug this test found, fixed): a real client's RST in
  * CONNECTING. Linux resets at snd_nxt (tcp_acceptable_seq), which is
  * past the request it sent (veer never acknowledged it): ISN + 1 + n,
  * the forward entry's seq_next, the exact next sequence number. veer
@@ -1115,7 +1133,7 @@ static void test_reset_after_request6(void)
 }
 
 /*
- * DATA-PLANE BUG (reported, not fixed here): a request segment that
+ * Regression (a data-plane bug this test found, fixed): a request segment that
  * carries the client's FIN too (a client that writes its request and
  * shuts down at once: the FIN rides on the unsent data). veer holds the
  * segment's flags (veer_http_request.tcp_flags) and counts the FIN in
@@ -1293,11 +1311,11 @@ int add_http_tests(CU_pSuite suite)
 			    test_request6) ||
 	       !CU_add_test(suite,
 			    "http: IPv4 evicted entry back from cookie "
-			    "[DATA-PLANE BUG]",
+			    "",
 			    test_cookie4) ||
 	       !CU_add_test(suite,
 			    "http: IPv6 evicted entry back from cookie "
-			    "[DATA-PLANE BUG]",
+			    "",
 			    test_cookie6) ||
 	       !CU_add_test(suite, "http: IPv4 replay, translation",
 			    test_replay4) ||
@@ -1309,27 +1327,27 @@ int add_http_tests(CU_pSuite suite)
 			    test_resets6) ||
 	       !CU_add_test(suite,
 			    "http: IPv4 request of 2046-2048 bytes "
-			    "[DATA-PLANE BUG]",
+			    "",
 			    test_request_at_max4) ||
 	       !CU_add_test(suite,
 			    "http: IPv6 request of 2046-2048 bytes "
-			    "[DATA-PLANE BUG]",
+			    "",
 			    test_request_at_max6) ||
 	       !CU_add_test(suite,
 			    "http: IPv4 client RST at snd_nxt in CONNECTING "
-			    "[DATA-PLANE BUG]",
+			    "",
 			    test_reset_after_request4) ||
 	       !CU_add_test(suite,
 			    "http: IPv6 client RST at snd_nxt in CONNECTING "
-			    "[DATA-PLANE BUG]",
+			    "",
 			    test_reset_after_request6) ||
 	       !CU_add_test(suite,
 			    "http: IPv4 request with FIN: FIN replayed "
-			    "[DATA-PLANE BUG]",
+			    "",
 			    test_request_with_fin4) ||
 	       !CU_add_test(suite,
 			    "http: IPv6 request with FIN: FIN replayed "
-			    "[DATA-PLANE BUG]",
+			    "",
 			    test_request_with_fin6) ||
 	       !CU_add_test(suite, "http: IPv4 bound connection closes",
 			    test_close4) ||
