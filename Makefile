@@ -130,7 +130,8 @@ $(BUILD)/microbench: tests/bench/microbench.c $(wildcard tests/lib/*) \
 tests-bin: all $(TEST_BINS)
 
 # veer against iptables, nftables, HAProxy and nginx in the namespace lab
-# (root; about 25 minutes). BENCH_ARGS passes options, e.g. BENCH_ARGS="-p weight".
+# (root; about 29 minutes, 4 of them the http part). BENCH_ARGS passes
+# options, e.g. BENCH_ARGS="-p http -H 3".
 bench: deps
 	@$(MAKE) --no-print-directory all
 	scripts/bench.sh $(BENCH_ARGS)

@@ -3,7 +3,8 @@
 #
 # The report of `make bench`: from DIR/results.jsonl (every run) and
 # DIR/conditions.json, written by scripts/bench.sh, it computes
-# DIR/results.json (medians, ratios to the baselines, targets met or not),
+# DIR/results.json (medians, ratios to the baselines, targets met or not)
+# and DIR/http.json (the http part's medians, ratios and targets),
 # prints the tables, draws the scaling plots (gnuplot) and regenerates
 # docs/BENCHMARKS.md with docs/bench/*.png, followed by docs/bench/NOTES.md
 # (the reading of the figures, written by hand).
@@ -172,6 +173,82 @@ tables_md() {
 for section in contenders scaling weight targets; do
 	tables_md "$section"
 done
+# ---- HTTP routing by header (part http): DIR/http.json ---------------------
+
+jq -s '
+	def median: sort | if length == 0 then null
+		else .[(length / 2 | floor)] end;
+	def r3: if . == null then null else (. * 1000 | round / 1000) end;
+	def spread: {median: (median | r3), min: (min | r3), max: (max | r3), rounds: length};
+	map(select(.part == "http")) as $h |
+	def runs($c; $m): [$h[] | select(.contender == $c and .mode == $m and (.error // false) == false)];
+	def med($c; $m; $f): [runs($c; $m)[] | .[$f] // empty] | median;
+	# Per round: f(contender a) op f(contender b), then median and range.
+	def paired($a; $ma; $b; $mb; $f; op):
+		[runs($a; $ma)[] | . as $x |
+		 (runs($b; $mb) | map(select(.round == $x.round))[0]) as $y |
+		 if $y == null or $x[$f] == null or $y[$f] == null then empty
+		 else [$x[$f], $y[$f]] | op end] | spread;
+	if ($h | length) == 0 then {} else
+	{
+	  contenders: ([$h[].contender] | unique | map(select(. != "rtt")) | map(. as $c | {
+		contender: $c,
+		conn_per_s: med($c; "short"; "conn_per_s"),
+		p50_us: med($c; "short"; "p50_us"), p99_us: med($c; "short"; "p99_us"),
+		ka_req_per_s: med($c; "keepalive"; "req_per_s"),
+		ka_p50_us: med($c; "keepalive"; "p50_us"), ka_p99_us: med($c; "keepalive"; "p99_us"),
+		first_p50_us: med($c; "first"; "first_p50_us"),
+		first_p99_us: med($c; "first"; "first_p99_us"),
+		connect_p50_us: med($c; "first"; "connect_p50_us"),
+		bulk_gbit_per_s: med($c; "bulk"; "body_gbit_per_s"),
+		split: (runs($c; "short") | map(.versions // {}) |
+			reduce .[] as $v ({}; reduce ($v | to_entries[]) as $e (.; .[$e.key] += $e.value))),
+		errors: ([$h[] | select(.contender == $c) | .errors // 0] | add),
+		abandoned: ([$h[] | select(.contender == $c) | .abandoned // 0] | add),
+		failed_runs: ([$h[] | select(.contender == $c and .error == true)] | length)})),
+	  rtt: {connect_p50_us: med("rtt"; "rtt"; "connect_p50_us"),
+		first_p50_us: med("rtt"; "rtt"; "first_p50_us")},
+	  vs_haproxy_conn: paired("veer_http"; "short"; "haproxy_http"; "short"; "conn_per_s"; .[0] / .[1]),
+	  vs_nginx_conn: paired("veer_http"; "short"; "nginx_http"; "short"; "conn_per_s"; .[0] / .[1]),
+	  vs_haproxy_req: paired("veer_http"; "keepalive"; "haproxy_http"; "keepalive"; "req_per_s"; .[0] / .[1]),
+	  vs_nginx_req: paired("veer_http"; "keepalive"; "nginx_http"; "keepalive"; "req_per_s"; .[0] / .[1]),
+	  vs_l4_conn: paired("veer_http"; "short"; "veer_l4"; "short"; "conn_per_s"; .[0] / .[1]),
+	  first_extra_us: paired("veer_http"; "first"; "veer_l4"; "first"; "first_p50_us"; .[0] - .[1]),
+	  bulk_vs_l4: paired("veer_http"; "bulk"; "veer_l4"; "bulk"; "body_gbit_per_s"; .[0] / .[1])
+	} end
+' "$RESULTS" >"$OUT/http.json"
+
+# http_md: the HTTP part's tables as markdown; nothing without that part.
+http_md() {
+	jq -r '
+	def f($x; $d): if $x == null then "-" else ($x * $d | round / $d | tostring) end;
+	def pctsplit: (to_entries | map(.value) | add) as $t |
+		if ($t // 0) == 0 then "-" else
+		(to_entries | sort_by(.key) | map("\(.key) \(.value * 1000 / $t | round / 10)") | join(" / ")) end;
+	def rng($s): if $s.median == null then "-" else "\(f($s.median; 100)) (\(f($s.min; 100))-\(f($s.max; 100)))" end;
+	def met($s; $ok): if $s.median == null then "-" elif $ok then "yes" else "**no**" end;
+	select(.contenders != null) |
+	"| contender | short conn/s | p50 us | p99 us | keep-alive req/s | p50 us | p99 us | first response p50 us (1 client) | handshake p50 us | bulk Gbit/s | split % | errors |",
+	"| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
+	(.contenders[] | "| \(.contender) | \(f(.conn_per_s; 1)) | \(.p50_us // "-") | \(.p99_us // "-") | \(f(.ka_req_per_s; 1)) | \(.ka_p50_us // "-") | \(.ka_p99_us // "-") | \(.first_p50_us // "-") | \(.connect_p50_us // "-") | \(f(.bulk_gbit_per_s; 100)) | \(.split | pctsplit) | \(.errors) |"),
+	"",
+	"Backend round trip (one client on the node straight to v2): handshake p50 \(.rtt.connect_p50_us // "-") us, whole request p50 \(.rtt.first_p50_us // "-") us.",
+	"",
+	"| HTTP target | goal | measured: median (range over rounds) | met |",
+	"| --- | --- | ---: | --- |",
+	"| veer_http conn/s vs haproxy_http | >= 2 | \(rng(.vs_haproxy_conn)) | \(met(.vs_haproxy_conn; .vs_haproxy_conn.median >= 2)) |",
+	"| veer_http conn/s vs nginx_http | >= 2 | \(rng(.vs_nginx_conn)) | \(met(.vs_nginx_conn; .vs_nginx_conn.median >= 2)) |",
+	"| veer_http keep-alive req/s vs haproxy_http | (context) | \(rng(.vs_haproxy_req)) | - |",
+	"| veer_http keep-alive req/s vs nginx_http | (context) | \(rng(.vs_nginx_req)) | - |",
+	"| veer_http conn/s vs veer_l4 | (context) | \(rng(.vs_l4_conn)) | - |",
+	"| first response, veer_http - veer_l4 (us, p50) | <= one backend round trip (\(.rtt.connect_p50_us // "-") us) | \(rng(.first_extra_us)) | \(met(.first_extra_us; .rtt.connect_p50_us != null and .first_extra_us.median <= .rtt.connect_p50_us)) |",
+	"| bulk Gbit/s, bound late / L4 | >= 0.9 | \(rng(.bulk_vs_l4)) | \(met(.bulk_vs_l4; .bulk_vs_l4.median >= 0.9)) |",
+	""' "$OUT/http.json"
+}
+if jq -e '.contenders != null' "$OUT/http.json" >/dev/null; then
+	echo "HTTP routing by header:"
+	http_md
+fi
 echo "results: $OUT/results.json (all runs: $RESULTS)"
 
 # Plots of the scaling part: conn/s and p99 against the number of services.
@@ -268,6 +345,22 @@ done
 			"",
 			"iperf3 --bidir of that median round: forward \(.stream.iperf3_bidir.fwd * 100 | round / 100), reverse \(.stream.iperf3_bidir.rev * 100 | round / 100) Gbit/s; iperf3 one way (reference, bytes cross once): \(.stream.iperf3_oneway.gbit_per_s * 100 | round / 100) Gbit/s.",
 			""' "$OUT/crosscheck.json"
+	fi
+	if jq -e '.contenders != null' "$OUT/http.json" >/dev/null; then
+		echo "## HTTP routing by header"
+		echo
+		jq -r '.conditions | "Part http of scripts/bench.sh: the shop service of the HTTP e2e tests (Istio",
+		"header and uri rules, then 80/20) on veer-httpsrv backends; every request",
+		"carries \"X-group: test\", which a rule sends to v2. `veer_l4` is veer with a",
+		"service without rules sending everything to the same v2 (the L4 path).",
+		"HAProxy: mode http, use_backend on hdr(user-agent)/hdr(x-group) ACLs;",
+		"nginx: proxy_pass to a map of the two headers (upstream keep-alive on).",
+		"Short: \(.concurrency) clients, one HTTP/1.0 request per connection",
+		"(the server closes). Keep-alive: \(.concurrency) clients, \(.http_ka_reqs) requests per",
+		"connection. First response: one client at a time, connect() to the last",
+		"byte. Bulk: \(.streams) keep-alive connections fetching \(.http_bulk_path) over and over.",
+		"\(.http_rounds) rounds of \(.http_duration_ms) ms runs, medians over rounds.\n"' "$OUT/results.json"
+		http_md
 	fi
 	echo "## Targets"
 	echo

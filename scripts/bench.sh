@@ -34,13 +34,32 @@
 #               `veer weight`, `iptables-restore --noflush` of the
 #               service's chain (kube-proxy's partial sync), `nft -f` of
 #               the service's chain
+#   http        routing by HTTP header (issue 11), veer-httpsrv backends,
+#               veer-loadgen http, every request carrying "X-group: test"
+#               (a header rule sends it to v2):
+#                 veer_http     veer tc, Istio VirtualService with header
+#                               and uri rules (delayed binding)
+#                 veer_l4       veer tc, a service without rules sending
+#                               everything to v2 (the L4 path, same backend)
+#                 haproxy_http  HAProxy mode http, use_backend on
+#                               hdr(user-agent)/hdr(x-group) ACLs
+#                 nginx_http    nginx http, proxy_pass to a `map` of
+#                               $http_user_agent/$http_x_group
+#               Runs: short (a connection per request: conn/s, p50/p99),
+#               keepalive (HTTP_KA_REQS requests per connection: req/s,
+#               p50/p99), and for veer only: first (one client at a time:
+#               first-response and handshake latency) and bulk (STREAMS
+#               keep-alive connections fetching 1 MiB bodies: Gbit/s on
+#               connections bound late vs L4 ones); rtt: one client on
+#               the node straight to v2 (the backend round trip).
 #
 # Contenders run interleaved (A B C ... A B C ...) for ROUNDS rounds, so a
 # noisy neighbour on these shared 2-core machines hits every contender
 # alike; each figure is the median over rounds, and the ratio to `direct`
 # of the same run is what to compare across machines.
 #
-#   scripts/bench.sh [-r ROUNDS] [-R SCALE_ROUNDS] [-d DURATION_MS]
+#   scripts/bench.sh [-r ROUNDS] [-R SCALE_ROUNDS] [-H HTTP_ROUNDS]
+#                    [-d DURATION_MS] [-D HTTP_DURATION_MS]
 #                    [-c CONCURRENCY] [-s STREAMS] [-p PART[,PART]]
 #                    [-C CONTENDER[,CONTENDER]] [-o DIR] [--no-docs]
 #
@@ -56,10 +75,15 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ROUNDS=7
 SCALE_ROUNDS=5
+HTTP_ROUNDS=5
 DURATION_MS=3000
+HTTP_DURATION_MS= # default: DURATION_MS
+HTTP_KA_REQS=100 # requests per keep-alive connection (http part)
+HTTP_BULK_PATH=/?size=1048576 # what the bulk run's requests fetch
+HTTP_PORT=8090 # veer-httpsrv on the backends (veer-testsrv keeps BACKEND_PORT)
 CONC=32
 STREAMS=4
-PARTS=contenders,scaling,weight,crosscheck
+PARTS=contenders,scaling,weight,http,crosscheck
 ONLY=
 OUT=$ROOT/build/bench
 DOCS=1
@@ -71,7 +95,9 @@ while (($#)); do
 	case $1 in
 	-r) ROUNDS=${2:-}; shift ;;
 	-R) SCALE_ROUNDS=${2:-}; shift ;;
+	-H) HTTP_ROUNDS=${2:-}; shift ;;
 	-d) DURATION_MS=${2:-}; shift ;;
+	-D) HTTP_DURATION_MS=${2:-}; shift ;;
 	-c) CONC=${2:-}; shift ;;
 	-s) STREAMS=${2:-}; shift ;;
 	-p) PARTS=${2:-}; shift ;;
@@ -83,15 +109,17 @@ while (($#)); do
 	esac
 	shift
 done
-for n in "$ROUNDS" "$SCALE_ROUNDS" "$DURATION_MS" "$CONC" "$STREAMS"; do
+HTTP_DURATION_MS=${HTTP_DURATION_MS:-$DURATION_MS}
+for n in "$ROUNDS" "$SCALE_ROUNDS" "$HTTP_ROUNDS" "$DURATION_MS" "$HTTP_DURATION_MS" \
+	"$CONC" "$STREAMS"; do
 	[[ $n =~ ^[1-9][0-9]{0,6}$ ]] || { echo "bench: '$n' is not a positive number" >&2; exit 2; }
 done
 IFS=, read -r -a PART_LIST <<<"$PARTS"
 ((${#PART_LIST[@]})) || { echo "bench: -p needs at least one part" >&2; exit 2; }
 for p in "${PART_LIST[@]}"; do
 	case $p in
-	contenders | scaling | weight | crosscheck) ;;
-	*) echo "bench: unknown part '$p' (contenders, scaling, weight, crosscheck)" >&2; exit 2 ;;
+	contenders | scaling | weight | http | crosscheck) ;;
+	*) echo "bench: unknown part '$p' (contenders, scaling, weight, http, crosscheck)" >&2; exit 2 ;;
 	esac
 done
 want_part() { [[ ,$PARTS, == *,$1,* ]]; }
@@ -150,6 +178,8 @@ RESULTS=$OUT/results.jsonl
 jq -n --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg kernel "$(uname -r)" \
 	--argjson cpus "$(nproc)" --argjson rounds "$ROUNDS" \
 	--argjson scale_rounds "$SCALE_ROUNDS" --argjson duration "$DURATION_MS" \
+	--argjson http_rounds "$HTTP_ROUNDS" --argjson http_duration "$HTTP_DURATION_MS" \
+	--argjson http_ka_reqs "$HTTP_KA_REQS" --arg http_bulk_path "$HTTP_BULK_PATH" \
 	--argjson conc "$CONC" --argjson streams "$STREAMS" --arg parts "$PARTS" \
 	--arg iptables "$(iptables --version 2>/dev/null || true)" \
 	--arg nft "$(nft --version 2>/dev/null || true)" \
@@ -158,6 +188,8 @@ jq -n --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg kernel "$(uname -r)" \
 	--arg cpu "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)" \
 	'{date: $date, kernel: $kernel, cpus: $cpus, cpu: $cpu, parts: $parts,
 	  rounds: $rounds, scale_rounds: $scale_rounds, duration_ms: $duration,
+	  http_rounds: $http_rounds, http_duration_ms: $http_duration,
+	  http_ka_reqs: $http_ka_reqs, http_bulk_path: $http_bulk_path,
 	  concurrency: $conc, streams: $streams, iptables: $iptables, nft: $nft,
 	  haproxy: $haproxy, nginx: $nginx}' >"$OUT/conditions.json"
 CONTENDER_PIDS=()
@@ -451,6 +483,156 @@ measure_weight() {
 	done
 }
 
+# ---- HTTP routing by header (part http) ----------------------------------
+#
+# The shop service of the HTTP e2e tests (lab_write_shop_istio "seeds":
+# user-agent exact/prefix, X-group exact, uri prefix, then 80/20) on
+# SHOP_VIP4, veer-httpsrv on HTTP_PORT. Each veer contender has a pin root
+# of its own, so the two configurations never replace each other.
+
+HTTP_VIP_L4=10.96.0.61 # veer_l4's service
+# veer_http's backends listen on a port of their own: veer_l4's clients
+# (same client address, server closes first) leave TIME_WAITs on the
+# backends, and a delayed-bound connection whose backend SYN meets one of
+# them stalls (see docs/BENCHMARKS.md, "HTTP routing by header").
+HTTP_PORT_ROUTED=$((HTTP_PORT + 1))
+HTTP_HEADER="X-group: test"
+HTTP_CONTENDERS=(veer_l4 veer_http haproxy_http nginx_http)
+
+setup_veer_http() {
+	local root=$VEER_PIN_ROOT-http
+	[[ " ${PIN_ROOTS[*]} " == *" $root "* ]] || PIN_ROOTS+=("$root")
+	LAB_ATTACHED=1
+	veer_at "$root" attach "$NODE_DEV" --mode tc >/dev/null
+	veer_at "$root" status 2>&1 | grep -qi 'http routing.*on' ||
+		lab_die "veer_http: veer status does not say HTTP routing is on"
+	[[ -s $LAB_TMP/shop-http.yaml ]] ||
+		BACKEND_PORT=$HTTP_PORT_ROUTED lab_write_shop_istio "$LAB_TMP/shop-http.yaml" 80 seeds
+	veer_at "$root" apply -f "$LAB_TMP/shop-http.yaml" >/dev/null 2>&1
+	VEER_ROOT_IN_USE=$root
+	HTTP_TARGET=$SHOP_VIP4
+}
+teardown_veer_http() { teardown_veer; }
+
+setup_veer_l4() {
+	local root=$VEER_PIN_ROOT-l4
+	[[ " ${PIN_ROOTS[*]} " == *" $root "* ]] || PIN_ROOTS+=("$root")
+	LAB_ATTACHED=1
+	veer_at "$root" attach "$NODE_DEV" --mode tc >/dev/null
+	cat >"$LAB_TMP/shop-l4.yaml" <<EOF
+services:
+  - name: shop-l4
+    vip: $HTTP_VIP_L4
+    port: 80
+    subsets:
+      - name: v1
+        weight: 0
+        backends: [$V1_V4:$HTTP_PORT]
+      - name: v2
+        weight: 100
+        backends: [$V2_V4:$HTTP_PORT]
+EOF
+	veer_at "$root" apply -f "$LAB_TMP/shop-l4.yaml" >/dev/null
+	VEER_ROOT_IN_USE=$root
+	HTTP_TARGET=$HTTP_VIP_L4
+}
+teardown_veer_l4() { teardown_veer; }
+
+setup_haproxy_http() {
+	cat >"$LAB_TMP/haproxy-http.cfg" <<EOF
+global
+	maxconn 8000
+defaults
+	mode http
+	timeout connect 5s
+	timeout client 60s
+	timeout server 60s
+frontend veer_bench_http
+	bind $VIP_V4:$VIP_PORT
+	acl ua_debug hdr(user-agent) -m str debug
+	acl ua_debug_prefix hdr(user-agent) -m beg debug-
+	acl group_test hdr(x-group) -m str test
+	use_backend v2 if ua_debug or ua_debug_prefix or group_test
+	default_backend split
+backend split
+	balance roundrobin
+	server v1 $V1_V4:$HTTP_PORT weight 80
+	server v2 $V2_V4:$HTTP_PORT weight 20
+backend v2
+	server v2 $V2_V4:$HTTP_PORT
+EOF
+	proxy_up haproxy_http haproxy -db -f "$LAB_TMP/haproxy-http.cfg"
+	HTTP_TARGET=$VIP_V4
+}
+teardown_haproxy_http() { proxy_down; }
+
+setup_nginx_http() {
+	mkdir -p "$LAB_TMP/nginx-http"
+	cat >"$LAB_TMP/nginx-http/nginx.conf" <<EOF
+worker_processes auto;
+worker_rlimit_nofile 16384;
+pid $LAB_TMP/nginx-http/nginx.pid;
+error_log $LAB_TMP/nginx-http/error.log warn;
+events { worker_connections 8192; }
+http {
+	access_log off;
+	map \$http_user_agent \$ua_pool {
+		default split;
+		debug v2;
+		~^debug- v2;
+	}
+	map \$http_x_group \$pool {
+		default \$ua_pool;
+		test v2;
+	}
+	upstream split {
+		server $V1_V4:$HTTP_PORT weight=80;
+		server $V2_V4:$HTTP_PORT weight=20;
+		keepalive 64;
+	}
+	upstream v2 {
+		server $V2_V4:$HTTP_PORT;
+		keepalive 64;
+	}
+	server {
+		listen $VIP_V4:$VIP_PORT;
+		location / {
+			proxy_pass http://\$pool;
+			proxy_http_version 1.1;
+			proxy_set_header Connection "";
+		}
+	}
+}
+EOF
+	proxy_up nginx_http nginx -c "$LAB_TMP/nginx-http/nginx.conf" \
+		-p "$LAB_TMP/nginx-http" -g 'daemon off;'
+	HTTP_TARGET=$VIP_V4
+}
+teardown_nginx_http() { proxy_down; }
+
+# measure_http CONTENDER KIND ROUND: one veer-loadgen http run against
+# HTTP_TARGET (rtt: from the node straight to v2), appended to the results.
+measure_http() {
+	local c=$1 kind=$2 round=$3 json ns=$NS_CLIENT target=${HTTP_TARGET:-} port=$VIP_PORT
+	local -a args=(--concurrency "$CONC" --header "$HTTP_HEADER")
+	case $kind in
+	short) ;;
+	keepalive) args+=(--keepalive "$HTTP_KA_REQS") ;;
+	first) args=(--concurrency 1 --header "$HTTP_HEADER") ;;
+	bulk) args=(--concurrency "$STREAMS" --header "$HTTP_HEADER" --keepalive 0
+		--path "$HTTP_BULK_PATH") ;;
+	rtt) args=(--concurrency 1)
+		ns=$NS_NODE target=$V2_V4 port=$HTTP_PORT ;;
+	esac
+	json=$(lab_exec "$ns" "$LOADGEN" http --addr "$target" --port "$port" \
+		--duration-ms "$HTTP_DURATION_MS" --version-header X-Veer-Version \
+		"${args[@]}" --json) || json='{"error":true}'
+	jq -c --arg c "$c" --arg m "$kind" --argjson r "$round" \
+		'{part: "http", contender: $c, round: $r, services: 1} + . +
+		 {mode: $m, loadgen_mode: .mode}' \
+		<<<"$json" >>"$RESULTS"
+}
+
 # ---- the runs -------------------------------------------------------------
 
 CONTENDERS=(direct veer_tc veer_xdp iptables nftables haproxy nginx direct_node veer_cgroup)
@@ -502,6 +684,26 @@ if want_part scaling || want_part weight; then
 		done
 		printf 'bench: scaling/weight round %d/%d done (%d s)\n' "$round" \
 			"$scale_rounds" $(($(date +%s) - started)) >&2
+	done
+fi
+
+if want_part http; then
+	lab_start_http_backends "$HTTP_PORT"
+	lab_start_http_backends "$HTTP_PORT_ROUTED"
+	for ((round = 1; round <= HTTP_ROUNDS; round++)); do
+		measure_http rtt rtt "$round"
+		for c in "${HTTP_CONTENDERS[@]}"; do
+			"setup_$c"
+			measure_http "$c" short "$round"
+			measure_http "$c" keepalive "$round"
+			if [[ $c == veer_* ]]; then
+				measure_http "$c" first "$round"
+				measure_http "$c" bulk "$round"
+			fi
+			"teardown_$c"
+		done
+		printf 'bench: http round %d/%d done (%d s)\n' "$round" "$HTTP_ROUNDS" \
+			$(($(date +%s) - started)) >&2
 	done
 fi
 

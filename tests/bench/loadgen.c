@@ -10,7 +10,8 @@
  *   veer-loadgen stream --addr A --port P --duration-ms D --concurrency C
  *                [--chunk-bytes N] [--grace-ms G] [--json]
  *   veer-loadgen http --addr A --port P --duration-ms D --concurrency C
- *                [--path PATH] [--grace-ms G] [--json]
+ *                [--path PATH] [--header "Name: value"]... [--keepalive N]
+ *                [--version-header NAME] [--grace-ms G] [--json]
  *
  * conn: C slots, each repeatedly connects, sends N bytes, reads the version
  * line and the N echoed bytes (checked against the pattern sent), and
@@ -23,6 +24,22 @@
  * and says 200 (else "bad_status"); latency runs from connect() to the EOF;
  * "versions" counts the status lines (e.g. "HTTP/1.1 200 OK"). The server
  * closes first here, so TIME_WAIT is on its side, as with wrk.
+ * --header adds a request header (up to 8; the header-routing benchmark's
+ * "User-Agent: debug"); --version-header NAME counts a response header's
+ * value instead of the status line (veer-httpsrv's X-Veer-Version: which
+ * backend answered).
+ *
+ * http --keepalive N: HTTP/1.1 keep-alive instead, N requests per
+ * connection (0: as many as fit before the deadline), each sent when the
+ * previous response (framed by its Content-Length) is complete; the client
+ * closes after the last. conn/s counts finished connections, req/s
+ * responses; latency is per request (from connect() for a connection's
+ * first request, from its send for the others), and first_p50_us /
+ * first_p99_us are those of first responses alone (connect() to the last
+ * byte of the first response: what a new client waits for; in both http
+ * modes), connect_p50_us / connect_p99_us those of the handshake alone
+ * (connect() until the socket is writable). The response
+ * bodies' rate is body_gbit_per_s (a bulk transfer: --path "/?size=N").
  *
  * --addr may be given up to 8 times, with --weights W1,W2,... (default
  * equal): each new connection goes to the next address of a smooth
@@ -61,6 +78,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -118,6 +136,12 @@ struct slot {
 	uint64_t sent; /* payload bytes sent */
 	uint64_t rcvd; /* payload bytes echoed back (http: after the line) */
 	uint64_t resume_at; /* S_BACKOFF: ns */
+	/* http: the response being read. */
+	uint64_t t_req; /* ns, when its request started */
+	uint64_t reqs; /* responses complete on this connection */
+	uint64_t body_left; /* keep-alive: body bytes still to come */
+	bool in_body; /* its head is complete */
+	size_t hdr_len; /* head bytes in its head buffer */
 	size_t line_len;
 	char line[VERSION_MAX];
 };
@@ -152,6 +176,12 @@ static uint64_t duration_ms, grace_ms = 1000;
 static unsigned long concurrency;
 static uint64_t req_bytes = 64, chunk_bytes = 65536;
 static const char *http_path = "/";
+#define MAX_HEADERS 8
+static const char *http_headers[MAX_HEADERS];
+static int nr_http_headers;
+static const char *version_header; /* NULL: the status line */
+static bool keepalive;
+static uint64_t keepalive_reqs; /* 0: until the deadline */
 static bool json;
 
 /* Run state. */
@@ -164,6 +194,8 @@ static bool running; /* before the deadline */
 static uint64_t t0, t_warm, t_end;
 static unsigned char *pattern; /* SCRATCH_BYTES + PATTERN_PERIOD */
 static char *http_req; /* http: the request, req_bytes long */
+#define HEAD_MAX 4096
+static char *heads; /* http: HEAD_MAX bytes per slot */
 static unsigned char scratch[SCRATCH_BYTES];
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 
@@ -171,7 +203,8 @@ static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 static uint64_t done_warm, done_window, done_late, abandoned;
 static uint64_t errors[NR_ERR_KINDS];
 static uint64_t stream_conns, bytes_window, bytes_total;
-static struct reservoir lat_window, lat_all;
+static struct reservoir lat_window, lat_all, first_window, connect_window;
+static uint64_t req_window, req_total; /* http: responses */
 
 static uint64_t now_ns(void)
 {
@@ -260,7 +293,10 @@ static void usage(FILE *out)
 		"[--json]\n"
 		"       " PROG " http --addr A --port P --duration-ms D "
 		"--concurrency C\n"
-		"                    [--path PATH] [--grace-ms G] [--json]\n"
+		"                    [--path PATH] [--header 'Name: value']... "
+		"[--keepalive N]\n"
+		"                    [--version-header NAME] [--grace-ms G] "
+		"[--json]\n"
 		"  conn:   C concurrent connect/send N (default 64)/read "
 		"version line + echo/close\n"
 		"          loops; prints conn/s, latency percentiles, errors, "
@@ -272,7 +308,12 @@ static void usage(FILE *out)
 		"(default /) HTTP/1.0,\n"
 		"          Connection: close, read to EOF, status 200 "
 		"expected; versions\n"
-		"          counts status lines.\n"
+		"          counts status lines (or --version-header's "
+		"values).\n"
+		"          --keepalive N: HTTP/1.1, N requests per connection "
+		"(0: no limit);\n"
+		"          also prints req/s, first-response latency and the "
+		"bodies' Gbit/s.\n"
 		"  The first 10%% of the duration is warm-up. --addr is IPv4 "
 		"or IPv6;\n"
 		"  repeat it (up to 8) to split connections over addresses, "
@@ -464,29 +505,163 @@ static bool http_status_ok(const char *line)
 	       (line[12] == ' ' || line[12] == '\0');
 }
 
-/*
- * http: response bytes arrived: the status line first (kept without its
- * CRLF, cut at VERSION_MAX - 1 characters), then the rest, only counted.
- */
-static int http_consume(struct slot *s, const unsigned char *p, size_t n)
+/* The value of header NAME in a response head (NUL-terminated), or NULL. */
+static const char *head_value(char *head, const char *name, size_t *len)
 {
-	while (!s->have_line && n) {
-		unsigned char c = *p++;
+	size_t nlen = strlen(name);
+	char *line = strstr(head, "\r\n");
 
-		n--;
-		if (c == '\n') {
-			if (s->line_len && s->line[s->line_len - 1] == '\r')
-				s->line_len--;
-			s->line[s->line_len] = '\0';
-			if (!http_status_ok(s->line))
-				return ERR_BAD_STATUS;
-			s->ver = version_index(s->line);
-			s->have_line = true;
-		} else if (s->line_len < VERSION_MAX - 1) {
-			s->line[s->line_len++] = (char)c;
+	while (line && line[2] != '\r') {
+		char *v, *end;
+
+		line += 2;
+		end = strstr(line, "\r\n");
+		if (!end)
+			return NULL;
+		if (!strncasecmp(line, name, nlen) && line[nlen] == ':') {
+			v = line + nlen + 1;
+			while (*v == ' ' || *v == '\t')
+				v++;
+			*len = (size_t)(end - v);
+			return v;
+		}
+		line = end;
+	}
+	return NULL;
+}
+
+/* http: a response head is complete: status, version, body length. */
+static int http_head(struct slot *s)
+{
+	char *head = heads + (size_t)(s - slots) * HEAD_MAX, *eol;
+	char name[VERSION_MAX];
+	const char *v;
+	size_t len;
+
+	head[s->hdr_len] = '\0';
+	eol = strstr(head, "\r\n");
+	len = (size_t)(eol - head);
+	if (len > VERSION_MAX - 1)
+		len = VERSION_MAX - 1;
+	memcpy(s->line, head, len);
+	s->line[len] = '\0';
+	if (!http_status_ok(s->line))
+		return ERR_BAD_STATUS;
+	if (!version_header)
+		s->ver = version_index(s->line);
+	else {
+		v = head_value(head, version_header, &len);
+		if (!v || !len)
+			return ERR_BAD_VERSION;
+		if (len > VERSION_MAX - 1)
+			len = VERSION_MAX - 1;
+		memcpy(name, v, len);
+		name[len] = '\0';
+		s->ver = version_index(name);
+	}
+	if (keepalive) {
+		unsigned long long cl;
+		char num[24];
+
+		v = head_value(head, "content-length", &len);
+		if (!v || !len || len >= sizeof(num))
+			return ERR_BAD_STATUS;
+		memcpy(num, v, len);
+		num[len] = '\0';
+		if (parse_decimal(num, 0, 1ULL << 40, &cl))
+			return ERR_BAD_STATUS;
+		s->body_left = cl;
+	}
+	s->have_line = true;
+	s->in_body = true;
+	return -1;
+}
+
+#define HTTP_GONE (-2) /* the slot's connection ended (or started anew) */
+#define HTTP_NEXT (-3) /* keep-alive: the next request is due */
+
+static void slot_done(struct slot *s, uint64_t t);
+
+/* keep-alive: a response is complete. */
+static int http_response_done(struct slot *s, uint64_t t)
+{
+	uint64_t us = (t - s->t_req) / 1000, fus = (t - s->t_start) / 1000;
+
+	s->reqs++;
+	if (running && t < t_end) {
+		versions[s->ver].count++;
+		req_total++;
+		reservoir_add(&lat_all,
+			      us > UINT32_MAX ? UINT32_MAX : (uint32_t)us);
+		if (t >= t_warm) {
+			req_window++;
+			reservoir_add(&lat_window, us > UINT32_MAX
+							   ? UINT32_MAX
+							   : (uint32_t)us);
+			if (s->reqs == 1)
+				reservoir_add(&first_window,
+					      fus > UINT32_MAX ? UINT32_MAX
+							       : (uint32_t)fus);
 		}
 	}
-	s->rcvd += n;
+	if ((keepalive_reqs && s->reqs == keepalive_reqs) || !running ||
+	    t >= t_end) {
+		slot_done(s, t);
+		return HTTP_GONE;
+	}
+	s->in_body = false;
+	s->have_line = false;
+	s->hdr_len = 0;
+	s->sent = 0;
+	s->t_req = t;
+	return HTTP_NEXT;
+}
+
+/*
+ * http: response bytes arrived: the head (kept in the slot's head buffer
+ * until its empty line), then the body, counted (keep-alive: up to its
+ * Content-Length, then the response is complete).
+ */
+static int http_consume(struct slot *s, const unsigned char *p, size_t n,
+			uint64_t t)
+{
+	char *head = heads + (size_t)(s - slots) * HEAD_MAX;
+
+	while (n) {
+		if (!s->in_body) {
+			int r;
+
+			if (s->hdr_len == HEAD_MAX - 1)
+				return ERR_BAD_STATUS;
+			head[s->hdr_len++] = (char)*p++;
+			n--;
+			if (s->hdr_len < 4 ||
+			    memcmp(head + s->hdr_len - 4, "\r\n\r\n", 4))
+				continue;
+			r = http_head(s);
+			if (r >= 0)
+				return r;
+		} else {
+			size_t take = n;
+
+			if (keepalive && take > s->body_left)
+				take = (size_t)s->body_left;
+			s->rcvd += take;
+			if (t < t_end)
+				bytes_total += take;
+			if (t >= t_warm && t < t_end)
+				bytes_window += take;
+			p += take;
+			n -= take;
+			if (keepalive)
+				s->body_left -= take;
+		}
+		if (keepalive && s->in_body && !s->body_left) {
+			if (n) /* no pipelining: nothing may follow */
+				return ERR_BAD_STATUS;
+			return http_response_done(s, t);
+		}
+	}
 	return -1;
 }
 
@@ -501,7 +676,22 @@ static void slot_done(struct slot *s, uint64_t t)
 		done_late++;
 		return;
 	}
+	if (keepalive) { /* its responses are counted already */
+		if (t >= t_warm)
+			done_window++;
+		else
+			done_warm++;
+		slot_start(s);
+		return;
+	}
 	versions[s->ver].count++;
+	if (mode == MODE_HTTP) {
+		req_total++;
+		if (t >= t_warm) {
+			req_window++;
+			reservoir_add(&first_window, us32);
+		}
+	}
 	reservoir_add(&lat_all, us32);
 	if (t >= t_warm) {
 		done_window++;
@@ -537,7 +727,7 @@ static void slot_io(struct slot *s, uint32_t ev)
 		}
 		t = now_ns();
 		if (n == 0) {
-			if (mode == MODE_HTTP && s->have_line) {
+			if (mode == MODE_HTTP && !keepalive && s->in_body) {
 				slot_done(s, t); /* the server closed: done */
 				return;
 			}
@@ -550,9 +740,18 @@ static void slot_io(struct slot *s, uint32_t ev)
 			return;
 		}
 		if (mode == MODE_HTTP)
-			r = http_consume(s, scratch, (size_t)n);
+			r = http_consume(s, scratch, (size_t)n, t);
 		else
 			r = slot_consume(s, scratch, (size_t)n, t);
+		if (r == HTTP_GONE)
+			return;
+		if (r == HTTP_NEXT) {
+			r = slot_send(s, send_limit(s));
+			if (r < 0)
+				goto fail_errno;
+			full = r == 1;
+			continue;
+		}
 		if (r >= 0) {
 			slot_fail(s, (enum err_kind)r);
 			return;
@@ -628,6 +827,7 @@ static void slot_start(struct slot *s)
 	}
 	s->events = EPOLLOUT;
 	s->t_start = now_ns();
+	s->t_req = s->t_start;
 	if (connect(fd, (const struct sockaddr *)&t->sa, t->len) < 0 &&
 	    errno != EINPROGRESS) {
 		slot_fail(s, kind_of(errno));
@@ -652,6 +852,14 @@ static void slot_event(struct slot *s, uint32_t ev)
 			return;
 		s->state = S_ACTIVE;
 		ev |= EPOLLOUT;
+		if (mode == MODE_HTTP && running) {
+			uint64_t t = now_ns(), us = (t - s->t_start) / 1000;
+
+			if (t >= t_warm && t < t_end)
+				reservoir_add(&connect_window,
+					      us > UINT32_MAX ? UINT32_MAX
+							      : (uint32_t)us);
+		}
 	}
 	if (s->state == S_ACTIVE)
 		slot_io(s, ev);
@@ -819,6 +1027,23 @@ static void print_json(double win_s, double all_s)
 	if (mode == MODE_HTTP) {
 		printf(",\"path\":");
 		json_str(http_path);
+		printf(",\"keepalive\":%s,\"requests_per_conn\":%" PRIu64,
+		       keepalive ? "true" : "false",
+		       keepalive ? keepalive_reqs : 1);
+		printf(",\"requests\":%" PRIu64 ",\"req_per_s\":%.1f",
+		       req_total, (double)req_window / win_s);
+		printf(",\"first_p50_us\":%u,\"first_p99_us\":%u"
+		       ",\"first_responses\":%zu",
+		       percentile(&first_window, 50),
+		       percentile(&first_window, 99), first_window.len);
+		printf(",\"connect_p50_us\":%u,\"connect_p99_us\":%u",
+		       percentile(&connect_window, 50),
+		       percentile(&connect_window, 99));
+		if (keepalive)
+			printf(",\"body_gbit_per_s\":%.3f",
+			       (double)bytes_window * 8 / win_s / 1e9);
+		else
+			printf(",\"body_gbit_per_s\":null");
 	}
 	if (c) {
 		printf(",\"request_bytes\":%" PRIu64, req_bytes);
@@ -868,7 +1093,8 @@ static void print_human(double win_s, double all_s)
 	       mode_names[mode], addr_str, port, duration_ms, concurrency);
 	if (mode != MODE_STREAM) {
 		if (mode == MODE_HTTP)
-			printf("GET %s, ", http_path);
+			printf("GET %s, %s, ", http_path,
+			       keepalive ? "keep-alive" : "one request");
 		printf("request %" PRIu64 " bytes\n", req_bytes);
 		printf("  connections   %" PRIu64 " (warm-up %" PRIu64
 		       ", window %" PRIu64 ")\n",
@@ -885,6 +1111,17 @@ static void print_human(double win_s, double all_s)
 		       "%u\n",
 		       percentile(&lat_all, 50), percentile(&lat_all, 90),
 		       percentile(&lat_all, 99), lat_all.max);
+		if (mode == MODE_HTTP) {
+			printf("  req/s         %.1f in the window\n",
+			       (double)req_window / win_s);
+			printf("  first resp.   p50 %u  p99 %u us\n",
+			       percentile(&first_window, 50),
+			       percentile(&first_window, 99));
+			if (keepalive)
+				printf("  bodies        %.3f Gbit/s in the "
+				       "window\n",
+				       (double)bytes_window * 8 / win_s / 1e9);
+		}
 		printf("  at the end    %" PRIu64 " finished late, %" PRIu64
 		       " abandoned\n",
 		       done_late, abandoned);
@@ -916,17 +1153,33 @@ static void print_human(double win_s, double all_s)
 	printf("%s\n", n ? "" : " none");
 }
 
-/* http: builds the request; Host is the address (bracketed if IPv6):port. */
+/*
+ * http: builds the request; Host is the address (bracketed if IPv6):port,
+ * then the --header lines.
+ */
 static int http_request(void)
 {
 	const char *host = targets[0].str;
 	bool v6 = strchr(host, ':') && host[0] != '[';
-	int n;
+	char *extra = NULL, *next;
+	int i, n;
 
+	if (asprintf(&extra, "%s", "") < 0)
+		return -1;
+	for (i = 0; i < nr_http_headers; i++) {
+		if (asprintf(&next, "%s%s\r\n", extra, http_headers[i]) < 0) {
+			free(extra);
+			return -1;
+		}
+		free(extra);
+		extra = next;
+	}
 	n = asprintf(&http_req,
-		     "GET %s HTTP/1.0\r\nHost: %s%s%s:%u\r\n"
-		     "Connection: close\r\n\r\n",
-		     http_path, v6 ? "[" : "", host, v6 ? "]" : "", port);
+		     "GET %s HTTP/1.%c\r\nHost: %s%s%s:%u\r\n%s%s\r\n",
+		     http_path, keepalive ? '1' : '0', v6 ? "[" : "", host,
+		     v6 ? "]" : "", port, extra,
+		     keepalive ? "" : "Connection: close\r\n");
+	free(extra);
 	if (n < 0)
 		return -1;
 	req_bytes = (uint64_t)n;
@@ -965,11 +1218,15 @@ int main(int argc, char **argv)
 		{"chunk-bytes", required_argument, NULL, 'k'},
 		{"grace-ms", required_argument, NULL, 'g'},
 		{"path", required_argument, NULL, 'P'},
+		{"header", required_argument, NULL, 'H'},
+		{"keepalive", required_argument, NULL, 'K'},
+		{"version-header", required_argument, NULL, 'V'},
 		{"json", no_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	bool have_req = false, have_chunk = false, have_path = false;
+	bool have_http_opt = false;
 	const char *weights = NULL;
 	uint64_t port64 = 0, conc = 0;
 	double win_s, all_s;
@@ -1039,6 +1296,29 @@ int main(int argc, char **argv)
 			http_path = optarg;
 			have_path = true;
 			break;
+		case 'H':
+			if (nr_http_headers == MAX_HEADERS)
+				return die_usage("at most 8 --header");
+			if (!strchr(optarg, ':') || strpbrk(optarg, "\r\n"))
+				return die_usage("--header must be "
+						 "'Name: value' on one line");
+			http_headers[nr_http_headers++] = optarg;
+			have_http_opt = true;
+			break;
+		case 'K':
+			if (parse_u64(optarg, 0, 1ULL << 32, &keepalive_reqs))
+				return die_usage("--keepalive must be "
+						 "0..4294967296");
+			keepalive = true;
+			have_http_opt = true;
+			break;
+		case 'V':
+			if (!*optarg || strpbrk(optarg, ": \t\r\n"))
+				return die_usage("--version-header must be a "
+						 "header name");
+			version_header = optarg;
+			have_http_opt = true;
+			break;
 		case 'j':
 			json = true;
 			break;
@@ -1059,8 +1339,9 @@ int main(int argc, char **argv)
 		return die_usage("--chunk-bytes is for stream mode");
 	if (mode != MODE_CONN && have_req)
 		return die_usage("--request-bytes is for conn mode");
-	if (mode != MODE_HTTP && have_path)
-		return die_usage("--path is for http mode");
+	if (mode != MODE_HTTP && (have_path || have_http_opt))
+		return die_usage("--path, --header, --keepalive and "
+				 "--version-header are for http mode");
 	port = (unsigned short)port64;
 	concurrency = (unsigned long)conc;
 	for (i = 0; i < (size_t)nr_targets; i++) {
@@ -1091,7 +1372,8 @@ int main(int argc, char **argv)
 		pattern[i] = (unsigned char)(i % PATTERN_PERIOD);
 	for (i = 0; i < concurrency; i++)
 		slots[i].fd = -1;
-	if (mode == MODE_HTTP && http_request() < 0) {
+	if (mode == MODE_HTTP &&
+	    (!(heads = malloc(concurrency * HEAD_MAX)) || http_request() < 0)) {
 		perror(PROG ": setup");
 		return 1;
 	}
@@ -1103,12 +1385,15 @@ int main(int argc, char **argv)
 	all_s = (double)(t_end - t0) / 1e9;
 	qsort(lat_window.v, lat_window.len, sizeof(uint32_t), cmp_u32);
 	qsort(lat_all.v, lat_all.len, sizeof(uint32_t), cmp_u32);
+	qsort(first_window.v, first_window.len, sizeof(uint32_t), cmp_u32);
+	qsort(connect_window.v, connect_window.len, sizeof(uint32_t), cmp_u32);
 	if (json)
 		print_json(win_s, all_s);
 	else
 		print_human(win_s, all_s);
-	if (mode != MODE_STREAM ? done_warm + done_window == 0
-				: bytes_total == 0) {
+	if (mode == MODE_HTTP && keepalive ? req_total == 0
+	    : mode != MODE_STREAM	   ? done_warm + done_window == 0
+					   : bytes_total == 0) {
 		fprintf(stderr, PROG ": nothing completed\n");
 		return 1;
 	}
