@@ -510,8 +510,14 @@ struct veer_http_stats {
 	 * and came back from veer's ISN, a SYN cookie.
 	 */
 	__u64 cookie_restored;
+	/*
+	 * Backends that answered veer's SYN with a bare ACK (they still
+	 * held the tuple, in TIME_WAIT): reset as the client would have,
+	 * so that the request's retransmission opens a new connection.
+	 */
+	__u64 stale_backend_resets;
 };
-#define VEER_HTTP_STATS_COUNTERS (VEER_MAX_RULES + 11)
+#define VEER_HTTP_STATS_COUNTERS (VEER_MAX_RULES + 12)
 
 /*
  * Value of veer_runtime (array, one entry): what every program of every

@@ -249,12 +249,14 @@ static void print_http_json(FILE *out, const struct veer_service_model *svc,
 		",\"unseenDefault\":%" PRIu64 ",\"synsAnswered\":%" PRIu64
 		",\"backendSyns\":%" PRIu64 ",\"bound\":%" PRIu64
 		",\"replays\":%" PRIu64 ",\"aborted\":%" PRIu64
-		",\"pendingFull\":%" PRIu64 ",\"cookieRestored\":%" PRIu64 "}",
+		",\"pendingFull\":%" PRIu64 ",\"cookieRestored\":%" PRIu64
+		",\"staleBackendResets\":%" PRIu64 "}",
 		(uint64_t)h->default_requests, (uint64_t)h->headers_incomplete,
 		(uint64_t)h->not_http, (uint64_t)h->unseen_default,
 		(uint64_t)h->syn_answered, (uint64_t)h->backend_syns,
 		(uint64_t)h->bound, (uint64_t)h->replays, (uint64_t)h->aborted,
-		(uint64_t)h->pending_full, (uint64_t)h->cookie_restored);
+		(uint64_t)h->pending_full, (uint64_t)h->cookie_restored,
+		(uint64_t)h->stale_backend_resets);
 }
 
 /*

@@ -1021,6 +1021,39 @@ static __always_inline int veer_http_replay(struct __sk_buff *skb,
 	return bpf_redirect(skb->ifindex, BPF_F_INGRESS_FLAG);
 }
 
+/*
+ * The backend answered veer's SYN with a bare ACK: it still holds the
+ * tuple from an older connection (TIME_WAIT, whose rules refuse a SYN
+ * whose ISN is not past the old stream when there are no timestamps).
+ * A client in SYN-SENT answers such an ACK with an RST at the ACK's
+ * number (RFC 9293 3.10.7.3), which ends the old state; veer does it for
+ * the client, and the client's next retransmission of the request sends
+ * the backend SYN again. Without this the connection would hang until
+ * TIME_WAIT ran out.
+ */
+static __always_inline int veer_http_reset_stale(struct __sk_buff *skb,
+						 const struct veer_pkt *pkt,
+						 const struct veer_ct_entry *ct,
+						 struct veer_http_scratch *s)
+{
+	struct veer_syn_opts o;
+	int opt_len;
+
+	if (pkt->payload_len)
+		return TC_ACT_SHOT;
+	opt_len = veer_tcp_read_opts(skb, pkt, s, &o);
+	if (opt_len < 0)
+		return TC_ACT_SHOT;
+	veer_tcp_nops(s);
+	if (veer_tcp_write_opts(skb, pkt, s, (__u32)opt_len) ||
+	    veer_tcp_set_header(skb, pkt, pkt->ack_seq, 0,
+				veer_tcp_hdr_len(pkt), TCP_FLAG_RST, 0) ||
+	    veer_ip_set_ttl(skb, pkt) || veer_pkt_swap_ends(skb, pkt))
+		return TC_ACT_SHOT;
+	veer_http_count(ct->svc_id, stale_backend_resets);
+	return bpf_redirect(skb->ifindex, BPF_F_INGRESS_FLAG);
+}
+
 /* The window scales of both legs, once the backend has answered. */
 static __always_inline void veer_http_wscales(struct veer_ct_entry *ct,
 					      __u8 backend_wscale)
@@ -1090,6 +1123,8 @@ static __always_inline int veer_http_reverse(struct __sk_buff *skb)
 			return TC_ACT_SHOT;
 		return TC_ACT_OK;
 	}
+	if ((pkt.tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_ACK)
+		return veer_http_reset_stale(skb, &pkt, ct, s);
 	if ((pkt.tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) !=
 		    (TCP_FLAG_SYN | TCP_FLAG_ACK) ||
 	    pkt.ack_seq != ct->syn_seq + 1)

@@ -1169,6 +1169,59 @@ static void request_with_fin(const struct fam *fam)
 	EQ(out.flags, F_ACK | F_PSH | F_FIN);
 }
 
+/*
+ * Regression (found by the HTTP bench): a backend that still holds the
+ * tuple in TIME_WAIT answers veer's SYN (the client's ISN, no
+ * timestamps) with a bare ACK of the old connection. veer dropped it and
+ * the connection hung until TIME_WAIT ran out; a client in SYN-SENT
+ * resets such an ACK at its acknowledgement number, and veer now does
+ * that for it, toward the backend.
+ */
+static void stale_backend(const struct fam *fam)
+{
+	struct veer_http_stats before, after;
+	struct veer_ct_entry e;
+	struct pkt_view out;
+	struct conn c;
+	const uint32_t old_rcv_nxt = 0x12345678;
+
+	CU_ASSERT_EQUAL_FATAL(set_shop(fam), 0);
+	before = service_http_stats(fam->svc);
+	conn_init(&c, fam, 50407, 0x01020304);
+	EQ(conn_syn(&c, opts_linux, sizeof(opts_linux), &out), TC_REDIRECT);
+	EQ(conn_request(&c, req_debug, strlen(req_debug), &out), TC_OK);
+	EQ(xmit(&c.back, true, F_ACK, 0x0badcafe, old_rcv_nxt, NULL, &out),
+	   TC_REDIRECT);
+	CU_ASSERT_TRUE(out.ip_csum_ok);
+	CU_ASSERT_TRUE(out.tcp_csum_ok);
+	CU_ASSERT_TRUE(addr_is(&out.saddr, fam->family, fam->client));
+	CU_ASSERT_TRUE(addr_is(&out.daddr, fam->family, c.backend));
+	EQ(out.sport, c.f.client_port);
+	EQ(out.flags, F_RST);
+	EQ(out.seq, old_rcv_nxt);
+	EQ(out.payload_len, 0);
+	after = service_http_stats(fam->svc);
+	EQ(HDELTA(after, before, stale_backend_resets), 1);
+	/* The pair waits as it was: the request's retransmission sends the
+	 * backend SYN again, and the backend, its old state gone, answers. */
+	CU_ASSERT_TRUE_FATAL(ct_fwd(CT_HALF_OPEN, &c.f, &e));
+	EQ(e.bind_state, VEER_BIND_CONNECTING);
+	EQ(conn_request(&c, req_debug, strlen(req_debug), &out), TC_OK);
+	EQ(out.flags, F_SYN);
+	EQ(conn_synack(&c, 0x31415926, VEER_HTTP_WSCALE, &out), TC_REDIRECT);
+	EQ(out.payload_len, c.req_len);
+}
+
+static void test_stale_backend4(void)
+{
+	stale_backend(&fam4);
+}
+
+static void test_stale_backend6(void)
+{
+	stale_backend(&fam6);
+}
+
 static void test_request_with_fin4(void)
 {
 	request_with_fin(&fam4);
@@ -1309,13 +1362,9 @@ int add_http_tests(CU_pSuite suite)
 			    test_request4) ||
 	       !CU_add_test(suite, "http: IPv6 request -> backend SYN",
 			    test_request6) ||
-	       !CU_add_test(suite,
-			    "http: IPv4 evicted entry back from cookie "
-			    "",
+	       !CU_add_test(suite, "http: IPv4 evicted entry back from cookie'",
 			    test_cookie4) ||
-	       !CU_add_test(suite,
-			    "http: IPv6 evicted entry back from cookie "
-			    "",
+	       !CU_add_test(suite, "http: IPv6 evicted entry back from cookie'",
 			    test_cookie6) ||
 	       !CU_add_test(suite, "http: IPv4 replay, translation",
 			    test_replay4) ||
@@ -1325,30 +1374,28 @@ int add_http_tests(CU_pSuite suite)
 			    test_resets4) ||
 	       !CU_add_test(suite, "http: IPv6 RST and FIN before binding",
 			    test_resets6) ||
-	       !CU_add_test(suite,
-			    "http: IPv4 request of 2046-2048 bytes "
-			    "",
+	       !CU_add_test(suite, "http: IPv4 request of 2046-2048 bytes'",
 			    test_request_at_max4) ||
-	       !CU_add_test(suite,
-			    "http: IPv6 request of 2046-2048 bytes "
-			    "",
+	       !CU_add_test(suite, "http: IPv6 request of 2046-2048 bytes'",
 			    test_request_at_max6) ||
 	       !CU_add_test(suite,
-			    "http: IPv4 client RST at snd_nxt in CONNECTING "
-			    "",
+			    "http: IPv4 client RST at snd_nxt in CONNECTING'",
 			    test_reset_after_request4) ||
 	       !CU_add_test(suite,
-			    "http: IPv6 client RST at snd_nxt in CONNECTING "
-			    "",
+			    "http: IPv6 client RST at snd_nxt in CONNECTING'",
 			    test_reset_after_request6) ||
-	       !CU_add_test(suite,
-			    "http: IPv4 request with FIN: FIN replayed "
-			    "",
+	       !CU_add_test(suite, "http: IPv4 request with FIN: FIN replayed'",
 			    test_request_with_fin4) ||
-	       !CU_add_test(suite,
-			    "http: IPv6 request with FIN: FIN replayed "
-			    "",
+	       !CU_add_test(suite, "http: IPv6 request with FIN: FIN replayed'",
 			    test_request_with_fin6) ||
+	       !CU_add_test(suite,
+			    "http: IPv4 backend in TIME_WAIT answers the SYN "
+			    "with an ACK: reset for the client",
+			    test_stale_backend4) ||
+	       !CU_add_test(suite,
+			    "http: IPv6 backend in TIME_WAIT answers the SYN "
+			    "with an ACK: reset for the client",
+			    test_stale_backend6) ||
 	       !CU_add_test(suite, "http: IPv4 bound connection closes",
 			    test_close4) ||
 	       !CU_add_test(suite, "http: IPv6 bound connection closes",

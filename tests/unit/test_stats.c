@@ -42,7 +42,7 @@ static void test_http_stats_add(void)
 							 counter(2, f),
 			   "field %u", f);
 	/* The named fields are the array's: the last one is included. */
-	CU_ASSERT(sum.unseen_default ==
+	CU_ASSERT(sum.stale_backend_resets ==
 		  counter(0, VEER_HTTP_STATS_COUNTERS - 1) +
 			  counter(1, VEER_HTTP_STATS_COUNTERS - 1) +
 			  counter(2, VEER_HTTP_STATS_COUNTERS - 1));
@@ -269,7 +269,7 @@ static void test_print_stats(void)
 			  "\"notHttp\":1,\"unseenDefault\":4,"
 			  "\"synsAnswered\":13,\"backendSyns\":12,\"bound\":11,"
 			  "\"replays\":11,\"aborted\":1,\"pendingFull\":5,"
-			  "\"cookieRestored\":6}}]}") != NULL,
+			  "\"cookieRestored\":6,\"staleBackendResets\":0}}]}") != NULL,
 		   "%s", out);
 	free(out);
 
