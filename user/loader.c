@@ -619,41 +619,21 @@ const char *veer_http_state_text(enum veer_http_state state)
 	}
 }
 
-int veer_load(const char *pin_root, const struct veer_load_opts *opts,
-	      int *ingress_fd, int *egress_fd, bool *reused, char *err,
-	      size_t errlen)
+/*
+ * Opens the TC object sized for opts and loads it, with or without the
+ * HTTP programs. NULL with err set on failure.
+ */
+static struct veer_tc *tc_open_load(const char *pin_root,
+				    const struct veer_load_opts *opts,
+				    bool http, char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = pin_root);
-	struct veer_tc *skel = NULL;
-	char path[PATH_MAX];
-	bool http;
-	__u32 seed;
-	int ret = -1;
+	struct veer_tc *skel = veer_tc__open_opts(&open_opts);
 
-	*reused = false;
-	if (veer_abi_check(pin_root, err, errlen))
-		return -1;
-	if (!opts->upgrade && veer_open_progs(pin_root, ingress_fd, egress_fd,
-					      err, errlen) == 0) {
-		*reused = true;
-		return 0;
-	}
-	if (opts->max_services == 0 || opts->max_backends == 0 ||
-	    opts->ct_flows == 0) {
-		snprintf(err, errlen, "map sizes must be positive");
-		return -1;
-	}
-
-	skel = veer_tc__open_opts(&open_opts);
 	if (!skel) {
 		snprintf(err, errlen, "cannot open the BPF object: %s",
 			 strerror(errno));
-		return -1;
-	}
-	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) {
-		snprintf(err, errlen, "cannot seed the flow hash: %s",
-			 strerror(errno));
-		goto cleanup;
+		return NULL;
 	}
 	adopt_pinned_size(skel->maps.veer_services, pin_root,
 			  opts->max_services);
@@ -680,19 +660,69 @@ int veer_load(const char *pin_root, const struct veer_load_opts *opts,
 			  VEER_DEFAULT_HTTP_PENDING + veer_lru_slack());
 	adopt_pinned_size(skel->maps.veer_http_stats, pin_root,
 			  opts->max_services + 1);
-	/* The HTTP programs need bpf_loop; without it they stay out and
-	 * services with rules take their default route. */
-	http = veer_http_supported();
 	bpf_program__set_autoload(skel->progs.veer_tc_http_ingress, http);
 	bpf_program__set_autoload(skel->progs.veer_tc_http_egress, http);
-
 	if (veer_tc__load(skel)) {
 		snprintf(err, errlen,
 			 "cannot load the BPF programs: %s (run with -v for "
 			 "the verifier log)",
 			 strerror(errno));
-		goto cleanup;
+		veer_tc__destroy(skel);
+		return NULL;
 	}
+	return skel;
+}
+
+int veer_load(const char *pin_root, const struct veer_load_opts *opts,
+	      int *ingress_fd, int *egress_fd, bool *reused, char *err,
+	      size_t errlen)
+{
+	struct veer_tc *skel = NULL;
+	char path[PATH_MAX];
+	bool http;
+	__u32 seed;
+	int ret = -1;
+
+	*reused = false;
+	if (veer_abi_check(pin_root, err, errlen))
+		return -1;
+	if (!opts->upgrade && veer_open_progs(pin_root, ingress_fd, egress_fd,
+					      err, errlen) == 0) {
+		*reused = true;
+		return 0;
+	}
+	if (opts->max_services == 0 || opts->max_backends == 0 ||
+	    opts->ct_flows == 0) {
+		snprintf(err, errlen, "map sizes must be positive");
+		return -1;
+	}
+
+	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) {
+		snprintf(err, errlen, "cannot seed the flow hash: %s",
+			 strerror(errno));
+		return -1;
+	}
+	/*
+	 * The HTTP programs need bpf_loop; without it they stay out and
+	 * services with rules take their default route. A kernel that has
+	 * bpf_loop but whose verifier refuses them (5.17 to 6.0 are not
+	 * tested) must not lose the L4 path too: load again without them,
+	 * and say so.
+	 */
+	http = veer_http_supported();
+	skel = tc_open_load(pin_root, opts, http, err, errlen);
+	if (!skel && http) {
+		http = false;
+		skel = tc_open_load(pin_root, opts, false, err, errlen);
+		if (skel)
+			fprintf(stderr,
+				"veer: this kernel refused the HTTP programs "
+				"(run with -v for the verifier log): HTTP "
+				"routing is off, services with rules take "
+				"their default route\n");
+	}
+	if (!skel)
+		return -1;
 	if (runtime_init(bpf_map__fd(skel->maps.veer_runtime), seed,
 			 opts->ct_close_grace_ms, err, errlen))
 		goto cleanup;
