@@ -451,27 +451,39 @@ struct veer_stats {
 #define VEER_RULE_DEFAULT 0xff
 
 /*
- * The most request bytes held for replay, a power of two (the parser
- * masks offsets with it). veer announces at most this MSS and a window
- * of one segment, so the client's first flight is one segment that fits.
+ * The largest segment veer holds for replay, and the largest MSS it
+ * announces to clients, a power of two (the parser masks offsets with
+ * it). veer announces a window of two segments: Linux never sends a
+ * segment larger than half the largest window its peer announced, so
+ * one segment's window would cut the request head at half an MSS.
  */
-#define VEER_HTTP_REQ_MAX 2048
-_Static_assert((VEER_HTTP_REQ_MAX & (VEER_HTTP_REQ_MAX - 1)) == 0,
-	       "VEER_HTTP_REQ_MAX must be a power of two");
+#define VEER_HTTP_SEGMENT_MAX 2048
+_Static_assert((VEER_HTTP_SEGMENT_MAX & (VEER_HTTP_SEGMENT_MAX - 1)) == 0,
+	       "VEER_HTTP_SEGMENT_MAX must be a power of two");
+#define VEER_HTTP_WINDOW_SEGMENTS 2
+/* Room for both segments of the client's first flight. */
+#define VEER_HTTP_REQ_MAX (VEER_HTTP_WINDOW_SEGMENTS * VEER_HTTP_SEGMENT_MAX)
 /* Requests waiting for their backend, all services together (LRU). */
 #define VEER_DEFAULT_HTTP_PENDING 4096
 
 /*
  * Value of veer_http_req (LRU hash keyed by the forward struct
- * veer_ct_key): the client's first data segment, held from its arrival
- * until the backend acknowledges it, so that it can be replayed to the
- * backend (again, if the replay is lost).
+ * veer_ct_key): the client's first flight (its first data segment, and
+ * the second one the two-segment window let it send before the backend
+ * answered), held from its arrival until the backend acknowledges it, so
+ * that it can be replayed to the backend (again, if the replay is lost).
+ * The second segment starts at data[VEER_HTTP_SEGMENT_MAX]; each is
+ * followed by zeros up to a multiple of 4 bytes (checksums sum words).
  */
 struct veer_http_request {
-	__u32 len; /* payload bytes in data */
+	__u32 len; /* bytes of the first segment, at data[0] */
 	__u16 window; /* the client's window field on the request */
-	__u8 tcp_flags; /* the request segment's (PSH, FIN) */
+	__u8 tcp_flags; /* the request's (PSH; FIN, also a later one) */
 	__u8 reserved;
+	/* Bytes of the second segment, at data[VEER_HTTP_SEGMENT_MAX]; 0:
+	 * none (yet). */
+	__u32 len2;
+	__u32 reserved2;
 	__u8 data[VEER_HTTP_REQ_MAX];
 };
 
@@ -613,7 +625,7 @@ _Static_assert(sizeof(struct veer_ct_entry) == 72, "veer_ct_entry layout");
 _Static_assert(sizeof(struct veer_stats) == VEER_STATS_COUNTERS * 8,
 	       "veer_stats layout");
 _Static_assert(sizeof(struct veer_runtime) == 16, "veer_runtime layout");
-_Static_assert(sizeof(struct veer_http_request) == 8 + VEER_HTTP_REQ_MAX,
+_Static_assert(sizeof(struct veer_http_request) == 16 + VEER_HTTP_REQ_MAX,
 	       "veer_http_request layout");
 _Static_assert(sizeof(struct veer_http_stats) == VEER_HTTP_STATS_COUNTERS * 8,
 	       "veer_http_stats layout");

@@ -443,15 +443,18 @@ static __always_inline int veer_pkt_swap_ends(struct __sk_buff *skb,
 }
 
 /*
- * The ones'-complement sum of req->data[0..len) rounded up to 4 bytes
- * (the bytes past len are zero), added to (add) or taken from the seed.
+ * The ones'-complement sum of one held segment, req->data[off..off+len)
+ * (off 0 or VEER_HTTP_SEGMENT_MAX, a constant once inlined; len at most
+ * VEER_HTTP_SEGMENT_MAX) rounded up to 4 bytes (the bytes past len are
+ * zero), added to (add) or taken from the seed.
  */
-static __always_inline __s64 veer_csum_request(
-	const struct veer_http_request *req, __u32 len, int add, __s64 seed)
+static __always_inline __s64
+veer_csum_segment(const struct veer_http_request *req, __u32 off, __u32 len,
+		  int add, __s64 seed)
 {
 	__u32 round = (len + 3) & ~3U, chunk, k;
 
-	for (k = 0; k < VEER_HTTP_REQ_MAX / VEER_CSUM_CHUNK; k++) {
+	for (k = 0; k < VEER_HTTP_SEGMENT_MAX / VEER_CSUM_CHUNK; k++) {
 		if (seed < 0 || round <= k * VEER_CSUM_CHUNK)
 			break;
 		chunk = round - k * VEER_CSUM_CHUNK;
@@ -461,11 +464,11 @@ static __always_inline __s64 veer_csum_request(
 		if (add)
 			seed = bpf_csum_diff(
 				NULL, 0,
-				(__be32 *)&req->data[k * VEER_CSUM_CHUNK],
+				(__be32 *)&req->data[off + k * VEER_CSUM_CHUNK],
 				chunk, (__u32)seed);
 		else
 			seed = bpf_csum_diff(
-				(__be32 *)&req->data[k * VEER_CSUM_CHUNK],
+				(__be32 *)&req->data[off + k * VEER_CSUM_CHUNK],
 				chunk, NULL, 0, (__u32)seed);
 	}
 	return seed;
@@ -487,8 +490,8 @@ static __always_inline int veer_http_answer_syn(struct __sk_buff *skb,
 	opt_len = veer_tcp_read_opts(skb, pkt, s, &o);
 	if (opt_len < 0)
 		return TC_ACT_SHOT;
-	if (mss > VEER_HTTP_REQ_MAX)
-		mss = VEER_HTTP_REQ_MAX;
+	if (mss > VEER_HTTP_SEGMENT_MAX)
+		mss = VEER_HTTP_SEGMENT_MAX;
 	veer_tcp_nops(s);
 	used = veer_tcp_syn_opts(s, 0, mss,
 				 ct->client_wscale == VEER_WSCALE_NONE
@@ -499,7 +502,8 @@ static __always_inline int veer_http_answer_syn(struct __sk_buff *skb,
 	if (veer_tcp_write_opts(skb, pkt, s, (__u32)opt_len) ||
 	    veer_tcp_set_header(skb, pkt, ct->local_isn, ct->syn_seq + 1,
 				veer_tcp_hdr_len(pkt),
-				TCP_FLAG_SYN | TCP_FLAG_ACK, bpf_htons(mss)) ||
+				TCP_FLAG_SYN | TCP_FLAG_ACK,
+				bpf_htons(VEER_HTTP_WINDOW_SEGMENTS * mss)) ||
 	    veer_ip_set_ttl(skb, pkt) || veer_pkt_swap_ends(skb, pkt))
 		return TC_ACT_SHOT;
 	veer_http_count(ct->svc_id, syn_answered);
@@ -553,15 +557,61 @@ static __noinline int veer_http_new_syn(struct __sk_buff *skb,
 	return veer_http_answer_syn(skb, pkt, s, e);
 }
 
+/* Holds the request segment's payload in s->req (zero-padded to 4). */
+static __always_inline int veer_http_hold(struct __sk_buff *skb,
+					  const struct veer_pkt *pkt,
+					  struct veer_http_scratch *s)
+{
+	__u32 len = pkt->payload_len, off = pkt->frame_len - len;
+
+	if (len == 0 || len > VEER_HTTP_SEGMENT_MAX)
+		return -1;
+	len = veer_len_bounded(len, VEER_HTTP_SEGMENT_MAX);
+	if (bpf_skb_load_bytes(skb, off, s->req.data, len))
+		return -1;
+	s->req.len = len;
+	s->req.window = pkt->window;
+	s->req.tcp_flags = pkt->tcp_flags;
+	s->req.reserved = 0;
+	s->req.len2 = 0;
+	s->req.reserved2 = 0;
+	/* The checksum sums whole words: zeros after the end (none past
+	 * the buffer: a masked index would wrap onto the request). */
+	if (len < VEER_HTTP_REQ_MAX)
+		s->req.data[len & VEER_HTTP_DATA_MASK] = 0;
+	if (len + 1 < VEER_HTTP_REQ_MAX)
+		s->req.data[(len + 1) & VEER_HTTP_DATA_MASK] = 0;
+	if (len + 2 < VEER_HTTP_REQ_MAX)
+		s->req.data[(len + 2) & VEER_HTTP_DATA_MASK] = 0;
+	return 0;
+}
+
 /* A client's FIN before any request: refused with an RST, back out. */
 static __always_inline int veer_http_refuse(struct __sk_buff *skb,
 					    const struct veer_pkt *pkt,
-					    const struct veer_ct_entry *ct)
+					    const struct veer_ct_entry *ct,
+					    struct veer_http_scratch *s)
 {
+	__u32 hdr_len = veer_tcp_hdr_len(pkt);
+	__s64 diff;
+
+	/* A request's bytes do not go back with the RST. */
+	if (pkt->payload_len) {
+		if (veer_http_hold(skb, pkt, s))
+			return TC_ACT_SHOT;
+		diff = veer_csum_segment(&s->req, 0, pkt->payload_len, 0, 0);
+		if (diff < 0 ||
+		    bpf_l4_csum_replace(skb, pkt->l4_off + TCP_OFF_CHECK, 0,
+					(__u32)diff, 0) ||
+		    bpf_skb_change_tail(skb, pkt->l4_off + hdr_len, 0) ||
+		    veer_ip_set_len(skb, pkt, hdr_len + pkt->payload_len,
+				    hdr_len))
+			return TC_ACT_SHOT;
+	}
 	if (veer_tcp_set_header(skb, pkt, ct->local_isn + 1,
-				pkt->seq + pkt->payload_len + 1,
-				veer_tcp_hdr_len(pkt),
-				TCP_FLAG_RST | TCP_FLAG_ACK, 0) ||
+				pkt->seq + pkt->payload_len +
+					!!(pkt->tcp_flags & TCP_FLAG_FIN),
+				hdr_len, TCP_FLAG_RST | TCP_FLAG_ACK, 0) ||
 	    veer_ip_set_ttl(skb, pkt) || veer_pkt_swap_ends(skb, pkt))
 		return TC_ACT_SHOT;
 	return bpf_redirect(skb->ifindex, 0);
@@ -584,7 +634,7 @@ static __always_inline int veer_http_backend_syn(struct __sk_buff *skb,
 	__u8 wscale = ct->client_wscale;
 
 	if (hdr_len < TCP_HDR_MIN_LEN || hdr_len > TCP_HDR_MAX_LEN ||
-	    pkt->payload_len > VEER_HTTP_REQ_MAX)
+	    pkt->payload_len > VEER_HTTP_SEGMENT_MAX)
 		return TC_ACT_SHOT;
 	old_opts = hdr_len - TCP_HDR_MIN_LEN;
 	syn_opts = wscale == VEER_WSCALE_NONE ? TCP_OPT_MSS_LEN
@@ -603,7 +653,7 @@ static __always_inline int veer_http_backend_syn(struct __sk_buff *skb,
 		diff = bpf_csum_diff((__be32 *)s->opts, old_opts,
 				     (__be32 *)s->new_opts, old_opts, 0);
 	}
-	diff = veer_csum_request(&s->req, pkt->payload_len, 0, diff);
+	diff = veer_csum_segment(&s->req, 0, pkt->payload_len, 0, diff);
 	veer_tcp_syn_opts(s, 0, ct->client_mss, wscale, syn_opts);
 	if (diff >= 0)
 		diff = bpf_csum_diff(NULL, 0, (__be32 *)s->new_opts, syn_opts,
@@ -635,33 +685,6 @@ static __always_inline int veer_http_backend_syn(struct __sk_buff *skb,
 		return TC_ACT_SHOT;
 	veer_http_count(ct->svc_id, backend_syns);
 	return TC_ACT_OK;
-}
-
-/* Holds the request segment's payload in s->req (zero-padded to 4). */
-static __always_inline int veer_http_hold(struct __sk_buff *skb,
-					  const struct veer_pkt *pkt,
-					  struct veer_http_scratch *s)
-{
-	__u32 len = pkt->payload_len, off = pkt->frame_len - len;
-
-	if (len == 0 || len > VEER_HTTP_REQ_MAX)
-		return -1;
-	len = veer_len_bounded(len, VEER_HTTP_REQ_MAX);
-	if (bpf_skb_load_bytes(skb, off, s->req.data, len))
-		return -1;
-	s->req.len = len;
-	s->req.window = pkt->window;
-	s->req.tcp_flags = pkt->tcp_flags;
-	s->req.reserved = 0;
-	/* The checksum sums whole words: zeros after the end (none past
-	 * the buffer: a masked index would wrap onto the request). */
-	if (len < VEER_HTTP_REQ_MAX)
-		s->req.data[len & VEER_HTTP_DATA_MASK] = 0;
-	if (len + 1 < VEER_HTTP_REQ_MAX)
-		s->req.data[(len + 1) & VEER_HTTP_DATA_MASK] = 0;
-	if (len + 2 < VEER_HTTP_REQ_MAX)
-		s->req.data[(len + 2) & VEER_HTTP_DATA_MASK] = 0;
-	return 0;
 }
 
 /* veer_ct_retire_backend_tuple, in a frame off the matcher's stack path. */
@@ -804,6 +827,67 @@ static __always_inline int veer_http_is_request(const struct veer_pkt *pkt,
 	       pkt->ack_seq == ct->local_isn + 1 && pkt->seq == ct->syn_seq + 1;
 }
 
+/* Zeroes req->data[i] if it is in the buffer (checksum padding). */
+static __always_inline void veer_http_zero(struct veer_http_request *req,
+					   __u32 i)
+{
+	if (i >= VEER_HTTP_REQ_MAX)
+		return;
+	/* The mask must stay for the verifier: hide i from the compiler,
+	 * which would drop it after the check above. */
+	asm volatile("" : "+r"(i));
+	req->data[i & (VEER_HTTP_REQ_MAX - 1)] = 0;
+}
+
+/*
+ * A later segment of the client's first flight while the backend has not
+ * answered (the window veer announced has room for two): the segment
+ * right after the request is held too, a FIN right after what is held is
+ * remembered, and the replay delivers both. Anything else is dropped for
+ * the client to retransmit.
+ */
+static __always_inline void veer_http_hold_more(struct __sk_buff *skb,
+						const struct veer_pkt *pkt,
+						const struct veer_ct_key *key,
+						struct veer_ct_entry *ct)
+{
+	struct veer_http_request *req =
+		bpf_map_lookup_elem(&veer_http_req, key);
+	__u32 first, len = pkt->payload_len, off = pkt->frame_len - len, k;
+	struct veer_ct_entry *rev;
+	struct veer_ct_key rev_key;
+
+	if (!req)
+		return;
+	first = req->len;
+	if (len && pkt->seq == ct->syn_seq + 1 + first && !req->len2 &&
+	    len <= VEER_HTTP_SEGMENT_MAX) {
+		len = veer_len_bounded(len, VEER_HTTP_SEGMENT_MAX);
+		if (bpf_skb_load_bytes(skb, off,
+				       &req->data[VEER_HTTP_SEGMENT_MAX], len))
+			return;
+		for (k = 0; k < 3; k++)
+			veer_http_zero(req, VEER_HTTP_SEGMENT_MAX + len + k);
+		req->len2 = len;
+	} else if (len || pkt->seq != ct->syn_seq + 1 + first + req->len2) {
+		return;
+	}
+	veer_seq_advance(ct, pkt);
+	if (!(pkt->tcp_flags & TCP_FLAG_FIN))
+		return;
+	req->tcp_flags |= TCP_FLAG_FIN;
+	/* The FIN ends what is held: both entries learn where. */
+	ct->flags |= VEER_CT_F_FIN_FORWARD;
+	ct->fin_seq_forward = pkt->seq + pkt->payload_len;
+	veer_ct_key_fill(&rev_key, &ct->nat_addr, &pkt->saddr, ct->nat_port,
+			 pkt->sport, pkt->family, VEER_CT_DIR_REVERSE);
+	rev = veer_ct_lookup(VEER_CT_HALF_OPEN, &rev_key);
+	if (rev) {
+		rev->flags |= VEER_CT_F_FIN_FORWARD;
+		rev->fin_seq_forward = ct->fin_seq_forward;
+	}
+}
+
 /* A client's packet on a pair not bound yet. */
 static __noinline int veer_http_forward_unbound(struct __sk_buff *skb,
 						const struct veer_pkt *pkt,
@@ -854,15 +938,20 @@ static __noinline int veer_http_forward_unbound(struct __sk_buff *skb,
 	/* Everything else must acknowledge veer's SYN-ACK exactly: a blind
 	 * spoofer cannot, so no backend is ever chosen for one. */
 	if (!(pkt->tcp_flags & TCP_FLAG_ACK) ||
-	    pkt->ack_seq != ct->local_isn + 1 || pkt->seq != ct->syn_seq + 1)
+	    pkt->ack_seq != ct->local_isn + 1)
 		return TC_ACT_SHOT;
+	if (pkt->seq != ct->syn_seq + 1) {
+		if (state == VEER_BIND_CONNECTING)
+			veer_http_hold_more(skb, pkt, key, ct);
+		return TC_ACT_SHOT;
+	}
 	if (!pkt->payload_len) {
 		if (state == VEER_BIND_ANSWERED &&
 		    (pkt->tcp_flags & TCP_FLAG_FIN)) {
 			/* Closed before asking anything. */
 			__builtin_memcpy(copy, ct, sizeof(*copy));
 			veer_http_abort(pkt, key, copy);
-			return veer_http_refuse(skb, pkt, copy);
+			return veer_http_refuse(skb, pkt, copy, s);
 		}
 		return TC_ACT_SHOT; /* the handshake's ACK: veer's alone */
 	}
@@ -937,9 +1026,13 @@ static __always_inline int veer_http_forward(struct __sk_buff *skb)
 	ct = veer_ct_lookup(VEER_CT_HALF_OPEN, key);
 	if (ct && (ct->flags & VEER_CT_F_DELAYED)) {
 		if (!svc || svc->id != ct->svc_id) {
-			/* The service went (or was replaced) meanwhile. */
-			veer_http_abort(&pkt, key, ct);
-			return TC_ACT_SHOT;
+			/* The service went (or was replaced) meanwhile: the
+			 * client, which believes it is connected, is reset. */
+			__builtin_memcpy(&s->entry, ct, sizeof(s->entry));
+			veer_http_abort(&pkt, key, &s->entry);
+			if (pkt.tcp_flags & TCP_FLAG_RST)
+				return TC_ACT_SHOT;
+			return veer_http_refuse(skb, &pkt, &s->entry, s);
 		}
 		if (!veer_http_is_request(&pkt, ct))
 			return veer_http_forward_unbound(skb, &pkt, svc, key,
@@ -974,11 +1067,11 @@ static __always_inline int veer_http_replay(struct __sk_buff *skb,
 					    struct veer_http_scratch *s,
 					    const struct veer_ct_key *fwd_key)
 {
+	__u32 hdr_len = veer_tcp_hdr_len(pkt), opt_len, len = 0, len2 = 0;
 	const struct veer_http_request *req;
-	__u32 hdr_len = veer_tcp_hdr_len(pkt), opt_len, len = 0;
+	__u8 fin = 0, flags;
 	struct veer_syn_opts o;
 	__be16 window = 0;
-	__u8 fin = 0;
 	__s64 diff;
 
 	if (veer_tcp_read_opts(skb, pkt, s, &o) < 0 || pkt->payload_len)
@@ -987,37 +1080,65 @@ static __always_inline int veer_http_replay(struct __sk_buff *skb,
 	req = bpf_map_lookup_elem(&veer_http_req, fwd_key);
 	if (req) {
 		len = req->len;
-		if (len > VEER_HTTP_REQ_MAX)
+		len2 = req->len2;
+		if (len > VEER_HTTP_SEGMENT_MAX || len2 > VEER_HTTP_SEGMENT_MAX)
 			return TC_ACT_SHOT;
 		window = req->window;
-		/* A request that closed its side: the FIN goes too. */
+		/* A request that closed its side: the FIN goes too, on the
+		 * last segment. */
 		fin = req->tcp_flags & TCP_FLAG_FIN;
 	}
 	veer_tcp_nops(s);
 	if (veer_tcp_write_opts(skb, pkt, s, opt_len))
 		return TC_ACT_SHOT;
 	if (req && len) {
-		len = veer_len_bounded(len, VEER_HTTP_REQ_MAX);
+		len = veer_len_bounded(len, VEER_HTTP_SEGMENT_MAX);
 		if (bpf_skb_change_tail(skb, pkt->l4_off + hdr_len + len, 0))
 			return TC_ACT_SHOT;
 		if (bpf_skb_store_bytes(skb, pkt->l4_off + hdr_len, req->data,
 					len, 0))
 			return TC_ACT_SHOT;
-		diff = veer_csum_request(req, len, 1, 0);
+		diff = veer_csum_segment(req, 0, len, 1, 0);
 		if (diff < 0 ||
 		    bpf_l4_csum_replace(skb, pkt->l4_off + TCP_OFF_CHECK, 0,
 					(__u32)diff, 0))
 			return TC_ACT_SHOT;
 	}
+	flags = TCP_FLAG_ACK | (len ? TCP_FLAG_PSH : 0) | (len2 ? 0 : fin);
 	if (veer_ip_set_len(skb, pkt, hdr_len, hdr_len + len) ||
 	    veer_tcp_set_header(
-		    skb, pkt, ct->syn_seq + 1, pkt->seq + 1, hdr_len,
-		    TCP_FLAG_ACK | (len ? TCP_FLAG_PSH : 0) | fin,
+		    skb, pkt, ct->syn_seq + 1, pkt->seq + 1, hdr_len, flags,
 		    veer_window_xlate(window, ct->wscale_forward)) ||
 	    veer_ip_set_ttl(skb, pkt) || veer_pkt_swap_ends(skb, pkt))
 		return TC_ACT_SHOT;
 	if (len)
 		veer_http_count(ct->svc_id, replays);
+	if (!req || !len || !len2)
+		return bpf_redirect(skb->ifindex, BPF_F_INGRESS_FLAG);
+	/*
+	 * The second segment of the client's first flight: a copy of the
+	 * first goes now, and this packet becomes the second. Should the
+	 * copy fail, the first goes alone and the client's retransmission
+	 * brings the second.
+	 */
+	if (bpf_clone_redirect(skb, skb->ifindex, BPF_F_INGRESS_FLAG))
+		return bpf_redirect(skb->ifindex, BPF_F_INGRESS_FLAG);
+	len2 = veer_len_bounded(len2, VEER_HTTP_SEGMENT_MAX);
+	diff = veer_csum_segment(req, 0, len, 0, 0);
+	diff = veer_csum_segment(req, VEER_HTTP_SEGMENT_MAX, len2, 1, diff);
+	if (diff < 0 ||
+	    bpf_skb_change_tail(skb, pkt->l4_off + hdr_len + len2, 0) ||
+	    bpf_skb_store_bytes(skb, pkt->l4_off + hdr_len,
+				&req->data[VEER_HTTP_SEGMENT_MAX], len2, 0) ||
+	    bpf_l4_csum_replace(skb, pkt->l4_off + TCP_OFF_CHECK, 0,
+				(__u32)diff, 0) ||
+	    veer_ip_set_len(skb, pkt, hdr_len + len, hdr_len + len2) ||
+	    veer_tcp_set32(skb, pkt, TCP_OFF_SEQ, bpf_htonl(ct->syn_seq + 1),
+			   bpf_htonl(ct->syn_seq + 1 + len)) ||
+	    veer_tcp_set16(skb, pkt, TCP_OFF_FLAGS_WORD,
+			   veer_tcp_flags_word(hdr_len, flags),
+			   veer_tcp_flags_word(hdr_len, flags | fin)))
+		return TC_ACT_SHOT;
 	return bpf_redirect(skb->ifindex, BPF_F_INGRESS_FLAG);
 }
 

@@ -111,6 +111,21 @@ out:
 	return ret;
 }
 
+int delete_service(const char *name)
+{
+	struct veer_model current;
+	char err[VEER_ERR_LEN];
+	int ret;
+
+	veer_model_init(&current);
+	ret = veer_maps_read_model(&maps, &current, err, sizeof(err)) ||
+	      veer_maps_delete_service(&maps, &current, name, err, sizeof(err));
+	if (ret)
+		fprintf(stderr, "delete %s: %s\n", name, err);
+	veer_model_free(&current);
+	return ret ? -1 : 0;
+}
+
 int set_web(unsigned int w1, unsigned int w2)
 {
 	struct subset_spec subsets[] = {
