@@ -262,15 +262,17 @@ static void test_print_stats(void)
 		strstr(out, "\"http\":{\"rules\":[],\"defaultRequests\":0,") !=
 			NULL,
 		"%s", out);
-	UNIT_CHECK(strstr(out,
-			  "\"http\":{\"rules\":[{\"index\":0,\"match\":"
-			  "\"header user-agent exact debug\",\"requests\":7}],"
-			  "\"defaultRequests\":3,\"headersIncomplete\":2,"
-			  "\"notHttp\":1,\"unseenDefault\":4,"
-			  "\"synsAnswered\":13,\"backendSyns\":12,\"bound\":11,"
-			  "\"replays\":11,\"aborted\":1,\"pendingFull\":5,"
-			  "\"cookieRestored\":6,\"staleBackendResets\":0}}]}") != NULL,
-		   "%s", out);
+	UNIT_CHECK(
+		strstr(out,
+		       "\"http\":{\"rules\":[{\"index\":0,\"match\":"
+		       "\"header user-agent exact debug\",\"requests\":7}],"
+		       "\"defaultRequests\":3,\"headersIncomplete\":2,"
+		       "\"notHttp\":1,\"unseenDefault\":4,"
+		       "\"synsAnswered\":13,\"backendSyns\":12,\"bound\":11,"
+		       "\"replays\":11,\"aborted\":1,\"pendingFull\":5,"
+		       "\"cookieRestored\":6,\"staleBackendResets\":0}}]}") !=
+			NULL,
+		"%s", out);
 	free(out);
 
 	/* Without HTTP counters (NULL): no HTTP table, zeros in JSON. */
