@@ -84,6 +84,14 @@ struct veer_icmp_scratch {
 	__be16 new_port;
 	__u8 family;
 	__u8 subset;
+	/*
+	 * A pair bound late (HTTP routing): an error about a packet veer
+	 * sent to the client quotes veer's sequence number, which the
+	 * backend only knows offset by seq_delta (0: nothing to do).
+	 */
+	__u16 inner_seq_off;
+	__be32 old_seq;
+	__u32 seq_delta;
 };
 
 struct {
@@ -225,6 +233,9 @@ static __always_inline int veer_icmp_find(veer_ctx_t *ctx, __u32 dir)
 		return 0;
 	__builtin_memcpy(&s->key.sport, ports + 2, sizeof(__be16));
 	__builtin_memcpy(&s->key.dport, ports, sizeof(__be16));
+	/* The first 8 bytes are always quoted: ports, then seq. */
+	__builtin_memcpy(&s->old_seq, ports + 4, sizeof(__be32));
+	s->inner_seq_off = inner_l4 + offsetof(struct tcphdr, seq);
 	s->key.proto = IPPROTO_TCP_NUM;
 	s->key.family = family;
 	s->key.dir = dir;
@@ -315,6 +326,10 @@ static __noinline int veer_icmp_lookup(__u32 dir)
 	s->new_port = ct->nat_port;
 	s->svc_id = ct->svc_id;
 	s->subset = ct->subset;
+	s->seq_delta = 0;
+	if (dir == VEER_CT_DIR_FORWARD && (ct->flags & VEER_CT_F_DELAYED) &&
+	    ct->bind_state >= VEER_BIND_BOUND)
+		s->seq_delta = ct->peer_isn - ct->local_isn;
 	return 1;
 }
 
@@ -375,6 +390,18 @@ static __noinline int veer_icmp_rewrite(veer_ctx_t *ctx, __u32 dir)
 	     ctx_store_bytes(ctx, s->inner_port_off, &s->new_port,
 			     sizeof(__be16))))
 		return CTX_ACT_DROP;
+
+	if (s->seq_delta) {
+		__be32 new_seq =
+			bpf_htonl(bpf_ntohl(s->old_seq) + s->seq_delta);
+
+		/* Inside the ICMP payload: no pseudo-header either way. */
+		if (ctx_l4_csum_replace(ctx, s->csum_off, s->old_seq, new_seq,
+					sizeof(__be32)) ||
+		    ctx_store_bytes(ctx, s->inner_seq_off, &new_seq,
+				    sizeof(new_seq)))
+			return CTX_ACT_DROP;
+	}
 
 	stats = veer_stats_row(s->svc_id, s->subset);
 	if (stats)

@@ -1349,6 +1349,55 @@ static void test_service_gone6(void)
 	service_gone(&fam6);
 }
 
+/*
+ * An ICMP error about a packet veer sent to the client (a "packet too big"
+ * on the client's path): it quotes veer's sequence number, which the
+ * backend's TCP would not recognise (it checks the quote is in its send
+ * window); the quote goes to the backend in the backend's own numbers.
+ */
+static void icmp_quote_seq(const struct fam *fam)
+{
+	struct flow vip_side = {fam->family, fam->client, fam->vip, 50410,
+				VIP_PORT};
+	uint8_t seg[PKT_MAX], quote[PKT_MAX], in[PKT_MAX], res[PKT_MAX];
+	size_t seg_len, qlen, len, res_len, seq_off;
+	const uint32_t peer_isn = 0x600df00d;
+	struct icmp_view iv;
+	struct conn c;
+	uint32_t quoted;
+
+	CU_ASSERT_EQUAL_FATAL(set_shop(fam), 0);
+	conn_init(&c, fam, 50410, 0x21222324);
+	CU_ASSERT_EQUAL_FATAL(conn_bind(&c, req_debug, peer_isn, 7), 0);
+	/* What veer sent the client: VIP -> client at its own numbers. */
+	seg_len = build(&vip_side, true, F_ACK | F_PSH, c.local_isn + 1 + 100,
+			c.isn + 1, "response bytes", seg);
+	qlen = pkt_quote(seg, seg_len, 0, quote);
+	len = build_icmp(fam->family,
+			 fam->family == AF_INET ? "10.10.1.254" : "fd10:1::fe",
+			 fam->vip, fam->family == AF_INET ? 3 : 2,
+			 fam->family == AF_INET ? 4 : 0, 1400, quote, qlen, in);
+	EQ(run(prog_ingress, in, len, res, &res_len), TC_OK);
+	CU_ASSERT_EQUAL_FATAL(view_icmp(res, res_len, &iv), 0);
+	CU_ASSERT_TRUE(iv.icmp_csum_ok);
+	CU_ASSERT_TRUE(addr_is(&iv.daddr, fam->family, c.backend));
+	CU_ASSERT_TRUE(addr_is(&iv.inner_saddr, fam->family, c.backend));
+	seq_off = ETH_HLEN_ +
+		  2 * (fam->family == AF_INET ? IPV4_HLEN : IPV6_HLEN) + 8 + 4;
+	memcpy(&quoted, res + seq_off, 4);
+	EQ(ntohl(quoted), peer_isn + 1 + 100);
+}
+
+static void test_icmp_quote4(void)
+{
+	icmp_quote_seq(&fam4);
+}
+
+static void test_icmp_quote6(void)
+{
+	icmp_quote_seq(&fam6);
+}
+
 static void test_request_with_fin4(void)
 {
 	request_with_fin(&fam4);
@@ -1537,6 +1586,14 @@ int add_http_tests(CU_pSuite suite)
 			    "http: IPv6 service replaced before the request: "
 			    "client reset",
 			    test_service_gone6) ||
+	       !CU_add_test(suite,
+			    "http: IPv4 ICMP error quoting veer's sequence "
+			    "number reaches the backend in its own",
+			    test_icmp_quote4) ||
+	       !CU_add_test(suite,
+			    "http: IPv6 ICMP error quoting veer's sequence "
+			    "number reaches the backend in its own",
+			    test_icmp_quote6) ||
 	       !CU_add_test(suite, "http: IPv4 bound connection closes",
 			    test_close4) ||
 	       !CU_add_test(suite, "http: IPv6 bound connection closes",
