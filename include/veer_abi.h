@@ -28,6 +28,13 @@
  * backend; veer_http_stats counts per service.
  */
 #define VEER_ABI_VERSION 5
+/*
+ * The oldest ABI whose pinned maps this one reads and writes as they are,
+ * so that `veer attach --upgrade` keeps their connections: 5 only added
+ * maps and gave meaning to conntrack bytes 4 always left zero, and an
+ * ABI 4 entry reads as an L4 pair. The upgrade records the new version.
+ */
+#define VEER_ABI_COMPAT_MIN 4
 
 /* Limits. */
 #define VEER_MAX_SUBSETS 8

@@ -64,7 +64,8 @@ int veer_abi_check(const char *pin_root, char *err, size_t errlen)
 		      info.value_size != layouts[i].value_size;
 		if (!bad && !strcmp(layouts[i].name, VEER_MAP_RUNTIME) &&
 		    !bpf_map_lookup_elem(fd, &zero, &rt) && rt.abi_version &&
-		    rt.abi_version != VEER_ABI_VERSION)
+		    (rt.abi_version < VEER_ABI_COMPAT_MIN ||
+		     rt.abi_version > VEER_ABI_VERSION))
 			bad = 1;
 		close(fd);
 		if (bad) {

@@ -287,8 +287,19 @@ static int runtime_init(int fd, uint32_t seed, uint32_t grace_ms, char *err,
 	struct veer_runtime rt = {};
 	uint32_t zero = 0;
 
-	if (bpf_map_lookup_elem(fd, &zero, &rt) == 0 && rt.abi_version)
+	if (bpf_map_lookup_elem(fd, &zero, &rt) == 0 && rt.abi_version) {
+		/* Maps of an older, compatible ABI (veer_abi_check let them
+		 * through): this load's programs now run on them. */
+		if (rt.abi_version == VEER_ABI_VERSION)
+			return 0;
+		rt.abi_version = VEER_ABI_VERSION;
+		if (bpf_map_update_elem(fd, &zero, &rt, BPF_EXIST)) {
+			snprintf(err, errlen, "cannot write %s: %s",
+				 VEER_MAP_RUNTIME, strerror(errno));
+			return -1;
+		}
 		return 0;
+	}
 	rt.hash_seed = seed;
 	rt.abi_version = VEER_ABI_VERSION;
 	rt.ct_close_grace_ns = (uint64_t)grace_ms * 1000000ULL;

@@ -184,6 +184,22 @@ static uint32_t lru_usable(uint32_t max_entries)
 	return max_entries > slack ? max_entries - slack : max_entries;
 }
 
+/*
+ * The HTTP counters: maps an ABI 4 veer made have none until `veer attach
+ * --upgrade` creates them; until then they read as zero.
+ */
+static int open_http_stats(const char *pin_root, struct veer_maps *maps,
+			   char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", pin_root, VEER_MAP_HTTP_STATS);
+	if (access(path, F_OK) && errno == ENOENT)
+		return 0;
+	return open_one(pin_root, VEER_MAP_HTTP_STATS, &maps->http_stats,
+			&maps->http_stats_rows, err, errlen);
+}
+
 int veer_maps_open(const char *pin_root, struct veer_maps *maps, char *err,
 		   size_t errlen)
 {
@@ -220,10 +236,9 @@ int veer_maps_open(const char *pin_root, struct veer_maps *maps, char *err,
 		     &maps->ct_closing_entries, err, errlen) ||
 	    open_one(pin_root, VEER_MAP_STATS, &maps->stats, &maps->stats_rows,
 		     err, errlen) ||
-	    open_one(pin_root, VEER_MAP_HTTP_STATS, &maps->http_stats,
-		     &maps->http_stats_rows, err, errlen) ||
 	    open_one(pin_root, VEER_MAP_RULES, &maps->rules, &maps->max_rules,
-		     err, errlen)) {
+		     err, errlen) ||
+	    open_http_stats(pin_root, maps, err, errlen)) {
 		veer_maps_close(maps);
 		return -1;
 	}
@@ -239,7 +254,8 @@ int veer_maps_open(const char *pin_root, struct veer_maps *maps, char *err,
 	if (maps->stats_rows / VEER_STATS_ROWS_PER_SVC - 1 < maps->max_services)
 		maps->max_services =
 			maps->stats_rows / VEER_STATS_ROWS_PER_SVC - 1;
-	if (maps->http_stats_rows - 1 < maps->max_services)
+	if (maps->http_stats >= 0 &&
+	    maps->http_stats_rows - 1 < maps->max_services)
 		maps->max_services = maps->http_stats_rows - 1;
 	return 0;
 }

@@ -67,7 +67,12 @@ else
 	t_fail "8 concurrent first attaches: $failed failed: $(cat "$LAB_TMP"/conc-*.out | sort | uniq -c | tr -s ' ' | tr '\n' ' ')"
 fi
 
+# VEER_UPGRADE_FROM=PATH: an older veer binary builds the lab (attach,
+# apply) and this build upgrades it: the real cross-release upgrade.
+NEW_VEER_BIN=$VEER_BIN
+[[ -n ${VEER_UPGRADE_FROM:-} ]] && VEER_BIN=$VEER_UPGRADE_FROM
 lab_veer_up 50
+VEER_BIN=$NEW_VEER_BIN
 
 # A size that cannot take effect over pinned maps is refused, not ignored.
 rc=0
@@ -114,6 +119,39 @@ for svc in web web6; do
 	veer weight "$svc" v1=100 v2=0 >/dev/null
 done
 
+# runtime_abi [VERSION]: the pinned maps' ABI version (veer_runtime bytes
+# 4-7), or sets it.
+runtime_abi() {
+	local hex b
+	hex=$(bpftool -j map lookup pinned "$VEER_PIN_ROOT/veer_runtime" key 0 0 0 0 |
+		jq -r '.value | join(" ")')
+	if (($# == 0)); then
+		read -r -a b <<<"$hex"
+		echo $((b[4] + 256 * b[5]))
+		return
+	fi
+	# shellcheck disable=SC2086
+	bpftool map update pinned "$VEER_PIN_ROOT/veer_runtime" key 0 0 0 0 \
+		value $(awk -v v="$1" '{ $5 = v; $6 = 0; $7 = 0; $8 = 0; print }' <<<"$hex")
+}
+ABI=$(awk '$2 == "VEER_ABI_VERSION" { print $3 }' "$LAB_ROOT/include/veer_abi.h")
+ABI_MIN=$(awk '$2 == "VEER_ABI_COMPAT_MIN" { print $3 }' "$LAB_ROOT/include/veer_abi.h")
+if [[ -z ${VEER_UPGRADE_FROM:-} ]]; then
+	# Maps one ABI too old are refused, changing nothing...
+	runtime_abi $((ABI_MIN - 1))
+	rc=0
+	veer attach "$NODE_DEV" >"$LAB_TMP/old-abi.out" 2>&1 || rc=$?
+	if ((rc == 1)) && grep -q "another layout" "$LAB_TMP/old-abi.out"; then
+		t_pass "maps of ABI $((ABI_MIN - 1)): attach refused"
+	else
+		t_fail "maps of ABI $((ABI_MIN - 1)): exit $rc: $(tr '\n' ' ' <"$LAB_TMP/old-abi.out")"
+	fi
+	# ...and the oldest compatible one is upgraded in place, below, as
+	# from that release's veer.
+	runtime_abi "$ABI_MIN"
+fi
+ABI_BEFORE=$(runtime_abi)
+
 for round in 1 2; do
 	before=$(prog_ids)
 	rc=0
@@ -137,6 +175,13 @@ for round in 1 2; do
 		fi
 	done
 	((ok)) && t_pass "upgrade $round: all $((2 * STREAMS)) streams progressed on the new programs"
+	if ((round == 1)); then
+		if [[ $(runtime_abi) == "$ABI" ]]; then
+			t_pass "upgrade from maps of ABI $ABI_BEFORE: they record ABI $ABI now"
+		else
+			t_fail "upgrade from maps of ABI $ABI_BEFORE: runtime says ABI $(runtime_abi), want $ABI"
+		fi
+	fi
 done
 
 # Configuration and placement carry on under the new programs.
