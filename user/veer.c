@@ -1348,24 +1348,40 @@ static void print_prog_id(const char *what, uint32_t id)
  * backend confirmed; one per entry restored from its sibling) minus
  * those that left by a close (two each) minus those there now. A lower
  * bound when services were deleted with entries evicted.
+ *
+ * The table is counted between two reads of the counters, and
+ * connections keep opening and closing meanwhile: entries counted as
+ * entered are taken from the read before (fewer), those counted as
+ * closed from the read after (more), so a connection closing while the
+ * table is counted never shows as an eviction.
  */
-static void print_ct_evictions(const struct veer_model *model,
-			       const struct veer_maps *maps, long established)
+static int sum_service_stats(const struct veer_model *model,
+			     const struct veer_maps *maps,
+			     struct veer_stats *all)
 {
-	struct veer_stats rows[VEER_STATS_ROWS_PER_SVC], all = {};
+	struct veer_stats rows[VEER_STATS_ROWS_PER_SVC];
 	char err[VEER_ERR_LEN];
-	long long evicted;
 	size_t i;
 
+	memset(all, 0, sizeof(*all));
 	for (i = 0; i < model->count; i++) {
 		if (veer_maps_read_stats(maps, model->services[i].id, rows, err,
 					 sizeof(err)))
-			return;
-		veer_stats_add(&all, rows, VEER_STATS_ROWS_PER_SVC);
+			return -1;
+		veer_stats_add(all, rows, VEER_STATS_ROWS_PER_SVC);
 	}
-	evicted = VEER_CT_ENTRIES_PER_FLOW * ((long long)all.ct_established -
-					      (long long)all.ct_closed) +
-		  (long long)all.ct_restored - established;
+	return 0;
+}
+
+static void print_ct_evictions(const struct veer_stats *before,
+			       const struct veer_stats *after, long established)
+{
+	long long evicted;
+
+	evicted =
+		VEER_CT_ENTRIES_PER_FLOW * ((long long)before->ct_established -
+					    (long long)after->ct_closed) +
+		(long long)before->ct_restored - established;
 	printf("            %lld established entries evicted (table full) "
 	       "since their services were created\n",
 	       evicted > 0 ? evicted : 0);
@@ -1409,6 +1425,8 @@ static int run_status(int argc, char **argv)
 	uint32_t in_id, eg_id, pin_in, pin_eg, pin_xdp, xdp_id;
 	unsigned long backends = 0;
 	struct veer_ct_census census;
+	struct veer_stats before, after;
+	bool stats_read;
 	char err[VEER_ERR_LEN], path[PATH_MAX];
 	bool native;
 	size_t i;
@@ -1482,14 +1500,17 @@ static int run_status(int argc, char **argv)
 	for (i = 0; i < model.count; i++)
 		for (s = 0; s < model.services[i].subset_count; s++)
 			backends += model.services[i].subsets[s].backend_count;
+	stats_read = !sum_service_stats(&model, &maps, &before);
 	if (veer_maps_ct_census(&maps, &census, err, sizeof(err))) {
 		fail("%s", err);
 		goto close;
 	}
+	stats_read = stats_read && !sum_service_stats(&model, &maps, &after);
 	printf("services:   %zu / %u\n", model.count, maps.max_services);
 	printf("backends:   %lu / %u slots\n", backends, maps.max_backends);
 	print_ct_census(&census, &maps);
-	print_ct_evictions(&model, &maps, census.established);
+	if (stats_read)
+		print_ct_evictions(&before, &after, census.established);
 	ret = 0;
 close:
 	veer_maps_close(&maps);
