@@ -54,6 +54,10 @@ FUZZ_CORPUS := $(BUILD)/fuzz-corpus
 .PHONY: all test demo deps vmlinux format clean tests-bin fuzz fuzz-smoke \
 	microbench bench soak kernel-matrix
 .DELETE_ON_ERROR:
+# The BPF objects are kept (make would delete them as intermediates of the
+# skeletons): the verifier tools, bpftool and `make` runs after them read
+# them.
+.SECONDARY: $(BPF_OBJS) $(BUILD)/tests/veer_drop.bpf.o
 
 all: $(BUILD)/veer $(TOOLS)
 
@@ -66,9 +70,12 @@ $(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(BUILD)
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $* > $@
 
-$(BUILD)/user/%.o: user/%.c $(USER_HDRS) $(SKELS) | $(BUILD)
+$(BUILD)/user/%.o: user/%.c $(USER_HDRS) | $(BUILD)
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -c $< -o $@
+
+# Only the loader includes the skeletons: a BPF change rebuilds it alone.
+$(BUILD)/user/loader.o: $(SKELS)
 
 $(BUILD)/veer: $(BUILD)/user/veer.o $(LIB_OBJS)
 	$(CC) $(USER_CFLAGS) $^ -o $@ $(LIBS)
