@@ -294,19 +294,6 @@ static __always_inline int veer_pkt_is_syn(const struct veer_pkt *pkt)
 }
 
 /*
- * The backend repeats its SYN-ACK on a pair bound late: the replayed
- * request was lost (or its ACK). Only the HTTP program can replay it
- * again; the L4 program hands the packet over.
- */
-static __always_inline int veer_ct_delayed_synack(struct veer_ct_entry *ct,
-						  struct veer_ct_view *v)
-{
-	(void)ct;
-	v->handoff = 1;
-	return 0;
-}
-
-/*
  * The backend acknowledged more than the SYN: the replayed request
  * arrived, and veer stops holding it. Once per connection.
  */
@@ -345,8 +332,12 @@ static __always_inline int veer_ct_established(const struct veer_pkt *pkt,
 
 	if ((ct->flags & VEER_CT_F_DELAYED) && dir == VEER_CT_DIR_REVERSE &&
 	    !(pkt->tcp_flags & TCP_FLAG_RST)) {
-		if (pkt->tcp_flags & TCP_FLAG_SYN)
-			return veer_ct_delayed_synack(ct, v);
+		/* A repeated SYN-ACK: the replayed request (or its ACK)
+		 * was lost; only the HTTP program can replay it again. */
+		if (pkt->tcp_flags & TCP_FLAG_SYN) {
+			v->handoff = 1;
+			return 0;
+		}
 		if (ct->bind_state == VEER_BIND_BOUND)
 			veer_ct_delayed_request_acked(pkt, ct, sib);
 	}

@@ -164,11 +164,6 @@ static __always_inline int veer_cookie_check(const struct veer_pkt *pkt,
 	return 1;
 }
 
-static __always_inline struct veer_http_stats *veer_http_stats_of(__u32 id)
-{
-	return bpf_map_lookup_elem(&veer_http_stats, &id);
-}
-
 #define veer_http_count(id, field)                                             \
 	do {                                                                   \
 		struct veer_http_stats *__hs = veer_http_stats_of(id);         \
@@ -293,27 +288,23 @@ static __always_inline void veer_tcp_nops(struct veer_http_scratch *s)
 	w[4] = TCP_NOP_WORD;
 }
 
-/* Writes MSS (and window scale unless VEER_WSCALE_NONE) at new_opts[at]. */
-static __always_inline __u32 veer_tcp_syn_opts(struct veer_http_scratch *s,
-					       __u32 at, __u16 mss, __u8 wscale,
-					       __u32 room)
+/* Writes MSS (and window scale unless VEER_WSCALE_NONE) at new_opts[0]. */
+static __always_inline void veer_tcp_syn_opts(struct veer_http_scratch *s,
+					      __u16 mss, __u8 wscale,
+					      __u32 room)
 {
-	__u32 used = 0;
-
-	if (room < TCP_OPT_MSS_LEN || at > TCP_OPT_MAX_LEN)
-		return 0;
-	s->new_opts[at & TCP_OPT_BUF_MASK] = TCP_OPT_MSS;
-	s->new_opts[(at + 1) & TCP_OPT_BUF_MASK] = TCP_OPT_MSS_LEN;
-	s->new_opts[(at + 2) & TCP_OPT_BUF_MASK] = mss >> 8;
-	s->new_opts[(at + 3) & TCP_OPT_BUF_MASK] = mss & 0xff;
-	used = TCP_OPT_MSS_LEN;
+	if (room < TCP_OPT_MSS_LEN)
+		return;
+	s->new_opts[0] = TCP_OPT_MSS;
+	s->new_opts[1] = TCP_OPT_MSS_LEN;
+	s->new_opts[2] = mss >> 8;
+	s->new_opts[3] = mss & 0xff;
 	if (wscale == VEER_WSCALE_NONE || room < 2 * TCP_OPT_MSS_LEN)
-		return used;
-	s->new_opts[(at + 4) & TCP_OPT_BUF_MASK] = TCP_OPT_NOP;
-	s->new_opts[(at + 5) & TCP_OPT_BUF_MASK] = TCP_OPT_WSCALE;
-	s->new_opts[(at + 6) & TCP_OPT_BUF_MASK] = TCP_OPT_WSCALE_LEN;
-	s->new_opts[(at + 7) & TCP_OPT_BUF_MASK] = wscale;
-	return used + TCP_OPT_MSS_LEN;
+		return;
+	s->new_opts[4] = TCP_OPT_NOP;
+	s->new_opts[5] = TCP_OPT_WSCALE;
+	s->new_opts[6] = TCP_OPT_WSCALE_LEN;
+	s->new_opts[7] = wscale;
 }
 
 /* The data offset and flags word (TCP bytes 12-13). */
@@ -407,6 +398,28 @@ static __always_inline int veer_ip_set_ttl(struct __sk_buff *skb,
 				   sizeof(new_word), 0);
 }
 
+static __always_inline int veer_pkt_swap_ends(struct __sk_buff *skb,
+					      const struct veer_pkt *pkt);
+static __always_inline int veer_ip_set_ttl(struct __sk_buff *skb,
+					   const struct veer_pkt *pkt);
+
+/*
+ * Turns the segment around, as veer's own answer to its sender: the TCP
+ * header veer says (options and length as they are), a fresh TTL, ends
+ * swapped. The caller redirects it.
+ */
+static __always_inline int veer_tcp_answer(struct __sk_buff *skb,
+					   const struct veer_pkt *pkt,
+					   __u32 seq, __u32 ack, __u8 flags,
+					   __be16 window)
+{
+	if (veer_tcp_set_header(skb, pkt, seq, ack, veer_tcp_hdr_len(pkt),
+				flags, window) ||
+	    veer_ip_set_ttl(skb, pkt) || veer_pkt_swap_ends(skb, pkt))
+		return -1;
+	return 0;
+}
+
 /*
  * Sends the packet back where it came from: MACs, addresses and ports
  * swapped. A swap moves no checksum: the sums are over the same words.
@@ -483,7 +496,6 @@ static __always_inline int veer_http_answer_syn(struct __sk_buff *skb,
 	__u16 mss = ct->client_mss;
 	struct veer_syn_opts o;
 	int opt_len;
-	__u32 used;
 
 	/* The checksum update needs this SYN's own option bytes in
 	 * s->opts (a retransmitted SYN's are not the last packet's). */
@@ -493,18 +505,15 @@ static __always_inline int veer_http_answer_syn(struct __sk_buff *skb,
 	if (mss > VEER_HTTP_SEGMENT_MAX)
 		mss = VEER_HTTP_SEGMENT_MAX;
 	veer_tcp_nops(s);
-	used = veer_tcp_syn_opts(s, 0, mss,
-				 ct->client_wscale == VEER_WSCALE_NONE
-					 ? VEER_WSCALE_NONE
-					 : VEER_HTTP_WSCALE,
-				 (__u32)opt_len);
-	(void)used;
+	veer_tcp_syn_opts(s, mss,
+			  ct->client_wscale == VEER_WSCALE_NONE
+				  ? VEER_WSCALE_NONE
+				  : VEER_HTTP_WSCALE,
+			  (__u32)opt_len);
 	if (veer_tcp_write_opts(skb, pkt, s, (__u32)opt_len) ||
-	    veer_tcp_set_header(skb, pkt, ct->local_isn, ct->syn_seq + 1,
-				veer_tcp_hdr_len(pkt),
-				TCP_FLAG_SYN | TCP_FLAG_ACK,
-				bpf_htons(VEER_HTTP_WINDOW_SEGMENTS * mss)) ||
-	    veer_ip_set_ttl(skb, pkt) || veer_pkt_swap_ends(skb, pkt))
+	    veer_tcp_answer(skb, pkt, ct->local_isn, ct->syn_seq + 1,
+			    TCP_FLAG_SYN | TCP_FLAG_ACK,
+			    bpf_htons(VEER_HTTP_WINDOW_SEGMENTS * mss)))
 		return TC_ACT_SHOT;
 	veer_http_count(ct->svc_id, syn_answered);
 	return bpf_redirect(skb->ifindex, 0);
@@ -608,11 +617,10 @@ static __always_inline int veer_http_refuse(struct __sk_buff *skb,
 				    hdr_len))
 			return TC_ACT_SHOT;
 	}
-	if (veer_tcp_set_header(skb, pkt, ct->local_isn + 1,
-				pkt->seq + pkt->payload_len +
-					!!(pkt->tcp_flags & TCP_FLAG_FIN),
-				hdr_len, TCP_FLAG_RST | TCP_FLAG_ACK, 0) ||
-	    veer_ip_set_ttl(skb, pkt) || veer_pkt_swap_ends(skb, pkt))
+	if (veer_tcp_answer(skb, pkt, ct->local_isn + 1,
+			    pkt->seq + pkt->payload_len +
+				    !!(pkt->tcp_flags & TCP_FLAG_FIN),
+			    TCP_FLAG_RST | TCP_FLAG_ACK, 0))
 		return TC_ACT_SHOT;
 	return bpf_redirect(skb->ifindex, 0);
 }
@@ -654,7 +662,7 @@ static __always_inline int veer_http_backend_syn(struct __sk_buff *skb,
 				     (__be32 *)s->new_opts, old_opts, 0);
 	}
 	diff = veer_csum_segment(&s->req, 0, pkt->payload_len, 0, diff);
-	veer_tcp_syn_opts(s, 0, ct->client_mss, wscale, syn_opts);
+	veer_tcp_syn_opts(s, ct->client_mss, wscale, syn_opts);
 	if (diff >= 0)
 		diff = bpf_csum_diff(NULL, 0, (__be32 *)s->new_opts, syn_opts,
 				     (__u32)diff);
@@ -803,9 +811,7 @@ static __always_inline void veer_http_abort(const struct veer_pkt *pkt,
 	struct veer_ct_key rev_key;
 
 	if (ct->bind_state == VEER_BIND_CONNECTING) {
-		veer_ct_key_fill(&rev_key, &ct->nat_addr, &pkt->saddr,
-				 ct->nat_port, pkt->sport, pkt->family,
-				 VEER_CT_DIR_REVERSE);
+		veer_ct_key_sibling(&rev_key, pkt, ct, VEER_CT_DIR_FORWARD);
 		veer_ct_delete(VEER_CT_HALF_OPEN, &rev_key);
 		bpf_map_delete_elem(&veer_http_req, fwd_key);
 	}
@@ -879,8 +885,7 @@ static __always_inline void veer_http_hold_more(struct __sk_buff *skb,
 	/* The FIN ends what is held: both entries learn where. */
 	ct->flags |= VEER_CT_F_FIN_FORWARD;
 	ct->fin_seq_forward = pkt->seq + pkt->payload_len;
-	veer_ct_key_fill(&rev_key, &ct->nat_addr, &pkt->saddr, ct->nat_port,
-			 pkt->sport, pkt->family, VEER_CT_DIR_REVERSE);
+	veer_ct_key_sibling(&rev_key, pkt, ct, VEER_CT_DIR_FORWARD);
 	rev = veer_ct_lookup(VEER_CT_HALF_OPEN, &rev_key);
 	if (rev) {
 		rev->flags |= VEER_CT_F_FIN_FORWARD;
@@ -1106,10 +1111,8 @@ static __always_inline int veer_http_replay(struct __sk_buff *skb,
 	}
 	flags = TCP_FLAG_ACK | (len ? TCP_FLAG_PSH : 0) | (len2 ? 0 : fin);
 	if (veer_ip_set_len(skb, pkt, hdr_len, hdr_len + len) ||
-	    veer_tcp_set_header(
-		    skb, pkt, ct->syn_seq + 1, pkt->seq + 1, hdr_len, flags,
-		    veer_window_xlate(window, ct->wscale_forward)) ||
-	    veer_ip_set_ttl(skb, pkt) || veer_pkt_swap_ends(skb, pkt))
+	    veer_tcp_answer(skb, pkt, ct->syn_seq + 1, pkt->seq + 1, flags,
+			    veer_window_xlate(window, ct->wscale_forward)))
 		return TC_ACT_SHOT;
 	if (len)
 		veer_http_count(ct->svc_id, replays);
@@ -1167,9 +1170,7 @@ static __always_inline int veer_http_reset_stale(struct __sk_buff *skb,
 		return TC_ACT_SHOT;
 	veer_tcp_nops(s);
 	if (veer_tcp_write_opts(skb, pkt, s, (__u32)opt_len) ||
-	    veer_tcp_set_header(skb, pkt, pkt->ack_seq, 0,
-				veer_tcp_hdr_len(pkt), TCP_FLAG_RST, 0) ||
-	    veer_ip_set_ttl(skb, pkt) || veer_pkt_swap_ends(skb, pkt))
+	    veer_tcp_answer(skb, pkt, pkt->ack_seq, 0, TCP_FLAG_RST, 0))
 		return TC_ACT_SHOT;
 	veer_http_count(ct->svc_id, stale_backend_resets);
 	return bpf_redirect(skb->ifindex, BPF_F_INGRESS_FLAG);

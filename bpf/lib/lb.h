@@ -238,7 +238,6 @@ static __always_inline int veer_lb_forward_svc(veer_ctx_t *ctx,
 	struct veer_ct_key sibling;
 	struct veer_ct_view view;
 	int table, drop, placed = VEER_PLACE_NONE;
-	__u32 id;
 
 	table = veer_ct_track_transient(pkt, key, &sibling, VEER_CT_DIR_FORWARD,
 					&view, &drop);
@@ -256,9 +255,9 @@ static __always_inline int veer_lb_forward_svc(veer_ctx_t *ctx,
 		if (veer_lb_handoff(ctx, VEER_TAIL_HTTP_INGRESS) >= 0)
 			return CTX_ACT_OK;
 		/* No HTTP program: the default route, counted. */
-		id = svc->id;
-		hstats = bpf_map_lookup_elem(&veer_http_stats, &id);
-		if (hstats && veer_pkt_is_syn(pkt))
+		hstats = veer_pkt_is_syn(pkt) ? veer_http_stats_of(svc->id)
+					      : NULL;
+		if (hstats)
 			hstats->unseen_default++;
 	}
 	if (table == VEER_CT_DELAYED)

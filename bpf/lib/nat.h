@@ -9,6 +9,7 @@
 
 #include "ctx.h"
 #include "parse.h"
+#include "tcp.h"
 
 #define VEER_NAT_SRC 0
 #define VEER_NAT_DST 1
@@ -22,10 +23,9 @@ veer_nat_rewrite(veer_ctx_t *ctx, const struct veer_pkt *pkt, int which,
 		 const union veer_addr *addr, __be16 port)
 {
 	__u32 csum_off = pkt->l4_off + offsetof(struct tcphdr, check);
-	__u32 port_off =
-		pkt->l4_off + (which == VEER_NAT_SRC
-				       ? offsetof(struct tcphdr, source)
-				       : offsetof(struct tcphdr, dest));
+	__u32 port_field = which == VEER_NAT_SRC
+				   ? offsetof(struct tcphdr, source)
+				   : offsetof(struct tcphdr, dest);
 	const union veer_addr *old_addr =
 		which == VEER_NAT_SRC ? &pkt->saddr : &pkt->daddr;
 	__be16 old_port = which == VEER_NAT_SRC ? pkt->sport : pkt->dport;
@@ -63,14 +63,7 @@ veer_nat_rewrite(veer_ctx_t *ctx, const struct veer_pkt *pkt, int which,
 		if (ctx_store_bytes(ctx, addr_off, addr->bytes, VEER_ADDR_LEN))
 			return -1;
 	}
-	if (port != old_port) {
-		if (ctx_l4_csum_replace(ctx, csum_off, old_port, port,
-					sizeof(__be16)))
-			return -1;
-		if (ctx_store_bytes(ctx, port_off, &port, sizeof(port)))
-			return -1;
-	}
-	return 0;
+	return veer_tcp_set16(ctx, pkt, port_field, old_port, port);
 }
 
 #endif /* VEER_BPF_NAT_H */

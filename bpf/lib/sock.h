@@ -73,9 +73,7 @@ static __always_inline void veer_sock_lb(struct veer_sock_req *req)
 	if (svc->rule_count) {
 		/* connect() comes before any byte of the request: a service
 		 * with HTTP rules takes its default route here, counted. */
-		__u32 id = svc->id;
-		struct veer_http_stats *hs =
-			bpf_map_lookup_elem(&veer_http_stats, &id);
+		struct veer_http_stats *hs = veer_http_stats_of(svc->id);
 
 		if (hs)
 			hs->unseen_default++;
