@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 /* Many concurrent connections need many descriptors. */
@@ -94,4 +96,37 @@ int write_file_atomic(const char *path, const char *text)
 		return -1;
 	}
 	return 0;
+}
+
+int server_listen(const char *prog, const struct sockaddr_storage *ss,
+		  socklen_t slen, const char *addr, int *sfd)
+{
+	sigset_t mask;
+	int lfd, one = 1;
+	unsigned int port = ntohs(((const struct sockaddr_in *)ss)->sin_port);
+
+	raise_nofile();
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	*sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	lfd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		     0);
+	if (lfd < 0 || *sfd < 0) {
+		fprintf(stderr, "%s: socket: %s\n", prog, strerror(errno));
+		return -1;
+	}
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(lfd, (const struct sockaddr *)ss, slen) < 0) {
+		fprintf(stderr, "%s: bind %s port %u: %s\n", prog, addr, port,
+			strerror(errno));
+		return -1;
+	}
+	if (listen(lfd, 4096) < 0) {
+		fprintf(stderr, "%s: listen: %s\n", prog, strerror(errno));
+		return -1;
+	}
+	return lfd;
 }

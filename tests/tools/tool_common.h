@@ -20,4 +20,13 @@ int parse_decimal(const char *s, unsigned long long min, unsigned long long max,
  * the file never see it half written. 0 or -1. */
 int write_file_atomic(const char *path, const char *text);
 
+/*
+ * A test server's start: more descriptors, SIGPIPE ignored, SIGTERM and
+ * SIGINT blocked and delivered to *sfd (a signalfd), and a non-blocking
+ * listening socket on ss (addr: its text, for the message). Returns the
+ * socket, or -1 after printing why (prefixed with prog).
+ */
+int server_listen(const char *prog, const struct sockaddr_storage *ss,
+		  socklen_t slen, const char *addr, int *sfd);
+
 #endif /* VEER_TOOL_COMMON_H */

@@ -393,10 +393,9 @@ int main(int argc, char **argv)
 	struct epoll_event events[MAX_EVENTS], ev;
 	unsigned long long port = 0;
 	struct sockaddr_storage ss;
-	int lfd, sfd, one = 1, opt;
+	int lfd, sfd, opt;
 	bool running = true;
 	socklen_t slen;
-	sigset_t mask;
 
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
@@ -432,29 +431,9 @@ int main(int argc, char **argv)
 	if (parse_addr(listen_addr, (unsigned short)port, &ss, &slen))
 		return die_usage("--listen is not an IPv4 or IPv6 address");
 
-	raise_nofile();
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		     0);
-	if (lfd < 0 || sfd < 0) {
-		perror(PROG ": socket");
+	lfd = server_listen(PROG, &ss, slen, listen_addr, &sfd);
+	if (lfd < 0)
 		return 1;
-	}
-	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(lfd, (struct sockaddr *)&ss, slen) < 0) {
-		fprintf(stderr, PROG ": bind %s port %llu: %s\n", listen_addr,
-			port, strerror(errno));
-		return 1;
-	}
-	if (listen(lfd, 4096) < 0) {
-		perror(PROG ": listen");
-		return 1;
-	}
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (epfd < 0) {
 		perror(PROG ": epoll_create1");

@@ -228,10 +228,9 @@ int main(int argc, char **argv)
 	struct sockaddr_storage ss;
 	unsigned short port = 0;
 	char line[VERSION_MAX + 2];
-	int lfd, sfd, reserve_fd, one = 1, opt;
+	int lfd, sfd, reserve_fd, opt;
 	size_t line_len;
 	socklen_t slen;
-	sigset_t mask;
 	bool running = true;
 
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -269,31 +268,10 @@ int main(int argc, char **argv)
 		return die_usage("--listen is not an IPv4 or IPv6 address");
 	line_len = (size_t)snprintf(line, sizeof(line), "%s\n", version);
 
-	raise_nofile();
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	lfd = server_listen(PROG, &ss, slen, listen_addr, &sfd);
+	if (lfd < 0)
+		return 1;
 	reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-	lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		     0);
-	if (lfd < 0 || sfd < 0) {
-		perror(PROG ": socket");
-		return 1;
-	}
-	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(lfd, (struct sockaddr *)&ss, slen) < 0) {
-		fprintf(stderr, PROG ": bind %s port %u: %s\n", listen_addr,
-			port, strerror(errno));
-		return 1;
-	}
-	if (listen(lfd, 4096) < 0) {
-		perror(PROG ": listen");
-		return 1;
-	}
 
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (epfd < 0) {
