@@ -130,3 +130,27 @@ int server_listen(const char *prog, const struct sockaddr_storage *ss,
 	}
 	return lfd;
 }
+
+unsigned long errors_total(const unsigned long *errs, int kinds)
+{
+	unsigned long t = 0;
+	int i;
+
+	for (i = 0; i < kinds; i++)
+		t += errs[i];
+	return t;
+}
+
+void errors_print(const char *prog, const unsigned long *errs,
+		  const char *const *names, int kinds)
+{
+	int i;
+
+	if (!errors_total(errs, kinds))
+		return;
+	fprintf(stderr, "%s: errors:", prog);
+	for (i = 0; i < kinds; i++)
+		if (errs[i])
+			fprintf(stderr, " %s=%lu", names[i], errs[i]);
+	fprintf(stderr, "\n");
+}

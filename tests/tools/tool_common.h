@@ -20,6 +20,12 @@ int parse_decimal(const char *s, unsigned long long min, unsigned long long max,
  * the file never see it half written. 0 or -1. */
 int write_file_atomic(const char *path, const char *text);
 
+/* Errors by kind, as the clients count them: their sum, and a line
+ * "PROG: errors: name=n ..." on stderr when there are any. */
+unsigned long errors_total(const unsigned long *errs, int kinds);
+void errors_print(const char *prog, const unsigned long *errs,
+		  const char *const *names, int kinds);
+
 /*
  * A test server's start: more descriptors, SIGPIPE ignored, SIGTERM and
  * SIGINT blocked and delivered to *sfd (a signalfd), and a non-blocking

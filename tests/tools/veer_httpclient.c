@@ -166,25 +166,12 @@ static int usage_error(const char *msg)
 
 static unsigned long total_errors(void)
 {
-	unsigned long t = 0;
-	int i;
-
-	for (i = 0; i < E_KINDS; i++)
-		t += errs[i];
-	return t;
+	return errors_total(errs, E_KINDS);
 }
 
 static void print_error_detail(void)
 {
-	int i;
-
-	if (!total_errors())
-		return;
-	fprintf(stderr, PROG ": errors:");
-	for (i = 0; i < E_KINDS; i++)
-		if (errs[i])
-			fprintf(stderr, " %s=%lu", err_names[i], errs[i]);
-	fprintf(stderr, "\n");
+	errors_print(PROG, errs, err_names, E_KINDS);
 }
 
 static void version_add(const char *name)

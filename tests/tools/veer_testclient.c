@@ -303,25 +303,12 @@ static enum err_kind classify(int err)
 
 static unsigned long total_errors(void)
 {
-	unsigned long t = 0;
-	int i;
-
-	for (i = 0; i < ERR_KINDS; i++)
-		t += errs[i];
-	return t;
+	return errors_total(errs, ERR_KINDS);
 }
 
 static void print_error_detail(void)
 {
-	int i;
-
-	if (!total_errors())
-		return;
-	fprintf(stderr, PROG ": errors:");
-	for (i = 0; i < ERR_KINDS; i++)
-		if (errs[i])
-			fprintf(stderr, " %s=%lu", err_names[i], errs[i]);
-	fprintf(stderr, "\n");
+	errors_print(PROG, errs, err_names, ERR_KINDS);
 }
 
 /* "10.0.0.1:80" or "[fd00::1]:80"; "?" for another family. */
