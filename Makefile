@@ -47,7 +47,7 @@ TEST_BINS := $(BUILD)/test_unit $(BUILD)/test_packet
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 	       -fno-sanitize-recover=all $(WARNINGS) -std=gnu11 -Iinclude -Iuser
-FUZZ_SRCS := user/addr.c user/model.c user/config.c user/yaml_tree.c \
+FUZZ_SRCS := user/addr.c user/model.c user/diag.c user/config.c user/yaml_tree.c \
 	     user/istio.c
 FUZZ_CORPUS := $(BUILD)/fuzz-corpus
 

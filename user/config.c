@@ -26,6 +26,7 @@
 #include "addr.h"
 #include "config.h"
 #include "istio.h"
+#include "diag.h"
 #include "yaml_tree.h"
 
 /* Deeper nesting than the schema needs (6) is refused long before this. */
@@ -87,7 +88,7 @@ cfg_fail_at(struct cfg *c, const yaml_mark_t *mark, const char *fmt, ...)
 static const char *quote(const char *value, size_t length, char *buf,
 			 size_t len)
 {
-	return veer_yaml_quote(value, length, QUOTE_VALUE_MAX, buf, len);
+	return veer_quote(value, length, QUOTE_VALUE_MAX, buf, len);
 }
 
 static bool is_scalar(const struct cfg *c)

@@ -4,6 +4,7 @@
 #define VEER_CONFIG_H
 
 #include <stddef.h>
+#include "diag.h"
 #include "model.h"
 
 /* Larger files are refused before parsing (bounded memory and time). */
@@ -22,12 +23,6 @@ int veer_config_load_file(const char *path, struct veer_model *model, char *err,
 /* The same for a buffer; `name` stands in for the file name in errors. */
 int veer_config_load_buffer(const char *name, const char *buf, size_t len,
 			    struct veer_model *model, char *err, size_t errlen);
-
-/*
- * One line per call: notes and warnings for the user (skipped kinds,
- * ignored proxy-only fields, what header/uri rules cannot do).
- */
-typedef void (*veer_note_fn)(void *ctx, const char *note);
 
 /*
  * Loads every path (a file, or a directory: its *.yaml / *.yml / *.json

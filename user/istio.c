@@ -422,7 +422,7 @@ void veer_istio_notes(const struct veer_istio *ist, veer_note_fn fn, void *ctx)
 
 static const char *q(const ynode *n, char *buf, size_t len)
 {
-	return veer_yaml_quote(n->text, n->len, QUOTE_MAX, buf, len);
+	return veer_quote(n->text, n->len, QUOTE_MAX, buf, len);
 }
 
 /* What a node is, for "must be X, got Y". */

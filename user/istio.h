@@ -10,7 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include "config.h"
+#include "diag.h"
 #include "model.h"
 #include "yaml_tree.h"
 

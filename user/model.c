@@ -12,12 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include "addr.h"
+#include "diag.h"
 #include "model.h"
 
 /* First allocation of the services array; it doubles from there. */
 #define MODEL_INITIAL_CAPACITY 8
 /* Prefix "file:line:col: " with file truncated to veer_src_loc.file. */
-#define LOC_PREFIX_MAX (sizeof(((struct veer_src_loc *)0)->file) + 32)
 /* Names quoted in messages are cut here so one bad name cannot flood. */
 #define QUOTED_NAME_MAX 64
 /* Room for a quoted name: every byte may become "\xNN", plus "...". */
@@ -198,25 +198,19 @@ void veer_loc_prefix(const struct veer_src_loc *loc, char *buf, size_t len)
 		 loc->line, loc->column);
 }
 
-/* Formats "prefix message" into err; always returns -1 for tail calls. */
+/* Formats "file:line:col: message" into err; returns -1 for tail calls. */
 __attribute__((format(printf, 4, 5))) static int
 fail(char *err, size_t errlen, const struct veer_src_loc *loc, const char *fmt,
      ...)
 {
-	char prefix[LOC_PREFIX_MAX];
-	size_t used;
+	bool located = loc && loc->line;
 	va_list ap;
 
-	if (!err || errlen == 0)
-		return -1;
-	veer_loc_prefix(loc, prefix, sizeof(prefix));
-	snprintf(err, errlen, "%s", prefix);
-	used = strlen(err);
-	if (used < errlen - 1) {
-		va_start(ap, fmt);
-		vsnprintf(err + used, errlen - used, fmt, ap);
-		va_end(ap);
-	}
+	va_start(ap, fmt);
+	veer_vfail_at(err, errlen, located ? loc->file : NULL,
+		      located ? loc->line : 0, located ? loc->column : 0, fmt,
+		      ap);
+	va_end(ap);
 	return -1;
 }
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "config.h"
+#include "diag.h"
 #include "yaml_tree.h"
 
 /* Arena blocks; larger requests get a block of their own. */
@@ -88,52 +89,6 @@ static void arena_free(struct veer_ytree_arena *a)
 	free(a);
 }
 
-const char *veer_yaml_quote(const char *text, size_t length, size_t max,
-			    char *buf, size_t len)
-{
-	size_t i, o = 0;
-
-	if (!buf || len == 0)
-		return buf;
-	for (i = 0; i < length && o + 8 < len; i++) {
-		unsigned char ch = (unsigned char)text[i];
-
-		/* Cut between characters: the message stays UTF-8. */
-		if (i >= max && (ch & 0xc0) != 0x80) {
-			o += (size_t)snprintf(buf + o, len - o, "...");
-			break;
-		}
-		if (ch < 0x20 || ch == 0x7f || ch == '"' || ch == '\\')
-			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", ch);
-		else
-			buf[o++] = (char)ch;
-	}
-	buf[o < len ? o : len - 1] = '\0';
-	return buf;
-}
-
-__attribute__((format(printf, 6, 7))) static int
-fail_at(char *err, size_t errlen, const char *name, size_t line, size_t col,
-	const char *fmt, ...)
-{
-	size_t used;
-	va_list ap;
-
-	if (!err || errlen == 0)
-		return -1;
-	if (line)
-		snprintf(err, errlen, "%s:%zu:%zu: ", name, line, col);
-	else
-		snprintf(err, errlen, "%s: ", name);
-	used = strlen(err);
-	if (used < errlen - 1) {
-		va_start(ap, fmt);
-		vsnprintf(err + used, errlen - used, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
 /* Byte offset -> 1-based line and column (in characters) of buf. */
 static void offset_position(const char *buf, size_t len, size_t offset,
 			    size_t *line, size_t *col)
@@ -185,19 +140,21 @@ int veer_yaml_parser_error(const yaml_parser_t *p, const char *name,
 
 	switch (p->error) {
 	case YAML_MEMORY_ERROR:
-		return fail_at(err, errlen, name, 0, 0, "out of memory");
+		return veer_fail_at(err, errlen, name, 0, 0, "out of memory");
 	case YAML_READER_ERROR:
 		offset_position(buf, len, p->problem_offset, &line, &col);
 		if (strstr(problem, "UTF-8"))
-			return fail_at(err, errlen, name, line, col,
-				       "not valid UTF-8 at byte %zu (%s); "
-				       "the file must be UTF-8 text",
-				       p->problem_offset + bom_len, problem);
+			return veer_fail_at(err, errlen, name, line, col,
+					    "not valid UTF-8 at byte %zu (%s); "
+					    "the file must be UTF-8 text",
+					    p->problem_offset + bom_len,
+					    problem);
 		if (p->problem_value >= 0)
-			return fail_at(err, errlen, name, line, col,
-				       "%s (character 0x%x)", problem,
-				       p->problem_value);
-		return fail_at(err, errlen, name, line, col, "%s", problem);
+			return veer_fail_at(err, errlen, name, line, col,
+					    "%s (character 0x%x)", problem,
+					    p->problem_value);
+		return veer_fail_at(err, errlen, name, line, col, "%s",
+				    problem);
 	case YAML_SCANNER_ERROR:
 	case YAML_PARSER_ERROR: {
 		const char *hint = "";
@@ -207,19 +164,19 @@ int veer_yaml_parser_error(const yaml_parser_t *p, const char *name,
 		    !strstr(problem, "tab"))
 			hint = "; tabs cannot indent YAML";
 		if (p->context)
-			return fail_at(
+			return veer_fail_at(
 				err, errlen, name, p->problem_mark.line + 1,
 				p->problem_mark.column + 1,
 				"%s (%s at line %zu, column %zu)%s", problem,
 				p->context, p->context_mark.line + 1,
 				p->context_mark.column + 1, hint);
-		return fail_at(err, errlen, name, p->problem_mark.line + 1,
-			       p->problem_mark.column + 1, "%s%s", problem,
-			       hint);
+		return veer_fail_at(err, errlen, name, p->problem_mark.line + 1,
+				    p->problem_mark.column + 1, "%s%s", problem,
+				    hint);
 	}
 	default:
-		return fail_at(err, errlen, name, 0, 0, "YAML error %d: %s",
-			       p->error, problem);
+		return veer_fail_at(err, errlen, name, 0, 0,
+				    "YAML error %d: %s", p->error, problem);
 	}
 }
 
@@ -256,9 +213,10 @@ b_fail(struct builder *b, const yaml_mark_t *mark, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (mark)
-		return fail_at(b->err, b->errlen, b->tree->file, mark->line + 1,
-			       mark->column + 1, "%s", msg);
-	return fail_at(b->err, b->errlen, b->tree->file, 0, 0, "%s", msg);
+		return veer_fail_at(b->err, b->errlen, b->tree->file,
+				    mark->line + 1, mark->column + 1, "%s",
+				    msg);
+	return veer_fail_at(b->err, b->errlen, b->tree->file, 0, 0, "%s", msg);
 }
 
 static bool text_in(const char *text, size_t len, const char *const *set)
@@ -368,9 +326,9 @@ static int check_props(struct builder *b, const yaml_char_t *anchor,
 		return b_fail(b, mark,
 			      "anchor &%s: anchors and aliases are not "
 			      "supported",
-			      veer_yaml_quote((const char *)anchor,
-					      strlen((const char *)anchor),
-					      QUOTE_MAX, q, sizeof(q)));
+			      veer_quote((const char *)anchor,
+					 strlen((const char *)anchor),
+					 QUOTE_MAX, q, sizeof(q)));
 	if (!tag)
 		return 0;
 	t = (const char *)tag;
@@ -392,14 +350,14 @@ static int check_props(struct builder *b, const yaml_char_t *anchor,
 			      "tag !!%s: only the YAML core tags are "
 			      "supported (!!str, !!int, !!bool, !!null, "
 			      "!!float, !!map, !!seq)",
-			      veer_yaml_quote(t + skip, strlen(t + skip),
-					      QUOTE_MAX, q, sizeof(q)));
+			      veer_quote(t + skip, strlen(t + skip), QUOTE_MAX,
+					 q, sizeof(q)));
 	}
 	/* Tags are URIs with %-escapes decoded: quote them. */
 	return b_fail(b, mark,
 		      "tag %s: only the YAML core tags are supported (!!str, "
 		      "!!int, !!bool, !!null, !!float, !!map, !!seq)",
-		      veer_yaml_quote(t, strlen(t), QUOTE_MAX, q, sizeof(q)));
+		      veer_quote(t, strlen(t), QUOTE_MAX, q, sizeof(q)));
 }
 
 static struct veer_ynode *new_node(struct builder *b, unsigned char type)
@@ -510,12 +468,11 @@ static int check_duplicate_keys(struct builder *b, struct frame *f)
 	}
 	if (!second)
 		return 0;
-	return fail_at(b->err, b->errlen, b->tree->file, second->line,
-		       second->column,
-		       "key \"%s\" given twice (first at line %u, column %u)",
-		       veer_yaml_quote(second->text, second->len, QUOTE_MAX, q,
-				       sizeof(q)),
-		       first->line, first->column);
+	return veer_fail_at(
+		b->err, b->errlen, b->tree->file, second->line, second->column,
+		"key \"%s\" given twice (first at line %u, column %u)",
+		veer_quote(second->text, second->len, QUOTE_MAX, q, sizeof(q)),
+		first->line, first->column);
 }
 
 /* Attaches a finished node to the open collection, or makes it a root. */
@@ -541,20 +498,22 @@ static int attach(struct builder *b, struct veer_ynode *n)
 	/* Keys sit at even positions of a mapping. */
 	if (f->node->type == VEER_YNODE_MAP && f->count % 2 == 0) {
 		if (n->type != VEER_YNODE_SCALAR)
-			return fail_at(b->err, b->errlen, b->tree->file,
-				       n->line, n->column,
-				       "mapping keys must be strings, not "
-				       "%s",
-				       n->type == VEER_YNODE_MAP ? "mappings"
-								 : "lists");
+			return veer_fail_at(b->err, b->errlen, b->tree->file,
+					    n->line, n->column,
+					    "mapping keys must be strings, not "
+					    "%s",
+					    n->type == VEER_YNODE_MAP
+						    ? "mappings"
+						    : "lists");
 		if (n->len == 0 && n->plain)
-			return fail_at(b->err, b->errlen, b->tree->file,
-				       n->line, n->column, "empty mapping key");
+			return veer_fail_at(b->err, b->errlen, b->tree->file,
+					    n->line, n->column,
+					    "empty mapping key");
 		/* YAML 1.1 merge keys: kubectl would merge, veer will not. */
 		if (n->plain && n->len == 2 && !memcmp(n->text, "<<", 2))
-			return fail_at(b->err, b->errlen, b->tree->file,
-				       n->line, n->column,
-				       "merge keys (<<) are not supported");
+			return veer_fail_at(
+				b->err, b->errlen, b->tree->file, n->line,
+				n->column, "merge keys (<<) are not supported");
 	}
 	return push_child(b, f, n);
 }
@@ -664,11 +623,10 @@ static int build(struct builder *b)
 			return b_fail(
 				b, &ev->start_mark,
 				"alias *%s: aliases are not supported",
-				veer_yaml_quote(
-					(const char *)ev->data.alias.anchor,
-					strlen((const char *)
-						       ev->data.alias.anchor),
-					QUOTE_MAX, q, sizeof(q)));
+				veer_quote((const char *)ev->data.alias.anchor,
+					   strlen((const char *)ev->data.alias
+							  .anchor),
+					   QUOTE_MAX, q, sizeof(q)));
 		case YAML_SCALAR_EVENT:
 			ret = on_scalar(b);
 			break;
@@ -711,17 +669,17 @@ int veer_ytree_parse(struct veer_ytree *tree, const char *name, const char *buf,
 	tree->file = strdup(name);
 	tree->arena = calloc(1, sizeof(*tree->arena));
 	if (!tree->file || !tree->arena) {
-		fail_at(err, errlen, name, 0, 0, "out of memory");
+		veer_fail_at(err, errlen, name, 0, 0, "out of memory");
 		goto out;
 	}
 	if (b.len > VEER_CONFIG_MAX_BYTES) {
-		fail_at(err, errlen, name, 0, 0,
-			"%zu bytes, larger than the limit of %d bytes", b.len,
-			VEER_CONFIG_MAX_BYTES);
+		veer_fail_at(err, errlen, name, 0, 0,
+			     "%zu bytes, larger than the limit of %d bytes",
+			     b.len, VEER_CONFIG_MAX_BYTES);
 		goto out;
 	}
 	if (!yaml_parser_initialize(&b.parser)) {
-		fail_at(err, errlen, name, 0, 0, "out of memory");
+		veer_fail_at(err, errlen, name, 0, 0, "out of memory");
 		goto out;
 	}
 	/*
@@ -747,7 +705,8 @@ int veer_ytree_parse(struct veer_ytree *tree, const char *name, const char *buf,
 			memcpy(docs, b.docs, tree->doc_count * sizeof(*docs));
 			tree->docs = docs;
 		} else {
-			ret = fail_at(err, errlen, name, 0, 0, "out of memory");
+			ret = veer_fail_at(err, errlen, name, 0, 0,
+					   "out of memory");
 		}
 	}
 	if (b.have_event)

@@ -87,14 +87,6 @@ bool veer_ynode_is(const struct veer_ynode *node, const char *text);
 bool veer_ynode_is_null(const struct veer_ynode *node);
 
 /*
- * Escapes text for a one-line message: control characters, '"' and '\'
- * become \xNN; cut after `max` bytes (between characters) with "...".
- * Returns buf.
- */
-const char *veer_yaml_quote(const char *text, size_t length, size_t max,
-			    char *buf, size_t len);
-
-/*
  * Writes libyaml's parser error as "name:line:col: message" (the message
  * says what to fix where libyaml's does not: tabs, UTF-8). buf/len are what
  * the parser was given and bom_len the bytes skipped before it. Returns -1.
