@@ -25,17 +25,14 @@
 #include <string.h>
 #include "addr.h"
 #include "istio.h"
+#include "yaml_read.h"
 
 #define NS_MAX 64 /* DNS label (63) + NUL */
 #define OBJ_NAME_MAX 254 /* DNS subdomain (253) + NUL */
 #define HOST_MAX VEER_NAME_MAX
 #define ID_MAX (32 + NS_MAX + OBJ_NAME_MAX) /* "Kind ns/name" */
-#define QUOTE_MAX 40
-#define QUOTE_BUF (QUOTE_MAX * 4 + 8)
-#define DESCRIBE_BUF (QUOTE_BUF + 16)
 #define MSG_MAX 1024
 #define PORT_MAX 65535
-#define UINT_DIGITS_MAX 10
 #define CLUSTER_SUFFIX "svc.cluster.local"
 #define ISTIO_GROUP "networking.istio.io"
 #define ALL_SUBSET "all"
@@ -258,10 +255,7 @@ struct veer_istio {
 	struct hostdef **sorted_hosts; /* by host name */
 	size_t objects; /* all objects read, skipped ones included */
 	size_t entries, backends; /* made so far, against the caps */
-	char **notes;
-	size_t nnotes, notes_dropped;
-	char *err;
-	size_t errlen;
+	struct veer_yreader rd; /* errors and notes */
 };
 
 /* ---- Memory ---- */
@@ -328,9 +322,7 @@ void veer_istio_free(struct veer_istio *ist)
 		free(ist->by_kind[i].v);
 	free(ist->hosts.v);
 	free(ist->sorted_hosts);
-	for (i = 0; i < ist->nnotes; i++)
-		free(ist->notes[i]);
-	free(ist->notes);
+	veer_yreader_free(&ist->rd);
 	free(ist);
 }
 
@@ -339,34 +331,26 @@ size_t veer_istio_object_count(const struct veer_istio *ist)
 	return ist->objects;
 }
 
-/* ---- Messages ---- */
+/* ---- Messages and typed access (yaml_read.h) ---- */
 
-static void loc_prefix(const ynode *at, char *buf, size_t len)
+#define fail(ist, at, ...) veer_yfail(&(ist)->rd, at, __VA_ARGS__)
+#define note(ist, at, ...) veer_ynote(&(ist)->rd, at, __VA_ARGS__)
+#define q(n, buf, len) veer_yquote(n, buf, len)
+#define describe(n, buf, len) veer_ydescribe(n, buf, len)
+#define opt(n) veer_yopt(n)
+#define field(map, key) veer_yfield(map, key)
+#define want(ist, ...) veer_ywant(&(ist)->rd, __VA_ARGS__)
+#define get_text(ist, ...) veer_yget_text(&(ist)->rd, __VA_ARGS__)
+#define get_name(ist, ...) veer_yget_name(&(ist)->rd, __VA_ARGS__)
+#define get_uint(ist, ...) veer_yget_uint(&(ist)->rd, __VA_ARGS__)
+#define get_bool(ist, ...) veer_yget_bool(&(ist)->rd, __VA_ARGS__)
+#define text_is_ci(n, name) veer_ytext_is_ci(n, name)
+#define CHECK_FIELDS(ist, map, spec, where)                                    \
+	VEER_YCHECK_FIELDS(&(ist)->rd, map, spec, where)
+
+void veer_istio_notes(const struct veer_istio *ist, veer_note_fn fn, void *ctx)
 {
-	if (at)
-		snprintf(buf, len, "%s:%u:%u: ", at->file, at->line,
-			 at->column);
-	else
-		buf[0] = '\0';
-}
-
-/* One line "file:line:col: message" in err; always -1. */
-__attribute__((format(printf, 3, 4))) static int
-fail(struct veer_istio *ist, const ynode *at, const char *fmt, ...)
-{
-	size_t used;
-	va_list ap;
-
-	if (!ist->err || ist->errlen == 0)
-		return -1;
-	loc_prefix(at, ist->err, ist->errlen);
-	used = strlen(ist->err);
-	if (used < ist->errlen - 1) {
-		va_start(ap, fmt);
-		vsnprintf(ist->err + used, ist->errlen - used, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
+	veer_yreader_notes(&ist->rd, fn, ctx);
 }
 
 static int oom(struct veer_istio *ist)
@@ -374,189 +358,10 @@ static int oom(struct veer_istio *ist)
 	return fail(ist, NULL, "out of memory");
 }
 
-/* Keeps a note for veer_istio_notes; a note lost to memory is no error. */
-__attribute__((format(printf, 3, 4))) static void
-note(struct veer_istio *ist, const ynode *at, const char *fmt, ...)
-{
-	char msg[MSG_MAX], prefix[MSG_MAX], *line;
-	va_list ap;
-	char **grown;
-
-	if (ist->nnotes >= VEER_ISTIO_NOTES_MAX) {
-		ist->notes_dropped++;
-		return;
-	}
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	loc_prefix(at, prefix, sizeof(prefix));
-	line = malloc(strlen(prefix) + strlen(msg) + 1);
-	grown = realloc(ist->notes, (ist->nnotes + 1) * sizeof(*grown));
-	if (grown)
-		ist->notes = grown;
-	if (!line || !grown) {
-		free(line);
-		ist->notes_dropped++;
-		return;
-	}
-	strcpy(line, prefix);
-	strcat(line, msg);
-	ist->notes[ist->nnotes++] = line;
-}
-
-void veer_istio_notes(const struct veer_istio *ist, veer_note_fn fn, void *ctx)
-{
-	char msg[64];
-	size_t i;
-
-	if (!fn)
-		return;
-	for (i = 0; i < ist->nnotes; i++)
-		fn(ctx, ist->notes[i]);
-	if (ist->notes_dropped) {
-		snprintf(msg, sizeof(msg), "... and %zu more notes",
-			 ist->notes_dropped);
-		fn(ctx, msg);
-	}
-}
-
-static const char *q(const ynode *n, char *buf, size_t len)
-{
-	return veer_quote(n->text, n->len, QUOTE_MAX, buf, len);
-}
-
-/* What a node is, for "must be X, got Y". */
-static const char *describe(const ynode *n, char *buf, size_t len)
-{
-	char qb[QUOTE_BUF];
-
-	if (!n)
-		return "nothing";
-	switch (n->type) {
-	case VEER_YNODE_MAP:
-		return "a mapping";
-	case VEER_YNODE_SEQ:
-		return "a list";
-	default:
-		if (n->kind == VEER_YSCALAR_NULL)
-			return "null";
-		snprintf(buf, len, n->plain ? "%s" : "string \"%s\"",
-			 q(n, qb, sizeof(qb)));
-		return buf;
-	}
-}
-
-/* ---- Typed access ---- */
-
-/* NULL for absent and null nodes: both mean "unset" in YAML and JSON. */
-static const ynode *opt(const ynode *n)
-{
-	return veer_ynode_is_null(n) ? NULL : n;
-}
-
-static const ynode *field(const ynode *map, const char *key)
-{
-	return opt(veer_ynode_get(map, key));
-}
-
-static int want(struct veer_istio *ist, const ynode *n, int type,
-		const char *what)
-{
-	char d[DESCRIBE_BUF];
-
-	if (n->type == type)
-		return 0;
-	return fail(ist, n, "%s must be a %s, got %s", what,
-		    type == VEER_YNODE_MAP ? "mapping" : "list",
-		    describe(n, d, sizeof(d)));
-}
-
-/*
- * A string: quoted, or plain text that is not a number, boolean or null
- * (kubectl refuses `version: 1` for a label, so does veer).
- */
-static int get_text(struct veer_istio *ist, const ynode *n, const char *what)
-{
-	char d[DESCRIBE_BUF];
-
-	if (n->type != VEER_YNODE_SCALAR || n->kind != VEER_YSCALAR_STR) {
-		if (n->type == VEER_YNODE_SCALAR &&
-		    n->kind != VEER_YSCALAR_NULL)
-			return fail(ist, n,
-				    "%s must be a string, got %s; quote it",
-				    what, describe(n, d, sizeof(d)));
-		return fail(ist, n, "%s must be a string, got %s", what,
-			    describe(n, d, sizeof(d)));
-	}
-	if (memchr(n->text, '\0', n->len))
-		return fail(ist, n, "%s must not contain NUL characters", what);
-	return 0;
-}
-
-static int get_name(struct veer_istio *ist, const ynode *n, const char *what,
-		    char *dst, size_t size)
-{
-	if (get_text(ist, n, what) < 0)
-		return -1;
-	if (n->len == 0)
-		return fail(ist, n, "%s must not be empty", what);
-	if (n->len >= size)
-		return fail(ist, n, "%s is %zu bytes long, at most %zu", what,
-			    n->len, size - 1);
-	memcpy(dst, n->text, n->len + 1);
-	return 0;
-}
-
-/*
- * Decimal only and no leading zeros ("010" is octal to YAML 1.1 readers).
- * Quoted digits are accepted as well: protobuf's JSON mapping takes "80"
- * for an integer, so Istio does, and `kubectl patch` users write it.
- */
-static int get_uint(struct veer_istio *ist, const ynode *n, const char *what,
-		    unsigned int min, unsigned int max, unsigned int *out)
-{
-	unsigned long long value = 0;
-	char d[DESCRIBE_BUF];
-	bool ok = n->type == VEER_YNODE_SCALAR &&
-		  (n->kind == VEER_YSCALAR_INT || n->kind == VEER_YSCALAR_STR);
-	size_t i;
-
-	ok = ok && n->len > 0 && n->len <= UINT_DIGITS_MAX &&
-	     !(n->len > 1 && n->text[0] == '0');
-	for (i = 0; ok && i < n->len; i++) {
-		ok = n->text[i] >= '0' && n->text[i] <= '9';
-		value = value * 10 + (unsigned long long)(n->text[i] - '0');
-	}
-	if (!ok || value < min || value > max)
-		return fail(ist, n, "%s must be an integer %u..%u, got %s",
-			    what, min, max, describe(n, d, sizeof(d)));
-	*out = (unsigned int)value;
-	return 0;
-}
-
-static int get_bool(struct veer_istio *ist, const ynode *n, const char *what,
-		    bool *out)
-{
-	char d[DESCRIBE_BUF];
-
-	if (n->type == VEER_YNODE_SCALAR && n->kind == VEER_YSCALAR_BOOL) {
-		*out = n->text[0] == 't' || n->text[0] == 'T';
-		return 0;
-	}
-	return fail(ist, n, "%s must be true or false, got %s", what,
-		    describe(n, d, sizeof(d)));
-}
-
-/* Case-insensitive compare of a scalar with an enum name. */
-static bool text_is_ci(const ynode *n, const char *name)
-{
-	return n->len == strlen(name) && !strncasecmp(n->text, name, n->len);
-}
-
 static int get_ip(struct veer_istio *ist, const ynode *n, const char *what,
 		  struct addr_node *out)
 {
-	char text[INET6_ADDRSTRLEN], qb[QUOTE_BUF];
+	char text[INET6_ADDRSTRLEN], qb[VEER_YQUOTE_BUF];
 
 	if (get_text(ist, n, what) < 0)
 		return -1;
@@ -589,7 +394,7 @@ static int get_labels(struct veer_istio *ist, const ynode *n, const char *what,
 		return -1;
 	for (i = 0; i < n->len; i++) {
 		const ynode *v = veer_ynode_value(n, i);
-		char label[OBJ_NAME_MAX + 32], qb[QUOTE_BUF];
+		char label[OBJ_NAME_MAX + 32], qb[VEER_YQUOTE_BUF];
 
 		snprintf(label, sizeof(label), "%s.%s", what,
 			 q(veer_ynode_key(n, i), qb, sizeof(qb)));
@@ -627,62 +432,6 @@ static bool labels_include(const ynode *have, const ynode *wanted)
 	return true;
 }
 
-/* ---- Field lists ---- */
-
-enum field_action {
-	F_USE, /* read by the code */
-	F_SILENT, /* accepted, means nothing for veer */
-	F_PROXY, /* accepted with a note: a proxy feature veer lacks */
-	F_REFUSE, /* error with the given reason */
-};
-
-struct field_spec {
-	const char *name;
-	enum field_action action;
-	const char *why; /* F_REFUSE: the message; F_PROXY: note path */
-};
-
-/*
- * Checks the keys of a mapping against a field list: unknown keys are
- * errors (a typo must not silently change the routing), proxy features
- * are noted, refused ones are errors.
- */
-static int check_fields(struct veer_istio *ist, const ynode *map,
-			const struct field_spec *spec, size_t nspec,
-			const char *where)
-{
-	char qb[QUOTE_BUF];
-	size_t i, j;
-
-	for (i = 0; i < map->len; i++) {
-		const ynode *k = veer_ynode_key(map, i);
-
-		for (j = 0; j < nspec; j++)
-			if (veer_ynode_is(k, spec[j].name))
-				break;
-		if (j == nspec)
-			return fail(ist, k, "unknown field \"%s\" in %s",
-				    q(k, qb, sizeof(qb)), where);
-		/* Null is unset (YAML, protobuf JSON): nothing to refuse. */
-		if (veer_ynode_is_null(veer_ynode_value(map, i)))
-			continue;
-		switch (spec[j].action) {
-		case F_PROXY:
-			note(ist, k, "ignored: %s%s (proxy feature)",
-			     spec[j].why ? spec[j].why : "", spec[j].name);
-			break;
-		case F_REFUSE:
-			return fail(ist, k, "%s", spec[j].why);
-		default:
-			break;
-		}
-	}
-	return 0;
-}
-
-#define CHECK_FIELDS(ist, map, spec, where)                                    \
-	check_fields(ist, map, spec, sizeof(spec) / sizeof(spec[0]), where)
-
 /* ---- Hosts ---- */
 
 static bool host_char_ok(char c)
@@ -699,7 +448,7 @@ static bool host_char_ok(char c)
 static int resolve_host(struct veer_istio *ist, const ynode *n, const char *ns,
 			bool wildcard_ok, char out[HOST_MAX])
 {
-	char qb[QUOTE_BUF];
+	char qb[VEER_YQUOTE_BUF];
 	size_t i, len;
 	int w;
 
@@ -795,7 +544,7 @@ static int parse_meta(struct veer_istio *ist, const ynode *obj,
 		      const ynode *metadata, enum kind kind, struct meta *m)
 {
 	const ynode *name, *ns;
-	char qb[QUOTE_BUF];
+	char qb[VEER_YQUOTE_BUF];
 
 	m->kind = kind;
 	m->node = obj;
@@ -909,11 +658,14 @@ static int check_duplicate_port(struct veer_istio *ist, struct port_set *seen,
 
 /* ---- ServiceEntry, WorkloadEntry ---- */
 
-static const struct field_spec wl_fields[] = {
-	{"address", F_USE, NULL},	  {"labels", F_USE, NULL},
-	{"ports", F_USE, NULL},		  {"network", F_SILENT, NULL},
-	{"locality", F_SILENT, NULL},	  {"serviceAccount", F_SILENT, NULL},
-	{"weight", F_PROXY, "endpoint "},
+static const struct veer_field_spec wl_fields[] = {
+	{"address", VEER_F_USE, NULL},
+	{"labels", VEER_F_USE, NULL},
+	{"ports", VEER_F_USE, NULL},
+	{"network", VEER_F_SILENT, NULL},
+	{"locality", VEER_F_SILENT, NULL},
+	{"serviceAccount", VEER_F_SILENT, NULL},
+	{"weight", VEER_F_PROXY, "endpoint "},
 };
 
 /* A ServiceEntry endpoint or WorkloadEntry spec. */
@@ -924,8 +676,7 @@ static int parse_wl(struct veer_istio *ist, const ynode *n, const char *where,
 	size_t i;
 
 	if (want(ist, n, VEER_YNODE_MAP, where) < 0 ||
-	    check_fields(ist, n, wl_fields,
-			 sizeof(wl_fields) / sizeof(wl_fields[0]), where) < 0)
+	    CHECK_FIELDS(ist, n, wl_fields, where) < 0)
 		return -1;
 	wl->node = n;
 	addr = field(n, "address");
@@ -954,14 +705,14 @@ static int parse_wl(struct veer_istio *ist, const ynode *n, const char *where,
 static int parse_se_port(struct veer_istio *ist, const struct meta *m,
 			 const ynode *n, struct port *p)
 {
-	static const struct field_spec fields[] = {
-		{"number", F_USE, NULL},
-		{"name", F_USE, NULL},
-		{"protocol", F_USE, NULL},
-		{"targetPort", F_USE, NULL},
+	static const struct veer_field_spec fields[] = {
+		{"number", VEER_F_USE, NULL},
+		{"name", VEER_F_USE, NULL},
+		{"protocol", VEER_F_USE, NULL},
+		{"targetPort", VEER_F_USE, NULL},
 	};
 	const ynode *number, *name, *proto, *target;
-	char qb[QUOTE_BUF];
+	char qb[VEER_YQUOTE_BUF];
 
 	if (want(ist, n, VEER_YNODE_MAP, "port") < 0 ||
 	    CHECK_FIELDS(ist, n, fields, "a ServiceEntry port") < 0)
@@ -1005,21 +756,21 @@ static int parse_se_port(struct veer_istio *ist, const struct meta *m,
 
 static int parse_se(struct veer_istio *ist, struct se *se)
 {
-	static const struct field_spec fields[] = {
-		{"hosts", F_USE, NULL},
-		{"addresses", F_USE, NULL},
-		{"ports", F_USE, NULL},
-		{"location", F_SILENT, NULL},
-		{"resolution", F_USE, NULL},
-		{"endpoints", F_USE, NULL},
-		{"workloadSelector", F_USE, NULL},
-		{"exportTo", F_SILENT, NULL},
-		{"subjectAltNames", F_SILENT, NULL},
+	static const struct veer_field_spec fields[] = {
+		{"hosts", VEER_F_USE, NULL},
+		{"addresses", VEER_F_USE, NULL},
+		{"ports", VEER_F_USE, NULL},
+		{"location", VEER_F_SILENT, NULL},
+		{"resolution", VEER_F_USE, NULL},
+		{"endpoints", VEER_F_USE, NULL},
+		{"workloadSelector", VEER_F_USE, NULL},
+		{"exportTo", VEER_F_SILENT, NULL},
+		{"subjectAltNames", VEER_F_SILENT, NULL},
 	};
 	const struct meta *m = &se->m;
 	const ynode *spec, *hosts, *addrs, *ports, *res, *eps, *sel;
 	struct port_set *seen;
-	char d[DESCRIBE_BUF];
+	char d[VEER_YDESCRIBE_BUF];
 	size_t i;
 
 	if (get_spec(ist, m, &spec) < 0 ||
@@ -1120,8 +871,8 @@ static int parse_se(struct veer_istio *ist, struct se *se)
 				return -1;
 	}
 	if (sel) {
-		static const struct field_spec sel_fields[] = {
-			{"labels", F_USE, NULL},
+		static const struct veer_field_spec sel_fields[] = {
+			{"labels", VEER_F_USE, NULL},
 		};
 
 		if (want(ist, sel, VEER_YNODE_MAP, "workloadSelector") < 0 ||
@@ -1155,7 +906,7 @@ static int parse_svc_port(struct veer_istio *ist, struct svc *s, const ynode *n,
 			  struct port *p)
 {
 	const ynode *port, *name, *target, *proto, *app;
-	char qb[QUOTE_BUF];
+	char qb[VEER_YQUOTE_BUF];
 
 	if (want(ist, n, VEER_YNODE_MAP, "port") < 0)
 		return -1;
@@ -1218,7 +969,7 @@ static int parse_svc(struct veer_istio *ist, struct svc *s)
 {
 	const ynode *spec, *type, *ip, *ips, *ports, *aff;
 	struct port_set *seen;
-	char qb[QUOTE_BUF];
+	char qb[VEER_YQUOTE_BUF];
 	size_t i, tcp_ports = 0;
 
 	if (get_spec(ist, &s->m, &spec) < 0)
@@ -1352,7 +1103,7 @@ static const char oom_reason[] = "";
 
 static const char *phase_reason(struct veer_istio *ist, const ynode *phase)
 {
-	char qb[QUOTE_BUF], *why = zalloc(ist, 1, MSG_MAX);
+	char qb[VEER_YQUOTE_BUF], *why = zalloc(ist, 1, MSG_MAX);
 
 	if (!why)
 		return oom_reason;
@@ -1468,31 +1219,33 @@ static int pod_named_port(struct veer_istio *ist, const struct pod *p,
 static int parse_traffic_policy(struct veer_istio *ist, struct dr *dr,
 				const ynode *tp)
 {
-	static const struct field_spec fields[] = {
-		{"loadBalancer", F_USE, NULL},
-		{"connectionPool", F_PROXY, "trafficPolicy."},
-		{"outlierDetection", F_PROXY, "trafficPolicy."},
-		{"tls", F_PROXY, "trafficPolicy."},
-		{"portLevelSettings", F_PROXY, "trafficPolicy."},
-		{"tunnel", F_PROXY, "trafficPolicy."},
-		{"proxyProtocol", F_PROXY, "trafficPolicy."},
-		{"retryBudget", F_PROXY, "trafficPolicy."},
+	static const struct veer_field_spec fields[] = {
+		{"loadBalancer", VEER_F_USE, NULL},
+		{"connectionPool", VEER_F_PROXY, "trafficPolicy."},
+		{"outlierDetection", VEER_F_PROXY, "trafficPolicy."},
+		{"tls", VEER_F_PROXY, "trafficPolicy."},
+		{"portLevelSettings", VEER_F_PROXY, "trafficPolicy."},
+		{"tunnel", VEER_F_PROXY, "trafficPolicy."},
+		{"proxyProtocol", VEER_F_PROXY, "trafficPolicy."},
+		{"retryBudget", VEER_F_PROXY, "trafficPolicy."},
 	};
-	static const struct field_spec lb_fields[] = {
-		{"simple", F_PROXY, "trafficPolicy.loadBalancer."},
-		{"consistentHash", F_USE, NULL},
-		{"localityLbSetting", F_PROXY, "trafficPolicy.loadBalancer."},
-		{"warmupDurationSecs", F_PROXY, "trafficPolicy.loadBalancer."},
-		{"warmup", F_PROXY, "trafficPolicy.loadBalancer."},
+	static const struct veer_field_spec lb_fields[] = {
+		{"simple", VEER_F_PROXY, "trafficPolicy.loadBalancer."},
+		{"consistentHash", VEER_F_USE, NULL},
+		{"localityLbSetting", VEER_F_PROXY,
+		 "trafficPolicy.loadBalancer."},
+		{"warmupDurationSecs", VEER_F_PROXY,
+		 "trafficPolicy.loadBalancer."},
+		{"warmup", VEER_F_PROXY, "trafficPolicy.loadBalancer."},
 	};
-	static const struct field_spec hash_fields[] = {
-		{"useSourceIp", F_USE, NULL},
-		{"httpHeaderName", F_PROXY, "consistentHash."},
-		{"httpCookie", F_PROXY, "consistentHash."},
-		{"httpQueryParameterName", F_PROXY, "consistentHash."},
-		{"ringHash", F_PROXY, "consistentHash."},
-		{"maglev", F_PROXY, "consistentHash."},
-		{"minimumRingSize", F_PROXY, "consistentHash."},
+	static const struct veer_field_spec hash_fields[] = {
+		{"useSourceIp", VEER_F_USE, NULL},
+		{"httpHeaderName", VEER_F_PROXY, "consistentHash."},
+		{"httpCookie", VEER_F_PROXY, "consistentHash."},
+		{"httpQueryParameterName", VEER_F_PROXY, "consistentHash."},
+		{"ringHash", VEER_F_PROXY, "consistentHash."},
+		{"maglev", VEER_F_PROXY, "consistentHash."},
+		{"minimumRingSize", VEER_F_PROXY, "consistentHash."},
 	};
 	const ynode *lb, *hash, *src;
 
@@ -1525,17 +1278,17 @@ static bool subset_char_ok(char c)
 
 static int parse_dr(struct veer_istio *ist, struct dr *dr)
 {
-	static const struct field_spec fields[] = {
-		{"host", F_USE, NULL},
-		{"subsets", F_USE, NULL},
-		{"trafficPolicy", F_USE, NULL},
-		{"exportTo", F_SILENT, NULL},
-		{"workloadSelector", F_PROXY, NULL},
+	static const struct veer_field_spec fields[] = {
+		{"host", VEER_F_USE, NULL},
+		{"subsets", VEER_F_USE, NULL},
+		{"trafficPolicy", VEER_F_USE, NULL},
+		{"exportTo", VEER_F_SILENT, NULL},
+		{"workloadSelector", VEER_F_PROXY, NULL},
 	};
-	static const struct field_spec sub_fields[] = {
-		{"name", F_USE, NULL},
-		{"labels", F_USE, NULL},
-		{"trafficPolicy", F_PROXY, "subsets[]."},
+	static const struct veer_field_spec sub_fields[] = {
+		{"name", VEER_F_USE, NULL},
+		{"labels", VEER_F_USE, NULL},
+		{"trafficPolicy", VEER_F_PROXY, "subsets[]."},
 	};
 	const ynode *spec, *host, *subs, *tp;
 	size_t i, j, k;
@@ -1635,7 +1388,7 @@ static int parse_string_match(struct veer_istio *ist, const ynode *n,
 	k = veer_ynode_key(n, 0);
 	v = veer_ynode_value(n, 0);
 	if (!veer_ynode_is(k, "exact") && !veer_ynode_is(k, "prefix")) {
-		char qb[QUOTE_BUF];
+		char qb[VEER_YQUOTE_BUF];
 
 		return fail(ist, k,
 			    "unknown field \"%s\" in %s (exact or prefix)",
@@ -1662,7 +1415,7 @@ static int parse_block(struct veer_istio *ist, const ynode *n, bool tcp,
 		       struct block *b)
 {
 	const ynode *headers, *uri, *port;
-	char qb[QUOTE_BUF];
+	char qb[VEER_YQUOTE_BUF];
 	size_t i;
 
 	if (want(ist, n, VEER_YNODE_MAP, "match") < 0)
@@ -1755,18 +1508,18 @@ static int parse_block(struct veer_istio *ist, const ynode *n, bool tcp,
 static int parse_dest(struct veer_istio *ist, const struct vs *vs,
 		      const ynode *n, struct dest *d, bool *weighted)
 {
-	static const struct field_spec fields[] = {
-		{"destination", F_USE, NULL},
-		{"weight", F_USE, NULL},
-		{"headers", F_PROXY, "route[]."},
+	static const struct veer_field_spec fields[] = {
+		{"destination", VEER_F_USE, NULL},
+		{"weight", VEER_F_USE, NULL},
+		{"headers", VEER_F_PROXY, "route[]."},
 	};
-	static const struct field_spec dest_fields[] = {
-		{"host", F_USE, NULL},
-		{"subset", F_USE, NULL},
-		{"port", F_USE, NULL},
+	static const struct veer_field_spec dest_fields[] = {
+		{"host", VEER_F_USE, NULL},
+		{"subset", VEER_F_USE, NULL},
+		{"port", VEER_F_USE, NULL},
 	};
-	static const struct field_spec port_fields[] = {
-		{"number", F_USE, NULL},
+	static const struct veer_field_spec port_fields[] = {
+		{"number", VEER_F_USE, NULL},
 	};
 	const ynode *dn, *host, *subset, *port, *weight, *number;
 	char name[VEER_SUBSET_NAME_MAX];
@@ -1813,35 +1566,35 @@ static int parse_dest(struct veer_istio *ist, const struct vs *vs,
 	return 0;
 }
 
-static const struct field_spec http_fields[] = {
-	{"match", F_USE, NULL},
-	{"route", F_USE, NULL},
-	{"name", F_SILENT, NULL},
-	{"redirect", F_REFUSE,
+static const struct veer_field_spec http_fields[] = {
+	{"match", VEER_F_USE, NULL},
+	{"route", VEER_F_USE, NULL},
+	{"name", VEER_F_SILENT, NULL},
+	{"redirect", VEER_F_REFUSE,
 	 "redirect is not supported (veer forwards connections; it cannot "
 	 "answer HTTP requests)"},
-	{"directResponse", F_REFUSE,
+	{"directResponse", VEER_F_REFUSE,
 	 "directResponse is not supported (veer forwards connections; it "
 	 "cannot answer HTTP requests)"},
-	{"delegate", F_REFUSE,
+	{"delegate", VEER_F_REFUSE,
 	 "delegate is not supported (write the routes in the VirtualService "
 	 "of the host)"},
-	{"rewrite", F_PROXY, NULL},
-	{"timeout", F_PROXY, NULL},
-	{"retries", F_PROXY, NULL},
-	{"fault", F_PROXY, NULL},
-	{"mirror", F_PROXY, NULL},
-	{"mirrors", F_PROXY, NULL},
-	{"mirrorPercentage", F_PROXY, NULL},
-	{"mirrorPercent", F_PROXY, NULL},
-	{"mirror_percent", F_PROXY, NULL},
-	{"corsPolicy", F_PROXY, NULL},
-	{"headers", F_PROXY, NULL},
+	{"rewrite", VEER_F_PROXY, NULL},
+	{"timeout", VEER_F_PROXY, NULL},
+	{"retries", VEER_F_PROXY, NULL},
+	{"fault", VEER_F_PROXY, NULL},
+	{"mirror", VEER_F_PROXY, NULL},
+	{"mirrors", VEER_F_PROXY, NULL},
+	{"mirrorPercentage", VEER_F_PROXY, NULL},
+	{"mirrorPercent", VEER_F_PROXY, NULL},
+	{"mirror_percent", VEER_F_PROXY, NULL},
+	{"corsPolicy", VEER_F_PROXY, NULL},
+	{"headers", VEER_F_PROXY, NULL},
 };
 
-static const struct field_spec tcp_fields[] = {
-	{"match", F_USE, NULL},
-	{"route", F_USE, NULL},
+static const struct veer_field_spec tcp_fields[] = {
+	{"match", VEER_F_USE, NULL},
+	{"route", VEER_F_USE, NULL},
 };
 
 static int parse_rule(struct veer_istio *ist, const struct vs *vs,
@@ -1938,15 +1691,15 @@ static int parse_routes(struct veer_istio *ist, struct vs *vs,
 
 static int parse_vs(struct veer_istio *ist, struct vs *vs)
 {
-	static const struct field_spec fields[] = {
-		{"hosts", F_USE, NULL},
-		{"gateways", F_USE, NULL},
-		{"http", F_USE, NULL},
-		{"tcp", F_USE, NULL},
-		{"tls", F_REFUSE,
+	static const struct veer_field_spec fields[] = {
+		{"hosts", VEER_F_USE, NULL},
+		{"gateways", VEER_F_USE, NULL},
+		{"http", VEER_F_USE, NULL},
+		{"tcp", VEER_F_USE, NULL},
+		{"tls", VEER_F_REFUSE,
 		 "tls routes are not supported (veer does not read TLS SNI); "
 		 "use tcp routes"},
-		{"exportTo", F_SILENT, NULL},
+		{"exportTo", VEER_F_SILENT, NULL},
 	};
 	const ynode *spec, *hosts, *gws, *http, *tcp;
 	size_t i, n = 0;
@@ -2061,7 +1814,7 @@ static int classify(struct veer_istio *ist, const ynode *api, const ynode *kind)
 {
 	static const char *const versions[] = {"v1alpha3", "v1beta1", "v1"};
 	size_t glen = strlen(ISTIO_GROUP), i;
-	char qb[QUOTE_BUF];
+	char qb[VEER_YQUOTE_BUF];
 	int k;
 
 	for (k = 0; k < K_NKINDS; k++)
@@ -2087,7 +1840,8 @@ static int classify(struct veer_istio *ist, const ynode *api, const ynode *kind)
 static int add_object(struct veer_istio *ist, const ynode *obj, bool in_list)
 {
 	const ynode *api, *kind, *metadata, *items, *name, *ns;
-	char qb[QUOTE_BUF], qn[QUOTE_BUF], qs[QUOTE_BUF], d[DESCRIBE_BUF];
+	char qb[VEER_YQUOTE_BUF], qn[VEER_YQUOTE_BUF], qs[VEER_YQUOTE_BUF],
+		d[VEER_YDESCRIBE_BUF];
 	struct meta *m;
 	size_t i;
 	int k;
@@ -2164,8 +1918,8 @@ int veer_istio_add_tree(struct veer_istio *ist, const struct veer_ytree *tree,
 {
 	size_t i;
 
-	ist->err = err;
-	ist->errlen = errlen;
+	ist->rd.err = err;
+	ist->rd.errlen = errlen;
 	if (err && errlen)
 		err[0] = '\0';
 	for (i = 0; i < tree->doc_count; i++) {
@@ -2444,7 +2198,7 @@ static int check_vs_host(struct veer_istio *ist, const struct vs *vs,
 
 		for (i = 0; i < rule->ndest; i++) {
 			const struct dest *d = &rule->dests[i];
-			char qb[QUOTE_BUF];
+			char qb[VEER_YQUOTE_BUF];
 
 			if (strcmp(d->host, hd->host))
 				return fail(ist, d->host_node,
@@ -2682,7 +2436,7 @@ static int svc_endpoints(struct veer_istio *ist, struct hostdef *hd)
 	const struct svc *s = hd->svc;
 	const struct ptrvec *pods = &ist->by_kind[K_POD];
 	size_t cap = 0, i, j, k, usable = 0;
-	char qb[QUOTE_BUF];
+	char qb[VEER_YQUOTE_BUF];
 	size_t *resolved = zalloc(ist, hd->nport, sizeof(*resolved));
 	unsigned int *port_for = zalloc(ist, hd->nport, sizeof(*port_for));
 
@@ -3116,8 +2870,8 @@ int veer_istio_build(struct veer_istio *ist, struct veer_model *out, char *err,
 {
 	size_t i, first = out->count;
 
-	ist->err = err;
-	ist->errlen = errlen;
+	ist->rd.err = err;
+	ist->rd.errlen = errlen;
 	if (err && errlen)
 		err[0] = '\0';
 	if (check_duplicate_objects(ist) < 0 || collect_hosts(ist) < 0 ||

@@ -16,8 +16,6 @@
 
 /* Where objects without metadata.namespace live, as with kubectl. */
 #define VEER_ISTIO_DEFAULT_NAMESPACE "default"
-/* Notes beyond this many are counted, not kept. */
-#define VEER_ISTIO_NOTES_MAX 1000
 
 struct veer_istio;
 
