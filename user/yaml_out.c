@@ -15,26 +15,16 @@
 
 #include "addr.h"
 #include "output.h"
+#include "yaml_emit.h"
 
 /* Label that marks an endpoint as a member of subset NAME. */
 #define SUBSET_LABEL_PREFIX "veer.subset/"
 #define KUBE_DOMAIN ".svc.cluster.local"
 
-/* A double-quoted YAML scalar; every string goes out this way. */
+/* Every string goes out double-quoted. */
 static void yaml_string(FILE *out, const char *text)
 {
-	const unsigned char *p;
-
-	fputc('"', out);
-	for (p = (const unsigned char *)text; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(out, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(out, "\\x%02x", *p);
-		else
-			fputc(*p, out);
-	}
-	fputc('"', out);
+	veer_yaml_emit_string(out, text, strlen(text));
 }
 
 static void print_native(FILE *out, const struct veer_model *model)

@@ -776,3 +776,8 @@ bool veer_ynode_is_null(const struct veer_ynode *node)
 	return !node || (node->type == VEER_YNODE_SCALAR &&
 			 node->kind == VEER_YSCALAR_NULL);
 }
+
+unsigned char veer_yaml_plain_kind(const char *text, size_t len)
+{
+	return plain_kind(text, len);
+}

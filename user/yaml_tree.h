@@ -95,4 +95,7 @@ int veer_yaml_parser_error(const yaml_parser_t *parser, const char *name,
 			   const char *buf, size_t len, size_t bom_len,
 			   char *err, size_t errlen);
 
+/* What a plain (unquoted, untagged) scalar of this text means: a kind. */
+unsigned char veer_yaml_plain_kind(const char *text, size_t len);
+
 #endif /* VEER_YAML_TREE_H */

@@ -1,0 +1,404 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The object store file (objstore.c) and the YAML emitter it keeps objects
+ * in (yaml_emit.c): round trips, the index, and every kind of bad store
+ * file refused with its message and nothing read. Files go to a private
+ * temporary directory, removed afterwards.
+ */
+#include <CUnit/CUnit.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "objstore.h"
+#include "unit.h"
+#include "yaml_emit.h"
+#include "yaml_tree.h"
+
+#define INDEX_OBJECTS 100000
+
+static char dir[64];
+static char path[128];
+
+static int objstore_init(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/veer-objstore-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	/* A level that does not exist yet: writes must make it. */
+	snprintf(path, sizeof(path), "%s/pins/x/objects.yaml", dir);
+	return 0;
+}
+
+static int objstore_clean(void)
+{
+	char cmd[160];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void key_of(struct veer_object_key *k, const char *kind, const char *ns,
+		   const char *name)
+{
+	memset(k, 0, sizeof(*k));
+	snprintf(k->kind, sizeof(k->kind), "%s", kind);
+	snprintf(k->ns, sizeof(k->ns), "%s", ns);
+	snprintf(k->name, sizeof(k->name), "%s", name);
+}
+
+static void put(struct veer_objstore *st, const char *kind, const char *ns,
+		const char *name, const char *text)
+{
+	struct veer_object_key k;
+
+	key_of(&k, kind, ns, name);
+	CU_ASSERT_EQUAL_FATAL(
+		veer_objstore_put(st, &k, text, strlen(text), NULL, NULL), 0);
+}
+
+static char *slurp(const char *p, size_t *len)
+{
+	FILE *f = fopen(p, "rb");
+	char *buf;
+	long n;
+
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	} else {
+		buf[n] = '\0';
+		*len = (size_t)n;
+	}
+	fclose(f);
+	return buf;
+}
+
+static void spill(const char *p, const char *buf, size_t len)
+{
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(write(fd, buf, len) == (ssize_t)len);
+	close(fd);
+	CU_ASSERT_FATAL(chmod(p, 0600) == 0);
+}
+
+/* Writes st as the store (pending, then commit). */
+static void save(const struct veer_objstore *st)
+{
+	char err[512] = "";
+
+	UNIT_CHECK(veer_objstore_write_pending(st, path, err, sizeof(err)) == 0,
+		   "%s", err);
+	UNIT_CHECK(veer_objstore_commit(path, err, sizeof(err)) == 0, "%s",
+		   err);
+}
+
+static void test_round_trip(void)
+{
+	struct veer_objstore st, back;
+	struct veer_object_key k;
+	char err[512] = "", prev[160];
+	size_t i;
+
+	unlink(path);
+	veer_objstore_init(&st);
+	CU_ASSERT_EQUAL(veer_objstore_load(&back, path, err, sizeof(err)), 1);
+	CU_ASSERT_EQUAL(back.count, 0);
+	put(&st, "DestinationRule", "default", "reviews", "kind: A\n");
+	put(&st, "VirtualService", "prod", "reviews", "kind: B\nx: 1\n");
+	put(&st, "native", "", "web", "services: []\n");
+	save(&st);
+	UNIT_CHECK(veer_objstore_load(&back, path, err, sizeof(err)) == 0, "%s",
+		   err);
+	CU_ASSERT_EQUAL(back.generation, 1);
+	CU_ASSERT_EQUAL_FATAL(back.live, 3);
+	for (i = 0; i < 3; i++) {
+		CU_ASSERT_STRING_EQUAL(back.objects[i].key.kind,
+				       st.objects[i].key.kind);
+		CU_ASSERT_STRING_EQUAL(back.objects[i].key.ns,
+				       st.objects[i].key.ns);
+		CU_ASSERT_STRING_EQUAL(back.objects[i].text,
+				       st.objects[i].text);
+	}
+	/* The next write is the next generation; the one before is kept. */
+	key_of(&k, "VirtualService", "prod", "reviews");
+	CU_ASSERT(veer_objstore_remove(&back, &k));
+	CU_ASSERT_FALSE(veer_objstore_remove(&back, &k));
+	save(&back);
+	veer_objstore_free(&back);
+	CU_ASSERT_EQUAL(veer_objstore_load(&back, path, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(back.generation, 2);
+	CU_ASSERT_EQUAL(back.live, 2);
+	CU_ASSERT_PTR_NULL(veer_objstore_find(&back, &k));
+	veer_objstore_free(&back);
+	snprintf(prev, sizeof(prev), "%s.prev", path);
+	CU_ASSERT_EQUAL(veer_objstore_load(&back, prev, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(back.generation, 1);
+	CU_ASSERT_EQUAL(back.live, 3);
+	veer_objstore_free(&back);
+	veer_objstore_free(&st);
+}
+
+static void test_upsert_and_index(void)
+{
+	struct veer_objstore st;
+	struct veer_object_key k;
+	struct veer_object *o;
+	bool replaced, changed;
+	char name[32];
+	size_t i;
+
+	veer_objstore_init(&st);
+	for (i = 0; i < INDEX_OBJECTS; i++) {
+		snprintf(name, sizeof(name), "pod-%zu", i);
+		put(&st, "Pod", i % 2 ? "a" : "b", name, name);
+	}
+	CU_ASSERT_EQUAL(st.live, INDEX_OBJECTS);
+	/* Same name in two namespaces: two objects. */
+	key_of(&k, "Pod", "a", "pod-1");
+	CU_ASSERT_PTR_NOT_NULL(veer_objstore_find(&st, &k));
+	key_of(&k, "Pod", "b", "pod-1");
+	CU_ASSERT_PTR_NULL(veer_objstore_find(&st, &k));
+	/* Upsert: same place, changed only when the text differs. */
+	key_of(&k, "Pod", "b", "pod-10");
+	CU_ASSERT_EQUAL(
+		veer_objstore_put(&st, &k, "pod-10", 6, &replaced, &changed),
+		0);
+	CU_ASSERT(replaced);
+	CU_ASSERT_FALSE(changed);
+	CU_ASSERT_EQUAL(
+		veer_objstore_put(&st, &k, "new", 3, &replaced, &changed), 0);
+	CU_ASSERT(replaced && changed);
+	CU_ASSERT_STRING_EQUAL(st.objects[10].text, "new");
+	/* Remove most: compaction keeps every survivor findable. */
+	for (i = 0; i < INDEX_OBJECTS; i++) {
+		if (i % 10 == 3)
+			continue;
+		snprintf(name, sizeof(name), "pod-%zu", i);
+		key_of(&k, "Pod", i % 2 ? "a" : "b", name);
+		CU_ASSERT_FATAL(veer_objstore_remove(&st, &k));
+	}
+	CU_ASSERT_EQUAL(st.live, INDEX_OBJECTS / 10);
+	CU_ASSERT(st.count < INDEX_OBJECTS / 2);
+	for (i = 3; i < INDEX_OBJECTS; i += 10) {
+		snprintf(name, sizeof(name), "pod-%zu", i);
+		key_of(&k, "Pod", i % 2 ? "a" : "b", name);
+		o = veer_objstore_find(&st, &k);
+		CU_ASSERT_FATAL(o != NULL);
+		CU_ASSERT_STRING_EQUAL(o->text, name);
+	}
+	veer_objstore_free(&st);
+}
+
+/* A store file with this body and a summary that matches it. */
+static void write_raw(const char *summary_fmt, unsigned int format,
+		      const char *body, long objects)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	unsigned long crc = crc32(0L, (const Bytef *)body, (uInt)strlen(body));
+
+	fprintf(f,
+		"# veer object store, format %u; change it with veer apply "
+		"and delete\n",
+		format);
+	fprintf(f, summary_fmt, 5UL, objects, strlen(body), crc);
+	fputs(body, f);
+	fclose(f);
+	spill(path, buf, len);
+	free(buf);
+}
+
+#define GOOD_SUMMARY "# generation %lu, %ld objects, %zu bytes, crc32 0x%08lx\n"
+
+struct bad_store {
+	const char *what;
+	const char *expect;
+};
+
+static void expect_refused(const char *what, const char *expect)
+{
+	struct veer_objstore st;
+	char err[512] = "";
+
+	CU_ASSERT_EQUAL(veer_objstore_load(&st, path, err, sizeof(err)), -1);
+	UNIT_CHECK(strstr(err, expect) != NULL, "%s: got '%s'", what, err);
+	UNIT_CHECK(strstr(err, path) != NULL, "%s: file not named: '%s'", what,
+		   err);
+	UNIT_CHECK(!strchr(err, '\n'), "%s: not one line", what);
+	CU_ASSERT_EQUAL(st.count, 0);
+	CU_ASSERT_PTR_NULL(st.objects);
+}
+
+static void test_bad_files(void)
+{
+	const char *rec = "--- # VirtualService default reviews 8\nkind: A\n";
+	struct veer_objstore st;
+	char *good, *bad, err[512];
+	size_t len;
+
+	veer_objstore_init(&st);
+	put(&st, "VirtualService", "default", "reviews", "kind: A\n");
+	put(&st, "Service", "default", "reviews", "kind: B\n");
+	save(&st);
+	veer_objstore_free(&st);
+	good = slurp(path, &len);
+	CU_ASSERT_FATAL(good != NULL);
+
+	spill(path, good, len - 5);
+	expect_refused("truncated", "truncated or damaged object store");
+	bad = strdup(good);
+	bad[len - 3] ^= 0x20;
+	spill(path, bad, len);
+	expect_refused("flipped byte", "checksum");
+	free(bad);
+	write_raw(GOOD_SUMMARY, 2, rec, 1);
+	expect_refused("format 2", "format 2; this veer reads format 1");
+	spill(path, "hello: world\n", 13);
+	expect_refused("not a store", "not a veer object store");
+	spill(path, "", 0);
+	expect_refused("empty file", "not a veer object store");
+	write_raw(GOOD_SUMMARY, 1, rec, 2);
+	expect_refused("count", "1 objects, the summary says 2");
+	write_raw(GOOD_SUMMARY, 1,
+		  "--- # VirtualService default reviews 8\nkind: A\n"
+		  "--- # VirtualService default reviews 8\nkind: A\n",
+		  2);
+	expect_refused("duplicate key", "bad record");
+	write_raw(GOOD_SUMMARY, 1,
+		  "--- # VirtualService default reviews 99\nkind: A\n", 1);
+	expect_refused("record past the end", "bad record");
+	write_raw("# generation %lu, %ld objects, %zu bytes, crc 0x%08lx\n", 1,
+		  rec, 1);
+	expect_refused("summary", "bad summary line");
+	/* Only root (the caller) may write the file veer trusts. */
+	spill(path, good, len);
+	CU_ASSERT_FATAL(chmod(path, 0666) == 0);
+	expect_refused("world-writable", "mode 666");
+	CU_ASSERT_FATAL(chmod(path, 0600) == 0);
+	CU_ASSERT_EQUAL(veer_objstore_load(&st, path, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(st.live, 2);
+	veer_objstore_free(&st);
+	free(good);
+}
+
+/* A write that fails leaves the store as it was, byte for byte. */
+static void test_failed_write(void)
+{
+	struct veer_objstore st;
+	char err[512] = "", blocker[160], *before, *after;
+	size_t blen, alen;
+
+	veer_objstore_init(&st);
+	put(&st, "Service", "default", "a", "kind: Service\n");
+	save(&st);
+	before = slurp(path, &blen);
+	put(&st, "Service", "default", "b", "kind: Service\n");
+	snprintf(blocker, sizeof(blocker), "%s.pending.tmp", path);
+	CU_ASSERT_FATAL(mkdir(blocker, 0700) == 0);
+	CU_ASSERT_EQUAL(
+		veer_objstore_write_pending(&st, path, err, sizeof(err)), -1);
+	CU_ASSERT(strstr(err, "cannot create") != NULL);
+	rmdir(blocker);
+	after = slurp(path, &alen);
+	CU_ASSERT_FATAL(before && after);
+	CU_ASSERT(blen == alen && !memcmp(before, after, blen));
+	/* A pending write that is discarded changes nothing either. */
+	CU_ASSERT_EQUAL(
+		veer_objstore_write_pending(&st, path, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(veer_objstore_discard_pending(path, err, sizeof(err)),
+			0);
+	free(after);
+	after = slurp(path, &alen);
+	CU_ASSERT(blen == alen && !memcmp(before, after, blen));
+	free(before);
+	free(after);
+	veer_objstore_free(&st);
+}
+
+/* ---- The emitter: what it writes reads back as the same tree ---- */
+
+static bool same_tree(const struct veer_ynode *a, const struct veer_ynode *b)
+{
+	size_t i, n;
+
+	if (a->type != b->type || a->len != b->len)
+		return false;
+	if (a->type == VEER_YNODE_SCALAR)
+		return a->kind == b->kind && !memcmp(a->text, b->text, a->len);
+	n = a->type == VEER_YNODE_MAP ? 2 * a->len : a->len;
+	for (i = 0; i < n; i++)
+		if (!same_tree(a->items[i], b->items[i]))
+			return false;
+	return true;
+}
+
+static void test_emit_round_trip(void)
+{
+	static const char *const docs[] = {
+		"a: 1\nb: \"1\"\nc: true\nd: \"true\"\ne: null\nf: ~\ng: \"\"\n"
+		"h:\ni: 'a: b'\nj: \"x #y\"\nk: \"-\"\nl: -1\nm: 1.5\n"
+		"n: \"caf\xc3\xa9\"\no: \"tab\\there\"\np: '*star'\n"
+		"q: fd00:96::10\nr: \"10.0.0.1:80\"\ns: \"trailing:\"\n",
+		"spec:\n  http:\n  - match:\n    - headers:\n        end-user: "
+		"{exact: jason}\n    route:\n    - destination: {host: r, "
+		"subset: v2}\n      weight: 100\n",
+		"x: [[1, 2], [], {}]\ny: {}\nz: []\n\"key with: colon\": v\n",
+		"{\"apiVersion\": \"v1\", \"kind\": \"Service\", \"n\": [80, "
+		"\"80\", !!int \"81\", !!str 82, !!float 1]}",
+		"- a\n- - b\n  - c\n- k: v\n  l: w\n",
+	};
+	struct veer_ytree t1, t2;
+	char err[512], *text;
+	size_t i, len;
+
+	for (i = 0; i < ARRAY_SIZE(docs); i++) {
+		memset(&t1, 0, sizeof(t1));
+		memset(&t2, 0, sizeof(t2));
+		UNIT_CHECK(veer_ytree_parse(&t1, "in", docs[i], strlen(docs[i]),
+					    err, sizeof(err)) == 0,
+			   "doc %zu: %s", i, err);
+		CU_ASSERT_EQUAL_FATAL(
+			veer_yaml_emit_document(t1.docs[0], &text, &len), 0);
+		UNIT_CHECK(veer_ytree_parse(&t2, "out", text, len, err,
+					    sizeof(err)) == 0,
+			   "doc %zu: %s\n%s", i, err, text);
+		UNIT_CHECK(t2.doc_count == 1 &&
+				   same_tree(t1.docs[0], t2.docs[0]),
+			   "doc %zu differs:\n%s", i, text);
+		free(text);
+		veer_ytree_free(&t1);
+		veer_ytree_free(&t2);
+	}
+}
+
+int unit_objstore_suite(void)
+{
+	static const struct unit_test tests[] = {
+		{"store round trip, generations, .prev", test_round_trip},
+		{"upsert, same name in two namespaces, index at 100k",
+		 test_upsert_and_index},
+		{"truncated, damaged, foreign, unsafe stores refused",
+		 test_bad_files},
+		{"a failed or discarded write changes nothing",
+		 test_failed_write},
+		{"emitted YAML reads back as the same tree",
+		 test_emit_round_trip},
+	};
+
+	return unit_add_suite("object store", objstore_init, objstore_clean,
+			      tests, ARRAY_SIZE(tests));
+}

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* yaml_tree nodes -> block YAML (yaml_emit.h). */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include "yaml_emit.h"
+
+#define INDENT_STEP 2
+
+void veer_yaml_emit_string(FILE *out, const char *text, size_t len)
+{
+	size_t i;
+
+	fputc('"', out);
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)text[i];
+
+		if (c == '"' || c == '\\')
+			fprintf(out, "\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(out, "\\x%02x", c);
+		else
+			fputc(c, out);
+	}
+	fputc('"', out);
+}
+
+/*
+ * Text that a block context reads as one plain scalar, unchanged: printable
+ * ASCII, no indicator first, no ": " or " #", no blank at either end.
+ */
+static bool plain_safe(const char *t, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || t[0] == ' ' || t[n - 1] == ' ' || t[n - 1] == ':')
+		return false;
+	if (strchr("?:,[]{}#&*!|>'\"%@`", t[0]) ||
+	    (t[0] == '-' && (n == 1 || t[1] == ' ')))
+		return false;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)t[i];
+
+		if (c < 0x20 || c > 0x7e || c == '\\' || c == '"')
+			return false;
+		if (c == ':' && i + 1 < n && t[i + 1] == ' ')
+			return false;
+		if (c == '#' && i && t[i - 1] == ' ')
+			return false;
+	}
+	return true;
+}
+
+static const char *kind_tag(unsigned char kind)
+{
+	switch (kind) {
+	case VEER_YSCALAR_NULL:
+		return "!!null";
+	case VEER_YSCALAR_BOOL:
+		return "!!bool";
+	case VEER_YSCALAR_INT:
+		return "!!int";
+	case VEER_YSCALAR_FLOAT:
+		return "!!float";
+	default:
+		return "!!str";
+	}
+}
+
+void veer_yaml_emit_scalar(FILE *out, const struct veer_ynode *n)
+{
+	if (plain_safe(n->text, n->len) &&
+	    veer_yaml_plain_kind(n->text, n->len) == n->kind) {
+		fwrite(n->text, 1, n->len, out);
+		return;
+	}
+	if (n->kind == VEER_YSCALAR_NULL && n->len == 0) {
+		fputs("null", out);
+		return;
+	}
+	/* A string needs only quotes; any other kind keeps it by its tag. */
+	if (n->kind != VEER_YSCALAR_STR)
+		fprintf(out, "%s ", kind_tag(n->kind));
+	veer_yaml_emit_string(out, n->text, n->len);
+}
+
+static void emit_block(FILE *out, const struct veer_ynode *n,
+		       unsigned int indent, bool inline_first);
+
+static bool is_empty_collection(const struct veer_ynode *n)
+{
+	return n->type != VEER_YNODE_SCALAR && n->len == 0;
+}
+
+/* After "key:" or "-": the value on this line, or a block below it. */
+static void emit_value(FILE *out, const struct veer_ynode *v,
+		       unsigned int indent, bool after_dash)
+{
+	if (v->type == VEER_YNODE_SCALAR && v->len == 0 &&
+	    v->kind == VEER_YSCALAR_NULL) {
+		fputc('\n', out); /* "key:" alone: null, read back as written */
+	} else if (v->type == VEER_YNODE_SCALAR) {
+		fputc(' ', out);
+		veer_yaml_emit_scalar(out, v);
+		fputc('\n', out);
+	} else if (is_empty_collection(v)) {
+		fputs(v->type == VEER_YNODE_MAP ? " {}\n" : " []\n", out);
+	} else if (after_dash) {
+		/* "- key: v" / "- - v": the first line shares the dash's. */
+		fputc(' ', out);
+		emit_block(out, v, indent + INDENT_STEP, true);
+	} else {
+		fputc('\n', out);
+		emit_block(out, v, indent + INDENT_STEP, false);
+	}
+}
+
+static void emit_block(FILE *out, const struct veer_ynode *n,
+		       unsigned int indent, bool inline_first)
+{
+	size_t i;
+
+	for (i = 0; i < n->len; i++) {
+		if (i || !inline_first)
+			fprintf(out, "%*s", (int)indent, "");
+		if (n->type == VEER_YNODE_MAP) {
+			veer_yaml_emit_scalar(out, veer_ynode_key(n, i));
+			fputc(':', out);
+			emit_value(out, veer_ynode_value(n, i), indent, false);
+		} else {
+			fputc('-', out);
+			emit_value(out, n->items[i], indent, true);
+		}
+	}
+}
+
+int veer_yaml_emit_document(const struct veer_ynode *node, char **text,
+			    size_t *len)
+{
+	FILE *out;
+
+	*text = NULL;
+	*len = 0;
+	out = open_memstream(text, len);
+	if (!out)
+		return -1;
+	if (node->type == VEER_YNODE_SCALAR) {
+		veer_yaml_emit_scalar(out, node);
+		fputc('\n', out);
+	} else if (is_empty_collection(node)) {
+		fputs(node->type == VEER_YNODE_MAP ? "{}\n" : "[]\n", out);
+	} else {
+		emit_block(out, node, 0, false);
+	}
+	if (fclose(out)) {
+		free(*text);
+		*text = NULL;
+		return -1;
+	}
+	return 0;
+}
