@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* The object store on disk (objstore.h). */
+#define _GNU_SOURCE /* syncfs */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,284 +19,113 @@
 #define HEADER_LINE                                                            \
 	"# veer object store, format %u; change it with veer apply and "       \
 	"delete\n"
-#define SUMMARY_LINE                                                           \
-	"# generation %" PRIu64 ", %zu objects, %zu bytes, crc32 0x%08lx\n"
+#define SUMMARY_LINE "# %zu objects, %zu bytes, crc32 0x%08lx\n"
 #define RECORD_PREFIX "--- # "
 #define NO_NAMESPACE "-"
-#define PENDING_SUFFIX ".pending"
-#define PREV_SUFFIX ".prev"
+#define OBJECTS_DIR "objects"
+#define TRANSACTION_FILE "transaction"
 #define TMP_SUFFIX ".tmp"
+#define OBJECT_SUFFIX ".yaml"
 #define LINE_MAX_LEN 512
 #define RECOVER_HINT                                                           \
-	"veer never resets a store by itself: restore it from %s" PREV_SUFFIX  \
-	" (the generation before) or a backup, or move it aside to start "     \
-	"empty"
-
-void veer_objstore_init(struct veer_objstore *st)
-{
-	memset(st, 0, sizeof(*st));
-}
-
-void veer_objstore_free(struct veer_objstore *st)
-{
-	size_t i;
-
-	for (i = 0; i < st->count; i++)
-		free(st->objects[i].text);
-	free(st->objects);
-	free(st->slots);
-	veer_objstore_init(st);
-}
-
-/* ---- Keys and the index ---- */
-
-static uint64_t key_hash(const struct veer_object_key *key)
-{
-	const char *parts[3] = {key->kind, key->ns, key->name};
-	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
-	size_t p;
-	const char *c;
-
-	for (p = 0; p < 3; p++) {
-		for (c = parts[p]; *c; c++)
-			h = (h ^ (unsigned char)*c) * 0x100000001b3ULL;
-		h = (h ^ 0xff) * 0x100000001b3ULL; /* separator */
-	}
-	return h;
-}
-
-static bool key_equal(const struct veer_object_key *a,
-		      const struct veer_object_key *b)
-{
-	return !strcmp(a->kind, b->kind) && !strcmp(a->ns, b->ns) &&
-	       !strcmp(a->name, b->name);
-}
-
-/* The slot holding key, or the empty slot where it would go. */
-static size_t *slot_of(const struct veer_objstore *st,
-		       const struct veer_object_key *key)
-{
-	size_t mask = st->slot_count - 1, i = key_hash(key) & mask;
-
-	for (;; i = (i + 1) & mask) {
-		size_t *slot = &st->slots[i];
-
-		if (!*slot || key_equal(&st->objects[*slot - 1].key, key))
-			return slot;
-	}
-}
+	"veer never resets it by itself: restore the file from a backup, or "  \
+	"remove it and apply its object again"
 
 /*
- * Rebuilds the index for room for `want` objects, dropping removed objects
- * first when `drop_removed` (positions change: the index must follow).
- * 0, or -1 when out of memory (then nothing changed).
+ * The whole file, NUL-terminated. 1 when it does not exist. Refuses files
+ * an unprivileged user could have planted or changed: the store decides
+ * where traffic goes.
  */
-static int reindex(struct veer_objstore *st, size_t want, bool drop_removed)
+static int read_file(const char *path, unsigned long long max, char **out,
+		     size_t *out_len, char *err, size_t errlen)
 {
-	size_t n = 16, i, o = 0, *slots;
+	struct stat stbuf;
+	size_t got = 0;
+	char *buf;
+	ssize_t n;
+	int fd;
 
-	while (n < 2 * want)
-		n *= 2;
-	slots = calloc(n, sizeof(*slots));
-	if (!slots)
-		return -1;
-	for (i = 0; drop_removed && i < st->count; i++) {
-		if (st->objects[i].removed)
-			free(st->objects[i].text);
-		else
-			st->objects[o++] = st->objects[i];
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno == ENOENT)
+		return 1;
+	if (fd < 0)
+		return veer_fail_at(err, errlen, path, 0, 0, "cannot open: %s",
+				    strerror(errno));
+	if (fstat(fd, &stbuf) || !S_ISREG(stbuf.st_mode)) {
+		close(fd);
+		return veer_fail_at(err, errlen, path, 0, 0,
+				    "not a regular file");
 	}
-	if (drop_removed)
-		st->count = o;
-	free(st->slots);
-	st->slots = slots;
-	st->slot_count = n;
-	for (i = 0; i < st->count; i++)
-		if (!st->objects[i].removed)
-			*slot_of(st, &st->objects[i].key) = i + 1;
-	return 0;
-}
-
-struct veer_object *veer_objstore_find(const struct veer_objstore *st,
-				       const struct veer_object_key *key)
-{
-	size_t *slot;
-
-	if (!st->slot_count)
-		return NULL;
-	slot = slot_of(st, key);
-	if (!*slot || st->objects[*slot - 1].removed)
-		return NULL;
-	return &st->objects[*slot - 1];
-}
-
-int veer_objstore_put(struct veer_objstore *st,
-		      const struct veer_object_key *key, const char *text,
-		      size_t len, bool *replaced, bool *changed)
-{
-	struct veer_object *obj = NULL;
-	char *copy;
-	size_t *slot;
-
-	if (st->slot_count) {
-		slot = slot_of(st, key);
-		if (*slot)
-			obj = &st->objects[*slot - 1];
+	if (stbuf.st_uid != geteuid() || (stbuf.st_mode & 022)) {
+		close(fd);
+		return veer_fail_at(
+			err, errlen, path, 0, 0,
+			"owned by uid %u with mode %03o; veer trusts only "
+			"files of uid %u that no one else can write",
+			(unsigned int)stbuf.st_uid,
+			(unsigned int)(stbuf.st_mode & 0777),
+			(unsigned int)geteuid());
 	}
-	if (replaced)
-		*replaced = obj && !obj->removed;
-	if (changed)
-		*changed = !obj || obj->removed || obj->len != len ||
-			   memcmp(obj->text, text, len);
-	copy = malloc(len + 1);
-	if (!copy)
-		return -1;
-	memcpy(copy, text, len);
-	copy[len] = '\0';
-	if (obj) {
-		/* A removed object comes back in its old place. */
-		if (obj->removed)
-			st->live++;
-		free(obj->text);
-		obj->text = copy;
-		obj->len = len;
-		obj->removed = false;
-		return 0;
+	if ((unsigned long long)stbuf.st_size > max) {
+		close(fd);
+		return veer_fail_at(err, errlen, path, 0, 0,
+				    "larger than %llu bytes; " RECOVER_HINT,
+				    max);
 	}
-	if (st->count == st->capacity) {
-		size_t cap = st->capacity ? 2 * st->capacity : 16;
-		struct veer_object *grown =
-			realloc(st->objects, cap * sizeof(*grown));
-
-		if (!grown)
-			goto oom;
-		st->objects = grown;
-		st->capacity = cap;
+	buf = malloc((size_t)stbuf.st_size + 1);
+	if (!buf) {
+		close(fd);
+		return veer_fail_at(err, errlen, path, 0, 0, "out of memory");
 	}
-	if (2 * (st->count + 1) > st->slot_count &&
-	    reindex(st, st->count + 1, false))
-		goto oom;
-	obj = &st->objects[st->count];
-	memset(obj, 0, sizeof(*obj));
-	obj->key = *key;
-	obj->text = copy;
-	obj->len = len;
-	*slot_of(st, key) = ++st->count;
-	st->live++;
-	return 0;
-oom:
-	free(copy);
-	return -1;
-}
-
-bool veer_objstore_remove(struct veer_objstore *st,
-			  const struct veer_object_key *key)
-{
-	struct veer_object *obj = veer_objstore_find(st, key);
-
-	if (!obj)
-		return false;
-	obj->removed = true;
-	st->live--;
-	/* Compaction moves objects: pointers from find do not survive. */
-	if (st->count - st->live > st->live + 64)
-		reindex(st, st->live, true);
-	return true;
-}
-
-int veer_objstore_copy(struct veer_objstore *dst,
-		       const struct veer_objstore *src)
-{
-	size_t i;
-
-	veer_objstore_init(dst);
-	dst->generation = src->generation;
-	for (i = 0; i < src->count; i++) {
-		const struct veer_object *o = &src->objects[i];
-
-		if (!o->removed && veer_objstore_put(dst, &o->key, o->text,
-						     o->len, NULL, NULL)) {
-			veer_objstore_free(dst);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-const char *veer_object_id(const struct veer_object_key *key, char *buf,
-			   size_t len)
-{
-	if (key->ns[0])
-		snprintf(buf, len, "%s %s/%s", key->kind, key->ns, key->name);
-	else
-		snprintf(buf, len, "%s %s", key->kind, key->name);
-	return buf;
-}
-
-/* ---- Paths ---- */
-
-int veer_objstore_path(const char *pin_root, char *buf, size_t len, char *err,
-		       size_t errlen)
-{
-	const char *env = getenv("VEER_STORE");
-	const char *dir = getenv(VEER_STATE_DIR_ENV);
-	int n;
-
-	if (env && *env) {
-		if (env[0] != '/')
-			return veer_fail_at(err, errlen, NULL, 0, 0,
-					    "VEER_STORE must be an absolute "
-					    "path");
-		n = snprintf(buf, len, "%s", env);
-	} else {
-		if (!dir || !*dir)
-			dir = VEER_STATE_DIR_DEFAULT;
-		if (dir[0] != '/')
-			return veer_fail_at(err, errlen, NULL, 0, 0,
-					    "%s must be an absolute path",
-					    VEER_STATE_DIR_ENV);
-		n = snprintf(buf, len, "%s/pins%s/%s", dir, pin_root,
-			     VEER_OBJSTORE_FILE);
-	}
-	if (n < 0 || (size_t)n >= len ||
-	    (size_t)n + sizeof(PENDING_SUFFIX TMP_SUFFIX) > PATH_MAX)
-		return veer_fail_at(err, errlen, NULL, 0, 0,
-				    "object store path too long");
-	return 0;
-}
-
-static int suffixed(char *buf, size_t len, const char *path, const char *suffix)
-{
-	int n = snprintf(buf, len, "%s%s", path, suffix);
-
-	return n < 0 || (size_t)n >= len ? -1 : 0;
-}
-
-/* mkdir -p of path's directory, each new level mode 0700. */
-static int make_parent(const char *path, char *err, size_t errlen)
-{
-	char dir[PATH_MAX];
-	char *p;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	p = strrchr(dir, '/');
-	if (!p || p == dir)
-		return 0;
-	*p = '\0';
-	for (p = dir + 1; *p; p++) {
-		if (*p != '/')
+	while (got < (size_t)stbuf.st_size) {
+		n = read(fd, buf + got, (size_t)stbuf.st_size - got);
+		if (n < 0 && errno == EINTR)
 			continue;
-		*p = '\0';
-		if (mkdir(dir, 0700) && errno != EEXIST)
-			goto fail;
-		*p = '/';
+		if (n <= 0)
+			break;
+		got += (size_t)n;
 	}
-	if (mkdir(dir, 0700) && errno != EEXIST)
-		goto fail;
+	close(fd);
+	if (got != (size_t)stbuf.st_size) {
+		free(buf);
+		return veer_fail_at(err, errlen, path, 0, 0, "cannot read");
+	}
+	buf[got] = '\0';
+	*out = buf;
+	*out_len = got;
 	return 0;
-fail:
-	return veer_fail_at(err, errlen, NULL, 0, 0, "cannot create %s: %s",
-			    dir, strerror(errno));
+}
+
+/* The next line of buf[*pos..len) without its '\n'; NULL at the end. */
+static const char *next_line(const char *buf, size_t len, size_t *pos,
+			     size_t *line_len)
+{
+	const char *start = buf + *pos, *nl;
+
+	if (*pos >= len)
+		return NULL;
+	nl = memchr(start, '\n', len - *pos);
+	if (!nl)
+		return NULL;
+	*line_len = (size_t)(nl - start);
+	*pos += *line_len + 1;
+	return start;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
 }
 
 static int fsync_parent(const char *path)
@@ -340,116 +170,42 @@ static unsigned long crc_of(const char *buf, size_t len)
 	return crc;
 }
 
-/* ---- Reading ---- */
-
-/*
- * The whole file, NUL-terminated. 1 when it does not exist. Refuses files
- * an unprivileged user could have planted or changed: the store decides
- * where traffic goes.
- */
-static int read_file(const char *path, char **out, size_t *out_len, char *err,
-		     size_t errlen)
-{
-	struct stat stbuf;
-	size_t got = 0;
-	char *buf;
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0 && errno == ENOENT)
-		return 1;
-	if (fd < 0)
-		return veer_fail_at(err, errlen, path, 0, 0,
-				    "cannot open the object store: %s",
-				    strerror(errno));
-	if (fstat(fd, &stbuf) || !S_ISREG(stbuf.st_mode)) {
-		close(fd);
-		return veer_fail_at(err, errlen, path, 0, 0,
-				    "the object store is not a regular file");
-	}
-	if (stbuf.st_uid != geteuid() || (stbuf.st_mode & 022)) {
-		close(fd);
-		return veer_fail_at(
-			err, errlen, path, 0, 0,
-			"the object store is owned by uid %u with mode %03o; "
-			"it must belong to uid %u and be writable by it alone",
-			(unsigned int)stbuf.st_uid,
-			(unsigned int)(stbuf.st_mode & 0777),
-			(unsigned int)geteuid());
-	}
-	if ((unsigned long long)stbuf.st_size > VEER_OBJSTORE_MAX_BYTES) {
-		close(fd);
-		return veer_fail_at(
-			err, errlen, path, 0, 0,
-			"the object store is larger than %llu "
-			"bytes",
-			(unsigned long long)VEER_OBJSTORE_MAX_BYTES);
-	}
-	buf = malloc((size_t)stbuf.st_size + 1);
-	if (!buf) {
-		close(fd);
-		return veer_fail_at(err, errlen, path, 0, 0, "out of memory");
-	}
-	while (got < (size_t)stbuf.st_size) {
-		n = read(fd, buf + got, (size_t)stbuf.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	if (got != (size_t)stbuf.st_size) {
-		free(buf);
-		return veer_fail_at(err, errlen, path, 0, 0,
-				    "cannot read the object store");
-	}
-	buf[got] = '\0';
-	*out = buf;
-	*out_len = got;
-	return 0;
-}
-
-/* The next line of buf[*pos..len) without its '\n'; NULL at the end. */
-static const char *next_line(const char *buf, size_t len, size_t *pos,
-			     size_t *line_len)
-{
-	const char *start = buf + *pos, *nl;
-
-	if (*pos >= len)
-		return NULL;
-	nl = memchr(start, '\n', len - *pos);
-	if (!nl)
-		return NULL;
-	*line_len = (size_t)(nl - start);
-	*pos += *line_len + 1;
-	return start;
-}
-
 static bool token_ok(const char *s, size_t max)
 {
 	size_t n = strlen(s), i;
 
-	if (n == 0 || n >= max)
+	if (n == 0 || n >= max || !strcmp(s, ".") || !strcmp(s, ".."))
 		return false;
 	for (i = 0; i < n; i++)
-		if (s[i] <= ' ' || s[i] == 0x7f)
+		if (s[i] <= ' ' || s[i] == 0x7f || s[i] == '/')
 			return false;
 	return true;
 }
 
-static int parse_store(struct veer_objstore *st, const char *path,
-		       const char *buf, size_t len, char *err, size_t errlen)
+static bool key_ok(const struct veer_object_key *k)
+{
+	return token_ok(k->kind, sizeof(k->kind)) &&
+	       (!k->ns[0] || token_ok(k->ns, sizeof(k->ns))) &&
+	       strcmp(k->ns, NO_NAMESPACE) &&
+	       token_ok(k->name, sizeof(k->name));
+}
+
+/*
+ * Parses a store file (header, summary, records) into *set. Deletions
+ * (records of length 0) only when allow_deletes (a transaction).
+ */
+static int parse_records(struct veer_objset *set, const char *path,
+			 const char *buf, size_t len, bool allow_deletes,
+			 char *err, size_t errlen)
 {
 	char line[LINE_MAX_LEN], kind[LINE_MAX_LEN], ns[LINE_MAX_LEN],
 		name[LINE_MAX_LEN];
-	unsigned long long generation, objects, bytes, obj_len;
-	unsigned long crc, want_crc;
-	unsigned int format;
+	unsigned long long objects, bytes, obj_len;
+	unsigned long want_crc, crc;
 	size_t pos = 0, line_len, line_no = 2, count = 0;
-	const char *l;
+	unsigned int format;
 	struct veer_object_key key;
+	const char *l;
 	int n;
 
 	l = next_line(buf, len, &pos, &line_len);
@@ -471,31 +227,28 @@ static int parse_store(struct veer_objstore *st, const char *path,
 				    format, VEER_OBJSTORE_FORMAT);
 	l = next_line(buf, len, &pos, &line_len);
 	if (!l || line_len >= sizeof(line))
-		goto truncated;
+		return veer_fail_at(
+			err, errlen, path, 0, 0,
+			"truncated: no summary line; " RECOVER_HINT);
 	memcpy(line, l, line_len);
 	line[line_len] = '\0';
-	if (sscanf(line,
-		   "# generation %llu, %llu objects, %llu bytes, crc32 "
-		   "0x%lx%n",
-		   &generation, &objects, &bytes, &want_crc, &n) != 4 ||
+	if (sscanf(line, "# %llu objects, %llu bytes, crc32 0x%lx%n", &objects,
+		   &bytes, &want_crc, &n) != 3 ||
 	    (size_t)n != line_len)
-		return veer_fail_at(
-			err, errlen, path, 2, 1,
-			"damaged object store: bad summary line; " RECOVER_HINT,
-			path);
+		return veer_fail_at(err, errlen, path, 2, 1,
+				    "damaged: bad summary line; " RECOVER_HINT);
 	if (bytes != len - pos)
 		return veer_fail_at(
 			err, errlen, path, 0, 0,
-			"truncated or damaged object store: %llu "
-			"bytes of objects expected, %zu found; " RECOVER_HINT,
-			bytes, len - pos, path);
+			"truncated or damaged: %llu bytes of "
+			"objects expected, %zu found; " RECOVER_HINT,
+			bytes, len - pos);
 	crc = crc_of(buf + pos, len - pos);
 	if (crc != want_crc)
 		return veer_fail_at(err, errlen, path, 0, 0,
-				    "damaged object store: checksum 0x%08lx, "
-				    "expected 0x%08lx; " RECOVER_HINT,
-				    crc, want_crc, path);
-	st->generation = generation;
+				    "damaged: checksum 0x%08lx, expected "
+				    "0x%08lx; " RECOVER_HINT,
+				    crc, want_crc);
 	while (pos < len) {
 		line_no++;
 		l = next_line(buf, len, &pos, &line_len);
@@ -507,110 +260,71 @@ static int parse_store(struct veer_objstore *st, const char *path,
 		line[line_len] = '\0';
 		if (sscanf(line, "--- # %s %s %s %llu%n", kind, ns, name,
 			   &obj_len, &n) != 4 ||
-		    (size_t)n != line_len || !token_ok(kind, VEER_KIND_MAX) ||
-		    !token_ok(ns, VEER_OBJ_NS_MAX) ||
-		    !token_ok(name, VEER_OBJ_NAME_MAX) ||
+		    (size_t)n != line_len || strlen(kind) >= VEER_KIND_MAX ||
+		    strlen(ns) >= VEER_OBJ_NS_MAX ||
+		    strlen(name) >= VEER_OBJ_NAME_MAX ||
 		    obj_len > VEER_OBJECT_MAX_BYTES || obj_len > len - pos ||
-		    obj_len == 0 || buf[pos + obj_len - 1] != '\n')
+		    (obj_len == 0 && !allow_deletes) ||
+		    (obj_len && buf[pos + obj_len - 1] != '\n'))
 			goto damaged;
 		memset(&key, 0, sizeof(key));
 		snprintf(key.kind, sizeof(key.kind), "%s", kind);
 		snprintf(key.ns, sizeof(key.ns), "%s",
 			 strcmp(ns, NO_NAMESPACE) ? ns : "");
 		snprintf(key.name, sizeof(key.name), "%s", name);
-		if (veer_objstore_find(st, &key))
+		if (!key_ok(&key) || veer_objset_find(set, &key))
 			goto damaged;
-		if (veer_objstore_put(st, &key, buf + pos, (size_t)obj_len,
-				      NULL, NULL))
+		if (veer_objset_put(set, &key, buf + pos, (size_t)obj_len, NULL,
+				    NULL))
 			return veer_fail_at(err, errlen, path, 0, 0,
 					    "out of memory");
 		count++;
-		/* Line numbers only for messages: count the text's lines. */
 		for (; obj_len; obj_len--)
 			line_no += buf[pos++] == '\n';
 	}
 	if (count != objects)
-		goto damaged_count;
+		return veer_fail_at(err, errlen, path, 0, 0,
+				    "damaged: %zu objects, the summary says "
+				    "%llu; " RECOVER_HINT,
+				    count, objects);
 	return 0;
 not_store:
-	return veer_fail_at(err, errlen, path, 1, 1,
-			    "not a veer object store (no header line); move it "
-			    "aside or remove it to start empty");
-truncated:
 	return veer_fail_at(
-		err, errlen, path, 0, 0,
-		"truncated object store (no summary line); " RECOVER_HINT,
-		path);
+		err, errlen, path, 1, 1,
+		"not a veer object store file (no header line); " RECOVER_HINT);
 damaged:
 	return veer_fail_at(err, errlen, path, line_no, 1,
-			    "damaged object store: bad record; " RECOVER_HINT,
-			    path);
-damaged_count:
-	return veer_fail_at(err, errlen, path, 0, 0,
-			    "damaged object store: %zu objects, the summary "
-			    "says %llu; " RECOVER_HINT,
-			    count, objects, path);
+			    "damaged: bad record line; " RECOVER_HINT);
 }
 
-int veer_objstore_load(struct veer_objstore *st, const char *path, char *err,
-		       size_t errlen)
+/* Reads one store file into *set: 0, 1 when absent, -1 with err. */
+static int read_records(struct veer_objset *set, const char *path,
+			unsigned long long max, bool allow_deletes, char *err,
+			size_t errlen)
 {
 	size_t len = 0;
 	char *buf = NULL;
 	int ret;
 
-	veer_objstore_init(st);
-	ret = read_file(path, &buf, &len, err, errlen);
+	ret = read_file(path, max, &buf, &len, err, errlen);
 	if (ret)
 		return ret;
-	ret = parse_store(st, path, buf, len, err, errlen);
+	ret = parse_records(set, path, buf, len, allow_deletes, err, errlen);
 	free(buf);
-	if (ret)
-		veer_objstore_free(st);
 	return ret;
 }
 
-int veer_objstore_load_pending(struct veer_objstore *st, const char *path,
-			       char *err, size_t errlen)
+/* The records of set (deletions as length 0), header first. */
+static char *render(const struct veer_objset *set, size_t *out_len)
 {
-	char pending[PATH_MAX];
-
-	if (suffixed(pending, sizeof(pending), path, PENDING_SUFFIX))
-		return veer_fail_at(err, errlen, path, 0, 0, "path too long");
-	return veer_objstore_load(st, pending, err, errlen);
-}
-
-/* ---- Writing ---- */
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t n;
-
-	while (len) {
-		n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* The records, in order, into a malloc'd buffer. */
-static char *render_records(const struct veer_objstore *st, size_t *out_len,
-			    size_t *objects)
-{
-	char *buf = NULL;
-	size_t len = 0, i;
-	FILE *f = open_memstream(&buf, &len);
+	char *records = NULL, *all = NULL;
+	size_t rlen = 0, alen = 0, objects = 0, i;
+	FILE *f = open_memstream(&records, &rlen);
 
 	if (!f)
 		return NULL;
-	*objects = 0;
-	for (i = 0; i < st->count; i++) {
-		const struct veer_object *o = &st->objects[i];
+	for (i = 0; i < set->count; i++) {
+		const struct veer_object *o = &set->objects[i];
 
 		if (o->removed)
 			continue;
@@ -618,102 +332,391 @@ static char *render_records(const struct veer_objstore *st, size_t *out_len,
 			o->key.ns[0] ? o->key.ns : NO_NAMESPACE, o->key.name,
 			o->len);
 		fwrite(o->text, 1, o->len, f);
-		(*objects)++;
+		objects++;
 	}
+	if (fclose(f))
+		goto out;
+	f = open_memstream(&all, &alen);
+	if (!f)
+		goto out;
+	fprintf(f, HEADER_LINE SUMMARY_LINE, VEER_OBJSTORE_FORMAT, objects,
+		rlen, crc_of(records, rlen));
+	fwrite(records, 1, rlen, f);
 	if (fclose(f)) {
-		free(buf);
-		return NULL;
+		free(all);
+		all = NULL;
 	}
-	*out_len = len;
-	return buf;
+	*out_len = alen;
+out:
+	free(records);
+	return all;
 }
 
-int veer_objstore_write_pending(const struct veer_objstore *st,
-				const char *path, char *err, size_t errlen)
+/*
+ * Writes set to path through path.tmp and a rename; with durable, the
+ * data is fsynced before the rename and the directory after it.
+ */
+static int write_records(const struct veer_objset *set, const char *path,
+			 bool durable, char *err, size_t errlen)
 {
-	char pending[PATH_MAX], tmp[PATH_MAX], header[LINE_MAX_LEN];
-	size_t body_len = 0, objects = 0;
-	unsigned long crc;
-	char *body;
-	int fd, hlen, saved;
+	char tmp[PATH_MAX];
+	size_t len = 0;
+	char *buf;
+	int fd, saved;
 
-	if (suffixed(pending, sizeof(pending), path, PENDING_SUFFIX) ||
-	    suffixed(tmp, sizeof(tmp), pending, TMP_SUFFIX))
-		return veer_fail_at(err, errlen, path, 0, 0, "path too long");
-	if (make_parent(path, err, errlen))
-		return -1;
-	body = render_records(st, &body_len, &objects);
-	if (!body)
+	snprintf(tmp, sizeof(tmp), "%s" TMP_SUFFIX, path);
+	buf = render(set, &len);
+	if (!buf)
 		return veer_fail_at(err, errlen, path, 0, 0, "out of memory");
-	crc = crc_of(body, body_len);
-	hlen = snprintf(header, sizeof(header), HEADER_LINE SUMMARY_LINE,
-			VEER_OBJSTORE_FORMAT, st->generation + 1, objects,
-			body_len, crc);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
 		  0600);
 	if (fd < 0) {
 		saved = errno;
-		free(body);
+		free(buf);
 		return veer_fail_at(err, errlen, tmp, 0, 0, "cannot create: %s",
 				    strerror(saved));
 	}
-	if (write_all(fd, header, (size_t)hlen) ||
-	    write_all(fd, body, body_len) || fsync(fd)) {
+	if (write_all(fd, buf, len) || (durable && fsync(fd))) {
 		saved = errno;
 		close(fd);
 		unlink(tmp);
-		free(body);
+		free(buf);
 		return veer_fail_at(err, errlen, tmp, 0, 0, "cannot write: %s",
 				    strerror(saved));
 	}
-	free(body);
+	free(buf);
 	close(fd);
-	veer_objstore_test_point("pending-tmp");
-	if (rename(tmp, pending)) {
+	if (rename(tmp, path)) {
 		saved = errno;
 		unlink(tmp);
-		return veer_fail_at(err, errlen, pending, 0, 0,
+		return veer_fail_at(err, errlen, path, 0, 0,
 				    "cannot rename into place: %s",
 				    strerror(saved));
 	}
-	if (fsync_parent(pending))
-		return veer_fail_at(err, errlen, pending, 0, 0,
-				    "cannot sync its directory: %s",
-				    strerror(errno));
-	return 0;
-}
-
-int veer_objstore_commit(const char *path, char *err, size_t errlen)
-{
-	char pending[PATH_MAX], prev[PATH_MAX], prev_tmp[PATH_MAX];
-
-	if (suffixed(pending, sizeof(pending), path, PENDING_SUFFIX) ||
-	    suffixed(prev, sizeof(prev), path, PREV_SUFFIX) ||
-	    suffixed(prev_tmp, sizeof(prev_tmp), prev, TMP_SUFFIX))
-		return veer_fail_at(err, errlen, path, 0, 0, "path too long");
-	/* The generation before stays readable, for a human to go back. */
-	unlink(prev_tmp);
-	if (link(path, prev_tmp) == 0 && rename(prev_tmp, prev))
-		unlink(prev_tmp);
-	if (rename(pending, path))
-		return veer_fail_at(err, errlen, path, 0, 0,
-				    "cannot rename %s into place: %s", pending,
-				    strerror(errno));
-	if (fsync_parent(path))
+	if (durable && fsync_parent(path))
 		return veer_fail_at(err, errlen, path, 0, 0,
 				    "cannot sync its directory: %s",
 				    strerror(errno));
 	return 0;
 }
 
-int veer_objstore_discard_pending(const char *path, char *err, size_t errlen)
-{
-	char pending[PATH_MAX];
+/* ---- Layout ---- */
 
-	if (suffixed(pending, sizeof(pending), path, PENDING_SUFFIX))
-		return veer_fail_at(err, errlen, path, 0, 0, "path too long");
-	if (unlink(pending) && errno != ENOENT)
-		return veer_fail_at(err, errlen, pending, 0, 0,
+static int dir_trusted(const char *path, char *err, size_t errlen)
+{
+	struct stat stbuf;
+
+	if (lstat(path, &stbuf)) {
+		if (errno == ENOENT)
+			return 0;
+		return veer_fail_at(err, errlen, path, 0, 0, "cannot stat: %s",
+				    strerror(errno));
+	}
+	if (!S_ISDIR(stbuf.st_mode))
+		return veer_fail_at(err, errlen, path, 0, 0,
+				    "the object store must be a directory");
+	if (stbuf.st_uid != geteuid() || (stbuf.st_mode & 022))
+		return veer_fail_at(err, errlen, path, 0, 0,
+				    "object store directory owned by uid %u "
+				    "with mode %03o; veer trusts only one of "
+				    "uid %u that no one else can write",
+				    (unsigned int)stbuf.st_uid,
+				    (unsigned int)(stbuf.st_mode & 0777),
+				    (unsigned int)geteuid());
+	return 0;
+}
+
+int veer_objstore_open(struct veer_objstore *st, const char *pin_root,
+		       char *err, size_t errlen)
+{
+	const char *dir = getenv(VEER_STATE_DIR_ENV);
+	int n;
+
+	if (!dir || !*dir)
+		dir = VEER_STATE_DIR_DEFAULT;
+	if (dir[0] != '/')
+		return veer_fail_at(err, errlen, NULL, 0, 0,
+				    "%s must be an absolute path",
+				    VEER_STATE_DIR_ENV);
+	n = snprintf(st->dir, sizeof(st->dir), "%s/pins%s", dir, pin_root);
+	/* Room below it for objects/KIND/NS/NAME.yaml.tmp. */
+	if (n < 0 || (size_t)n + 16 + VEER_KIND_MAX + VEER_OBJ_NS_MAX +
+				     VEER_OBJ_NAME_MAX >=
+			     sizeof(st->dir))
+		return veer_fail_at(err, errlen, NULL, 0, 0,
+				    "object store path too long: %s/pins%s",
+				    dir, pin_root);
+	return dir_trusted(st->dir, err, errlen);
+}
+
+bool veer_objstore_exists(const struct veer_objstore *st)
+{
+	char path[PATH_MAX];
+	struct stat stbuf;
+
+	snprintf(path, sizeof(path), "%s/" OBJECTS_DIR, st->dir);
+	return stat(path, &stbuf) == 0;
+}
+
+static void object_path(const struct veer_objstore *st,
+			const struct veer_object_key *key, char *buf,
+			size_t len)
+{
+	/* veer_objstore_open made sure every key fits. */
+	if (snprintf(buf, len, "%s/" OBJECTS_DIR "/%s/%s/%s" OBJECT_SUFFIX,
+		     st->dir, key->kind, key->ns[0] ? key->ns : NO_NAMESPACE,
+		     key->name) >= (int)len)
+		buf[0] = '\0';
+}
+
+/* mkdir -p of path's directory, each new level mode 0700. */
+static int make_parent(const char *path, char *err, size_t errlen)
+{
+	char dir[PATH_MAX];
+	char *p;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	p = strrchr(dir, '/');
+	if (!p || p == dir)
+		return 0;
+	*p = '\0';
+	for (p = dir + 1;; p++) {
+		if (*p && *p != '/')
+			continue;
+		bool end = !*p;
+
+		*p = '\0';
+		if (mkdir(dir, 0700) && errno != EEXIST)
+			return veer_fail_at(err, errlen, dir, 0, 0,
+					    "cannot create: %s",
+					    strerror(errno));
+		if (end)
+			return 0;
+		*p = '/';
+	}
+}
+
+int veer_objstore_read(const struct veer_objstore *st,
+		       const struct veer_object_key *key,
+		       struct veer_objset *out, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	struct veer_objset one;
+	int ret;
+
+	if (!key_ok(key))
+		return 1;
+	object_path(st, key, path, sizeof(path));
+	veer_objset_init(&one);
+	ret = read_records(&one, path, VEER_OBJECT_MAX_BYTES + LINE_MAX_LEN * 3,
+			   false, err, errlen);
+	if (ret == 0 &&
+	    (one.live != 1 || memcmp(&one.objects[0].key, key, sizeof(*key))))
+		ret = veer_fail_at(err, errlen, path, 0, 0,
+				   "damaged: does not hold the object its "
+				   "path names; " RECOVER_HINT);
+	if (ret == 0 && veer_objset_put(out, key, one.objects[0].text,
+					one.objects[0].len, NULL, NULL))
+		ret = veer_fail_at(err, errlen, NULL, 0, 0, "out of memory");
+	veer_objset_free(&one);
+	return ret;
+}
+
+/* Calls fn for each entry of dir but . and ..; 0, or fn's first error. */
+static int each_entry(const char *dir,
+		      int (*fn)(const char *parent, const char *name,
+				void *ctx),
+		      void *ctx, char *err, size_t errlen)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int ret = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0
+				       : veer_fail_at(err, errlen, dir, 0, 0,
+						      "cannot read: %s",
+						      strerror(errno));
+	while (!ret && (de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			ret = fn(dir, de->d_name, ctx);
+	closedir(d);
+	return ret;
+}
+
+struct load_walk {
+	const struct veer_objstore *st;
+	struct veer_objset *out;
+	struct veer_object_key key;
+	char *err;
+	size_t errlen;
+};
+
+static int load_object(const char *parent, const char *name, void *ctx)
+{
+	struct load_walk *w = ctx;
+	size_t n = strlen(name), suffix = strlen(OBJECT_SUFFIX);
+	char path[PATH_MAX];
+
+	/* A temporary file of a finish that died: the transaction redoes it. */
+	if (n > strlen(TMP_SUFFIX) &&
+	    !strcmp(name + n - strlen(TMP_SUFFIX), TMP_SUFFIX))
+		return 0;
+	if (n <= suffix || strcmp(name + n - suffix, OBJECT_SUFFIX) ||
+	    n - suffix >= sizeof(w->key.name)) {
+		snprintf(path, sizeof(path), "%s/%s", parent, name);
+		return veer_fail_at(w->err, w->errlen, path, 0, 0,
+				    "not an object file (NAME" OBJECT_SUFFIX
+				    "); move it out of the store");
+	}
+	memset(w->key.name, 0, sizeof(w->key.name));
+	memcpy(w->key.name, name, n - suffix);
+	return veer_objstore_read(w->st, &w->key, w->out, w->err, w->errlen) ==
+			       0
+		       ? 0
+		       : -1;
+}
+
+static int load_namespace(const char *parent, const char *name, void *ctx)
+{
+	struct load_walk *w = ctx;
+	char path[PATH_MAX];
+
+	snprintf(w->key.ns, sizeof(w->key.ns), "%s",
+		 strcmp(name, NO_NAMESPACE) ? name : "");
+	snprintf(path, sizeof(path), "%s/%s", parent, name);
+	return each_entry(path, load_object, w, w->err, w->errlen);
+}
+
+static int load_kind(const char *parent, const char *name, void *ctx)
+{
+	struct load_walk *w = ctx;
+	char path[PATH_MAX];
+
+	memset(&w->key, 0, sizeof(w->key));
+	snprintf(w->key.kind, sizeof(w->key.kind), "%s", name);
+	snprintf(path, sizeof(path), "%s/%s", parent, name);
+	return each_entry(path, load_namespace, w, w->err, w->errlen);
+}
+
+int veer_objstore_load(const struct veer_objstore *st, struct veer_objset *out,
+		       char *err, size_t errlen)
+{
+	struct load_walk w = {
+		.st = st, .out = out, .err = err, .errlen = errlen};
+	char path[PATH_MAX];
+
+	veer_objset_init(out);
+	snprintf(path, sizeof(path), "%s/" OBJECTS_DIR, st->dir);
+	if (each_entry(path, load_kind, &w, err, errlen) ||
+	    veer_objset_sort(out)) {
+		if (!err || !*err)
+			veer_fail_at(err, errlen, NULL, 0, 0, "out of memory");
+		veer_objset_free(out);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- Transactions ---- */
+
+int veer_objstore_prepare(const struct veer_objstore *st,
+			  const struct veer_objset *changes, char *err,
+			  size_t errlen)
+{
+	char path[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < changes->count; i++)
+		if (!key_ok(&changes->objects[i].key))
+			return veer_fail_at(err, errlen, NULL, 0, 0,
+					    "object %s/%s: not a name the "
+					    "store can hold",
+					    changes->objects[i].key.kind,
+					    changes->objects[i].key.name);
+	snprintf(path, sizeof(path), "%s/" TRANSACTION_FILE, st->dir);
+	if (make_parent(path, err, errlen))
+		return -1;
+	return write_records(changes, path, true, err, errlen);
+}
+
+int veer_objstore_pending(const struct veer_objstore *st,
+			  struct veer_objset *changes, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	int ret;
+
+	veer_objset_init(changes);
+	snprintf(path, sizeof(path), "%s/" TRANSACTION_FILE, st->dir);
+	ret = read_records(changes, path, VEER_TRANSACTION_MAX_BYTES, true, err,
+			   errlen);
+	if (ret)
+		veer_objset_free(changes);
+	return ret;
+}
+
+int veer_objstore_finish(const struct veer_objstore *st, char *err,
+			 size_t errlen)
+{
+	char path[PATH_MAX];
+	struct veer_objset changes, one;
+	size_t i;
+	int ret, fd;
+
+	ret = veer_objstore_pending(st, &changes, err, errlen);
+	if (ret)
+		return ret == 1 ? 0 : -1;
+	veer_objset_init(&one);
+	for (i = 0; i < changes.count && !ret; i++) {
+		const struct veer_object *o = &changes.objects[i];
+
+		object_path(st, &o->key, path, sizeof(path));
+		if (!o->len) {
+			if (unlink(path) && errno != ENOENT)
+				ret = veer_fail_at(err, errlen, path, 0, 0,
+						   "cannot remove: %s",
+						   strerror(errno));
+			continue;
+		}
+		/* Not synced one by one: the transaction is the record
+		 * until the one sync of the file system below. */
+		ret = make_parent(path, err, errlen) ||
+		      veer_objset_put(&one, &o->key, o->text, o->len, NULL,
+				      NULL) ||
+		      write_records(&one, path, false, err, errlen);
+		veer_objset_free(&one);
+		veer_objset_init(&one);
+		veer_objstore_test_point("finish");
+	}
+	veer_objset_free(&changes);
+	if (ret)
+		return -1;
+	snprintf(path, sizeof(path), "%s/" TRANSACTION_FILE, st->dir);
+	fd = open(st->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || syncfs(fd)) {
+		if (fd >= 0)
+			close(fd);
+		return veer_fail_at(err, errlen, st->dir, 0, 0,
+				    "cannot sync the object store: %s",
+				    strerror(errno));
+	}
+	close(fd);
+	if (unlink(path) || fsync_parent(path))
+		return veer_fail_at(err, errlen, path, 0, 0,
+				    "cannot remove the finished transaction: "
+				    "%s",
+				    strerror(errno));
+	return 0;
+}
+
+int veer_objstore_discard(const struct veer_objstore *st, char *err,
+			  size_t errlen)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/" TRANSACTION_FILE, st->dir);
+	if (unlink(path) && errno != ENOENT)
+		return veer_fail_at(err, errlen, path, 0, 0,
 				    "cannot remove: %s", strerror(errno));
 	return 0;
 }

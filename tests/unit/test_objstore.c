@@ -7,10 +7,13 @@
  */
 #include <CUnit/CUnit.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -22,24 +25,34 @@
 #define INDEX_OBJECTS 100000
 
 static char dir[64];
-static char path[128];
+static struct veer_objstore store;
 
 static int objstore_init(void)
 {
+	char err[512];
+
 	snprintf(dir, sizeof(dir), "/tmp/veer-objstore-XXXXXX");
-	if (!mkdtemp(dir))
+	if (!mkdtemp(dir) || setenv(VEER_STATE_DIR_ENV, dir, 1))
 		return -1;
-	/* A level that does not exist yet: writes must make it. */
-	snprintf(path, sizeof(path), "%s/pins/x/objects.yaml", dir);
-	return 0;
+	/* Levels that do not exist yet: writes must make them. */
+	return veer_objstore_open(&store, "/sys/fs/bpf/unit", err, sizeof(err));
 }
 
 static int objstore_clean(void)
 {
 	char cmd[160];
 
+	unsetenv(VEER_STATE_DIR_ENV);
 	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", dir);
 	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void wipe(void)
+{
+	char cmd[PATH_MAX + 32];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", store.dir);
+	CU_ASSERT_FATAL(system(cmd) == 0);
 }
 
 static void key_of(struct veer_object_key *k, const char *kind, const char *ns,
@@ -51,14 +64,14 @@ static void key_of(struct veer_object_key *k, const char *kind, const char *ns,
 	snprintf(k->name, sizeof(k->name), "%s", name);
 }
 
-static void put(struct veer_objstore *st, const char *kind, const char *ns,
+static void put(struct veer_objset *set, const char *kind, const char *ns,
 		const char *name, const char *text)
 {
 	struct veer_object_key k;
 
 	key_of(&k, kind, ns, name);
 	CU_ASSERT_EQUAL_FATAL(
-		veer_objstore_put(st, &k, text, strlen(text), NULL, NULL), 0);
+		veer_objset_put(set, &k, text, strlen(text), NULL, NULL), 0);
 }
 
 static char *slurp(const char *p, size_t *len)
@@ -94,119 +107,140 @@ static void spill(const char *p, const char *buf, size_t len)
 	CU_ASSERT_FATAL(chmod(p, 0600) == 0);
 }
 
-/* Writes st as the store (pending, then commit). */
-static void save(const struct veer_objstore *st)
+/* Makes the changes one committed transaction. */
+static void commit(const struct veer_objset *changes)
 {
 	char err[512] = "";
 
-	UNIT_CHECK(veer_objstore_write_pending(st, path, err, sizeof(err)) == 0,
+	UNIT_CHECK(veer_objstore_prepare(&store, changes, err, sizeof(err)) ==
+			   0,
 		   "%s", err);
-	UNIT_CHECK(veer_objstore_commit(path, err, sizeof(err)) == 0, "%s",
+	UNIT_CHECK(veer_objstore_finish(&store, err, sizeof(err)) == 0, "%s",
+		   err);
+}
+
+static void load(struct veer_objset *set)
+{
+	char err[512] = "";
+
+	UNIT_CHECK(veer_objstore_load(&store, set, err, sizeof(err)) == 0, "%s",
 		   err);
 }
 
 static void test_round_trip(void)
 {
-	struct veer_objstore st, back;
+	struct veer_objset changes, back;
 	struct veer_object_key k;
-	char err[512] = "", prev[160];
-	size_t i;
+	char err[512] = "";
 
-	unlink(path);
-	veer_objstore_init(&st);
-	CU_ASSERT_EQUAL(veer_objstore_load(&back, path, err, sizeof(err)), 1);
-	CU_ASSERT_EQUAL(back.count, 0);
-	put(&st, "DestinationRule", "default", "reviews", "kind: A\n");
-	put(&st, "VirtualService", "prod", "reviews", "kind: B\nx: 1\n");
-	put(&st, "native", "", "web", "services: []\n");
-	save(&st);
-	UNIT_CHECK(veer_objstore_load(&back, path, err, sizeof(err)) == 0, "%s",
-		   err);
-	CU_ASSERT_EQUAL(back.generation, 1);
+	wipe();
+	CU_ASSERT_FALSE(veer_objstore_exists(&store));
+	load(&back);
+	CU_ASSERT_EQUAL(back.live, 0);
+	veer_objset_free(&back);
+	veer_objset_init(&changes);
+	put(&changes, "VirtualService", "prod", "reviews", "kind: B\nx: 1\n");
+	put(&changes, "DestinationRule", "default", "reviews", "kind: A\n");
+	put(&changes, "native", "", "web", "services: []\n");
+	commit(&changes);
+	CU_ASSERT(veer_objstore_exists(&store));
+	load(&back);
 	CU_ASSERT_EQUAL_FATAL(back.live, 3);
-	for (i = 0; i < 3; i++) {
-		CU_ASSERT_STRING_EQUAL(back.objects[i].key.kind,
-				       st.objects[i].key.kind);
-		CU_ASSERT_STRING_EQUAL(back.objects[i].key.ns,
-				       st.objects[i].key.ns);
-		CU_ASSERT_STRING_EQUAL(back.objects[i].text,
-				       st.objects[i].text);
-	}
-	/* The next write is the next generation; the one before is kept. */
-	key_of(&k, "VirtualService", "prod", "reviews");
-	CU_ASSERT(veer_objstore_remove(&back, &k));
-	CU_ASSERT_FALSE(veer_objstore_remove(&back, &k));
-	save(&back);
-	veer_objstore_free(&back);
-	CU_ASSERT_EQUAL(veer_objstore_load(&back, path, err, sizeof(err)), 0);
-	CU_ASSERT_EQUAL(back.generation, 2);
+	/* Sorted by kind, namespace, name. */
+	CU_ASSERT_STRING_EQUAL(back.objects[0].key.kind, "DestinationRule");
+	CU_ASSERT_STRING_EQUAL(back.objects[1].key.kind, "VirtualService");
+	CU_ASSERT_STRING_EQUAL(back.objects[1].text, "kind: B\nx: 1\n");
+	CU_ASSERT_STRING_EQUAL(back.objects[2].key.ns, "");
+	veer_objset_free(&back);
+	/* One object read alone; a missing one is 1. */
+	veer_objset_init(&back);
+	key_of(&k, "native", "", "web");
+	CU_ASSERT_EQUAL(veer_objstore_read(&store, &k, &back, err, sizeof(err)),
+			0);
+	key_of(&k, "native", "", "nope");
+	CU_ASSERT_EQUAL(veer_objstore_read(&store, &k, &back, err, sizeof(err)),
+			1);
+	CU_ASSERT_EQUAL(back.live, 1);
+	veer_objset_free(&back);
+	/* A deletion and a replacement in one transaction. */
+	veer_objset_free(&changes);
+	veer_objset_init(&changes);
+	put(&changes, "VirtualService", "prod", "reviews", "");
+	put(&changes, "native", "", "web", "services: [{}]\n");
+	commit(&changes);
+	load(&back);
 	CU_ASSERT_EQUAL(back.live, 2);
-	CU_ASSERT_PTR_NULL(veer_objstore_find(&back, &k));
-	veer_objstore_free(&back);
-	snprintf(prev, sizeof(prev), "%s.prev", path);
-	CU_ASSERT_EQUAL(veer_objstore_load(&back, prev, err, sizeof(err)), 0);
-	CU_ASSERT_EQUAL(back.generation, 1);
-	CU_ASSERT_EQUAL(back.live, 3);
-	veer_objstore_free(&back);
-	veer_objstore_free(&st);
+	key_of(&k, "VirtualService", "prod", "reviews");
+	CU_ASSERT_PTR_NULL(veer_objset_find(&back, &k));
+	key_of(&k, "native", "", "web");
+	CU_ASSERT_STRING_EQUAL(veer_objset_find(&back, &k)->text,
+			       "services: [{}]\n");
+	veer_objset_free(&back);
+	veer_objset_free(&changes);
 }
 
 static void test_upsert_and_index(void)
 {
-	struct veer_objstore st;
+	struct veer_objset set;
 	struct veer_object_key k;
 	struct veer_object *o;
 	bool replaced, changed;
 	char name[32];
 	size_t i;
 
-	veer_objstore_init(&st);
+	veer_objset_init(&set);
 	for (i = 0; i < INDEX_OBJECTS; i++) {
 		snprintf(name, sizeof(name), "pod-%zu", i);
-		put(&st, "Pod", i % 2 ? "a" : "b", name, name);
+		put(&set, "Pod", i % 2 ? "a" : "b", name, name);
 	}
-	CU_ASSERT_EQUAL(st.live, INDEX_OBJECTS);
+	CU_ASSERT_EQUAL(set.live, INDEX_OBJECTS);
 	/* Same name in two namespaces: two objects. */
 	key_of(&k, "Pod", "a", "pod-1");
-	CU_ASSERT_PTR_NOT_NULL(veer_objstore_find(&st, &k));
+	CU_ASSERT_PTR_NOT_NULL(veer_objset_find(&set, &k));
 	key_of(&k, "Pod", "b", "pod-1");
-	CU_ASSERT_PTR_NULL(veer_objstore_find(&st, &k));
+	CU_ASSERT_PTR_NULL(veer_objset_find(&set, &k));
 	/* Upsert: same place, changed only when the text differs. */
 	key_of(&k, "Pod", "b", "pod-10");
 	CU_ASSERT_EQUAL(
-		veer_objstore_put(&st, &k, "pod-10", 6, &replaced, &changed),
-		0);
+		veer_objset_put(&set, &k, "pod-10", 6, &replaced, &changed), 0);
 	CU_ASSERT(replaced);
 	CU_ASSERT_FALSE(changed);
 	CU_ASSERT_EQUAL(
-		veer_objstore_put(&st, &k, "new", 3, &replaced, &changed), 0);
+		veer_objset_put(&set, &k, "new", 3, &replaced, &changed), 0);
 	CU_ASSERT(replaced && changed);
-	CU_ASSERT_STRING_EQUAL(st.objects[10].text, "new");
+	CU_ASSERT_STRING_EQUAL(set.objects[10].text, "new");
 	/* Remove most: compaction keeps every survivor findable. */
 	for (i = 0; i < INDEX_OBJECTS; i++) {
 		if (i % 10 == 3)
 			continue;
 		snprintf(name, sizeof(name), "pod-%zu", i);
 		key_of(&k, "Pod", i % 2 ? "a" : "b", name);
-		CU_ASSERT_FATAL(veer_objstore_remove(&st, &k));
+		CU_ASSERT_FATAL(veer_objset_remove(&set, &k));
 	}
-	CU_ASSERT_EQUAL(st.live, INDEX_OBJECTS / 10);
-	CU_ASSERT(st.count < INDEX_OBJECTS / 2);
+	CU_ASSERT_EQUAL(set.live, INDEX_OBJECTS / 10);
+	CU_ASSERT(set.count < INDEX_OBJECTS / 2);
 	for (i = 3; i < INDEX_OBJECTS; i += 10) {
 		snprintf(name, sizeof(name), "pod-%zu", i);
 		key_of(&k, "Pod", i % 2 ? "a" : "b", name);
-		o = veer_objstore_find(&st, &k);
+		o = veer_objset_find(&set, &k);
 		CU_ASSERT_FATAL(o != NULL);
 		CU_ASSERT_STRING_EQUAL(o->text, name);
 	}
-	veer_objstore_free(&st);
+	veer_objset_free(&set);
 }
 
-/* A store file with this body and a summary that matches it. */
+/* The file of the one stored VirtualService default/reviews. */
+static void vs_path(char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/objects/VirtualService/default/reviews.yaml",
+		 store.dir);
+}
+
+/* That file with this body and a summary that matches it. */
 static void write_raw(const char *summary_fmt, unsigned int format,
 		      const char *body, long objects)
 {
-	char *buf = NULL;
+	char *buf = NULL, path[PATH_MAX];
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 	unsigned long crc = crc32(0L, (const Bytef *)body, (uInt)strlen(body));
@@ -215,51 +249,54 @@ static void write_raw(const char *summary_fmt, unsigned int format,
 		"# veer object store, format %u; change it with veer apply "
 		"and delete\n",
 		format);
-	fprintf(f, summary_fmt, 5UL, objects, strlen(body), crc);
+	fprintf(f, summary_fmt, objects, strlen(body), crc);
 	fputs(body, f);
 	fclose(f);
+	vs_path(path, sizeof(path));
 	spill(path, buf, len);
 	free(buf);
 }
 
-#define GOOD_SUMMARY "# generation %lu, %ld objects, %zu bytes, crc32 0x%08lx\n"
-
-struct bad_store {
-	const char *what;
-	const char *expect;
-};
+#define GOOD_SUMMARY "# %ld objects, %zu bytes, crc32 0x%08lx\n"
 
 static void expect_refused(const char *what, const char *expect)
 {
-	struct veer_objstore st;
-	char err[512] = "";
+	struct veer_objset set;
+	char err[512] = "", path[PATH_MAX];
 
-	CU_ASSERT_EQUAL(veer_objstore_load(&st, path, err, sizeof(err)), -1);
+	vs_path(path, sizeof(path));
+	CU_ASSERT_EQUAL(veer_objstore_load(&store, &set, err, sizeof(err)), -1);
 	UNIT_CHECK(strstr(err, expect) != NULL, "%s: got '%s'", what, err);
 	UNIT_CHECK(strstr(err, path) != NULL, "%s: file not named: '%s'", what,
 		   err);
+	UNIT_CHECK(strstr(err, "veer never resets it") ||
+			   strstr(err, "format 2") ||
+			   strstr(err, "no one else can write"),
+		   "%s: no way out given: '%s'", what, err);
 	UNIT_CHECK(!strchr(err, '\n'), "%s: not one line", what);
-	CU_ASSERT_EQUAL(st.count, 0);
-	CU_ASSERT_PTR_NULL(st.objects);
+	CU_ASSERT_EQUAL(set.count, 0);
+	CU_ASSERT_PTR_NULL(set.objects);
 }
 
 static void test_bad_files(void)
 {
 	const char *rec = "--- # VirtualService default reviews 8\nkind: A\n";
-	struct veer_objstore st;
-	char *good, *bad, err[512];
+	struct veer_objset set;
+	char *good, *bad, err[512], path[PATH_MAX];
 	size_t len;
 
-	veer_objstore_init(&st);
-	put(&st, "VirtualService", "default", "reviews", "kind: A\n");
-	put(&st, "Service", "default", "reviews", "kind: B\n");
-	save(&st);
-	veer_objstore_free(&st);
+	wipe();
+	veer_objset_init(&set);
+	put(&set, "VirtualService", "default", "reviews", "kind: A\n");
+	put(&set, "Service", "default", "reviews", "kind: B\n");
+	commit(&set);
+	veer_objset_free(&set);
+	vs_path(path, sizeof(path));
 	good = slurp(path, &len);
 	CU_ASSERT_FATAL(good != NULL);
 
 	spill(path, good, len - 5);
-	expect_refused("truncated", "truncated or damaged object store");
+	expect_refused("truncated", "truncated or damaged");
 	bad = strdup(good);
 	bad[len - 3] ^= 0x20;
 	spill(path, bad, len);
@@ -268,9 +305,9 @@ static void test_bad_files(void)
 	write_raw(GOOD_SUMMARY, 2, rec, 1);
 	expect_refused("format 2", "format 2; this veer reads format 1");
 	spill(path, "hello: world\n", 13);
-	expect_refused("not a store", "not a veer object store");
+	expect_refused("not a store", "not a veer object store file");
 	spill(path, "", 0);
-	expect_refused("empty file", "not a veer object store");
+	expect_refused("empty file", "not a veer object store file");
 	write_raw(GOOD_SUMMARY, 1, rec, 2);
 	expect_refused("count", "1 objects, the summary says 2");
 	write_raw(GOOD_SUMMARY, 1,
@@ -281,52 +318,111 @@ static void test_bad_files(void)
 	write_raw(GOOD_SUMMARY, 1,
 		  "--- # VirtualService default reviews 99\nkind: A\n", 1);
 	expect_refused("record past the end", "bad record");
-	write_raw("# generation %lu, %ld objects, %zu bytes, crc 0x%08lx\n", 1,
-		  rec, 1);
+	write_raw(GOOD_SUMMARY, 1,
+		  "--- # VirtualService default other 8\nkind: A\n", 1);
+	expect_refused("another object's file", "does not hold the object");
+	write_raw(GOOD_SUMMARY, 1, "--- # VirtualService default reviews 0\n",
+		  1);
+	expect_refused("a deletion outside a transaction", "bad record");
+	write_raw("# %ld objects, %zu bytes, crc 0x%08lx\n", 1, rec, 1);
 	expect_refused("summary", "bad summary line");
-	/* Only root (the caller) may write the file veer trusts. */
+	/* Only root (the caller) may write what veer trusts. */
 	spill(path, good, len);
 	CU_ASSERT_FATAL(chmod(path, 0666) == 0);
 	expect_refused("world-writable", "mode 666");
 	CU_ASSERT_FATAL(chmod(path, 0600) == 0);
-	CU_ASSERT_EQUAL(veer_objstore_load(&st, path, err, sizeof(err)), 0);
-	CU_ASSERT_EQUAL(st.live, 2);
-	veer_objstore_free(&st);
+	CU_ASSERT_EQUAL(veer_objstore_load(&store, &set, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(set.live, 2);
+	veer_objset_free(&set);
+	CU_ASSERT_FATAL(chmod(store.dir, 0777) == 0);
+	CU_ASSERT_EQUAL(veer_objstore_open(&store, "/sys/fs/bpf/unit", err,
+					   sizeof(err)),
+			-1);
+	UNIT_CHECK(strstr(err, "mode 777") != NULL, "%s", err);
+	CU_ASSERT_FATAL(chmod(store.dir, 0700) == 0);
 	free(good);
 }
 
-/* A write that fails leaves the store as it was, byte for byte. */
-static void test_failed_write(void)
+/*
+ * A transaction is all or nothing: prepared and discarded, nothing
+ * changed; killed half-way through finishing, the next finish completes
+ * it; a prepare that fails leaves the store as it was.
+ */
+static void test_transactions(void)
 {
-	struct veer_objstore st;
-	char err[512] = "", blocker[160], *before, *after;
-	size_t blen, alen;
+	struct veer_objset changes, back, pending;
+	char err[512] = "", blocker[PATH_MAX], path[PATH_MAX], *before, *after;
+	size_t blen, alen, i;
+	int status;
+	pid_t pid;
 
-	veer_objstore_init(&st);
-	put(&st, "Service", "default", "a", "kind: Service\n");
-	save(&st);
+	wipe();
+	veer_objset_init(&changes);
+	put(&changes, "VirtualService", "default", "reviews", "kind: A\n");
+	commit(&changes);
+	vs_path(path, sizeof(path));
 	before = slurp(path, &blen);
-	put(&st, "Service", "default", "b", "kind: Service\n");
-	snprintf(blocker, sizeof(blocker), "%s.pending.tmp", path);
+	veer_objset_free(&changes);
+	veer_objset_init(&changes);
+	put(&changes, "VirtualService", "default", "reviews", "kind: B\n");
+	for (i = 0; i < 5; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "pod-%zu", i);
+		put(&changes, "Pod", "default", name, "kind: Pod\n");
+	}
+	/* Prepare that cannot write: nothing changes. */
+	snprintf(blocker, sizeof(blocker), "%s/transaction.tmp", store.dir);
 	CU_ASSERT_FATAL(mkdir(blocker, 0700) == 0);
 	CU_ASSERT_EQUAL(
-		veer_objstore_write_pending(&st, path, err, sizeof(err)), -1);
+		veer_objstore_prepare(&store, &changes, err, sizeof(err)), -1);
 	CU_ASSERT(strstr(err, "cannot create") != NULL);
 	rmdir(blocker);
-	after = slurp(path, &alen);
-	CU_ASSERT_FATAL(before && after);
-	CU_ASSERT(blen == alen && !memcmp(before, after, blen));
-	/* A pending write that is discarded changes nothing either. */
 	CU_ASSERT_EQUAL(
-		veer_objstore_write_pending(&st, path, err, sizeof(err)), 0);
-	CU_ASSERT_EQUAL(veer_objstore_discard_pending(path, err, sizeof(err)),
-			0);
-	free(after);
+		veer_objstore_pending(&store, &pending, err, sizeof(err)), 1);
+	/* Prepared, then discarded: nothing changes either. */
+	CU_ASSERT_EQUAL(
+		veer_objstore_prepare(&store, &changes, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(veer_objstore_discard(&store, err, sizeof(err)), 0);
 	after = slurp(path, &alen);
-	CU_ASSERT(blen == alen && !memcmp(before, after, blen));
-	free(before);
+	CU_ASSERT(before && after && blen == alen &&
+		  !memcmp(before, after, blen));
 	free(after);
-	veer_objstore_free(&st);
+	load(&back);
+	CU_ASSERT_EQUAL(back.live, 1);
+	veer_objset_free(&back);
+	/* Killed after the first object file: the transaction stays, and
+	 * finishing it again gives every object. */
+	CU_ASSERT_EQUAL(
+		veer_objstore_prepare(&store, &changes, err, sizeof(err)), 0);
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		setenv("VEER_TEST_STORE_KILL", "finish", 1);
+		veer_objstore_finish(&store, err, sizeof(err));
+		_exit(0);
+	}
+	CU_ASSERT_FATAL(waitpid(pid, &status, 0) == pid);
+	CU_ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	CU_ASSERT_EQUAL(
+		veer_objstore_pending(&store, &pending, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(pending.live, 6);
+	veer_objset_free(&pending);
+	load(&back);
+	/* The replaced VirtualService was written before the kill. */
+	CU_ASSERT_EQUAL(back.live, 1);
+	veer_objset_free(&back);
+	CU_ASSERT_EQUAL(veer_objstore_finish(&store, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(
+		veer_objstore_pending(&store, &pending, err, sizeof(err)), 1);
+	load(&back);
+	CU_ASSERT_EQUAL(back.live, 6);
+	after = slurp(path, &alen);
+	CU_ASSERT(after && strstr(after, "kind: B\n"));
+	free(after);
+	free(before);
+	veer_objset_free(&back);
+	veer_objset_free(&changes);
 }
 
 /* ---- The emitter: what it writes reads back as the same tree ---- */
@@ -388,13 +484,14 @@ static void test_emit_round_trip(void)
 int unit_objstore_suite(void)
 {
 	static const struct unit_test tests[] = {
-		{"store round trip, generations, .prev", test_round_trip},
+		{"store round trip, sorted load, one object alone",
+		 test_round_trip},
 		{"upsert, same name in two namespaces, index at 100k",
 		 test_upsert_and_index},
 		{"truncated, damaged, foreign, unsafe stores refused",
 		 test_bad_files},
-		{"a failed or discarded write changes nothing",
-		 test_failed_write},
+		{"transactions: failed, discarded, killed mid-finish",
+		 test_transactions},
 		{"emitted YAML reads back as the same tree",
 		 test_emit_round_trip},
 	};
