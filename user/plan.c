@@ -2,9 +2,9 @@
 /*
  * The planner: what an apply changes, decided against what the maps hold
  * before anything is written (ids, backend slots, rule-set versions,
- * placement history), then handed to the write phase (store_write.c) in
- * an order that every instant of which readers and the data plane read
- * right. veer_maps_apply at the end of this file tells the whole story.
+ * placement history), then handed to the write phase (store_write.c),
+ * whose order keeps the maps right for readers and the data plane at
+ * every instant. veer_maps_apply, at the end, tells the whole story.
  */
 #include "plan.h"
 
@@ -15,7 +15,6 @@
 #include <string.h>
 
 #include "addr.h"
-#include "loader.h"
 #include "maps.h"
 #include "output.h"
 #include "store_write.h"
@@ -77,6 +76,7 @@ bool veer_service_rules_equal(const struct veer_service_model *a,
 	}
 	return true;
 }
+
 bool veer_service_same(const struct veer_service_model *old,
 		       const struct veer_service_model *new)
 {
