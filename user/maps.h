@@ -3,6 +3,8 @@
  * The pinned maps as a configuration store. There is no daemon: the maps
  * are the only state, every command reads what it needs from them and
  * writes changes so that the data plane never sees a half-written service.
+ * This half opens, locks and reads them (the model back, counters, the
+ * conntrack census); plan.h writes them.
  */
 #ifndef VEER_MAPS_H
 #define VEER_MAPS_H
@@ -37,15 +39,12 @@ struct veer_maps {
 
 #define VEER_ERR_LEN 512
 
+/* Writing to the store (veer_maps_apply, veer_maps_delete_service). */
+#include "plan.h"
+
 /* Every fd -1, so veer_maps_close is always safe. */
 void veer_maps_init(struct veer_maps *maps);
 
-/*
- * Opens the pinned maps under pin_root. Returns 0; -1 with a one-line
- * message in err (not loaded, not root, bpffs missing, ...). Returns -2
- * (err filled) when nothing is pinned there at all, so callers that can
- * work without maps (a dry run) can tell that case apart.
- */
 /*
  * Serialises writers (apply, weight, delete) on one pin root: each plans
  * against what it read, so two at once could hand out the same backend
@@ -54,6 +53,12 @@ void veer_maps_init(struct veer_maps *maps);
 int veer_maps_lock(struct veer_maps *maps, const char *pin_root, char *err,
 		   size_t errlen);
 
+/*
+ * Opens the pinned maps under pin_root. Returns 0; -1 with a one-line
+ * message in err (not loaded, not root, bpffs missing, ...). Returns -2
+ * (err filled) when nothing is pinned there at all, so callers that can
+ * work without maps (a dry run) can tell that case apart.
+ */
 int veer_maps_open(const char *pin_root, struct veer_maps *maps, char *err,
 		   size_t errlen);
 void veer_maps_close(struct veer_maps *maps);
@@ -75,36 +80,19 @@ int veer_maps_read_model_filtered(const struct veer_maps *maps,
 int veer_maps_read_model(const struct veer_maps *maps, struct veer_model *model,
 			 char *err, size_t errlen);
 
-/*
- * Makes the maps hold `desired` for each service it names; with
- * prune_hosts, also removes the other entries of every host it names (a
- * host's entries are defined by its files as a whole). Services of other
- * names and hosts are left alone. Validates first; writes new backends into
- * unused slots, then publishes each service with one map update and, when
- * it moved to another VIP:port, deletes its old entry at once; on a write
- * failure restores every service it had touched. Also repairs what an
- * interrupted apply left (current->stale entries, names that disagree with
- * their entry, unused rule sets). Signals that end a process are held while
- * it writes. A summary of the change, one line per service, goes to `out`
- * once everything succeeded (also when dry_run, where nothing is written);
- * on error nothing is printed. *changed reports whether anything differed.
- * 0 or -1 with err. VEER_TEST_SIGNAL_AT=N[:SIG] in the environment raises
- * SIG (default SIGKILL) after the Nth write to the service table or its
- * metadata, for the crash-safety tests.
- */
-int veer_maps_apply(const struct veer_maps *maps,
-		    const struct veer_model *current,
-		    const struct veer_model *desired, bool prune_hosts,
-		    bool dry_run, FILE *out, bool *changed, char *err,
-		    size_t errlen);
+/* A service table entry as the map holds it. */
+struct veer_svc_entry {
+	struct veer_svc_key key;
+	struct veer_service value;
+};
 
 /*
- * Removes the service `name` of current: its entry, only if the entry at its
- * key still has its id, its stale entries, rules and names. 0 or -1 with err.
+ * Every entry of the service table, stale ones included, in the map's
+ * order; *out is the caller's to free. 0, or -1 with err.
  */
-int veer_maps_delete_service(const struct veer_maps *maps,
-			     const struct veer_model *current, const char *name,
-			     char *err, size_t errlen);
+int veer_maps_read_entries(const struct veer_maps *maps,
+			   struct veer_svc_entry **out, size_t *count,
+			   char *err, size_t errlen);
 
 /* Sum over CPUs of the stats rows of one service id. */
 int veer_maps_read_stats(const struct veer_maps *maps, uint32_t svc_id,
@@ -141,18 +129,6 @@ int veer_maps_ct_census(const struct veer_maps *maps,
 			struct veer_ct_census *census, char *err,
 			size_t errlen);
 
-/*
- * Writes the backend index (veer_be_vips): every backend endpoint of the
- * services of a and b (b may be NULL) to their keys. With prune, rows of
- * endpoints neither model has are deleted; without, they stay (before a
- * publish: old and new services both in force for a moment). 0, or -1
- * with err.
- */
-int veer_maps_sync_backend_index(const struct veer_maps *maps,
-				 const struct veer_model *a,
-				 const struct veer_model *b, bool prune,
-				 char *err, size_t errlen);
-
 /* Adds every counter of rows[0..n) to sum (CPUs of a row, rows of a
  * service). */
 void veer_stats_add(struct veer_stats *sum, const struct veer_stats *rows,
@@ -160,10 +136,5 @@ void veer_stats_add(struct veer_stats *sum, const struct veer_stats *rows,
 
 /* Counts the entries of a hash map (services, conntrack). -1 on error. */
 long veer_maps_count_entries(int map_fd);
-
-/* Describes the change from old to new of one service, or "unchanged". */
-void veer_service_describe_change(const struct veer_service_model *old,
-				  const struct veer_service_model *new,
-				  char *buf, size_t len);
 
 #endif /* VEER_MAPS_H */

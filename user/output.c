@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "plan.h"
 
 int veer_format_parse(const char *text, enum veer_format *format)
 {
@@ -418,4 +419,120 @@ void veer_print_stats(FILE *out, const struct veer_model *model,
 	}
 	if (any_rules && http)
 		print_http_table(out, model, http, width);
+}
+
+static void append_change(char *buf, size_t len, const char *fmt, const char *a,
+			  const char *b)
+{
+	size_t used = strlen(buf);
+
+	if (used < len)
+		snprintf(buf + used, len - used, fmt, a, b);
+}
+
+void veer_service_describe_change(const struct veer_service_model *old,
+				  const struct veer_service_model *new,
+				  char *buf, size_t len)
+{
+	char vip[VEER_ENDPOINT_STRLEN], item[96];
+	unsigned int i, b;
+	int j;
+
+	buf[0] = '\0';
+	if (!old) {
+		veer_endpoint_format(&new->key.vip, new->key.family,
+				     new->key.port, vip, sizeof(vip));
+		append_change(buf, len, "created (%s%s)", vip, "");
+		for (i = 0; i < new->subset_count; i++) {
+			snprintf(item, sizeof(item), " %s=%u/%u backends",
+				 new->subsets[i].name, new->subsets[i].weight,
+				 new->subsets[i].backend_count);
+			append_change(buf, len, "%s%s", item, "");
+		}
+		if (new->rule_count) {
+			snprintf(item, sizeof(item), ", %u match rules",
+				 new->rule_count);
+			append_change(buf, len, "%s%s", item, "");
+		}
+		return;
+	}
+	if (memcmp(&old->key, &new->key, sizeof(old->key))) {
+		veer_endpoint_format(&new->key.vip, new->key.family,
+				     new->key.port, vip, sizeof(vip));
+		append_change(buf, len, "%sVIP -> %s", *buf ? "; " : "", vip);
+	}
+	if (old->flags != new->flags)
+		append_change(
+			buf, len, "%ssource-ip affinity %s", *buf ? "; " : "",
+			new->flags &VEER_SVC_F_HASH_SRC_IP ? "on" : "off");
+	for (i = 0; i < new->subset_count; i++) {
+		const struct veer_subset_model *ns = &new->subsets[i];
+
+		j = veer_service_find_subset(old, ns->name);
+		if (j < 0) {
+			snprintf(item, sizeof(item), "subset %s added (%u)",
+				 ns->name, ns->weight);
+			append_change(buf, len, "%s%s", *buf ? "; " : "", item);
+			continue;
+		}
+		if (old->subsets[j].weight != ns->weight) {
+			snprintf(item, sizeof(item), "%s %u -> %u", ns->name,
+				 old->subsets[j].weight, ns->weight);
+			append_change(buf, len, "%s%s", *buf ? "; " : "", item);
+		}
+		if (!veer_subset_backends_equal(&old->subsets[j], ns)) {
+			unsigned int added = 0, removed = 0;
+			unsigned int k;
+
+			for (b = 0; b < ns->backend_count; b++) {
+				for (k = 0; k < old->subsets[j].backend_count;
+				     k++)
+					if (!memcmp(&ns->backends[b],
+						    &old->subsets[j]
+							     .backends[k],
+						    sizeof(ns->backends[b])))
+						break;
+				added += k == old->subsets[j].backend_count;
+			}
+			for (k = 0; k < old->subsets[j].backend_count; k++) {
+				for (b = 0; b < ns->backend_count; b++)
+					if (!memcmp(&ns->backends[b],
+						    &old->subsets[j]
+							     .backends[k],
+						    sizeof(ns->backends[b])))
+						break;
+				removed += b == ns->backend_count;
+			}
+			snprintf(item, sizeof(item),
+				 "%s backends +%u -%u (now %u)", ns->name,
+				 added, removed, ns->backend_count);
+			append_change(buf, len, "%s%s", *buf ? "; " : "", item);
+		}
+	}
+	for (i = 0; i < old->subset_count; i++) {
+		if (veer_service_find_subset(new, old->subsets[i].name) < 0) {
+			snprintf(item, sizeof(item), "subset %s removed",
+				 old->subsets[i].name);
+			append_change(buf, len, "%s%s", *buf ? "; " : "", item);
+		}
+	}
+	if (!veer_service_rules_equal(old, new)) {
+		snprintf(item, sizeof(item), "match rules %u -> %u",
+			 old->rule_count, new->rule_count);
+		append_change(buf, len, "%s%s", *buf ? "; " : "", item);
+	}
+	if (strcmp(old->host, new->host))
+		append_change(buf, len, "%shost -> %s", *buf ? "; " : "",
+			      new->host[0] ? new->host : "(none)");
+	/* Reordering subsets changes which hash buckets each one owns. */
+	if (!*buf && old->subset_count == new->subset_count) {
+		for (i = 0; i < new->subset_count; i++)
+			if (strcmp(old->subsets[i].name, new->subsets[i].name))
+				break;
+		if (i < new->subset_count)
+			append_change(buf, len, "subsets reordered%s%s", "",
+				      "");
+	}
+	if (!*buf)
+		append_change(buf, len, "unchanged%s%s", "", "");
 }

@@ -49,4 +49,13 @@ void veer_rule_describe(const struct veer_rule *rule, char *buf, size_t len);
 /* A JSON string literal, quotes included. */
 void veer_json_string(FILE *out, const char *text);
 
+/*
+ * The change from old (NULL: none) to new of one service, as `veer apply`
+ * prints it, or "unchanged". For people only: whether a service is written
+ * is veer_service_same's decision.
+ */
+void veer_service_describe_change(const struct veer_service_model *old,
+				  const struct veer_service_model *new,
+				  char *buf, size_t len);
+
 #endif /* VEER_OUTPUT_H */

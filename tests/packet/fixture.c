@@ -325,3 +325,10 @@ int suite_clean(void)
 		close(prog_xdp);
 	return veer_unpin_all(pin_root, err, sizeof(err));
 }
+
+/* Sets the IPv6 extension headers build() inserts (0 of them: none). */
+void use_ipv6_ext(const struct ipv6_ext *ext, unsigned int n)
+{
+	memcpy(pkt_ipv6_ext, ext, n * sizeof(*ext));
+	pkt_ipv6_ext_count = n;
+}

@@ -107,6 +107,14 @@ uint32_t service_id(const char *name);
 /* A service's HTTP routing counters, summed over CPUs. */
 struct veer_http_stats service_http_stats(const char *name);
 
+/* Sets the IPv6 extension headers build() inserts (0 of them: none). */
+void use_ipv6_ext(const struct ipv6_ext *ext, unsigned int n);
+
+/* Flows of a weights' distribution test (TC and socket paths alike). */
+#define DIST_FLOWS 100000
+/* The bound: each subset's share within 0.5 percentage points. */
+#define DIST_TOLERANCE_PP 0.5
+
 int suite_init(void);
 int suite_clean(void);
 

@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+#ifndef VEER_TEST_SOCK_H
+#define VEER_TEST_SOCK_H
+
+#include <CUnit/CUnit.h>
+
+/* Registers the socket program tests in suite; non-zero on failure. */
+int add_sock_tests(CU_pSuite suite);
+
+#endif /* VEER_TEST_SOCK_H */
