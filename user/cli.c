@@ -164,7 +164,8 @@ static int set_option(const struct cli_command *cmd,
 		*(int *)field = i;
 		break;
 	case CLI_STRINGS:
-		if (list->count == (int)opt->max) {
+		if (list->count == (int)opt->max ||
+		    list->count == CLI_STRINGS_MAX) {
 			fail("at most %u %s", opt->max, opt->what);
 			return EXIT_USAGE;
 		}
@@ -198,7 +199,8 @@ int cli_run(const struct cli_command *cmd, int argc, char **argv)
 		ret = EXIT_FAILED;
 		goto out;
 	}
-	memcpy(opts, cmd->defaults, cmd->opts_size);
+	if (cmd->opts_size)
+		memcpy(opts, cmd->defaults, cmd->opts_size);
 	while (!ret &&
 	       (c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
 		for (opt = cmd->options;

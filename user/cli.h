@@ -37,7 +37,8 @@ int cli_parse_u32(const char *text, uint32_t min, uint32_t max, uint32_t *out);
 
 /*
  * An argument as it may go into a one-line message (veer_quote), cut after
- * CLI_QUOTE_MAX bytes; buf holds CLI_QUOTE_BUF bytes.
+ * CLI_QUOTE_MAX bytes (as long as the messages showed before veer_quote);
+ * buf holds CLI_QUOTE_BUF bytes.
  */
 #define CLI_QUOTE_MAX 152
 #define CLI_QUOTE_BUF VEER_QUOTE_BUF(CLI_QUOTE_MAX)
@@ -86,12 +87,16 @@ struct cli_option {
 
 struct cli_command {
 	const char *name;
-	const char *args; /* the synopsis after "veer CMD" */
+	/*
+	 * The synopsis after "veer CMD": the positional arguments and how
+	 * they go with the options (detach's are alternatives).
+	 */
+	const char *args;
 	const char *summary; /* one line, for `veer --help` */
 	const char *details; /* --help prose, before the options */
 	const struct cli_option *options; /* ends with a NULL name */
 	const void *defaults; /* the options struct's initial values */
-	size_t opts_size;
+	size_t opts_size; /* 0: no options struct (and no defaults) */
 	size_t given_field; /* offsetof() an unsigned int, if any given */
 	/* Runs with the options parsed and the positional arguments. */
 	int (*run)(const void *opts, int argc, char **argv);

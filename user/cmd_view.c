@@ -427,7 +427,5 @@ const struct cli_command status_command = {
 		   "maps are",
 	.details = "",
 	.options = no_options,
-	.defaults = "",
-	.opts_size = 0,
 	.run = run_status,
 };
