@@ -102,6 +102,11 @@ struct cli_command {
 	int (*run)(const void *opts, int argc, char **argv);
 };
 
+/* A command's option table and its defaults (which give the struct's size). */
+#define CLI_OPTIONS(table, defaults_instance)                                  \
+	.options = (table), .defaults = &(defaults_instance),                  \
+	.opts_size = sizeof(defaults_instance)
+
 /*
  * Parses argv (argv[0] is the command's name) into a copy of the
  * command's defaults and runs the command with what is left: its exit

@@ -135,32 +135,38 @@ static const struct cli_option apply_options[] = {
 	{},
 };
 
+/* The options' help follows it, from apply_options. */
+static const char apply_details[] =
+	"  Files are veer's native YAML or Istio/Kubernetes YAML\n"
+	"  (VirtualService, DestinationRule, ServiceEntry, WorkloadEntry,\n"
+	"  Service, Pod, List); a directory means its *.yaml, *.yml and\n"
+	"  *.json files. Everything is parsed and validated before anything\n"
+	"  is written; a bad file changes nothing. Each service switches\n"
+	"  atomically. Entries a host no longer defines are removed; other\n"
+	"  services are left alone.\n";
+
 const struct cli_command apply_command = {
 	.name = "apply",
 	.args = "-f FILE|DIR [-f FILE|DIR ...] [-n NAMESPACE] [--dry-run]",
 	.summary = "create or update the services defined in FILEs",
-	.details = "  Files are veer's native YAML or Istio/Kubernetes YAML\n"
-		   "  (VirtualService, DestinationRule, ServiceEntry, "
-		   "WorkloadEntry,\n"
-		   "  Service, Pod, List); a directory means its *.yaml, *.yml "
-		   "and\n"
-		   "  *.json files. Everything is parsed and validated before "
-		   "anything\n"
-		   "  is written; a bad file changes nothing. Each service "
-		   "switches\n"
-		   "  atomically. Entries a host no longer defines are "
-		   "removed; other\n"
-		   "  services are left alone.\n",
-	.options = apply_options,
-	.defaults = &apply_defaults,
-	.opts_size = sizeof(struct apply_opts),
+	.details = apply_details,
+	CLI_OPTIONS(apply_options, apply_defaults),
 	.run = run_apply,
 };
 
 /* ---- weight ---------------------------------------------------------- */
 
-struct weight_opts {
+/* weight and delete: -n, to pick SERVICE among namespaces. */
+struct service_opts {
 	const char *ns;
+};
+
+static const struct service_opts service_defaults = {};
+
+static const struct cli_option service_options[] = {
+	NAMESPACE_OPTION(struct service_opts, ns,
+			 "the namespace SERVICE is looked up in"),
+	{},
 };
 
 /* What `veer weight` was asked to change. */
@@ -259,7 +265,7 @@ static int apply_assignments(struct veer_service_model *svc,
 
 static int run_weight(const void *opts, int argc, char **argv)
 {
-	const struct weight_opts *options = opts;
+	const struct service_opts *options = opts;
 	struct weight_change o = {.ns = options->ns};
 	struct veer_model current, desired;
 	struct veer_maps maps;
@@ -310,37 +316,25 @@ cleanup_models:
 	return ret;
 }
 
-static const struct weight_opts weight_defaults = {};
-
-static const struct cli_option weight_options[] = {
-	NAMESPACE_OPTION(struct weight_opts, ns,
-			 "the namespace SERVICE is looked up in"),
-	{},
-};
+static const char weight_details[] =
+	"  Subsets not named keep their weight. Weight 0 drains a subset:\n"
+	"  no new connections, existing ones continue.\n" NAMING;
 
 const struct cli_command weight_command = {
 	.name = "weight",
 	.args = "SERVICE [-n NAMESPACE] SUBSET=W [SUBSET=W ...]",
 	.summary = "change subset weights (must sum to 100); live connections "
 		   "stay",
-	.details = "  Subsets not named keep their weight. Weight 0 drains a "
-		   "subset:\n"
-		   "  no new connections, existing ones continue.\n" NAMING,
-	.options = weight_options,
-	.defaults = &weight_defaults,
-	.opts_size = sizeof(struct weight_opts),
+	.details = weight_details,
+	CLI_OPTIONS(service_options, service_defaults),
 	.run = run_weight,
 };
 
 /* ---- delete ---------------------------------------------------------- */
 
-struct delete_opts {
-	const char *ns;
-};
-
 static int run_delete(const void *opts, int argc, char **argv)
 {
-	const char *ns = ((const struct delete_opts *)opts)->ns;
+	const char *ns = ((const struct service_opts *)opts)->ns;
 	struct veer_model current, chosen;
 	struct veer_maps maps;
 	char err[VEER_ERR_LEN];
@@ -379,21 +373,11 @@ out:
 	return ret;
 }
 
-static const struct delete_opts delete_defaults = {};
-
-static const struct cli_option delete_options[] = {
-	NAMESPACE_OPTION(struct delete_opts, ns,
-			 "the namespace SERVICE is looked up in"),
-	{},
-};
-
 const struct cli_command delete_command = {
 	.name = "delete",
 	.args = "SERVICE [-n NAMESPACE]",
 	.summary = "remove a service: no new connections; live ones finish",
 	.details = NAMING,
-	.options = delete_options,
-	.defaults = &delete_defaults,
-	.opts_size = sizeof(struct delete_opts),
+	CLI_OPTIONS(service_options, service_defaults),
 	.run = run_delete,
 };

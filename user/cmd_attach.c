@@ -29,6 +29,14 @@ static const char *cgroup2_root(void)
 	return root;
 }
 
+/* --cgroup [PATH]; bare, the cgroup2 root. */
+#define CGROUP_OPTION(opts_type, path_field, help_text)                        \
+	{                                                                      \
+		.name = "cgroup", .type = CLI_OPTIONAL_PATH,                   \
+		.field = offsetof(opts_type, path_field), .metavar = "PATH",   \
+		.absent = cgroup2_root, .help = help_text,                     \
+	}
+
 enum attach_mode {
 	ATTACH_TC,
 	ATTACH_XDP, /* XDP ingress, TC egress (and TC ingress) */
@@ -368,18 +376,12 @@ static const struct cli_option attach_options[] = {
 			"ingress. Attaching again with the other mode "
 			"switches over.",
 	},
-	{
-		.name = "cgroup",
-		.type = CLI_OPTIONAL_PATH,
-		.field = offsetof(struct attach_opts, cgroup),
-		.metavar = "PATH",
-		.absent = cgroup2_root,
-		.help = "socket-level LB for processes in the cgroup2 PATH "
-			"(default: the cgroup2 root): connect() to a VIP goes "
-			"straight to the chosen backend, no per-packet work; "
-			"getpeername() reports the VIP. With DEV too, both are "
-			"attached.",
-	},
+	CGROUP_OPTION(struct attach_opts, cgroup,
+		      "socket-level LB for processes in the cgroup2 PATH "
+		      "(default: the cgroup2 root): connect() to a VIP goes "
+		      "straight to the chosen backend, no per-packet work; "
+		      "getpeername() reports the VIP. With DEV too, both are "
+		      "attached."),
 	SIZE_OPTION("max-services", "N", max_services,
 		    VEER_LOAD_GIVEN_MAX_SERVICES, "services"),
 	SIZE_OPTION("max-backends", "N", max_backends,
@@ -403,6 +405,15 @@ static const struct cli_option attach_options[] = {
 	{},
 };
 
+/* The options' help follows it, from attach_options. */
+static const char attach_details[] =
+	"  Loads and pins the programs and maps under the pin root unless\n"
+	"  they are there already, then attaches TC ingress (DNAT) and\n"
+	"  egress (reverse NAT) on DEV, and says whether HTTP routing (rules\n"
+	"  on headers and uri; kernel 5.17+) is on. Sizes apply to the\n"
+	"  first load only; maps already pinned keep theirs (and their\n"
+	"  conntrack): a size given that differs from them is refused.\n";
+
 const struct cli_command attach_command = {
 	.name = "attach",
 	/* Within 80 columns after "usage: veer attach ". */
@@ -412,21 +423,8 @@ const struct cli_command attach_command = {
 		"                   [--ct-close-grace MS] [--upgrade]",
 	.summary = "load veer (once) and attach it to the interface clients "
 		   "arrive on",
-	.details = "  Loads and pins the programs and maps under the pin root "
-		   "unless\n"
-		   "  they are there already, then attaches TC ingress (DNAT) "
-		   "and\n"
-		   "  egress (reverse NAT) on DEV, and says whether HTTP "
-		   "routing (rules\n"
-		   "  on headers and uri; kernel 5.17+) is on. Sizes apply to "
-		   "the\n"
-		   "  first load only; maps already pinned keep theirs (and "
-		   "their\n"
-		   "  conntrack): a size given that differs from them is "
-		   "refused.\n",
-	.options = attach_options,
-	.defaults = &attach_defaults,
-	.opts_size = sizeof(struct attach_opts),
+	.details = attach_details,
+	CLI_OPTIONS(attach_options, attach_defaults),
 	.given_field = offsetof(struct attach_opts, given),
 	.run = run_attach,
 };
@@ -560,15 +558,9 @@ static const struct cli_option detach_options[] = {
 		.help = "detach from every interface of this network "
 			"namespace and every cgroup, then remove the pins",
 	},
-	{
-		.name = "cgroup",
-		.type = CLI_OPTIONAL_PATH,
-		.field = offsetof(struct detach_opts, cgroup),
-		.metavar = "PATH",
-		.absent = cgroup2_root,
-		.help = "detach the socket programs from the cgroup2 PATH "
-			"(default: the cgroup2 root)",
-	},
+	CGROUP_OPTION(struct detach_opts, cgroup,
+		      "detach the socket programs from the cgroup2 PATH "
+		      "(default: the cgroup2 root)"),
 	{},
 };
 
@@ -578,8 +570,6 @@ const struct cli_command detach_command = {
 	.summary = "detach from DEV, or from every interface and remove the "
 		   "pins",
 	.details = "  Live connections through DEV lose their translation.\n",
-	.options = detach_options,
-	.defaults = &detach_defaults,
-	.opts_size = sizeof(struct detach_opts),
+	CLI_OPTIONS(detach_options, detach_defaults),
 	.run = run_detach,
 };

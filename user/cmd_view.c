@@ -195,9 +195,7 @@ const struct cli_command get_command = {
 	.details =
 		"  -o yaml prints Istio YAML (ServiceEntry, DestinationRule,\n"
 		"  VirtualService) that 'veer apply' accepts back.\n" NAMING,
-	.options = view_options,
-	.defaults = &view_defaults,
-	.opts_size = sizeof(struct view_opts),
+	CLI_OPTIONS(view_options, view_defaults),
 	.run = run_get,
 };
 
@@ -207,9 +205,7 @@ const struct cli_command stats_command = {
 	.summary = "show per-subset counters and each subset's share of "
 		   "connections",
 	.details = NAMING,
-	.options = view_options,
-	.defaults = &view_defaults,
-	.opts_size = sizeof(struct view_opts),
+	CLI_OPTIONS(view_options, view_defaults),
 	.run = run_stats,
 };
 
