@@ -31,8 +31,11 @@ BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 BPF_HDRS  := $(wildcard bpf/lib/*.h) $(wildcard include/*.h)
 
-# Everything but main(): linked into the command and into the tests.
-LIB_SRCS  := $(filter-out user/veer.c,$(wildcard user/*.c))
+# The command line (main, option tables, commands) is the command's alone;
+# everything else is linked into the command and into the tests.
+CLI_SRCS  := user/veer.c user/cli.c $(wildcard user/cmd_*.c)
+CLI_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(CLI_SRCS))
+LIB_SRCS  := $(filter-out $(CLI_SRCS),$(wildcard user/*.c))
 LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(LIB_SRCS))
 USER_HDRS := $(wildcard user/*.h) $(wildcard include/*.h)
 
@@ -77,7 +80,7 @@ $(BUILD)/user/%.o: user/%.c $(USER_HDRS) | $(BUILD)
 # Only the loader includes the skeletons: a BPF change rebuilds it alone.
 $(BUILD)/user/loader.o: $(SKELS)
 
-$(BUILD)/veer: $(BUILD)/user/veer.o $(LIB_OBJS)
+$(BUILD)/veer: $(CLI_OBJS) $(LIB_OBJS)
 	$(CC) $(USER_CFLAGS) $^ -o $@ $(LIBS)
 
 TOOL_COMMON := tests/tools/tool_common.c tests/tools/tool_common.h

@@ -11,19 +11,6 @@
 #include "addr.h"
 #include "plan.h"
 
-int veer_format_parse(const char *text, enum veer_format *format)
-{
-	if (!strcmp(text, "table"))
-		*format = VEER_FORMAT_TABLE;
-	else if (!strcmp(text, "json"))
-		*format = VEER_FORMAT_JSON;
-	else if (!strcmp(text, "yaml"))
-		*format = VEER_FORMAT_YAML;
-	else
-		return -1;
-	return 0;
-}
-
 void veer_json_string(FILE *out, const char *text)
 {
 	const unsigned char *p;

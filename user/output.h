@@ -12,9 +12,6 @@ enum veer_format {
 	VEER_FORMAT_YAML,
 };
 
-/* "table", "json" or "yaml"; -1 for anything else. */
-int veer_format_parse(const char *text, enum veer_format *format);
-
 void veer_print_services(FILE *out, const struct veer_model *model,
 			 enum veer_format format);
 

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * veer's commands (cmd_*.c) and what they share: opening the pinned maps
+ * with a one-line error, and naming services as Istio and kubectl do.
+ */
+#ifndef VEER_CMD_H
+#define VEER_CMD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cli.h"
+#include "maps.h"
+#include "model.h"
+
+/* In the order `veer --help` lists them. */
+extern const struct cli_command attach_command, detach_command, apply_command,
+	weight_command, get_command, stats_command, status_command,
+	delete_command;
+
+/* -n NAMESPACE, as kubectl has it; help says what it does for CMD. */
+#define NAMESPACE_OPTION(opts_type, ns_field, help_text)                       \
+	{                                                                      \
+		.name = "namespace", .flag = 'n', .type = CLI_STRING,          \
+		.field = offsetof(opts_type, ns_field),                        \
+		.metavar = "NAMESPACE", .help = help_text,                     \
+	}
+
+/* How the commands that take a SERVICE find it, for their --help. */
+#define NAMING                                                                 \
+	"  SERVICE is a service name, an Istio host, or a Kubernetes short\n"  \
+	"  name (customers, customers.prod); -n NAMESPACE picks among\n"       \
+	"  namespaces. A host with several entries (ports, IPv4 and IPv6)\n"   \
+	"  is addressed as a whole.\n"
+
+/* Every command but --help touches BPF objects. */
+int require_root(void);
+
+/* The pinned maps, opened (and locked, for commands that change them). */
+int open_maps(struct veer_maps *maps);
+int open_maps_locked(struct veer_maps *maps);
+
+int read_model(const struct veer_maps *maps, struct veer_model *model);
+/* Reads the model, in full only for the entries `arg` names. */
+int read_model_named(const struct veer_maps *maps, struct veer_model *model,
+		     const char *arg, const char *ns);
+
+/* The namespace of a Kubernetes-style host, or NULL. */
+const char *host_namespace(const char *host, char *buf, size_t len);
+
+/*
+ * Copies into *out every entry `arg` names, sorted by name. A short name
+ * found in several namespaces is refused: the user picks one with -n.
+ */
+int select_services(const struct veer_model *all, const char *arg,
+		    const char *ns, struct veer_model *out);
+
+int cmp_service_name(const void *a, const void *b);
+
+#endif /* VEER_CMD_H */

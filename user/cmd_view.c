@@ -1,0 +1,427 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * veer get, veer stats and veer status: what the maps hold, what the
+ * services counted, and what is loaded and attached where.
+ */
+#include <limits.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "loader.h"
+#include "output.h"
+#include "veer_abi.h"
+
+struct view_opts {
+	const char *ns; /* -n: only this namespace's hosts */
+	int format; /* enum veer_format */
+};
+
+/* The SERVICE of get and stats: NULL, all of them. */
+static int view_service(int argc, char **argv, const char **service)
+{
+	if (argc > 1) {
+		fail("expected at most one SERVICE");
+		return EXIT_USAGE;
+	}
+	*service = argc == 1 ? argv[0] : NULL;
+	return 0;
+}
+
+/* Reads the model, keeping only service when one is named. */
+static int read_view(const struct view_opts *o, const char *service,
+		     struct veer_maps *maps, struct veer_model *view)
+{
+	struct veer_model all;
+	char buf[VEER_NAME_MAX];
+	const char *hns;
+	int ret = -1;
+	size_t i;
+
+	veer_model_init(&all);
+	if (open_maps(maps) ||
+	    (service ? read_model_named(maps, &all, service, o->ns)
+		     : read_model(maps, &all)))
+		goto out;
+	if (service) {
+		ret = select_services(&all, service, o->ns, view);
+		goto out;
+	}
+	if (!o->ns) {
+		*view = all;
+		return 0;
+	}
+	for (i = 0; i < all.count; i++) {
+		hns = host_namespace(all.services[i].host, buf, sizeof(buf));
+		if (hns && !strcmp(hns, o->ns) &&
+		    veer_model_copy_service(view, &all.services[i])) {
+			fail("out of memory");
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	veer_model_free(&all);
+	return ret;
+}
+
+static int run_get(const void *opts, int argc, char **argv)
+{
+	const struct view_opts *o = opts;
+	const char *service;
+	struct veer_model view;
+	struct veer_maps maps;
+	char err[VEER_ERR_LEN];
+	int ret;
+
+	ret = view_service(argc, argv, &service);
+	if (ret)
+		return ret;
+	if (require_root())
+		return EXIT_FAILED;
+	veer_model_init(&view);
+	veer_maps_init(&maps);
+	ret = EXIT_FAILED;
+	if (read_view(o, service, &maps, &view) == 0) {
+		qsort(view.services, view.count, sizeof(*view.services),
+		      cmp_service_name);
+		if (o->format != VEER_FORMAT_YAML) {
+			veer_print_services(stdout, &view,
+					    (enum veer_format)o->format);
+			ret = 0;
+		} else if (veer_print_yaml(stdout, &view, err, sizeof(err))) {
+			fail("%s", err);
+		} else {
+			ret = 0;
+		}
+	}
+	veer_maps_close(&maps);
+	veer_model_free(&view);
+	return ret;
+}
+
+static int run_stats(const void *opts, int argc, char **argv)
+{
+	struct veer_stats(*rows)[VEER_STATS_ROWS_PER_SVC] = NULL;
+	struct veer_http_stats *http = NULL;
+	const struct view_opts *o = opts;
+	const char *service;
+	struct veer_model view;
+	struct veer_maps maps;
+	char err[VEER_ERR_LEN];
+	size_t i;
+	int ret;
+
+	ret = view_service(argc, argv, &service);
+	if (ret)
+		return ret;
+	if (o->format == VEER_FORMAT_YAML) {
+		fail("stats are printed as table or json");
+		return EXIT_USAGE;
+	}
+	if (require_root())
+		return EXIT_FAILED;
+	veer_model_init(&view);
+	veer_maps_init(&maps);
+	ret = EXIT_FAILED;
+	if (read_view(o, service, &maps, &view))
+		goto out;
+	qsort(view.services, view.count, sizeof(*view.services),
+	      cmp_service_name);
+	rows = calloc(view.count ? view.count : 1, sizeof(*rows));
+	http = calloc(view.count ? view.count : 1, sizeof(*http));
+	if (!rows || !http) {
+		fail("out of memory");
+		goto out;
+	}
+	for (i = 0; i < view.count; i++) {
+		if (veer_maps_read_stats(&maps, view.services[i].id, rows[i],
+					 err, sizeof(err)) ||
+		    veer_maps_read_http_stats(&maps, view.services[i].id,
+					      &http[i], err, sizeof(err))) {
+			fail("%s", err);
+			goto out;
+		}
+	}
+	veer_print_stats(
+		stdout, &view,
+		(const struct veer_stats(*)[VEER_STATS_ROWS_PER_SVC])rows, http,
+		(enum veer_format)o->format);
+	ret = 0;
+out:
+	free(rows);
+	free(http);
+	veer_maps_close(&maps);
+	veer_model_free(&view);
+	return ret;
+}
+
+static const char *const view_formats[] = {
+	[VEER_FORMAT_TABLE] = "table",
+	[VEER_FORMAT_JSON] = "json",
+	[VEER_FORMAT_YAML] = "yaml",
+	NULL,
+};
+
+static const struct view_opts view_defaults = {
+	.format = VEER_FORMAT_TABLE,
+};
+
+/* get and stats take the same options; stats refuses -o yaml. */
+static const struct cli_option view_options[] = {
+	{
+		.name = "output",
+		.flag = 'o',
+		.type = CLI_ENUM,
+		.field = offsetof(struct view_opts, format),
+		.names = view_formats,
+		.what = "output format",
+		.help = "how to print them; stats has no yaml",
+	},
+	NAMESPACE_OPTION(struct view_opts, ns,
+			 "with SERVICE, the namespace it is looked up in; "
+			 "without, only the hosts of that namespace"),
+	{},
+};
+
+const struct cli_command get_command = {
+	.name = "get",
+	.args = "[SERVICE] [-n NAMESPACE] [-o table|json|yaml]",
+	.summary = "show services, subsets, weights and backends held in the "
+		   "maps",
+	.details =
+		"  -o yaml prints Istio YAML (ServiceEntry, DestinationRule,\n"
+		"  VirtualService) that 'veer apply' accepts back.\n" NAMING,
+	CLI_OPTIONS(view_options, view_defaults),
+	.run = run_get,
+};
+
+const struct cli_command stats_command = {
+	.name = "stats",
+	.args = "[SERVICE] [-n NAMESPACE] [-o table|json]",
+	.summary = "show per-subset counters and each subset's share of "
+		   "connections",
+	.details = NAMING,
+	CLI_OPTIONS(view_options, view_defaults),
+	.run = run_stats,
+};
+
+/* ---- status ---------------------------------------------------------- */
+
+static void print_cgroup_found(const char *path, unsigned int mask, void *ctx)
+{
+	int *attached = ctx, i;
+	bool first = true;
+
+	printf("%s cgroup %s:", (*attached)++ ? "           " : "attached:  ",
+	       path);
+	for (i = 0; i < VEER_SOCK_PROG_COUNT; i++) {
+		if (!(mask & (1U << i)))
+			continue;
+		printf("%s %s", first ? "" : ",", veer_sock_prog_names[i]);
+		first = false;
+	}
+	putchar('\n');
+}
+
+static void print_prog_id(const char *what, uint32_t id)
+{
+	if (id)
+		printf("%s id %u", what, id);
+	else
+		printf("%s (pin missing)", what);
+}
+
+/*
+ * Established entries that left the table without their connection
+ * closing: the LRU's evictions (the table was full). Derived from the
+ * services' counters, which start when a service is created: entries
+ * that entered (two per pair promoted: a handshake, or a lost flow the
+ * backend confirmed; one per entry restored from its sibling) minus
+ * those that left by a close (two each) minus those there now. A lower
+ * bound when services were deleted with entries evicted.
+ *
+ * The table is counted between two reads of the counters, and
+ * connections keep opening and closing meanwhile: entries counted as
+ * entered are taken from the read before (fewer), those counted as
+ * closed from the read after (more), so a connection closing while the
+ * table is counted never shows as an eviction.
+ */
+static int sum_service_stats(const struct veer_model *model,
+			     const struct veer_maps *maps,
+			     struct veer_stats *all)
+{
+	struct veer_stats rows[VEER_STATS_ROWS_PER_SVC];
+	char err[VEER_ERR_LEN];
+	size_t i;
+
+	memset(all, 0, sizeof(*all));
+	for (i = 0; i < model->count; i++) {
+		if (veer_maps_read_stats(maps, model->services[i].id, rows, err,
+					 sizeof(err)))
+			return -1;
+		veer_stats_add(all, rows, VEER_STATS_ROWS_PER_SVC);
+	}
+	return 0;
+}
+
+static void print_ct_evictions(const struct veer_stats *before,
+			       const struct veer_stats *after, long established)
+{
+	long long evicted;
+
+	evicted =
+		VEER_CT_ENTRIES_PER_FLOW * ((long long)before->ct_established -
+					    (long long)after->ct_closed) +
+		(long long)before->ct_restored - established;
+	printf("            %lld established entries evicted (table full) "
+	       "since their services were created\n",
+	       evicted > 0 ? evicted : 0);
+}
+
+/* Established-table fill, in percent, at which `veer status` warns. */
+#define CT_FULL_WARN_PERCENT 90
+
+static void print_ct_census(const struct veer_ct_census *c,
+			    const struct veer_maps *maps)
+{
+	double fill = maps->ct_entries ? 100.0 * (double)c->established /
+						 (double)maps->ct_entries
+				       : 0.0;
+
+	printf("conntrack:  %ld established (%ld / %u entries, %.1f%% "
+	       "full)\n",
+	       c->established / VEER_CT_ENTRIES_PER_FLOW, c->established,
+	       maps->ct_entries, fill);
+	printf("            %ld half-open (%ld / %u entries; %ld past the "
+	       "handshake timeout)\n",
+	       c->half_open / VEER_CT_ENTRIES_PER_FLOW, c->half_open,
+	       maps->ct_syn_entries, c->half_open_stale);
+	printf("            %ld closing (%ld / %u entries; %ld past the %llu "
+	       "ms grace)\n",
+	       c->closing / VEER_CT_ENTRIES_PER_FLOW, c->closing,
+	       maps->ct_closing_entries, c->closing_expired,
+	       c->grace_ns / 1000000ULL);
+	if (fill >= CT_FULL_WARN_PERCENT)
+		printf("warning:    conntrack is %.0f%% full: new connections "
+		       "now evict the idlest established ones; attach with a "
+		       "larger --ct-size\n",
+		       fill);
+}
+
+static int run_status(const void *opts, int argc, char **argv)
+{
+	struct if_nameindex *ifs, *it;
+	struct veer_model model;
+	struct veer_maps maps;
+	uint32_t in_id, eg_id, pin_in, pin_eg, pin_xdp, xdp_id;
+	unsigned long backends = 0;
+	struct veer_ct_census census;
+	struct veer_stats before, after;
+	bool stats_read;
+	char err[VEER_ERR_LEN], path[PATH_MAX];
+	bool native;
+	size_t i;
+	unsigned int s;
+	int attached = 0, ret = EXIT_FAILED;
+
+	(void)opts;
+	(void)argv;
+	if (argc != 0) {
+		fail("takes no arguments");
+		return EXIT_USAGE;
+	}
+	if (require_root())
+		return EXIT_FAILED;
+	pin_in = veer_pinned_prog_id(cli.pin_root, VEER_PIN_PROG_TC_INGRESS);
+	pin_eg = veer_pinned_prog_id(cli.pin_root, VEER_PIN_PROG_TC_EGRESS);
+	printf("pin root:   %s\n", cli.pin_root);
+	snprintf(path, sizeof(path), "%s/%s", cli.pin_root, VEER_MAP_SERVICES);
+	if (!pin_in && !pin_eg && access(path, F_OK)) {
+		printf("programs:   not loaded\n");
+		return 0;
+	}
+	pin_xdp = veer_pinned_prog_id(cli.pin_root, VEER_PIN_PROG_XDP_INGRESS);
+	/* A missing pin is reported, not taken for "not loaded": attached
+	 * programs are recognised by their maps (veer attach re-pins). */
+	printf("programs:   ");
+	print_prog_id("tc ingress", pin_in);
+	print_prog_id(", tc egress", pin_eg);
+	if (pin_xdp)
+		printf(", xdp ingress id %u", pin_xdp);
+	if (veer_pinned_prog_id(cli.pin_root, VEER_PIN_PROG_CONNECT4))
+		printf(", cgroup socket programs");
+	putchar('\n');
+	printf("HTTP routing: %s\n",
+	       veer_http_state_text(veer_http_state(cli.pin_root)));
+	ifs = if_nameindex();
+	for (it = ifs; it && it->if_index; it++) {
+		veer_tc_query((int)it->if_index, &in_id, &eg_id);
+		veer_xdp_query((int)it->if_index, &xdp_id, &native);
+		if (xdp_id && !veer_prog_is_ours(xdp_id, cli.pin_root))
+			xdp_id = 0; /* someone else's XDP program */
+		if (!in_id && !eg_id && !xdp_id)
+			continue;
+		printf("%s %s: %s%s, tc egress%s%s\n",
+		       attached++ ? "           " : "attached:  ", it->if_name,
+		       xdp_id  ? (native ? "xdp ingress (native)"
+					 : "xdp ingress (generic)")
+		       : in_id ? "tc ingress"
+			       : "ingress missing",
+		       !xdp_id ? ""
+		       : in_id ? ", tc ingress (HTTP rules)"
+			       : ", tc ingress missing (HTTP rules unserved)",
+		       eg_id ? "" : " (missing)",
+		       (!in_id || in_id == pin_in) && eg_id == pin_eg &&
+				       (!xdp_id || xdp_id == pin_xdp)
+			       ? ""
+			       : " (other program ids: stale attach)");
+	}
+	if (ifs)
+		if_freenameindex(ifs);
+	veer_cgroup_walk(cli.pin_root, print_cgroup_found, &attached);
+	if (!attached)
+		printf("attached:   nowhere in this network namespace or "
+		       "cgroup tree\n");
+
+	veer_model_init(&model);
+	if (open_maps(&maps))
+		goto out;
+	if (read_model(&maps, &model))
+		goto close;
+	for (i = 0; i < model.count; i++)
+		for (s = 0; s < model.services[i].subset_count; s++)
+			backends += model.services[i].subsets[s].backend_count;
+	stats_read = !sum_service_stats(&model, &maps, &before);
+	if (veer_maps_ct_census(&maps, &census, err, sizeof(err))) {
+		fail("%s", err);
+		goto close;
+	}
+	stats_read = stats_read && !sum_service_stats(&model, &maps, &after);
+	printf("services:   %zu / %u\n", model.count, maps.max_services);
+	printf("backends:   %lu / %u slots\n", backends, maps.max_backends);
+	print_ct_census(&census, &maps);
+	if (stats_read)
+		print_ct_evictions(&before, &after, census.established);
+	ret = 0;
+close:
+	veer_maps_close(&maps);
+out:
+	veer_model_free(&model);
+	return ret;
+}
+
+static const struct cli_option no_options[] = {{}};
+
+const struct cli_command status_command = {
+	.name = "status",
+	.args = "",
+	.summary = "show what is loaded, where it is attached and how full "
+		   "maps are",
+	.details = "",
+	.options = no_options,
+	.run = run_status,
+};
