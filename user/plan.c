@@ -301,10 +301,12 @@ static int plan_index_build(struct plan_index *pi,
  * Entries of a host the desired model defines, under a name it does not
  * have: the host's files no longer produce them (a port or a VIP went).
  */
-static bool is_pruned(const struct plan_index *pi, bool prune_hosts,
+static bool is_pruned(const struct plan_index *pi, enum veer_apply_scope scope,
 		      const struct veer_service_model *svc)
 {
-	return prune_hosts && svc->host[0] &&
+	if (scope == VEER_APPLY_ALL)
+		return !index_find(&pi->desired_by_name, svc);
+	return scope == VEER_APPLY_HOSTS && svc->host[0] &&
 	       !index_find(&pi->desired_by_name, svc) &&
 	       index_find(&pi->desired_by_host, svc);
 }
@@ -394,7 +396,7 @@ struct plan {
 	const struct veer_maps *maps; /* NULL: a dry run, nothing attached */
 	const struct veer_model *current;
 	const struct veer_model *desired;
-	bool prune_hosts;
+	enum veer_apply_scope scope;
 	bool dry_run;
 	bool *changed; /* the caller's: anything differs */
 	/* Ids, slots or keys change: the backend index follows them. */
@@ -532,7 +534,7 @@ static int claim_key(struct plan *p, struct plan_item *item, char *err,
 	other = index_find(&p->index.current_by_key, svc);
 	if (!other || !strcmp(other->name, svc->name))
 		return 0;
-	if (!is_pruned(&p->index, p->prune_hosts, other)) {
+	if (!is_pruned(&p->index, p->scope, other)) {
 		veer_endpoint_format(&svc->key.vip, svc->key.family,
 				     svc->key.port, vip, sizeof(vip));
 		snprintf(err, errlen,
@@ -687,12 +689,19 @@ static void plan_pruned_services(struct plan *p)
 
 	for (i = 0; p->current && i < p->current->count; i++) {
 		svc = &p->current->services[i];
-		if (!is_pruned(&p->index, p->prune_hosts, svc))
+		if (!is_pruned(&p->index, p->scope, svc))
 			continue;
 		*p->changed = true;
 		p->structural = true;
-		say(p, "service %s: removed (host %s no longer defines it)%s\n",
-		    svc->name, svc->host, p->dry_run ? " (dry run)" : "");
+		if (svc->host[0] && index_find(&p->index.desired_by_host, svc))
+			say(p,
+			    "service %s: removed (host %s no longer defines "
+			    "it)%s\n",
+			    svc->name, svc->host,
+			    p->dry_run ? " (dry run)" : "");
+		else
+			say(p, "service %s: removed%s\n", svc->name,
+			    p->dry_run ? " (dry run)" : "");
 	}
 }
 
@@ -704,7 +713,8 @@ static void plan_stale_entries(struct plan *p)
 	char key[VEER_ENDPOINT_STRLEN];
 	size_t i;
 
-	for (i = 0; p->prune_hosts && p->current && i < p->current->stale_count;
+	for (i = 0; p->scope != VEER_APPLY_NAMED && p->current &&
+		    i < p->current->stale_count;
 	     i++) {
 		st = &p->current->stale[i];
 		live = current_by_id(&p->index, st->id);
@@ -771,7 +781,8 @@ static void retire_stale_entries(struct plan *p)
 	const struct veer_stale_entry *st;
 	size_t i;
 
-	for (i = 0; p->prune_hosts && p->current && i < p->current->stale_count;
+	for (i = 0; p->scope != VEER_APPLY_NAMED && p->current &&
+		    i < p->current->stale_count;
 	     i++) {
 		st = &p->current->stale[i];
 		if (!index_find(&p->index.desired_by_key,
@@ -788,7 +799,7 @@ static void retire_pruned_services(struct plan *p)
 
 	for (i = 0; p->current && i < p->current->count; i++) {
 		gone = &p->current->services[i];
-		if (is_pruned(&p->index, p->prune_hosts, gone))
+		if (is_pruned(&p->index, p->scope, gone))
 			store_remove_service(p->maps, p->current, gone,
 					     entry_of(p, gone->id));
 	}
@@ -829,7 +840,7 @@ static int write_plan(struct plan *p, char *err, size_t errlen)
 	retire_pruned_services(p);
 	retire_replaced_rule_sets(p);
 	/* And the rule sets an interrupted apply left behind. */
-	if (p->prune_hosts)
+	if (p->scope != VEER_APPLY_NAMED)
 		store_sweep_rules(p->maps, err, errlen);
 	/* The index becomes exactly what the services use (best effort: a
 	 * row left over only costs a few lookups for that endpoint). */
@@ -858,15 +869,15 @@ static void plan_finish(struct plan *p, FILE *out, int ret)
 
 int veer_maps_apply(const struct veer_maps *maps,
 		    const struct veer_model *current,
-		    const struct veer_model *desired, bool prune_hosts,
-		    bool dry_run, FILE *out, bool *changed, char *err,
-		    size_t errlen)
+		    const struct veer_model *desired,
+		    enum veer_apply_scope scope, bool dry_run, FILE *out,
+		    bool *changed, char *err, size_t errlen)
 {
 	struct plan plan = {
 		.maps = maps,
 		.current = current,
 		.desired = desired,
-		.prune_hosts = prune_hosts,
+		.scope = scope,
 		.dry_run = dry_run,
 		.changed = changed,
 	};

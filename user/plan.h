@@ -14,11 +14,20 @@
 
 struct veer_maps;
 
+/* What an apply may remove besides writing what desired names. */
+enum veer_apply_scope {
+	/* Nothing: services desired does not name are left alone. */
+	VEER_APPLY_NAMED = 0,
+	/* The other entries of every host desired names (a host's entries
+	 * are defined by its objects as a whole). */
+	VEER_APPLY_HOSTS = 1,
+	/* Every other service: desired is the whole configuration. */
+	VEER_APPLY_ALL = 2,
+};
+
 /*
- * Makes the maps hold `desired` for each service it names; with
- * prune_hosts, also removes the other entries of every host it names (a
- * host's entries are defined by its files as a whole). Services of other
- * names and hosts are left alone. Validates first; writes new backends into
+ * Makes the maps hold `desired` for each service it names, and removes
+ * what `scope` says. Validates first; writes new backends into
  * unused slots, then publishes each service with one map update and, when
  * it moved to another VIP:port, deletes its old entry at once; on a write
  * failure restores every service it had touched. Also repairs what an
@@ -34,9 +43,9 @@ struct veer_maps;
  */
 int veer_maps_apply(const struct veer_maps *maps,
 		    const struct veer_model *current,
-		    const struct veer_model *desired, bool prune_hosts,
-		    bool dry_run, FILE *out, bool *changed, char *err,
-		    size_t errlen);
+		    const struct veer_model *desired,
+		    enum veer_apply_scope scope, bool dry_run, FILE *out,
+		    bool *changed, char *err, size_t errlen);
 
 /*
  * Removes the service `name` of current: its entry, only if the entry at its
