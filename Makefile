@@ -30,6 +30,11 @@ BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 BPF_HDRS  := $(wildcard bpf/lib/*.h) $(wildcard include/*.h)
+# Test-only BPF objects (not loaded by veer), their skeletons in build/tests/.
+TEST_BPF_OBJS := $(patsubst tests/bpf/%.bpf.c,$(BUILD)/tests/%.bpf.o,\
+		   $(wildcard tests/bpf/*.bpf.c)) $(BUILD)/tests/veer_drop.bpf.o
+TEST_SKELS := $(patsubst tests/bpf/%.bpf.c,$(BUILD)/tests/%.skel.h,\
+		$(wildcard tests/bpf/*.bpf.c))
 
 # Everything but main(): linked into the command and into the tests.
 LIB_SRCS  := $(filter-out user/veer.c,$(wildcard user/*.c))
@@ -57,7 +62,7 @@ FUZZ_CORPUS := $(BUILD)/fuzz-corpus
 # The BPF objects are kept (make would delete them as intermediates of the
 # skeletons): the verifier tools, bpftool and `make` runs after them read
 # them.
-.SECONDARY: $(BPF_OBJS) $(BUILD)/tests/veer_drop.bpf.o
+.SECONDARY: $(BPF_OBJS) $(TEST_BPF_OBJS)
 
 all: $(BUILD)/veer $(TOOLS)
 
@@ -94,14 +99,19 @@ $(BUILD)/veer-spoof: tests/tools/veer_spoof.c tests/lib/pkt.c tests/lib/pkt.h \
 	$(CC) $(USER_CFLAGS) -Itests/lib $< tests/lib/pkt.c \
 		tests/tools/tool_common.c -o $@ -lbpf
 
-# The lab's packet loss: a TC classifier (tests/tools/veer_drop.bpf.c) in a
-# skeleton of its own, and its loader.
+# Test-only BPF objects, each with its skeleton in build/tests/, never part
+# of veer: the packet tests' socket-path entry (tests/bpf/) and the lab's
+# packet loss, a TC classifier (tests/tools/veer_drop.bpf.c) with its loader.
+$(BUILD)/tests/%.bpf.o: tests/bpf/%.bpf.c $(BPF_HDRS) | $(BUILD)
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
 $(BUILD)/tests/veer_drop.bpf.o: tests/tools/veer_drop.bpf.c tests/tools/veer_drop.h | $(BUILD)
 	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -mcpu=v3 -Itests/tools -c $< -o $@
 
-$(BUILD)/tests/veer_drop.skel.h: $(BUILD)/tests/veer_drop.bpf.o
-	$(BPFTOOL) gen skeleton $< name veer_drop > $@
+$(BUILD)/tests/%.skel.h: $(BUILD)/tests/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $* > $@
 
 $(BUILD)/veer-drop: tests/tools/veer_drop.c tests/tools/veer_drop.h \
 		$(BUILD)/tests/veer_drop.skel.h $(TOOL_COMMON) | $(BUILD)
@@ -124,9 +134,11 @@ $(BUILD)/test_unit: $(wildcard tests/unit/*.c tests/unit/*.h) $(LIB_OBJS) $(USER
 	$(CC) $(USER_CFLAGS) $(wildcard tests/unit/*.c) $(LIB_OBJS) -o $@ \
 		$(LIBS) -lcunit
 
+# build/tests/ first: a build/veer_sock_test.skel.h left by older trees
+# (the test object was once in bpf/) must not shadow the current one.
 $(BUILD)/test_packet: $(wildcard tests/packet/*.c tests/packet/*.h tests/lib/*) $(LIB_OBJS) \
-		$(USER_HDRS) $(SKELS)
-	$(CC) $(USER_CFLAGS) -Itests/lib $(wildcard tests/packet/*.c) \
+		$(USER_HDRS) $(SKELS) $(TEST_SKELS)
+	$(CC) -I$(BUILD)/tests $(USER_CFLAGS) -Itests/lib $(wildcard tests/packet/*.c) \
 		tests/lib/pkt.c $(LIB_OBJS) -o $@ $(LIBS) -lcunit -lm
 
 $(BUILD)/microbench: tests/bench/microbench.c $(wildcard tests/lib/*) \
