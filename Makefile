@@ -26,10 +26,18 @@ BPF_CFLAGS  := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) $(WARNINGS) \
 	       -Ivmlinux -Iinclude -Ibpf
 LIBS      := -lbpf -lelf -lz -lyaml
 
+# Test programs and tools: the user flags, the test libraries' headers, and
+# the test-only skeletons. build/tests/ first: a build/veer_sock_test.skel.h
+# left by older trees (the test object was once in bpf/) must not shadow
+# the current one.
+TEST_CFLAGS := -I$(BUILD)/tests $(USER_CFLAGS) -Itests/lib -Itests/tools
+# Every object also writes its header dependencies (build/**/*.d, included
+# at the end): a header change rebuilds exactly what includes it.
+DEPFLAGS  := -MMD -MP
+
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
-BPF_HDRS  := $(wildcard bpf/lib/*.h) $(wildcard include/*.h)
 # Test-only BPF objects (not loaded by veer), their skeletons in build/tests/.
 TEST_BPF_OBJS := $(patsubst tests/bpf/%.bpf.c,$(BUILD)/tests/%.bpf.o,\
 		   $(wildcard tests/bpf/*.bpf.c)) $(BUILD)/tests/veer_drop.bpf.o
@@ -39,7 +47,20 @@ TEST_SKELS := $(patsubst tests/bpf/%.bpf.c,$(BUILD)/tests/%.skel.h,\
 # Everything but main(): linked into the command and into the tests.
 LIB_SRCS  := $(filter-out user/veer.c,$(wildcard user/*.c))
 LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(LIB_SRCS))
+# Only for the fuzzer, built in one command without dependency files.
 USER_HDRS := $(wildcard user/*.h) $(wildcard include/*.h)
+
+# The tests' objects, in build/tests/ under their source's path.
+UNIT_OBJS   := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/unit/*.c))
+PACKET_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/packet/*.c))
+PKT_OBJ     := $(BUILD)/tests/lib/pkt.o
+TOOL_OBJ    := $(BUILD)/tests/tools/tool_common.o
+TEST_OBJS   := $(UNIT_OBJS) $(PACKET_OBJS) $(PKT_OBJ) \
+	       $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/tools/*.c) \
+		 tests/bench/loadgen.c tests/bench/microbench.c)
+
+DEPS      := $(patsubst %.o,%.d,$(BPF_OBJS) $(TEST_BPF_OBJS) \
+	       $(BUILD)/user/veer.o $(LIB_OBJS) $(TEST_OBJS))
 
 TOOLS     := $(BUILD)/veer-testsrv $(BUILD)/veer-testclient \
 	     $(BUILD)/veer-loadgen $(BUILD)/veer-spoof $(BUILD)/veer-drop \
@@ -69,15 +90,22 @@ all: $(BUILD)/veer $(TOOLS)
 $(BUILD):
 	@mkdir -p $(BUILD)/user $(BUILD)/tests
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(BUILD)
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+# An object whose .d file is missing (a tree built before dependency files)
+# is rebuilt; the empty rule lets make go on without one. clang writes the
+# .d file after the object: the BPF rules touch the object, or it would be
+# older than its .d and rebuilt on every run.
+$(DEPS): ;
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BUILD)/%.bpf.d | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
+	@touch $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $* > $@
 
-$(BUILD)/user/%.o: user/%.c $(USER_HDRS) | $(BUILD)
+$(BUILD)/user/%.o: user/%.c $(BUILD)/user/%.d | $(BUILD)
 	@mkdir -p $(@D)
-	$(CC) $(USER_CFLAGS) -c $< -o $@
+	$(CC) $(USER_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 # Only the loader includes the skeletons: a BPF change rebuilds it alone.
 $(BUILD)/user/loader.o: $(SKELS)
@@ -85,66 +113,65 @@ $(BUILD)/user/loader.o: $(SKELS)
 $(BUILD)/veer: $(BUILD)/user/veer.o $(LIB_OBJS)
 	$(CC) $(USER_CFLAGS) $^ -o $@ $(LIBS)
 
-TOOL_COMMON := tests/tools/tool_common.c tests/tools/tool_common.h
-
-$(BUILD)/veer-testsrv: tests/tools/veer_testsrv.c $(TOOL_COMMON) | $(BUILD)
-	$(CC) $(USER_CFLAGS) $< tests/tools/tool_common.c -o $@
-
-$(BUILD)/veer-testclient: tests/tools/veer_testclient.c $(TOOL_COMMON) | $(BUILD)
-	$(CC) $(USER_CFLAGS) $< tests/tools/tool_common.c -o $@
-
-# The conntrack tests' adversary: crafted segments from tests/lib/pkt.c.
-$(BUILD)/veer-spoof: tests/tools/veer_spoof.c tests/lib/pkt.c tests/lib/pkt.h \
-		$(TOOL_COMMON) | $(BUILD)
-	$(CC) $(USER_CFLAGS) -Itests/lib $< tests/lib/pkt.c \
-		tests/tools/tool_common.c -o $@ -lbpf
-
 # Test-only BPF objects, each with its skeleton in build/tests/, never part
 # of veer: the packet tests' socket-path entry (tests/bpf/) and the lab's
 # packet loss, a TC classifier (tests/tools/veer_drop.bpf.c) with its loader.
-$(BUILD)/tests/%.bpf.o: tests/bpf/%.bpf.c $(BPF_HDRS) | $(BUILD)
+$(BUILD)/tests/%.bpf.o: tests/bpf/%.bpf.c $(BUILD)/tests/%.bpf.d | $(BUILD)
 	@mkdir -p $(@D)
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
+	@touch $@
 
-$(BUILD)/tests/veer_drop.bpf.o: tests/tools/veer_drop.bpf.c tests/tools/veer_drop.h | $(BUILD)
+$(BUILD)/tests/veer_drop.bpf.o: tests/tools/veer_drop.bpf.c \
+		$(BUILD)/tests/veer_drop.bpf.d | $(BUILD)
 	@mkdir -p $(@D)
-	$(CLANG) $(BPF_CFLAGS) -mcpu=v3 -Itests/tools -c $< -o $@
+	$(CLANG) $(BPF_CFLAGS) -mcpu=v3 -Itests/tools $(DEPFLAGS) -c $< -o $@
+	@touch $@
 
 $(BUILD)/tests/%.skel.h: $(BUILD)/tests/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $* > $@
 
-$(BUILD)/veer-drop: tests/tools/veer_drop.c tests/tools/veer_drop.h \
-		$(BUILD)/tests/veer_drop.skel.h $(TOOL_COMMON) | $(BUILD)
-	$(CC) $(USER_CFLAGS) -Itests/tools -I$(BUILD)/tests $< \
-		tests/tools/tool_common.c -o $@ -lbpf -lelf -lz
+# Test programs' and tools' objects.
+$(BUILD)/tests/%.o: tests/%.c $(BUILD)/tests/%.d | $(BUILD)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+# Generated headers they include, made before they compile (afterwards
+# their .d files name them).
+$(PACKET_OBJS): | $(SKELS) $(TEST_SKELS)
+$(BUILD)/tests/tools/veer_drop.o: | $(BUILD)/tests/veer_drop.skel.h
+
+$(BUILD)/veer-testsrv: $(BUILD)/tests/tools/veer_testsrv.o $(TOOL_OBJ)
+	$(CC) $(USER_CFLAGS) $^ -o $@
+
+$(BUILD)/veer-testclient: $(BUILD)/tests/tools/veer_testclient.o $(TOOL_OBJ)
+	$(CC) $(USER_CFLAGS) $^ -o $@
+
+# The conntrack tests' adversary: crafted segments from tests/lib/pkt.c.
+$(BUILD)/veer-spoof: $(BUILD)/tests/tools/veer_spoof.o $(PKT_OBJ) $(TOOL_OBJ)
+	$(CC) $(USER_CFLAGS) $^ -o $@ -lbpf
+
+# The lab's packet loss: the loader of tests/tools/veer_drop.bpf.c.
+$(BUILD)/veer-drop: $(BUILD)/tests/tools/veer_drop.o $(TOOL_OBJ)
+	$(CC) $(USER_CFLAGS) $^ -o $@ -lbpf -lelf -lz
 
 # HTTP/1.1 backend and client of the header-routing tests.
-$(BUILD)/veer-httpsrv: tests/tools/veer_httpsrv.c tests/tools/http_common.h \
-		$(TOOL_COMMON) | $(BUILD)
-	$(CC) $(USER_CFLAGS) $< tests/tools/tool_common.c -o $@
+$(BUILD)/veer-httpsrv: $(BUILD)/tests/tools/veer_httpsrv.o $(TOOL_OBJ)
+	$(CC) $(USER_CFLAGS) $^ -o $@
 
-$(BUILD)/veer-httpclient: tests/tools/veer_httpclient.c tests/tools/http_common.h \
-		$(TOOL_COMMON) | $(BUILD)
-	$(CC) $(USER_CFLAGS) $< tests/tools/tool_common.c -o $@
+$(BUILD)/veer-httpclient: $(BUILD)/tests/tools/veer_httpclient.o $(TOOL_OBJ)
+	$(CC) $(USER_CFLAGS) $^ -o $@
 
-$(BUILD)/veer-loadgen: tests/bench/loadgen.c $(TOOL_COMMON) | $(BUILD)
-	$(CC) $(USER_CFLAGS) $< tests/tools/tool_common.c -o $@
+$(BUILD)/veer-loadgen: $(BUILD)/tests/bench/loadgen.o $(TOOL_OBJ)
+	$(CC) $(USER_CFLAGS) $^ -o $@
 
-$(BUILD)/test_unit: $(wildcard tests/unit/*.c tests/unit/*.h) $(LIB_OBJS) $(USER_HDRS)
-	$(CC) $(USER_CFLAGS) $(wildcard tests/unit/*.c) $(LIB_OBJS) -o $@ \
-		$(LIBS) -lcunit
+$(BUILD)/test_unit: $(UNIT_OBJS) $(LIB_OBJS)
+	$(CC) $(USER_CFLAGS) $^ -o $@ $(LIBS) -lcunit
 
-# build/tests/ first: a build/veer_sock_test.skel.h left by older trees
-# (the test object was once in bpf/) must not shadow the current one.
-$(BUILD)/test_packet: $(wildcard tests/packet/*.c tests/packet/*.h tests/lib/*) $(LIB_OBJS) \
-		$(USER_HDRS) $(SKELS) $(TEST_SKELS)
-	$(CC) -I$(BUILD)/tests $(USER_CFLAGS) -Itests/lib $(wildcard tests/packet/*.c) \
-		tests/lib/pkt.c $(LIB_OBJS) -o $@ $(LIBS) -lcunit -lm
+$(BUILD)/test_packet: $(PACKET_OBJS) $(PKT_OBJ) $(LIB_OBJS)
+	$(CC) $(USER_CFLAGS) $^ -o $@ $(LIBS) -lcunit -lm
 
-$(BUILD)/microbench: tests/bench/microbench.c $(wildcard tests/lib/*) \
-		$(LIB_OBJS) $(USER_HDRS) $(SKELS)
-	$(CC) $(USER_CFLAGS) -Itests/lib tests/bench/microbench.c \
-		tests/lib/pkt.c $(LIB_OBJS) -o $@ $(LIBS)
+$(BUILD)/microbench: $(BUILD)/tests/bench/microbench.o $(PKT_OBJ) $(LIB_OBJS)
+	$(CC) $(USER_CFLAGS) $^ -o $@ $(LIBS)
 
 tests-bin: all $(TEST_BINS)
 
@@ -207,3 +234,5 @@ format:
 
 clean:
 	rm -rf $(BUILD)
+
+include $(wildcard $(DEPS))
