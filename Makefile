@@ -92,8 +92,8 @@ $(BUILD):
 
 # An object whose .d file is missing (a tree built before dependency files)
 # is rebuilt; the empty rule lets make go on without one. clang writes the
-# .d file after the object: the BPF rules touch the object, or it would be
-# older than its .d and rebuilt on every run.
+# .d file after the object: every compile rule touches its object, or it
+# would be older than its .d and rebuilt on every run.
 $(DEPS): ;
 
 $(BUILD)/%.bpf.o: bpf/%.bpf.c $(BUILD)/%.bpf.d | $(BUILD)
@@ -106,6 +106,7 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 $(BUILD)/user/%.o: user/%.c $(BUILD)/user/%.d | $(BUILD)
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) $(DEPFLAGS) -c $< -o $@
+	@touch $@
 
 # Only the loader includes the skeletons: a BPF change rebuilds it alone.
 $(BUILD)/user/loader.o: $(SKELS)
@@ -134,6 +135,7 @@ $(BUILD)/tests/%.skel.h: $(BUILD)/tests/%.bpf.o
 $(BUILD)/tests/%.o: tests/%.c $(BUILD)/tests/%.d | $(BUILD)
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $(DEPFLAGS) -c $< -o $@
+	@touch $@
 
 # Generated headers they include, made before they compile (afterwards
 # their .d files name them).
