@@ -55,12 +55,10 @@ UNIT_OBJS   := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/unit/*.c))
 PACKET_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/packet/*.c))
 PKT_OBJ     := $(BUILD)/tests/lib/pkt.o
 TOOL_OBJ    := $(BUILD)/tests/tools/tool_common.o
-TEST_OBJS   := $(UNIT_OBJS) $(PACKET_OBJS) $(PKT_OBJ) \
-	       $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/tools/*.c) \
-		 tests/bench/loadgen.c tests/bench/microbench.c)
 
-DEPS      := $(patsubst %.o,%.d,$(BPF_OBJS) $(TEST_BPF_OBJS) \
-	       $(BUILD)/user/veer.o $(LIB_OBJS) $(TEST_OBJS))
+# The dependency files of every object any rule below may compile.
+DEPS      := $(patsubst %.o,%.d,$(BPF_OBJS) $(TEST_BPF_OBJS)) \
+	     $(patsubst %.c,$(BUILD)/%.d,$(wildcard user/*.c tests/*/*.c))
 
 TOOLS     := $(BUILD)/veer-testsrv $(BUILD)/veer-testclient \
 	     $(BUILD)/veer-loadgen $(BUILD)/veer-spoof $(BUILD)/veer-drop \
@@ -91,9 +89,10 @@ $(BUILD):
 	@mkdir -p $(BUILD)/user $(BUILD)/tests
 
 # An object whose .d file is missing (a tree built before dependency files)
-# is rebuilt; the empty rule lets make go on without one. clang writes the
-# .d file after the object: every compile rule touches its object, or it
-# would be older than its .d and rebuilt on every run.
+# is rebuilt; the empty rule lets make go on without one. (Named, not a
+# pattern: a missing intermediate would not rebuild anything.) clang writes
+# the .d file after the object: every compile rule touches its object, or
+# it would be older than its .d and rebuilt on every run.
 $(DEPS): ;
 
 $(BUILD)/%.bpf.o: bpf/%.bpf.c $(BUILD)/%.bpf.d | $(BUILD)
