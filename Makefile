@@ -26,10 +26,23 @@ BPF_CFLAGS  := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) $(WARNINGS) \
 	       -Ivmlinux -Iinclude -Ibpf
 LIBS      := -lbpf -lelf -lz -lyaml
 
+# Test programs and tools: the user flags, the test libraries' headers, and
+# the test-only skeletons. build/tests/ first: a build/veer_sock_test.skel.h
+# left by older trees (the test object was once in bpf/) must not shadow
+# the current one.
+TEST_CFLAGS := -I$(BUILD)/tests $(USER_CFLAGS) -Itests/lib -Itests/tools
+# Every object also writes its header dependencies (build/**/*.d, included
+# at the end): a header change rebuilds exactly what includes it.
+DEPFLAGS  := -MMD -MP
+
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
-BPF_HDRS  := $(wildcard bpf/lib/*.h) $(wildcard include/*.h)
+# Test-only BPF objects (not loaded by veer), their skeletons in build/tests/.
+TEST_BPF_OBJS := $(patsubst tests/bpf/%.bpf.c,$(BUILD)/tests/%.bpf.o,\
+		   $(wildcard tests/bpf/*.bpf.c)) $(BUILD)/tests/veer_drop.bpf.o
+TEST_SKELS := $(patsubst tests/bpf/%.bpf.c,$(BUILD)/tests/%.skel.h,\
+		$(wildcard tests/bpf/*.bpf.c))
 
 # The command line (main, option tables, commands) is the command's alone;
 # everything else is linked into the command and into the tests.
@@ -37,7 +50,18 @@ CLI_SRCS  := user/veer.c user/cli.c $(wildcard user/cmd_*.c)
 CLI_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(CLI_SRCS))
 LIB_SRCS  := $(filter-out $(CLI_SRCS),$(wildcard user/*.c))
 LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(LIB_SRCS))
+# Only for the fuzzer, built in one command without dependency files.
 USER_HDRS := $(wildcard user/*.h) $(wildcard include/*.h)
+
+# The tests' objects, in build/tests/ under their source's path.
+UNIT_OBJS   := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/unit/*.c))
+PACKET_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/packet/*.c))
+PKT_OBJ     := $(BUILD)/tests/lib/pkt.o
+TOOL_OBJ    := $(BUILD)/tests/tools/tool_common.o
+
+# The dependency files of every object any rule below may compile.
+DEPS      := $(patsubst %.o,%.d,$(BPF_OBJS) $(TEST_BPF_OBJS)) \
+	     $(patsubst %.c,$(BUILD)/%.d,$(wildcard user/*.c tests/*/*.c))
 
 TOOLS     := $(BUILD)/veer-testsrv $(BUILD)/veer-testclient \
 	     $(BUILD)/veer-loadgen $(BUILD)/veer-spoof $(BUILD)/veer-drop \
@@ -60,22 +84,31 @@ FUZZ_CORPUS := $(BUILD)/fuzz-corpus
 # The BPF objects are kept (make would delete them as intermediates of the
 # skeletons): the verifier tools, bpftool and `make` runs after them read
 # them.
-.SECONDARY: $(BPF_OBJS) $(BUILD)/tests/veer_drop.bpf.o
+.SECONDARY: $(BPF_OBJS) $(TEST_BPF_OBJS)
 
 all: $(BUILD)/veer $(TOOLS)
 
 $(BUILD):
 	@mkdir -p $(BUILD)/user $(BUILD)/tests
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(BUILD)
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+# An object whose .d file is missing (a tree built before dependency files)
+# is rebuilt; the empty rule lets make go on without one. (Named, not a
+# pattern: a missing intermediate would not rebuild anything.) clang writes
+# the .d file after the object: every compile rule touches its object, or
+# it would be older than its .d and rebuilt on every run.
+$(DEPS): ;
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BUILD)/%.bpf.d | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
+	@touch $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $* > $@
 
-$(BUILD)/user/%.o: user/%.c $(USER_HDRS) | $(BUILD)
+$(BUILD)/user/%.o: user/%.c $(BUILD)/user/%.d | $(BUILD)
 	@mkdir -p $(@D)
-	$(CC) $(USER_CFLAGS) -c $< -o $@
+	$(CC) $(USER_CFLAGS) $(DEPFLAGS) -c $< -o $@
+	@touch $@
 
 # Only the loader includes the skeletons: a BPF change rebuilds it alone.
 $(BUILD)/user/loader.o: $(SKELS)
@@ -83,59 +116,66 @@ $(BUILD)/user/loader.o: $(SKELS)
 $(BUILD)/veer: $(CLI_OBJS) $(LIB_OBJS)
 	$(CC) $(USER_CFLAGS) $^ -o $@ $(LIBS)
 
-TOOL_COMMON := tests/tools/tool_common.c tests/tools/tool_common.h
+# Test-only BPF objects, each with its skeleton in build/tests/, never part
+# of veer: the packet tests' socket-path entry (tests/bpf/) and the lab's
+# packet loss, a TC classifier (tests/tools/veer_drop.bpf.c) with its loader.
+$(BUILD)/tests/%.bpf.o: tests/bpf/%.bpf.c $(BUILD)/tests/%.bpf.d | $(BUILD)
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
+	@touch $@
 
-$(BUILD)/veer-testsrv: tests/tools/veer_testsrv.c $(TOOL_COMMON) | $(BUILD)
-	$(CC) $(USER_CFLAGS) $< tests/tools/tool_common.c -o $@
+$(BUILD)/tests/veer_drop.bpf.o: tests/tools/veer_drop.bpf.c \
+		$(BUILD)/tests/veer_drop.bpf.d | $(BUILD)
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -mcpu=v3 -Itests/tools $(DEPFLAGS) -c $< -o $@
+	@touch $@
 
-$(BUILD)/veer-testclient: tests/tools/veer_testclient.c $(TOOL_COMMON) | $(BUILD)
-	$(CC) $(USER_CFLAGS) $< tests/tools/tool_common.c -o $@
+$(BUILD)/tests/%.skel.h: $(BUILD)/tests/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $* > $@
+
+# Test programs' and tools' objects.
+$(BUILD)/tests/%.o: tests/%.c $(BUILD)/tests/%.d | $(BUILD)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $(DEPFLAGS) -c $< -o $@
+	@touch $@
+
+# Generated headers they include, made before they compile (afterwards
+# their .d files name them).
+$(PACKET_OBJS): | $(SKELS) $(TEST_SKELS)
+$(BUILD)/tests/tools/veer_drop.o: | $(BUILD)/tests/veer_drop.skel.h
+
+$(BUILD)/veer-testsrv: $(BUILD)/tests/tools/veer_testsrv.o $(TOOL_OBJ)
+	$(CC) $(USER_CFLAGS) $^ -o $@
+
+$(BUILD)/veer-testclient: $(BUILD)/tests/tools/veer_testclient.o $(TOOL_OBJ)
+	$(CC) $(USER_CFLAGS) $^ -o $@
 
 # The conntrack tests' adversary: crafted segments from tests/lib/pkt.c.
-$(BUILD)/veer-spoof: tests/tools/veer_spoof.c tests/lib/pkt.c tests/lib/pkt.h \
-		$(TOOL_COMMON) | $(BUILD)
-	$(CC) $(USER_CFLAGS) -Itests/lib $< tests/lib/pkt.c \
-		tests/tools/tool_common.c -o $@ -lbpf
+$(BUILD)/veer-spoof: $(BUILD)/tests/tools/veer_spoof.o $(PKT_OBJ) $(TOOL_OBJ)
+	$(CC) $(USER_CFLAGS) $^ -o $@ -lbpf
 
-# The lab's packet loss: a TC classifier (tests/tools/veer_drop.bpf.c) in a
-# skeleton of its own, and its loader.
-$(BUILD)/tests/veer_drop.bpf.o: tests/tools/veer_drop.bpf.c tests/tools/veer_drop.h | $(BUILD)
-	@mkdir -p $(@D)
-	$(CLANG) $(BPF_CFLAGS) -mcpu=v3 -Itests/tools -c $< -o $@
-
-$(BUILD)/tests/veer_drop.skel.h: $(BUILD)/tests/veer_drop.bpf.o
-	$(BPFTOOL) gen skeleton $< name veer_drop > $@
-
-$(BUILD)/veer-drop: tests/tools/veer_drop.c tests/tools/veer_drop.h \
-		$(BUILD)/tests/veer_drop.skel.h $(TOOL_COMMON) | $(BUILD)
-	$(CC) $(USER_CFLAGS) -Itests/tools -I$(BUILD)/tests $< \
-		tests/tools/tool_common.c -o $@ -lbpf -lelf -lz
+# The lab's packet loss: the loader of tests/tools/veer_drop.bpf.c.
+$(BUILD)/veer-drop: $(BUILD)/tests/tools/veer_drop.o $(TOOL_OBJ)
+	$(CC) $(USER_CFLAGS) $^ -o $@ -lbpf -lelf -lz
 
 # HTTP/1.1 backend and client of the header-routing tests.
-$(BUILD)/veer-httpsrv: tests/tools/veer_httpsrv.c tests/tools/http_common.h \
-		$(TOOL_COMMON) | $(BUILD)
-	$(CC) $(USER_CFLAGS) $< tests/tools/tool_common.c -o $@
+$(BUILD)/veer-httpsrv: $(BUILD)/tests/tools/veer_httpsrv.o $(TOOL_OBJ)
+	$(CC) $(USER_CFLAGS) $^ -o $@
 
-$(BUILD)/veer-httpclient: tests/tools/veer_httpclient.c tests/tools/http_common.h \
-		$(TOOL_COMMON) | $(BUILD)
-	$(CC) $(USER_CFLAGS) $< tests/tools/tool_common.c -o $@
+$(BUILD)/veer-httpclient: $(BUILD)/tests/tools/veer_httpclient.o $(TOOL_OBJ)
+	$(CC) $(USER_CFLAGS) $^ -o $@
 
-$(BUILD)/veer-loadgen: tests/bench/loadgen.c $(TOOL_COMMON) | $(BUILD)
-	$(CC) $(USER_CFLAGS) $< tests/tools/tool_common.c -o $@
+$(BUILD)/veer-loadgen: $(BUILD)/tests/bench/loadgen.o $(TOOL_OBJ)
+	$(CC) $(USER_CFLAGS) $^ -o $@
 
-$(BUILD)/test_unit: $(wildcard tests/unit/*.c tests/unit/*.h) $(LIB_OBJS) $(USER_HDRS)
-	$(CC) $(USER_CFLAGS) $(wildcard tests/unit/*.c) $(LIB_OBJS) -o $@ \
-		$(LIBS) -lcunit
+$(BUILD)/test_unit: $(UNIT_OBJS) $(LIB_OBJS)
+	$(CC) $(USER_CFLAGS) $^ -o $@ $(LIBS) -lcunit
 
-$(BUILD)/test_packet: $(wildcard tests/packet/*.c tests/packet/*.h tests/lib/*) $(LIB_OBJS) \
-		$(USER_HDRS) $(SKELS)
-	$(CC) $(USER_CFLAGS) -Itests/lib $(wildcard tests/packet/*.c) \
-		tests/lib/pkt.c $(LIB_OBJS) -o $@ $(LIBS) -lcunit -lm
+$(BUILD)/test_packet: $(PACKET_OBJS) $(PKT_OBJ) $(LIB_OBJS)
+	$(CC) $(USER_CFLAGS) $^ -o $@ $(LIBS) -lcunit -lm
 
-$(BUILD)/microbench: tests/bench/microbench.c $(wildcard tests/lib/*) \
-		$(LIB_OBJS) $(USER_HDRS) $(SKELS)
-	$(CC) $(USER_CFLAGS) -Itests/lib tests/bench/microbench.c \
-		tests/lib/pkt.c $(LIB_OBJS) -o $@ $(LIBS)
+$(BUILD)/microbench: $(BUILD)/tests/bench/microbench.o $(PKT_OBJ) $(LIB_OBJS)
+	$(CC) $(USER_CFLAGS) $^ -o $@ $(LIBS)
 
 tests-bin: all $(TEST_BINS)
 
@@ -198,3 +238,5 @@ format:
 
 clean:
 	rm -rf $(BUILD)
+
+include $(wildcard $(DEPS))

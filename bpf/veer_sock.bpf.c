@@ -6,7 +6,7 @@
  * address they dialled.
  *
  * Only what `veer attach --cgroup` loads belongs here: the decision's
- * BPF_PROG_TEST_RUN entry is in veer_sock_test.bpf.c (test-only).
+ * BPF_PROG_TEST_RUN entry is tests/bpf/veer_sock_test.bpf.c (test-only).
  */
 #define BPF_NO_PRESERVE_ACCESS_INDEX
 #include "lib/sock.h"

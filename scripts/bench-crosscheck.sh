@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
 # Cross-checks build/veer-loadgen (the load generator of `make bench`)
-# against real tools, in the lab of tests/e2e/lib.sh, client namespace ->
+# against real tools, in the lab of scripts/lib/lab.sh, client namespace ->
 # node namespace (plain routing, no veer) -> v1 backend namespace:
 #
 #   conn/s   wrk -t1 -cC --latency -H 'Connection: close' and
@@ -99,8 +99,8 @@ DUR_MS=$((SECS * 1000))
 # Under veer-test-*: the lab cleanup removes it whatever happens.
 export VEER_PIN_ROOT=/sys/fs/bpf/veer-test-xcheck-$$
 LAB_ID=vx$$
-# shellcheck source=../tests/e2e/lib.sh
-. "$ROOT/tests/e2e/lib.sh"
+# shellcheck source=lib/lab.sh
+. "$ROOT/scripts/lib/lab.sh"
 LOADGEN=$LAB_BUILD/veer-loadgen
 [[ -x $LOADGEN ]] || lab_die "$LOADGEN not built (make)"
 

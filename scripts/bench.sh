@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
 # Side-by-side benchmark of the node's splitting mechanism, in the lab of
-# tests/e2e/lib.sh (client ns -> node ns -> v1 | v2 backends). The same
+# scripts/lib/lab.sh (client ns -> node ns -> v1 | v2 backends). The same
 # load generator (build/veer-loadgen) and the same backends (veer-testsrv)
 # serve every contender; only what the node does changes. Every splitter
 # is configured for 80/20 and the split it achieved is reported.
@@ -133,8 +133,8 @@ want_part() { [[ ,$PARTS, == *,$1,* ]]; }
 # Under veer-test-*: the lab cleanup removes it whatever happens.
 export VEER_PIN_ROOT=/sys/fs/bpf/veer-test-bench-$$
 LAB_ID=vb$$
-# shellcheck source=../tests/e2e/lib.sh
-. "$ROOT/tests/e2e/lib.sh"
+# shellcheck source=lib/lab.sh
+. "$ROOT/scripts/lib/lab.sh"
 LOADGEN=$LAB_BUILD/veer-loadgen
 [[ -x $LOADGEN ]] || lab_die "$LOADGEN not built (make)"
 

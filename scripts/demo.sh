@@ -19,8 +19,8 @@ set -euo pipefail
 DEMO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export VEER_PIN_ROOT=/sys/fs/bpf/veer-demo-$$
 LAB_ID=vd$$
-# shellcheck source=../tests/e2e/lib.sh
-. "$DEMO_ROOT/tests/e2e/lib.sh"
+# shellcheck source=lib/lab.sh
+. "$DEMO_ROOT/scripts/lib/lab.sh"
 
 EX=examples/customers
 HOST=customers.default.svc.cluster.local

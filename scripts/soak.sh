@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
 # Soak: everything a busy, hostile node sees at once, for a while, in the
-# namespace lab (tests/e2e/lib.sh). For DURATION seconds (default 600):
+# namespace lab (scripts/lib/lab.sh). For DURATION seconds (default 600):
 #   - 64 long echo-verified streams (32 IPv4, 32 IPv6) run throughout;
 #   - every round: a weight flip of both services to a random split, 200 +
 #     200 short connections, a SYN flood of 5,000 spoofed sources
@@ -46,7 +46,7 @@ done
 	exit 2
 }
 export VEER_E2E_MODE=$MODE
-. "$(dirname "${BASH_SOURCE[0]}")/../tests/e2e/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lib/lab.sh"
 
 OUT=$LAB_BUILD/soak
 STREAMS=32

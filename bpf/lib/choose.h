@@ -7,8 +7,8 @@
 #ifndef VEER_BPF_CHOOSE_H
 #define VEER_BPF_CHOOSE_H
 
-#include "config.h"
-#include "maps.h"
+#include "runtime.h"
+#include "map_defs.h"
 #include "stats.h"
 #include "veer_select.h"
 

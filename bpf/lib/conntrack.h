@@ -17,8 +17,8 @@
 #ifndef VEER_BPF_CONNTRACK_H
 #define VEER_BPF_CONNTRACK_H
 
-#include "config.h"
-#include "maps.h"
+#include "runtime.h"
+#include "map_defs.h"
 #include "parse.h"
 #include "stats.h"
 

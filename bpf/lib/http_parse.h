@@ -13,7 +13,7 @@
 #ifndef VEER_BPF_HTTP_PARSE_H
 #define VEER_BPF_HTTP_PARSE_H
 
-#include "maps.h"
+#include "map_defs.h"
 
 /* Header lines recorded per request; later ones cannot match. */
 #define VEER_HTTP_MAX_HEADERS 64

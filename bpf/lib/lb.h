@@ -7,9 +7,9 @@
 #define VEER_BPF_LB_H
 
 #include "ctx.h"
-#include "config.h"
+#include "runtime.h"
 #include "parse.h"
-#include "maps.h"
+#include "map_defs.h"
 #include "stats.h"
 #include "conntrack.h"
 #include "nat.h"

@@ -2,7 +2,7 @@
 #ifndef VEER_BPF_STATS_H
 #define VEER_BPF_STATS_H
 
-#include "maps.h"
+#include "map_defs.h"
 
 /* Per-CPU row, so increments need no atomics. NULL if the id is too big. */
 static __always_inline struct veer_stats *veer_stats_row(__u32 svc_id,

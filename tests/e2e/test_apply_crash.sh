@@ -25,7 +25,7 @@
 # - A refused apply of N+1 services prints the one-line error only (no
 #   per-service line) and leaves `veer get -o json` byte-identical.
 set -euo pipefail
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/lab.sh"
 
 N=${VEER_E2E_CRASH_SERVICES:-200}
 OLD_NET=10.97.0

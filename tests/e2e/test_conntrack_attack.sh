@@ -18,7 +18,7 @@
 # runs in tc and xdp mode only; in cgroup mode there is no per-packet
 # conntrack to attack and the script says so and passes one check.
 set -euo pipefail
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/lab.sh"
 
 STREAMS=${VEER_E2E_ATTACK_STREAMS:-32}
 GRACE_MS=500

@@ -10,7 +10,7 @@
 # `veer status` must count exactly the streams as established, and warn
 # once the table is 90% full.
 set -euo pipefail
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/lab.sh"
 
 CT_SIZE=64
 STREAMS=50

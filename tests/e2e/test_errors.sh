@@ -6,7 +6,7 @@
 # byte-identical before and after, and traffic still follows the old
 # weights. `apply --dry-run` succeeds without changing anything.
 set -euo pipefail
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/lab.sh"
 
 t_begin errors
 lab_init

@@ -46,7 +46,7 @@
 #
 # VEER_E2E_HTTP_ATTACK_ONLY=name[,name] runs only those scenarios.
 set -euo pipefail
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/lab.sh"
 
 SPOOF=$LAB_BUILD/veer-spoof
 ONLY=${VEER_E2E_HTTP_ATTACK_ONLY:-}

@@ -17,7 +17,7 @@
 # not apply to node-local clients, so the header connections follow the
 # default route like the others; the rest is the same.
 set -euo pipefail
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/lab.sh"
 
 STREAMS=${VEER_E2E_HTTP_STREAMS:-32} # per client; two clients per family
 ROUNDS=${VEER_E2E_HTTP_ROUNDS:-5}

@@ -10,7 +10,7 @@
 # by exactly the connections sent. cgroup mode: node-local clients take
 # the default route (v1), counted as unseenDefault.
 set -euo pipefail
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/lab.sh"
 
 N=${VEER_E2E_HTTP_TASK_N:-200}
 EX=$LAB_ROOT/examples/reviews

@@ -22,7 +22,7 @@
 # timeout or two. cgroup mode runs the four backend-side scenarios on its
 # plain connect()-time path (no client-side traffic to drop there).
 set -euo pipefail
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/lab.sh"
 
 CONNS=${VEER_E2E_HTTP_LOSS_CONNS:-8}
 

@@ -25,7 +25,7 @@
 # takes the default route (80/20 within the bound) and is counted in
 # .http.unseenDefault.
 set -euo pipefail
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/lab.sh"
 
 N_RULE=${VEER_E2E_HTTP_N_RULE:-300}
 N_DEFAULT=${VEER_E2E_HTTP_N_DEFAULT:-2000}

@@ -36,7 +36,7 @@
 # itself; the same streams run from the cgroup and must pass, no ICMP
 # involved.
 set -euo pipefail
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/lab.sh"
 
 STREAMS=${VEER_E2E_PMTU_STREAMS:-4}
 MIN_BYTES=20000

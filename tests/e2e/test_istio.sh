@@ -35,7 +35,7 @@
 #   80/20 (cgroup mode: the weighted route and unseenDefault for both).
 # - `veer get -o yaml` applied back with `veer apply -f` says "no changes".
 set -euo pipefail
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/lab.sh"
 
 EX=$LAB_ROOT/examples
 CUST=$EX/customers

@@ -11,7 +11,7 @@
 #     reset the other namespace's live connections.
 # tc and xdp modes (cgroup mode has no per-interface programs).
 set -euo pipefail
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/lab.sh"
 
 t_begin lifecycle
 lab_init bpftool jq

@@ -11,7 +11,7 @@
 # new-connection counters of `veer stats -o json` must have moved by exactly
 # the connections each version answered.
 set -euo pipefail
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/lab.sh"
 
 STREAMS=${VEER_E2E_STREAMS:-64}
 ROUNDS=${VEER_E2E_ROUNDS:-10}

@@ -9,7 +9,7 @@
 # clients whose packets carry hop-by-hop and destination options headers
 # are split like the others.
 set -euo pipefail
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/lab.sh"
 
 t_begin split
 lab_init jq bpftool

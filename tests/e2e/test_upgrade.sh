@@ -10,7 +10,7 @@
 # nothing: an upgrade with nothing pinned, and an attach over maps whose
 # layout is not this build's (another ABI).
 set -euo pipefail
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/lab.sh"
 
 STREAMS=16
 

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * Test-only object (tests/packet, never loaded by veer): the socket path's
- * decision, veer_sock_lb() from lib/sock.h as cgroup connect4/6 run it in
- * veer_sock.bpf.c, on a crafted request through BPF_PROG_TEST_RUN (which
- * cgroup programs do not support). It shares veer's maps by pinned name.
+ * decision, veer_sock_lb() from bpf/lib/sock.h as cgroup connect4/6 run it
+ * in bpf/veer_sock.bpf.c, on a crafted request through BPF_PROG_TEST_RUN
+ * (which cgroup programs do not support). It shares veer's maps by pinned
+ * name. Built into build/tests/ with its skeleton, apart from the objects
+ * veer loads (bpf/).
  *
  * It lives apart from the socket object because libbpf loads SEC("syscall")
  * programs as sleepable, and a sleepable program may use the

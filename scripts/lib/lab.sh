@@ -1,9 +1,10 @@
 # shellcheck shell=bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
-# Network-namespace lab for veer's end-to-end tests and demo. Source it from
-# bash; it defines functions and variables and changes nothing until
-# lab_init/lab_up are called.
+# Network-namespace lab shared by veer's end-to-end tests (tests/e2e/), the
+# demo, the benchmarks and the soak (scripts/). Source it from bash; it
+# defines functions and variables and changes nothing until lab_init/lab_up
+# are called.
 #
 #   CLIENT 10.10.1.2/24 fd10:1::2/64 (eth0)
 #      |
@@ -36,6 +37,7 @@
 # then everywhere), removes the lab's cgroup, the pin root and the
 # namespaces. Set VEER_E2E_KEEP=1 to keep the temporary directory (logs).
 
+# The repository: this file is scripts/lib/lab.sh.
 LAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 LAB_BUILD=${VEER_BUILD:-$LAB_ROOT/build}
 VEER_BIN=${VEER_BIN:-$LAB_BUILD/veer}

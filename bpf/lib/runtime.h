@@ -5,10 +5,10 @@
  * alike, and a reload must keep placing flows as before. Read once per new
  * connection or close, never per packet.
  */
-#ifndef VEER_BPF_CONFIG_H
-#define VEER_BPF_CONFIG_H
+#ifndef VEER_BPF_RUNTIME_H
+#define VEER_BPF_RUNTIME_H
 
-#include "maps.h"
+#include "map_defs.h"
 
 static __always_inline __u32 veer_hash_seed(void)
 {
@@ -30,4 +30,4 @@ static __always_inline __u64 veer_ct_close_grace_ns(void)
 		       : VEER_DEFAULT_CT_CLOSE_GRACE_MS * 1000000ULL;
 }
 
-#endif /* VEER_BPF_CONFIG_H */
+#endif /* VEER_BPF_RUNTIME_H */

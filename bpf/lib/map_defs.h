@@ -4,8 +4,8 @@
  * entry points (TC, later XDP and cgroup) and every `veer` invocation share
  * one set. Sizes here are defaults; `veer attach` resizes before loading.
  */
-#ifndef VEER_BPF_MAPS_H
-#define VEER_BPF_MAPS_H
+#ifndef VEER_BPF_MAP_DEFS_H
+#define VEER_BPF_MAP_DEFS_H
 
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -137,4 +137,4 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 } veer_http_progs SEC(".maps");
-#endif /* VEER_BPF_MAPS_H */
+#endif /* VEER_BPF_MAP_DEFS_H */
