@@ -333,21 +333,6 @@ size_t veer_istio_object_count(const struct veer_istio *ist)
 
 /* ---- Messages and typed access (yaml_read.h) ---- */
 
-#define fail(ist, at, ...) veer_yfail(&(ist)->rd, at, __VA_ARGS__)
-#define note(ist, at, ...) veer_ynote(&(ist)->rd, at, __VA_ARGS__)
-#define q(n, buf, len) veer_yquote(n, buf, len)
-#define describe(n, buf, len) veer_ydescribe(n, buf, len)
-#define opt(n) veer_yopt(n)
-#define field(map, key) veer_yfield(map, key)
-#define want(ist, ...) veer_ywant(&(ist)->rd, __VA_ARGS__)
-#define get_text(ist, ...) veer_yget_text(&(ist)->rd, __VA_ARGS__)
-#define get_name(ist, ...) veer_yget_name(&(ist)->rd, __VA_ARGS__)
-#define get_uint(ist, ...) veer_yget_uint(&(ist)->rd, __VA_ARGS__)
-#define get_bool(ist, ...) veer_yget_bool(&(ist)->rd, __VA_ARGS__)
-#define text_is_ci(n, name) veer_ytext_is_ci(n, name)
-#define CHECK_FIELDS(ist, map, spec, where)                                    \
-	VEER_YCHECK_FIELDS(&(ist)->rd, map, spec, where)
-
 void veer_istio_notes(const struct veer_istio *ist, veer_note_fn fn, void *ctx)
 {
 	veer_yreader_notes(&ist->rd, fn, ctx);
@@ -355,7 +340,7 @@ void veer_istio_notes(const struct veer_istio *ist, veer_note_fn fn, void *ctx)
 
 static int oom(struct veer_istio *ist)
 {
-	return fail(ist, NULL, "out of memory");
+	return veer_yfail(&ist->rd, NULL, "out of memory");
 }
 
 static int get_ip(struct veer_istio *ist, const ynode *n, const char *what,
@@ -363,7 +348,7 @@ static int get_ip(struct veer_istio *ist, const ynode *n, const char *what,
 {
 	char text[INET6_ADDRSTRLEN], qb[VEER_YQUOTE_BUF];
 
-	if (get_text(ist, n, what) < 0)
+	if (veer_yget_text(&ist->rd, n, what) < 0)
 		return -1;
 	if (n->len < sizeof(text)) {
 		memcpy(text, n->text, n->len + 1);
@@ -373,12 +358,14 @@ static int get_ip(struct veer_istio *ist, const ynode *n, const char *what,
 		}
 	}
 	if (memchr(n->text, '/', n->len))
-		return fail(ist, n,
-			    "%s \"%s\": CIDR ranges are not supported; give "
-			    "single addresses",
-			    what, q(n, qb, sizeof(qb)));
-	return fail(ist, n, "%s must be an IPv4 or IPv6 address, got \"%s\"",
-		    what, q(n, qb, sizeof(qb)));
+		return veer_yfail(
+			&ist->rd, n,
+			"%s \"%s\": CIDR ranges are not supported; give "
+			"single addresses",
+			what, veer_yquote(n, qb, sizeof(qb)));
+	return veer_yfail(&ist->rd, n,
+			  "%s must be an IPv4 or IPv6 address, got \"%s\"",
+			  what, veer_yquote(n, qb, sizeof(qb)));
 }
 
 /* A map of string -> string (labels, selectors); NULL when absent. */
@@ -388,17 +375,17 @@ static int get_labels(struct veer_istio *ist, const ynode *n, const char *what,
 	size_t i;
 
 	*out = NULL;
-	if (!opt(n))
+	if (!veer_yopt(n))
 		return 0;
-	if (want(ist, n, VEER_YNODE_MAP, what) < 0)
+	if (veer_ywant(&ist->rd, n, VEER_YNODE_MAP, what) < 0)
 		return -1;
 	for (i = 0; i < n->len; i++) {
 		const ynode *v = veer_ynode_value(n, i);
 		char label[OBJ_NAME_MAX + 32], qb[VEER_YQUOTE_BUF];
 
 		snprintf(label, sizeof(label), "%s.%s", what,
-			 q(veer_ynode_key(n, i), qb, sizeof(qb)));
-		if (get_text(ist, v, label) < 0)
+			 veer_yquote(veer_ynode_key(n, i), qb, sizeof(qb)));
+		if (veer_yget_text(&ist->rd, v, label) < 0)
 			return -1;
 	}
 	*out = n;
@@ -452,18 +439,19 @@ static int resolve_host(struct veer_istio *ist, const ynode *n, const char *ns,
 	size_t i, len;
 	int w;
 
-	if (get_text(ist, n, "host") < 0)
+	if (veer_yget_text(&ist->rd, n, "host") < 0)
 		return -1;
 	if (n->len == 0)
-		return fail(ist, n, "host must not be empty");
+		return veer_yfail(&ist->rd, n, "host must not be empty");
 	if (!memchr(n->text, '.', n->len) && !veer_ynode_is(n, "*"))
 		w = snprintf(out, HOST_MAX, "%.*s.%s." CLUSTER_SUFFIX,
 			     (int)n->len, n->text, ns);
 	else
 		w = snprintf(out, HOST_MAX, "%.*s", (int)n->len, n->text);
 	if (w < 0 || w >= HOST_MAX)
-		return fail(ist, n, "host \"%s\" is longer than %d bytes",
-			    q(n, qb, sizeof(qb)), HOST_MAX - 1);
+		return veer_yfail(&ist->rd, n,
+				  "host \"%s\" is longer than %d bytes",
+				  veer_yquote(n, qb, sizeof(qb)), HOST_MAX - 1);
 	len = (size_t)w;
 	for (i = 0; i < len; i++) {
 		if (out[i] >= 'A' && out[i] <= 'Z')
@@ -472,20 +460,21 @@ static int resolve_host(struct veer_istio *ist, const ynode *n, const char *ns,
 		    (len == 1 || out[1] == '.'))
 			continue;
 		if (out[i] == '*')
-			return fail(ist, n,
-				    wildcard_ok
-					    ? "host \"%s\": a wildcard is "
+			return veer_yfail(
+				&ist->rd, n,
+				wildcard_ok ? "host \"%s\": a wildcard is "
 					      "only allowed as \"*\" or a "
 					      "leading \"*.\""
 					    : "host \"%s\": wildcard hosts "
 					      "are not supported here (veer "
 					      "needs one VIP per host)",
-				    q(n, qb, sizeof(qb)));
+				veer_yquote(n, qb, sizeof(qb)));
 		if (!host_char_ok(out[i]))
-			return fail(ist, n,
-				    "host \"%s\": only letters, digits, '-', "
-				    "'.' and '_' allowed",
-				    q(n, qb, sizeof(qb)));
+			return veer_yfail(
+				&ist->rd, n,
+				"host \"%s\": only letters, digits, '-', "
+				"'.' and '_' allowed",
+				veer_yquote(n, qb, sizeof(qb)));
 	}
 	return 0;
 }
@@ -549,29 +538,33 @@ static int parse_meta(struct veer_istio *ist, const ynode *obj,
 	m->kind = kind;
 	m->node = obj;
 	m->order = ist->objs.n;
-	name = field(metadata, "name");
+	name = veer_yfield(metadata, "name");
 	if (!name)
-		return fail(ist, metadata, "%s: metadata.name is required",
-			    kind_names[kind]);
-	if (get_name(ist, name, "metadata.name", m->name, sizeof(m->name)) < 0)
+		return veer_yfail(&ist->rd, metadata,
+				  "%s: metadata.name is required",
+				  kind_names[kind]);
+	if (veer_yget_name(&ist->rd, name, "metadata.name", m->name,
+			   sizeof(m->name)) < 0)
 		return -1;
 	/* It appears in host names and in every message about the object. */
 	if (!dns_subdomain_ok(m->name))
-		return fail(ist, name,
-			    "metadata.name must be a DNS name (a-z, 0-9, '-', "
-			    "'.'), got \"%s\"",
-			    q(name, qb, sizeof(qb)));
+		return veer_yfail(
+			&ist->rd, name,
+			"metadata.name must be a DNS name (a-z, 0-9, '-', "
+			"'.'), got \"%s\"",
+			veer_yquote(name, qb, sizeof(qb)));
 	m->name_node = name;
-	ns = field(metadata, "namespace");
+	ns = veer_yfield(metadata, "namespace");
 	if (ns) {
-		if (get_name(ist, ns, "metadata.namespace", m->ns,
-			     sizeof(m->ns)) < 0)
+		if (veer_yget_name(&ist->rd, ns, "metadata.namespace", m->ns,
+				   sizeof(m->ns)) < 0)
 			return -1;
 		/* It becomes part of host names. */
 		if (!dns_label_ok(m->ns))
-			return fail(ist, ns,
-				    "metadata.namespace must be a DNS label "
-				    "(a-z, 0-9, '-')");
+			return veer_yfail(
+				&ist->rd, ns,
+				"metadata.namespace must be a DNS label "
+				"(a-z, 0-9, '-')");
 	} else {
 		snprintf(m->ns, sizeof(m->ns), "%s", ist->default_ns);
 	}
@@ -592,10 +585,11 @@ static int register_obj(struct veer_istio *ist, struct meta *m)
 static int get_spec(struct veer_istio *ist, const struct meta *m,
 		    const ynode **spec)
 {
-	*spec = field(m->node, "spec");
+	*spec = veer_yfield(m->node, "spec");
 	if (!*spec)
-		return fail(ist, m->node, "%s: spec is required", m->id);
-	return want(ist, *spec, VEER_YNODE_MAP, "spec");
+		return veer_yfail(&ist->rd, m->node, "%s: spec is required",
+				  m->id);
+	return veer_ywant(&ist->rd, *spec, VEER_YNODE_MAP, "spec");
 }
 
 /* ---- Ports ---- */
@@ -650,8 +644,8 @@ static int check_duplicate_port(struct veer_istio *ist, struct port_set *seen,
 	unsigned char bit = (unsigned char)(1U << (p->number % 8));
 
 	if (seen->bits[p->number / 8] & bit)
-		return fail(ist, p->node, "%s: port %u given twice", m->id,
-			    p->number);
+		return veer_yfail(&ist->rd, p->node, "%s: port %u given twice",
+				  m->id, p->number);
 	seen->bits[p->number / 8] |= bit;
 	return 0;
 }
@@ -675,27 +669,29 @@ static int parse_wl(struct veer_istio *ist, const ynode *n, const char *where,
 	const ynode *addr, *ports;
 	size_t i;
 
-	if (want(ist, n, VEER_YNODE_MAP, where) < 0 ||
-	    CHECK_FIELDS(ist, n, wl_fields, where) < 0)
+	if (veer_ywant(&ist->rd, n, VEER_YNODE_MAP, where) < 0 ||
+	    VEER_YCHECK_FIELDS(&ist->rd, n, wl_fields, where) < 0)
 		return -1;
 	wl->node = n;
-	addr = field(n, "address");
+	addr = veer_yfield(n, "address");
 	if (!addr)
-		return fail(ist, n, "%s: address is required", where);
+		return veer_yfail(&ist->rd, n, "%s: address is required",
+				  where);
 	if (get_ip(ist, addr, "address", &wl->addr) < 0)
 		return -1;
 	if (get_labels(ist, veer_ynode_get(n, "labels"), "labels",
 		       &wl->labels) < 0)
 		return -1;
-	ports = field(n, "ports");
+	ports = veer_yfield(n, "ports");
 	if (ports) {
 		unsigned int p;
 
-		if (want(ist, ports, VEER_YNODE_MAP, "ports") < 0)
+		if (veer_ywant(&ist->rd, ports, VEER_YNODE_MAP, "ports") < 0)
 			return -1;
 		for (i = 0; i < ports->len; i++)
-			if (get_uint(ist, veer_ynode_value(ports, i),
-				     "endpoint port", 1, PORT_MAX, &p) < 0)
+			if (veer_yget_uint(&ist->rd, veer_ynode_value(ports, i),
+					   "endpoint port", 1, PORT_MAX,
+					   &p) < 0)
 				return -1;
 		wl->ports = ports;
 	}
@@ -714,43 +710,46 @@ static int parse_se_port(struct veer_istio *ist, const struct meta *m,
 	const ynode *number, *name, *proto, *target;
 	char qb[VEER_YQUOTE_BUF];
 
-	if (want(ist, n, VEER_YNODE_MAP, "port") < 0 ||
-	    CHECK_FIELDS(ist, n, fields, "a ServiceEntry port") < 0)
+	if (veer_ywant(&ist->rd, n, VEER_YNODE_MAP, "port") < 0 ||
+	    VEER_YCHECK_FIELDS(&ist->rd, n, fields, "a ServiceEntry port") < 0)
 		return -1;
 	p->node = n;
-	number = field(n, "number");
+	number = veer_yfield(n, "number");
 	if (!number)
-		return fail(ist, n, "%s: port number is required", m->id);
-	if (get_uint(ist, number, "port number", 1, PORT_MAX, &p->number) < 0)
+		return veer_yfail(&ist->rd, n, "%s: port number is required",
+				  m->id);
+	if (veer_yget_uint(&ist->rd, number, "port number", 1, PORT_MAX,
+			   &p->number) < 0)
 		return -1;
-	name = field(n, "name");
-	if (name && get_text(ist, name, "port name") < 0)
+	name = veer_yfield(n, "name");
+	if (name && veer_yget_text(&ist->rd, name, "port name") < 0)
 		return -1;
 	p->name = name;
 	p->l7 = l7_of_port_name(name);
-	target = field(n, "targetPort");
-	if (target &&
-	    get_uint(ist, target, "targetPort", 1, PORT_MAX, &p->target) < 0)
+	target = veer_yfield(n, "targetPort");
+	if (target && veer_yget_uint(&ist->rd, target, "targetPort", 1,
+				     PORT_MAX, &p->target) < 0)
 		return -1;
-	proto = field(n, "protocol");
+	proto = veer_yfield(n, "protocol");
 	if (!proto)
 		return 0;
-	if (get_text(ist, proto, "protocol") < 0)
+	if (veer_yget_text(&ist->rd, proto, "protocol") < 0)
 		return -1;
-	if (text_is_ci(proto, "UDP")) {
-		note(ist, proto,
-		     "%s: port %u is UDP, skipped (veer splits TCP)", m->id,
-		     p->number);
+	if (veer_ytext_is_ci(proto, "UDP")) {
+		veer_ynote(&ist->rd, proto,
+			   "%s: port %u is UDP, skipped (veer splits TCP)",
+			   m->id, p->number);
 		/* Number 0 marks a port that makes no entries. */
 		p->number = 0;
 		return 0;
 	}
 	p->l7 = l7_of_name(proto->text, proto->len);
 	if (p->l7 == L7_AUTO)
-		return fail(ist, proto,
-			    "protocol \"%s\" unknown (HTTP, HTTPS, HTTP2, "
-			    "GRPC, TCP, TLS, MONGO, MYSQL, REDIS, UDP)",
-			    q(proto, qb, sizeof(qb)));
+		return veer_yfail(
+			&ist->rd, proto,
+			"protocol \"%s\" unknown (HTTP, HTTPS, HTTP2, "
+			"GRPC, TCP, TLS, MONGO, MYSQL, REDIS, UDP)",
+			veer_yquote(proto, qb, sizeof(qb)));
 	return 0;
 }
 
@@ -774,16 +773,19 @@ static int parse_se(struct veer_istio *ist, struct se *se)
 	size_t i;
 
 	if (get_spec(ist, m, &spec) < 0 ||
-	    CHECK_FIELDS(ist, spec, fields, "a ServiceEntry spec") < 0)
+	    VEER_YCHECK_FIELDS(&ist->rd, spec, fields, "a ServiceEntry spec") <
+		    0)
 		return -1;
 
-	hosts = field(spec, "hosts");
+	hosts = veer_yfield(spec, "hosts");
 	if (!hosts)
-		return fail(ist, spec, "%s: spec.hosts is required", m->id);
-	if (want(ist, hosts, VEER_YNODE_SEQ, "hosts") < 0)
+		return veer_yfail(&ist->rd, spec, "%s: spec.hosts is required",
+				  m->id);
+	if (veer_ywant(&ist->rd, hosts, VEER_YNODE_SEQ, "hosts") < 0)
 		return -1;
 	if (hosts->len == 0)
-		return fail(ist, hosts, "%s: spec.hosts is empty", m->id);
+		return veer_yfail(&ist->rd, hosts, "%s: spec.hosts is empty",
+				  m->id);
 	se->nhost = hosts->len;
 	se->host_nodes = zalloc(ist, hosts->len, sizeof(*se->host_nodes));
 	se->hosts = zalloc(ist, hosts->len, sizeof(*se->hosts));
@@ -796,13 +798,14 @@ static int parse_se(struct veer_istio *ist, struct se *se)
 			return -1;
 	}
 
-	addrs = field(spec, "addresses");
+	addrs = veer_yfield(spec, "addresses");
 	if (!addrs || (addrs->type == VEER_YNODE_SEQ && addrs->len == 0))
-		return fail(ist, addrs ? addrs : spec,
-			    "%s: spec.addresses is required (veer needs the "
-			    "VIP)",
-			    m->id);
-	if (want(ist, addrs, VEER_YNODE_SEQ, "addresses") < 0)
+		return veer_yfail(
+			&ist->rd, addrs ? addrs : spec,
+			"%s: spec.addresses is required (veer needs the "
+			"VIP)",
+			m->id);
+	if (veer_ywant(&ist->rd, addrs, VEER_YNODE_SEQ, "addresses") < 0)
 		return -1;
 	se->nvip = addrs->len;
 	se->vips = zalloc(ist, addrs->len, sizeof(*se->vips));
@@ -817,17 +820,18 @@ static int parse_se(struct veer_istio *ist, struct se *se)
 	 * address between hosts because its proxy also reads Host/SNI.
 	 */
 	if (se->nhost > 1)
-		return fail(ist, se->host_nodes[1],
-			    "%s: %zu hosts share its addresses; veer tells "
-			    "services apart by VIP and port, so give each "
-			    "host its own ServiceEntry and address",
-			    m->id, se->nhost);
+		return veer_yfail(
+			&ist->rd, se->host_nodes[1],
+			"%s: %zu hosts share its addresses; veer tells "
+			"services apart by VIP and port, so give each "
+			"host its own ServiceEntry and address",
+			m->id, se->nhost);
 
-	ports = field(spec, "ports");
+	ports = veer_yfield(spec, "ports");
 	if (!ports || (ports->type == VEER_YNODE_SEQ && ports->len == 0))
-		return fail(ist, ports ? ports : spec,
-			    "%s: spec.ports is required", m->id);
-	if (want(ist, ports, VEER_YNODE_SEQ, "ports") < 0)
+		return veer_yfail(&ist->rd, ports ? ports : spec,
+				  "%s: spec.ports is required", m->id);
+	if (veer_ywant(&ist->rd, ports, VEER_YNODE_SEQ, "ports") < 0)
 		return -1;
 	se->nport = ports->len;
 	se->ports = zalloc(ist, ports->len, sizeof(*se->ports));
@@ -842,24 +846,26 @@ static int parse_se(struct veer_istio *ist, struct se *se)
 			return -1;
 	}
 
-	res = field(spec, "resolution");
+	res = veer_yfield(spec, "resolution");
 	if (!res || !veer_ynode_is(res, "STATIC"))
-		return fail(ist, res ? res : spec,
-			    "%s: spec.resolution must be STATIC (veer needs "
-			    "endpoint addresses), got %s",
-			    m->id,
-			    res ? describe(res, d, sizeof(d))
-				: "nothing (NONE)");
+		return veer_yfail(
+			&ist->rd, res ? res : spec,
+			"%s: spec.resolution must be STATIC (veer needs "
+			"endpoint addresses), got %s",
+			m->id,
+			res ? veer_ydescribe(res, d, sizeof(d))
+			    : "nothing (NONE)");
 
-	eps = field(spec, "endpoints");
-	sel = field(spec, "workloadSelector");
+	eps = veer_yfield(spec, "endpoints");
+	sel = veer_yfield(spec, "workloadSelector");
 	if (eps && sel)
-		return fail(ist, sel,
-			    "%s: endpoints and workloadSelector are mutually "
-			    "exclusive",
-			    m->id);
+		return veer_yfail(
+			&ist->rd, sel,
+			"%s: endpoints and workloadSelector are mutually "
+			"exclusive",
+			m->id);
 	if (eps) {
-		if (want(ist, eps, VEER_YNODE_SEQ, "endpoints") < 0)
+		if (veer_ywant(&ist->rd, eps, VEER_YNODE_SEQ, "endpoints") < 0)
 			return -1;
 		se->nep = eps->len;
 		se->eps = zalloc(ist, eps->len, sizeof(*se->eps));
@@ -875,8 +881,10 @@ static int parse_se(struct veer_istio *ist, struct se *se)
 			{"labels", VEER_F_USE, NULL},
 		};
 
-		if (want(ist, sel, VEER_YNODE_MAP, "workloadSelector") < 0 ||
-		    CHECK_FIELDS(ist, sel, sel_fields, "workloadSelector") < 0)
+		if (veer_ywant(&ist->rd, sel, VEER_YNODE_MAP,
+			       "workloadSelector") < 0 ||
+		    VEER_YCHECK_FIELDS(&ist->rd, sel, sel_fields,
+				       "workloadSelector") < 0)
 			return -1;
 		if (get_labels(ist, veer_ynode_get(sel, "labels"),
 			       "workloadSelector.labels", &se->selector) < 0)
@@ -908,26 +916,27 @@ static int parse_svc_port(struct veer_istio *ist, struct svc *s, const ynode *n,
 	const ynode *port, *name, *target, *proto, *app;
 	char qb[VEER_YQUOTE_BUF];
 
-	if (want(ist, n, VEER_YNODE_MAP, "port") < 0)
+	if (veer_ywant(&ist->rd, n, VEER_YNODE_MAP, "port") < 0)
 		return -1;
 	p->node = n;
-	port = field(n, "port");
+	port = veer_yfield(n, "port");
 	if (!port)
-		return fail(ist, n, "%s: ports[].port is required", s->m.id);
-	if (get_uint(ist, port, "port", 1, PORT_MAX, &p->number) < 0)
+		return veer_yfail(&ist->rd, n, "%s: ports[].port is required",
+				  s->m.id);
+	if (veer_yget_uint(&ist->rd, port, "port", 1, PORT_MAX, &p->number) < 0)
 		return -1;
-	name = field(n, "name");
-	if (name && get_text(ist, name, "port name") < 0)
+	name = veer_yfield(n, "name");
+	if (name && veer_yget_text(&ist->rd, name, "port name") < 0)
 		return -1;
 	p->name = name;
 	p->l7 = l7_of_port_name(name);
-	app = field(n, "appProtocol");
+	app = veer_yfield(n, "appProtocol");
 	if (app) {
-		if (get_text(ist, app, "appProtocol") < 0)
+		if (veer_yget_text(&ist->rd, app, "appProtocol") < 0)
 			return -1;
 		p->l7 = l7_of_name(app->text, app->len);
 	}
-	target = field(n, "targetPort");
+	target = veer_yfield(n, "targetPort");
 	if (target) {
 		bool digits = target->type == VEER_YNODE_SCALAR &&
 			      target->len > 0 &&
@@ -936,30 +945,32 @@ static int parse_svc_port(struct veer_istio *ist, struct svc *s, const ynode *n,
 		/* IntOrString: a number, or the name of a container port. */
 		if (digits || target->type != VEER_YNODE_SCALAR ||
 		    target->kind != VEER_YSCALAR_STR) {
-			if (get_uint(ist, target, "targetPort", 1, PORT_MAX,
-				     &p->target) < 0)
+			if (veer_yget_uint(&ist->rd, target, "targetPort", 1,
+					   PORT_MAX, &p->target) < 0)
 				return -1;
 		} else {
-			if (get_text(ist, target, "targetPort") < 0)
+			if (veer_yget_text(&ist->rd, target, "targetPort") < 0)
 				return -1;
 			p->target_name = target;
 		}
 	}
-	proto = field(n, "protocol");
+	proto = veer_yfield(n, "protocol");
 	if (proto) {
-		if (get_text(ist, proto, "protocol") < 0)
+		if (veer_yget_text(&ist->rd, proto, "protocol") < 0)
 			return -1;
 		if (veer_ynode_is(proto, "UDP") ||
 		    veer_ynode_is(proto, "SCTP")) {
-			note(ist, proto,
-			     "%s: port %u is %s, skipped (veer splits TCP)",
-			     s->m.id, p->number, proto->text);
+			veer_ynote(
+				&ist->rd, proto,
+				"%s: port %u is %s, skipped (veer splits TCP)",
+				s->m.id, p->number, proto->text);
 			p->number = 0;
 		} else if (!veer_ynode_is(proto, "TCP")) {
-			return fail(ist, proto,
-				    "protocol must be TCP, UDP or SCTP, got "
-				    "\"%s\"",
-				    q(proto, qb, sizeof(qb)));
+			return veer_yfail(
+				&ist->rd, proto,
+				"protocol must be TCP, UDP or SCTP, got "
+				"\"%s\"",
+				veer_yquote(proto, qb, sizeof(qb)));
 		}
 	}
 	return 0;
@@ -976,25 +987,26 @@ static int parse_svc(struct veer_istio *ist, struct svc *s)
 		return -1;
 	/* The Service's name is its DNS label: NAME.NAMESPACE.svc... */
 	if (!dns_label_ok(s->m.name))
-		return fail(ist, s->m.name_node,
-			    "%s: a Service name must be a DNS label (a-z, "
-			    "0-9, '-')",
-			    s->m.id);
+		return veer_yfail(
+			&ist->rd, s->m.name_node,
+			"%s: a Service name must be a DNS label (a-z, "
+			"0-9, '-')",
+			s->m.id);
 	if (resolve_host(ist, s->m.name_node, s->m.ns, false, s->host) < 0)
 		return -1;
-	type = field(spec, "type");
-	if (type && get_text(ist, type, "type") < 0)
+	type = veer_yfield(spec, "type");
+	if (type && veer_yget_text(&ist->rd, type, "type") < 0)
 		return -1;
 	if (type && veer_ynode_is(type, "ExternalName")) {
 		s->unusable = "is an ExternalName Service (no cluster IP)";
 		s->unusable_node = type;
 		return 0;
 	}
-	ip = field(spec, "clusterIP");
-	ips = field(spec, "clusterIPs");
-	if (ip && get_text(ist, ip, "clusterIP") < 0)
+	ip = veer_yfield(spec, "clusterIP");
+	ips = veer_yfield(spec, "clusterIPs");
+	if (ip && veer_yget_text(&ist->rd, ip, "clusterIP") < 0)
 		return -1;
-	if (ips && want(ist, ips, VEER_YNODE_SEQ, "clusterIPs") < 0)
+	if (ips && veer_ywant(&ist->rd, ips, VEER_YNODE_SEQ, "clusterIPs") < 0)
 		return -1;
 	if (ips && ips->len == 0)
 		ips = NULL;
@@ -1008,10 +1020,11 @@ static int parse_svc(struct veer_istio *ist, struct svc *s)
 	if (ip && ip->len == 0)
 		ip = NULL;
 	if (!ip && !ips)
-		return fail(ist, spec,
-			    "%s: spec.clusterIP is required (veer needs the "
-			    "VIP; `kubectl get svc -o yaml` prints it)",
-			    s->m.id);
+		return veer_yfail(
+			&ist->rd, spec,
+			"%s: spec.clusterIP is required (veer needs the "
+			"VIP; `kubectl get svc -o yaml` prints it)",
+			s->m.id);
 	if (ips) {
 		s->nvip = ips->len;
 		s->vips = zalloc(ist, ips->len, sizeof(*s->vips));
@@ -1024,17 +1037,19 @@ static int parse_svc(struct veer_istio *ist, struct svc *s)
 			/* Kubernetes: one per family, so at most two. */
 			if (i == 2 ||
 			    (i == 1 && s->vips[0].family == s->vips[1].family))
-				return fail(ist, ips->items[i],
-					    "%s: clusterIPs holds at most one "
-					    "IPv4 and one IPv6 address",
-					    s->m.id);
+				return veer_yfail(
+					&ist->rd, ips->items[i],
+					"%s: clusterIPs holds at most one "
+					"IPv4 and one IPv6 address",
+					s->m.id);
 		}
 		/* Kubernetes keeps clusterIP == clusterIPs[0]. */
 		if (ip && (ip->len != ips->items[0]->len ||
 			   memcmp(ip->text, ips->items[0]->text, ip->len)))
-			return fail(ist, ip,
-				    "%s: clusterIP \"%s\" is not clusterIPs[0]",
-				    s->m.id, q(ip, qb, sizeof(qb)));
+			return veer_yfail(
+				&ist->rd, ip,
+				"%s: clusterIP \"%s\" is not clusterIPs[0]",
+				s->m.id, veer_yquote(ip, qb, sizeof(qb)));
 	} else {
 		s->nvip = 1;
 		s->vips = zalloc(ist, 1, sizeof(*s->vips));
@@ -1043,9 +1058,9 @@ static int parse_svc(struct veer_istio *ist, struct svc *s)
 		if (get_ip(ist, ip, "clusterIP", &s->vips[0]) < 0)
 			return -1;
 	}
-	ports = field(spec, "ports");
+	ports = veer_yfield(spec, "ports");
 	if (ports) {
-		if (want(ist, ports, VEER_YNODE_SEQ, "ports") < 0)
+		if (veer_ywant(&ist->rd, ports, VEER_YNODE_SEQ, "ports") < 0)
 			return -1;
 		s->nport = ports->len;
 		s->ports = zalloc(ist, ports->len, sizeof(*s->ports));
@@ -1067,9 +1082,9 @@ static int parse_svc(struct veer_istio *ist, struct svc *s)
 	if (get_labels(ist, veer_ynode_get(spec, "selector"), "selector",
 		       &s->selector) < 0)
 		return -1;
-	aff = field(spec, "sessionAffinity");
+	aff = veer_yfield(spec, "sessionAffinity");
 	if (aff) {
-		if (get_text(ist, aff, "sessionAffinity") < 0)
+		if (veer_yget_text(&ist->rd, aff, "sessionAffinity") < 0)
 			return -1;
 		s->affinity = veer_ynode_is(aff, "ClientIP");
 	}
@@ -1087,13 +1102,14 @@ static int parse_svc(struct veer_istio *ist, struct svc *s)
 /* The Ready condition, if status.conditions has one. */
 static const ynode *ready_condition(const ynode *status)
 {
-	const ynode *conds = field(status, "conditions");
+	const ynode *conds = veer_yfield(status, "conditions");
 	size_t i;
 
 	if (!conds || conds->type != VEER_YNODE_SEQ)
 		return NULL;
 	for (i = 0; i < conds->len; i++)
-		if (veer_ynode_is(field(conds->items[i], "type"), "Ready"))
+		if (veer_ynode_is(veer_yfield(conds->items[i], "type"),
+				  "Ready"))
 			return conds->items[i];
 	return NULL;
 }
@@ -1108,32 +1124,34 @@ static const char *phase_reason(struct veer_istio *ist, const ynode *phase)
 	if (!why)
 		return oom_reason;
 	snprintf(why, MSG_MAX, "is not Running (phase %s)",
-		 q(phase, qb, sizeof(qb)));
+		 veer_yquote(phase, qb, sizeof(qb)));
 	return why;
 }
 
 static int parse_pod(struct veer_istio *ist, struct pod *p)
 {
-	const ynode *metadata = field(p->m.node, "metadata");
-	const ynode *status = field(p->m.node, "status");
+	const ynode *metadata = veer_yfield(p->m.node, "metadata");
+	const ynode *status = veer_yfield(p->m.node, "status");
 	const ynode *phase = NULL, *ips = NULL, *ip = NULL, *ready;
 	size_t i;
 
 	if (get_labels(ist, veer_ynode_get(metadata, "labels"),
 		       "metadata.labels", &p->labels) < 0)
 		return -1;
-	p->spec = field(p->m.node, "spec");
-	if (status && want(ist, status, VEER_YNODE_MAP, "status") < 0)
+	p->spec = veer_yfield(p->m.node, "spec");
+	if (status &&
+	    veer_ywant(&ist->rd, status, VEER_YNODE_MAP, "status") < 0)
 		return -1;
 	if (status) {
-		phase = field(status, "phase");
-		ips = field(status, "podIPs");
-		ip = field(status, "podIP");
+		phase = veer_yfield(status, "phase");
+		ips = veer_yfield(status, "podIPs");
+		ip = veer_yfield(status, "podIP");
 	}
-	if (phase && get_text(ist, phase, "status.phase") < 0)
+	if (phase && veer_yget_text(&ist->rd, phase, "status.phase") < 0)
 		return -1;
 	if (ips) {
-		if (want(ist, ips, VEER_YNODE_SEQ, "status.podIPs") < 0)
+		if (veer_ywant(&ist->rd, ips, VEER_YNODE_SEQ, "status.podIPs") <
+		    0)
 			return -1;
 		if (ips->len == 0)
 			ips = NULL;
@@ -1146,13 +1164,13 @@ static int parse_pod(struct veer_istio *ist, struct pod *p)
 		for (i = 0; i < ips->len; i++) {
 			const ynode *one = ips->items[i], *v;
 
-			if (want(ist, one, VEER_YNODE_MAP, "status.podIPs[]") <
-			    0)
+			if (veer_ywant(&ist->rd, one, VEER_YNODE_MAP,
+				       "status.podIPs[]") < 0)
 				return -1;
-			v = field(one, "ip");
+			v = veer_yfield(one, "ip");
 			if (!v)
-				return fail(ist, one,
-					    "podIPs[].ip is required");
+				return veer_yfail(&ist->rd, one,
+						  "podIPs[].ip is required");
 			if (get_ip(ist, v, "podIPs[].ip", &p->ips[i]) < 0)
 				return -1;
 		}
@@ -1166,13 +1184,13 @@ static int parse_pod(struct veer_istio *ist, struct pod *p)
 	}
 	/* Kubernetes' own rules for Endpoints: Running, Ready, not going. */
 	ready = ready_condition(status);
-	if (field(metadata, "deletionTimestamp"))
+	if (veer_yfield(metadata, "deletionTimestamp"))
 		p->skip = "is terminating";
 	else if (!phase)
 		p->skip = "has no status.phase (not Running)";
 	else if (!veer_ynode_is(phase, "Running"))
 		p->skip = phase_reason(ist, phase);
-	else if (ready && !veer_ynode_is(field(ready, "status"), "True"))
+	else if (ready && !veer_ynode_is(veer_yfield(ready, "status"), "True"))
 		p->skip = "is not Ready";
 	else if (!p->nip)
 		p->skip = "has no IP address";
@@ -1185,30 +1203,30 @@ static int parse_pod(struct veer_istio *ist, struct pod *p)
 static int pod_named_port(struct veer_istio *ist, const struct pod *p,
 			  const ynode *name, unsigned int *out)
 {
-	const ynode *containers = field(p->spec, "containers");
+	const ynode *containers = veer_yfield(p->spec, "containers");
 	size_t i, j;
 
 	*out = 0;
 	if (!containers || containers->type != VEER_YNODE_SEQ)
 		return 0;
 	for (i = 0; i < containers->len; i++) {
-		const ynode *ports = field(containers->items[i], "ports");
+		const ynode *ports = veer_yfield(containers->items[i], "ports");
 
 		if (!ports || ports->type != VEER_YNODE_SEQ)
 			continue;
 		for (j = 0; j < ports->len; j++) {
-			const ynode *pn = field(ports->items[j], "name");
+			const ynode *pn = veer_yfield(ports->items[j], "name");
 			const ynode *cp =
-				field(ports->items[j], "containerPort");
+				veer_yfield(ports->items[j], "containerPort");
 
 			if (!pn || pn->len != name->len ||
 			    memcmp(pn->text, name->text, name->len))
 				continue;
 			if (!cp)
-				return fail(ist, ports->items[j],
-					    "containerPort is required");
-			return get_uint(ist, cp, "containerPort", 1, PORT_MAX,
-					out);
+				return veer_yfail(&ist->rd, ports->items[j],
+						  "containerPort is required");
+			return veer_yget_uint(&ist->rd, cp, "containerPort", 1,
+					      PORT_MAX, out);
 		}
 	}
 	return 0;
@@ -1249,23 +1267,25 @@ static int parse_traffic_policy(struct veer_istio *ist, struct dr *dr,
 	};
 	const ynode *lb, *hash, *src;
 
-	if (want(ist, tp, VEER_YNODE_MAP, "trafficPolicy") < 0 ||
-	    CHECK_FIELDS(ist, tp, fields, "trafficPolicy") < 0)
+	if (veer_ywant(&ist->rd, tp, VEER_YNODE_MAP, "trafficPolicy") < 0 ||
+	    VEER_YCHECK_FIELDS(&ist->rd, tp, fields, "trafficPolicy") < 0)
 		return -1;
-	lb = field(tp, "loadBalancer");
+	lb = veer_yfield(tp, "loadBalancer");
 	if (!lb)
 		return 0;
-	if (want(ist, lb, VEER_YNODE_MAP, "loadBalancer") < 0 ||
-	    CHECK_FIELDS(ist, lb, lb_fields, "loadBalancer") < 0)
+	if (veer_ywant(&ist->rd, lb, VEER_YNODE_MAP, "loadBalancer") < 0 ||
+	    VEER_YCHECK_FIELDS(&ist->rd, lb, lb_fields, "loadBalancer") < 0)
 		return -1;
-	hash = field(lb, "consistentHash");
+	hash = veer_yfield(lb, "consistentHash");
 	if (!hash)
 		return 0;
-	if (want(ist, hash, VEER_YNODE_MAP, "consistentHash") < 0 ||
-	    CHECK_FIELDS(ist, hash, hash_fields, "consistentHash") < 0)
+	if (veer_ywant(&ist->rd, hash, VEER_YNODE_MAP, "consistentHash") < 0 ||
+	    VEER_YCHECK_FIELDS(&ist->rd, hash, hash_fields, "consistentHash") <
+		    0)
 		return -1;
-	src = field(hash, "useSourceIp");
-	if (src && get_bool(ist, src, "useSourceIp", &dr->hash_src_ip) < 0)
+	src = veer_yfield(hash, "useSourceIp");
+	if (src &&
+	    veer_yget_bool(&ist->rd, src, "useSourceIp", &dr->hash_src_ip) < 0)
 		return -1;
 	return 0;
 }
@@ -1294,22 +1314,25 @@ static int parse_dr(struct veer_istio *ist, struct dr *dr)
 	size_t i, j, k;
 
 	if (get_spec(ist, &dr->m, &spec) < 0 ||
-	    CHECK_FIELDS(ist, spec, fields, "a DestinationRule spec") < 0)
+	    VEER_YCHECK_FIELDS(&ist->rd, spec, fields,
+			       "a DestinationRule spec") < 0)
 		return -1;
-	host = field(spec, "host");
+	host = veer_yfield(spec, "host");
 	if (!host)
-		return fail(ist, spec, "%s: spec.host is required", dr->m.id);
+		return veer_yfail(&ist->rd, spec, "%s: spec.host is required",
+				  dr->m.id);
 	dr->host_node = host;
 	if (resolve_host(ist, host, dr->m.ns, false, dr->host) < 0)
 		return -1;
-	subs = field(spec, "subsets");
+	subs = veer_yfield(spec, "subsets");
 	if (subs) {
-		if (want(ist, subs, VEER_YNODE_SEQ, "subsets") < 0)
+		if (veer_ywant(&ist->rd, subs, VEER_YNODE_SEQ, "subsets") < 0)
 			return -1;
 		if (subs->len > VEER_MAX_SUBSETS)
-			return fail(ist, subs->items[VEER_MAX_SUBSETS],
-				    "%s: %zu subsets, at most %d", dr->m.id,
-				    subs->len, VEER_MAX_SUBSETS);
+			return veer_yfail(
+				&ist->rd, subs->items[VEER_MAX_SUBSETS],
+				"%s: %zu subsets, at most %d", dr->m.id,
+				subs->len, VEER_MAX_SUBSETS);
 		dr->nsub = subs->len;
 		dr->subs = zalloc(ist, subs->len, sizeof(*dr->subs));
 		if (!dr->subs)
@@ -1318,36 +1341,40 @@ static int parse_dr(struct veer_istio *ist, struct dr *dr)
 			const ynode *s = subs->items[i], *name;
 			struct subset *sub = &dr->subs[i];
 
-			if (want(ist, s, VEER_YNODE_MAP, "subset") < 0 ||
-			    CHECK_FIELDS(ist, s, sub_fields, "a subset") < 0)
+			if (veer_ywant(&ist->rd, s, VEER_YNODE_MAP, "subset") <
+				    0 ||
+			    VEER_YCHECK_FIELDS(&ist->rd, s, sub_fields,
+					       "a subset") < 0)
 				return -1;
 			sub->node = s;
-			name = field(s, "name");
+			name = veer_yfield(s, "name");
 			if (!name)
-				return fail(ist, s,
-					    "%s: subset name is required",
-					    dr->m.id);
-			if (get_name(ist, name, "subset name", sub->name,
-				     sizeof(sub->name)) < 0)
+				return veer_yfail(&ist->rd, s,
+						  "%s: subset name is required",
+						  dr->m.id);
+			if (veer_yget_name(&ist->rd, name, "subset name",
+					   sub->name, sizeof(sub->name)) < 0)
 				return -1;
 			for (k = 0; k < name->len; k++)
 				if (!subset_char_ok(name->text[k]))
-					return fail(ist, name,
-						    "subset name: only "
-						    "letters, digits, '.', "
-						    "'-' and '_' allowed");
+					return veer_yfail(
+						&ist->rd, name,
+						"subset name: only "
+						"letters, digits, '.', "
+						"'-' and '_' allowed");
 			for (j = 0; j < i; j++)
 				if (!strcmp(dr->subs[j].name, sub->name))
-					return fail(ist, name,
-						    "%s: subset %s defined "
-						    "twice",
-						    dr->m.id, sub->name);
+					return veer_yfail(
+						&ist->rd, name,
+						"%s: subset %s defined "
+						"twice",
+						dr->m.id, sub->name);
 			if (get_labels(ist, veer_ynode_get(s, "labels"),
 				       "labels", &sub->labels) < 0)
 				return -1;
 		}
 	}
-	tp = field(spec, "trafficPolicy");
+	tp = veer_yfield(spec, "trafficPolicy");
 	if (tp && parse_traffic_policy(ist, dr, tp) < 0)
 		return -1;
 	return 0;
@@ -1370,43 +1397,46 @@ static int parse_string_match(struct veer_istio *ist, const ynode *n,
 
 	c->op = VEER_COND_PREFIX;
 	c->value = NULL;
-	if (!opt(n))
+	if (!veer_yopt(n))
 		return 0;
-	if (want(ist, n, VEER_YNODE_MAP, what) < 0)
+	if (veer_ywant(&ist->rd, n, VEER_YNODE_MAP, what) < 0)
 		return -1;
 	if (n->len == 0)
 		return 0;
 	for (i = 0; i < n->len; i++)
 		if (veer_ynode_is(veer_ynode_key(n, i), "regex"))
-			return fail(ist, veer_ynode_key(n, i),
-				    "regex matches are not supported (the "
-				    "kernel matcher has none); use exact or "
-				    "prefix");
+			return veer_yfail(
+				&ist->rd, veer_ynode_key(n, i),
+				"regex matches are not supported (the "
+				"kernel matcher has none); use exact or "
+				"prefix");
 	if (n->len > 1)
-		return fail(ist, veer_ynode_key(n, 1),
-			    "%s takes one of exact or prefix", what);
+		return veer_yfail(&ist->rd, veer_ynode_key(n, 1),
+				  "%s takes one of exact or prefix", what);
 	k = veer_ynode_key(n, 0);
 	v = veer_ynode_value(n, 0);
 	if (!veer_ynode_is(k, "exact") && !veer_ynode_is(k, "prefix")) {
 		char qb[VEER_YQUOTE_BUF];
 
-		return fail(ist, k,
-			    "unknown field \"%s\" in %s (exact or prefix)",
-			    q(k, qb, sizeof(qb)), what);
+		return veer_yfail(
+			&ist->rd, k,
+			"unknown field \"%s\" in %s (exact or prefix)",
+			veer_yquote(k, qb, sizeof(qb)), what);
 	}
 	if (veer_ynode_is(k, "exact"))
 		c->op = VEER_COND_EXACT;
-	if (get_text(ist, v, what) < 0)
+	if (veer_yget_text(&ist->rd, v, what) < 0)
 		return -1;
 	if (v->len >= VEER_MATCH_VALUE_MAX)
-		return fail(ist, v, "%s is %zu bytes long, at most %d", what,
-			    v->len, VEER_MATCH_VALUE_MAX - 1);
+		return veer_yfail(&ist->rd, v,
+				  "%s is %zu bytes long, at most %d", what,
+				  v->len, VEER_MATCH_VALUE_MAX - 1);
 	for (i = 0; i < v->len; i++)
 		if ((unsigned char)v->text[i] < 0x20 ||
 		    (unsigned char)v->text[i] == 0x7f)
-			return fail(ist, v,
-				    "%s must not contain control characters",
-				    what);
+			return veer_yfail(
+				&ist->rd, v,
+				"%s must not contain control characters", what);
 	c->value = v;
 	return 0;
 }
@@ -1418,7 +1448,7 @@ static int parse_block(struct veer_istio *ist, const ynode *n, bool tcp,
 	char qb[VEER_YQUOTE_BUF];
 	size_t i;
 
-	if (want(ist, n, VEER_YNODE_MAP, "match") < 0)
+	if (veer_ywant(&ist->rd, n, VEER_YNODE_MAP, "match") < 0)
 		return -1;
 	b->node = n;
 	for (i = 0; i < n->len; i++) {
@@ -1428,20 +1458,22 @@ static int parse_block(struct veer_istio *ist, const ynode *n, bool tcp,
 		    (!tcp &&
 		     (veer_ynode_is(k, "headers") || veer_ynode_is(k, "uri"))))
 			continue;
-		return fail(ist, k,
-			    tcp ? "match on \"%s\" is not supported (tcp "
-				  "routes match port only)"
-				: "match on \"%s\" is not supported (veer "
-				  "matches headers, uri and port)",
-			    q(k, qb, sizeof(qb)));
+		return veer_yfail(
+			&ist->rd, k,
+			tcp ? "match on \"%s\" is not supported (tcp "
+			      "routes match port only)"
+			    : "match on \"%s\" is not supported (veer "
+			      "matches headers, uri and port)",
+			veer_yquote(k, qb, sizeof(qb)));
 	}
-	port = field(n, "port");
-	if (port &&
-	    get_uint(ist, port, "match port", 1, PORT_MAX, &b->port) < 0)
+	port = veer_yfield(n, "port");
+	if (port && veer_yget_uint(&ist->rd, port, "match port", 1, PORT_MAX,
+				   &b->port) < 0)
 		return -1;
-	headers = field(n, "headers");
+	headers = veer_yfield(n, "headers");
 	if (headers) {
-		if (want(ist, headers, VEER_YNODE_MAP, "headers") < 0)
+		if (veer_ywant(&ist->rd, headers, VEER_YNODE_MAP, "headers") <
+		    0)
 			return -1;
 		for (i = 0; i < headers->len; i++) {
 			const ynode *k = veer_ynode_key(headers, i);
@@ -1449,26 +1481,29 @@ static int parse_block(struct veer_istio *ist, const ynode *n, bool tcp,
 			size_t j;
 
 			if (b->ncond == VEER_MAX_CONDITIONS)
-				return fail(ist, k,
-					    "more than %d conditions in one "
-					    "match block (VEER_MAX_CONDITIONS)",
-					    VEER_MAX_CONDITIONS);
+				return veer_yfail(
+					&ist->rd, k,
+					"more than %d conditions in one "
+					"match block (VEER_MAX_CONDITIONS)",
+					VEER_MAX_CONDITIONS);
 			c = &b->conds[b->ncond++];
 			c->field = VEER_COND_HEADER;
 			if (k->len == 0 || k->len >= VEER_MATCH_NAME_MAX)
-				return fail(ist, k,
-					    "header name must be 1..%d bytes",
-					    VEER_MATCH_NAME_MAX - 1);
+				return veer_yfail(
+					&ist->rd, k,
+					"header name must be 1..%d bytes",
+					VEER_MATCH_NAME_MAX - 1);
 			for (j = 0; j < k->len; j++) {
 				char ch = k->text[j];
 
 				if (ch >= 'A' && ch <= 'Z')
 					ch = (char)(ch - 'A' + 'a');
 				if (!header_char_ok(ch))
-					return fail(ist, k,
-						    "header name \"%s\" is not "
-						    "an HTTP token",
-						    q(k, qb, sizeof(qb)));
+					return veer_yfail(
+						&ist->rd, k,
+						"header name \"%s\" is not "
+						"an HTTP token",
+						veer_yquote(k, qb, sizeof(qb)));
 				c->name[j] = ch;
 			}
 			c->name[k->len] = '\0';
@@ -1476,27 +1511,29 @@ static int parse_block(struct veer_istio *ist, const ynode *n, bool tcp,
 			    !strcmp(c->name, "scheme") ||
 			    !strcmp(c->name, "method") ||
 			    !strcmp(c->name, "authority"))
-				return fail(ist, k,
-					    "header match on \"%s\": Istio "
-					    "ignores the keys uri, scheme, "
-					    "method and authority in headers; "
-					    "veer refuses them",
-					    c->name);
+				return veer_yfail(
+					&ist->rd, k,
+					"header match on \"%s\": Istio "
+					"ignores the keys uri, scheme, "
+					"method and authority in headers; "
+					"veer refuses them",
+					c->name);
 			if (parse_string_match(ist,
 					       veer_ynode_value(headers, i),
 					       "header match", c) < 0)
 				return -1;
 		}
 	}
-	uri = field(n, "uri");
+	uri = veer_yfield(n, "uri");
 	if (uri) {
 		struct cond *c;
 
 		if (b->ncond == VEER_MAX_CONDITIONS)
-			return fail(ist, uri,
-				    "more than %d conditions in one match "
-				    "block (VEER_MAX_CONDITIONS)",
-				    VEER_MAX_CONDITIONS);
+			return veer_yfail(
+				&ist->rd, uri,
+				"more than %d conditions in one match "
+				"block (VEER_MAX_CONDITIONS)",
+				VEER_MAX_CONDITIONS);
 		c = &b->conds[b->ncond++];
 		c->field = VEER_COND_URI;
 		if (parse_string_match(ist, uri, "uri match", c) < 0)
@@ -1524,44 +1561,46 @@ static int parse_dest(struct veer_istio *ist, const struct vs *vs,
 	const ynode *dn, *host, *subset, *port, *weight, *number;
 	char name[VEER_SUBSET_NAME_MAX];
 
-	if (want(ist, n, VEER_YNODE_MAP, "route destination") < 0 ||
-	    CHECK_FIELDS(ist, n, fields, "a route destination") < 0)
+	if (veer_ywant(&ist->rd, n, VEER_YNODE_MAP, "route destination") < 0 ||
+	    VEER_YCHECK_FIELDS(&ist->rd, n, fields, "a route destination") < 0)
 		return -1;
 	d->node = n;
-	dn = field(n, "destination");
+	dn = veer_yfield(n, "destination");
 	if (!dn)
-		return fail(ist, n, "destination is required");
-	if (want(ist, dn, VEER_YNODE_MAP, "destination") < 0 ||
-	    CHECK_FIELDS(ist, dn, dest_fields, "a destination") < 0)
+		return veer_yfail(&ist->rd, n, "destination is required");
+	if (veer_ywant(&ist->rd, dn, VEER_YNODE_MAP, "destination") < 0 ||
+	    VEER_YCHECK_FIELDS(&ist->rd, dn, dest_fields, "a destination") < 0)
 		return -1;
-	host = field(dn, "host");
+	host = veer_yfield(dn, "host");
 	if (!host)
-		return fail(ist, dn, "destination host is required");
+		return veer_yfail(&ist->rd, dn, "destination host is required");
 	d->host_node = host;
 	if (resolve_host(ist, host, vs->m.ns, false, d->host) < 0)
 		return -1;
-	subset = field(dn, "subset");
-	if (subset && get_name(ist, subset, "subset", name, sizeof(name)) < 0)
+	subset = veer_yfield(dn, "subset");
+	if (subset &&
+	    veer_yget_name(&ist->rd, subset, "subset", name, sizeof(name)) < 0)
 		return -1;
 	d->subset = subset;
-	port = field(dn, "port");
+	port = veer_yfield(dn, "port");
 	if (port) {
-		if (want(ist, port, VEER_YNODE_MAP, "port") < 0 ||
-		    CHECK_FIELDS(ist, port, port_fields, "a destination port") <
-			    0)
+		if (veer_ywant(&ist->rd, port, VEER_YNODE_MAP, "port") < 0 ||
+		    VEER_YCHECK_FIELDS(&ist->rd, port, port_fields,
+				       "a destination port") < 0)
 			return -1;
-		number = field(port, "number");
+		number = veer_yfield(port, "number");
 		if (!number)
-			return fail(ist, port, "port.number is required");
-		if (get_uint(ist, number, "port number", 1, PORT_MAX,
-			     &d->port) < 0)
+			return veer_yfail(&ist->rd, port,
+					  "port.number is required");
+		if (veer_yget_uint(&ist->rd, number, "port number", 1, PORT_MAX,
+				   &d->port) < 0)
 			return -1;
 		d->port_node = number;
 	}
-	weight = field(n, "weight");
+	weight = veer_yfield(n, "weight");
 	*weighted = weight != NULL;
-	if (weight && get_uint(ist, weight, "weight", 0, VEER_WEIGHT_TOTAL,
-			       &d->weight) < 0)
+	if (weight && veer_yget_uint(&ist->rd, weight, "weight", 0,
+				     VEER_WEIGHT_TOTAL, &d->weight) < 0)
 		return -1;
 	return 0;
 }
@@ -1606,17 +1645,18 @@ static int parse_rule(struct veer_istio *ist, const struct vs *vs,
 	unsigned int sum = 0;
 	size_t i;
 
-	if (want(ist, n, VEER_YNODE_MAP, tcp ? "tcp route" : "http route") <
-		    0 ||
-	    (tcp ? CHECK_FIELDS(ist, n, tcp_fields, "a tcp route")
-		 : CHECK_FIELDS(ist, n, http_fields, "an http route")) < 0)
+	if (veer_ywant(&ist->rd, n, VEER_YNODE_MAP,
+		       tcp ? "tcp route" : "http route") < 0 ||
+	    (tcp ? VEER_YCHECK_FIELDS(&ist->rd, n, tcp_fields, "a tcp route")
+		 : VEER_YCHECK_FIELDS(&ist->rd, n, http_fields,
+				      "an http route")) < 0)
 		return -1;
 	r->node = n;
 	r->tcp = tcp;
 	r->index = index;
-	match = field(n, "match");
+	match = veer_yfield(n, "match");
 	if (match) {
-		if (want(ist, match, VEER_YNODE_SEQ, "match") < 0)
+		if (veer_ywant(&ist->rd, match, VEER_YNODE_SEQ, "match") < 0)
 			return -1;
 		r->match_node = match;
 		r->nblock = match->len;
@@ -1628,12 +1668,13 @@ static int parse_rule(struct veer_istio *ist, const struct vs *vs,
 					&r->blocks[i]) < 0)
 				return -1;
 	}
-	route = field(n, "route");
+	route = veer_yfield(n, "route");
 	if (!route || (route->type == VEER_YNODE_SEQ && route->len == 0))
-		return fail(ist, route ? route : n,
-			    "%s: %s[%u] has no route (a list of destinations)",
-			    vs->m.id, section, index);
-	if (want(ist, route, VEER_YNODE_SEQ, "route") < 0)
+		return veer_yfail(
+			&ist->rd, route ? route : n,
+			"%s: %s[%u] has no route (a list of destinations)",
+			vs->m.id, section, index);
+	if (veer_ywant(&ist->rd, route, VEER_YNODE_SEQ, "route") < 0)
 		return -1;
 	r->route_node = route;
 	r->ndest = route->len;
@@ -1648,11 +1689,12 @@ static int parse_rule(struct veer_istio *ist, const struct vs *vs,
 			return -1;
 		sum += d->weight;
 		if (d->port && r->dest_port && d->port != r->dest_port)
-			return fail(ist, d->port_node,
-				    "destinations of one route name different "
-				    "ports (%u and %u); veer keeps the port a "
-				    "connection was made to",
-				    r->dest_port, d->port);
+			return veer_yfail(
+				&ist->rd, d->port_node,
+				"destinations of one route name different "
+				"ports (%u and %u); veer keeps the port a "
+				"connection was made to",
+				r->dest_port, d->port);
 		if (d->port)
 			r->dest_port = d->port;
 	}
@@ -1660,8 +1702,9 @@ static int parse_rule(struct veer_istio *ist, const struct vs *vs,
 	if (r->ndest == 1)
 		r->dests[0].weight = VEER_WEIGHT_TOTAL;
 	else if (sum != VEER_WEIGHT_TOTAL)
-		return fail(ist, route, "route weights sum to %u, must be %d",
-			    sum, VEER_WEIGHT_TOTAL);
+		return veer_yfail(&ist->rd, route,
+				  "route weights sum to %u, must be %d", sum,
+				  VEER_WEIGHT_TOTAL);
 	return 0;
 }
 
@@ -1670,7 +1713,8 @@ static int parse_routes(struct veer_istio *ist, struct vs *vs,
 {
 	size_t i;
 
-	if (want(ist, list, VEER_YNODE_SEQ, tcp ? "tcp" : "http") < 0)
+	if (veer_ywant(&ist->rd, list, VEER_YNODE_SEQ, tcp ? "tcp" : "http") <
+	    0)
 		return -1;
 	for (i = 0; i < list->len; i++) {
 		struct rule *r = &vs->rules[vs->nrule++];
@@ -1706,15 +1750,18 @@ static int parse_vs(struct veer_istio *ist, struct vs *vs)
 	bool mesh = false;
 
 	if (get_spec(ist, &vs->m, &spec) < 0 ||
-	    CHECK_FIELDS(ist, spec, fields, "a VirtualService spec") < 0)
+	    VEER_YCHECK_FIELDS(&ist->rd, spec, fields,
+			       "a VirtualService spec") < 0)
 		return -1;
-	hosts = field(spec, "hosts");
+	hosts = veer_yfield(spec, "hosts");
 	if (!hosts)
-		return fail(ist, spec, "%s: spec.hosts is required", vs->m.id);
-	if (want(ist, hosts, VEER_YNODE_SEQ, "hosts") < 0)
+		return veer_yfail(&ist->rd, spec, "%s: spec.hosts is required",
+				  vs->m.id);
+	if (veer_ywant(&ist->rd, hosts, VEER_YNODE_SEQ, "hosts") < 0)
 		return -1;
 	if (hosts->len == 0)
-		return fail(ist, hosts, "%s: spec.hosts is empty", vs->m.id);
+		return veer_yfail(&ist->rd, hosts, "%s: spec.hosts is empty",
+				  vs->m.id);
 	vs->nhost = hosts->len;
 	vs->host_nodes = zalloc(ist, hosts->len, sizeof(*vs->host_nodes));
 	vs->hosts = zalloc(ist, hosts->len, sizeof(*vs->hosts));
@@ -1726,24 +1773,26 @@ static int parse_vs(struct veer_istio *ist, struct vs *vs)
 				 vs->hosts[i]) < 0)
 			return -1;
 	}
-	gws = field(spec, "gateways");
+	gws = veer_yfield(spec, "gateways");
 	if (gws) {
-		if (want(ist, gws, VEER_YNODE_SEQ, "gateways") < 0)
+		if (veer_ywant(&ist->rd, gws, VEER_YNODE_SEQ, "gateways") < 0)
 			return -1;
 		for (i = 0; i < gws->len; i++) {
-			if (get_text(ist, gws->items[i], "gateway") < 0)
+			if (veer_yget_text(&ist->rd, gws->items[i], "gateway") <
+			    0)
 				return -1;
 			mesh = mesh || veer_ynode_is(gws->items[i], "mesh");
 		}
 		vs->gateway_bound = gws->len > 0 && !mesh;
 		/* "mesh" alone is what no gateways means anyway. */
 		if (gws->len > (mesh ? 1U : 0U))
-			note(ist, gws,
-			     "%s: gateways ignored (veer routes on the node)",
-			     vs->m.id);
+			veer_ynote(&ist->rd, gws,
+				   "%s: gateways ignored (veer routes on the "
+				   "node)",
+				   vs->m.id);
 	}
-	http = field(spec, "http");
-	tcp = field(spec, "tcp");
+	http = veer_yfield(spec, "http");
+	tcp = veer_yfield(spec, "tcp");
 	if (http && http->type == VEER_YNODE_SEQ)
 		n += http->len;
 	if (tcp && tcp->type == VEER_YNODE_SEQ)
@@ -1756,7 +1805,8 @@ static int parse_vs(struct veer_istio *ist, struct vs *vs)
 	if (tcp && parse_routes(ist, vs, tcp, true) < 0)
 		return -1;
 	if (!vs->nrule)
-		return fail(ist, spec, "%s: no http or tcp routes", vs->m.id);
+		return veer_yfail(&ist->rd, spec, "%s: no http or tcp routes",
+				  vs->m.id);
 	return 0;
 }
 
@@ -1830,10 +1880,10 @@ static int classify(struct veer_istio *ist, const ynode *api, const ynode *kind)
 	for (i = 0; i < sizeof(versions) / sizeof(versions[0]); i++)
 		if (!strcmp(api->text + glen + 1, versions[i]))
 			return k;
-	fail(ist, api,
-	     "apiVersion \"%s\" not supported for %s (" ISTIO_GROUP
-	     "/v1alpha3, v1beta1 or v1)",
-	     q(api, qb, sizeof(qb)), kind_names[k]);
+	veer_yfail(&ist->rd, api,
+		   "apiVersion \"%s\" not supported for %s (" ISTIO_GROUP
+		   "/v1alpha3, v1beta1 or v1)",
+		   veer_yquote(api, qb, sizeof(qb)), kind_names[k]);
 	return -2;
 }
 
@@ -1847,28 +1897,30 @@ static int add_object(struct veer_istio *ist, const ynode *obj, bool in_list)
 	int k;
 
 	if (obj->type != VEER_YNODE_MAP)
-		return fail(ist, obj,
-			    "expected a Kubernetes object (a mapping with "
-			    "apiVersion, kind, metadata), got %s",
-			    describe(obj, d, sizeof(d)));
+		return veer_yfail(
+			&ist->rd, obj,
+			"expected a Kubernetes object (a mapping with "
+			"apiVersion, kind, metadata), got %s",
+			veer_ydescribe(obj, d, sizeof(d)));
 	ist->objects++;
-	api = field(obj, "apiVersion");
-	kind = field(obj, "kind");
+	api = veer_yfield(obj, "apiVersion");
+	kind = veer_yfield(obj, "kind");
 	if (!api)
-		return fail(ist, obj, "apiVersion is required");
+		return veer_yfail(&ist->rd, obj, "apiVersion is required");
 	if (!kind)
-		return fail(ist, obj, "kind is required");
-	if (get_text(ist, api, "apiVersion") < 0 ||
-	    get_text(ist, kind, "kind") < 0)
+		return veer_yfail(&ist->rd, obj, "kind is required");
+	if (veer_yget_text(&ist->rd, api, "apiVersion") < 0 ||
+	    veer_yget_text(&ist->rd, kind, "kind") < 0)
 		return -1;
 	items = veer_ynode_get(obj, "items");
 	/* kubectl's List, or the API's ServiceList, PodList, ... */
 	if (veer_ynode_is(kind, "List") || (ends_with(kind, "List") && items)) {
 		if (in_list)
-			return fail(ist, kind, "a List inside a List");
-		if (!opt(items))
+			return veer_yfail(&ist->rd, kind,
+					  "a List inside a List");
+		if (!veer_yopt(items))
 			return 0;
-		if (want(ist, items, VEER_YNODE_SEQ, "items") < 0)
+		if (veer_ywant(&ist->rd, items, VEER_YNODE_SEQ, "items") < 0)
 			return -1;
 		for (i = 0; i < items->len; i++)
 			if (add_object(ist, items->items[i], true) < 0)
@@ -1878,31 +1930,32 @@ static int add_object(struct veer_istio *ist, const ynode *obj, bool in_list)
 	k = classify(ist, api, kind);
 	if (k == -2)
 		return -1;
-	metadata = field(obj, "metadata");
+	metadata = veer_yfield(obj, "metadata");
 	if (k == -1) {
 		/*
 		 * Not checked further: it is not veer's to judge, and some
 		 * (a Kustomization next to the manifests) have no metadata.
 		 */
-		name = field(metadata, "name");
-		ns = field(metadata, "namespace");
+		name = veer_yfield(metadata, "name");
+		ns = veer_yfield(metadata, "namespace");
 		if (!name || name->type != VEER_YNODE_SCALAR) {
-			note(ist, kind, "skipped %s (" ACTED_ON ")",
-			     q(kind, qb, sizeof(qb)));
+			veer_ynote(&ist->rd, kind, "skipped %s (" ACTED_ON ")",
+				   veer_yquote(kind, qb, sizeof(qb)));
 			return 0;
 		}
-		note(ist, kind, "skipped %s %s/%s (" ACTED_ON ")",
-		     q(kind, qb, sizeof(qb)),
-		     ns && ns->type == VEER_YNODE_SCALAR ? q(ns, qs, sizeof(qs))
-							 : ist->default_ns,
-		     q(name, qn, sizeof(qn)));
+		veer_ynote(&ist->rd, kind, "skipped %s %s/%s (" ACTED_ON ")",
+			   veer_yquote(kind, qb, sizeof(qb)),
+			   ns && ns->type == VEER_YNODE_SCALAR
+				   ? veer_yquote(ns, qs, sizeof(qs))
+				   : ist->default_ns,
+			   veer_yquote(name, qn, sizeof(qn)));
 		return 0;
 	}
 	if (!metadata)
-		return fail(ist, obj,
-			    "%s: metadata is required (metadata.name)",
-			    kind_names[k]);
-	if (want(ist, metadata, VEER_YNODE_MAP, "metadata") < 0)
+		return veer_yfail(&ist->rd, obj,
+				  "%s: metadata is required (metadata.name)",
+				  kind_names[k]);
+	if (veer_ywant(&ist->rd, metadata, VEER_YNODE_MAP, "metadata") < 0)
 		return -1;
 	m = zalloc(ist, 1, kind_size((enum kind)k));
 	if (!m)
@@ -1982,11 +2035,12 @@ static int check_duplicate_objects(struct veer_istio *ist)
 	free(sorted);
 	if (!later)
 		return 0;
-	return fail(ist, later->name_node,
-		    "%s defined twice (also at %s:%u:%u); give one version "
-		    "of each object",
-		    later->id, first->name_node->file, first->name_node->line,
-		    first->name_node->column);
+	return veer_yfail(
+		&ist->rd, later->name_node,
+		"%s defined twice (also at %s:%u:%u); give one version "
+		"of each object",
+		later->id, first->name_node->file, first->name_node->line,
+		first->name_node->column);
 }
 
 static int cmp_host(const void *pa, const void *pb)
@@ -2089,10 +2143,10 @@ static int collect_hosts(struct veer_istio *ist)
 		if (strcmp(a->host, b->host))
 			continue;
 		/* Sorted by order within a host: a is the first. */
-		return fail(ist, b->node,
-			    "duplicate host %s (also defined at %s:%u:%u)",
-			    b->host, a->node->file, a->node->line,
-			    a->node->column);
+		return veer_yfail(
+			&ist->rd, b->node,
+			"duplicate host %s (also defined at %s:%u:%u)", b->host,
+			a->node->file, a->node->line, a->node->column);
 	}
 	return 0;
 }
@@ -2112,18 +2166,19 @@ static int fail_undefined(struct veer_istio *ist, const ynode *at,
 		const struct hostdef *hd = ist->hosts.v[i];
 
 		if (!strncmp(hd->host, host, first))
-			return fail(ist, at,
-				    "%s: host %s is not defined by any "
-				    "ServiceEntry or Service (%s is; short "
-				    "names resolve in the object's namespace, "
-				    "\"%s\" when metadata.namespace is not "
-				    "given)",
-				    who, host, hd->host, ist->default_ns);
+			return veer_yfail(
+				&ist->rd, at,
+				"%s: host %s is not defined by any "
+				"ServiceEntry or Service (%s is; short "
+				"names resolve in the object's namespace, "
+				"\"%s\" when metadata.namespace is not "
+				"given)",
+				who, host, hd->host, ist->default_ns);
 	}
-	return fail(ist, at,
-		    "%s: host %s is not defined by any ServiceEntry or "
-		    "Service",
-		    who, host);
+	return veer_yfail(&ist->rd, at,
+			  "%s: host %s is not defined by any ServiceEntry or "
+			  "Service",
+			  who, host);
 }
 
 static int fail_unusable(struct veer_istio *ist, const struct hostdef *hd,
@@ -2131,9 +2186,9 @@ static int fail_unusable(struct veer_istio *ist, const struct hostdef *hd,
 {
 	const struct svc *s = hd->svc;
 
-	return fail(ist, s->unusable_node, "%s %s (needed by %s at %s:%u:%u)",
-		    s->m.id, s->unusable, who, ref->file, ref->line,
-		    ref->column);
+	return veer_yfail(&ist->rd, s->unusable_node,
+			  "%s %s (needed by %s at %s:%u:%u)", s->m.id,
+			  s->unusable, who, ref->file, ref->line, ref->column);
 }
 
 static int attach_drs(struct veer_istio *ist)
@@ -2151,13 +2206,14 @@ static int attach_drs(struct veer_istio *ist)
 		if (hd->svc && hd->svc->unusable)
 			return fail_unusable(ist, hd, dr->host_node, dr->m.id);
 		if (hd->dr)
-			return fail(ist, dr->host_node,
-				    "%s: host %s already has %s (at "
-				    "%s:%u:%u); one DestinationRule per host",
-				    dr->m.id, dr->host, hd->dr->m.id,
-				    hd->dr->host_node->file,
-				    hd->dr->host_node->line,
-				    hd->dr->host_node->column);
+			return veer_yfail(
+				&ist->rd, dr->host_node,
+				"%s: host %s already has %s (at "
+				"%s:%u:%u); one DestinationRule per host",
+				dr->m.id, dr->host, hd->dr->m.id,
+				hd->dr->host_node->file,
+				hd->dr->host_node->line,
+				hd->dr->host_node->column);
 		hd->dr = dr;
 		if (dr->hash_src_ip)
 			hd->flags |= VEER_SVC_F_HASH_SRC_IP;
@@ -2201,32 +2257,36 @@ static int check_vs_host(struct veer_istio *ist, const struct vs *vs,
 			char qb[VEER_YQUOTE_BUF];
 
 			if (strcmp(d->host, hd->host))
-				return fail(ist, d->host_node,
-					    "routes to another host are not "
-					    "supported: %s routes %s to %s",
-					    vs->m.id, hd->host, d->host);
+				return veer_yfail(
+					&ist->rd, d->host_node,
+					"routes to another host are not "
+					"supported: %s routes %s to %s",
+					vs->m.id, hd->host, d->host);
 			if (d->port && !host_has_port(hd, d->port))
-				return fail(ist, d->port_node,
-					    "port %u is not a TCP port of "
-					    "host %s",
-					    d->port, hd->host);
+				return veer_yfail(
+					&ist->rd, d->port_node,
+					"port %u is not a TCP port of "
+					"host %s",
+					d->port, hd->host);
 			if (!d->subset && nsub)
-				return fail(ist, d->host_node,
-					    "destination names no subset, but "
-					    "%s defines subsets for host %s; "
-					    "name one of them",
-					    hd->dr->m.id, hd->host);
+				return veer_yfail(
+					&ist->rd, d->host_node,
+					"destination names no subset, but "
+					"%s defines subsets for host %s; "
+					"name one of them",
+					hd->dr->m.id, hd->host);
 			if (!d->subset)
 				continue;
 			for (j = 0; j < nsub; j++)
 				if (veer_ynode_is(d->subset, subs[j].name))
 					break;
 			if (j == nsub)
-				return fail(ist, d->subset,
-					    "subset %s is not defined by any "
-					    "DestinationRule for host %s",
-					    q(d->subset, qb, sizeof(qb)),
-					    hd->host);
+				return veer_yfail(
+					&ist->rd, d->subset,
+					"subset %s is not defined by any "
+					"DestinationRule for host %s",
+					veer_yquote(d->subset, qb, sizeof(qb)),
+					hd->host);
 		}
 		for (i = 0; i < rule->nblock; i++) {
 			struct block *b = &rule->blocks[i];
@@ -2236,16 +2296,18 @@ static int check_vs_host(struct veer_istio *ist, const struct vs *vs,
 				continue;
 			b->port_noted = true;
 			if (vs->gateway_bound)
-				note(ist, b->node,
-				     "%s: match port %u ignored (the "
-				     "VirtualService is bound to gateways; it "
-				     "is a gateway port)",
-				     vs->m.id, b->port);
+				veer_ynote(&ist->rd, b->node,
+					   "%s: match port %u ignored (the "
+					   "VirtualService is bound to "
+					   "gateways; it "
+					   "is a gateway port)",
+					   vs->m.id, b->port);
 			else
-				note(ist, b->node,
-				     "%s: match port %u is not a port of %s; "
-				     "this match block never applies",
-				     vs->m.id, b->port, hd->host);
+				veer_ynote(&ist->rd, b->node,
+					   "%s: match port %u is not a port of "
+					   "%s; "
+					   "this match block never applies",
+					   vs->m.id, b->port, hd->host);
 		}
 	}
 	return 0;
@@ -2259,13 +2321,13 @@ static int attach_vs_host(struct veer_istio *ist, const struct vs *vs,
 	if (hd->svc && hd->svc->unusable)
 		return fail_unusable(ist, hd, ref, vs->m.id);
 	if (hd->vs)
-		return fail(ist, ref,
-			    "%s: host %s already has %s (at %s:%u:%u); one "
-			    "VirtualService per host",
-			    vs->m.id, hd->host, hd->vs->m.id,
-			    hd->vs->m.name_node->file,
-			    hd->vs->m.name_node->line,
-			    hd->vs->m.name_node->column);
+		return veer_yfail(
+			&ist->rd, ref,
+			"%s: host %s already has %s (at %s:%u:%u); one "
+			"VirtualService per host",
+			vs->m.id, hd->host, hd->vs->m.id,
+			hd->vs->m.name_node->file, hd->vs->m.name_node->line,
+			hd->vs->m.name_node->column);
 	hd->vs = vs;
 	return check_vs_host(ist, vs, hd);
 }
@@ -2296,18 +2358,20 @@ static int attach_wildcard(struct veer_istio *ist, const struct vs *vs,
 				continue;
 			if (attach_vs_host(ist, vs, hd, vs->host_nodes[h]) < 0)
 				return -1;
-			note(ist, vs->host_nodes[h],
-			     "%s: host \"%s\" applied to %s (the host its "
-			     "routes name)",
-			     vs->m.id, pattern, hd->host);
+			veer_ynote(
+				&ist->rd, vs->host_nodes[h],
+				"%s: host \"%s\" applied to %s (the host its "
+				"routes name)",
+				vs->m.id, pattern, hd->host);
 			found++;
 		}
 	}
 	if (!found)
-		return fail(ist, vs->host_nodes[h],
-			    "%s: wildcard host \"%s\" matches no host its "
-			    "routes name",
-			    vs->m.id, pattern);
+		return veer_yfail(
+			&ist->rd, vs->host_nodes[h],
+			"%s: wildcard host \"%s\" matches no host its "
+			"routes name",
+			vs->m.id, pattern);
 	return 0;
 }
 
@@ -2365,9 +2429,10 @@ static int add_ep(struct veer_istio *ist, struct hostdef *hd, size_t *cap,
 	struct ep *ep;
 
 	if (hd->nep == MAX_ENDPOINTS_PER_HOST)
-		return fail(ist, hd->node,
-			    "%s: host %s has more than %d endpoints",
-			    hd->owner->id, hd->host, MAX_ENDPOINTS_PER_HOST);
+		return veer_yfail(&ist->rd, hd->node,
+				  "%s: host %s has more than %d endpoints",
+				  hd->owner->id, hd->host,
+				  MAX_ENDPOINTS_PER_HOST);
 	if (hd->nep == *cap) {
 		size_t ncap = *cap ? *cap * 2 : 8;
 		struct ep *grown = zalloc(ist, ncap, sizeof(*grown));
@@ -2449,8 +2514,9 @@ static int svc_endpoints(struct veer_istio *ist, struct hostdef *hd)
 		    !labels_include(p->labels, s->selector))
 			continue;
 		if (p->skip) {
-			note(ist, p->m.name_node, "%s: %s %s, not an endpoint",
-			     s->m.id, p->m.id, p->skip);
+			veer_ynote(&ist->rd, p->m.name_node,
+				   "%s: %s %s, not an endpoint", s->m.id,
+				   p->m.id, p->skip);
 			continue;
 		}
 		usable++;
@@ -2466,12 +2532,13 @@ static int svc_endpoints(struct veer_istio *ist, struct hostdef *hd)
 			if (port_for[k])
 				resolved[k]++;
 			else
-				note(ist, p->m.name_node,
-				     "%s: %s has no container port named "
-				     "\"%s\", not an endpoint of port %u",
-				     s->m.id, p->m.id,
-				     q(sp->target_name, qb, sizeof(qb)),
-				     sp->number);
+				veer_ynote(&ist->rd, p->m.name_node,
+					   "%s: %s has no container port named "
+					   "\"%s\", not an endpoint of port %u",
+					   s->m.id, p->m.id,
+					   veer_yquote(sp->target_name, qb,
+						       sizeof(qb)),
+					   sp->number);
 		}
 		for (j = 0; j < p->nip; j++) {
 			struct ep *ep;
@@ -2487,12 +2554,13 @@ static int svc_endpoints(struct veer_istio *ist, struct hostdef *hd)
 		const struct port *sp = &hd->ports[k];
 
 		if (sp->target_name && sp->number && !resolved[k])
-			return fail(ist, sp->target_name,
-				    "%s: targetPort \"%s\" is not a container "
-				    "port (spec.containers[].ports[].name) of "
-				    "any selected Pod",
-				    s->m.id,
-				    q(sp->target_name, qb, sizeof(qb)));
+			return veer_yfail(
+				&ist->rd, sp->target_name,
+				"%s: targetPort \"%s\" is not a container "
+				"port (spec.containers[].ports[].name) of "
+				"any selected Pod",
+				s->m.id,
+				veer_yquote(sp->target_name, qb, sizeof(qb)));
 	}
 	return 0;
 }
@@ -2568,16 +2636,18 @@ static int fill_subset(struct veer_istio *ist, const struct hostdef *hd,
 		if (backend_seen(sub, &be))
 			continue;
 		if (sub->backend_count == VEER_MAX_BACKENDS_PER_SUBSET)
-			return fail(ist, at,
-				    "service %s: subset %s has more than %d "
-				    "backends",
-				    svc->name, sub->name,
-				    VEER_MAX_BACKENDS_PER_SUBSET);
+			return veer_yfail(
+				&ist->rd, at,
+				"service %s: subset %s has more than %d "
+				"backends",
+				svc->name, sub->name,
+				VEER_MAX_BACKENDS_PER_SUBSET);
 		if (++ist->backends > MAX_BACKENDS)
-			return fail(ist, at,
-				    "more than %d backends in all (endpoints "
-				    "times subsets times ports)",
-				    MAX_BACKENDS);
+			return veer_yfail(
+				&ist->rd, at,
+				"more than %d backends in all (endpoints "
+				"times subsets times ports)",
+				MAX_BACKENDS);
 		if (veer_subset_add_backend(sub, &be) < 0)
 			return oom(ist);
 	}
@@ -2639,11 +2709,12 @@ static int apply_vs(struct veer_istio *ist, const struct hostdef *hd,
 			continue;
 		if (def) {
 			if (!rule->unreachable_noted)
-				note(ist, rule->node,
-				     "%s: %s[%u] is unreachable for %s (it "
-				     "comes after the default route)",
-				     vs->m.id, tcp ? "tcp" : "http",
-				     rule->index, svc->name);
+				veer_ynote(
+					&ist->rd, rule->node,
+					"%s: %s[%u] is unreachable for %s (it "
+					"comes after the default route)",
+					vs->m.id, tcp ? "tcp" : "http",
+					rule->index, svc->name);
 			rule->unreachable_noted = true;
 			continue;
 		}
@@ -2652,15 +2723,17 @@ static int apply_vs(struct veer_istio *ist, const struct hostdef *hd,
 			continue;
 		}
 		if (svc->rule_count == VEER_MAX_RULES)
-			return fail(ist, rule->node,
-				    "service %s: more than %d http rules with "
-				    "match conditions (VEER_MAX_RULES)",
-				    svc->name, VEER_MAX_RULES);
+			return veer_yfail(
+				&ist->rd, rule->node,
+				"service %s: more than %d http rules with "
+				"match conditions (VEER_MAX_RULES)",
+				svc->name, VEER_MAX_RULES);
 		if (kept > VEER_MAX_MATCHES)
-			return fail(ist, rule->match_node,
-				    "service %s: %zu match blocks in one rule, "
-				    "at most %d (VEER_MAX_MATCHES)",
-				    svc->name, kept, VEER_MAX_MATCHES);
+			return veer_yfail(
+				&ist->rd, rule->match_node,
+				"service %s: %zu match blocks in one rule, "
+				"at most %d (VEER_MAX_MATCHES)",
+				svc->name, kept, VEER_MAX_MATCHES);
 		memset(&vr, 0, sizeof(vr));
 		for (b = 0; b < rule->nblock; b++) {
 			const struct block *blk = &rule->blocks[b];
@@ -2697,18 +2770,19 @@ static int apply_vs(struct veer_istio *ist, const struct hostdef *hd,
 			return oom(ist);
 	}
 	if (!def && svc->rule_count)
-		return fail(ist, tcp ? vs->tcp_node : vs->http_node,
-			    "%s: every %s rule has match conditions; add a "
-			    "last rule without match (the default route)",
-			    vs->m.id, tcp ? "tcp" : "http");
+		return veer_yfail(
+			&ist->rd, tcp ? vs->tcp_node : vs->http_node,
+			"%s: every %s rule has match conditions; add a "
+			"last rule without match (the default route)",
+			vs->m.id, tcp ? "tcp" : "http");
 	if (!def) {
 		/* Nothing of the VirtualService is for this port. */
 		svc->subsets[0].weight = VEER_WEIGHT_TOTAL;
-		note(ist, vs->m.name_node,
-		     "service %s: no %s route of %s applies to port %u; "
-		     "subset %s gets all connections",
-		     svc->name, tcp ? "tcp" : "http", vs->m.id, port->number,
-		     svc->subsets[0].name);
+		veer_ynote(&ist->rd, vs->m.name_node,
+			   "service %s: no %s route of %s applies to port %u; "
+			   "subset %s gets all connections",
+			   svc->name, tcp ? "tcp" : "http", vs->m.id,
+			   port->number, svc->subsets[0].name);
 		return 0;
 	}
 	for (i = 0; i < def->ndest; i++) {
@@ -2734,17 +2808,21 @@ static void note_rule_limits(struct veer_istio *ist,
 		rules |= out->services[i].rule_count > 0;
 	if (!rules)
 		return;
-	note(ist, NULL,
-	     "header/uri rules: the first request of a connection chooses its "
-	     "backend, matched in the request's first segment; later requests "
-	     "on a keep-alive connection follow it (Istio routes each "
-	     "request)");
-	note(ist, NULL,
-	     "header/uri rules: node-local clients (veer attach --cgroup) "
-	     "take the default route");
-	note(ist, NULL,
-	     "header/uri rules: HTTP/2, gRPC and TLS connections take the "
-	     "default route");
+	veer_ynote(&ist->rd, NULL,
+		   "header/uri rules: the first request of a connection "
+		   "chooses its "
+		   "backend, matched in the request's first segment; later "
+		   "requests "
+		   "on a keep-alive connection follow it (Istio routes each "
+		   "request)");
+	veer_ynote(
+		&ist->rd, NULL,
+		"header/uri rules: node-local clients (veer attach --cgroup) "
+		"take the default route");
+	veer_ynote(
+		&ist->rd, NULL,
+		"header/uri rules: HTTP/2, gRPC and TLS connections take the "
+		"default route");
 }
 
 static int make_entry(struct veer_istio *ist, const struct hostdef *hd,
@@ -2758,10 +2836,11 @@ static int make_entry(struct veer_istio *ist, const struct hostdef *hd,
 	int n;
 
 	if (++ist->entries > MAX_ENTRIES)
-		return fail(ist, hd->node,
-			    "more than %d service entries in all (hosts times "
-			    "addresses times ports)",
-			    MAX_ENTRIES);
+		return veer_yfail(
+			&ist->rd, hd->node,
+			"more than %d service entries in all (hosts times "
+			"addresses times ports)",
+			MAX_ENTRIES);
 	/* out does not grow again in this call: svc stays valid. */
 	svc = veer_model_add_service(out);
 	if (!svc)
@@ -2773,11 +2852,12 @@ static int make_entry(struct veer_istio *ist, const struct hostdef *hd,
 			     port->number,
 			     vip->family == VEER_AF_INET6 ? "/ipv6" : "");
 	if (n < 0 || (size_t)n >= sizeof(svc->name))
-		return fail(ist, hd->node,
-			    "service name %s:%u%s is longer than %d bytes",
-			    hd->host, port->number,
-			    vip->family == VEER_AF_INET6 ? "/ipv6" : "",
-			    VEER_NAME_MAX - 1);
+		return veer_yfail(
+			&ist->rd, hd->node,
+			"service name %s:%u%s is longer than %d bytes",
+			hd->host, port->number,
+			vip->family == VEER_AF_INET6 ? "/ipv6" : "",
+			VEER_NAME_MAX - 1);
 	snprintf(svc->host, sizeof(svc->host), "%s", hd->host);
 	svc->key.vip = vip->addr;
 	svc->key.family = vip->family;
@@ -2814,12 +2894,13 @@ static int make_entry(struct veer_istio *ist, const struct hostdef *hd,
 	}
 	for (i = 0; i < svc->subset_count; i++)
 		if (svc->subsets[i].weight && !svc->subsets[i].backend_count)
-			note(ist, NULL,
-			     "service %s: subset %s has weight %u but no %s "
-			     "backends; its connections will be dropped",
-			     svc->name, svc->subsets[i].name,
-			     svc->subsets[i].weight,
-			     vip->family == VEER_AF_INET6 ? "IPv6" : "IPv4");
+			veer_ynote(
+				&ist->rd, NULL,
+				"service %s: subset %s has weight %u but no %s "
+				"backends; its connections will be dropped",
+				svc->name, svc->subsets[i].name,
+				svc->subsets[i].weight,
+				vip->family == VEER_AF_INET6 ? "IPv6" : "IPv4");
 	return 0;
 }
 
@@ -2830,8 +2911,8 @@ static int make_entries(struct veer_istio *ist, struct hostdef *hd,
 	size_t v, p, count = 0, nsub;
 
 	if (hd->svc && hd->svc->unusable) {
-		note(ist, hd->svc->unusable_node, "%s %s; skipped",
-		     hd->svc->m.id, hd->svc->unusable);
+		veer_ynote(&ist->rd, hd->svc->unusable_node, "%s %s; skipped",
+			   hd->svc->m.id, hd->svc->unusable);
 		return 0;
 	}
 	if ((hd->se ? se_endpoints(ist, hd) : svc_endpoints(ist, hd)) < 0)
@@ -2840,8 +2921,9 @@ static int make_entries(struct veer_istio *ist, struct hostdef *hd,
 		if (hd->ports[p].number)
 			count += hd->nvip;
 	if (!count) {
-		note(ist, hd->node, "%s: host %s has no TCP ports; skipped",
-		     hd->owner->id, hd->host);
+		veer_ynote(&ist->rd, hd->node,
+			   "%s: host %s has no TCP ports; skipped",
+			   hd->owner->id, hd->host);
 		return 0;
 	}
 	/* Sets nsub first: argument evaluation order is unspecified. */
@@ -2849,12 +2931,13 @@ static int make_entries(struct veer_istio *ist, struct hostdef *hd,
 	if (match_subsets(ist, hd, subs, nsub) < 0)
 		return -1;
 	if (!hd->vs && hd->dr) {
-		note(ist, hd->node,
-		     "service %s: no VirtualService, so as in Istio "
-		     "connections spread over every endpoint (subset %s); "
-		     "the DestinationRule's subsets apply once a "
-		     "VirtualService routes to them",
-		     hd->host, ALL_SUBSET);
+		veer_ynote(
+			&ist->rd, hd->node,
+			"service %s: no VirtualService, so as in Istio "
+			"connections spread over every endpoint (subset %s); "
+			"the DestinationRule's subsets apply once a "
+			"VirtualService routes to them",
+			hd->host, ALL_SUBSET);
 	}
 	for (v = 0; v < hd->nvip; v++)
 		for (p = 0; p < hd->nport; p++)
