@@ -273,7 +273,7 @@ static int make_entry(struct veer_istio *ist, const struct hostdef *hd,
 		      const struct addr_node *vip, size_t port_index,
 		      bool single, struct veer_model *out)
 {
-	const struct port *port = &hd->ports[port_index];
+	const struct port *port = &hd->fe->ports[port_index];
 	struct veer_service_model *svc;
 	size_t nsub, i;
 	const struct subset *subs = istio_dr_subsets(hd, &nsub);
@@ -361,9 +361,9 @@ static int make_entries(struct veer_istio *ist, struct hostdef *hd,
 	}
 	if (istio_endpoints(ist, hd) < 0)
 		return -1;
-	for (p = 0; p < hd->nport; p++)
-		if (hd->ports[p].number)
-			count += hd->nvip;
+	for (p = 0; p < hd->fe->nport; p++)
+		if (hd->fe->ports[p].number)
+			count += hd->fe->nvip;
 	if (!count) {
 		veer_ynote(&ist->rd, hd->node,
 			   "%s: host %s has no TCP ports; skipped",
@@ -383,10 +383,10 @@ static int make_entries(struct veer_istio *ist, struct hostdef *hd,
 			"VirtualService routes to them",
 			hd->host, ALL_SUBSET);
 	}
-	for (v = 0; v < hd->nvip; v++)
-		for (p = 0; p < hd->nport; p++)
-			if (hd->ports[p].number &&
-			    make_entry(ist, hd, &hd->vips[v], p, count == 1,
+	for (v = 0; v < hd->fe->nvip; v++)
+		for (p = 0; p < hd->fe->nport; p++)
+			if (hd->fe->ports[p].number &&
+			    make_entry(ist, hd, &hd->fe->vips[v], p, count == 1,
 				       out) < 0)
 				return -1;
 	return 0;

@@ -88,6 +88,14 @@ struct port {
 	const ynode *target_name; /* a named targetPort (Service) */
 };
 
+/* What a host definition (ServiceEntry, Service) listens on. */
+struct frontend {
+	size_t nvip;
+	struct addr_node *vips;
+	size_t nport;
+	struct port *ports; /* number 0: not TCP, makes no entries */
+};
+
 /* spec.hosts of a ServiceEntry or VirtualService, resolved. */
 struct hostlist {
 	size_t n;
@@ -106,10 +114,7 @@ struct wl {
 struct se {
 	struct meta m;
 	struct hostlist hosts;
-	size_t nvip;
-	struct addr_node *vips;
-	size_t nport;
-	struct port *ports;
+	struct frontend fe;
 	size_t nep;
 	struct wl *eps;
 	const ynode *selector; /* workloadSelector.labels, or NULL */
@@ -124,10 +129,7 @@ struct we {
 struct svc {
 	struct meta m;
 	char host[HOST_MAX];
-	size_t nvip;
-	struct addr_node *vips;
-	size_t nport;
-	struct port *ports;
+	struct frontend fe;
 	const ynode *selector;
 	/* Why no entries can be made (headless, ...), and where. */
 	const char *unusable;
@@ -219,10 +221,7 @@ struct hostdef {
 	const ynode *node; /* where the host is defined */
 	const struct meta *owner;
 	size_t order;
-	size_t nvip;
-	const struct addr_node *vips;
-	size_t nport;
-	const struct port *ports;
+	const struct frontend *fe; /* the definition's VIPs and ports */
 	const struct se *se;
 	const struct svc *svc;
 	size_t nep;
@@ -330,13 +329,30 @@ int istio_resolve_host(struct veer_istio *ist, const ynode *n, const char *ns,
 enum l7 istio_l7_of_name(const char *s, size_t len);
 enum l7 istio_l7_of_port_name(const ynode *name);
 
-/* Ports seen so far in one object: a bit per port number. */
-struct port_set {
-	unsigned char bits[(PORT_MAX + 1) / 8];
+/*
+ * How a kind writes a port: the mapping, the key of its number, what
+ * messages call the number and say when it is missing; rest reads what
+ * follows the number and the name (targetPort, protocol, ...).
+ */
+struct istio_port_spec {
+	struct istio_shape shape;
+	const char *number_key;
+	const char *number_what;
+	const char *missing;
+	int (*rest)(struct veer_istio *ist, const struct meta *m,
+		    const ynode *n, struct port *p);
 };
 
-int istio_check_duplicate_port(struct veer_istio *ist, struct port_set *seen,
-			       const struct port *p, const struct meta *m);
+/*
+ * spec.ports into fe: each port read as spec says, no TCP port number
+ * twice; *tcp: how many ports are TCP.
+ */
+int istio_ports(struct veer_istio *ist, const struct meta *m, const ynode *list,
+		const struct istio_port_spec *spec, struct frontend *fe,
+		size_t *tcp);
+/* A port veer does not split (UDP, SCTP): noted, and its number set to 0. */
+void istio_skip_port(struct veer_istio *ist, const struct meta *m,
+		     const ynode *at, const char *protocol, struct port *p);
 
 /* ---- istio_k8s.c ---- */
 

@@ -13,26 +13,12 @@
  * server (`kubectl get -o yaml`) with many more fields, valid by
  * construction, that later Kubernetes versions keep adding.
  */
-static int parse_svc_port(struct veer_istio *ist, struct svc *s, const ynode *n,
-			  struct port *p)
+static int parse_svc_port(struct veer_istio *ist, const struct meta *m,
+			  const ynode *n, struct port *p)
 {
-	const ynode *port, *name, *target, *proto, *app;
+	const ynode *target, *proto, *app;
 	char qb[VEER_YQUOTE_BUF];
 
-	if (veer_ywant(&ist->rd, n, VEER_YNODE_MAP, "port") < 0)
-		return -1;
-	p->node = n;
-	port = veer_yfield(n, "port");
-	if (!port)
-		return veer_yfail(&ist->rd, n, "%s: ports[].port is required",
-				  s->m.id);
-	if (veer_yget_uint(&ist->rd, port, "port", 1, PORT_MAX, &p->number) < 0)
-		return -1;
-	name = veer_yfield(n, "name");
-	if (name && veer_yget_text(&ist->rd, name, "port name") < 0)
-		return -1;
-	p->name = name;
-	p->l7 = istio_l7_of_port_name(name);
 	app = veer_yfield(n, "appProtocol");
 	if (app) {
 		if (veer_yget_text(&ist->rd, app, "appProtocol") < 0)
@@ -63,11 +49,7 @@ static int parse_svc_port(struct veer_istio *ist, struct svc *s, const ynode *n,
 			return -1;
 		if (veer_ynode_is(proto, "UDP") ||
 		    veer_ynode_is(proto, "SCTP")) {
-			veer_ynote(
-				&ist->rd, proto,
-				"%s: port %u is %s, skipped (veer splits TCP)",
-				s->m.id, p->number, proto->text);
-			p->number = 0;
+			istio_skip_port(ist, m, proto, proto->text, p);
 		} else if (!veer_ynode_is(proto, "TCP")) {
 			return veer_yfail(
 				&ist->rd, proto,
@@ -79,11 +61,19 @@ static int parse_svc_port(struct veer_istio *ist, struct svc *s, const ynode *n,
 	return 0;
 }
 
+/* After number and name: appProtocol, targetPort, protocol. */
+static const struct istio_port_spec port_spec = {
+	.shape = {"port", NULL, NULL, 0},
+	.number_key = "port",
+	.number_what = "port",
+	.missing = "ports[].port is required",
+	.rest = parse_svc_port,
+};
+
 static int parse_svc(struct veer_istio *ist, struct meta *m, const ynode *spec)
 {
 	struct svc *s = (struct svc *)m;
 	const ynode *type, *ip, *ips, *ports, *aff;
-	struct port_set *seen;
 	char qb[VEER_YQUOTE_BUF];
 	size_t i, tcp_ports = 0;
 
@@ -129,17 +119,17 @@ static int parse_svc(struct veer_istio *ist, struct meta *m, const ynode *spec)
 			"VIP; `kubectl get svc -o yaml` prints it)",
 			s->m.id);
 	if (ips) {
-		s->nvip = ips->len;
-		s->vips = istio_zalloc(ist, ips->len, sizeof(*s->vips));
-		if (!s->vips)
+		s->fe.nvip = ips->len;
+		s->fe.vips = istio_zalloc(ist, ips->len, sizeof(*s->fe.vips));
+		if (!s->fe.vips)
 			return istio_oom(ist);
 		for (i = 0; i < ips->len; i++) {
 			if (istio_get_ip(ist, ips->items[i], "clusterIPs",
-					 &s->vips[i]) < 0)
+					 &s->fe.vips[i]) < 0)
 				return -1;
 			/* Kubernetes: one per family, so at most two. */
-			if (i == 2 ||
-			    (i == 1 && s->vips[0].family == s->vips[1].family))
+			if (i == 2 || (i == 1 && s->fe.vips[0].family ==
+							 s->fe.vips[1].family))
 				return veer_yfail(
 					&ist->rd, ips->items[i],
 					"%s: clusterIPs holds at most one "
@@ -154,34 +144,17 @@ static int parse_svc(struct veer_istio *ist, struct meta *m, const ynode *spec)
 				"%s: clusterIP \"%s\" is not clusterIPs[0]",
 				s->m.id, veer_yquote(ip, qb, sizeof(qb)));
 	} else {
-		s->nvip = 1;
-		s->vips = istio_zalloc(ist, 1, sizeof(*s->vips));
-		if (!s->vips)
+		s->fe.nvip = 1;
+		s->fe.vips = istio_zalloc(ist, 1, sizeof(*s->fe.vips));
+		if (!s->fe.vips)
 			return istio_oom(ist);
-		if (istio_get_ip(ist, ip, "clusterIP", &s->vips[0]) < 0)
+		if (istio_get_ip(ist, ip, "clusterIP", &s->fe.vips[0]) < 0)
 			return -1;
 	}
 	ports = veer_yfield(spec, "ports");
-	if (ports) {
-		s->ports = istio_list(ist, ports, "ports", sizeof(*s->ports));
-		if (!s->ports)
-			return -1;
-		s->nport = ports->len;
-		seen = istio_zalloc(ist, 1, sizeof(*seen));
-		if (!seen)
-			return istio_oom(ist);
-		for (i = 0; i < ports->len; i++) {
-			if (parse_svc_port(ist, s, ports->items[i],
-					   &s->ports[i]) < 0)
-				return -1;
-			if (!s->ports[i].number)
-				continue;
-			tcp_ports++;
-			if (istio_check_duplicate_port(ist, seen, &s->ports[i],
-						       &s->m) < 0)
-				return -1;
-		}
-	}
+	if (ports &&
+	    istio_ports(ist, m, ports, &port_spec, &s->fe, &tcp_ports) < 0)
+		return -1;
 	if (istio_get_labels(ist, veer_ynode_get(spec, "selector"), "selector",
 			     &s->selector) < 0)
 		return -1;

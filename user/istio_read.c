@@ -228,8 +228,13 @@ enum l7 istio_l7_of_port_name(const ynode *name)
 				dash ? (size_t)(dash - name->text) : name->len);
 }
 
-int istio_check_duplicate_port(struct veer_istio *ist, struct port_set *seen,
-			       const struct port *p, const struct meta *m)
+/* Ports seen so far in one object: a bit per port number. */
+struct port_set {
+	unsigned char bits[(PORT_MAX + 1) / 8];
+};
+
+static int check_duplicate_port(struct veer_istio *ist, struct port_set *seen,
+				const struct port *p, const struct meta *m)
 {
 	unsigned char bit = (unsigned char)(1U << (p->number % 8));
 
@@ -238,4 +243,62 @@ int istio_check_duplicate_port(struct veer_istio *ist, struct port_set *seen,
 				  m->id, p->number);
 	seen->bits[p->number / 8] |= bit;
 	return 0;
+}
+
+static int read_port(struct veer_istio *ist, const struct meta *m,
+		     const ynode *n, const struct istio_port_spec *spec,
+		     struct port *p)
+{
+	const ynode *number, *name;
+
+	if (istio_map(ist, n, &spec->shape) < 0)
+		return -1;
+	p->node = n;
+	number = veer_yfield(n, spec->number_key);
+	if (!number)
+		return veer_yfail(&ist->rd, n, "%s: %s", m->id, spec->missing);
+	if (veer_yget_uint(&ist->rd, number, spec->number_what, 1, PORT_MAX,
+			   &p->number) < 0)
+		return -1;
+	name = veer_yfield(n, "name");
+	if (name && veer_yget_text(&ist->rd, name, "port name") < 0)
+		return -1;
+	p->name = name;
+	p->l7 = istio_l7_of_port_name(name);
+	return spec->rest(ist, m, n, p);
+}
+
+int istio_ports(struct veer_istio *ist, const struct meta *m, const ynode *list,
+		const struct istio_port_spec *spec, struct frontend *fe,
+		size_t *tcp)
+{
+	struct port_set *seen;
+	size_t i;
+
+	*tcp = 0;
+	fe->ports = istio_list(ist, list, "ports", sizeof(*fe->ports));
+	if (!fe->ports)
+		return -1;
+	fe->nport = list->len;
+	seen = istio_zalloc(ist, 1, sizeof(*seen));
+	if (!seen)
+		return istio_oom(ist);
+	for (i = 0; i < list->len; i++) {
+		if (read_port(ist, m, list->items[i], spec, &fe->ports[i]) < 0)
+			return -1;
+		if (!fe->ports[i].number)
+			continue;
+		(*tcp)++;
+		if (check_duplicate_port(ist, seen, &fe->ports[i], m) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+void istio_skip_port(struct veer_istio *ist, const struct meta *m,
+		     const ynode *at, const char *protocol, struct port *p)
+{
+	veer_ynote(&ist->rd, at, "%s: port %u is %s, skipped (veer splits TCP)",
+		   m->id, p->number, protocol);
+	p->number = 0;
 }

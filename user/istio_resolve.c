@@ -121,22 +121,12 @@ static int add_hostdef(struct veer_istio *ist, const char *host,
 	hd->owner = owner;
 	hd->order = ist->hosts.n;
 	if (owner->kind == K_SE) {
-		const struct se *se = (const struct se *)owner;
-
-		hd->se = se;
-		hd->nvip = se->nvip;
-		hd->vips = se->vips;
-		hd->nport = se->nport;
-		hd->ports = se->ports;
+		hd->se = (const struct se *)owner;
+		hd->fe = &hd->se->fe;
 	} else {
-		const struct svc *s = (const struct svc *)owner;
-
-		hd->svc = s;
-		hd->nvip = s->nvip;
-		hd->vips = s->vips;
-		hd->nport = s->nport;
-		hd->ports = s->ports;
-		hd->flags = s->affinity ? VEER_SVC_F_HASH_SRC_IP : 0;
+		hd->svc = (const struct svc *)owner;
+		hd->fe = &hd->svc->fe;
+		hd->flags = hd->svc->affinity ? VEER_SVC_F_HASH_SRC_IP : 0;
 	}
 	if (istio_vec_push(&ist->hosts, hd) < 0)
 		return istio_oom(ist);
@@ -262,8 +252,8 @@ static bool host_has_port(const struct hostdef *hd, unsigned int port)
 {
 	size_t i;
 
-	for (i = 0; i < hd->nport; i++)
-		if (hd->ports[i].number && hd->ports[i].number == port)
+	for (i = 0; i < hd->fe->nport; i++)
+		if (hd->fe->ports[i].number && hd->fe->ports[i].number == port)
 			return true;
 	return false;
 }
@@ -486,7 +476,7 @@ static int add_ep(struct veer_istio *ist, struct hostdef *hd, size_t *cap,
 	ep = &hd->eps[hd->nep++];
 	ep->addr = *addr;
 	ep->labels = labels;
-	ep->port_for = istio_zalloc(ist, hd->nport, sizeof(*ep->port_for));
+	ep->port_for = istio_zalloc(ist, hd->fe->nport, sizeof(*ep->port_for));
 	if (!ep->port_for)
 		return istio_oom(ist);
 	*out = ep;
@@ -502,8 +492,8 @@ static int add_wl_ep(struct veer_istio *ist, struct hostdef *hd, size_t *cap,
 
 	if (add_ep(ist, hd, cap, &wl->addr, wl->labels, &ep) < 0)
 		return -1;
-	for (i = 0; i < hd->nport; i++) {
-		const struct port *p = &hd->ports[i];
+	for (i = 0; i < hd->fe->nport; i++) {
+		const struct port *p = &hd->fe->ports[i];
 		unsigned int named = map_port(wl->ports, p->name);
 
 		ep->port_for[i] = named	      ? named
@@ -540,9 +530,9 @@ static int svc_endpoints(struct veer_istio *ist, struct hostdef *hd)
 	const struct ptrvec *pods = &ist->by_kind[K_POD];
 	size_t cap = 0, i, j, k, usable = 0;
 	char qb[VEER_YQUOTE_BUF];
-	size_t *resolved = istio_zalloc(ist, hd->nport, sizeof(*resolved));
+	size_t *resolved = istio_zalloc(ist, hd->fe->nport, sizeof(*resolved));
 	unsigned int *port_for =
-		istio_zalloc(ist, hd->nport, sizeof(*port_for));
+		istio_zalloc(ist, hd->fe->nport, sizeof(*port_for));
 
 	if (!resolved || !port_for)
 		return istio_oom(ist);
@@ -559,8 +549,8 @@ static int svc_endpoints(struct veer_istio *ist, struct hostdef *hd)
 			continue;
 		}
 		usable++;
-		for (k = 0; k < hd->nport; k++) {
-			const struct port *sp = &hd->ports[k];
+		for (k = 0; k < hd->fe->nport; k++) {
+			const struct port *sp = &hd->fe->ports[k];
 
 			port_for[k] = sp->target ? sp->target : sp->number;
 			if (!sp->target_name || !sp->number)
@@ -586,11 +576,11 @@ static int svc_endpoints(struct veer_istio *ist, struct hostdef *hd)
 			    0)
 				return -1;
 			memcpy(ep->port_for, port_for,
-			       hd->nport * sizeof(*port_for));
+			       hd->fe->nport * sizeof(*port_for));
 		}
 	}
-	for (k = 0; usable && k < hd->nport; k++) {
-		const struct port *sp = &hd->ports[k];
+	for (k = 0; usable && k < hd->fe->nport; k++) {
+		const struct port *sp = &hd->fe->ports[k];
 
 		if (sp->target_name && sp->number && !resolved[k])
 			return veer_yfail(

@@ -68,6 +68,24 @@ static int parse_string_match(struct veer_istio *ist, const ynode *n,
 	return 0;
 }
 
+/* The next condition of b, for field; at is where a message points. */
+static struct cond *add_cond(struct veer_istio *ist, struct block *b,
+			     const ynode *at, uint8_t field)
+{
+	struct cond *c;
+
+	if (b->ncond == VEER_MAX_CONDITIONS) {
+		veer_yfail(&ist->rd, at,
+			   "more than %d conditions in one match block "
+			   "(VEER_MAX_CONDITIONS)",
+			   VEER_MAX_CONDITIONS);
+		return NULL;
+	}
+	c = &b->conds[b->ncond++];
+	c->field = field;
+	return c;
+}
+
 static int parse_block(struct veer_istio *ist, const ynode *n, bool tcp,
 		       struct block *b)
 {
@@ -107,14 +125,9 @@ static int parse_block(struct veer_istio *ist, const ynode *n, bool tcp,
 			struct cond *c;
 			size_t j;
 
-			if (b->ncond == VEER_MAX_CONDITIONS)
-				return veer_yfail(
-					&ist->rd, k,
-					"more than %d conditions in one "
-					"match block (VEER_MAX_CONDITIONS)",
-					VEER_MAX_CONDITIONS);
-			c = &b->conds[b->ncond++];
-			c->field = VEER_COND_HEADER;
+			c = add_cond(ist, b, k, VEER_COND_HEADER);
+			if (!c)
+				return -1;
 			if (k->len == 0 || k->len >= VEER_MATCH_NAME_MAX)
 				return veer_yfail(
 					&ist->rd, k,
@@ -153,17 +166,9 @@ static int parse_block(struct veer_istio *ist, const ynode *n, bool tcp,
 	}
 	uri = veer_yfield(n, "uri");
 	if (uri) {
-		struct cond *c;
+		struct cond *c = add_cond(ist, b, uri, VEER_COND_URI);
 
-		if (b->ncond == VEER_MAX_CONDITIONS)
-			return veer_yfail(
-				&ist->rd, uri,
-				"more than %d conditions in one match "
-				"block (VEER_MAX_CONDITIONS)",
-				VEER_MAX_CONDITIONS);
-		c = &b->conds[b->ncond++];
-		c->field = VEER_COND_URI;
-		if (parse_string_match(ist, uri, "uri match", c) < 0)
+		if (!c || parse_string_match(ist, uri, "uri match", c) < 0)
 			return -1;
 	}
 	return 0;

@@ -61,30 +61,13 @@ static const struct veer_field_spec port_fields[] = {
 	{"targetPort", VEER_F_USE, NULL},
 };
 
-static const struct istio_shape port_shape = {"port", "a ServiceEntry port",
-					      ISTIO_FIELDS(port_fields)};
-
+/* After number and name: targetPort, protocol. */
 static int parse_se_port(struct veer_istio *ist, const struct meta *m,
 			 const ynode *n, struct port *p)
 {
-	const ynode *number, *name, *proto, *target;
+	const ynode *proto, *target;
 	char qb[VEER_YQUOTE_BUF];
 
-	if (istio_map(ist, n, &port_shape) < 0)
-		return -1;
-	p->node = n;
-	number = veer_yfield(n, "number");
-	if (!number)
-		return veer_yfail(&ist->rd, n, "%s: port number is required",
-				  m->id);
-	if (veer_yget_uint(&ist->rd, number, "port number", 1, PORT_MAX,
-			   &p->number) < 0)
-		return -1;
-	name = veer_yfield(n, "name");
-	if (name && veer_yget_text(&ist->rd, name, "port name") < 0)
-		return -1;
-	p->name = name;
-	p->l7 = istio_l7_of_port_name(name);
 	target = veer_yfield(n, "targetPort");
 	if (target && veer_yget_uint(&ist->rd, target, "targetPort", 1,
 				     PORT_MAX, &p->target) < 0)
@@ -95,11 +78,7 @@ static int parse_se_port(struct veer_istio *ist, const struct meta *m,
 	if (veer_yget_text(&ist->rd, proto, "protocol") < 0)
 		return -1;
 	if (veer_ytext_is_ci(proto, "UDP")) {
-		veer_ynote(&ist->rd, proto,
-			   "%s: port %u is UDP, skipped (veer splits TCP)",
-			   m->id, p->number);
-		/* Number 0 marks a port that makes no entries. */
-		p->number = 0;
+		istio_skip_port(ist, m, proto, "UDP", p);
 		return 0;
 	}
 	p->l7 = istio_l7_of_name(proto->text, proto->len);
@@ -111,6 +90,14 @@ static int parse_se_port(struct veer_istio *ist, const struct meta *m,
 			veer_yquote(proto, qb, sizeof(qb)));
 	return 0;
 }
+
+static const struct istio_port_spec port_spec = {
+	.shape = {"port", "a ServiceEntry port", ISTIO_FIELDS(port_fields)},
+	.number_key = "number",
+	.number_what = "port number",
+	.missing = "port number is required",
+	.rest = parse_se_port,
+};
 
 static const struct veer_field_spec se_fields[] = {
 	{"hosts", VEER_F_USE, NULL},
@@ -135,9 +122,8 @@ static int parse_se(struct veer_istio *ist, struct meta *m, const ynode *spec)
 {
 	struct se *se = (struct se *)m;
 	const ynode *addrs, *ports, *res, *eps, *sel;
-	struct port_set *seen;
 	char d[VEER_YDESCRIBE_BUF];
-	size_t i;
+	size_t i, tcp;
 
 	if (istio_hosts(ist, m, spec, false, &se->hosts) < 0)
 		return -1;
@@ -149,13 +135,13 @@ static int parse_se(struct veer_istio *ist, struct meta *m, const ynode *spec)
 			"%s: spec.addresses is required (veer needs the "
 			"VIP)",
 			m->id);
-	se->vips = istio_list(ist, addrs, "addresses", sizeof(*se->vips));
-	if (!se->vips)
+	se->fe.vips = istio_list(ist, addrs, "addresses", sizeof(*se->fe.vips));
+	if (!se->fe.vips)
 		return -1;
-	se->nvip = addrs->len;
+	se->fe.nvip = addrs->len;
 	for (i = 0; i < addrs->len; i++)
 		if (istio_get_ip(ist, addrs->items[i], "address",
-				 &se->vips[i]) < 0)
+				 &se->fe.vips[i]) < 0)
 			return -1;
 	/* The same address twice: veer_model_validate names both entries. */
 	/*
@@ -174,20 +160,8 @@ static int parse_se(struct veer_istio *ist, struct meta *m, const ynode *spec)
 	if (!ports || (ports->type == VEER_YNODE_SEQ && ports->len == 0))
 		return veer_yfail(&ist->rd, ports ? ports : spec,
 				  "%s: spec.ports is required", m->id);
-	se->ports = istio_list(ist, ports, "ports", sizeof(*se->ports));
-	if (!se->ports)
+	if (istio_ports(ist, m, ports, &port_spec, &se->fe, &tcp) < 0)
 		return -1;
-	se->nport = ports->len;
-	seen = istio_zalloc(ist, 1, sizeof(*seen));
-	if (!seen)
-		return istio_oom(ist);
-	for (i = 0; i < ports->len; i++) {
-		if (parse_se_port(ist, m, ports->items[i], &se->ports[i]) < 0)
-			return -1;
-		if (se->ports[i].number &&
-		    istio_check_duplicate_port(ist, seen, &se->ports[i], m) < 0)
-			return -1;
-	}
 
 	res = veer_yfield(spec, "resolution");
 	if (!res || !veer_ynode_is(res, "STATIC"))
