@@ -60,18 +60,19 @@ struct veer_istio_object_id {
 	char ns[VEER_ISTIO_NS_MAX]; /* default_namespace when none given */
 	char name[VEER_ISTIO_NAME_MAX];
 	const struct veer_ynode *node; /* the object, for file:line:col */
-	const struct veer_ynode *items; /* VEER_ISTIO_DOC_LIST: the items */
+	const struct veer_ynode *items; /* VEER_ISTIO_DOC_LIST: its items */
 };
 
 /*
  * One document's identity, without building anything: the checks
  * veer_istio_add_tree makes on apiVersion, kind and metadata, with the
- * same messages. For a List (kind List, or ServiceList, PodList, ... with
- * items), *out has node and items (NULL when the List is empty): call
- * this on each item, which is an object like any other document; an item
- * that is a List again is refused by veer_istio_add_tree. Returns an enum
- * veer_istio_doc, or -1 with one line "file:line:col: message" in err.
- * default_namespace NULL means "default".
+ * same messages, in the same order; the spec is not read. For a List
+ * (kind List, or ServiceList, PodList, ... with items), out->items is its
+ * list of items (NULL when items is absent or null): each item is an
+ * object like any other document, to be passed to this function in turn
+ * (veer_istio_add_tree refuses an item that is itself a List). Returns an
+ * enum veer_istio_doc, or -1 with one line "file:line:col: message" in
+ * err. default_namespace NULL or "" means "default".
  */
 int veer_istio_object_id(const struct veer_ynode *doc,
 			 const char *default_namespace,
