@@ -16,6 +16,8 @@
 
 /* Where objects without metadata.namespace live, as with kubectl. */
 #define VEER_ISTIO_DEFAULT_NAMESPACE "default"
+#define VEER_ISTIO_NS_MAX 64 /* DNS label (63) + NUL */
+#define VEER_ISTIO_NAME_MAX 254 /* DNS subdomain (253) + NUL */
 
 struct veer_istio;
 
@@ -44,5 +46,37 @@ int veer_istio_build(struct veer_istio *ist, struct veer_model *out, char *err,
 
 /* Hands every note gathered so far to fn, in order. */
 void veer_istio_notes(const struct veer_istio *ist, veer_note_fn fn, void *ctx);
+
+/* What one document is to veer_istio_object_id. */
+enum veer_istio_doc {
+	VEER_ISTIO_DOC_OBJECT, /* an object of a kind veer acts on */
+	VEER_ISTIO_DOC_LIST, /* a List: each of its items is an object */
+	VEER_ISTIO_DOC_SKIPPED, /* a kind veer skips, or an empty document */
+};
+
+/* The key an object is known by, as with kubectl: (kind, namespace, name). */
+struct veer_istio_object_id {
+	const char *kind; /* canonical: "VirtualService", "Service", ... */
+	char ns[VEER_ISTIO_NS_MAX]; /* default_namespace when none given */
+	char name[VEER_ISTIO_NAME_MAX];
+	const struct veer_ynode *node; /* the object, for file:line:col */
+	const struct veer_ynode *items; /* VEER_ISTIO_DOC_LIST: its items */
+};
+
+/*
+ * One document's identity, without building anything: the checks
+ * veer_istio_add_tree makes on apiVersion, kind and metadata, with the
+ * same messages, in the same order; the spec is not read. For a List
+ * (kind List, or ServiceList, PodList, ... with items), out->items is its
+ * list of items (NULL when items is absent or null): each item is an
+ * object like any other document, to be passed to this function in turn
+ * (veer_istio_add_tree refuses an item that is itself a List). Returns an
+ * enum veer_istio_doc, or -1 with one line "file:line:col: message" in
+ * err. default_namespace NULL or "" means "default".
+ */
+int veer_istio_object_id(const struct veer_ynode *doc,
+			 const char *default_namespace,
+			 struct veer_istio_object_id *out, char *err,
+			 size_t errlen);
 
 #endif /* VEER_ISTIO_H */

@@ -2298,6 +2298,9 @@ static void test_yaml_tree(void)
 	veer_ytree_free(&t);
 }
 
+/* In the veer_istio_object_id block at the end of this file. */
+static void test_object_id(void);
+
 int unit_istio_suite(void)
 {
 	static const struct unit_test tests[] = {
@@ -2327,8 +2330,153 @@ int unit_istio_suite(void)
 		{"files, stdin, errors", test_files_and_stdin},
 		{"examples/ scenarios load", test_examples},
 		{"yaml_tree", test_yaml_tree},
+		/* veer_istio_object_id block */
+		{"object identity without building", test_object_id},
 	};
 
 	return unit_add_suite("istio", istio_suite_init, istio_suite_clean,
 			      tests, ARRAY_SIZE(tests));
 }
+
+/* ==== veer_istio_object_id: one document's identity (issue 13) ==== */
+
+#include "istio.h"
+
+static const char id_docs[] =
+	"apiVersion: networking.istio.io/v1\n" /* doc 0, line 1 */
+	"kind: VirtualService\n"
+	"metadata:\n"
+	"  name: reviews\n"
+	"---\n"
+	"apiVersion: networking.istio.io/v1beta1\n" /* doc 1, line 6 */
+	"kind: DestinationRule\n"
+	"metadata: {name: reviews, namespace: prod}\n"
+	"spec: {host: reviews}\n"
+	"---\n"
+	"apiVersion: v1\n" /* doc 2, line 11 */
+	"kind: List\n"
+	"items:\n"
+	"- apiVersion: v1\n" /* line 14 */
+	"  kind: Service\n"
+	"  metadata: {name: customers, namespace: shop}\n"
+	"- apiVersion: v1\n" /* line 17 */
+	"  kind: Pod\n"
+	"  metadata: {name: customers-v1-abc}\n"
+	"---\n"
+	"apiVersion: kustomize.config.k8s.io/v1beta1\n" /* doc 3 */
+	"kind: Kustomization\n"
+	"---\n" /* doc 4: empty */
+	"---\n"
+	"apiVersion: networking.istio.io/v1\n" /* doc 5, line 25 */
+	"kind: VirtualService\n"
+	"metadata: {namespace: prod}\n" /* line 27 */
+	"---\n"
+	"apiVersion: networking.istio.io/v2\n" /* doc 6, line 29 */
+	"kind: ServiceEntry\n"
+	"metadata: {name: api}\n"
+	"---\n"
+	"apiVersion: v1\n" /* doc 7, line 33 */
+	"kind: PodList\n"
+	"items: []\n";
+
+/* The message veer_istio_add_tree gives for document i alone. */
+static void add_tree_error(const struct veer_ytree *t, size_t i, char *err,
+			   size_t errlen)
+{
+	struct veer_istio *ist = veer_istio_new("team-a");
+	bool only[16] = {false};
+
+	CU_ASSERT_FATAL(ist != NULL && t->doc_count <= 16);
+	only[i] = true;
+	CU_ASSERT(veer_istio_add_tree(ist, t, only, err, errlen) == -1);
+	veer_istio_free(ist);
+}
+
+static void test_object_id(void)
+{
+	struct veer_istio_object_id id;
+	struct veer_ytree t;
+	char err[ERR_LEN], tree_err[ERR_LEN];
+	size_t i;
+
+	CU_ASSERT_FATAL(veer_ytree_parse(&t, "t.yaml", id_docs, strlen(id_docs),
+					 err, sizeof(err)) == 0);
+	CU_ASSERT_FATAL(t.doc_count == 8);
+
+	/* No namespace: the default one given; no spec needed. */
+	CU_ASSERT(veer_istio_object_id(t.docs[0], "team-a", &id, err,
+				       sizeof(err)) == VEER_ISTIO_DOC_OBJECT);
+	CU_ASSERT_STRING_EQUAL(id.kind, "VirtualService");
+	CU_ASSERT_STRING_EQUAL(id.ns, "team-a");
+	CU_ASSERT_STRING_EQUAL(id.name, "reviews");
+	CU_ASSERT(id.node == t.docs[0] && id.node->line == 1 &&
+		  id.items == NULL);
+	/* NULL or "": "default", as veer_istio_new. */
+	CU_ASSERT(veer_istio_object_id(t.docs[0], NULL, &id, err,
+				       sizeof(err)) == VEER_ISTIO_DOC_OBJECT);
+	CU_ASSERT_STRING_EQUAL(id.ns, "default");
+	CU_ASSERT(veer_istio_object_id(t.docs[0], "", &id, err, sizeof(err)) ==
+		  VEER_ISTIO_DOC_OBJECT);
+	CU_ASSERT_STRING_EQUAL(id.ns, "default");
+
+	/* A namespace given wins. */
+	CU_ASSERT(veer_istio_object_id(t.docs[1], "team-a", &id, err,
+				       sizeof(err)) == VEER_ISTIO_DOC_OBJECT);
+	CU_ASSERT_STRING_EQUAL(id.kind, "DestinationRule");
+	CU_ASSERT_STRING_EQUAL(id.ns, "prod");
+	CU_ASSERT(id.node->line == 6);
+
+	/* A List: each item is an object of its own. */
+	CU_ASSERT(veer_istio_object_id(t.docs[2], "team-a", &id, err,
+				       sizeof(err)) == VEER_ISTIO_DOC_LIST);
+	CU_ASSERT_FATAL(id.items != NULL && id.items->len == 2);
+	CU_ASSERT(id.kind == NULL);
+	{
+		const struct veer_ynode *items = id.items;
+		static const char *const want[][3] = {
+			{"Service", "shop", "customers"},
+			{"Pod", "team-a", "customers-v1-abc"},
+		};
+
+		for (i = 0; i < 2; i++) {
+			UNIT_CHECK(veer_istio_object_id(items->items[i],
+							"team-a", &id, err,
+							sizeof(err)) ==
+					   VEER_ISTIO_DOC_OBJECT,
+				   "item %zu: %s", i, err);
+			CU_ASSERT_STRING_EQUAL(id.kind, want[i][0]);
+			CU_ASSERT_STRING_EQUAL(id.ns, want[i][1]);
+			CU_ASSERT_STRING_EQUAL(id.name, want[i][2]);
+			CU_ASSERT(id.node->line == 14 + 3 * i);
+		}
+	}
+
+	/* Kinds veer skips, and empty documents. */
+	CU_ASSERT(veer_istio_object_id(t.docs[3], "team-a", &id, err,
+				       sizeof(err)) == VEER_ISTIO_DOC_SKIPPED);
+	CU_ASSERT(id.kind == NULL && err[0] == '\0');
+	CU_ASSERT(veer_istio_object_id(t.docs[4], "team-a", &id, err,
+				       sizeof(err)) == VEER_ISTIO_DOC_SKIPPED);
+
+	/* Errors: those of veer_istio_add_tree, word for word. */
+	CU_ASSERT(veer_istio_object_id(t.docs[5], "team-a", &id, err,
+				       sizeof(err)) == -1);
+	CU_ASSERT_STRING_EQUAL(
+		err, "t.yaml:27:11: VirtualService: metadata.name is required");
+	add_tree_error(&t, 5, tree_err, sizeof(tree_err));
+	CU_ASSERT_STRING_EQUAL(err, tree_err);
+	CU_ASSERT(veer_istio_object_id(t.docs[6], "team-a", &id, err,
+				       sizeof(err)) == -1);
+	CU_ASSERT(strstr(err, "t.yaml:29:") == err &&
+		  strstr(err, "not supported for ServiceEntry"));
+	add_tree_error(&t, 6, tree_err, sizeof(tree_err));
+	CU_ASSERT_STRING_EQUAL(err, tree_err);
+
+	/* An empty List has its (empty) items. */
+	CU_ASSERT(veer_istio_object_id(t.docs[7], "team-a", &id, err,
+				       sizeof(err)) == VEER_ISTIO_DOC_LIST);
+	CU_ASSERT(id.items != NULL && id.items->len == 0);
+	veer_ytree_free(&t);
+}
+
+/* ==== end of the veer_istio_object_id block ==== */
