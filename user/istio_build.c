@@ -234,6 +234,14 @@ static int apply_vs(struct veer_istio *ist, const struct hostdef *hd,
 
 		svc->subsets[s].weight += def->dests[i].weight;
 	}
+	snprintf(svc->route.vs_ns, sizeof(svc->route.vs_ns), "%s", vs->m.ns);
+	snprintf(svc->route.vs_name, sizeof(svc->route.vs_name), "%s",
+		 vs->m.name);
+	svc->route.tcp = tcp;
+	svc->route.index = def->index;
+	if (def->ndest)
+		snprintf(svc->route.dest_host, sizeof(svc->route.dest_host),
+			 "%s", def->dests[0].host_node->text);
 	return 0;
 }
 

@@ -8,6 +8,7 @@
 #ifndef VEER_MODEL_H
 #define VEER_MODEL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "veer_abi.h"
@@ -28,6 +29,21 @@ struct veer_subset_model {
 	struct veer_src_loc loc;
 };
 
+/*
+ * Where an Istio service's default-route weights were written: the
+ * VirtualService and its route spec.http[index] (spec.tcp when tcp), and
+ * the destination host as written there. `veer weight` writes new weights
+ * back to it. vs_name[0] == 0: none (no VirtualService, native config, or
+ * read back from the maps).
+ */
+struct veer_route_ref {
+	char vs_ns[64];
+	char vs_name[254];
+	bool tcp;
+	unsigned int index;
+	char dest_host[VEER_NAME_MAX];
+};
+
 struct veer_service_model {
 	/* Unique. Native config: as written. Istio: the host, or "host:port"
 	 * (and "/ipv6") when one host has several VIP:port entries. */
@@ -45,6 +61,7 @@ struct veer_service_model {
 	 */
 	unsigned int rule_count;
 	struct veer_rule *rules;
+	struct veer_route_ref route;
 	/* Filled only when read back from the maps; 0 otherwise. */
 	uint32_t id;
 	uint32_t generation;

@@ -1,0 +1,440 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* Input documents -> stored objects, and kind names (objects.h). */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "diag.h"
+#include "istio.h"
+#include "objects.h"
+#include "yaml_emit.h"
+
+#define ISTIO_GROUP ".networking.istio.io"
+
+struct kind_names {
+	const char *kind;
+	const char *plural; /* lower case, as kubectl prints resources */
+	const char *short_name;
+	const char *group; /* "" for the core group */
+	bool namespaced;
+};
+
+static const struct kind_names kinds[] = {
+	{"VirtualService", "virtualservices", "vs", ISTIO_GROUP, true},
+	{"DestinationRule", "destinationrules", "dr", ISTIO_GROUP, true},
+	{"ServiceEntry", "serviceentries", "se", ISTIO_GROUP, true},
+	{"WorkloadEntry", "workloadentries", "we", ISTIO_GROUP, true},
+	{"Service", "services", "svc", "", true},
+	{"Pod", "pods", "po", "", true},
+	{VEER_NATIVE_KIND, "veerservices", "native", "", false},
+};
+
+#define KIND_COUNT (sizeof(kinds) / sizeof(kinds[0]))
+
+/* arg is name, or name + group ("virtualservice.networking.istio.io"). */
+static bool names(const char *arg, const char *name, const char *group)
+{
+	size_t n = strlen(name);
+
+	if (strncasecmp(arg, name, n))
+		return false;
+	return !arg[n] || (*group && !strcasecmp(arg + n, group));
+}
+
+const char *veer_kind_canonical(const char *arg)
+{
+	const struct kind_names *k;
+	size_t i;
+
+	for (i = 0; i < KIND_COUNT; i++) {
+		k = &kinds[i];
+		if (names(arg, k->kind, k->group) ||
+		    names(arg, k->plural, k->group) ||
+		    !strcasecmp(arg, k->short_name))
+			return k->kind;
+	}
+	return NULL;
+}
+
+bool veer_kind_namespaced(const char *kind)
+{
+	size_t i;
+
+	for (i = 0; i < KIND_COUNT; i++)
+		if (!strcmp(kinds[i].kind, kind))
+			return kinds[i].namespaced;
+	return true;
+}
+
+const char *veer_kind_list(void)
+{
+	return "VirtualService (vs), DestinationRule (dr), ServiceEntry "
+	       "(se), WorkloadEntry (we), Service (svc), Pod (po), "
+	       "VeerService (native)";
+}
+
+static void key_set(struct veer_object_key *key, const char *kind,
+		    const char *ns, const char *name)
+{
+	memset(key, 0, sizeof(*key));
+	snprintf(key->kind, sizeof(key->kind), "%s", kind);
+	snprintf(key->ns, sizeof(key->ns), "%s", ns);
+	snprintf(key->name, sizeof(key->name), "%s", name);
+}
+
+static int put_emitted(struct veer_objset *set,
+		       const struct veer_object_key *key,
+		       const struct veer_ynode *node, char *err, size_t errlen)
+{
+	char *text;
+	size_t len;
+	int ret;
+
+	if (veer_yaml_emit_document(node, &text, &len))
+		return veer_fail_at(err, errlen, NULL, 0, 0, "out of memory");
+	ret = veer_objset_put(set, key, text, len, NULL, NULL);
+	free(text);
+	if (ret)
+		return veer_fail_at(err, errlen, NULL, 0, 0, "out of memory");
+	return 0;
+}
+
+static const struct veer_ynode *scalar(const char *text)
+{
+	struct veer_ynode *n = calloc(1, sizeof(*n));
+
+	if (!n)
+		return NULL;
+	n->type = VEER_YNODE_SCALAR;
+	n->kind = VEER_YSCALAR_STR;
+	n->text = text;
+	n->len = strlen(text);
+	return n;
+}
+
+/*
+ * The object with metadata.namespace set to ns when it has none: a copy of
+ * the top mapping and of metadata, sharing every other node.
+ */
+static int put_with_namespace(struct veer_objset *set,
+			      const struct veer_object_key *key,
+			      const struct veer_ynode *obj, char *err,
+			      size_t errlen)
+{
+	const struct veer_ynode *meta = veer_ynode_get(obj, "metadata");
+	struct veer_ynode top = *obj, md, **top_items = NULL, **md_items = NULL;
+	const struct veer_ynode *ns_key = NULL, *ns_value = NULL;
+	size_t i;
+	int ret = -1;
+
+	if (!meta || meta->type != VEER_YNODE_MAP ||
+	    !veer_ynode_is_null(veer_ynode_get(meta, "namespace")) ||
+	    !veer_kind_namespaced(key->kind))
+		return put_emitted(set, key, obj, err, errlen);
+	md = *meta;
+	ns_key = scalar("namespace");
+	ns_value = scalar(key->ns);
+	md_items = calloc(2 * meta->len + 2, sizeof(*md_items));
+	top_items = calloc(2 * obj->len, sizeof(*top_items));
+	if (!ns_key || !ns_value || !md_items || !top_items) {
+		veer_fail_at(err, errlen, NULL, 0, 0, "out of memory");
+		goto out;
+	}
+	/* A null "namespace:" is replaced, not doubled. */
+	for (i = 0, md.len = 0; i < meta->len; i++) {
+		if (veer_ynode_is(veer_ynode_key(meta, i), "namespace"))
+			continue;
+		md_items[2 * md.len] =
+			(struct veer_ynode *)veer_ynode_key(meta, i);
+		md_items[2 * md.len + 1] =
+			(struct veer_ynode *)veer_ynode_value(meta, i);
+		md.len++;
+	}
+	md_items[2 * md.len] = (struct veer_ynode *)ns_key;
+	md_items[2 * md.len + 1] = (struct veer_ynode *)ns_value;
+	md.len++;
+	md.items = md_items;
+	for (i = 0; i < obj->len; i++) {
+		top_items[2 * i] = (struct veer_ynode *)veer_ynode_key(obj, i);
+		top_items[2 * i + 1] =
+			veer_ynode_value(obj, i) == meta
+				? &md
+				: (struct veer_ynode *)veer_ynode_value(obj, i);
+	}
+	top.items = top_items;
+	ret = put_emitted(set, key, &top, err, errlen);
+out:
+	free((void *)ns_key);
+	free((void *)ns_value);
+	free(md_items);
+	free(top_items);
+	return ret;
+}
+
+static int add_object(struct veer_objset *set, const struct veer_ynode *obj,
+		      const char *default_namespace, bool in_list, char *err,
+		      size_t errlen)
+{
+	struct veer_istio_object_id id;
+	struct veer_object_key key;
+	size_t i;
+	int kind;
+
+	kind = veer_istio_object_id(obj, default_namespace, &id, err, errlen);
+	if (kind < 0)
+		return -1;
+	if (kind == VEER_ISTIO_DOC_LIST && !in_list) {
+		for (i = 0; id.items && i < id.items->len; i++)
+			if (add_object(set, id.items->items[i],
+				       default_namespace, true, err, errlen))
+				return -1;
+		return 0;
+	}
+	/* A List in a List: the build refuses it with its message. */
+	if (kind != VEER_ISTIO_DOC_OBJECT)
+		return 0;
+	key_set(&key, id.kind, veer_kind_namespaced(id.kind) ? id.ns : "",
+		id.name);
+	return put_with_namespace(set, &key, obj, err, errlen);
+}
+
+int veer_objects_add_istio_doc(struct veer_objset *set,
+			       const struct veer_ynode *doc,
+			       const char *default_namespace, char *err,
+			       size_t errlen)
+{
+	return add_object(set, doc, default_namespace, false, err, errlen);
+}
+
+int veer_objects_add_native_doc(struct veer_objset *set,
+				const struct veer_ynode *doc, char *err,
+				size_t errlen)
+{
+	const struct veer_ynode *list = veer_ynode_get(doc, "services");
+	const struct veer_ynode *name, *services_key;
+	struct veer_ynode wrapper, seq;
+	struct veer_ynode *pair[2], *item[1];
+	struct veer_object_key key;
+	size_t i;
+
+	if (!list || list->type != VEER_YNODE_SEQ)
+		return 0;
+	services_key = scalar("services");
+	if (!services_key)
+		return veer_fail_at(err, errlen, NULL, 0, 0, "out of memory");
+	/* Each service alone, as the document "services: [SERVICE]". */
+	memset(&wrapper, 0, sizeof(wrapper));
+	wrapper.type = VEER_YNODE_MAP;
+	wrapper.len = 1;
+	wrapper.items = pair;
+	seq = *list;
+	seq.len = 1;
+	seq.items = item;
+	pair[0] = (struct veer_ynode *)services_key;
+	pair[1] = &seq;
+	for (i = 0; i < list->len; i++) {
+		name = veer_ynode_get(list->items[i], "name");
+		if (!name || name->type != VEER_YNODE_SCALAR ||
+		    name->kind != VEER_YSCALAR_STR || !name->len ||
+		    name->len >= sizeof(key.name) ||
+		    memchr(name->text, '\0', name->len))
+			continue;
+		key_set(&key, VEER_NATIVE_KIND, "", name->text);
+		item[0] = list->items[i];
+		if (put_emitted(set, &key, &wrapper, err, errlen)) {
+			free((void *)services_key);
+			return -1;
+		}
+	}
+	free((void *)services_key);
+	return 0;
+}
+
+/* ---- Rewriting one route (veer weight) ---- */
+
+/* Nodes made for a rewrite, freed together. */
+struct node_arena {
+	void *blocks[256];
+	size_t count;
+};
+
+static void *arena_alloc(struct node_arena *a, size_t n, size_t size)
+{
+	void *p;
+
+	if (a->count == sizeof(a->blocks) / sizeof(a->blocks[0]))
+		return NULL;
+	p = calloc(n ? n : 1, size);
+	if (p)
+		a->blocks[a->count++] = p;
+	return p;
+}
+
+static void arena_free(struct node_arena *a)
+{
+	while (a->count)
+		free(a->blocks[--a->count]);
+}
+
+static struct veer_ynode *arena_scalar(struct node_arena *a, const char *text,
+				       unsigned char kind)
+{
+	struct veer_ynode *n = arena_alloc(a, 1, sizeof(*n));
+	char *copy = n ? arena_alloc(a, strlen(text) + 1, 1) : NULL;
+
+	if (!copy)
+		return NULL;
+	memcpy(copy, text, strlen(text));
+	n->type = VEER_YNODE_SCALAR;
+	n->kind = kind;
+	n->plain = true;
+	n->text = copy;
+	n->len = strlen(text);
+	return n;
+}
+
+/* A mapping of `pairs` key/value nodes (keys are plain strings). */
+static struct veer_ynode *arena_map(struct node_arena *a, size_t pairs,
+				    const char *const *keys,
+				    struct veer_ynode *const *values)
+{
+	struct veer_ynode *n = arena_alloc(a, 1, sizeof(*n));
+	struct veer_ynode **items =
+		n ? arena_alloc(a, 2 * pairs, sizeof(*items)) : NULL;
+	size_t i;
+
+	if (!items)
+		return NULL;
+	for (i = 0; i < pairs; i++) {
+		items[2 * i] = arena_scalar(a, keys[i], VEER_YSCALAR_STR);
+		items[2 * i + 1] = values[i];
+		if (!items[2 * i] || !values[i])
+			return NULL;
+	}
+	n->type = VEER_YNODE_MAP;
+	n->len = pairs;
+	n->items = items;
+	return n;
+}
+
+struct path_step {
+	const char *key; /* a mapping's key, or NULL: */
+	size_t index; /* a list's item */
+};
+
+/*
+ * node with the node at path replaced: copies of the nodes along the path,
+ * every other node shared. NULL when the path is not there (or memory).
+ */
+static const struct veer_ynode *replace_path(struct node_arena *a,
+					     const struct veer_ynode *node,
+					     const struct path_step *steps,
+					     size_t n,
+					     const struct veer_ynode *with)
+{
+	struct veer_ynode *copy, **items;
+	size_t slots, i, at = SIZE_MAX;
+
+	if (!n)
+		return with;
+	if (!node)
+		return NULL;
+	if (steps->key && node->type == VEER_YNODE_MAP) {
+		for (i = 0; i < node->len && at == SIZE_MAX; i++)
+			if (veer_ynode_is(veer_ynode_key(node, i), steps->key))
+				at = 2 * i + 1;
+	} else if (!steps->key && node->type == VEER_YNODE_SEQ &&
+		   steps->index < node->len) {
+		at = steps->index;
+	}
+	if (at == SIZE_MAX)
+		return NULL;
+	slots = node->type == VEER_YNODE_MAP ? 2 * node->len : node->len;
+	copy = arena_alloc(a, 1, sizeof(*copy));
+	items = copy ? arena_alloc(a, slots, sizeof(*items)) : NULL;
+	if (!items)
+		return NULL;
+	*copy = *node;
+	memcpy(items, node->items, slots * sizeof(*items));
+	items[at] = (struct veer_ynode *)replace_path(a, node->items[at],
+						      steps + 1, n - 1, with);
+	if (!items[at])
+		return NULL;
+	copy->items = items;
+	return copy;
+}
+
+/* The new route: one destination per subset, with its weight. */
+static struct veer_ynode *route_list(struct node_arena *a, const char *host,
+				     const struct veer_route_weight *weights,
+				     size_t count)
+{
+	static const char *const dest_keys[] = {"host", "subset"};
+	static const char *const item_keys[] = {"destination", "weight"};
+	struct veer_ynode *seq = arena_alloc(a, 1, sizeof(*seq));
+	struct veer_ynode **items =
+		seq ? arena_alloc(a, count, sizeof(*items)) : NULL;
+	char number[16];
+	size_t i;
+
+	if (!items)
+		return NULL;
+	for (i = 0; i < count; i++) {
+		struct veer_ynode *dest_values[2], *item_values[2];
+
+		snprintf(number, sizeof(number), "%u", weights[i].weight);
+		dest_values[0] = arena_scalar(a, host, VEER_YSCALAR_STR);
+		dest_values[1] =
+			arena_scalar(a, weights[i].subset, VEER_YSCALAR_STR);
+		item_values[0] = arena_map(a, 2, dest_keys, dest_values);
+		item_values[1] = arena_scalar(a, number, VEER_YSCALAR_INT);
+		items[i] = arena_map(a, 2, item_keys, item_values);
+		if (!items[i])
+			return NULL;
+	}
+	seq->type = VEER_YNODE_SEQ;
+	seq->len = count;
+	seq->items = items;
+	return seq;
+}
+
+int veer_objects_set_route(const char *name, const char *text, size_t len,
+			   bool tcp, unsigned int index, const char *host,
+			   const struct veer_route_weight *weights,
+			   size_t count, char **out, size_t *out_len, char *err,
+			   size_t errlen)
+{
+	const struct path_step path[] = {
+		{.key = "spec"},
+		{.key = tcp ? "tcp" : "http"},
+		{.index = index},
+		{.key = "route"},
+	};
+	struct node_arena arena = {.count = 0};
+	const struct veer_ynode *route, *top;
+	struct veer_ytree tree;
+	int ret = -1;
+
+	memset(&tree, 0, sizeof(tree));
+	if (veer_ytree_parse(&tree, name, text, len, err, errlen) ||
+	    tree.doc_count != 1)
+		goto out;
+	route = route_list(&arena, host, weights, count);
+	top = route ? replace_path(&arena, tree.docs[0], path, 4, route) : NULL;
+	if (!top) {
+		veer_fail_at(err, errlen, name, 0, 0,
+			     "no route spec.%s[%u].route to write the weights "
+			     "to",
+			     tcp ? "tcp" : "http", index);
+		goto out;
+	}
+	if (veer_yaml_emit_document(top, out, out_len)) {
+		veer_fail_at(err, errlen, NULL, 0, 0, "out of memory");
+		goto out;
+	}
+	ret = 0;
+out:
+	arena_free(&arena);
+	veer_ytree_free(&tree);
+	return ret;
+}
