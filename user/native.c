@@ -55,6 +55,24 @@ static size_t field_of(const struct veer_field_spec *spec, size_t nspec,
 	return i;
 }
 
+/*
+ * The field pair i of map names, its key checked against the table one
+ * pair at a time (veer_ycheck_fields on a one-pair view): of two mistakes
+ * in a mapping, the first written is the one named. -1 on error.
+ */
+static int field_at(struct veer_yreader *r, const ynode *map, size_t i,
+		    const struct veer_field_spec *spec, size_t nspec,
+		    const char *where)
+{
+	ynode pair = *map;
+
+	pair.len = 1;
+	pair.items = map->items + 2 * i;
+	if (veer_ycheck_fields(r, &pair, spec, nspec, where) < 0)
+		return -1;
+	return (int)field_of(spec, nspec, veer_ynode_key(map, i));
+}
+
 /* veer_ydescribe, with plain scalars quoted as well: "got \"abc\"". */
 static const char *describe(const ynode *n, char *buf, size_t len)
 {
@@ -290,15 +308,17 @@ static int parse_subset(struct veer_yreader *r, const ynode *map,
 	size_t i;
 	int ret = 0;
 
-	if (want(r, map, VEER_YNODE_MAP, "subset") < 0 ||
-	    VEER_YCHECK_FIELDS(r, map, subset_fields, "subset") < 0)
+	if (want(r, map, VEER_YNODE_MAP, "subset") < 0)
 		return -1;
 	set_loc(&sub->loc, map);
 	for (i = 0; i < map->len && !ret; i++) {
 		const ynode *v = veer_ynode_value(map, i);
 
-		switch (field_of(subset_fields, ARRAY_LEN(subset_fields),
-				 veer_ynode_key(map, i))) {
+		switch (field_at(r, map, i, subset_fields,
+				 ARRAY_LEN(subset_fields), "subset")) {
+		case -1:
+			ret = -1;
+			break;
 		case SUB_NAME:
 			ret = get_name(r, v, "subset name", sub->name,
 				       sizeof(sub->name));
@@ -373,8 +393,7 @@ static int parse_service(struct veer_yreader *r, const ynode *map,
 	size_t i;
 	int ret = 0;
 
-	if (want(r, map, VEER_YNODE_MAP, "service") < 0 ||
-	    VEER_YCHECK_FIELDS(r, map, service_fields, "service") < 0)
+	if (want(r, map, VEER_YNODE_MAP, "service") < 0)
 		return -1;
 	/* The model grows only here: svc stays valid for this whole call. */
 	svc = veer_model_add_service(model);
@@ -385,8 +404,11 @@ static int parse_service(struct veer_yreader *r, const ynode *map,
 	for (i = 0; i < map->len && !ret; i++) {
 		const ynode *v = veer_ynode_value(map, i);
 
-		switch (field_of(service_fields, ARRAY_LEN(service_fields),
-				 veer_ynode_key(map, i))) {
+		switch (field_at(r, map, i, service_fields,
+				 ARRAY_LEN(service_fields), "service")) {
+		case -1:
+			ret = -1;
+			break;
 		case SVC_NAME:
 			ret = get_name(r, v, "service name", svc->name,
 				       sizeof(svc->name));

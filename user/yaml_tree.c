@@ -508,19 +508,14 @@ static int attach(struct builder *b, struct veer_ynode *n)
 	f = &b->stack[b->depth - 1];
 	/* Keys sit at even positions of a mapping. */
 	if (f->node->type == VEER_YNODE_MAP && f->count % 2 == 0) {
-		/* A list key is most often unquoted "[fd00::1]:80". */
-		if (n->type == VEER_YNODE_SEQ)
-			return veer_fail_at(
-				b->err, b->errlen, b->tree->file, n->line,
-				n->column,
-				"mapping keys must be strings, not "
-				"lists; quote text that starts with "
-				"'[', such as \"[fd00::1]:80\"");
-		if (n->type == VEER_YNODE_MAP)
+		if (n->type != VEER_YNODE_SCALAR)
 			return veer_fail_at(b->err, b->errlen, b->tree->file,
 					    n->line, n->column,
 					    "mapping keys must be strings, not "
-					    "mappings");
+					    "%s",
+					    n->type == VEER_YNODE_MAP
+						    ? "mappings"
+						    : "lists");
 		if (n->len == 0 && n->plain)
 			return veer_fail_at(b->err, b->errlen, b->tree->file,
 					    n->line, n->column,

@@ -341,7 +341,7 @@ static const struct bad_case bad_cases[] = {
 	     "t.yaml:8:20: ", "IPv6 addresses need brackets"),
 	CASE("unquoted IPv6 backend",
 	     HEAD SUB_V1("100") "        backends: [[fd00::1]:80]\n",
-	     "t.yaml:8:20: ", "quote text that starts with '['"),
+	     "t.yaml:8:20: ", "mapping keys must be strings, not lists"),
 	CASE("backend port 0",
 	     HEAD SUB_V1("100") "        backends: [\"10.0.0.1:0\"]\n",
 	     "t.yaml:8:20: ", "port must be an integer 1..65535"),
