@@ -1,11 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * YAML text -> a read-only tree of nodes, each knowing where it was written,
- * for loaders whose schema is too large to check event by event (Istio and
- * Kubernetes objects, which also need cross-references between documents).
- *
- * This is the one place libyaml is set up (UTF-8 forced, a BOM skipped, its
- * errors turned into "file:line:col: message" lines).
+ * which every loader reads (native.c, istio.c) and load.c sorts by format.
+ * This is the one place libyaml is set up: UTF-8 forced, a BOM skipped, its
+ * errors turned into "file:line:col: message" lines.
  *
  * The tree is bounded before anything is built: texts over
  * VEER_YAML_MAX_BYTES, more than VEER_YAML_MAX_NODES nodes or nesting
