@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * user/istio.c, user/yaml_tree.c and the veer_load_paths/_buffers front
- * door (user/load.c): the Istio labs users follow (the seeds) turn into exactly
- * the expected model; malformed inputs fail with the message, the position and
- * the model untouched; directories load in name order.
+ * user/istio.c, user/yaml_tree.c and the front door (user/load.c,
+ * veer_load_paths/_buffers): the Istio labs users follow (the seeds) turn
+ * into exactly the expected model; malformed inputs fail with the message,
+ * the position and the model untouched; directories load in name order.
  *
  * Models are compared through a text dump (names, hosts, VIPs, ports,
  * flags, subsets with weights and backends, rules with conditions and
