@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "config.h"
+#include <yaml.h>
 #include "diag.h"
 #include "yaml_tree.h"
 
@@ -131,9 +131,14 @@ static int byte_at_mark(const char *buf, size_t len, const yaml_mark_t *mark)
 	return i < len ? (unsigned char)buf[i] : -1;
 }
 
-int veer_yaml_parser_error(const yaml_parser_t *p, const char *name,
-			   const char *buf, size_t len, size_t bom_len,
-			   char *err, size_t errlen)
+/*
+ * libyaml's parser error as "name:line:col: message", saying what to fix
+ * where libyaml's message does not (tabs, UTF-8). buf/len are what the
+ * parser was given and bom_len the bytes skipped before it. Returns -1.
+ */
+static int parser_error(const yaml_parser_t *p, const char *name,
+			const char *buf, size_t len, size_t bom_len, char *err,
+			size_t errlen)
 {
 	const char *problem = p->problem ? p->problem : "unknown error";
 	size_t line, col;
@@ -300,28 +305,31 @@ static unsigned char plain_kind(const char *s, size_t n)
 
 /*
  * Checks the event's anchor and tag; returns the scalar kind a core tag
- * imposes (0 when untagged), or -1.
+ * imposes (0 when untagged), or -1. *spelled is the tag as the node keeps
+ * it (NULL when untagged).
  */
 static int check_props(struct builder *b, const yaml_char_t *anchor,
-		       const yaml_char_t *tag, unsigned char type)
+		       const yaml_char_t *tag, unsigned char type,
+		       const char **spelled)
 {
 	static const struct {
-		const char *name;
+		const char *name, *spelled;
 		unsigned char type, kind;
 	} core[] = {
-		{"str", VEER_YNODE_SCALAR, VEER_YSCALAR_STR},
-		{"int", VEER_YNODE_SCALAR, VEER_YSCALAR_INT},
-		{"bool", VEER_YNODE_SCALAR, VEER_YSCALAR_BOOL},
-		{"null", VEER_YNODE_SCALAR, VEER_YSCALAR_NULL},
-		{"float", VEER_YNODE_SCALAR, VEER_YSCALAR_FLOAT},
-		{"map", VEER_YNODE_MAP, 0},
-		{"seq", VEER_YNODE_SEQ, 0},
+		{"str", "!!str", VEER_YNODE_SCALAR, VEER_YSCALAR_STR},
+		{"int", "!!int", VEER_YNODE_SCALAR, VEER_YSCALAR_INT},
+		{"bool", "!!bool", VEER_YNODE_SCALAR, VEER_YSCALAR_BOOL},
+		{"null", "!!null", VEER_YNODE_SCALAR, VEER_YSCALAR_NULL},
+		{"float", "!!float", VEER_YNODE_SCALAR, VEER_YSCALAR_FLOAT},
+		{"map", "!!map", VEER_YNODE_MAP, 0},
+		{"seq", "!!seq", VEER_YNODE_SEQ, 0},
 	};
 	const yaml_mark_t *mark = &b->event.start_mark;
 	char q[QUOTE_BUF];
 	const char *t;
 	size_t i, skip = strlen(STD_TAG_PREFIX);
 
+	*spelled = NULL;
 	if (anchor)
 		return b_fail(b, mark,
 			      "anchor &%s: anchors and aliases are not "
@@ -333,8 +341,10 @@ static int check_props(struct builder *b, const yaml_char_t *anchor,
 		return 0;
 	t = (const char *)tag;
 	/* "!" alone: the non-specific tag, i.e. "a string" for scalars. */
-	if (!strcmp(t, "!"))
+	if (!strcmp(t, "!")) {
+		*spelled = "!";
 		return type == VEER_YNODE_SCALAR ? VEER_YSCALAR_STR : 0;
+	}
 	if (!strncmp(t, STD_TAG_PREFIX, skip)) {
 		for (i = 0; i < sizeof(core) / sizeof(core[0]); i++) {
 			if (strcmp(t + skip, core[i].name))
@@ -344,6 +354,7 @@ static int check_props(struct builder *b, const yaml_char_t *anchor,
 					      "tag !!%s does not fit this "
 					      "node",
 					      core[i].name);
+			*spelled = core[i].spelled;
 			return core[i].kind;
 		}
 		return b_fail(b, mark,
@@ -522,16 +533,18 @@ static int on_scalar(struct builder *b)
 {
 	const yaml_event_t *ev = &b->event;
 	struct veer_ynode *n;
+	const char *tag;
 	char *text;
 	int kind;
 
 	kind = check_props(b, ev->data.scalar.anchor, ev->data.scalar.tag,
-			   VEER_YNODE_SCALAR);
+			   VEER_YNODE_SCALAR, &tag);
 	if (kind < 0)
 		return -1;
 	n = new_node(b, VEER_YNODE_SCALAR);
 	if (!n)
 		return -1;
+	n->tag = tag;
 	text = arena_alloc(b->tree->arena, ev->data.scalar.length + 1);
 	if (!text)
 		return b_fail(b, NULL, "out of memory");
@@ -554,14 +567,15 @@ static int on_start(struct builder *b, unsigned char type)
 	const yaml_event_t *ev = &b->event;
 	struct veer_ynode *n;
 	struct frame *f;
+	const char *tag;
 	int kind;
 
 	if (type == VEER_YNODE_MAP)
 		kind = check_props(b, ev->data.mapping_start.anchor,
-				   ev->data.mapping_start.tag, type);
+				   ev->data.mapping_start.tag, type, &tag);
 	else
 		kind = check_props(b, ev->data.sequence_start.anchor,
-				   ev->data.sequence_start.tag, type);
+				   ev->data.sequence_start.tag, type, &tag);
 	if (kind < 0)
 		return -1;
 	if (b->depth >= VEER_YAML_MAX_DEPTH)
@@ -571,6 +585,7 @@ static int on_start(struct builder *b, unsigned char type)
 	n = new_node(b, type);
 	if (!n)
 		return -1;
+	n->tag = tag;
 	f = &b->stack[b->depth++];
 	f->node = n;
 	f->count = 0;
@@ -612,9 +627,9 @@ static int build(struct builder *b)
 			yaml_event_delete(&b->event);
 		b->have_event = false;
 		if (!yaml_parser_parse(&b->parser, &b->event))
-			return veer_yaml_parser_error(
-				&b->parser, b->tree->file, b->buf, b->len,
-				b->bom_len, b->err, b->errlen);
+			return parser_error(&b->parser, b->tree->file, b->buf,
+					    b->len, b->bom_len, b->err,
+					    b->errlen);
 		b->have_event = true;
 		switch (ev->type) {
 		case YAML_STREAM_END_EVENT:
@@ -672,10 +687,10 @@ int veer_ytree_parse(struct veer_ytree *tree, const char *name, const char *buf,
 		veer_fail_at(err, errlen, name, 0, 0, "out of memory");
 		goto out;
 	}
-	if (b.len > VEER_CONFIG_MAX_BYTES) {
+	if (b.len > VEER_YAML_MAX_BYTES) {
 		veer_fail_at(err, errlen, name, 0, 0,
 			     "%zu bytes, larger than the limit of %d bytes",
-			     b.len, VEER_CONFIG_MAX_BYTES);
+			     b.len, VEER_YAML_MAX_BYTES);
 		goto out;
 	}
 	if (!yaml_parser_initialize(&b.parser)) {
@@ -683,8 +698,10 @@ int veer_ytree_parse(struct veer_ytree *tree, const char *name, const char *buf,
 		goto out;
 	}
 	/*
-	 * As in config.c: forced UTF-8 (no UTF-16), and a UTF-8 BOM skipped
-	 * here, or libyaml would count it as a column of line 1.
+	 * Forced UTF-8, or libyaml would also take UTF-16 with a BOM. Forced,
+	 * libyaml no longer drops a UTF-8 BOM but counts it as a column on
+	 * line 1, which breaks the indentation of files whose first key
+	 * starts at column 1. Skip it here; editors don't show it either.
 	 */
 	if (b.len >= sizeof(UTF8_BOM) - 1 &&
 	    !memcmp(b.buf, UTF8_BOM, sizeof(UTF8_BOM) - 1)) {

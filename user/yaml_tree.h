@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * YAML text -> a read-only tree of nodes, each knowing where it was written,
- * for loaders whose schema is too large to check event by event (Istio and
- * Kubernetes objects, which also need cross-references between documents).
+ * which every loader reads (native.c, istio.c) and load.c sorts by format.
+ * This is the one place libyaml is set up: UTF-8 forced, a BOM skipped, its
+ * errors turned into "file:line:col: message" lines.
  *
- * The tree is bounded before anything is built: files over
- * VEER_CONFIG_MAX_BYTES, more than VEER_YAML_MAX_NODES nodes or nesting
+ * The tree is bounded before anything is built: texts over
+ * VEER_YAML_MAX_BYTES, more than VEER_YAML_MAX_NODES nodes or nesting
  * deeper than VEER_YAML_MAX_DEPTH are refused, and so are aliases and
  * anchors (no expansion bombs), tags outside the YAML core schema, invalid
  * UTF-8, complex and merge ("<<") keys and keys given twice in a mapping.
@@ -15,8 +16,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <yaml.h>
 
+/* Larger texts are refused before parsing (bounded memory and time). */
+#define VEER_YAML_MAX_BYTES (16 * 1024 * 1024)
 #define VEER_YAML_MAX_DEPTH 64
 #define VEER_YAML_MAX_NODES 1000000
 
@@ -46,6 +48,11 @@ struct veer_ynode {
 	unsigned char type; /* enum veer_ynode_type */
 	unsigned char kind; /* scalars: enum veer_yscalar_kind */
 	bool plain; /* scalars: written without quotes */
+	/*
+	 * The core tag written on the node ("!!int", "!"), NULL when none:
+	 * a schema that takes types from itself alone refuses any.
+	 */
+	const char *tag;
 	/* Scalar: bytes of text. Mapping: pairs. Sequence: items. */
 	size_t len;
 	/* Scalar: NUL-terminated text (may also hold NUL bytes itself). */
@@ -85,15 +92,6 @@ const struct veer_ynode *veer_ynode_value(const struct veer_ynode *map,
 bool veer_ynode_is(const struct veer_ynode *node, const char *text);
 /* Absent, or a null scalar: how YAML and protobuf JSON say "unset". */
 bool veer_ynode_is_null(const struct veer_ynode *node);
-
-/*
- * Writes libyaml's parser error as "name:line:col: message" (the message
- * says what to fix where libyaml's does not: tabs, UTF-8). buf/len are what
- * the parser was given and bom_len the bytes skipped before it. Returns -1.
- */
-int veer_yaml_parser_error(const yaml_parser_t *parser, const char *name,
-			   const char *buf, size_t len, size_t bom_len,
-			   char *err, size_t errlen);
 
 /* What a plain (unquoted, untagged) scalar of this text means: a kind. */
 unsigned char veer_yaml_plain_kind(const char *text, size_t len);

@@ -2,18 +2,20 @@
 /*
  * libFuzzer target for the configuration front door: the input is split on
  * 0xff bytes (never part of UTF-8 text) into up to four "files", loaded
- * together with veer_config_load_buffers over a model that already holds
- * one service, as `veer apply -f a -f b ...` would.
+ * together with veer_load_buffers over a model that already holds one
+ * service, as `veer apply -f a -f b ...` would, then validated as the
+ * planner would (veer_model_validate).
  *
  * Besides the sanitizers, it checks the loader's contract: on error the
  * model is exactly as before and the message is one non-empty line; on
- * success the model validates and every note is one line.
+ * success the model grew, every note is one line, and validation gives
+ * 0 or one non-empty line.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "config.h"
+#include "load.h"
 
 #define FUZZ_MAX_FILES 4
 #define FUZZ_ERR_LEN 1024
@@ -57,14 +59,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	lens[n++] = size - start;
 
 	veer_model_init(&m);
-	if (veer_config_load_buffer("base.yaml", base_yaml,
+	if (veer_load_native_buffer("base.yaml", base_yaml,
 				    sizeof(base_yaml) - 1, &m, err,
 				    sizeof(err)) < 0)
 		abort();
-	ret = veer_config_load_buffers(names, bufs, lens, n, &m, check_note,
-				       NULL, err, sizeof(err));
+	ret = veer_load_buffers(names, bufs, lens, n, NULL, &m, check_note,
+				NULL, err, sizeof(err));
 	if (ret == 0) {
-		if (m.count < 2 || veer_model_validate(&m, err, sizeof(err)))
+		if (m.count < 2)
+			abort();
+		err[0] = '\0';
+		ret = veer_model_validate(&m, err, sizeof(err));
+		if (ret != 0 && (ret != -1 || !err[0] || strchr(err, '\n')))
 			abort();
 	} else {
 		if (ret != -1 || !err[0] || strchr(err, '\n') || m.count != 1 ||

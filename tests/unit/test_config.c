@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * user/config.c: what valid files turn into, and for malformed ones, that
- * the error says what and where, and that the model is left untouched.
+ * user/native.c and the front door's file reading (user/load.c): what
+ * valid files turn into, and for malformed ones, that the error says what
+ * and where, and that the model is left untouched. What the loader accepts
+ * is validated as the planner would (veer_model_validate), so the model's
+ * rules are checked here too.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,14 +18,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "addr.h"
-#include "config.h"
+#include "load.h"
 #include "unit.h"
 
 #define ERR_LEN 1024
 /* Scratch directory and file paths (TMPDIR may be long-ish). */
 #define TMP_PATH_MAX 512
-/* Past CONFIG_MAX_DEPTH (32) in user/config.c. */
-#define DEEP_LEVELS 40
+/* Past VEER_YAML_MAX_DEPTH (64), with the 4 levels around them. */
+#define DEEP_LEVELS 70
 /* Far past anything libyaml or the loader should recurse on. */
 #define VERY_DEEP_LEVELS 10000
 
@@ -74,28 +77,50 @@ static void snapshot(const struct veer_model *m, struct veer_model *snap)
 			veer_model_copy_service(snap, &m->services[i]) == 0);
 }
 
+/* A file in veer native format: read by the front door, parsed natively. */
+static int load_file(const char *path, struct veer_model *m, char *err,
+		     size_t errlen)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int ret;
+
+	if (veer_load_read_file(path, &buf, &len, err, errlen) < 0)
+		return -1;
+	ret = veer_load_native_buffer(path, buf, len, m, err, errlen);
+	free(buf);
+	return ret;
+}
+
 /*
- * Loads buf as "t.yaml" over the base model and expects failure with an
- * error starting with `where` ("t.yaml:L:C: ") and containing `what`.
+ * Loads buf as "t.yaml" over the base model and expects failure, of the
+ * load or else of the validation the planner does next, with an error
+ * starting with `where` ("t.yaml:L:C: ") and containing `what`. A failed
+ * load leaves the model as it was.
  */
 static void expect_fail(const char *label, const char *buf, size_t len,
 			const char *where, const char *what)
 {
 	struct veer_model m, snap;
 	char err[ERR_LEN];
+	bool loaded;
 	int ret;
 
 	unit_load_base(&m);
 	snapshot(&m, &snap);
 	memset(err, 0, sizeof(err));
-	ret = veer_config_load_buffer("t.yaml", buf, len, &m, err, sizeof(err));
+	ret = veer_load_native_buffer("t.yaml", buf, len, &m, err, sizeof(err));
+	loaded = ret == 0;
+	if (loaded)
+		ret = veer_model_validate(&m, err, sizeof(err));
 	UNIT_CHECK(ret == -1, "%s: accepted", label);
 	UNIT_CHECK(!strncmp(err, where, strlen(where)),
 		   "%s: \"%s\" is not at \"%s\"", label, err, where);
 	UNIT_CHECK(strstr(err, what) != NULL, "%s: \"%s\" lacks \"%s\"", label,
 		   err, what);
 	UNIT_CHECK(!strchr(err, '\n'), "%s: multi-line error", label);
-	UNIT_CHECK(models_equal(&m, &snap), "%s: model changed", label);
+	UNIT_CHECK(loaded || models_equal(&m, &snap), "%s: model changed",
+		   label);
 	if (getenv("VEER_UNIT_VERBOSE"))
 		fprintf(stderr, "\n    %-40s %s", label, err);
 	veer_model_free(&snap);
@@ -111,6 +136,12 @@ static void expect_fail(const char *label, const char *buf, size_t len,
 	"    subsets:\n"
 /* Line 6 onwards: one subset, backends on line 8. */
 #define SUB_V1(weight) "      - name: v1\n        weight: " weight "\n"
+/*
+ * A live subset needs backends (a loader check, made before the planner's
+ * validation): the cases on the model's rules give them some.
+ */
+#define BACKENDS "        backends: [\"10.0.0.1:80\"]\n"
+#define FLOW_V1 "{name: v1, weight: 100, backends: [\"10.0.0.1:80\"]}"
 
 struct bad_case {
 	const char *label;
@@ -191,7 +222,7 @@ static const struct bad_case bad_cases[] = {
 	CASE("unknown top-level field", "services: []\nservice: []\n",
 	     "t.yaml:2:1: ", "unknown field \"service\" at top level"),
 	CASE("complex key", "? [a]\n: 1\n",
-	     "t.yaml:1:3: ", "keys at top level must be strings, got a list"),
+	     "t.yaml:1:3: ", "mapping keys must be strings, not lists"),
 	CASE("services is a mapping", "services:\n  name: c\n",
 	     "t.yaml:2:3: ", "services must be a list, got a mapping"),
 	CASE("service is a scalar", "services:\n  - c\n",
@@ -209,7 +240,7 @@ static const struct bad_case bad_cases[] = {
 	     "t.yaml:7:9: ", "unknown field \"wieght\" in subset"),
 	CASE("repeated field",
 	     "services:\n  - name: c\n    port: 80\n    port: 81\n",
-	     "t.yaml:4:5: ", "field \"port\" given twice in service"),
+	     "t.yaml:4:5: ", "key \"port\" given twice (first at line 3"),
 	CASE("subsets is a mapping",
 	     "services:\n  - name: c\n    subsets: {name: v1}\n",
 	     "t.yaml:3:14: ", "subsets must be a list, got a mapping"),
@@ -281,7 +312,7 @@ static const struct bad_case bad_cases[] = {
 	     "t.yaml:3:10: ", "got \"10.96.0.1:80\""),
 	CASE("service name with a space",
 	     "services:\n  - name: a b\n    vip: 1.2.3.4\n"
-	     "    port: 80\n    subsets: [{name: v1, weight: 100}]\n",
+	     "    port: 80\n    subsets: [" FLOW_V1 "]\n",
 	     "t.yaml:2:5: ",
 	     "service name \"a b\": only letters, digits, '.', '-', '_', ':' "
 	     "and '/' allowed"),
@@ -310,7 +341,7 @@ static const struct bad_case bad_cases[] = {
 	     "t.yaml:8:20: ", "IPv6 addresses need brackets"),
 	CASE("unquoted IPv6 backend",
 	     HEAD SUB_V1("100") "        backends: [[fd00::1]:80]\n",
-	     "t.yaml:8:20: ", "quote IPv6 backends"),
+	     "t.yaml:8:20: ", "mapping keys must be strings, not lists"),
 	CASE("backend port 0",
 	     HEAD SUB_V1("100") "        backends: [\"10.0.0.1:0\"]\n",
 	     "t.yaml:8:20: ", "port must be an integer 1..65535"),
@@ -347,10 +378,11 @@ static const struct bad_case bad_cases[] = {
 	     "service customers: subset v2: backend [fd10:3::2]:8080 is "
 	     "IPv6 but the VIP is IPv4"),
 	/* Model rules. */
-	CASE("weights sum to 90", HEAD SUB_V1("90"), "t.yaml:2:5: ",
+	CASE("weights sum to 90", HEAD SUB_V1("90") BACKENDS, "t.yaml:2:5: ",
 	     "service c: subset weights sum to 90, must be 100"),
 	CASE("weights sum to 110",
-	     HEAD SUB_V1("90") "      - name: v2\n        weight: 20\n",
+	     HEAD SUB_V1("90") BACKENDS
+	     "      - name: v2\n        weight: 20\n" BACKENDS,
 	     "t.yaml:2:5: ",
 	     "service c: subset weights sum to 110, must be 100"),
 	CASE("weight 100, no backends", HEAD SUB_V1("100"), "t.yaml:6:9: ",
@@ -362,34 +394,36 @@ static const struct bad_case bad_cases[] = {
 			       "        backends: []\n",
 	     "t.yaml:9:9: ", "service c: subset v2: weight 1 but no backends"),
 	CASE("duplicate subset",
-	     HEAD SUB_V1("50") "      - name: v1\n        weight: 50\n",
+	     HEAD
+	     "      - {name: v1, weight: 50, backends: [\"10.0.0.1:80\"]}\n"
+	     "      # line 7\n"
+	     "      - {name: v1, weight: 50, backends: [\"10.0.0.2:80\"]}\n",
 	     "t.yaml:8:9: ", "service c: duplicate subset name v1"),
 	CASE("IPv4-mapped VIP",
 	     "services:\n  - name: c\n    vip: ::ffff:10.0.0.1\n    port: 80\n"
-	     "    subsets: [{name: v1, weight: 100}]\n",
+	     "    subsets: [{name: v1, weight: 100, backends: "
+	     "[\"[fd00::1]:80\"]}]\n",
 	     "t.yaml:2:5: ", "is IPv4-mapped"),
 	CASE("duplicate VIP in one file",
 	     "services:\n"
-	     "  - {name: a, vip: 10.96.0.5, port: 80, subsets: [{name: v1, "
-	     "weight: 100}]}\n"
-	     "  - {name: b, vip: 10.96.0.5, port: 80, subsets: [{name: v1, "
-	     "weight: 100}]}\n",
+	     "  - {name: a, vip: 10.96.0.5, port: 80, subsets: [" FLOW_V1 "]}\n"
+	     "  - {name: b, vip: 10.96.0.5, port: 80, subsets: [" FLOW_V1
+	     "]}\n",
 	     "t.yaml:3:5: ", "services a and b both use VIP 10.96.0.5:80"),
 	CASE("duplicate name in one file",
 	     "services:\n"
-	     "  - {name: a, vip: 10.96.0.5, port: 80, subsets: [{name: v1, "
-	     "weight: 100}]}\n"
-	     "  - {name: a, vip: 10.96.0.6, port: 80, subsets: [{name: v1, "
-	     "weight: 100}]}\n",
+	     "  - {name: a, vip: 10.96.0.5, port: 80, subsets: [" FLOW_V1 "]}\n"
+	     "  - {name: a, vip: 10.96.0.6, port: 80, subsets: [" FLOW_V1
+	     "]}\n",
 	     "t.yaml:3:5: ", "duplicate service name a"),
 	/* Against what an earlier load put in the model. */
 	CASE("duplicate name across loads",
 	     "services:\n  - name: existing\n    vip: 10.96.0.2\n    port: 80\n"
-	     "    subsets: [{name: v1, weight: 100}]\n",
+	     "    subsets: [" FLOW_V1 "]\n",
 	     "t.yaml:2:5: ", "duplicate service name existing"),
 	CASE("duplicate VIP across loads",
 	     "services:\n  - name: c\n    vip: 10.96.0.1\n    port: 80\n"
-	     "    subsets: [{name: v1, weight: 100}]\n",
+	     "    subsets: [" FLOW_V1 "]\n",
 	     "t.yaml:2:5: ",
 	     "services existing and c both use VIP 10.96.0.1:80"),
 	/* Nothing to load. */
@@ -463,7 +497,7 @@ static void test_too_many_backends(void)
 				i % 200 + 1);
 		text_close(&t);
 		veer_model_init(&m);
-		UNIT_CHECK(veer_config_load_buffer("t.yaml", t.buf, t.len, &m,
+		UNIT_CHECK(veer_load_native_buffer("t.yaml", t.buf, t.len, &m,
 						   err, sizeof(err)) == 0,
 			   "%s", err);
 		CU_ASSERT(m.count == 1 &&
@@ -480,9 +514,8 @@ static void test_deep_nesting(void)
 	int i;
 
 	/*
-	 * The schema rejects a collection where it wants a scalar at once,
-	 * so the depth limit is reached only where nodes are skipped: past
-	 * the subset limit, still counted for the error message.
+	 * The YAML reader refuses the depth wherever it is, even in a node
+	 * past the subset limit that the schema would never read.
 	 */
 	text_open(&t);
 	fputs(HEAD, t.f);
@@ -498,15 +531,15 @@ static void test_deep_nesting(void)
 	text_close(&t);
 	/* Levels 1-4: root, services, service, subsets; '[' #29 is 33rd. */
 	expect_fail("deep nesting past a limit", t.buf, t.len,
-		    "t.yaml:14:37: ", "nested deeper than 32 levels");
+		    "t.yaml:14:69: ", "nested deeper than 64 levels");
 	free(t.buf);
 
 	text_open(&t);
 	for (i = 0; i < VERY_DEEP_LEVELS; i++)
 		fputc('[', t.f);
 	text_close(&t);
-	expect_fail("very deep nesting", t.buf, t.len, "t.yaml:1:1: ",
-		    "the top level must be a mapping, got a list");
+	expect_fail("very deep nesting", t.buf, t.len,
+		    "t.yaml:1:65: ", "nested deeper than 64 levels");
 	free(t.buf);
 }
 
@@ -641,7 +674,7 @@ static void test_good_buffer(void)
 	char err[ERR_LEN] = "";
 
 	veer_model_init(&m);
-	UNIT_CHECK(veer_config_load_buffer("good.yaml", good_yaml,
+	UNIT_CHECK(veer_load_native_buffer("good.yaml", good_yaml,
 					   strlen(good_yaml), &m, err,
 					   sizeof(err)) == 0,
 		   "%s", err);
@@ -657,19 +690,23 @@ static void test_good_appends(void)
 
 	unit_load_base(&m);
 	snapshot(&m, &snap);
-	UNIT_CHECK(veer_config_load_buffer("good.yaml", good_yaml,
+	UNIT_CHECK(veer_load_native_buffer("good.yaml", good_yaml,
 					   strlen(good_yaml), &m, err,
 					   sizeof(err)) == 0,
 		   "%s", err);
 	check_good_model(&m, 1, "good.yaml");
 	CU_ASSERT(services_equal(&m.services[0], &snap.services[0]));
-	/* Loading the same file again now collides with itself. */
-	CU_ASSERT(veer_config_load_buffer("good.yaml", good_yaml,
+	/*
+	 * Loading the same file again now collides with itself: not the
+	 * loader's to say, the validation's of the whole model.
+	 */
+	CU_ASSERT(veer_load_native_buffer("good.yaml", good_yaml,
 					  strlen(good_yaml), &m, err,
-					  sizeof(err)) == -1);
+					  sizeof(err)) == 0);
+	CU_ASSERT_EQUAL(m.count, 7);
+	CU_ASSERT(veer_model_validate(&m, err, sizeof(err)) == -1);
 	CU_ASSERT_STRING_EQUAL(
 		err, "good.yaml:3:5: duplicate service name customers");
-	CU_ASSERT_EQUAL(m.count, 4);
 	veer_model_free(&snap);
 	veer_model_free(&m);
 }
@@ -694,7 +731,7 @@ static void test_good_variants(void)
 	char err[ERR_LEN] = "";
 
 	veer_model_init(&m);
-	UNIT_CHECK(veer_config_load_buffer("v.yaml", crlf, strlen(crlf), &m,
+	UNIT_CHECK(veer_load_native_buffer("v.yaml", crlf, strlen(crlf), &m,
 					   err, sizeof(err)) == 0,
 		   "%s", err);
 	CU_ASSERT_EQUAL_FATAL(m.count, 1);
@@ -756,8 +793,7 @@ static void test_file_good(void)
 	tmp_path(path, sizeof(path), "good.yaml");
 	write_file(path, good_yaml, strlen(good_yaml));
 	veer_model_init(&m);
-	UNIT_CHECK(veer_config_load_file(path, &m, err, sizeof(err)) == 0, "%s",
-		   err);
+	UNIT_CHECK(load_file(path, &m, err, sizeof(err)) == 0, "%s", err);
 	check_good_model(&m, 0, path);
 	veer_model_free(&m);
 	CU_ASSERT(unlink(path) == 0);
@@ -777,8 +813,7 @@ static void test_file_pipe(void)
 	CU_ASSERT_FATAL(close(fds[1]) == 0);
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fds[0]);
 	veer_model_init(&m);
-	UNIT_CHECK(veer_config_load_file(path, &m, err, sizeof(err)) == 0, "%s",
-		   err);
+	UNIT_CHECK(load_file(path, &m, err, sizeof(err)) == 0, "%s", err);
 	check_good_model(&m, 0, path);
 	veer_model_free(&m);
 	CU_ASSERT(close(fds[0]) == 0);
@@ -794,8 +829,8 @@ static void expect_file_fail(const char *label, const char *path,
 	unit_load_base(&m);
 	snapshot(&m, &snap);
 	snprintf(where, sizeof(where), "%s%s", path, at);
-	UNIT_CHECK(veer_config_load_file(path, &m, err, sizeof(err)) == -1,
-		   "%s: accepted", label);
+	UNIT_CHECK(load_file(path, &m, err, sizeof(err)) == -1, "%s: accepted",
+		   label);
 	UNIT_CHECK(!strncmp(err, where, strlen(where)),
 		   "%s: \"%s\" does not start with \"%s\"", label, err, where);
 	UNIT_CHECK(strstr(err, what) != NULL, "%s: \"%s\" lacks \"%s\"", label,
@@ -821,10 +856,10 @@ static void test_file_errors(void)
 	tmp_path(path, sizeof(path), "huge.yaml");
 	fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0600);
 	CU_ASSERT_FATAL(fd >= 0);
-	CU_ASSERT_FATAL(ftruncate(fd, VEER_CONFIG_MAX_BYTES + 1) == 0);
+	CU_ASSERT_FATAL(ftruncate(fd, VEER_YAML_MAX_BYTES + 1) == 0);
 	CU_ASSERT_FATAL(close(fd) == 0);
 	snprintf(what, sizeof(what), "%d bytes, larger than the limit of %d",
-		 VEER_CONFIG_MAX_BYTES + 1, VEER_CONFIG_MAX_BYTES);
+		 VEER_YAML_MAX_BYTES + 1, VEER_YAML_MAX_BYTES);
 	expect_file_fail("file over the limit", path, ": ", what);
 	CU_ASSERT(unlink(path) == 0);
 
@@ -883,8 +918,7 @@ static void test_fifo_writer(void)
 			      : 1);
 	}
 	veer_model_init(&m);
-	UNIT_CHECK(veer_config_load_file(path, &m, err, sizeof(err)) == 0, "%s",
-		   err);
+	UNIT_CHECK(load_file(path, &m, err, sizeof(err)) == 0, "%s", err);
 	check_good_model(&m, 0, path);
 	veer_model_free(&m);
 	CU_ASSERT(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
@@ -895,10 +929,10 @@ static void test_fifo_writer(void)
 static void test_buffer_limit(void)
 {
 	/* calloc of this size maps zero pages lazily: cheap. */
-	char *big = calloc(1, VEER_CONFIG_MAX_BYTES + 1);
+	char *big = calloc(1, VEER_YAML_MAX_BYTES + 1);
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(big);
-	expect_fail("buffer over the limit", big, VEER_CONFIG_MAX_BYTES + 1,
+	expect_fail("buffer over the limit", big, VEER_YAML_MAX_BYTES + 1,
 		    "t.yaml: ", "larger than the limit");
 	free(big);
 }
@@ -910,15 +944,14 @@ static void test_error_buffers(void)
 	char err[8];
 
 	veer_model_init(&m);
-	CU_ASSERT(veer_config_load_buffer("t.yaml", "x: [", 4, &m, NULL, 0) ==
+	CU_ASSERT(veer_load_native_buffer("t.yaml", "x: [", 4, &m, NULL, 0) ==
 		  -1);
 	memset(err, 'x', sizeof(err));
-	CU_ASSERT(veer_config_load_buffer("t.yaml", "x: [", 4, &m, err, 5) ==
+	CU_ASSERT(veer_load_native_buffer("t.yaml", "x: [", 4, &m, err, 5) ==
 		  -1);
 	CU_ASSERT_STRING_EQUAL(err, "t.ya");
 	CU_ASSERT_EQUAL(err[5], 'x');
-	CU_ASSERT(veer_config_load_file("/nonexistent/veer.yaml", &m, NULL,
-					0) == -1);
+	CU_ASSERT(load_file("/nonexistent/veer.yaml", &m, NULL, 0) == -1);
 	CU_ASSERT_EQUAL(m.count, 0);
 	veer_model_free(&m);
 }

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * user/istio.c, user/yaml_tree.c and the veer_config_load_paths/_buffers
- * front door: the Istio labs users follow (the seeds) turn into exactly the
- * expected model; malformed inputs fail with the message, the position and
- * the model untouched; directories load in name order.
+ * user/istio.c, user/yaml_tree.c and the front door (user/load.c,
+ * veer_load_paths/_buffers): the Istio labs users follow (the seeds) turn
+ * into exactly the expected model; malformed inputs fail with the message,
+ * the position and the model untouched; directories load in name order.
  *
  * Models are compared through a text dump (names, hosts, VIPs, ports,
  * flags, subsets with weights and backends, rules with conditions and
@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "addr.h"
-#include "config.h"
+#include "load.h"
 #include "yaml_tree.h"
 #include "unit.h"
 
@@ -546,9 +546,9 @@ static int load_ns(const struct file *files, size_t n, const char *ns,
 	}
 	if (notes)
 		memset(notes, 0, sizeof(*notes));
-	return veer_config_load_buffers_ns(names, bufs, lens, n, ns, m,
-					   notes ? collect_note : NULL, notes,
-					   err, errlen);
+	return veer_load_buffers(names, bufs, lens, n, ns, m,
+				 notes ? collect_note : NULL, notes, err,
+				 errlen);
 }
 
 static const char *cond_field(unsigned int f)
@@ -677,9 +677,10 @@ static void expect_note(const char *label, const struct notes *notes,
 }
 
 /*
- * Loads files over the base model and expects failure with an error that
- * starts with `where` ("file:L:C: ") and contains `what`, on one line,
- * with the model unchanged and no notes handed out.
+ * Loads files over the base model and expects failure, of the load or
+ * else of the validation the planner does next, with an error that starts
+ * with `where` ("file:L:C: ") and contains `what`, on one line. A failed
+ * load leaves the model unchanged and hands out no notes.
  */
 static void expect_fail_ns(const char *label, const struct file *files,
 			   size_t n, const char *ns, const char *where,
@@ -688,21 +689,27 @@ static void expect_fail_ns(const char *label, const struct file *files,
 	struct veer_model m;
 	struct notes notes;
 	char err[ERR_LEN], *before, *after;
+	bool loaded;
+	int ret;
 
 	unit_load_base(&m);
 	before = dump(&m);
 	memset(err, 0, sizeof(err));
-	UNIT_CHECK(load_ns(files, n, ns, &m, &notes, err, sizeof(err)) == -1,
-		   "%s: accepted", label);
+	ret = load_ns(files, n, ns, &m, &notes, err, sizeof(err));
+	loaded = ret == 0;
+	if (loaded)
+		ret = veer_model_validate(&m, err, sizeof(err));
+	UNIT_CHECK(ret == -1, "%s: accepted", label);
 	UNIT_CHECK(!strncmp(err, where, strlen(where)),
 		   "%s: \"%s\" is not at \"%s\"", label, err, where);
 	UNIT_CHECK(strstr(err, what) != NULL, "%s: \"%s\" lacks \"%s\"", label,
 		   err, what);
 	UNIT_CHECK(!strchr(err, '\n'), "%s: multi-line error", label);
-	UNIT_CHECK(notes.count == 0, "%s: notes on failure", label);
+	UNIT_CHECK(loaded || notes.count == 0, "%s: notes on failure", label);
 	after = dump(&m);
-	UNIT_CHECK(!strcmp(before, after), "%s: model changed", label);
-	CU_ASSERT(m.services[0].rule_count == 0 && m.count == 1);
+	UNIT_CHECK(loaded || !strcmp(before, after), "%s: model changed",
+		   label);
+	CU_ASSERT(loaded || (m.services[0].rule_count == 0 && m.count == 1));
 	if (getenv("VEER_UNIT_VERBOSE"))
 		fprintf(stderr, "\n    %-40s %s", label, err);
 	free(before);
@@ -1811,13 +1818,13 @@ static void test_too_many_rules(void)
 static void test_huge_inputs(void)
 {
 	/* calloc of this size maps zero pages lazily: cheap. */
-	char *big = calloc(1, VEER_CONFIG_MAX_BYTES + 1);
+	char *big = calloc(1, VEER_YAML_MAX_BYTES + 1);
 	struct text t;
 	int i;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(big);
-	expect_fail_vs("file over the size limit", big,
-		       VEER_CONFIG_MAX_BYTES + 1, "vs.yaml: ",
+	expect_fail_vs("file over the size limit", big, VEER_YAML_MAX_BYTES + 1,
+		       "vs.yaml: ",
 		       "16777217 bytes, larger than the limit of 16777216");
 	free(big);
 
@@ -2022,8 +2029,8 @@ static void test_directory(void)
 	veer_model_init(&m);
 	paths[0] = dir;
 	memset(&notes, 0, sizeof(notes));
-	UNIT_CHECK(veer_config_load_paths(paths, 1, &m, collect_note, &notes,
-					  err, sizeof(err)) == 0,
+	UNIT_CHECK(veer_load_paths(paths, 1, NULL, &m, collect_note, &notes,
+				   err, sizeof(err)) == 0,
 		   "%s", err);
 	got = dump(&m);
 	snprintf(want, sizeof(want),
@@ -2046,8 +2053,8 @@ static void test_directory(void)
 	write_at(dir, "e-bad.yaml", VS_HEAD "  http: []\n");
 	unit_load_base(&m);
 	snprintf(want, sizeof(want), "%s/e-bad.yaml:6:3: ", dir);
-	UNIT_CHECK(veer_config_load_paths(paths, 1, &m, NULL, NULL, err,
-					  sizeof(err)) == -1,
+	UNIT_CHECK(veer_load_paths(paths, 1, NULL, &m, NULL, NULL, err,
+				   sizeof(err)) == -1,
 		   "accepted");
 	UNIT_CHECK(!strncmp(err, want, strlen(want)), "%s", err);
 	CU_ASSERT(m.count == 1);
@@ -2060,8 +2067,8 @@ static void test_directory(void)
 	CU_ASSERT_FATAL(mkdir(other, 0700) == 0);
 	paths[1] = other;
 	unit_load_base(&m);
-	UNIT_CHECK(veer_config_load_paths(paths, 2, &m, NULL, NULL, err,
-					  sizeof(err)) == -1,
+	UNIT_CHECK(veer_load_paths(paths, 2, NULL, &m, NULL, NULL, err,
+				   sizeof(err)) == -1,
 		   "accepted");
 	UNIT_CHECK(strstr(err, "no *.yaml, *.yml or *.json files"), "%s", err);
 	CU_ASSERT(m.count == 1);
@@ -2092,8 +2099,8 @@ static void test_files_and_stdin(void)
 	paths[1] = dr;
 	paths[2] = "-";
 	veer_model_init(&m);
-	UNIT_CHECK(veer_config_load_paths(paths, 3, &m, NULL, NULL, err,
-					  sizeof(err)) == 0,
+	UNIT_CHECK(veer_load_paths(paths, 3, NULL, &m, NULL, NULL, err,
+				   sizeof(err)) == 0,
 		   "%s", err);
 	CU_ASSERT_FATAL(dup2(saved, STDIN_FILENO) >= 0);
 	close(saved);
@@ -2104,12 +2111,12 @@ static void test_files_and_stdin(void)
 	/* Missing file; no inputs at all. */
 	paths[2] = "/nonexistent/vs.yaml";
 	unit_load_base(&m);
-	UNIT_CHECK(veer_config_load_paths(paths, 3, &m, NULL, NULL, err,
-					  sizeof(err)) == -1 &&
+	UNIT_CHECK(veer_load_paths(paths, 3, NULL, &m, NULL, NULL, err,
+				   sizeof(err)) == -1 &&
 			   strstr(err, "/nonexistent/vs.yaml: cannot open"),
 		   "%s", err);
-	UNIT_CHECK(veer_config_load_paths(paths, 0, &m, NULL, NULL, err,
-					  sizeof(err)) == -1 &&
+	UNIT_CHECK(veer_load_paths(paths, 0, NULL, &m, NULL, NULL, err,
+				   sizeof(err)) == -1 &&
 			   strstr(err, "no input files"),
 		   "%s", err);
 	/* Only objects veer skips: nothing to apply is an error. */
@@ -2132,11 +2139,11 @@ static void test_files_and_stdin(void)
 		char small[8];
 
 		veer_model_init(&m);
-		CU_ASSERT(veer_config_load_buffers(names, bufs, lens, 1, &m,
-						   NULL, NULL, NULL, 0) == -1);
+		CU_ASSERT(veer_load_buffers(names, bufs, lens, 1, NULL, &m,
+					    NULL, NULL, NULL, 0) == -1);
 		memset(small, 'x', sizeof(small));
-		CU_ASSERT(veer_config_load_buffers(names, bufs, lens, 1, &m,
-						   NULL, NULL, small, 5) == -1);
+		CU_ASSERT(veer_load_buffers(names, bufs, lens, 1, NULL, &m,
+					    NULL, NULL, small, 5) == -1);
 		CU_ASSERT_STRING_EQUAL(small, "t.ya");
 		CU_ASSERT(small[5] == 'x');
 		CU_ASSERT(m.count == 0);
@@ -2207,9 +2214,9 @@ static void load_example_dir(const char *dir)
 		if (nalt)
 			paths[nbase] = alts[i];
 		veer_model_init(&m);
-		UNIT_CHECK(veer_config_load_paths(paths, nbase + (nalt ? 1 : 0),
-						  &m, NULL, NULL, err,
-						  sizeof(err)) == 0,
+		UNIT_CHECK(veer_load_paths(paths, nbase + (nalt ? 1 : 0), NULL,
+					   &m, NULL, NULL, err,
+					   sizeof(err)) == 0,
 			   "%s with %s: %s", dir, nalt ? alts[i] : "-", err);
 		CU_ASSERT(m.count > 0);
 		veer_model_free(&m);
@@ -2246,9 +2253,8 @@ static void test_examples(void)
 			char err[ERR_LEN];
 
 			veer_model_init(&m);
-			UNIT_CHECK(veer_config_load_paths(paths, 1, &m, NULL,
-							  NULL, err,
-							  sizeof(err)) == 0,
+			UNIT_CHECK(veer_load_paths(paths, 1, NULL, &m, NULL,
+						   NULL, err, sizeof(err)) == 0,
 				   "%s: %s", path, err);
 			veer_model_free(&m);
 		}

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The loader's front door: every input of `veer apply -f` (files,
+ * directories, "-" for standard input, FIFOs), each document handed to the
+ * loader of its format (native.h, istio.h), one model out. The loaders
+ * check fields and documents; the model as a whole is validated once, by
+ * the planner that is given it (veer_model_validate).
+ */
+#ifndef VEER_LOAD_H
+#define VEER_LOAD_H
+
+#include <stddef.h>
+#include "diag.h"
+#include "model.h"
+#include "yaml_tree.h"
+
+/* All inputs of one load together; each alone: VEER_YAML_MAX_BYTES. */
+#define VEER_LOAD_MAX_TOTAL_BYTES (4 * VEER_YAML_MAX_BYTES)
+
+/*
+ * Loads every path (a file, or a directory: its *.yaml / *.yml / *.json
+ * files, sorted by name, not recursive; "-" is standard input) into *model.
+ * A document with `kind:` is a Kubernetes/Istio object, one with a
+ * top-level `services:` is veer native format; a file may hold both.
+ * Istio objects from ALL paths are collected first and resolved together
+ * (a VirtualService in one file, its DestinationRule and ServiceEntry in
+ * others); their services go after the native ones. default_namespace is
+ * where objects without metadata.namespace belong (kubectl's -n; NULL
+ * means "default"). Notes are handed to `note` (may be NULL) only on
+ * success. Returns 0, or -1 with one line "file:line:col: message" in err;
+ * on error *model is unchanged.
+ */
+int veer_load_paths(const char *const *paths, size_t count,
+		    const char *default_namespace, struct veer_model *model,
+		    veer_note_fn note, void *note_ctx, char *err,
+		    size_t errlen);
+
+/* The same over in-memory buffers (names stand in for file names). */
+int veer_load_buffers(const char *const *names, const char *const *bufs,
+		      const size_t *lens, size_t count,
+		      const char *default_namespace, struct veer_model *model,
+		      veer_note_fn note, void *note_ctx, char *err,
+		      size_t errlen);
+
+/*
+ * One buffer of veer native format alone (no format detection, no Istio),
+ * appended to *model: the native loader's own entry, for tests and for
+ * models built in code. Same contract as veer_load_buffers.
+ */
+int veer_load_native_buffer(const char *name, const char *buf, size_t len,
+			    struct veer_model *model, char *err, size_t errlen);
+
+/*
+ * Reads one file whole ("-": standard input) within VEER_YAML_MAX_BYTES
+ * into *buf (malloc'd; free it). A FIFO waits at most $VEER_WAIT for its
+ * writer (wait.h), then is read to its end. 0, or -1 with "path: message"
+ * in err.
+ */
+int veer_load_read_file(const char *path, char **buf, size_t *len, char *err,
+			size_t errlen);
+
+#endif /* VEER_LOAD_H */
