@@ -18,6 +18,7 @@
 #include "istio.h"
 #include "load.h"
 #include "native.h"
+#include "objects.h"
 #include "wait.h"
 
 /* First read size for files whose size stat cannot tell (pipes). */
@@ -365,6 +366,11 @@ struct loader {
 	char first[256]; /* first input's name, for input-less messages */
 	char *err;
 	size_t errlen;
+	/* With the object store (veer_load_config); NULL/false otherwise. */
+	struct veer_objset *objects; /* the inputs' objects, collected */
+	bool collect_only; /* the inputs name objects, they define none */
+	bool store; /* an empty configuration is a configuration */
+	const char *ns;
 };
 
 /*
@@ -392,8 +398,33 @@ static int move_services(struct veer_model *tmp, struct veer_model *model,
 }
 
 /* One input, held in memory: parsed, then loaded as its format says. */
+/* The objects of an input's documents into l->objects. */
+static int collect_objects(struct loader *l, const struct veer_ytree *tree)
+{
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; i < tree->doc_count && !ret; i++) {
+		enum doc_format f = doc_format(tree->docs[i]);
+
+		if (f == DOC_K8S)
+			ret = veer_objects_add_istio_doc(l->objects,
+							 tree->docs[i], l->ns,
+							 l->err, l->errlen);
+		else if (f == DOC_NATIVE)
+			ret = veer_objects_add_native_doc(
+				l->objects, tree->docs[i], l->err, l->errlen);
+	}
+	return ret;
+}
+
+/*
+ * One input, held in memory: parsed, then loaded as its format says. A
+ * stored object (stored) is not an input: it counts against no input
+ * limit and gives no objects.
+ */
 static int load_one(struct loader *l, const char *name, const char *buf,
-		    size_t len)
+		    size_t len, bool stored)
 {
 	struct veer_ytree *tree;
 	enum doc_format f;
@@ -401,14 +432,15 @@ static int load_one(struct loader *l, const char *name, const char *buf,
 	size_t i;
 	int ret;
 
-	if (!l->inputs++)
+	if (!stored && !l->inputs++)
 		snprintf(l->first, sizeof(l->first), "%s", name);
-	if (len > VEER_LOAD_MAX_TOTAL_BYTES - l->total)
+	if (!stored && len > VEER_LOAD_MAX_TOTAL_BYTES - l->total)
 		return veer_fail_at(l->err, l->errlen, name, 0, 0,
 				    "the inputs together are larger than the "
 				    "limit of %d bytes",
 				    VEER_LOAD_MAX_TOTAL_BYTES);
-	l->total += len;
+	if (!stored)
+		l->total += len;
 	if (l->ntrees == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 8;
 		struct veer_ytree *grown;
@@ -424,6 +456,13 @@ static int load_one(struct loader *l, const char *name, const char *buf,
 	if (veer_ytree_parse(tree, name, buf, len, l->err, l->errlen) < 0 ||
 	    file_format(tree, &f, l->err, l->errlen) < 0)
 		return -1;
+	if (!stored && l->objects && collect_objects(l, tree) < 0)
+		return -1;
+	if (!stored && l->collect_only) {
+		veer_ytree_free(tree);
+		l->ntrees--;
+		return 0;
+	}
 	if (f == DOC_K8S)
 		return veer_istio_add_tree(l->ist, tree, NULL, l->err,
 					   l->errlen);
@@ -462,6 +501,7 @@ static int loader_init(struct loader *l, const char *ns, char *err,
 	l->err = err;
 	l->errlen = errlen;
 	veer_model_init(&l->tmp);
+	l->ns = ns;
 	l->ist = veer_istio_new(ns);
 	if (!l->ist)
 		return veer_fail_at(err, errlen, NULL, 0, 0, "out of memory");
@@ -473,19 +513,19 @@ static int loader_finish(struct loader *l, struct veer_model *model,
 {
 	size_t n = veer_istio_object_count(l->ist);
 
-	if (!l->inputs)
+	if (!l->inputs && !l->store)
 		return veer_fail_at(l->err, l->errlen, NULL, 0, 0,
 				    "no input files");
 	/* Istio services go after the native ones, in definition order. */
 	if (n && veer_istio_build(l->ist, &l->tmp, l->err, l->errlen) < 0)
 		return -1;
-	if (!l->tmp.count && n)
+	if (!l->tmp.count && n && !l->store)
 		return veer_fail_at(l->err, l->errlen, l->first, 0, 0,
 				    "no services defined (%zu object%s read; "
 				    "veer needs a ServiceEntry or Service "
 				    "with a VIP)",
 				    n, n == 1 ? "" : "s");
-	if (!l->tmp.count)
+	if (!l->tmp.count && !l->store)
 		return veer_fail_at(l->err, l->errlen, l->first, 0, 0,
 				    "no services defined");
 	if (move_services(&l->tmp, model, l->first, l->err, l->errlen) < 0)
@@ -527,7 +567,7 @@ int veer_load_buffers(const char *const *names, const char *const *bufs,
 		const char *name = names && names[i] ? names[i] : "<config>";
 
 		if (load_one(&l, name, bufs[i] ? bufs[i] : "",
-			     bufs[i] ? lens[i] : 0) < 0)
+			     bufs[i] ? lens[i] : 0, false) < 0)
 			goto out;
 	}
 	ret = loader_finish(&l, model, note, note_ctx);
@@ -544,9 +584,42 @@ static int load_file_into(struct loader *l, const char *path)
 
 	if (veer_load_read_file(path, &buf, &len, l->err, l->errlen) < 0)
 		return -1;
-	ret = load_one(l, !strcmp(path, "-") ? "<stdin>" : path, buf, len);
+	ret = load_one(l, !strcmp(path, "-") ? "<stdin>" : path, buf, len,
+		       false);
 	free(buf);
 	return ret;
+}
+
+/* Every path (a directory: its config files, sorted) into l. */
+static int load_paths_into(struct loader *l, const char *const *paths,
+			   size_t count)
+{
+	size_t i, j;
+
+	for (i = 0; i < count; i++) {
+		struct stat st;
+		char **files;
+		size_t n;
+		int r = 0;
+
+		if (strcmp(paths[i], "-") && stat(paths[i], &st) == 0 &&
+		    S_ISDIR(st.st_mode)) {
+			if (list_dir(paths[i], &files, &n, l->err, l->errlen) <
+			    0)
+				return -1;
+			for (j = 0; j < n; j++) {
+				if (!r)
+					r = load_file_into(l, files[j]);
+				free(files[j]);
+			}
+			free(files);
+		} else {
+			r = load_file_into(l, paths[i]);
+		}
+		if (r < 0)
+			return -1;
+	}
+	return 0;
 }
 
 int veer_load_paths(const char *const *paths, size_t count,
@@ -555,7 +628,6 @@ int veer_load_paths(const char *const *paths, size_t count,
 {
 	struct loader l;
 	char dummy[1];
-	size_t i, j;
 	int ret = -1;
 
 	if (!err || errlen == 0) {
@@ -565,30 +637,8 @@ int veer_load_paths(const char *const *paths, size_t count,
 	err[0] = '\0';
 	if (loader_init(&l, default_namespace, err, errlen) < 0)
 		return -1;
-	for (i = 0; i < count; i++) {
-		struct stat st;
-		char **files;
-		size_t n;
-		int r = 0;
-
-		if (strcmp(paths[i], "-") && stat(paths[i], &st) == 0 &&
-		    S_ISDIR(st.st_mode)) {
-			if (list_dir(paths[i], &files, &n, err, errlen) < 0)
-				goto out;
-			for (j = 0; j < n; j++) {
-				if (!r)
-					r = load_file_into(&l, files[j]);
-				free(files[j]);
-			}
-			free(files);
-		} else {
-			r = load_file_into(&l, paths[i]);
-		}
-		if (r < 0)
-			goto out;
-	}
-	ret = loader_finish(&l, model, note, note_ctx);
-out:
+	if (load_paths_into(&l, paths, count) == 0)
+		ret = loader_finish(&l, model, note, note_ctx);
 	loader_free(&l);
 	return ret;
 }
@@ -608,5 +658,128 @@ int veer_load_native_buffer(const char *name, const char *buf, size_t len,
 		ret = move_services(&tmp, model, tree.file, err, errlen);
 	veer_ytree_free(&tree);
 	veer_model_free(&tmp);
+	return ret;
+}
+
+/* ---- With the object store ---- */
+
+struct note_filter {
+	veer_note_fn note;
+	void *ctx;
+};
+
+/* Notes on stored objects were said when they were applied. */
+static void note_unless_stored(void *ctx, const char *text)
+{
+	const struct note_filter *f = ctx;
+
+	if (f->note &&
+	    strncmp(text, VEER_STORED_PREFIX, strlen(VEER_STORED_PREFIX)))
+		f->note(f->ctx, text);
+}
+
+/* Whether the inputs hold an object of key's kind and namespace. */
+static bool kind_in_inputs(const struct veer_objset *scope,
+			   const struct veer_object_key *key)
+{
+	struct veer_object_key k;
+
+	memset(&k, 0, sizeof(k));
+	memcpy(k.kind, key->kind, sizeof(k.kind));
+	memcpy(k.ns, key->ns, sizeof(k.ns));
+	return veer_objset_find(scope, &k) != NULL;
+}
+
+/* The (kind, namespace) pairs of set's objects, as keys without names. */
+static int kinds_of(const struct veer_objset *set, struct veer_objset *scope)
+{
+	struct veer_object_key k;
+	size_t i;
+
+	for (i = 0; i < set->count; i++) {
+		if (set->objects[i].removed)
+			continue;
+		memset(&k, 0, sizeof(k));
+		memcpy(k.kind, set->objects[i].key.kind, sizeof(k.kind));
+		memcpy(k.ns, set->objects[i].key.ns, sizeof(k.ns));
+		if (veer_objset_put(scope, &k, "", 0, NULL, NULL))
+			return -1;
+	}
+	return 0;
+}
+
+/* The stored objects that stay, loaded after the inputs. */
+static int load_stored(struct loader *l, const struct veer_load_request *req)
+{
+	char name[VEER_STORED_NAME_MAX], id[VEER_OBJECT_ID_MAX];
+	struct veer_objset scope;
+	size_t i;
+	int ret = 0;
+
+	veer_objset_init(&scope);
+	if (req->prune && kinds_of(req->input_objects, &scope))
+		ret = veer_fail_at(l->err, l->errlen, NULL, 0, 0,
+				   "out of memory");
+	for (i = 0; req->stored && i < req->stored->count && !ret; i++) {
+		const struct veer_object *o = &req->stored->objects[i];
+
+		if (o->removed ||
+		    veer_objset_find(req->input_objects, &o->key) ||
+		    (req->removed && veer_objset_find(req->removed, &o->key)))
+			continue;
+		if (req->prune && kind_in_inputs(&scope, &o->key)) {
+			if (veer_objset_put(req->pruned, &o->key, "", 0, NULL,
+					    NULL))
+				ret = veer_fail_at(l->err, l->errlen, NULL, 0,
+						   0, "out of memory");
+			continue;
+		}
+		snprintf(name, sizeof(name), VEER_STORED_PREFIX "%s",
+			 veer_object_id(&o->key, id, sizeof(id)));
+		ret = load_one(l, name, o->text, o->len, true);
+	}
+	veer_objset_free(&scope);
+	return ret;
+}
+
+int veer_load_config(const struct veer_load_request *req,
+		     struct veer_model *model, veer_note_fn note,
+		     void *note_ctx, char *err, size_t errlen)
+{
+	struct note_filter filter = {.note = note, .ctx = note_ctx};
+	struct loader l;
+	char dummy[1];
+	int ret = -1;
+
+	if (!err || errlen == 0) {
+		err = dummy;
+		errlen = sizeof(dummy);
+	}
+	err[0] = '\0';
+	if (loader_init(&l, req->default_namespace, err, errlen) < 0)
+		return -1;
+	l.objects = req->input_objects;
+	l.collect_only = req->inputs_remove;
+	l.store = true;
+	if (load_paths_into(&l, req->paths, req->path_count) == 0 &&
+	    load_stored(&l, req) == 0)
+		ret = loader_finish(&l, model, note_unless_stored, &filter);
+	loader_free(&l);
+	return ret;
+}
+
+int veer_load_objects(const char *name, const char *buf, size_t len,
+		      const char *default_namespace, struct veer_objset *out,
+		      char *err, size_t errlen)
+{
+	struct loader l;
+	int ret;
+
+	if (loader_init(&l, default_namespace, err, errlen) < 0)
+		return -1;
+	l.objects = out;
+	l.collect_only = true;
+	ret = load_one(&l, name, buf, len, false);
+	loader_free(&l);
 	return ret;
 }

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include "diag.h"
 #include "model.h"
+#include "objset.h"
 #include "yaml_tree.h"
 
 /* All inputs of one load together; each alone: VEER_YAML_MAX_BYTES. */
@@ -58,5 +59,42 @@ int veer_load_native_buffer(const char *name, const char *buf, size_t len,
  */
 int veer_load_read_file(const char *path, char **buf, size_t *len, char *err,
 			size_t errlen);
+
+/* Stored objects' stand-in file names: "stored:VirtualService ns/name". */
+#define VEER_STORED_PREFIX "stored:"
+#define VEER_STORED_NAME_MAX (sizeof(VEER_STORED_PREFIX) + VEER_OBJECT_ID_MAX)
+
+/* What the configuration is after one change to the object store. */
+struct veer_load_request {
+	const char *const *paths; /* inputs, as veer_load_paths (may be 0) */
+	size_t path_count;
+	const char *default_namespace;
+	/* The inputs name objects to remove (delete -f); else they define
+	 * objects that replace stored ones of the same key (apply). */
+	bool inputs_remove;
+	/* Stored objects of a kind and namespace the inputs hold, that the
+	 * inputs do not hold, are left out and put into *pruned (apply). */
+	bool prune;
+	const struct veer_objset *stored; /* the store (NULL: empty) */
+	const struct veer_objset *removed; /* stored keys left out (or NULL) */
+	struct veer_objset *input_objects; /* out: the inputs' objects */
+	struct veer_objset *pruned; /* out, with prune */
+};
+
+/*
+ * The model of a whole configuration: the inputs' objects and the stored
+ * objects that stay, resolved together (a VirtualService applied now with
+ * the DestinationRule and Service stored before). Errors in stored objects
+ * name them "stored:KIND NAMESPACE/NAME:line:col"; their notes are not
+ * repeated. The model may be empty. Same contract as veer_load_paths.
+ */
+int veer_load_config(const struct veer_load_request *req,
+		     struct veer_model *model, veer_note_fn note,
+		     void *note_ctx, char *err, size_t errlen);
+
+/* The objects of one buffer (as an input) into *out. 0, or -1 with err. */
+int veer_load_objects(const char *name, const char *buf, size_t len,
+		      const char *default_namespace, struct veer_objset *out,
+		      char *err, size_t errlen);
 
 #endif /* VEER_LOAD_H */

@@ -438,3 +438,63 @@ out:
 	veer_ytree_free(&tree);
 	return ret;
 }
+
+int veer_objects_set_native_weights(const char *name, const char *text,
+				    size_t len,
+				    const struct veer_route_weight *weights,
+				    size_t count, char **out, size_t *out_len,
+				    char *err, size_t errlen)
+{
+	struct path_step path[] = {
+		{.key = "services"}, {.index = 0},	{.key = "subsets"},
+		{.index = 0},	     {.key = "weight"},
+	};
+	struct node_arena arena = {.count = 0};
+	const struct veer_ynode *top, *subsets;
+	struct veer_ynode *value;
+	struct veer_ytree tree;
+	char number[16];
+	size_t i, w;
+	int ret = -1;
+
+	memset(&tree, 0, sizeof(tree));
+	if (veer_ytree_parse(&tree, name, text, len, err, errlen) ||
+	    tree.doc_count != 1)
+		goto out;
+	top = tree.docs[0];
+	subsets = veer_ynode_get(
+		veer_ynode_get(top, "services")
+			? veer_ynode_get(top, "services")->items[0]
+			: NULL,
+		"subsets");
+	for (i = 0; subsets && subsets->type == VEER_YNODE_SEQ &&
+		    i < subsets->len && top;
+	     i++) {
+		const struct veer_ynode *sub = subsets->items[i];
+
+		for (w = 0; w < count; w++)
+			if (veer_ynode_is(veer_ynode_get(sub, "name"),
+					  weights[w].subset))
+				break;
+		if (w == count)
+			continue;
+		snprintf(number, sizeof(number), "%u", weights[w].weight);
+		value = arena_scalar(&arena, number, VEER_YSCALAR_INT);
+		path[3].index = i;
+		top = value ? replace_path(&arena, top, path, 5, value) : NULL;
+	}
+	if (!subsets || !top) {
+		veer_fail_at(err, errlen, name, 0, 0,
+			     "no subset weights to write the weights to");
+		goto out;
+	}
+	if (veer_yaml_emit_document(top, out, out_len)) {
+		veer_fail_at(err, errlen, NULL, 0, 0, "out of memory");
+		goto out;
+	}
+	ret = 0;
+out:
+	arena_free(&arena);
+	veer_ytree_free(&tree);
+	return ret;
+}

@@ -70,4 +70,14 @@ int veer_objects_set_route(const char *name, const char *text, size_t len,
 			   size_t count, char **out, size_t *out_len, char *err,
 			   size_t errlen);
 
+/*
+ * A stored native service (text) with the weights of the subsets named
+ * in weights set: `veer weight` on a native service. 0, or -1 with err.
+ */
+int veer_objects_set_native_weights(const char *name, const char *text,
+				    size_t len,
+				    const struct veer_route_weight *weights,
+				    size_t count, char **out, size_t *out_len,
+				    char *err, size_t errlen);
+
 #endif /* VEER_OBJECTS_H */

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Changing the configuration as kubectl changes a cluster: the object
+ * store (objstore.h) holds every object applied, and the maps always hold
+ * what all of them together say. One change (apply, delete, weight) reads
+ * the store, computes the whole configuration it would make, has the
+ * planner check and write it, and stores the objects, all or nothing:
+ *
+ *   1. the store and the inputs give the new set of objects, which is
+ *      loaded whole into one model (load.h): a bad object or a set that
+ *      does not resolve changes nothing;
+ *   2. the objects that change are written as the store's transaction;
+ *   3. the planner makes the maps hold the model (every other service
+ *      goes); if it fails, the transaction is dropped;
+ *   4. the transaction becomes the object files.
+ *
+ * A process killed between 2 and 4 leaves the transaction; the next
+ * change (or attach) finishes it first, so the maps end up holding one of
+ * the two configurations and the store the same one.
+ */
+#ifndef VEER_CONFIGURE_H
+#define VEER_CONFIGURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include "diag.h"
+#include "maps.h"
+#include "objset.h"
+
+enum veer_change_op {
+	VEER_CHANGE_APPLY, /* upsert the inputs' objects */
+	VEER_CHANGE_DELETE, /* remove the inputs' objects, or keys */
+};
+
+struct veer_change {
+	enum veer_change_op op;
+	const char *const *paths; /* -f FILE|DIR|- ... */
+	size_t path_count;
+	const char *default_namespace; /* -n; NULL: "default" */
+	bool prune; /* apply --prune */
+	/* delete KIND NAME: these objects (and no paths). */
+	const struct veer_object_key *keys;
+	size_t key_count;
+	bool dry_run;
+};
+
+/*
+ * Makes one change. maps are open and locked (NULL: nothing is loaded,
+ * only with dry_run). What changed goes to out, one line an object, then
+ * the planner's lines for the services; "no changes" when nothing did.
+ * Notes (loader notes, a finished interrupted change) go to note. 0, or -1
+ * with one line in err, and then neither the store nor the maps changed.
+ */
+int veer_change_run(const char *pin_root, const struct veer_maps *maps,
+		    const struct veer_change *change, FILE *out,
+		    veer_note_fn note, void *note_ctx, char *err,
+		    size_t errlen);
+
+/*
+ * After a fresh load of the maps (a reboot): the stored configuration into
+ * them. *objects says how many objects were restored (0: no store, or an
+ * empty one). 0, or -1 with err.
+ */
+int veer_change_restore(const char *pin_root, const struct veer_maps *maps,
+			size_t *objects, size_t *services, char *err,
+			size_t errlen);
+
+/*
+ * `veer weight`: desired holds the services of current with their new
+ * weights (select_services); the weights are written to the objects that
+ * define them (a native service, or the default route of each
+ * VirtualService) and to the maps, all or nothing. 0, or -1 with err.
+ */
+int veer_change_weights(const char *pin_root, const struct veer_maps *maps,
+			const struct veer_model *current,
+			const struct veer_model *desired, FILE *out,
+			char *err, size_t errlen);
+
+#endif /* VEER_CONFIGURE_H */
