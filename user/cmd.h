@@ -57,4 +57,14 @@ int select_services(const struct veer_model *all, const char *arg,
 
 int cmp_service_name(const void *a, const void *b);
 
+/* Whether a get argument names kinds of objects (vs, dr,svc, all). */
+bool get_names_kinds(const char *arg);
+
+/*
+ * veer get KIND[,KIND...] [NAME]: stored objects, in the namespace ns
+ * (default "default"), or all of them; format an enum veer_format.
+ */
+int get_objects(int argc, char **argv, const char *ns, bool all_namespaces,
+		int format);
+
 #endif /* VEER_CMD_H */

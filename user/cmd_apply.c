@@ -7,7 +7,8 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "config.h"
+#include "configure.h"
+#include "objects.h"
 #include "loader.h"
 #include "veer_abi.h"
 
@@ -19,6 +20,7 @@ struct apply_opts {
 	struct cli_strings files;
 	const char *ns; /* objects without metadata.namespace go here */
 	bool dry_run;
+	bool prune;
 };
 
 /* Loader notes (skipped kinds, ignored fields) go to stderr, one a line. */
@@ -26,6 +28,29 @@ static void print_note(void *ctx, const char *note)
 {
 	(void)ctx;
 	fprintf(stderr, "veer: %s: note: %s\n", cli.command, note);
+}
+
+/*
+ * The maps a change works on: open and locked, or (a dry run with nothing
+ * loaded) none. *have says which. EXIT_* or 0.
+ */
+static int open_for_change(struct veer_maps *maps, bool dry_run, bool *have)
+{
+	char err[VEER_ERR_LEN];
+	int opened = -1;
+
+	veer_maps_init(maps);
+	*have = false;
+	if (veer_pin_root_prepare(cli.pin_root, false, err, sizeof(err)) == 0)
+		opened = veer_maps_open(cli.pin_root, maps, err, sizeof(err));
+	if (opened == -2 && dry_run)
+		return 0;
+	if (opened || veer_maps_lock(maps, cli.pin_root, err, sizeof(err))) {
+		fail("%s", err);
+		return EXIT_FAILED;
+	}
+	*have = true;
+	return 0;
 }
 
 static bool model_has_rules(const struct veer_model *model)
@@ -38,74 +63,63 @@ static bool model_has_rules(const struct veer_model *model)
 	return false;
 }
 
+/* Runs a change through the object store (configure.h). */
+static int change(const struct veer_change *c)
+{
+	struct veer_maps maps;
+	char err[VEER_ERR_LEN];
+	bool have;
+	int ret;
+
+	if (require_root())
+		return EXIT_FAILED;
+	ret = open_for_change(&maps, c->dry_run, &have);
+	if (ret)
+		return ret;
+	if (veer_change_run(cli.pin_root, have ? &maps : NULL, c, stdout,
+			    print_note, NULL, err, sizeof(err))) {
+		fail("%s (nothing was changed)", err);
+		ret = EXIT_FAILED;
+	}
+	if (!ret && have) {
+		enum veer_http_state http = veer_http_state(cli.pin_root);
+		struct veer_model model;
+
+		/* Rules the kernel cannot act on yet: say so. */
+		veer_model_init(&model);
+		if (http != VEER_HTTP_ON &&
+		    veer_maps_read_model(&maps, &model, err, sizeof(err)) ==
+			    0 &&
+		    model_has_rules(&model)) {
+			snprintf(err, sizeof(err),
+				 "header/uri rules: HTTP routing is %s",
+				 veer_http_state_text(http));
+			print_note(NULL, err);
+		}
+		veer_model_free(&model);
+	}
+	veer_maps_close(&maps);
+	return ret;
+}
+
 static int run_apply(const void *opts, int argc, char **argv)
 {
 	const struct apply_opts *o = opts;
-	struct veer_model desired, current;
-	struct veer_maps maps;
-	char err[VEER_ERR_LEN];
-	int ret = EXIT_FAILED, opened;
-	bool changed;
+	struct veer_change c = {
+		.op = VEER_CHANGE_APPLY,
+		.paths = o->files.item,
+		.path_count = (size_t)o->files.count,
+		.default_namespace = o->ns,
+		.prune = o->prune,
+		.dry_run = o->dry_run,
+	};
 
 	(void)argv;
 	if (argc != 0 || o->files.count == 0) {
 		fail("expected -f FILE (one or more)");
 		return EXIT_USAGE;
 	}
-	if (require_root())
-		return EXIT_FAILED;
-
-	veer_model_init(&desired);
-	veer_model_init(&current);
-	veer_maps_init(&maps);
-	if (veer_config_load_paths_ns(o->files.item, (size_t)o->files.count,
-				      o->ns, &desired, print_note, NULL, err,
-				      sizeof(err))) {
-		fail("%s", err);
-		goto cleanup;
-	}
-	if (veer_model_validate(&desired, err, sizeof(err))) {
-		fail("%s", err);
-		goto cleanup;
-	}
-	opened = -1;
-	if (veer_pin_root_prepare(cli.pin_root, false, err, sizeof(err)) == 0)
-		opened = veer_maps_open(cli.pin_root, &maps, err, sizeof(err));
-	if (opened && !(opened == -2 && o->dry_run)) {
-		fail("%s", err);
-		goto cleanup;
-	}
-	if (opened == 0 &&
-	    veer_maps_lock(&maps, cli.pin_root, err, sizeof(err))) {
-		fail("%s", err);
-		goto cleanup;
-	}
-	if (opened == 0 && read_model(&maps, &current))
-		goto cleanup;
-	if (opened == 0 && model_has_rules(&desired)) {
-		enum veer_http_state http = veer_http_state(cli.pin_root);
-
-		if (http != VEER_HTTP_ON) {
-			snprintf(err, sizeof(err),
-				 "header/uri rules: HTTP routing is %s",
-				 veer_http_state_text(http));
-			print_note(NULL, err);
-		}
-	}
-	if (veer_maps_apply(opened == 0 ? &maps : NULL, &current, &desired,
-			    true, o->dry_run, stdout, &changed, err,
-			    sizeof(err))) {
-		fail("%s (nothing was changed)", err);
-		goto cleanup;
-	}
-	if (!changed)
-		printf("no changes\n");
-	ret = 0;
-cleanup:
-	veer_maps_close(&maps);
-	veer_model_free(&desired);
-	veer_model_free(&current);
-	return ret;
+	return change(&c);
 }
 
 static const struct apply_opts apply_defaults = {
@@ -127,6 +141,13 @@ static const struct cli_option apply_options[] = {
 			 "namespace of objects that name none, as with "
 			 "kubectl apply -n"),
 	{
+		.name = "prune",
+		.type = CLI_FLAG,
+		.field = offsetof(struct apply_opts, prune),
+		.help = "also delete stored objects of the kinds and "
+			"namespaces in FILEs that FILEs no longer hold",
+	},
+	{
 		.name = "dry-run",
 		.type = CLI_FLAG,
 		.field = offsetof(struct apply_opts, dry_run),
@@ -140,15 +161,20 @@ static const char apply_details[] =
 	"  Files are veer's native YAML or Istio/Kubernetes YAML\n"
 	"  (VirtualService, DestinationRule, ServiceEntry, WorkloadEntry,\n"
 	"  Service, Pod, List); a directory means its *.yaml, *.yml and\n"
-	"  *.json files. Everything is parsed and validated before anything\n"
-	"  is written; a bad file changes nothing. Each service switches\n"
-	"  atomically. Entries a host no longer defines are removed; other\n"
-	"  services are left alone.\n";
+	"  *.json files. As with kubectl, each object (a native service, an\n"
+	"  Istio or Kubernetes object) is stored by kind, namespace and name\n"
+	"  (see veer get KIND), and the maps hold what all stored objects\n"
+	"  say together: a VirtualService can be applied alone once its\n"
+	"  host's Service and DestinationRule were applied before. The\n"
+	"  whole is parsed and validated before anything is written; a bad\n"
+	"  file changes nothing. Each service switches atomically. The\n"
+	"  store survives a reboot: veer attach restores it.\n";
 
 const struct cli_command apply_command = {
 	.name = "apply",
-	.args = "-f FILE|DIR [-f FILE|DIR ...] [-n NAMESPACE] [--dry-run]",
-	.summary = "create or update the services defined in FILEs",
+	.args = "-f FILE|DIR [-f FILE|DIR ...] [-n NAMESPACE] [--prune] "
+		"[--dry-run]",
+	.summary = "create or update the objects in FILEs",
 	.details = apply_details,
 	CLI_OPTIONS(apply_options, apply_defaults),
 	.run = run_apply,
@@ -272,7 +298,6 @@ static int run_weight(const void *opts, int argc, char **argv)
 	char err[VEER_ERR_LEN];
 	int ret = EXIT_FAILED, rc = 0;
 	size_t i;
-	bool changed;
 
 	if (argc < 2) {
 		fail("expected SERVICE SUBSET=WEIGHT [SUBSET=WEIGHT ...]");
@@ -302,8 +327,8 @@ static int run_weight(const void *opts, int argc, char **argv)
 		ret = rc;
 		goto cleanup;
 	}
-	if (veer_maps_apply(&maps, &current, &desired, false, false, stdout,
-			    &changed, err, sizeof(err))) {
+	if (veer_change_weights(cli.pin_root, &maps, &current, &desired, stdout,
+				err, sizeof(err))) {
 		fail("%s (nothing was changed)", err);
 		goto cleanup;
 	}
@@ -332,39 +357,80 @@ const struct cli_command weight_command = {
 
 /* ---- delete ---------------------------------------------------------- */
 
-static int run_delete(const void *opts, int argc, char **argv)
+struct delete_opts {
+	struct cli_strings files;
+	const char *ns;
+	bool dry_run;
+};
+
+static const struct delete_opts delete_defaults = {};
+
+static const struct cli_option delete_options[] = {
+	{
+		.name = "file",
+		.flag = 'f',
+		.type = CLI_STRINGS,
+		.field = offsetof(struct delete_opts, files),
+		.metavar = "FILE|DIR",
+		.what = "files",
+		.max = VEER_MAX_CONFIG_FILES,
+		.help = "delete the objects these files hold",
+	},
+	NAMESPACE_OPTION(struct delete_opts, ns,
+			 "the namespace of NAME, of objects in FILEs that "
+			 "name none, or SERVICE is looked up in (default "
+			 "'default')"),
+	{
+		.name = "dry-run",
+		.type = CLI_FLAG,
+		.field = offsetof(struct delete_opts, dry_run),
+		.help = "print what would change, change nothing",
+	},
+	{},
+};
+
+/*
+ * `veer delete SERVICE`, from before the object store: the native
+ * services it names go as their objects; an Istio host is made by
+ * objects the user names.
+ */
+static int delete_services(const struct delete_opts *o, const char *arg,
+			   struct veer_change *c)
 {
-	const char *ns = ((const struct service_opts *)opts)->ns;
+	static struct veer_object_key keys[VEER_MAX_CONFIG_FILES];
 	struct veer_model current, chosen;
 	struct veer_maps maps;
-	char err[VEER_ERR_LEN];
-	int ret = EXIT_FAILED;
 	size_t i;
+	int ret = EXIT_FAILED;
 
-	if (argc != 1) {
-		fail("expected one SERVICE");
-		return EXIT_USAGE;
-	}
-	if (require_root())
-		return EXIT_FAILED;
 	veer_model_init(&current);
 	veer_model_init(&chosen);
-	if (open_maps_locked(&maps))
+	if (require_root() || open_maps(&maps))
 		goto out;
 	if (read_model(&maps, &current) == 0 &&
-	    select_services(&current, argv[0], ns, &chosen) == 0) {
+	    select_services(&current, arg, o->ns, &chosen) == 0) {
 		ret = 0;
-		for (i = 0; i < chosen.count; i++) {
-			if (veer_maps_delete_service(&maps, &current,
-						     chosen.services[i].name,
-						     err, sizeof(err))) {
-				fail("%s", err);
+		for (i = 0; i < chosen.count && !ret; i++) {
+			const struct veer_service_model *svc =
+				&chosen.services[i];
+
+			if (svc->host[0] || i == VEER_MAX_CONFIG_FILES) {
+				fail("service %s comes from Istio/Kubernetes "
+				     "objects: delete those (veer get "
+				     "vs,dr,se,svc -A; veer delete KIND NAME "
+				     "or -f FILE)",
+				     svc->name);
 				ret = EXIT_FAILED;
-				continue;
+				break;
 			}
-			printf("service %s: deleted\n",
-			       chosen.services[i].name);
+			memset(&keys[i], 0, sizeof(keys[i]));
+			snprintf(keys[i].kind, sizeof(keys[i].kind), "%s",
+				 VEER_NATIVE_KIND);
+			snprintf(keys[i].name, sizeof(keys[i].name), "%s",
+				 svc->name);
 		}
+		c->keys = keys;
+		c->key_count = chosen.count;
 	}
 	veer_maps_close(&maps);
 out:
@@ -373,11 +439,75 @@ out:
 	return ret;
 }
 
+static int run_delete(const void *opts, int argc, char **argv)
+{
+	const struct delete_opts *o = opts;
+	struct veer_object_key key;
+	struct veer_change c = {
+		.op = VEER_CHANGE_DELETE,
+		.paths = o->files.item,
+		.path_count = (size_t)o->files.count,
+		.default_namespace = o->ns,
+		.dry_run = o->dry_run,
+	};
+	const char *kind;
+	char buf[CLI_QUOTE_BUF];
+	int ret;
+
+	if (o->files.count) {
+		if (argc) {
+			fail("expected -f FILE or KIND NAME, not both");
+			return EXIT_USAGE;
+		}
+		return change(&c);
+	}
+	if (argc == 2) {
+		kind = veer_kind_canonical(argv[0]);
+		if (!kind) {
+			fail("unknown kind '%s' (%s)", cli_quote(argv[0], buf),
+			     veer_kind_list());
+			return EXIT_USAGE;
+		}
+		memset(&key, 0, sizeof(key));
+		snprintf(key.kind, sizeof(key.kind), "%s", kind);
+		if (veer_kind_namespaced(kind))
+			snprintf(key.ns, sizeof(key.ns), "%s",
+				 o->ns ? o->ns : "default");
+		if (strlen(argv[1]) >= sizeof(key.name)) {
+			fail("name too long: '%s'", cli_quote(argv[1], buf));
+			return EXIT_USAGE;
+		}
+		snprintf(key.name, sizeof(key.name), "%s", argv[1]);
+		c.keys = &key;
+		c.key_count = 1;
+		return change(&c);
+	}
+	if (argc != 1) {
+		fail("expected -f FILE, KIND NAME or SERVICE");
+		return EXIT_USAGE;
+	}
+	if (veer_kind_canonical(argv[0])) {
+		fail("expected KIND NAME: which %s?", argv[0]);
+		return EXIT_USAGE;
+	}
+	ret = delete_services(o, argv[0], &c);
+	return ret ? ret : change(&c);
+}
+
+static const char delete_details[] =
+	"  Removes stored objects: those in FILEs (as with kubectl delete\n"
+	"  -f), or one by KIND (vs, dr, se, we, svc, pod, native) and NAME.\n"
+	"  What is left must still be a valid configuration, or nothing is\n"
+	"  deleted. A host whose last object goes has its services removed:\n"
+	"  no new connections, live ones finish. SERVICE (a native service's\n"
+	"  name) deletes that service's object.\n";
+
 const struct cli_command delete_command = {
 	.name = "delete",
-	.args = "SERVICE [-n NAMESPACE]",
-	.summary = "remove a service: no new connections; live ones finish",
-	.details = NAMING,
-	CLI_OPTIONS(service_options, service_defaults),
+	.args = "-f FILE|DIR ... | KIND NAME | SERVICE [-n NAMESPACE] "
+		"[--dry-run]",
+	.summary = "remove objects: their services take no new connections",
+	.details = delete_details,
+	CLI_OPTIONS(delete_options, delete_defaults),
 	.run = run_delete,
 };

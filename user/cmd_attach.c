@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "configure.h"
+#include "objstore.h"
 #include "loader.h"
 #include "veer_abi.h"
 
@@ -41,6 +43,50 @@ enum attach_mode {
 	ATTACH_TC,
 	ATTACH_XDP, /* XDP ingress, TC egress (and TC ingress) */
 };
+
+/*
+ * Maps without services (loaded now, after a reboot) get the stored
+ * configuration, before any traffic is attached to them.
+ */
+static int restore_store(void)
+{
+	struct veer_objstore store;
+	struct veer_maps maps;
+	char err[VEER_ERR_LEN];
+	size_t objects, services;
+	long held;
+	int ret = -1;
+
+	if (veer_objstore_open(&store, cli.pin_root, err, sizeof(err))) {
+		fail("%s", err);
+		return -1;
+	}
+	if (!veer_objstore_exists(&store))
+		return 0;
+	if (veer_maps_open(cli.pin_root, &maps, err, sizeof(err))) {
+		fail("%s", err);
+		return -1;
+	}
+	held = veer_maps_count_entries(maps.services);
+	if (held != 0) {
+		veer_maps_close(&maps);
+		return 0;
+	}
+	if (veer_change_restore(cli.pin_root, &maps, &objects, &services, err,
+				sizeof(err)))
+		fail("cannot restore the stored configuration: %s (the "
+		     "programs are loaded; attach again once the store is "
+		     "fixed)",
+		     err);
+	else if (objects)
+		ret = printf("restored %zu object%s (%zu service%s) from %s\n",
+			     objects, objects == 1 ? "" : "s", services,
+			     services == 1 ? "" : "s", store.dir) < 0;
+	else
+		ret = 0;
+	veer_maps_close(&maps);
+	return ret;
+}
 
 struct attach_opts {
 	int mode; /* enum attach_mode */
@@ -280,6 +326,8 @@ static int run_attach(const void *opts, int argc, char **argv)
 		fail("%s", err);
 		goto cleanup;
 	}
+	if (restore_store())
+		goto cleanup;
 	if (o->cgroup) {
 		if (veer_cgroup_attach(o->cgroup, sock_fds, err, sizeof(err))) {
 			fail("%s", err);

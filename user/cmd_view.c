@@ -18,6 +18,7 @@
 struct view_opts {
 	const char *ns; /* -n: only this namespace's hosts */
 	int format; /* enum veer_format */
+	bool all_namespaces; /* get KIND -A */
 };
 
 /* The SERVICE of get and stats: NULL, all of them. */
@@ -77,6 +78,13 @@ static int run_get(const void *opts, int argc, char **argv)
 	char err[VEER_ERR_LEN];
 	int ret;
 
+	if (argc && get_names_kinds(argv[0]))
+		return get_objects(argc, argv, o->ns, o->all_namespaces,
+				   o->format);
+	if (o->all_namespaces) {
+		fail("-A lists objects: veer get KIND -A");
+		return EXIT_USAGE;
+	}
 	ret = view_service(argc, argv, &service);
 	if (ret)
 		return ret;
@@ -187,15 +195,48 @@ static const struct cli_option view_options[] = {
 	{},
 };
 
+/* get: the view options, and -A for objects. */
+static const struct cli_option get_options[] = {
+	{
+		.name = "output",
+		.flag = 'o',
+		.type = CLI_ENUM,
+		.field = offsetof(struct view_opts, format),
+		.names = view_formats,
+		.what = "output format",
+		.help = "how to print them",
+	},
+	NAMESPACE_OPTION(struct view_opts, ns,
+			 "with SERVICE, the namespace it is looked up in; "
+			 "with KIND, the objects of that namespace (default "
+			 "'default'); without either, only the hosts of that "
+			 "namespace"),
+	{
+		.name = "all-namespaces",
+		.flag = 'A',
+		.type = CLI_FLAG,
+		.field = offsetof(struct view_opts, all_namespaces),
+		.help = "with KIND, the objects of every namespace",
+	},
+	{},
+};
+
 const struct cli_command get_command = {
 	.name = "get",
-	.args = "[SERVICE] [-n NAMESPACE] [-o table|json|yaml]",
-	.summary = "show services, subsets, weights and backends held in the "
-		   "maps",
+	.args = "[SERVICE | KIND[,KIND...] [NAME]] [-n NAMESPACE | -A] "
+		"[-o table|json|yaml]",
+	.summary = "show services held in the maps, or stored objects",
 	.details =
-		"  -o yaml prints Istio YAML (ServiceEntry, DestinationRule,\n"
-		"  VirtualService) that 'veer apply' accepts back.\n" NAMING,
-	CLI_OPTIONS(view_options, view_defaults),
+		"  Without KIND: the services, subsets, weights and backends\n"
+		"  the maps hold; -o yaml prints them as Istio YAML\n"
+		"  (ServiceEntry, DestinationRule, VirtualService) for "
+		"another\n"
+		"  node's veer apply. With KIND (vs, dr, se, we, svc, pod,\n"
+		"  native, a list of them, or all): the stored objects as "
+		"they\n"
+		"  were applied; -o yaml gives a file veer apply accepts "
+		"back.\n" NAMING,
+	CLI_OPTIONS(get_options, view_defaults),
 	.run = run_get,
 };
 

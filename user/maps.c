@@ -17,7 +17,7 @@
 
 #include "abi_check.h"
 #include "addr.h"
-#include "config.h"
+#include "wait.h"
 #include "loader.h"
 
 void veer_maps_init(struct veer_maps *maps)

@@ -182,6 +182,13 @@ static bool token_ok(const char *s, size_t max)
 	return true;
 }
 
+static bool same_key(const struct veer_object_key *a,
+		     const struct veer_object_key *b)
+{
+	return !strcmp(a->kind, b->kind) && !strcmp(a->ns, b->ns) &&
+	       !strcmp(a->name, b->name);
+}
+
 static bool key_ok(const struct veer_object_key *k)
 {
 	return token_ok(k->kind, sizeof(k->kind)) &&
@@ -510,8 +517,7 @@ int veer_objstore_read(const struct veer_objstore *st,
 	veer_objset_init(&one);
 	ret = read_records(&one, path, VEER_OBJECT_MAX_BYTES + LINE_MAX_LEN * 3,
 			   false, err, errlen);
-	if (ret == 0 &&
-	    (one.live != 1 || memcmp(&one.objects[0].key, key, sizeof(*key))))
+	if (ret == 0 && (one.live != 1 || !same_key(&one.objects[0].key, key)))
 		ret = veer_fail_at(err, errlen, path, 0, 0,
 				   "damaged: does not hold the object its "
 				   "path names; " RECOVER_HINT);

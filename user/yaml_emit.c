@@ -159,3 +159,102 @@ int veer_yaml_emit_document(const struct veer_ynode *node, char **text,
 	}
 	return 0;
 }
+
+/* ---- JSON ---- */
+
+static void json_string(FILE *out, const char *text, size_t len)
+{
+	size_t i;
+
+	fputc('"', out);
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)text[i];
+
+		if (c == '"' || c == '\\')
+			fprintf(out, "\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(out, "\\u%04x", c);
+		else
+			fputc(c, out);
+	}
+	fputc('"', out);
+}
+
+/* A YAML number as JSON: decimal, no '+', no leading zeros' octal. */
+static void json_number(FILE *out, const struct veer_ynode *n)
+{
+	char text[64];
+	char *end;
+
+	if (n->len >= sizeof(text)) {
+		json_string(out, n->text, n->len);
+		return;
+	}
+	memcpy(text, n->text, n->len);
+	text[n->len] = '\0';
+	if (n->kind == VEER_YSCALAR_INT) {
+		long long v;
+
+		if (text[0] == '0' && text[1] == 'o')
+			v = strtoll(text + 2, &end, 8);
+		else
+			v = strtoll(text, &end, 0);
+		if (*end)
+			json_string(out, n->text, n->len);
+		else
+			fprintf(out, "%lld", v);
+		return;
+	}
+	/* .inf and .nan have no JSON number. */
+	if (strchr(text, 'n') || strchr(text, 'N'))
+		json_string(out, n->text, n->len);
+	else
+		fputs(text[0] == '+' ? text + 1 : text, out);
+}
+
+void veer_yaml_emit_json(FILE *out, const struct veer_ynode *n)
+{
+	size_t i;
+
+	switch (n->type) {
+	case VEER_YNODE_MAP:
+		fputc('{', out);
+		for (i = 0; i < n->len; i++) {
+			const struct veer_ynode *k = veer_ynode_key(n, i);
+
+			if (i)
+				fputc(',', out);
+			json_string(out, k->text, k->len);
+			fputc(':', out);
+			veer_yaml_emit_json(out, veer_ynode_value(n, i));
+		}
+		fputc('}', out);
+		return;
+	case VEER_YNODE_SEQ:
+		fputc('[', out);
+		for (i = 0; i < n->len; i++) {
+			if (i)
+				fputc(',', out);
+			veer_yaml_emit_json(out, n->items[i]);
+		}
+		fputc(']', out);
+		return;
+	default:
+		break;
+	}
+	switch (n->kind) {
+	case VEER_YSCALAR_NULL:
+		fputs("null", out);
+		break;
+	case VEER_YSCALAR_BOOL:
+		fputs(n->text[0] == 't' || n->text[0] == 'T' ? "true" : "false",
+		      out);
+		break;
+	case VEER_YSCALAR_INT:
+	case VEER_YSCALAR_FLOAT:
+		json_number(out, n);
+		break;
+	default:
+		json_string(out, n->text, n->len);
+	}
+}

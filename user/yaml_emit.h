@@ -25,4 +25,7 @@ void veer_yaml_emit_scalar(FILE *out, const struct veer_ynode *node);
 int veer_yaml_emit_document(const struct veer_ynode *node, char **text,
 			    size_t *len);
 
+/* node as one line of JSON (no newline): `veer get KIND -o json`. */
+void veer_yaml_emit_json(FILE *out, const struct veer_ynode *node);
+
 #endif /* VEER_YAML_EMIT_H */

@@ -162,6 +162,10 @@ lab_init() {
 	lab_require_tools "$@"
 	lab_ensure_bpffs
 	LAB_TMP=$(mktemp -d "${TMPDIR:-/tmp}/veer-${LAB_ID}.XXXXXX")
+	# The lab's object store (veer apply keeps objects there), gone with
+	# LAB_TMP unless the caller chose one.
+	: "${VEER_STATE_DIR:=$LAB_TMP/state}"
+	export VEER_STATE_DIR
 	mkfifo "$LAB_TMP/poll"
 	exec {LAB_POLL_FD}<>"$LAB_TMP/poll"
 	trap lab_cleanup EXIT

@@ -33,7 +33,9 @@
 #   weight product old=80 new=20`: requests with `X-group: test` all to new
 #   (v2) before and after the weight change, the others all to old, then
 #   80/20 (cgroup mode: the weighted route and unseenDefault for both).
-# - `veer get -o yaml` applied back with `veer apply -f` says "no changes".
+# - `veer weight` writes through to the stored VirtualService;
+#   `veer get all -A -o yaml` applied back says "no changes"; `veer get -o
+#   yaml` (the maps' services) is accepted whole by an empty store.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/lab.sh"
 
@@ -488,17 +490,39 @@ t_rule_burst "product old=80 new=20: X-group test -> new" "$PROD_HOST" \
 t_rule_burst "product old=80 new=20: no X-group" "$PROD_HOST" "$PROD_VIP" \
 	"$PROD_PORT" "$N" 80 80 defaultRequests
 
-# ---- round trip: get -o yaml | apply -------------------------------------
+# ---- round trip: get KIND -o yaml | apply ---------------------------------
+
+# `veer weight` wrote through to the stored VirtualService: its default
+# route now says 80/20, in the form apply reads back.
+if veer get vs product-vs -n hands-on -o yaml >"$LAB_TMP/product-vs.yaml" 2>"$LAB_TMP/pvs.err" &&
+	grep -A1 'subset: old' "$LAB_TMP/product-vs.yaml" | grep -q 'weight: 80' &&
+	grep -A1 'subset: new' "$LAB_TMP/product-vs.yaml" | grep -q 'weight: 20'; then
+	t_pass "veer weight wrote old=80 new=20 into the stored VirtualService hands-on/product-vs"
+else
+	t_fail "stored VirtualService hands-on/product-vs after veer weight: $(oneline "$LAB_TMP/product-vs.yaml") $(oneline "$LAB_TMP/pvs.err")"
+fi
 
 snapshot "$LAB_TMP/rt-before.json"
 t_names "veer get -o json" "$LAB_TMP/rt-before.json" "$CUST4" "$CUST6" \
 	"$PH_HOST" "$TCP_HOST" "$PROD_HOST"
-if veer get -o yaml >"$LAB_TMP/roundtrip.yaml" 2>"$LAB_TMP/rt.err" &&
+# Every stored object, as applied: applying them again changes nothing.
+if veer get all -A -o yaml >"$LAB_TMP/roundtrip.yaml" 2>"$LAB_TMP/rt.err" &&
 	[[ -s $LAB_TMP/roundtrip.yaml ]]; then
-	t_pass "veer get -o yaml: $(wc -l <"$LAB_TMP/roundtrip.yaml") lines"
-	t_no_changes "veer get -o yaml applied back (round trip)" -f "$LAB_TMP/roundtrip.yaml"
+	t_pass "veer get all -A -o yaml: $(grep -c '^kind:' "$LAB_TMP/roundtrip.yaml") objects"
+	t_no_changes "veer get all -A -o yaml applied back (round trip)" -f "$LAB_TMP/roundtrip.yaml"
 else
-	t_fail "veer get -o yaml: $(oneline "$LAB_TMP/rt.err")"
+	t_fail "veer get all -A -o yaml: $(oneline "$LAB_TMP/rt.err")"
+fi
+# The maps' services as Istio YAML: what another node's (empty) store
+# takes whole; a dry run against no maps at all.
+if veer get -o yaml >"$LAB_TMP/services.yaml" 2>"$LAB_TMP/svc.err" &&
+	VEER_STATE_DIR=$LAB_TMP/elsewhere nsenter --net="/run/netns/$NS_NODE" -- \
+		"$VEER_BIN" --pin-root "/sys/fs/bpf/veer-nothing-$$" apply --dry-run \
+		-f "$LAB_TMP/services.yaml" >"$LAB_TMP/elsewhere.out" 2>&1 &&
+	grep -q "^service $PROD_HOST: created" "$LAB_TMP/elsewhere.out"; then
+	t_pass "veer get -o yaml: a whole configuration another store accepts ($(wc -l <"$LAB_TMP/services.yaml") lines)"
+else
+	t_fail "veer get -o yaml into an empty store: $(oneline "$LAB_TMP/elsewhere.out") $(oneline "$LAB_TMP/svc.err")"
 fi
 
 t_check_ct_drained

@@ -6,7 +6,7 @@
  */
 #include <CUnit/Basic.h>
 #include <string.h>
-#include "config.h"
+#include "load.h"
 #include "unit.h"
 
 /* A native service already in the model: failures must leave it alone. */
@@ -24,7 +24,7 @@ void unit_load_base(struct veer_model *m)
 	char err[512] = "";
 
 	veer_model_init(m);
-	UNIT_CHECK(veer_config_load_buffer("base.yaml", base_yaml,
+	UNIT_CHECK(veer_load_native_buffer("base.yaml", base_yaml,
 					   strlen(base_yaml), m, err,
 					   sizeof(err)) == 0,
 		   "%s", err);

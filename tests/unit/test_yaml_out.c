@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "addr.h"
-#include "config.h"
+#include "load.h"
 #include "output.h"
 #include "unit.h"
 
@@ -104,11 +104,10 @@ static void test_round_trip(void)
 	veer_model_init(&first);
 	veer_model_init(&second);
 	/* The unit tests run from the repository root (make test). */
-	CU_ASSERT_EQUAL_FATAL(veer_config_load_paths(scenario_files,
-						     ARRAY_SIZE(scenario_files),
-						     &first, NULL, NULL, err,
-						     sizeof(err)),
-			      0);
+	CU_ASSERT_EQUAL_FATAL(
+		veer_load_paths(scenario_files, ARRAY_SIZE(scenario_files),
+				NULL, &first, NULL, NULL, err, sizeof(err)),
+		0);
 	if (err[0])
 		fprintf(stderr, "%s\n", err);
 	CU_ASSERT_TRUE(first.count >= 6);
@@ -123,10 +122,10 @@ static void test_round_trip(void)
 	f = open_memstream(&text, &len);
 	CU_ASSERT_EQUAL_FATAL(veer_print_yaml(f, &first, err, sizeof(err)), 0);
 	fclose(f);
-	CU_ASSERT_EQUAL_FATAL(
-		veer_config_load_buffers(&name, (const char **)&text, &len, 1,
-					 &second, NULL, NULL, err, sizeof(err)),
-		0);
+	CU_ASSERT_EQUAL_FATAL(veer_load_buffers(&name, (const char **)&text,
+						&len, 1, NULL, &second, NULL,
+						NULL, err, sizeof(err)),
+			      0);
 	a = dump(&first);
 	b = dump(&second);
 	CU_ASSERT_STRING_EQUAL(a, b);
@@ -156,8 +155,8 @@ static void test_refuses_what_istio_cannot_say(void)
 	FILE *f;
 
 	veer_model_init(&m);
-	CU_ASSERT_EQUAL_FATAL(veer_config_load_paths(files, 3, &m, NULL, NULL,
-						     err, sizeof(err)),
+	CU_ASSERT_EQUAL_FATAL(veer_load_paths(files, 3, NULL, &m, NULL, NULL,
+					      err, sizeof(err)),
 			      0);
 	/* IPv6 entry of port 80 weighted unlike its IPv4 twin. */
 	for (i = 0; i < m.count; i++)
