@@ -370,6 +370,9 @@ struct loader {
 	struct veer_objset *objects; /* the inputs' objects, collected */
 	bool collect_only; /* the inputs name objects, they define none */
 	bool store; /* an empty configuration is a configuration */
+	/* Inputs parsed but fed after the stored objects: their formats. */
+	bool defer;
+	unsigned char *deferred;
 	const char *ns;
 };
 
@@ -418,6 +421,40 @@ static int collect_objects(struct loader *l, const struct veer_ytree *tree)
 	return ret;
 }
 
+/* A parsed input (or stored object) to the loaders of its documents. */
+static int feed_tree(struct loader *l, struct veer_ytree *tree,
+		     enum doc_format f)
+{
+	bool *k8s, *native;
+	size_t i;
+	int ret;
+
+	if (f == DOC_K8S)
+		return veer_istio_add_tree(l->ist, tree, NULL, l->err,
+					   l->errlen);
+	if (f == DOC_NATIVE)
+		return veer_native_add_tree(tree, NULL, &l->tmp, l->err,
+					    l->errlen);
+	if (f != DOC_MIXED)
+		return 0; /* empty: nothing to do, as with kubectl */
+	/* Each document to its loader, the Kubernetes objects first. */
+	k8s = calloc(2 * tree->doc_count, sizeof(*k8s));
+	if (!k8s)
+		return veer_fail_at(l->err, l->errlen, tree->file, 0, 0,
+				    "out of memory");
+	native = k8s + tree->doc_count;
+	for (i = 0; i < tree->doc_count; i++) {
+		k8s[i] = doc_format(tree->docs[i]) == DOC_K8S;
+		native[i] = !k8s[i];
+	}
+	ret = veer_istio_add_tree(l->ist, tree, k8s, l->err, l->errlen);
+	if (!ret)
+		ret = veer_native_add_tree(tree, native, &l->tmp, l->err,
+					   l->errlen);
+	free(k8s);
+	return ret;
+}
+
 /*
  * One input, held in memory: parsed, then loaded as its format says. A
  * stored object (stored) is not an input: it counts against no input
@@ -428,8 +465,6 @@ static int load_one(struct loader *l, const char *name, const char *buf,
 {
 	struct veer_ytree *tree;
 	enum doc_format f;
-	bool *k8s, *native;
-	size_t i;
 	int ret;
 
 	if (!stored && !l->inputs++)
@@ -450,6 +485,14 @@ static int load_one(struct loader *l, const char *name, const char *buf,
 			return veer_fail_at(l->err, l->errlen, name, 0, 0,
 					    "out of memory");
 		l->trees = grown;
+		if (l->defer) {
+			unsigned char *d = realloc(l->deferred, cap);
+
+			if (!d)
+				return veer_fail_at(l->err, l->errlen, name, 0,
+						    0, "out of memory");
+			l->deferred = d;
+		}
 		l->cap = cap;
 	}
 	tree = &l->trees[l->ntrees++];
@@ -463,35 +506,29 @@ static int load_one(struct loader *l, const char *name, const char *buf,
 		l->ntrees--;
 		return 0;
 	}
-	if (f == DOC_K8S)
-		return veer_istio_add_tree(l->ist, tree, NULL, l->err,
-					   l->errlen);
-	if (f != DOC_MIXED) {
-		ret = 0; /* empty: nothing to do, as with kubectl */
-		if (f == DOC_NATIVE)
-			ret = veer_native_add_tree(tree, NULL, &l->tmp, l->err,
-						   l->errlen);
-		/* Only Istio objects point into their tree. */
+	/* Inputs after the stored objects: a clash is reported at them. */
+	if (!stored && l->defer) {
+		l->deferred[l->ntrees - 1] = (unsigned char)f;
+		return 0;
+	}
+	ret = feed_tree(l, tree, f);
+	/* Only Istio objects point into their tree. */
+	if (f == DOC_NATIVE || f == DOC_EMPTY) {
 		veer_ytree_free(tree);
 		l->ntrees--;
-		return ret;
 	}
-	/* Each document to its loader, the Kubernetes objects first. */
-	k8s = calloc(2 * tree->doc_count, sizeof(*k8s));
-	if (!k8s)
-		return veer_fail_at(l->err, l->errlen, name, 0, 0,
-				    "out of memory");
-	native = k8s + tree->doc_count;
-	for (i = 0; i < tree->doc_count; i++) {
-		k8s[i] = doc_format(tree->docs[i]) == DOC_K8S;
-		native[i] = !k8s[i];
-	}
-	ret = veer_istio_add_tree(l->ist, tree, k8s, l->err, l->errlen);
-	if (!ret)
-		ret = veer_native_add_tree(tree, native, &l->tmp, l->err,
-					   l->errlen);
-	free(k8s);
 	return ret;
+}
+
+/* The inputs load_one held back, in their order. */
+static int feed_deferred(struct loader *l, size_t inputs)
+{
+	size_t i;
+
+	for (i = 0; i < inputs; i++)
+		if (feed_tree(l, &l->trees[i], l->deferred[i]) < 0)
+			return -1;
+	return 0;
 }
 
 static int loader_init(struct loader *l, const char *ns, char *err,
@@ -542,6 +579,7 @@ static void loader_free(struct loader *l)
 	for (i = 0; i < l->ntrees; i++)
 		veer_ytree_free(&l->trees[i]);
 	free(l->trees);
+	free(l->deferred);
 	veer_model_free(&l->tmp);
 }
 
@@ -760,10 +798,15 @@ int veer_load_config(const struct veer_load_request *req,
 		return -1;
 	l.objects = req->input_objects;
 	l.collect_only = req->inputs_remove;
+	l.defer = !req->inputs_remove;
 	l.store = true;
-	if (load_paths_into(&l, req->paths, req->path_count) == 0 &&
-	    load_stored(&l, req) == 0)
-		ret = loader_finish(&l, model, note_unless_stored, &filter);
+	if (load_paths_into(&l, req->paths, req->path_count) == 0) {
+		size_t inputs = l.ntrees;
+
+		if (load_stored(&l, req) == 0 && feed_deferred(&l, inputs) == 0)
+			ret = loader_finish(&l, model, note_unless_stored,
+					    &filter);
+	}
 	loader_free(&l);
 	return ret;
 }

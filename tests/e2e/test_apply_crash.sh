@@ -231,7 +231,7 @@ veer apply -f "$LAB_TMP/refused.yaml" >"$LAB_TMP/refused.out" \
 veer get -o json >"$LAB_TMP/after.json"
 if ((rc == 1)) && [[ ! -s $LAB_TMP/refused.out ]] &&
 	(($(wc -l <"$LAB_TMP/refused.err") == 1)) &&
-	grep -q "already used by service crash0" "$LAB_TMP/refused.err" &&
+	grep -q "refused.yaml:[0-9]*:[0-9]*: services crash0 and thief both use VIP" "$LAB_TMP/refused.err" &&
 	cmp -s "$LAB_TMP/before.json" "$LAB_TMP/after.json"; then
 	t_pass "refused apply of $((N + 1)) services: exit 1, one line on stderr, nothing on stdout, veer get unchanged"
 else
