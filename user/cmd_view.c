@@ -174,21 +174,22 @@ static const char *const view_formats[] = {
 	NULL,
 };
 
+/* -o FORMAT, one of view_formats. */
+#define OUTPUT_OPTION(help_text)                                               \
+	{                                                                      \
+		.name = "output", .flag = 'o', .type = CLI_ENUM,               \
+		.field = offsetof(struct view_opts, format),                   \
+		.names = view_formats, .what = "output format",                \
+		.help = help_text,                                             \
+	}
+
 static const struct view_opts view_defaults = {
 	.format = VEER_FORMAT_TABLE,
 };
 
 /* get and stats take the same options; stats refuses -o yaml. */
 static const struct cli_option view_options[] = {
-	{
-		.name = "output",
-		.flag = 'o',
-		.type = CLI_ENUM,
-		.field = offsetof(struct view_opts, format),
-		.names = view_formats,
-		.what = "output format",
-		.help = "how to print them; stats has no yaml",
-	},
+	OUTPUT_OPTION("how to print them; stats has no yaml"),
 	NAMESPACE_OPTION(struct view_opts, ns,
 			 "with SERVICE, the namespace it is looked up in; "
 			 "without, only the hosts of that namespace"),
@@ -197,15 +198,7 @@ static const struct cli_option view_options[] = {
 
 /* get: the view options, and -A for objects. */
 static const struct cli_option get_options[] = {
-	{
-		.name = "output",
-		.flag = 'o',
-		.type = CLI_ENUM,
-		.field = offsetof(struct view_opts, format),
-		.names = view_formats,
-		.what = "output format",
-		.help = "how to print them",
-	},
+	OUTPUT_OPTION("how to print them"),
 	NAMESPACE_OPTION(struct view_opts, ns,
 			 "with SERVICE, the namespace it is looked up in; "
 			 "with KIND, the objects of that namespace (default "

@@ -468,6 +468,19 @@ static const struct veer_object *object_of(struct session *s,
 	return veer_objset_find(&s->stored, key);
 }
 
+/* A rewritten object (text, malloc'd: taken) into the change. */
+static int put_rewritten(struct session *s, struct veer_objset *changes,
+			 const struct veer_object_key *key, char *text,
+			 size_t len)
+{
+	int ret = veer_objset_put(changes, key, text, len, NULL, NULL);
+
+	free(text);
+	return ret ? veer_fail_at(s->err, s->errlen, NULL, 0, 0,
+				  "out of memory")
+		   : 0;
+}
+
 static int native_weights(struct session *s,
 			  const struct veer_service_model *svc,
 			  struct veer_objset *changes)
@@ -477,7 +490,6 @@ static int native_weights(struct session *s,
 	const struct veer_object *o;
 	char *text;
 	size_t len;
-	int ret;
 
 	memset(&key, 0, sizeof(key));
 	snprintf(key.kind, sizeof(key.kind), "%s", VEER_NATIVE_KIND);
@@ -493,11 +505,7 @@ static int native_weights(struct session *s,
 		    VEER_STORED_PREFIX VEER_NATIVE_KIND, o->text, o->len, w,
 		    weights_of(svc, w), &text, &len, s->err, s->errlen))
 		return -1;
-	ret = veer_objset_put(changes, &key, text, len, NULL, NULL);
-	free(text);
-	return ret ? veer_fail_at(s->err, s->errlen, NULL, 0, 0,
-				  "out of memory")
-		   : 0;
+	return put_rewritten(s, changes, &key, text, len);
 }
 
 /* The default route of the VirtualService behind an Istio service. */
@@ -512,7 +520,6 @@ static int route_weights(struct session *s,
 	const struct veer_object *o;
 	char *text;
 	size_t len;
-	int ret;
 
 	if (!b || !b->route.vs_name[0])
 		return veer_fail_at(
@@ -536,11 +543,7 @@ static int route_weights(struct session *s,
 				   b->route.dest_host, w, weights_of(svc, w),
 				   &text, &len, s->err, s->errlen))
 		return -1;
-	ret = veer_objset_put(changes, &key, text, len, NULL, NULL);
-	free(text);
-	return ret ? veer_fail_at(s->err, s->errlen, NULL, 0, 0,
-				  "out of memory")
-		   : 0;
+	return put_rewritten(s, changes, &key, text, len);
 }
 
 int veer_change_weights(const char *pin_root, const struct veer_maps *maps,

@@ -366,6 +366,7 @@ struct loader {
 	char first[256]; /* first input's name, for input-less messages */
 	char *err;
 	size_t errlen;
+	char no_err[1];
 	/* With the object store (veer_load_config); NULL/false otherwise. */
 	struct veer_objset *objects; /* the inputs' objects, collected */
 	bool collect_only; /* the inputs name objects, they define none */
@@ -535,6 +536,12 @@ static int loader_init(struct loader *l, const char *ns, char *err,
 		       size_t errlen)
 {
 	memset(l, 0, sizeof(*l));
+	/* Callers that want no message still get a place to write it. */
+	if (!err || errlen == 0) {
+		err = l->no_err;
+		errlen = sizeof(l->no_err);
+	}
+	err[0] = '\0';
 	l->err = err;
 	l->errlen = errlen;
 	veer_model_init(&l->tmp);
@@ -590,15 +597,9 @@ int veer_load_buffers(const char *const *names, const char *const *bufs,
 		      size_t errlen)
 {
 	struct loader l;
-	char dummy[1];
 	size_t i;
 	int ret = -1;
 
-	if (!err || errlen == 0) {
-		err = dummy;
-		errlen = sizeof(dummy);
-	}
-	err[0] = '\0';
 	if (loader_init(&l, default_namespace, err, errlen) < 0)
 		return -1;
 	for (i = 0; i < count; i++) {
@@ -665,14 +666,8 @@ int veer_load_paths(const char *const *paths, size_t count,
 		    veer_note_fn note, void *note_ctx, char *err, size_t errlen)
 {
 	struct loader l;
-	char dummy[1];
 	int ret = -1;
 
-	if (!err || errlen == 0) {
-		err = dummy;
-		errlen = sizeof(dummy);
-	}
-	err[0] = '\0';
 	if (loader_init(&l, default_namespace, err, errlen) < 0)
 		return -1;
 	if (load_paths_into(&l, paths, count) == 0)
@@ -786,14 +781,8 @@ int veer_load_config(const struct veer_load_request *req,
 {
 	struct note_filter filter = {.note = note, .ctx = note_ctx};
 	struct loader l;
-	char dummy[1];
 	int ret = -1;
 
-	if (!err || errlen == 0) {
-		err = dummy;
-		errlen = sizeof(dummy);
-	}
-	err[0] = '\0';
 	if (loader_init(&l, req->default_namespace, err, errlen) < 0)
 		return -1;
 	l.objects = req->input_objects;

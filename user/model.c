@@ -245,10 +245,13 @@ static bool name_char_ok(char c)
 }
 
 /*
- * Returns NULL when `name` (a field of `max` bytes) is a valid name, else
- * why not. A missing NUL means the name filled the whole field.
+ * Returns NULL when `name` (a field of `max` bytes) is a valid name: letters,
+ * digits, '.', '-', '_' and the characters of `extra`; else why not (charset
+ * when a character is not allowed). A missing NUL means the name filled the
+ * whole field.
  */
-static const char *name_problem(const char *name, size_t max)
+static const char *name_problem(const char *name, size_t max, const char *extra,
+				const char *charset)
 {
 	size_t len = strnlen(name, max), i;
 
@@ -257,29 +260,23 @@ static const char *name_problem(const char *name, size_t max)
 	if (len == max)
 		return "too long";
 	for (i = 0; i < len; i++)
-		if (!name_char_ok(name[i]))
-			return "only letters, digits, '.', '-' and '_' allowed";
+		if (!name_char_ok(name[i]) && !strchr(extra, name[i]))
+			return charset;
 	return NULL;
 }
+
+#define SUBSET_NAME_PROBLEM(name)                                              \
+	name_problem(name, sizeof(name), "",                                   \
+		     "only letters, digits, '.', '-' and '_' allowed")
 
 /*
  * Service names may also hold ':' and '/': an Istio host with several
  * VIP:port entries names them "host:port" and "host:port/ipv6".
  */
-static const char *service_name_problem(const char *name, size_t max)
-{
-	size_t len = strnlen(name, max), i;
-
-	if (len == 0)
-		return "must not be empty";
-	if (len == max)
-		return "too long";
-	for (i = 0; i < len; i++)
-		if (!name_char_ok(name[i]) && name[i] != ':' && name[i] != '/')
-			return "only letters, digits, '.', '-', '_', ':' and "
-			       "'/' allowed";
-	return NULL;
-}
+#define SERVICE_NAME_PROBLEM(name)                                             \
+	name_problem(name, sizeof(name), ":/",                                 \
+		     "only letters, digits, '.', '-', '_', ':' and '/' "       \
+		     "allowed")
 
 static const char *family_name(uint8_t family)
 {
@@ -318,7 +315,7 @@ static int validate_subset(const struct veer_service_model *svc,
 	const char *why;
 	unsigned int i, j;
 
-	why = name_problem(sub->name, sizeof(sub->name));
+	why = SUBSET_NAME_PROBLEM(sub->name);
 	if (why)
 		return fail(
 			err, errlen, loc,
@@ -498,7 +495,7 @@ int veer_service_validate(const struct veer_service_model *svc, char *err,
 	unsigned int i, sum = 0;
 	const char *why;
 
-	why = service_name_problem(svc->name, sizeof(svc->name));
+	why = SERVICE_NAME_PROBLEM(svc->name);
 	if (why)
 		return fail(
 			err, errlen, loc, "service name \"%s\": %s",
@@ -561,8 +558,7 @@ int veer_service_validate(const struct veer_service_model *svc, char *err,
 	for (i = 0; i < svc->rule_count; i++)
 		if (validate_rule(svc, i, err, errlen))
 			return -1;
-	why = svc->host[0] ? service_name_problem(svc->host, sizeof(svc->host))
-			   : NULL;
+	why = svc->host[0] ? SERVICE_NAME_PROBLEM(svc->host) : NULL;
 	if (why)
 		return fail(err, errlen, loc, "service %s: host: %s", svc->name,
 			    why);

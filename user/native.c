@@ -73,92 +73,6 @@ static int field_at(struct veer_yreader *r, const ynode *map, size_t i,
 	return (int)field_of(spec, nspec, veer_ynode_key(map, i));
 }
 
-/* veer_ydescribe, with plain scalars quoted as well: "got \"abc\"". */
-static const char *describe(const ynode *n, char *buf, size_t len)
-{
-	char q[VEER_YQUOTE_BUF];
-
-	if (n->type != VEER_YNODE_SCALAR || !n->plain ||
-	    n->kind == VEER_YSCALAR_NULL)
-		return veer_ydescribe(n, buf, len);
-	snprintf(buf, len, "\"%s\"", veer_yquote(n, q, sizeof(q)));
-	return buf;
-}
-
-static int want(struct veer_yreader *r, const ynode *n, int type,
-		const char *what)
-{
-	char d[VEER_YDESCRIBE_BUF];
-
-	if (n->type == type)
-		return 0;
-	return veer_yfail(r, n, "%s must be a %s, got %s", what,
-			  type == VEER_YNODE_MAP ? "mapping" : "list",
-			  describe(n, d, sizeof(d)));
-}
-
-/*
- * Any scalar but null is text here (`name: 1` is the name "1"), unlike
- * veer_yget_text, which wants Kubernetes' quoting; no NUL bytes.
- */
-static int get_text(struct veer_yreader *r, const ynode *n, const char *what)
-{
-	char d[VEER_YDESCRIBE_BUF];
-
-	if (n->type != VEER_YNODE_SCALAR || n->kind == VEER_YSCALAR_NULL)
-		return veer_yfail(r, n, "%s must be a string, got %s", what,
-				  describe(n, d, sizeof(d)));
-	if (memchr(n->text, '\0', n->len))
-		return veer_yfail(r, n, "%s must not contain NUL characters",
-				  what);
-	return 0;
-}
-
-static int get_name(struct veer_yreader *r, const ynode *n, const char *what,
-		    char *dst, size_t size)
-{
-	if (get_text(r, n, what) < 0)
-		return -1;
-	if (n->len == 0)
-		return veer_yfail(r, n, "%s must not be empty", what);
-	if (n->len >= size)
-		return veer_yfail(r, n, "%s is %zu bytes long, at most %zu",
-				  what, n->len, size - 1);
-	memcpy(dst, n->text, n->len + 1);
-	return 0;
-}
-
-/*
- * veer_yget_uint's rules (decimal, no leading zero), unquoted only: the
- * same weight must mean the same number to every tool reading the file.
- * Its error is replaced by this format's, which quotes plain values.
- */
-static int get_uint(struct veer_yreader *r, const ynode *n, const char *what,
-		    unsigned int min, unsigned int max, unsigned int *out)
-{
-	struct veer_yreader quiet = {0};
-	char d[VEER_YDESCRIBE_BUF];
-
-	if (n->type == VEER_YNODE_SCALAR && n->plain &&
-	    !veer_yget_uint(&quiet, n, what, min, max, out))
-		return 0;
-	return veer_yfail(r, n, "%s must be an integer %u..%u, got %s", what,
-			  min, max, describe(n, d, sizeof(d)));
-}
-
-/* YAML 1.2 core booleans only: yes/no/on/off differ between versions. */
-static int get_bool(struct veer_yreader *r, const ynode *n, const char *what,
-		    bool *out)
-{
-	struct veer_yreader quiet = {0};
-	char d[VEER_YDESCRIBE_BUF];
-
-	if (!veer_yget_bool(&quiet, n, what, out))
-		return 0;
-	return veer_yfail(r, n, "%s must be true or false, got %s", what,
-			  describe(n, d, sizeof(d)));
-}
-
 /*
  * The tree takes YAML's core tags; this format takes none, so a file
  * cannot say `!!str 80` where the schema wants a number. Recursion is
@@ -264,8 +178,8 @@ static int parse_backend(struct veer_yreader *r, const ynode *n,
 		return veer_yfail(r, n,
 				  "backend must be a string, got %s; quote "
 				  "IPv6 backends: \"[addr]:port\"",
-				  describe(n, q, sizeof(q)));
-	if (get_text(r, n, "backend") < 0)
+				  veer_ydescribe_in(r, n, q, sizeof(q)));
+	if (veer_yget_text(r, n, "backend") < 0)
 		return -1;
 	if (n->len >= VEER_ENDPOINT_STRLEN ||
 	    veer_endpoint_parse(n->text, &be.addr, &be.family, &be.port))
@@ -288,7 +202,7 @@ static int parse_backends(struct veer_yreader *r, const ynode *list,
 
 	if (veer_ynode_is_null(list))
 		return 0;
-	if (want(r, list, VEER_YNODE_SEQ, "backends") < 0)
+	if (veer_ywant(r, list, VEER_YNODE_SEQ, "backends") < 0)
 		return -1;
 	for (i = 0; i < list->len && i < VEER_MAX_BACKENDS_PER_SUBSET; i++)
 		if (parse_backend(r, list->items[i], sub) < 0)
@@ -308,7 +222,7 @@ static int parse_subset(struct veer_yreader *r, const ynode *map,
 	size_t i;
 	int ret = 0;
 
-	if (want(r, map, VEER_YNODE_MAP, "subset") < 0)
+	if (veer_ywant(r, map, VEER_YNODE_MAP, "subset") < 0)
 		return -1;
 	set_loc(&sub->loc, map);
 	for (i = 0; i < map->len && !ret; i++) {
@@ -320,12 +234,12 @@ static int parse_subset(struct veer_yreader *r, const ynode *map,
 			ret = -1;
 			break;
 		case SUB_NAME:
-			ret = get_name(r, v, "subset name", sub->name,
-				       sizeof(sub->name));
+			ret = veer_yget_name(r, v, "subset name", sub->name,
+					     sizeof(sub->name));
 			break;
 		case SUB_WEIGHT:
-			ret = get_uint(r, v, "weight", 0, VEER_WEIGHT_TOTAL,
-				       &sub->weight);
+			ret = veer_yget_uint(r, v, "weight", 0,
+					     VEER_WEIGHT_TOTAL, &sub->weight);
 			break;
 		case SUB_BACKENDS:
 			ret = parse_backends(r, v, svc, sub);
@@ -353,7 +267,7 @@ static int parse_subsets(struct veer_yreader *r, const ynode *list,
 
 	if (veer_ynode_is_null(list))
 		return 0;
-	if (want(r, list, VEER_YNODE_SEQ, "subsets") < 0)
+	if (veer_ywant(r, list, VEER_YNODE_SEQ, "subsets") < 0)
 		return -1;
 	for (i = 0; i < list->len && i < VEER_MAX_SUBSETS; i++) {
 		svc->subset_count = (unsigned int)i + 1;
@@ -372,7 +286,7 @@ static int parse_vip(struct veer_yreader *r, const ynode *n,
 {
 	char q[VEER_YQUOTE_BUF];
 
-	if (get_text(r, n, "vip") < 0)
+	if (veer_yget_text(r, n, "vip") < 0)
 		return -1;
 	if (n->len < INET6_ADDRSTRLEN &&
 	    !veer_addr_parse(n->text, &svc->key.vip, &svc->key.family))
@@ -393,7 +307,7 @@ static int parse_service(struct veer_yreader *r, const ynode *map,
 	size_t i;
 	int ret = 0;
 
-	if (want(r, map, VEER_YNODE_MAP, "service") < 0)
+	if (veer_ywant(r, map, VEER_YNODE_MAP, "service") < 0)
 		return -1;
 	/* The model grows only here: svc stays valid for this whole call. */
 	svc = veer_model_add_service(model);
@@ -410,14 +324,14 @@ static int parse_service(struct veer_yreader *r, const ynode *map,
 			ret = -1;
 			break;
 		case SVC_NAME:
-			ret = get_name(r, v, "service name", svc->name,
-				       sizeof(svc->name));
+			ret = veer_yget_name(r, v, "service name", svc->name,
+					     sizeof(svc->name));
 			break;
 		case SVC_VIP:
 			ret = parse_vip(r, v, svc);
 			break;
 		case SVC_PORT:
-			ret = get_uint(r, v, "port", 1, PORT_MAX, &port);
+			ret = veer_yget_uint(r, v, "port", 1, PORT_MAX, &port);
 			if (!ret)
 				svc->key.port = htons((uint16_t)port);
 			break;
@@ -425,7 +339,8 @@ static int parse_service(struct veer_yreader *r, const ynode *map,
 			ret = parse_subsets(r, v, svc);
 			break;
 		case SVC_AFFINITY:
-			ret = get_bool(r, v, "sourceIpAffinity", &affinity);
+			ret = veer_yget_bool(r, v, "sourceIpAffinity",
+					     &affinity);
 			if (!ret && affinity)
 				svc->flags |= VEER_SVC_F_HASH_SRC_IP;
 			break;
@@ -455,7 +370,7 @@ static int parse_document(struct veer_yreader *r, const ynode *root,
 	/* A document with only comments, or only "---". */
 	if (veer_ynode_is_null(root))
 		return 0;
-	if (want(r, root, VEER_YNODE_MAP, "the top level") < 0)
+	if (veer_ywant(r, root, VEER_YNODE_MAP, "the top level") < 0)
 		return -1;
 	/* Not VEER_YCHECK_FIELDS: its "in ..." cannot say "at top level". */
 	for (i = 0; i < root->len; i++) {
@@ -469,7 +384,7 @@ static int parse_document(struct veer_yreader *r, const ynode *root,
 					  veer_yquote(k, q, sizeof(q)));
 		if (veer_ynode_is_null(list))
 			continue;
-		if (want(r, list, VEER_YNODE_SEQ, "services") < 0)
+		if (veer_ywant(r, list, VEER_YNODE_SEQ, "services") < 0)
 			return -1;
 		for (s = 0; s < list->len; s++)
 			if (parse_service(r, list->items[s], model) < 0)
@@ -516,7 +431,7 @@ static int check_live_subsets(const struct veer_model *model, size_t first,
 int veer_native_add_tree(const struct veer_ytree *tree, const bool *only,
 			 struct veer_model *model, char *err, size_t errlen)
 {
-	struct veer_yreader r = {.err = err, .errlen = errlen};
+	struct veer_yreader r = {.err = err, .errlen = errlen, .native = true};
 	size_t first = model->count, i;
 	int ret = 0;
 

@@ -398,6 +398,42 @@ static struct veer_ynode *route_list(struct node_arena *a, const char *host,
 	return seq;
 }
 
+/* A stored object's one document, parsed. 0, or -1 with err. */
+static int parse_one(struct veer_ytree *tree, const char *name,
+		     const char *text, size_t len, char *err, size_t errlen)
+{
+	memset(tree, 0, sizeof(*tree));
+	if (veer_ytree_parse(tree, name, text, len, err, errlen))
+		return -1;
+	if (tree->doc_count == 1 && tree->docs[0])
+		return 0;
+	veer_ytree_free(tree);
+	return veer_fail_at(err, errlen, name, 0, 0,
+			    "a stored object must be one document");
+}
+
+/*
+ * The rewritten object (top: NULL when what it needed was not there) as
+ * YAML into *out, and everything the rewrite made freed.
+ */
+static int finish_rewrite(const struct veer_ynode *top, const char *name,
+			  const char *missing, struct node_arena *arena,
+			  struct veer_ytree *tree, char **out, size_t *out_len,
+			  char *err, size_t errlen)
+{
+	int ret = -1;
+
+	if (!top)
+		veer_fail_at(err, errlen, name, 0, 0, "%s", missing);
+	else if (veer_yaml_emit_document(top, out, out_len))
+		veer_fail_at(err, errlen, NULL, 0, 0, "out of memory");
+	else
+		ret = 0;
+	arena_free(arena);
+	veer_ytree_free(tree);
+	return ret;
+}
+
 int veer_objects_set_route(const char *name, const char *text, size_t len,
 			   bool tcp, unsigned int index, const char *host,
 			   const struct veer_route_weight *weights,
@@ -413,30 +449,17 @@ int veer_objects_set_route(const char *name, const char *text, size_t len,
 	struct node_arena arena = {.count = 0};
 	const struct veer_ynode *route, *top;
 	struct veer_ytree tree;
-	int ret = -1;
+	char missing[64];
 
-	memset(&tree, 0, sizeof(tree));
-	if (veer_ytree_parse(&tree, name, text, len, err, errlen) ||
-	    tree.doc_count != 1)
-		goto out;
+	if (parse_one(&tree, name, text, len, err, errlen))
+		return -1;
 	route = route_list(&arena, host, weights, count);
 	top = route ? replace_path(&arena, tree.docs[0], path, 4, route) : NULL;
-	if (!top) {
-		veer_fail_at(err, errlen, name, 0, 0,
-			     "no route spec.%s[%u].route to write the weights "
-			     "to",
-			     tcp ? "tcp" : "http", index);
-		goto out;
-	}
-	if (veer_yaml_emit_document(top, out, out_len)) {
-		veer_fail_at(err, errlen, NULL, 0, 0, "out of memory");
-		goto out;
-	}
-	ret = 0;
-out:
-	arena_free(&arena);
-	veer_ytree_free(&tree);
-	return ret;
+	snprintf(missing, sizeof(missing),
+		 "no route spec.%s[%u].route to write the weights to",
+		 tcp ? "tcp" : "http", index);
+	return finish_rewrite(top, name, missing, &arena, &tree, out, out_len,
+			      err, errlen);
 }
 
 int veer_objects_set_native_weights(const char *name, const char *text,
@@ -450,23 +473,18 @@ int veer_objects_set_native_weights(const char *name, const char *text,
 		{.index = 0},	     {.key = "weight"},
 	};
 	struct node_arena arena = {.count = 0};
-	const struct veer_ynode *top, *subsets;
+	const struct veer_ynode *top, *services, *subsets = NULL;
 	struct veer_ynode *value;
 	struct veer_ytree tree;
 	char number[16];
 	size_t i, w;
-	int ret = -1;
 
-	memset(&tree, 0, sizeof(tree));
-	if (veer_ytree_parse(&tree, name, text, len, err, errlen) ||
-	    tree.doc_count != 1)
-		goto out;
+	if (parse_one(&tree, name, text, len, err, errlen))
+		return -1;
 	top = tree.docs[0];
-	subsets = veer_ynode_get(
-		veer_ynode_get(top, "services")
-			? veer_ynode_get(top, "services")->items[0]
-			: NULL,
-		"subsets");
+	services = veer_ynode_get(top, "services");
+	if (services && services->type == VEER_YNODE_SEQ && services->len)
+		subsets = veer_ynode_get(services->items[0], "subsets");
 	for (i = 0; subsets && subsets->type == VEER_YNODE_SEQ &&
 		    i < subsets->len && top;
 	     i++) {
@@ -483,18 +501,7 @@ int veer_objects_set_native_weights(const char *name, const char *text,
 		path[3].index = i;
 		top = value ? replace_path(&arena, top, path, 5, value) : NULL;
 	}
-	if (!subsets || !top) {
-		veer_fail_at(err, errlen, name, 0, 0,
-			     "no subset weights to write the weights to");
-		goto out;
-	}
-	if (veer_yaml_emit_document(top, out, out_len)) {
-		veer_fail_at(err, errlen, NULL, 0, 0, "out of memory");
-		goto out;
-	}
-	ret = 0;
-out:
-	arena_free(&arena);
-	veer_ytree_free(&tree);
-	return ret;
+	return finish_rewrite(subsets ? top : NULL, name,
+			      "no subset weights to write the weights to",
+			      &arena, &tree, out, out_len, err, errlen);
 }

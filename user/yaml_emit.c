@@ -7,7 +7,13 @@
 
 #define INDENT_STEP 2
 
-void veer_yaml_emit_string(FILE *out, const char *text, size_t len)
+/*
+ * A double-quoted string, YAML's or JSON's: both escape the quote and the
+ * backslash alike, and control characters each its own way (control_format:
+ * \xNN for YAML, \u00NN for JSON).
+ */
+static void quoted(FILE *out, const char *text, size_t len,
+		   const char *control_format)
 {
 	size_t i;
 
@@ -18,11 +24,16 @@ void veer_yaml_emit_string(FILE *out, const char *text, size_t len)
 		if (c == '"' || c == '\\')
 			fprintf(out, "\\%c", c);
 		else if (c < 0x20 || c == 0x7f)
-			fprintf(out, "\\x%02x", c);
+			fprintf(out, control_format, c);
 		else
 			fputc(c, out);
 	}
 	fputc('"', out);
+}
+
+void veer_yaml_emit_string(FILE *out, const char *text, size_t len)
+{
+	quoted(out, text, len, "\\x%02x");
 }
 
 /*
@@ -164,20 +175,7 @@ int veer_yaml_emit_document(const struct veer_ynode *node, char **text,
 
 static void json_string(FILE *out, const char *text, size_t len)
 {
-	size_t i;
-
-	fputc('"', out);
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)text[i];
-
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
+	quoted(out, text, len, "\\u%04x");
 }
 
 /* A YAML number as JSON: decimal, no '+', no leading zeros' octal. */

@@ -98,6 +98,18 @@ const char *veer_ydescribe(const ynode *n, char *buf, size_t len)
 	}
 }
 
+const char *veer_ydescribe_in(const struct veer_yreader *r, const ynode *n,
+			      char *buf, size_t len)
+{
+	char q[VEER_YQUOTE_BUF];
+
+	if (!r->native || !n || n->type != VEER_YNODE_SCALAR || !n->plain ||
+	    n->kind == VEER_YSCALAR_NULL)
+		return veer_ydescribe(n, buf, len);
+	snprintf(buf, len, "\"%s\"", veer_yquote(n, q, sizeof(q)));
+	return buf;
+}
+
 const ynode *veer_yopt(const ynode *n)
 {
 	return veer_ynode_is_null(n) ? NULL : n;
@@ -117,21 +129,23 @@ int veer_ywant(struct veer_yreader *r, const ynode *n, int type,
 		return 0;
 	return veer_yfail(r, n, "%s must be a %s, got %s", what,
 			  type == VEER_YNODE_MAP ? "mapping" : "list",
-			  veer_ydescribe(n, d, sizeof(d)));
+			  veer_ydescribe_in(r, n, d, sizeof(d)));
 }
 
 int veer_yget_text(struct veer_yreader *r, const ynode *n, const char *what)
 {
 	char d[VEER_YDESCRIBE_BUF];
 
-	if (n->type != VEER_YNODE_SCALAR || n->kind != VEER_YSCALAR_STR) {
-		if (n->type == VEER_YNODE_SCALAR &&
-		    n->kind != VEER_YSCALAR_NULL)
+	bool scalar = n->type == VEER_YNODE_SCALAR;
+
+	if (!scalar || n->kind == VEER_YSCALAR_NULL ||
+	    (!r->native && n->kind != VEER_YSCALAR_STR)) {
+		if (scalar && n->kind != VEER_YSCALAR_NULL)
 			return veer_yfail(
 				r, n, "%s must be a string, got %s; quote it",
-				what, veer_ydescribe(n, d, sizeof(d)));
+				what, veer_ydescribe_in(r, n, d, sizeof(d)));
 		return veer_yfail(r, n, "%s must be a string, got %s", what,
-				  veer_ydescribe(n, d, sizeof(d)));
+				  veer_ydescribe_in(r, n, d, sizeof(d)));
 	}
 	if (memchr(n->text, '\0', n->len))
 		return veer_yfail(r, n, "%s must not contain NUL characters",
@@ -158,8 +172,12 @@ int veer_yget_uint(struct veer_yreader *r, const ynode *n, const char *what,
 {
 	unsigned long long value = 0;
 	char d[VEER_YDESCRIBE_BUF];
+	/* Natively, unquoted only: a weight means one number to every
+	 * tool that reads the file. */
 	bool ok = n->type == VEER_YNODE_SCALAR &&
-		  (n->kind == VEER_YSCALAR_INT || n->kind == VEER_YSCALAR_STR);
+		  (n->kind == VEER_YSCALAR_INT ||
+		   (n->kind == VEER_YSCALAR_STR && !r->native)) &&
+		  (n->plain || !r->native);
 	size_t i;
 
 	ok = ok && n->len > 0 && n->len <= UINT_DIGITS_MAX &&
@@ -171,7 +189,7 @@ int veer_yget_uint(struct veer_yreader *r, const ynode *n, const char *what,
 	if (!ok || value < min || value > max)
 		return veer_yfail(r, n, "%s must be an integer %u..%u, got %s",
 				  what, min, max,
-				  veer_ydescribe(n, d, sizeof(d)));
+				  veer_ydescribe_in(r, n, d, sizeof(d)));
 	*out = (unsigned int)value;
 	return 0;
 }
@@ -186,7 +204,7 @@ int veer_yget_bool(struct veer_yreader *r, const ynode *n, const char *what,
 		return 0;
 	}
 	return veer_yfail(r, n, "%s must be true or false, got %s", what,
-			  veer_ydescribe(n, d, sizeof(d)));
+			  veer_ydescribe_in(r, n, d, sizeof(d)));
 }
 
 bool veer_ytext_is_ci(const ynode *n, const char *name)

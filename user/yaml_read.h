@@ -29,6 +29,12 @@ struct veer_yreader {
 	size_t errlen;
 	char **notes;
 	size_t note_count, notes_dropped;
+	/*
+	 * veer's native format: any scalar but null is text (`name: 1` is
+	 * the name "1"), numbers and booleans must be unquoted, and plain
+	 * values are quoted in messages too ("got \"abc\"").
+	 */
+	bool native;
 };
 
 /* Frees the notes; the reader can be used again. */
@@ -50,6 +56,9 @@ void veer_yreader_notes(const struct veer_yreader *r, veer_note_fn fn,
 const char *veer_yquote(const ynode *n, char *buf, size_t len);
 /* What a node is, for "must be X, got Y": "a mapping", "null", ... */
 const char *veer_ydescribe(const ynode *n, char *buf, size_t len);
+/* The same in r's style (r->native quotes plain values as well). */
+const char *veer_ydescribe_in(const struct veer_yreader *r, const ynode *n,
+			      char *buf, size_t len);
 
 /* NULL for absent and null nodes: both mean "unset" in YAML and JSON. */
 const ynode *veer_yopt(const ynode *n);
