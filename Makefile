@@ -76,7 +76,7 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 	       -fno-sanitize-recover=all $(WARNINGS) -std=gnu11 -Iinclude -Iuser
 FUZZ_SRCS := user/addr.c user/model.c user/diag.c user/load.c user/native.c \
 	     user/wait.c user/yaml_tree.c $(wildcard user/istio*.c) \
-	     user/yaml_read.c
+	     user/yaml_read.c user/objects.c user/objset.c user/yaml_emit.c
 FUZZ_CORPUS := $(BUILD)/fuzz-corpus
 
 .PHONY: all test demo deps vmlinux format clean tests-bin fuzz fuzz-smoke \

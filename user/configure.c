@@ -50,7 +50,9 @@ struct session {
 	struct veer_objset stored;
 	/* Made from the maps when there was no store yet: to be stored. */
 	struct veer_objset adopted;
-	struct veer_model current; /* what the maps hold */
+	struct veer_model current; /* what the maps hold, when read here */
+	/* What the maps hold: current, or what the caller read (in part). */
+	const struct veer_model *cur;
 	struct notes notes;
 	char *err;
 	size_t errlen;
@@ -85,10 +87,12 @@ static int overlay(struct veer_objset *set, const struct veer_objset *changes)
 	return 0;
 }
 
+/* The whole of what the maps hold into s->current. */
 static int read_current(struct session *s)
 {
 	veer_model_free(&s->current);
 	veer_model_init(&s->current);
+	s->cur = &s->current;
 	if (!s->maps)
 		return 0;
 	return veer_maps_read_model(s->maps, &s->current, s->err, s->errlen);
@@ -133,6 +137,9 @@ static int finish_interrupted(struct session *s)
 	if (!ret && overlay(&s->stored, &pending))
 		ret = veer_fail_at(s->err, s->errlen, NULL, 0, 0,
 				   "out of memory");
+	/* The whole configuration is written: what the maps hold, whole. */
+	if (!ret && s->maps && s->cur != &s->current)
+		ret = read_current(s);
 	if (!ret && s->maps)
 		ret = build(s, &s->stored, &desired) ||
 		      veer_maps_apply(s->maps, &s->current, &desired,
@@ -161,7 +168,11 @@ static int adopt_maps(struct session *s)
 	FILE *f;
 	int ret;
 
-	if (!s->current.count || veer_objstore_exists(&s->store))
+	if (veer_objstore_exists(&s->store))
+		return 0;
+	if (s->cur != &s->current && read_current(s))
+		return -1;
+	if (!s->current.count)
 		return 0;
 	f = open_memstream(&buf, &len);
 	if (!f)
@@ -189,10 +200,12 @@ static int adopt_maps(struct session *s)
 
 /*
  * Opens the store, finishes what an interrupted change left, reads the
- * maps and, unless lazy, the whole store.
+ * maps (unless the caller read them: known) and, unless lazy, the whole
+ * store.
  */
 static int session_open(struct session *s, const char *pin_root,
-			const struct veer_maps *maps, bool lazy, char *err,
+			const struct veer_maps *maps,
+			const struct veer_model *known, bool lazy, char *err,
 			size_t errlen)
 {
 	memset(s, 0, sizeof(*s));
@@ -208,10 +221,12 @@ static int session_open(struct session *s, const char *pin_root,
 	s->notes.f = open_memstream(&s->notes.text, &s->notes.len);
 	if (!s->notes.f)
 		return veer_fail_at(err, errlen, NULL, 0, 0, "out of memory");
+	s->cur = known;
 	if (veer_objstore_open(&s->store, pin_root, err, errlen) ||
-	    read_current(s) || finish_interrupted(s))
+	    (!known && read_current(s)) || finish_interrupted(s))
 		return -1;
-	if (!s->loaded && !veer_objstore_exists(&s->store) && s->current.count)
+	/* No store yet: the maps' services are adopted, whole. */
+	if (!s->loaded && !veer_objstore_exists(&s->store))
 		lazy = false;
 	if (!s->loaded && !lazy) {
 		if (veer_objstore_load(&s->store, &s->stored, err, errlen))
@@ -308,7 +323,7 @@ static int commit(struct session *s, const struct veer_objset *changes,
 	    veer_objstore_prepare(&s->store, changes, s->err, s->errlen))
 		return -1;
 	veer_objstore_test_point("prepared");
-	if (veer_maps_apply(s->maps, &s->current, desired, scope, false, out,
+	if (veer_maps_apply(s->maps, s->cur, desired, scope, false, out,
 			    changed, s->err, s->errlen)) {
 		if (prepared)
 			veer_objstore_discard(&s->store, NULL, 0);
@@ -357,7 +372,7 @@ int veer_change_run(const char *pin_root, const struct veer_maps *maps,
 	veer_objset_init(&pruned);
 	veer_objset_init(&changes);
 	veer_model_init(&desired);
-	if (session_open(&s, pin_root, maps, false, err, errlen))
+	if (session_open(&s, pin_root, maps, NULL, false, err, errlen))
 		goto out;
 	req.stored = &s.stored;
 	lines = open_memstream(&lines_text, &lines_len);
@@ -372,9 +387,8 @@ int veer_change_run(const char *pin_root, const struct veer_maps *maps,
 	    collect_changes(&s, c, &inputs, &pruned, &changes, lines))
 		goto out;
 	if (c->dry_run)
-		ret = veer_maps_apply(maps, &s.current, &desired,
-				      VEER_APPLY_ALL, true, plan, &changed, err,
-				      errlen);
+		ret = veer_maps_apply(maps, s.cur, &desired, VEER_APPLY_ALL,
+				      true, plan, &changed, err, errlen);
 	else
 		ret = commit(&s, &changes, &desired, VEER_APPLY_ALL, plan,
 			     &changed);
@@ -423,7 +437,7 @@ int veer_change_restore(const char *pin_root, const struct veer_maps *maps,
 	*objects = *services = 0;
 	veer_objset_init(&none);
 	veer_model_init(&desired);
-	if (session_open(&s, pin_root, maps, false, err, errlen) ||
+	if (session_open(&s, pin_root, maps, NULL, false, err, errlen) ||
 	    build(&s, &s.stored, &desired) ||
 	    commit(&s, &none, &desired, VEER_APPLY_ALL, NULL, &changed))
 		goto out;
@@ -558,14 +572,13 @@ int veer_change_weights(const char *pin_root, const struct veer_maps *maps,
 	size_t i;
 	int ret = -1;
 
-	(void)current;
 	veer_objset_init(&changes);
 	veer_model_init(&built);
 	for (i = 0; i < desired->count; i++)
 		istio |= desired->services[i].host[0] != '\0';
 	/* Native services are read one by one; Istio ones need the routes,
 	 * which only the whole configuration says. */
-	if (session_open(&s, pin_root, maps, !istio, err, errlen) ||
+	if (session_open(&s, pin_root, maps, current, !istio, err, errlen) ||
 	    (istio && build(&s, &s.stored, &built)))
 		goto out;
 	/* Adopted objects are stored with the change, weights written in. */

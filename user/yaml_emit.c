@@ -49,6 +49,9 @@ static bool plain_safe(const char *t, size_t n)
 	if (strchr("?:,[]{}#&*!|>'\"%@`", t[0]) ||
 	    (t[0] == '-' && (n == 1 || t[1] == ' ')))
 		return false;
+	/* At the start of a line these end or start a document. */
+	if (n >= 3 && (!strncmp(t, "---", 3) || !strncmp(t, "...", 3)))
+		return false;
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)t[i];
 

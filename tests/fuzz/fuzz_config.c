@@ -9,13 +9,20 @@
  * Besides the sanitizers, it checks the loader's contract: on error the
  * model is exactly as before and the message is one non-empty line; on
  * success the model grew, every note is one line, and validation gives
- * 0 or one non-empty line.
+ * 0 or one non-empty line. And the object store's: every document of a
+ * file that parses is written back (yaml_emit) as YAML that parses to the
+ * same tree, and each object the store would keep of it parses again as
+ * one document.
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "load.h"
+#include "objset.h"
+#include "yaml_emit.h"
+#include "yaml_tree.h"
 
 #define FUZZ_MAX_FILES 4
 #define FUZZ_ERR_LEN 1024
@@ -38,6 +45,66 @@ static void check_note(void *ctx, const char *note)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static bool same_tree(const struct veer_ynode *a, const struct veer_ynode *b)
+{
+	size_t i, n;
+
+	/* A null is a null however it was spelt ("", "~", "null"). */
+	if (a->type == VEER_YNODE_SCALAR && a->kind == VEER_YSCALAR_NULL)
+		return b->type == a->type && b->kind == a->kind;
+	if (a->type != b->type || a->len != b->len)
+		return false;
+	if (a->type == VEER_YNODE_SCALAR)
+		return a->kind == b->kind && !memcmp(a->text, b->text, a->len);
+	n = a->type == VEER_YNODE_MAP ? 2 * a->len : a->len;
+	for (i = 0; i < n; i++)
+		if (!same_tree(a->items[i], b->items[i]))
+			return false;
+	return true;
+}
+
+/* What the store does with one file: write back, read again. */
+static void check_round_trip(const char *buf, size_t len)
+{
+	struct veer_ytree in, back;
+	struct veer_objset objects;
+	char err[FUZZ_ERR_LEN], *text;
+	size_t i, tlen;
+
+	memset(&in, 0, sizeof(in));
+	if (veer_ytree_parse(&in, "in", buf, len, err, sizeof(err))) {
+		veer_ytree_free(&in);
+		return;
+	}
+	for (i = 0; i < in.doc_count; i++) {
+		if (!in.docs[i])
+			continue;
+		if (veer_yaml_emit_document(in.docs[i], &text, &tlen))
+			abort();
+		memset(&back, 0, sizeof(back));
+		if (veer_ytree_parse(&back, "back", text, tlen, err,
+				     sizeof(err)) ||
+		    back.doc_count != 1 || !same_tree(in.docs[i], back.docs[0]))
+			abort();
+		veer_ytree_free(&back);
+		free(text);
+	}
+	veer_ytree_free(&in);
+	veer_objset_init(&objects);
+	if (veer_load_objects("in", buf, len, NULL, &objects, err,
+			      sizeof(err)) == 0)
+		for (i = 0; i < objects.count; i++) {
+			memset(&back, 0, sizeof(back));
+			if (veer_ytree_parse(
+				    &back, "stored", objects.objects[i].text,
+				    objects.objects[i].len, err, sizeof(err)) ||
+			    back.doc_count != 1)
+				abort();
+			veer_ytree_free(&back);
+		}
+	veer_objset_free(&objects);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const names[FUZZ_MAX_FILES] = {"f0.yaml", "f1.yml",
@@ -58,6 +125,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bufs[n] = (const char *)data + start;
 	lens[n++] = size - start;
 
+	for (i = 0; i < n; i++)
+		check_round_trip(bufs[i], lens[i]);
 	veer_model_init(&m);
 	if (veer_load_native_buffer("base.yaml", base_yaml,
 				    sizeof(base_yaml) - 1, &m, err,

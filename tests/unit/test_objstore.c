@@ -431,6 +431,9 @@ static bool same_tree(const struct veer_ynode *a, const struct veer_ynode *b)
 {
 	size_t i, n;
 
+	/* A null is a null however it was spelt ("", "~", "null"). */
+	if (a->type == VEER_YNODE_SCALAR && a->kind == VEER_YSCALAR_NULL)
+		return b->type == a->type && b->kind == a->kind;
 	if (a->type != b->type || a->len != b->len)
 		return false;
 	if (a->type == VEER_YNODE_SCALAR)
@@ -456,6 +459,8 @@ static void test_emit_round_trip(void)
 		"{\"apiVersion\": \"v1\", \"kind\": \"Service\", \"n\": [80, "
 		"\"80\", !!int \"81\", !!str 82, !!float 1]}",
 		"- a\n- - b\n  - c\n- k: v\n  l: w\n",
+		/* Document markers, if written plain at a line's start. */
+		"\"--- ap\"\n", "\"... x\"\n", "\"---\": [\"...\"]\n",
 	};
 	struct veer_ytree t1, t2;
 	char err[512], *text;
