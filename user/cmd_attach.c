@@ -526,6 +526,7 @@ static int run_detach(const void *opts, int argc, char **argv)
 {
 	const struct detach_opts *o = opts;
 	const char *cgroup = o->cgroup, *dev;
+	struct veer_objstore store;
 	char where[PATH_MAX];
 	char err[VEER_ERR_LEN];
 	int ifindex, count, xdp;
@@ -578,6 +579,12 @@ static int run_detach(const void *opts, int argc, char **argv)
 			return EXIT_FAILED;
 		}
 		printf("removed pins under %s\n", cli.pin_root);
+		if (veer_objstore_open(&store, cli.pin_root, err,
+				       sizeof(err)) == 0 &&
+		    veer_objstore_exists(&store))
+			printf("the object store stays at %s: veer attach "
+			       "restores it\n",
+			       store.dir);
 		return 0;
 	}
 	dev = argv[0];

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "objstore.h"
 #include "loader.h"
 #include "output.h"
 #include "veer_abi.h"
@@ -346,6 +347,42 @@ static void print_ct_census(const struct veer_ct_census *c,
 		       fill);
 }
 
+/*
+ * Where the objects are kept, how many, and whether a change waits to be
+ * finished; a damaged store is said here too (status does not fail on it).
+ */
+static void print_store(void)
+{
+	struct veer_objstore store;
+	struct veer_objset objects, pending;
+	char err[VEER_ERR_LEN];
+	int r;
+
+	if (veer_objstore_open(&store, cli.pin_root, err, sizeof(err))) {
+		printf("store:      %s\n", err);
+		return;
+	}
+	if (!veer_objstore_exists(&store)) {
+		printf("store:      %s (nothing applied yet)\n", store.dir);
+		return;
+	}
+	if (veer_objstore_load(&store, &objects, err, sizeof(err))) {
+		printf("store:      %s\nwarning:    %s\n", store.dir, err);
+		return;
+	}
+	printf("store:      %s, %zu object%s\n", store.dir, objects.live,
+	       objects.live == 1 ? "" : "s");
+	veer_objset_free(&objects);
+	r = veer_objstore_pending(&store, &pending, err, sizeof(err));
+	if (r == 0)
+		printf("warning:    a change of %zu object%s was interrupted; "
+		       "the next apply, delete or weight finishes it\n",
+		       pending.live, pending.live == 1 ? "" : "s");
+	else if (r < 0)
+		printf("warning:    %s\n", err);
+	veer_objset_free(&pending);
+}
+
 static int run_status(const void *opts, int argc, char **argv)
 {
 	struct if_nameindex *ifs, *it;
@@ -373,6 +410,7 @@ static int run_status(const void *opts, int argc, char **argv)
 	pin_in = veer_pinned_prog_id(cli.pin_root, VEER_PIN_PROG_TC_INGRESS);
 	pin_eg = veer_pinned_prog_id(cli.pin_root, VEER_PIN_PROG_TC_EGRESS);
 	printf("pin root:   %s\n", cli.pin_root);
+	print_store();
 	snprintf(path, sizeof(path), "%s/%s", cli.pin_root, VEER_MAP_SERVICES);
 	if (!pin_in && !pin_eg && access(path, F_OK)) {
 		printf("programs:   not loaded\n");
