@@ -24,7 +24,7 @@ void veer_objset_free(struct veer_objset *set)
 
 /* ---- Keys and the index ---- */
 
-static uint64_t key_hash(const struct veer_object_key *key)
+unsigned long long veer_object_key_hash(const struct veer_object_key *key)
 {
 	const char *parts[3] = {key->kind, key->ns, key->name};
 	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
@@ -50,7 +50,7 @@ static bool key_equal(const struct veer_object_key *a,
 static size_t *slot_of(const struct veer_objset *set,
 		       const struct veer_object_key *key)
 {
-	size_t mask = set->slot_count - 1, i = key_hash(key) & mask;
+	size_t mask = set->slot_count - 1, i = veer_object_key_hash(key) & mask;
 
 	for (;; i = (i + 1) & mask) {
 		size_t *slot = &set->slots[i];

@@ -68,6 +68,9 @@ int veer_objset_copy(struct veer_objset *dst, const struct veer_objset *src);
 /* Sorts the live objects by kind, namespace, name (and compacts). 0/-1. */
 int veer_objset_sort(struct veer_objset *set);
 
+/* FNV-1a over kind, namespace and name: the index's and the shards'. */
+unsigned long long veer_object_key_hash(const struct veer_object_key *key);
+
 /* "VirtualService default/reviews" (or "Kind name" without namespace). */
 #define VEER_OBJECT_ID_MAX (VEER_KIND_MAX + VEER_OBJ_NS_MAX + VEER_OBJ_NAME_MAX)
 const char *veer_object_id(const struct veer_object_key *key, char *buf,

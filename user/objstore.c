@@ -182,13 +182,6 @@ static bool token_ok(const char *s, size_t max)
 	return true;
 }
 
-static bool same_key(const struct veer_object_key *a,
-		     const struct veer_object_key *b)
-{
-	return !strcmp(a->kind, b->kind) && !strcmp(a->ns, b->ns) &&
-	       !strcmp(a->name, b->name);
-}
-
 static bool key_ok(const struct veer_object_key *k)
 {
 	return token_ok(k->kind, sizeof(k->kind)) &&
@@ -465,15 +458,39 @@ bool veer_objstore_exists(const struct veer_objstore *st)
 	return stat(path, &stbuf) == 0;
 }
 
-static void object_path(const struct veer_objstore *st,
-			const struct veer_object_key *key, char *buf,
-			size_t len)
+/* Which shard file holds key: one of VEER_OBJSTORE_SHARDS. */
+static unsigned int shard_of(const struct veer_object_key *key)
 {
-	/* veer_objstore_open made sure every key fits. */
-	if (snprintf(buf, len, "%s/" OBJECTS_DIR "/%s/%s/%s" OBJECT_SUFFIX,
-		     st->dir, key->kind, key->ns[0] ? key->ns : NO_NAMESPACE,
-		     key->name) >= (int)len)
-		buf[0] = '\0';
+	return (unsigned int)(veer_object_key_hash(key) % VEER_OBJSTORE_SHARDS);
+}
+
+static void shard_path(const struct veer_objstore *st, unsigned int shard,
+		       char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/" OBJECTS_DIR "/%02x" OBJECT_SUFFIX, st->dir,
+		 shard);
+}
+
+/* One shard's objects into *set: 0 (also when it has none yet) or -1. */
+static int read_shard(const struct veer_objstore *st, unsigned int shard,
+		      struct veer_objset *set, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	size_t i = set->count; /* what was there is not this shard's */
+	int ret;
+
+	shard_path(st, shard, path, sizeof(path));
+	ret = read_records(set, path, VEER_SHARD_MAX_BYTES, false, err, errlen);
+	if (ret < 0)
+		return -1;
+	for (; ret == 0 && i < set->count; i++)
+		if (shard_of(&set->objects[i].key) != shard)
+			return veer_fail_at(err, errlen, path, 0, 0,
+					    "damaged: holds %s/%s, an object "
+					    "of another shard; " RECOVER_HINT,
+					    set->objects[i].key.kind,
+					    set->objects[i].key.name);
+	return 0;
 }
 
 /* mkdir -p of path's directory, each new level mode 0700. */
@@ -507,121 +524,71 @@ int veer_objstore_read(const struct veer_objstore *st,
 		       const struct veer_object_key *key,
 		       struct veer_objset *out, char *err, size_t errlen)
 {
-	char path[PATH_MAX];
-	struct veer_objset one;
+	const struct veer_object *o;
+	struct veer_objset shard;
 	int ret;
 
 	if (!key_ok(key))
 		return 1;
-	object_path(st, key, path, sizeof(path));
-	veer_objset_init(&one);
-	ret = read_records(&one, path, VEER_OBJECT_MAX_BYTES + LINE_MAX_LEN * 3,
-			   false, err, errlen);
-	if (ret == 0 && (one.live != 1 || !same_key(&one.objects[0].key, key)))
-		ret = veer_fail_at(err, errlen, path, 0, 0,
-				   "damaged: does not hold the object its "
-				   "path names; " RECOVER_HINT);
-	if (ret == 0 && veer_objset_put(out, key, one.objects[0].text,
-					one.objects[0].len, NULL, NULL))
+	veer_objset_init(&shard);
+	ret = read_shard(st, shard_of(key), &shard, err, errlen);
+	o = ret ? NULL : veer_objset_find(&shard, key);
+	if (!ret && !o)
+		ret = 1;
+	if (o && veer_objset_put(out, key, o->text, o->len, NULL, NULL))
 		ret = veer_fail_at(err, errlen, NULL, 0, 0, "out of memory");
-	veer_objset_free(&one);
+	veer_objset_free(&shard);
 	return ret;
-}
-
-/* Calls fn for each entry of dir but . and ..; 0, or fn's first error. */
-static int each_entry(const char *dir,
-		      int (*fn)(const char *parent, const char *name,
-				void *ctx),
-		      void *ctx, char *err, size_t errlen)
-{
-	struct dirent *de;
-	DIR *d = opendir(dir);
-	int ret = 0;
-
-	if (!d)
-		return errno == ENOENT ? 0
-				       : veer_fail_at(err, errlen, dir, 0, 0,
-						      "cannot read: %s",
-						      strerror(errno));
-	while (!ret && (de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			ret = fn(dir, de->d_name, ctx);
-	closedir(d);
-	return ret;
-}
-
-struct load_walk {
-	const struct veer_objstore *st;
-	struct veer_objset *out;
-	struct veer_object_key key;
-	char *err;
-	size_t errlen;
-};
-
-static int load_object(const char *parent, const char *name, void *ctx)
-{
-	struct load_walk *w = ctx;
-	size_t n = strlen(name), suffix = strlen(OBJECT_SUFFIX);
-	char path[PATH_MAX];
-
-	/* A temporary file of a finish that died: the transaction redoes it. */
-	if (n > strlen(TMP_SUFFIX) &&
-	    !strcmp(name + n - strlen(TMP_SUFFIX), TMP_SUFFIX))
-		return 0;
-	if (n <= suffix || strcmp(name + n - suffix, OBJECT_SUFFIX) ||
-	    n - suffix >= sizeof(w->key.name)) {
-		snprintf(path, sizeof(path), "%s/%s", parent, name);
-		return veer_fail_at(w->err, w->errlen, path, 0, 0,
-				    "not an object file (NAME" OBJECT_SUFFIX
-				    "); move it out of the store");
-	}
-	memset(w->key.name, 0, sizeof(w->key.name));
-	memcpy(w->key.name, name, n - suffix);
-	return veer_objstore_read(w->st, &w->key, w->out, w->err, w->errlen) ==
-			       0
-		       ? 0
-		       : -1;
-}
-
-static int load_namespace(const char *parent, const char *name, void *ctx)
-{
-	struct load_walk *w = ctx;
-	char path[PATH_MAX];
-
-	snprintf(w->key.ns, sizeof(w->key.ns), "%s",
-		 strcmp(name, NO_NAMESPACE) ? name : "");
-	snprintf(path, sizeof(path), "%s/%s", parent, name);
-	return each_entry(path, load_object, w, w->err, w->errlen);
-}
-
-static int load_kind(const char *parent, const char *name, void *ctx)
-{
-	struct load_walk *w = ctx;
-	char path[PATH_MAX];
-
-	memset(&w->key, 0, sizeof(w->key));
-	snprintf(w->key.kind, sizeof(w->key.kind), "%s", name);
-	snprintf(path, sizeof(path), "%s/%s", parent, name);
-	return each_entry(path, load_namespace, w, w->err, w->errlen);
 }
 
 int veer_objstore_load(const struct veer_objstore *st, struct veer_objset *out,
 		       char *err, size_t errlen)
 {
-	struct load_walk w = {
-		.st = st, .out = out, .err = err, .errlen = errlen};
-	char path[PATH_MAX];
+	char path[PATH_MAX], name[16];
+	struct dirent *de;
+	unsigned int shard;
+	DIR *d;
+	int ret = 0, n;
 
 	veer_objset_init(out);
 	snprintf(path, sizeof(path), "%s/" OBJECTS_DIR, st->dir);
-	if (each_entry(path, load_kind, &w, err, errlen) ||
-	    veer_objset_sort(out)) {
-		if (!err || !*err)
-			veer_fail_at(err, errlen, NULL, 0, 0, "out of memory");
-		veer_objset_free(out);
-		return -1;
+	d = opendir(path);
+	if (!d)
+		return errno == ENOENT ? 0
+				       : veer_fail_at(err, errlen, path, 0, 0,
+						      "cannot read: %s",
+						      strerror(errno));
+	while (!ret && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		/* A temporary file of a finish that died: the transaction
+		 * redoes it. */
+		n = -1;
+		if (sscanf(de->d_name, "%2x" OBJECT_SUFFIX "%n", &shard, &n) ==
+			    1 &&
+		    n == (int)strlen(de->d_name) &&
+		    shard < VEER_OBJSTORE_SHARDS) {
+			snprintf(name, sizeof(name), "%02x" OBJECT_SUFFIX,
+				 shard);
+			if (!strcmp(name, de->d_name)) {
+				ret = read_shard(st, shard, out, err, errlen);
+				continue;
+			}
+		}
+		n = (int)strlen(de->d_name);
+		if (n > (int)strlen(TMP_SUFFIX) &&
+		    !strcmp(de->d_name + n - strlen(TMP_SUFFIX), TMP_SUFFIX))
+			continue;
+		ret = veer_fail_at(err, errlen, path, 0, 0,
+				   "%s is not a file of the store; move it out",
+				   de->d_name);
 	}
-	return 0;
+	closedir(d);
+	if (!ret && veer_objset_sort(out))
+		ret = veer_fail_at(err, errlen, NULL, 0, 0, "out of memory");
+	if (ret)
+		veer_objset_free(out);
+	return ret ? -1 : 0;
 }
 
 /* ---- Transactions ---- */
@@ -661,37 +628,67 @@ int veer_objstore_pending(const struct veer_objstore *st,
 	return ret;
 }
 
+/*
+ * The shard with this transaction's changes to it (found in changes from
+ * index `from` on), written whole in place (no sync: the transaction is
+ * the record until the one sync of the file system after every shard).
+ */
+static int finish_shard(const struct veer_objstore *st, unsigned int shard,
+			const struct veer_objset *changes, char *err,
+			size_t errlen)
+{
+	char path[PATH_MAX];
+	struct veer_objset set;
+	size_t i;
+	int ret;
+
+	veer_objset_init(&set);
+	ret = read_shard(st, shard, &set, err, errlen);
+	for (i = 0; !ret && i < changes->count; i++) {
+		const struct veer_object *o = &changes->objects[i];
+
+		if (o->removed || shard_of(&o->key) != shard)
+			continue;
+		if (!o->len)
+			veer_objset_remove(&set, &o->key);
+		else if (veer_objset_put(&set, &o->key, o->text, o->len, NULL,
+					 NULL))
+			ret = veer_fail_at(err, errlen, NULL, 0, 0,
+					   "out of memory");
+	}
+	shard_path(st, shard, path, sizeof(path));
+	/* Sorted: the same objects are the same bytes. */
+	if (!ret && veer_objset_sort(&set))
+		ret = veer_fail_at(err, errlen, NULL, 0, 0, "out of memory");
+	if (!ret && !set.live && unlink(path) && errno != ENOENT)
+		ret = veer_fail_at(err, errlen, path, 0, 0, "cannot remove: %s",
+				   strerror(errno));
+	else if (!ret && set.live)
+		ret = make_parent(path, err, errlen) ||
+		      write_records(&set, path, false, err, errlen);
+	veer_objset_free(&set);
+	return ret ? -1 : 0;
+}
+
 int veer_objstore_finish(const struct veer_objstore *st, char *err,
 			 size_t errlen)
 {
+	bool touched[VEER_OBJSTORE_SHARDS] = {false};
 	char path[PATH_MAX];
-	struct veer_objset changes, one;
+	struct veer_objset changes;
+	unsigned int shard;
 	size_t i;
 	int ret, fd;
 
 	ret = veer_objstore_pending(st, &changes, err, errlen);
 	if (ret)
 		return ret == 1 ? 0 : -1;
-	veer_objset_init(&one);
-	for (i = 0; i < changes.count && !ret; i++) {
-		const struct veer_object *o = &changes.objects[i];
-
-		object_path(st, &o->key, path, sizeof(path));
-		if (!o->len) {
-			if (unlink(path) && errno != ENOENT)
-				ret = veer_fail_at(err, errlen, path, 0, 0,
-						   "cannot remove: %s",
-						   strerror(errno));
+	for (i = 0; i < changes.count; i++)
+		touched[shard_of(&changes.objects[i].key)] = true;
+	for (shard = 0; shard < VEER_OBJSTORE_SHARDS && !ret; shard++) {
+		if (!touched[shard])
 			continue;
-		}
-		/* Not synced one by one: the transaction is the record
-		 * until the one sync of the file system below. */
-		ret = make_parent(path, err, errlen) ||
-		      veer_objset_put(&one, &o->key, o->text, o->len, NULL,
-				      NULL) ||
-		      write_records(&one, path, false, err, errlen);
-		veer_objset_free(&one);
-		veer_objset_init(&one);
+		ret = finish_shard(st, shard, &changes, err, errlen);
 		veer_objstore_test_point("finish");
 	}
 	veer_objset_free(&changes);

@@ -5,25 +5,30 @@
  * the configuration survives a reboot. The maps always hold what all stored
  * objects together say.
  *
- * One directory per pin root, one file per object, so that one object is
- * read or written in O(1) whatever the store holds:
+ * One directory per pin root. Objects are spread by a hash of their key
+ * over VEER_OBJSTORE_SHARDS files, so that one object is read or written
+ * with 1/256th of the store (a few hundred objects at 100,000), whatever
+ * the store holds, and a small object costs no file (and disk block) of
+ * its own:
  *
- *   DIR/objects/KIND/NAMESPACE/NAME.yaml   ("-" for no namespace)
- *   DIR/transaction                        only while a change is made
+ *   DIR/objects/00.yaml ... ff.yaml   the objects, sorted by key
+ *   DIR/transaction                   only while a change is made
  *
  * Every file is a YAML stream `veer apply -f` itself accepts, checked by
  * its first lines:
  *
  *   # veer object store, format 1; change it with veer apply and delete
- *   # 1 objects, 210 bytes, crc32 0x89abcdef
+ *   # 2 objects, 430 bytes, crc32 0x89abcdef
  *   --- # DestinationRule default reviews 210
  *   <210 bytes: the object as YAML>
+ *   --- # Service default reviews 190
+ *   <190 bytes>
  *
  * The summary covers everything after it, so a truncated or damaged file
  * is refused, never half-read. A change (one command's puts and deletes)
  * is first written whole to DIR/transaction (temporary file, fsync,
  * rename); the caller then changes the maps, and veer_objstore_finish
- * copies the transaction into the object files and removes it. A writer
+ * copies the transaction into the shards and removes it. A writer
  * that finds a transaction left by a process that died finishes it (its
  * configuration was validated whole before it was written).
  */
@@ -38,9 +43,11 @@
 /* Stores live in DIR/pins/<pin root>/; $VEER_STATE_DIR overrides DIR. */
 #define VEER_STATE_DIR_DEFAULT "/var/lib/veer"
 #define VEER_STATE_DIR_ENV "VEER_STATE_DIR"
-/* One object file, and one transaction, are read into memory: bounded. */
+/* Objects, shards and a transaction are read into memory: bounded. */
 #define VEER_OBJECT_MAX_BYTES (16 * 1024 * 1024)
+#define VEER_SHARD_MAX_BYTES (1ULL << 32)
 #define VEER_TRANSACTION_MAX_BYTES (1ULL << 32)
+#define VEER_OBJSTORE_SHARDS 256
 
 struct veer_objstore {
 	char dir[PATH_MAX - 64]; /* room for the suffixes of its files */
@@ -87,7 +94,7 @@ int veer_objstore_pending(const struct veer_objstore *st,
 			  size_t errlen);
 
 /*
- * Copies the pending transaction into the object files, makes them
+ * Copies the pending transaction into the shards, makes them
  * durable, then removes it. Idempotent: run again after a crash, it ends
  * in the same files. 0 or -1 with err (the transaction then stays).
  */
