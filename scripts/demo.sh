@@ -2,14 +2,18 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
 # The Istio traffic-shifting lab, without a proxy: a client, a node running
-# veer, and two versions of the customers service. `veer apply` takes the
-# lab's own Istio files (examples/customers): the Service and its pods with
-# the DestinationRule, then the VirtualService of each step (all to v1,
-# debug header to v2, canary 90/10, 50/50, all to v2); after each step N new
+# veer, and two versions of the customers service. As with kubectl, each
+# step applies one of the lab's own Istio files (examples/customers), in
+# the lab's order: the Service and its pods, the DestinationRule, then the
+# VirtualService of each step (all to v1, debug header to v2, canary
+# 90/10, 50/50, all to v2); veer keeps every object applied (its object
+# store) and the maps hold what they say together. After each step N new
 # HTTP connections (veer-httpclient to veer-httpsrv pods) show the split
-# veer produced; at the debug step, N with "user-agent: debug" and N
-# without. Then `veer weight` does what `kubectl patch` did (80/20).
-# Everything it builds is removed on exit.
+# veer produced, and the demo stops if it is not the step's (exact for
+# 100/0, else within 4.5 binomial standard deviations); at the debug step,
+# N with "user-agent: debug" and N without. Then `veer weight` does what
+# `kubectl patch` did (80/20), and deleting the VirtualService spreads
+# connections over both pods again. Everything it builds is removed on exit.
 #
 #   scripts/demo.sh [--ipv6] [-n CONNECTIONS]
 #
@@ -39,7 +43,7 @@ while (($#)); do
 		shift
 		;;
 	-h | --help)
-		sed -n '3,14p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '3,19p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*) lab_die "unknown argument '$1' (try --help)" ;;
@@ -65,14 +69,15 @@ show() {
 	sed -n '/^  http:/,$p' "$1" | sed 's/^/    /'
 }
 
-# measure TITLE [ARGS...]: N new HTTP connections (one GET each, with
-# veer-httpclient ARGS, e.g. -H 'User-Agent: debug') to the customers VIP,
-# the split shown.
+# measure TITLE V1_WEIGHT [ARGS...]: N new HTTP connections (one GET
+# each, with veer-httpclient ARGS, e.g. -H 'User-Agent: debug') to the
+# customers VIP, the split shown; the demo stops unless it is V1_WEIGHT to
+# v1 (split_ok: every connection answered, by v1 or v2).
 measure() {
-	local title=$1 out=$LAB_TMP/step.out v1 v2 errs
-	shift
+	local title=$1 w1=$2 out=$LAB_TMP/step.out v1 v2 errs
+	shift 2
 	lab_http_client count --addr "$VIP" --port 80 -n "$N" "$@" \
-		>"$out" 2>&1 || true
+		>"$out" 2>"$out.err" || true
 	v1=$(count_of "$out" v1)
 	v2=$(count_of "$out" v2)
 	errs=$(count_of "$out" errors)
@@ -82,19 +87,17 @@ measure() {
 		if (e) printf "  errors %d", e
 		printf "\n"
 	}' | tee -a "$LAB_TMP/table"
+	split_ok "$out" "$N" "$w1" ||
+		lab_die "step \"$title\": expected v1 $w1%, got $SPLIT_DESC"
 }
 
-# step TITLE [VS_FILE]: applies the step's VirtualService (none: the
-# Service and the DestinationRule alone) with the Service and the
-# DestinationRule, then measures.
+# step TITLE V1_WEIGHT FILE: applies the step's file alone, as kubectl
+# apply -f does (a VirtualService's routing part shown first), then
+# measures.
 step() {
-	local vs=()
-	if [[ -n ${2:-} ]]; then
-		show "$EX/$2"
-		vs=(-f "$EX/$2")
-	fi
-	run apply "${vs[@]}" -f "$EX/service.yaml" -f "$EX/destinationrule.yaml"
-	measure "$1"
+	[[ $3 == vs-* ]] && show "$EX/$3"
+	run apply -f "$EX/$3"
+	measure "$1" "$2"
 }
 
 lab_init
@@ -109,11 +112,12 @@ lab_veer_attach
 printf '$ veer attach %s\n' "$NODE_DEV"
 sed 's/^/  /' "$LAB_TMP/attach.log"
 
-say "customers ($HOST, $VIP_SHOWN): Service + pods ($EX/service.yaml), subsets v1/v2 ($EX/destinationrule.yaml); $N new connections per step"
+say "customers ($HOST, $VIP_SHOWN), one file per step, as with kubectl apply; $N new connections per step"
 : >"$LAB_TMP/table"
-step "no VirtualService yet"
-step "all to v1" vs-all-v1.yaml
-step "debug header to v2: no header" vs-debug.yaml
+run apply -f "$EX/service.yaml"
+step "no VirtualService yet" 50 destinationrule.yaml
+step "all to v1" 100 vs-all-v1.yaml
+step "debug header to v2: no header" 100 vs-debug.yaml
 if command -v curl >/dev/null; then
 	for ua in debug curl/demo; do
 		printf '$ curl -s -A %s http://%s/\n' "$ua" "$VIP_SHOWN"
@@ -121,20 +125,26 @@ if command -v curl >/dev/null; then
 			sed 's/^/  /' || true
 	done
 fi
-measure "debug header to v2: user-agent debug" -H 'User-Agent: debug'
+measure "debug header to v2: user-agent debug" 0 -H 'User-Agent: debug'
 run stats customers
-step "canary 90/10" vs-canary-90-10.yaml
-step "50/50" vs-50-50.yaml
-step "all to v2" vs-all-v2.yaml
+step "canary 90/10" 90 vs-canary-90-10.yaml
+step "50/50" 50 vs-50-50.yaml
+step "all to v2" 0 vs-all-v2.yaml
 
-say "kubectl patch of the weights, the veer way (every entry of the host)"
+say "kubectl patch of the weights, the veer way (every entry of the host; the stored VirtualService too)"
 run weight customers v1=80 v2=20
-measure "patched 80/20"
+measure "patched 80/20" 80
 
-say "what veer holds and what it counted"
+say "what veer holds: the objects applied, and the services they make"
+run get all
+echo
 run get
 echo
 run stats customers
+
+say "kubectl delete of the VirtualService: connections spread over both pods again"
+run delete vs customers
+measure "VirtualService deleted" 50
 
 say "summary"
 cat "$LAB_TMP/table"
