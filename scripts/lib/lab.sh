@@ -444,16 +444,21 @@ lab_cgroup_attach_types() {
 		print t }' | sort | paste -sd ' ' || true
 }
 
-# _lab_veer_attach_cgroup: creates LAB_CGROUP, attaches veer's socket
-# programs to it and checks, from veer and from the kernel (bpftool), that
-# exactly those four are attached there and that no node interface has a
-# tc or xdp program (the node-side data plane must not be what works).
+# _lab_veer_attach_cgroup: creates LAB_CGROUP (or reuses it when attaching
+# again after a detach), attaches veer's socket programs to it and checks,
+# from veer and from the kernel (bpftool), that exactly those four are
+# attached there and that no node interface has a tc or xdp program (the
+# node-side data plane must not be what works).
 _lab_veer_attach_cgroup() {
 	local root types progs
 	root=$(lab_cgroup2_mount) || lab_die "no cgroup2 mount in /proc/mounts"
-	[[ -e $root/veer-e2e-$$ ]] && lab_die "cgroup $root/veer-e2e-$$ already exists"
-	mkdir "$root/veer-e2e-$$" || lab_die "cannot create cgroup $root/veer-e2e-$$"
-	LAB_CGROUP=$root/veer-e2e-$$
+	# Attached again after a detach (a "reboot"): the lab's own cgroup,
+	# created by the first attach, is reused.
+	if [[ $LAB_CGROUP != "$root/veer-e2e-$$" || ! -d $LAB_CGROUP ]]; then
+		[[ -e $root/veer-e2e-$$ ]] && lab_die "cgroup $root/veer-e2e-$$ already exists"
+		mkdir "$root/veer-e2e-$$" || lab_die "cannot create cgroup $root/veer-e2e-$$"
+		LAB_CGROUP=$root/veer-e2e-$$
+	fi
 	LAB_ATTACHED=1
 	veer attach --cgroup "$LAB_CGROUP" >"$LAB_TMP/attach.log" 2>&1 || {
 		cat "$LAB_TMP/attach.log" >&2
