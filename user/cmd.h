@@ -33,6 +33,10 @@ extern const struct cli_command attach_command, detach_command, apply_command,
 	"  namespaces. A host with several entries (ports, IPv4 and IPv6)\n"   \
 	"  is addressed as a whole.\n"
 
+/* A note for the user (loader notes, a finished interrupted change):
+ * "veer: CMD: note: ..." on stderr. A veer_note_fn. */
+void cmd_note(void *ctx, const char *note);
+
 /* Every command but --help touches BPF objects. */
 int require_root(void);
 

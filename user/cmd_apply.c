@@ -8,6 +8,7 @@
 
 #include "cmd.h"
 #include "configure.h"
+#include "istio.h"
 #include "objects.h"
 #include "loader.h"
 #include "veer_abi.h"
@@ -22,13 +23,6 @@ struct apply_opts {
 	bool dry_run;
 	bool prune;
 };
-
-/* Loader notes (skipped kinds, ignored fields) go to stderr, one a line. */
-static void print_note(void *ctx, const char *note)
-{
-	(void)ctx;
-	fprintf(stderr, "veer: %s: note: %s\n", cli.command, note);
-}
 
 /*
  * The maps a change works on: open and locked, or (a dry run with nothing
@@ -77,7 +71,7 @@ static int change(const struct veer_change *c)
 	if (ret)
 		return ret;
 	if (veer_change_run(cli.pin_root, have ? &maps : NULL, c, stdout,
-			    print_note, NULL, err, sizeof(err))) {
+			    cmd_note, NULL, err, sizeof(err))) {
 		fail("%s (nothing was changed)", err);
 		ret = EXIT_FAILED;
 	}
@@ -92,9 +86,9 @@ static int change(const struct veer_change *c)
 			    0 &&
 		    model_has_rules(&model)) {
 			snprintf(err, sizeof(err),
-				 "header/uri rules: HTTP routing is %s",
+				 VEER_RULES_NOTE_PREFIX "HTTP routing is %s",
 				 veer_http_state_text(http));
-			print_note(NULL, err);
+			cmd_note(NULL, err);
 		}
 		veer_model_free(&model);
 	}
@@ -328,7 +322,7 @@ static int run_weight(const void *opts, int argc, char **argv)
 		goto cleanup;
 	}
 	if (veer_change_weights(cli.pin_root, &maps, &current, &desired, stdout,
-				err, sizeof(err))) {
+				cmd_note, NULL, err, sizeof(err))) {
 		fail("%s (nothing was changed)", err);
 		goto cleanup;
 	}

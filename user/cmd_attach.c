@@ -44,10 +44,6 @@ enum attach_mode {
 	ATTACH_XDP, /* XDP ingress, TC egress (and TC ingress) */
 };
 
-/*
- * Maps without services (loaded now, after a reboot) get the stored
- * configuration, before any traffic is attached to them.
- */
 static int restore_store(void)
 {
 	struct veer_objstore store;
@@ -72,8 +68,8 @@ static int restore_store(void)
 		veer_maps_close(&maps);
 		return 0;
 	}
-	if (veer_change_restore(cli.pin_root, &maps, &objects, &services, err,
-				sizeof(err)))
+	if (veer_change_restore(cli.pin_root, &maps, &objects, &services,
+				cmd_note, NULL, err, sizeof(err)))
 		fail("cannot restore the stored configuration: %s (the "
 		     "programs are loaded; attach again once the store is "
 		     "fixed)",

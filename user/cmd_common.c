@@ -10,6 +10,12 @@
 #include "cmd.h"
 #include "loader.h"
 
+void cmd_note(void *ctx, const char *note)
+{
+	(void)ctx;
+	fprintf(stderr, "veer: %s: note: %s\n", cli.command, note);
+}
+
 int require_root(void)
 {
 	if (geteuid() != 0) {

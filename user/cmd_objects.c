@@ -65,10 +65,21 @@ static int print_objects(const struct veer_objset *set, int format)
 {
 	struct veer_ytree tree;
 	char err[VEER_ERR_LEN], id[VEER_OBJECT_ID_MAX];
+	int kind_w = (int)strlen("KIND"), ns_w = (int)strlen("NAMESPACE");
 	size_t i, n = 0;
 
+	/* Columns as wide as their widest value, as kubectl prints them. */
+	for (i = 0; i < set->count; i++) {
+		const struct veer_object *o = &set->objects[i];
+
+		if ((int)strlen(o->key.kind) > kind_w)
+			kind_w = (int)strlen(o->key.kind);
+		if ((int)strlen(o->key.ns) > ns_w)
+			ns_w = (int)strlen(o->key.ns);
+	}
 	if (format == VEER_FORMAT_TABLE)
-		printf("%-16s %-20s %s\n", "KIND", "NAMESPACE", "NAME");
+		printf("%-*s   %-*s   %s\n", kind_w, "KIND", ns_w, "NAMESPACE",
+		       "NAME");
 	if (format == VEER_FORMAT_JSON)
 		printf("{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[");
 	for (i = 0; i < set->count; i++) {
@@ -77,7 +88,7 @@ static int print_objects(const struct veer_objset *set, int format)
 		if (o->removed)
 			continue;
 		if (format == VEER_FORMAT_TABLE) {
-			printf("%-16s %-20s %s\n", o->key.kind,
+			printf("%-*s   %-*s   %s\n", kind_w, o->key.kind, ns_w,
 			       o->key.ns[0] ? o->key.ns : "-", o->key.name);
 			continue;
 		}

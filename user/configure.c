@@ -425,8 +425,8 @@ out:
 }
 
 int veer_change_restore(const char *pin_root, const struct veer_maps *maps,
-			size_t *objects, size_t *services, char *err,
-			size_t errlen)
+			size_t *objects, size_t *services, veer_note_fn note,
+			void *note_ctx, char *err, size_t errlen)
 {
 	struct veer_objset none;
 	struct veer_model desired;
@@ -443,6 +443,7 @@ int veer_change_restore(const char *pin_root, const struct veer_maps *maps,
 		goto out;
 	*objects = s.stored.live;
 	*services = desired.count;
+	notes_release(&s.notes, note, note_ctx);
 	ret = 0;
 out:
 	session_free(&s);
@@ -540,7 +541,7 @@ static int route_weights(struct session *s,
 			s->err, s->errlen, NULL, 0, 0,
 			"service %s: no VirtualService routes host %s, so "
 			"there is no stored object to keep the weights in; "
-			"apply one (nothing was changed)",
+			"apply one",
 			svc->name, svc->host);
 	memset(&key, 0, sizeof(key));
 	snprintf(key.kind, sizeof(key.kind), "VirtualService");
@@ -562,7 +563,8 @@ static int route_weights(struct session *s,
 
 int veer_change_weights(const char *pin_root, const struct veer_maps *maps,
 			const struct veer_model *current,
-			const struct veer_model *desired, FILE *out, char *err,
+			const struct veer_model *desired, FILE *out,
+			veer_note_fn note, void *note_ctx, char *err,
 			size_t errlen)
 {
 	struct veer_objset changes;
@@ -595,7 +597,7 @@ int veer_change_weights(const char *pin_root, const struct veer_maps *maps,
 	}
 	ret = commit(&s, &changes, desired, VEER_APPLY_NAMED, out, &changed);
 	if (!ret)
-		notes_release(&s.notes, NULL, NULL);
+		notes_release(&s.notes, note, note_ctx);
 out:
 	session_free(&s);
 	veer_model_free(&built);

@@ -63,8 +63,8 @@ int veer_change_run(const char *pin_root, const struct veer_maps *maps,
  * empty one). 0, or -1 with err.
  */
 int veer_change_restore(const char *pin_root, const struct veer_maps *maps,
-			size_t *objects, size_t *services, char *err,
-			size_t errlen);
+			size_t *objects, size_t *services, veer_note_fn note,
+			void *note_ctx, char *err, size_t errlen);
 
 /*
  * `veer weight`: desired holds the services of current with their new
@@ -75,6 +75,7 @@ int veer_change_restore(const char *pin_root, const struct veer_maps *maps,
 int veer_change_weights(const char *pin_root, const struct veer_maps *maps,
 			const struct veer_model *current,
 			const struct veer_model *desired, FILE *out,
-			char *err, size_t errlen);
+			veer_note_fn note, void *note_ctx, char *err,
+			size_t errlen);
 
 #endif /* VEER_CONFIGURE_H */

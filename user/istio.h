@@ -2,8 +2,8 @@
 /*
  * Istio and Kubernetes objects -> model: VirtualService, DestinationRule,
  * ServiceEntry, WorkloadEntry, Service and Pod, from any number of files,
- * resolved together. config.c is the front door (veer_config_load_paths);
- * this is the part that knows the objects.
+ * resolved together. load.c is the front door (veer_load_paths,
+ * veer_load_config); this is the part that knows the objects.
  */
 #ifndef VEER_ISTIO_H
 #define VEER_ISTIO_H
@@ -13,6 +13,9 @@
 #include "diag.h"
 #include "model.h"
 #include "yaml_tree.h"
+
+/* How the notes on what header/uri rules cannot do begin. */
+#define VEER_RULES_NOTE_PREFIX "header/uri rules: "
 
 /* Where objects without metadata.namespace live, as with kubectl. */
 #define VEER_ISTIO_DEFAULT_NAMESPACE "default"

@@ -261,20 +261,21 @@ static void note_rule_limits(struct veer_istio *ist,
 	if (!rules)
 		return;
 	veer_ynote(&ist->rd, NULL,
-		   "header/uri rules: the first request of a connection "
+		   VEER_RULES_NOTE_PREFIX
+		   "the first request of a connection "
 		   "chooses its "
 		   "backend, matched in the request's first segment; later "
 		   "requests "
 		   "on a keep-alive connection follow it (Istio routes each "
 		   "request)");
-	veer_ynote(
-		&ist->rd, NULL,
-		"header/uri rules: node-local clients (veer attach --cgroup) "
-		"take the default route");
-	veer_ynote(
-		&ist->rd, NULL,
-		"header/uri rules: HTTP/2, gRPC and TLS connections take the "
-		"default route");
+	veer_ynote(&ist->rd, NULL,
+		   VEER_RULES_NOTE_PREFIX
+		   "node-local clients (veer attach --cgroup) "
+		   "take the default route");
+	veer_ynote(&ist->rd, NULL,
+		   VEER_RULES_NOTE_PREFIX
+		   "HTTP/2, gRPC and TLS connections take the "
+		   "default route");
 }
 
 static int make_entry(struct veer_istio *ist, const struct hostdef *hd,

@@ -269,6 +269,30 @@ const struct subset *istio_dr_subsets(const struct hostdef *hd, size_t *n)
 	return *n ? hd->dr->subs : NULL;
 }
 
+/*
+ * A route to a subset the host's DestinationRule lacks: the rule is named
+ * (it may be a stored object, applied by another command) with what it
+ * does define.
+ */
+static int fail_subset(struct veer_istio *ist, const ynode *subset,
+		       const struct dr *dr, const struct subset *subs,
+		       size_t nsub)
+{
+	char qb[VEER_YQUOTE_BUF], names[256] = "";
+	size_t j, used = 0;
+
+	for (j = 0; j < nsub && used + VEER_SUBSET_NAME_MAX + 8 < sizeof(names);
+	     j++)
+		used += (size_t)snprintf(names + used, sizeof(names) - used,
+					 "%s%s", j ? ", " : "", subs[j].name);
+	if (j < nsub)
+		snprintf(names + used, sizeof(names) - used, ", ...");
+	return veer_yfail(&ist->rd, subset,
+			  "subset %s is not defined by %s (it defines %s)",
+			  veer_yquote(subset, qb, sizeof(qb)), dr->m.id,
+			  nsub ? names : "none");
+}
+
 /* Checks what a VirtualService says about one of its hosts. */
 static int check_vs_host(struct veer_istio *ist, const struct vs *vs,
 			 struct hostdef *hd)
@@ -307,6 +331,9 @@ static int check_vs_host(struct veer_istio *ist, const struct vs *vs,
 			for (j = 0; j < nsub; j++)
 				if (veer_ynode_is(d->subset, subs[j].name))
 					break;
+			if (j == nsub && hd->dr)
+				return fail_subset(ist, d->subset, hd->dr, subs,
+						   nsub);
 			if (j == nsub)
 				return veer_yfail(
 					&ist->rd, d->subset,

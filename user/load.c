@@ -699,16 +699,33 @@ int veer_load_native_buffer(const char *name, const char *buf, size_t len,
 struct note_filter {
 	veer_note_fn note;
 	void *ctx;
+	bool rules; /* the inputs hold a VirtualService */
 };
 
-/* Notes on stored objects were said when they were applied. */
+/*
+ * Notes on stored objects were said when they were applied, and so were
+ * the limits of header/uri rules, unless the inputs route anew.
+ */
 static void note_unless_stored(void *ctx, const char *text)
 {
 	const struct note_filter *f = ctx;
 
-	if (f->note &&
-	    strncmp(text, VEER_STORED_PREFIX, strlen(VEER_STORED_PREFIX)))
-		f->note(f->ctx, text);
+	if (!f->note ||
+	    !strncmp(text, VEER_STORED_PREFIX, strlen(VEER_STORED_PREFIX)) ||
+	    (!f->rules && !strncmp(text, VEER_RULES_NOTE_PREFIX,
+				   strlen(VEER_RULES_NOTE_PREFIX))))
+		return;
+	f->note(f->ctx, text);
+}
+
+static bool routes_anew(const struct veer_objset *inputs)
+{
+	size_t i;
+
+	for (i = 0; i < inputs->count; i++)
+		if (!strcmp(inputs->objects[i].key.kind, "VirtualService"))
+			return true;
+	return false;
 }
 
 /* Whether the inputs hold an object of key's kind and namespace. */
@@ -792,6 +809,7 @@ int veer_load_config(const struct veer_load_request *req,
 	if (load_paths_into(&l, req->paths, req->path_count) == 0) {
 		size_t inputs = l.ntrees;
 
+		filter.rules = routes_anew(req->input_objects);
 		if (load_stored(&l, req) == 0 && feed_deferred(&l, inputs) == 0)
 			ret = loader_finish(&l, model, note_unless_stored,
 					    &filter);

@@ -2,8 +2,8 @@
 /*
  * The configuration model: what the config loaders produce, what `veer get`
  * reads back from the maps, and what the map writer turns into map entries.
- * Every source (native YAML now, Istio YAML later) feeds this one model and
- * one validator.
+ * Every source (native YAML, Istio and Kubernetes objects, the object
+ * store) feeds this one model and one validator.
  */
 #ifndef VEER_MODEL_H
 #define VEER_MODEL_H

@@ -434,6 +434,66 @@ static int finish_rewrite(const struct veer_ynode *top, const char *name,
 	return ret;
 }
 
+/* The node at path under node, or NULL. */
+static const struct veer_ynode *node_at(const struct veer_ynode *node,
+					const struct path_step *steps, size_t n)
+{
+	for (; node && n; steps++, n--) {
+		if (steps->key)
+			node = node->type == VEER_YNODE_MAP
+				       ? veer_ynode_get(node, steps->key)
+				       : NULL;
+		else
+			node = node->type == VEER_YNODE_SEQ &&
+					       steps->index < node->len
+				       ? node->items[steps->index]
+				       : NULL;
+	}
+	return node;
+}
+
+/* Where subset stands among the destinations of route; SIZE_MAX: not. */
+static size_t place_in_route(const struct veer_ynode *route, const char *subset)
+{
+	const struct veer_ynode *d;
+	size_t i;
+
+	for (i = 0; route && route->type == VEER_YNODE_SEQ && i < route->len;
+	     i++) {
+		d = veer_ynode_get(route->items[i], "destination");
+		if (veer_ynode_is(veer_ynode_get(d, "subset"), subset))
+			return i;
+	}
+	return SIZE_MAX;
+}
+
+/*
+ * The destinations to write: those the route had, in its order, then any
+ * other subset that now takes connections. Returns how many.
+ */
+static size_t order_like(const struct veer_ynode *route,
+			 const struct veer_route_weight *weights, size_t count,
+			 struct veer_route_weight *out)
+{
+	size_t n = 0, i, j, place;
+
+	for (place = 0; route && place < route->len; place++)
+		for (i = 0; i < count; i++)
+			if (place_in_route(route, weights[i].subset) == place)
+				out[n++] = weights[i];
+	for (i = 0; i < count; i++) {
+		if (place_in_route(route, weights[i].subset) != SIZE_MAX ||
+		    !weights[i].weight)
+			continue;
+		for (j = 0; j < n && strcmp(out[j].subset, weights[i].subset);
+		     j++)
+			;
+		if (j == n)
+			out[n++] = weights[i];
+	}
+	return n;
+}
+
 int veer_objects_set_route(const char *name, const char *text, size_t len,
 			   bool tcp, unsigned int index, const char *host,
 			   const struct veer_route_weight *weights,
@@ -448,12 +508,18 @@ int veer_objects_set_route(const char *name, const char *text, size_t len,
 	};
 	struct node_arena arena = {.count = 0};
 	const struct veer_ynode *route, *top;
+	struct veer_route_weight *ordered;
 	struct veer_ytree tree;
 	char missing[64];
+	size_t n;
 
 	if (parse_one(&tree, name, text, len, err, errlen))
 		return -1;
-	route = route_list(&arena, host, weights, count);
+	ordered = arena_alloc(&arena, count, sizeof(*ordered));
+	n = ordered ? order_like(node_at(tree.docs[0], path, 4), weights, count,
+				 ordered)
+		    : 0;
+	route = n ? route_list(&arena, host, ordered, n) : NULL;
 	top = route ? replace_path(&arena, tree.docs[0], path, 4, route) : NULL;
 	snprintf(missing, sizeof(missing),
 		 "no route spec.%s[%u].route to write the weights to",

@@ -592,6 +592,9 @@ static void summarize(const struct plan *p, const struct plan_item *item,
 
 	if (!p->lines)
 		return;
+	/* The whole configuration: only what changes is worth a line. */
+	if (p->scope == VEER_APPLY_ALL && !item->write && !only_names)
+		return;
 	if (only_names)
 		snprintf(desc, sizeof(desc),
 			 "names repaired (an interrupted apply left them "

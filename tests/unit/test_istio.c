@@ -1562,8 +1562,8 @@ static const struct bad_case bad_cases[] = {
 	    VS_HEAD "  http:\n  - route:\n    - destination:\n"
 		    "        host: customers\n        subset: v3\n",
 	    "vs.yaml:12:17: ",
-	    "subset v3 is not defined by any DestinationRule for host "
-	    "customers.default.svc.cluster.local"),
+	    "subset v3 is not defined by DestinationRule default/customers "
+	    "(it defines v1, v2)"),
 	BAD("no subset with a DestinationRule",
 	    VS_HEAD "  http:\n  - route:\n    - destination:\n"
 		    "        host: customers\n",
