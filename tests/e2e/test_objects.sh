@@ -545,14 +545,15 @@ else
 fi
 t_no_changes "veer get vs -A -o yaml applied back" apply -f "$LAB_TMP/vs-rt.yaml"
 
-# Every stored object in the JSON list, and one file each in the store.
+# Every stored object in the JSON list, and one record each in the store's
+# shard files ("--- # KIND NAMESPACE NAME LENGTH").
 got=$(veer get all -A -o json 2>/dev/null | jq -r '[.items[] |
 	"\(.kind)/\(.metadata.namespace)/\(.metadata.name)"] | sort | join(" ")' 2>/dev/null || echo ERROR)
-files=$(cd "$STORE/objects" 2>/dev/null && find . -name '*.yaml' | sed 's|^\./||; s|\.yaml$||' | sort | paste -sd ' ')
+files=$(cat "$STORE"/objects/*.yaml 2>/dev/null | awk '/^--- # / { print $3 "/" $4 "/" $5 }' | sort | paste -sd ' ')
 if [[ $got == "$files" && $(wc -w <<<"$got") == "$ALL_OBJECTS" ]]; then
-	t_pass "veer get all -A -o json | jq: $ALL_OBJECTS objects, exactly the store's files"
+	t_pass "veer get all -A -o json | jq: $ALL_OBJECTS objects, exactly the store's records"
 else
-	t_fail "veer get all -A -o json | jq: '$got', store files '$files' (want $ALL_OBJECTS alike)"
+	t_fail "veer get all -A -o json | jq: '$got', store records '$files' (want $ALL_OBJECTS alike)"
 fi
 vrun get vs nosuch -n default
 if ((VRC == 1)) && grep -q 'not found' "$VERR" && [[ ! -s $VOUT ]]; then
