@@ -29,7 +29,7 @@
 #define LINE_MAX_LEN 512
 #define RECOVER_HINT                                                           \
 	"veer never resets it by itself: restore the file from a backup, or "  \
-	"remove it and apply its object again"
+	"move it aside and apply again the objects its '--- #' lines name"
 
 /*
  * The whole file, NUL-terminated. 1 when it does not exist. Refuses files
