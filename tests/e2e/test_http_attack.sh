@@ -546,7 +546,9 @@ scenario_close() {
 	local pid=$!
 	LAB_PIDS+=("$pid")
 	wait_until 10000 _holder_ready "$base.ready" "$pid" || true
-	veer delete "$SHOP4" >"$base.delete.log" 2>&1 || t_fail "veer delete $SHOP4: $(cat "$base.delete.log")"
+	# A redeploy deletes the host's objects and applies them again.
+	veer delete -f "$LAB_TMP/shop.yaml" >"$base.delete.log" 2>&1 ||
+		t_fail "veer delete -f shop.yaml: $(cat "$base.delete.log")"
 	veer apply -f "$LAB_TMP/shop.yaml" >"$base.reapply.log" 2>&1 ||
 		lab_die "re-apply: $(cat "$base.reapply.log")"
 	t0=$(now_ms)
