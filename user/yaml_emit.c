@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* yaml_tree nodes -> block YAML (yaml_emit.h). */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,13 +181,49 @@ static void json_string(FILE *out, const char *text, size_t len)
 	fputc('"', out);
 }
 
-/* A YAML number as JSON: decimal, no '+', no leading zeros' octal. */
+/* Whether text is a number by JSON's grammar (RFC 8259). */
+static bool json_number_ok(const char *t)
+{
+	if (*t == '-')
+		t++;
+	if (*t == '0')
+		t++;
+	else if (*t >= '1' && *t <= '9')
+		while (*t >= '0' && *t <= '9')
+			t++;
+	else
+		return false;
+	if (*t == '.') {
+		if (*++t < '0' || *t > '9')
+			return false;
+		while (*t >= '0' && *t <= '9')
+			t++;
+	}
+	if (*t == 'e' || *t == 'E') {
+		if (*++t == '+' || *t == '-')
+			t++;
+		if (*t < '0' || *t > '9')
+			return false;
+		while (*t >= '0' && *t <= '9')
+			t++;
+	}
+	return !*t;
+}
+
+/*
+ * A YAML number as JSON: YAML 1.2 core reads "017" as decimal, "0o17" as
+ * octal and "0x1F" as hex; floats such as ".5", "1." or "01.5" are no JSON
+ * numbers as written. What has no JSON number (.inf, .nan, out of range, a
+ * tagged text that is no number) stays a string.
+ */
 static void json_number(FILE *out, const struct veer_ynode *n)
 {
 	char text[64];
 	char *end;
+	const char *t = text;
 
-	if (n->len >= sizeof(text)) {
+	if (n->len >= sizeof(text) || !n->len ||
+	    memchr(n->text, '\0', n->len)) {
 		json_string(out, n->text, n->len);
 		return;
 	}
@@ -194,22 +231,41 @@ static void json_number(FILE *out, const struct veer_ynode *n)
 	text[n->len] = '\0';
 	if (n->kind == VEER_YSCALAR_INT) {
 		long long v;
+		int base = 10;
 
-		if (text[0] == '0' && text[1] == 'o')
-			v = strtoll(text + 2, &end, 8);
-		else
-			v = strtoll(text, &end, 0);
-		if (*end)
+		if (t[0] == '0' && (t[1] == 'o' || t[1] == 'x')) {
+			base = t[1] == 'o' ? 8 : 16;
+			t += 2;
+		}
+		errno = 0;
+		v = strtoll(t, &end, base);
+		if (*end || end == t || errno ||
+		    (base != 10 && (*t == '-' || *t == '+')))
 			json_string(out, n->text, n->len);
 		else
 			fprintf(out, "%lld", v);
 		return;
 	}
-	/* .inf and .nan have no JSON number. */
-	if (strchr(text, 'n') || strchr(text, 'N'))
-		json_string(out, n->text, n->len);
-	else
-		fputs(text[0] == '+' ? text + 1 : text, out);
+	if (text[0] == '+')
+		t++;
+	if (json_number_ok(t)) {
+		fprintf(out, "%s%s", t, strpbrk(t, ".eE") ? "" : ".0");
+		return;
+	}
+	errno = 0;
+	{
+		double d = strtod(t, &end);
+
+		/* strtod takes "inf", "nan" and hex: YAML does not. */
+		if (*end || end == t || errno || d != d || d - d != 0 ||
+		    strpbrk(t, "xXnNiI")) {
+			json_string(out, n->text, n->len);
+			return;
+		}
+		/* Still a float: 1.0, not 1. */
+		snprintf(text, sizeof(text), "%.17g", d);
+		fprintf(out, "%s%s", text, strpbrk(text, ".eE") ? "" : ".0");
+	}
 }
 
 void veer_yaml_emit_json(FILE *out, const struct veer_ynode *n)
