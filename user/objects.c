@@ -364,12 +364,17 @@ static const struct veer_ynode *replace_path(struct node_arena *a,
 	return copy;
 }
 
-/* The new route: one destination per subset, with its weight. */
+/*
+ * The new route: one destination per subset, with its weight, and the
+ * destination port the old route named (veer requires one per route; it
+ * also decides which port the route is for).
+ */
 static struct veer_ynode *route_list(struct node_arena *a, const char *host,
+				     const struct veer_ynode *port,
 				     const struct veer_route_weight *weights,
 				     size_t count)
 {
-	static const char *const dest_keys[] = {"host", "subset"};
+	static const char *const dest_keys[] = {"host", "subset", "port"};
 	static const char *const item_keys[] = {"destination", "weight"};
 	struct veer_ynode *seq = arena_alloc(a, 1, sizeof(*seq));
 	struct veer_ynode **items =
@@ -380,13 +385,15 @@ static struct veer_ynode *route_list(struct node_arena *a, const char *host,
 	if (!items)
 		return NULL;
 	for (i = 0; i < count; i++) {
-		struct veer_ynode *dest_values[2], *item_values[2];
+		struct veer_ynode *dest_values[3], *item_values[2];
 
 		snprintf(number, sizeof(number), "%u", weights[i].weight);
 		dest_values[0] = arena_scalar(a, host, VEER_YSCALAR_STR);
 		dest_values[1] =
 			arena_scalar(a, weights[i].subset, VEER_YSCALAR_STR);
-		item_values[0] = arena_map(a, 2, dest_keys, dest_values);
+		dest_values[2] = (struct veer_ynode *)port;
+		item_values[0] =
+			arena_map(a, port ? 3 : 2, dest_keys, dest_values);
 		item_values[1] = arena_scalar(a, number, VEER_YSCALAR_INT);
 		items[i] = arena_map(a, 2, item_keys, item_values);
 		if (!items[i])
@@ -411,15 +418,25 @@ int veer_objects_set_route(const char *name, const char *text, size_t len,
 		{.key = "route"},
 	};
 	struct node_arena arena = {.count = 0};
-	const struct veer_ynode *route, *top;
+	const struct veer_ynode *route, *top, *old, *port = NULL;
 	struct veer_ytree tree;
+	size_t i;
 	int ret = -1;
 
 	memset(&tree, 0, sizeof(tree));
 	if (veer_ytree_parse(&tree, name, text, len, err, errlen) ||
 	    tree.doc_count != 1)
 		goto out;
-	route = route_list(&arena, host, weights, count);
+	old = veer_ynode_get(veer_ynode_get(tree.docs[0], "spec"),
+			     tcp ? "tcp" : "http");
+	old = old && old->type == VEER_YNODE_SEQ && index < old->len
+		      ? veer_ynode_get(old->items[index], "route")
+		      : NULL;
+	for (i = 0; old && old->type == VEER_YNODE_SEQ && i < old->len && !port;
+	     i++)
+		port = veer_ynode_get(
+			veer_ynode_get(old->items[i], "destination"), "port");
+	route = route_list(&arena, host, port, weights, count);
 	top = route ? replace_path(&arena, tree.docs[0], path, 4, route) : NULL;
 	if (!top) {
 		veer_fail_at(err, errlen, name, 0, 0,

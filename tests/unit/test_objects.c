@@ -708,6 +708,114 @@ static void test_set_route(void)
 			-1);
 }
 
+/*
+ * A VirtualService that routes by destination port: http[0] is port 9080's
+ * default route, http[1] a header rule of port 80, http[2] port 80's
+ * default. `veer weight` rewrites http[2] with port 80's weights and
+ * http[0] with 9080's (veer_change_weights). Each route must stay the
+ * route of its port: a rewritten http[0] without its port would become
+ * port 80's default route too, and hide the header rule after it.
+ */
+static void test_set_route_by_port(void)
+{
+	static const char svc_two_ports[] =
+		"apiVersion: v1\n"
+		"kind: Service\n"
+		"metadata: {name: customers, namespace: default}\n"
+		"spec:\n"
+		"  selector: {app: customers}\n"
+		"  clusterIP: 10.96.0.20\n"
+		"  ports:\n"
+		"  - {name: http, port: 80, targetPort: 8080}\n"
+		"  - {name: admin, port: 9080, targetPort: 9080}\n";
+	static const char vs_ports[] =
+		"apiVersion: networking.istio.io/v1\n"
+		"kind: VirtualService\n"
+		"metadata: {name: customers, namespace: default}\n"
+		"spec:\n"
+		"  hosts: [" HOST "]\n"
+		"  http:\n"
+		"  - route:\n"
+		"    - destination:\n"
+		"        host: " HOST "\n"
+		"        subset: v2\n"
+		"        port: {number: 9080}\n"
+		"  - match:\n"
+		"    - headers:\n"
+		"        user-agent: {exact: debug}\n"
+		"    route:\n"
+		"    - destination:\n"
+		"        host: " HOST "\n"
+		"        subset: v2\n"
+		"        port: {number: 80}\n"
+		"  - route:\n"
+		"    - destination:\n"
+		"        host: " HOST "\n"
+		"        subset: v1\n"
+		"        port: {number: 80}\n";
+	const struct veer_route_weight w[] = {{"v1", 40}, {"v2", 60}};
+	const struct veer_service_model *s80, *s9080;
+	const char *vs = vs_ports;
+	char err[512] = "", *out[2] = {NULL, NULL};
+	struct veer_objset set;
+	size_t len = 0;
+	struct run r;
+	int pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		veer_objset_init(&set);
+		store_text(&set, svc_list);
+		store_text(&set, svc_two_ports); /* replaces svc_list's */
+		store_text(&set, dr);
+		store_text(&set, vs);
+		run_config(&r, NULL, 0, NULL, &set, false, false);
+		veer_objset_free(&set);
+		UNIT_CHECK(r.ret == 0, "pass %d: %s\n%s", pass, r.err, vs);
+		s80 = veer_model_find(&r.model, HOST ":80");
+		s9080 = veer_model_find(&r.model, HOST ":9080");
+		CU_ASSERT_PTR_NOT_NULL(s80);
+		CU_ASSERT_PTR_NOT_NULL(s9080);
+		if (!s80 || !s9080) {
+			run_free(&r);
+			break;
+		}
+		/* Port 80: the header rule, then its own default route. */
+		UNIT_CHECK(
+			s80->rule_count == 1 && s80->route.index == 2,
+			"pass %d: port 80 has %u rules, default http[%u]\n%s",
+			pass, s80->rule_count, s80->route.index, vs);
+		CU_ASSERT_EQUAL(s9080->route.index, 0);
+		if (pass) {
+			CU_ASSERT_EQUAL(weight_of(&r.model, HOST ":80", "v1"),
+					40);
+			CU_ASSERT_EQUAL(weight_of(&r.model, HOST ":80", "v2"),
+					60);
+			CU_ASSERT_EQUAL(weight_of(&r.model, HOST ":9080", "v1"),
+					40);
+			CU_ASSERT_EQUAL(weight_of(&r.model, HOST ":9080", "v2"),
+					60);
+			run_free(&r);
+			break;
+		}
+		UNIT_CHECK(veer_objects_set_route(
+				   "vs", vs_ports, strlen(vs_ports), false,
+				   s80->route.index, s80->route.dest_host, w, 2,
+				   &out[0], &len, err, sizeof(err)) == 0,
+			   "%s", err);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(out[0]);
+		UNIT_CHECK(veer_objects_set_route(
+				   "vs", out[0], len, false, s9080->route.index,
+				   s9080->route.dest_host, w, 2, &out[1], &len,
+				   err, sizeof(err)) == 0,
+			   "%s", err);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(out[1]);
+		vs = out[1];
+		run_free(&r);
+	}
+	free(out[0]);
+	free(out[1]);
+}
+
 static void test_set_native_weights(void)
 {
 	const struct veer_route_weight w[] = {{"v2", 25}, {"v1", 75}};
@@ -859,6 +967,8 @@ int unit_objects_suite(void)
 		{"errors name the input by file:line:col, stored by id",
 		 test_cross_object_errors},
 		{"weight write-through: VirtualService route", test_set_route},
+		{"weight write-through: routes by port",
+		 test_set_route_by_port},
 		{"weight write-through: native service",
 		 test_set_native_weights},
 		{"JSON emission parses as JSON", test_json},
