@@ -189,9 +189,16 @@ static bool same_key(const struct veer_object_key *a,
 	       !strcmp(a->name, b->name);
 }
 
+/*
+ * A key the store can hold: each part one path component, and the object's
+ * file name with its suffixes (NAME.yaml.tmp) within NAME_MAX, so that a
+ * name too long is refused by prepare, before the maps change, not by the
+ * finish after it.
+ */
 static bool key_ok(const struct veer_object_key *k)
 {
 	return token_ok(k->kind, sizeof(k->kind)) &&
+	       strlen(k->name) + strlen(OBJECT_SUFFIX TMP_SUFFIX) <= NAME_MAX &&
 	       (!k->ns[0] || token_ok(k->ns, sizeof(k->ns))) &&
 	       strcmp(k->ns, NO_NAMESPACE) &&
 	       token_ok(k->name, sizeof(k->name));
@@ -635,11 +642,16 @@ int veer_objstore_prepare(const struct veer_objstore *st,
 
 	for (i = 0; i < changes->count; i++)
 		if (!key_ok(&changes->objects[i].key))
-			return veer_fail_at(err, errlen, NULL, 0, 0,
-					    "object %s/%s: not a name the "
-					    "store can hold",
-					    changes->objects[i].key.kind,
-					    changes->objects[i].key.name);
+			return veer_fail_at(
+				err, errlen, NULL, 0, 0,
+				"object %s/%s: not a name the "
+				"store can hold (a file name: no '/', "
+				"blanks or control characters, at most "
+				"%zu characters)",
+				changes->objects[i].key.kind,
+				changes->objects[i].key.name,
+				(size_t)NAME_MAX -
+					strlen(OBJECT_SUFFIX TMP_SUFFIX));
 	snprintf(path, sizeof(path), "%s/" TRANSACTION_FILE, st->dir);
 	if (make_parent(path, err, errlen))
 		return -1;

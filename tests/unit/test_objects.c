@@ -950,6 +950,61 @@ static void test_json(void)
 	}
 }
 
+/* ---- Review: what the store can hold ---- */
+
+static void objstore_at(struct veer_objstore *st, const char *sub)
+{
+	char state[128], err[512] = "";
+
+	snprintf(state, sizeof(state), "%s/%s", dir, sub);
+	CU_ASSERT_FATAL(mkdir(state, 0700) == 0 || errno == EEXIST);
+	CU_ASSERT_FATAL(setenv(VEER_STATE_DIR_ENV, state, 1) == 0);
+	UNIT_CHECK(veer_objstore_open(st, "/sys/fs/bpf/unit", err,
+				      sizeof(err)) == 0,
+		   "%s", err);
+}
+
+/*
+ * Kubernetes names run to 253 characters, and veer's loader takes them.
+ * The store must either refuse such a name before the maps change
+ * (prepare) or hold it: a finish that fails after the maps changed leaves
+ * a transaction that every later command fails to finish.
+ */
+static void test_store_long_name(void)
+{
+	char name[254], text[1024], err[512] = "";
+	struct veer_objset changes, back;
+	struct veer_objstore st;
+	int prepared, finished = -1;
+
+	memset(name, 'a', 253);
+	name[253] = '\0';
+	name[100] = '.';
+	snprintf(text, sizeof(text),
+		 "apiVersion: networking.istio.io/v1\n"
+		 "kind: DestinationRule\n"
+		 "metadata: {name: %s, namespace: default}\n"
+		 "spec: {host: x}\n",
+		 name);
+	veer_objset_init(&changes);
+	store_text(&changes, text);
+	CU_ASSERT_EQUAL_FATAL(changes.live, 1);
+	objstore_at(&st, "long");
+	prepared = veer_objstore_prepare(&st, &changes, err, sizeof(err));
+	if (prepared == 0)
+		finished = veer_objstore_finish(&st, err, sizeof(err));
+	UNIT_CHECK(prepared == -1 || finished == 0,
+		   "prepared, then finish failed: %s", err);
+	if (finished == 0) {
+		CU_ASSERT_EQUAL(
+			veer_objstore_load(&st, &back, err, sizeof(err)), 0);
+		CU_ASSERT_EQUAL(back.live, 1);
+		veer_objset_free(&back);
+	}
+	veer_objstore_discard(&st, NULL, 0);
+	veer_objset_free(&changes);
+}
+
 int unit_objects_suite(void)
 {
 	static const struct unit_test tests[] = {
@@ -972,6 +1027,7 @@ int unit_objects_suite(void)
 		{"weight write-through: native service",
 		 test_set_native_weights},
 		{"JSON emission parses as JSON", test_json},
+		{"store: 253-character names", test_store_long_name},
 	};
 
 	return unit_add_suite("objects", objects_init, objects_clean, tests,
