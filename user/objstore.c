@@ -542,14 +542,25 @@ static int each_entry(const char *dir,
 		      void *ctx, char *err, size_t errlen)
 {
 	struct dirent *de;
-	DIR *d = opendir(dir);
-	int ret = 0;
+	DIR *d = NULL;
+	int ret = 0, fd, saved;
 
+	/* Not through a symlink: the store is trusted, where it leads not. */
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 && !(d = fdopendir(fd))) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+	}
+	if (!d && errno == ENOENT)
+		return 0;
+	if (!d && (errno == ELOOP || errno == ENOTDIR))
+		return veer_fail_at(err, errlen, dir, 0, 0,
+				    "not a directory (the store holds only "
+				    "directories and files, no symlinks)");
 	if (!d)
-		return errno == ENOENT ? 0
-				       : veer_fail_at(err, errlen, dir, 0, 0,
-						      "cannot read: %s",
-						      strerror(errno));
+		return veer_fail_at(err, errlen, dir, 0, 0, "cannot read: %s",
+				    strerror(errno));
 	while (!ret && (de = readdir(d)))
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
 			ret = fn(dir, de->d_name, ctx);
@@ -633,6 +644,40 @@ int veer_objstore_load(const struct veer_objstore *st, struct veer_objset *out,
 
 /* ---- Transactions ---- */
 
+/*
+ * Whether the directories of path below the store's are real directories
+ * (or not there yet): an object is never written or removed through a
+ * symlink out of the store.
+ */
+static int store_dirs_ok(const struct veer_objstore *st, const char *path,
+			 char *err, size_t errlen)
+{
+	size_t at = strlen(st->dir);
+	char dir[PATH_MAX];
+	struct stat stbuf;
+	const char *slash;
+
+	if (strncmp(path, st->dir, at) || path[at] != '/')
+		return veer_fail_at(err, errlen, path, 0, 0,
+				    "not in the object store");
+	while ((slash = strchr(path + at + 1, '/'))) {
+		at = (size_t)(slash - path);
+		snprintf(dir, sizeof(dir), "%.*s", (int)at, path);
+		if (lstat(dir, &stbuf))
+			return errno == ENOENT
+				       ? 0
+				       : veer_fail_at(err, errlen, dir, 0, 0,
+						      "cannot stat: %s",
+						      strerror(errno));
+		if (!S_ISDIR(stbuf.st_mode))
+			return veer_fail_at(err, errlen, dir, 0, 0,
+					    "not a directory (the store "
+					    "holds only directories and "
+					    "files, no symlinks)");
+	}
+	return 0;
+}
+
 int veer_objstore_prepare(const struct veer_objstore *st,
 			  const struct veer_objset *changes, char *err,
 			  size_t errlen)
@@ -652,6 +697,12 @@ int veer_objstore_prepare(const struct veer_objstore *st,
 				changes->objects[i].key.name,
 				(size_t)NAME_MAX -
 					strlen(OBJECT_SUFFIX TMP_SUFFIX));
+	/* Refused now, before the maps change, rather than by finish. */
+	for (i = 0; i < changes->count; i++) {
+		object_path(st, &changes->objects[i].key, path, sizeof(path));
+		if (store_dirs_ok(st, path, err, errlen))
+			return -1;
+	}
 	snprintf(path, sizeof(path), "%s/" TRANSACTION_FILE, st->dir);
 	if (make_parent(path, err, errlen))
 		return -1;
@@ -689,6 +740,9 @@ int veer_objstore_finish(const struct veer_objstore *st, char *err,
 		const struct veer_object *o = &changes.objects[i];
 
 		object_path(st, &o->key, path, sizeof(path));
+		ret = store_dirs_ok(st, path, err, errlen);
+		if (ret)
+			break;
 		if (!o->len) {
 			if (unlink(path) && errno != ENOENT)
 				ret = veer_fail_at(err, errlen, path, 0, 0,

@@ -1005,6 +1005,70 @@ static void test_store_long_name(void)
 	veer_objset_free(&changes);
 }
 
+/*
+ * A symlink in a trusted store must not lead out of it: neither a load
+ * reading objects from elsewhere, nor a finish writing or removing files
+ * elsewhere.
+ */
+static void test_store_symlink(void)
+{
+	char outside[128], link[PATH_MAX + 32], path[PATH_MAX + 64],
+		cmd[2 * PATH_MAX + 160], err[512] = "";
+	struct veer_objset changes, back;
+	struct veer_objstore st, src;
+	struct stat sb;
+	int ret;
+
+	objstore_at(&st, "sym");
+	/* A genuine store with one object. */
+	veer_objset_init(&changes);
+	store_text(&changes, dr);
+	CU_ASSERT_EQUAL(veer_objstore_prepare(&st, &changes, err, sizeof(err)),
+			0);
+	CU_ASSERT_EQUAL(veer_objstore_finish(&st, err, sizeof(err)), 0);
+	veer_objset_free(&changes);
+
+	/* objects/VirtualService -> a directory outside the store. */
+	snprintf(outside, sizeof(outside), "%s/outside", dir);
+	CU_ASSERT_FATAL(mkdir(outside, 0700) == 0);
+	snprintf(link, sizeof(link), "%s/objects/VirtualService", st.dir);
+	CU_ASSERT_FATAL(symlink(outside, link) == 0);
+
+	veer_objset_init(&changes);
+	store_text(&changes, vs_all_v1);
+	ret = veer_objstore_prepare(&st, &changes, err, sizeof(err));
+	if (ret == 0)
+		ret = veer_objstore_finish(&st, err, sizeof(err));
+	snprintf(path, sizeof(path), "%s/default/customers.yaml", outside);
+	UNIT_CHECK(stat(path, &sb) != 0, "finish wrote %s (ret %d)", path, ret);
+	/* Refused by prepare: before the maps change. */
+	UNIT_CHECK(ret == -1 && strstr(err, "symlink"), "%d: %s", ret, err);
+	veer_objstore_discard(&st, NULL, 0);
+	veer_objset_free(&changes);
+
+	/* An object planted outside, read through the link: refused. */
+	objstore_at(&src, "symsrc");
+	veer_objset_init(&changes);
+	store_text(&changes, vs_all_v1);
+	CU_ASSERT_EQUAL(veer_objstore_prepare(&src, &changes, err, sizeof(err)),
+			0);
+	CU_ASSERT_EQUAL(veer_objstore_finish(&src, err, sizeof(err)), 0);
+	veer_objset_free(&changes);
+	snprintf(cmd, sizeof(cmd),
+		 "mkdir -p '%s/default' && cp -p "
+		 "'%s/objects/VirtualService/default/customers.yaml' "
+		 "'%s/default/'",
+		 outside, src.dir, outside);
+	CU_ASSERT_FATAL(system(cmd) == 0);
+	objstore_at(&st, "sym");
+	ret = veer_objstore_load(&st, &back, err, sizeof(err));
+	UNIT_CHECK(ret == -1 || back.live == 1,
+		   "load read %zu objects through a symlink", back.live);
+	UNIT_CHECK(ret == -1 && strstr(err, "symlink"), "%d: %s", ret, err);
+	if (ret == 0)
+		veer_objset_free(&back);
+}
+
 int unit_objects_suite(void)
 {
 	static const struct unit_test tests[] = {
@@ -1028,6 +1092,7 @@ int unit_objects_suite(void)
 		 test_set_native_weights},
 		{"JSON emission parses as JSON", test_json},
 		{"store: 253-character names", test_store_long_name},
+		{"store: symlinks do not lead out of it", test_store_symlink},
 	};
 
 	return unit_add_suite("objects", objects_init, objects_clean, tests,
