@@ -20,8 +20,14 @@ void veer_yaml_emit_string(FILE *out, const char *text, size_t len)
 			fprintf(out, "\\%c", c);
 		else if (c < 0x20 || c == 0x7f)
 			fprintf(out, "\\x%02x", c);
-		else
+		else if (c == 0xc2 && i + 1 < len &&
+			 (unsigned char)text[i + 1] == 0x85) {
+			/* NEL: a line break to YAML, folded if written. */
+			fputs("\\N", out);
+			i++;
+		} else {
 			fputc(c, out);
+		}
 	}
 	fputc('"', out);
 }

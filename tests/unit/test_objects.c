@@ -851,6 +851,66 @@ static void test_set_native_weights(void)
 	veer_objset_free(&set);
 }
 
+/*
+ * A stored object is its input as YAML again: every string the same, also
+ * those with characters YAML reads as line breaks (NEL, LS, PS) that a
+ * double-quoted scalar would fold if they were written as they are.
+ */
+static void test_stored_strings(void)
+{
+	static const char pod[] =
+		"apiVersion: v1\n"
+		"kind: Pod\n"
+		"metadata:\n"
+		"  name: p\n"
+		"  annotations: {nel: \"x\\Ny\", ls: \"x\\Ly\", ps: "
+		"\"x\\Py\",\n"
+		"    tab: \"x\\ty\", nul: \"x\\0y\", \"k\\Ney\": v}\n"
+		"status: {podIP: 10.0.0.1}\n";
+	static const struct {
+		const char *key, *value;
+		size_t len;
+	} want[] = {
+		{"nel", "x\xc2\x85y", 4},
+		{"ls", "x\xe2\x80\xa8y", 5},
+		{"ps", "x\xe2\x80\xa9y", 5},
+		{"tab", "x\ty", 3},
+		{"nul", "x\0y", 3},
+		{"k\xc2\x85"
+		 "ey",
+		 "v", 1},
+	};
+	const struct veer_ynode *ann, *v;
+	const struct veer_object *o;
+	struct veer_objset set;
+	struct veer_ytree t;
+	char err[512] = "";
+	size_t i;
+
+	veer_objset_init(&set);
+	store_text(&set, pod);
+	o = find(&set, "Pod", "default", "p");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+	memset(&t, 0, sizeof(t));
+	UNIT_CHECK(veer_ytree_parse(&t, "stored", o->text, o->len, err,
+				    sizeof(err)) == 0,
+		   "%s", err);
+	ann = t.doc_count
+		      ? veer_ynode_get(veer_ynode_get(t.docs[0], "metadata"),
+				       "annotations")
+		      : NULL;
+	CU_ASSERT_PTR_NOT_NULL(ann);
+	for (i = 0; ann && i < ARRAY_SIZE(want); i++) {
+		v = veer_ynode_get(ann, want[i].key);
+		UNIT_CHECK(v && v->len == want[i].len &&
+				   !memcmp(v->text, want[i].value, v->len),
+			   "annotation %zu changed in the store:\n%s", i,
+			   o->text);
+	}
+	veer_ytree_free(&t);
+	veer_objset_free(&set);
+}
+
 /* ---- JSON ---- */
 
 /* Whether text is JSON that Python's parser takes, and equals want. */
@@ -1090,6 +1150,7 @@ int unit_objects_suite(void)
 		 test_set_route_by_port},
 		{"weight write-through: native service",
 		 test_set_native_weights},
+		{"stored text keeps every string", test_stored_strings},
 		{"JSON emission parses as JSON", test_json},
 		{"store: 253-character names", test_store_long_name},
 		{"store: symlinks do not lead out of it", test_store_symlink},
