@@ -8,9 +8,30 @@
 
 #define INDENT_STEP 2
 
+/*
+ * The length of a character YAML does not take as it is in a scalar (a C1
+ * control, BOM, U+FFFE, U+FFFF: YAML's non-printable ones, and NEL, which
+ * a double-quoted scalar folds as a line break) at t, or 0; *cp is it.
+ */
+static size_t needs_escape(const unsigned char *t, size_t n, unsigned int *cp)
+{
+	if (n >= 2 && t[0] == 0xc2 && t[1] >= 0x80 && t[1] <= 0x9f) {
+		*cp = t[1];
+		return 2;
+	}
+	if (n >= 3 && t[0] == 0xef &&
+	    ((t[1] == 0xbb && t[2] == 0xbf) ||
+	     (t[1] == 0xbf && (t[2] == 0xbe || t[2] == 0xbf)))) {
+		*cp = ((t[1] & 0x3fu) << 6 | (t[2] & 0x3fu)) | 0xf000u;
+		return 3;
+	}
+	return 0;
+}
+
 void veer_yaml_emit_string(FILE *out, const char *text, size_t len)
 {
-	size_t i;
+	unsigned int cp;
+	size_t i, n;
 
 	fputc('"', out);
 	for (i = 0; i < len; i++) {
@@ -20,11 +41,10 @@ void veer_yaml_emit_string(FILE *out, const char *text, size_t len)
 			fprintf(out, "\\%c", c);
 		else if (c < 0x20 || c == 0x7f)
 			fprintf(out, "\\x%02x", c);
-		else if (c == 0xc2 && i + 1 < len &&
-			 (unsigned char)text[i + 1] == 0x85) {
-			/* NEL: a line break to YAML, folded if written. */
-			fputs("\\N", out);
-			i++;
+		else if ((n = needs_escape((const unsigned char *)text + i,
+					   len - i, &cp))) {
+			fprintf(out, "\\u%04x", cp);
+			i += n - 1;
 		} else {
 			fputc(c, out);
 		}
@@ -41,6 +61,10 @@ static bool plain_safe(const char *t, size_t n)
 	size_t i;
 
 	if (n == 0 || t[0] == ' ' || t[n - 1] == ' ' || t[n - 1] == ':')
+		return false;
+	/* A document marker at a line's start; a merge key. */
+	if ((n >= 3 && (!strncmp(t, "---", 3) || !strncmp(t, "...", 3))) ||
+	    (n == 2 && !strncmp(t, "<<", 2)))
 		return false;
 	if (strchr("?:,[]{}#&*!|>'\"%@`", t[0]) ||
 	    (t[0] == '-' && (n == 1 || t[1] == ' ')))

@@ -853,20 +853,25 @@ static void test_set_native_weights(void)
 
 /*
  * A stored object is its input as YAML again: every string the same, also
- * those with characters YAML reads as line breaks (NEL, LS, PS) that a
- * double-quoted scalar would fold if they were written as they are.
+ * those with characters YAML reads as line breaks (NEL) or refuses as they
+ * are (C1 controls, U+FFFE), and keys a block mapping cannot start a line
+ * with as they are (document markers, the merge key).
  */
 static void test_stored_strings(void)
 {
-	static const char pod[] =
-		"apiVersion: v1\n"
-		"kind: Pod\n"
-		"metadata:\n"
-		"  name: p\n"
-		"  annotations: {nel: \"x\\Ny\", ls: \"x\\Ly\", ps: "
-		"\"x\\Py\",\n"
-		"    tab: \"x\\ty\", nul: \"x\\0y\", \"k\\Ney\": v}\n"
-		"status: {podIP: 10.0.0.1}\n";
+	static const char pod[] = "apiVersion: v1\n"
+				  "kind: Pod\n"
+				  "metadata:\n"
+				  "  name: p\n"
+				  "  annotations: {nel: \"x\\Ny\", ls: "
+				  "\"x\\Ly\", ps: \"x\\Py\",\n"
+				  "    tab: \"x\\ty\", nul: \"x\\0y\", "
+				  "\"k\\Ney\": v, c1: \"\\x80\",\n"
+				  "    fffe: \"\\uFFFE\", bom: \"a\\uFEFF\"}\n"
+				  "\"--- x\": 1\n"
+				  "\"... x\": 2\n"
+				  "\"<<\": 3\n"
+				  "status: {podIP: 10.0.0.1}\n";
 	static const struct {
 		const char *key, *value;
 		size_t len;
@@ -879,7 +884,11 @@ static void test_stored_strings(void)
 		{"k\xc2\x85"
 		 "ey",
 		 "v", 1},
+		{"c1", "\xc2\x80", 2},
+		{"fffe", "\xef\xbf\xbe", 3},
+		{"bom", "a\xef\xbb\xbf", 4},
 	};
+	static const char *const top_keys[] = {"--- x", "... x", "<<"};
 	const struct veer_ynode *ann, *v;
 	const struct veer_object *o;
 	struct veer_objset set;
@@ -894,7 +903,7 @@ static void test_stored_strings(void)
 	memset(&t, 0, sizeof(t));
 	UNIT_CHECK(veer_ytree_parse(&t, "stored", o->text, o->len, err,
 				    sizeof(err)) == 0,
-		   "%s", err);
+		   "%s\n%s", err, o->text);
 	ann = t.doc_count
 		      ? veer_ynode_get(veer_ynode_get(t.docs[0], "metadata"),
 				       "annotations")
@@ -907,6 +916,10 @@ static void test_stored_strings(void)
 			   "annotation %zu changed in the store:\n%s", i,
 			   o->text);
 	}
+	for (i = 0; t.doc_count && i < ARRAY_SIZE(top_keys); i++)
+		UNIT_CHECK(veer_ynode_get(t.docs[0], top_keys[i]) != NULL,
+			   "key \"%s\" lost in the store:\n%s", top_keys[i],
+			   o->text);
 	veer_ytree_free(&t);
 	veer_objset_free(&set);
 }
