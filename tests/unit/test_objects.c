@@ -816,6 +816,61 @@ static void test_set_route_by_port(void)
 	free(out[1]);
 }
 
+/* Per-destination headers (Istio's, veer notes them) stay with their subset. */
+static void test_set_route_headers(void)
+{
+	static const char vs_headers[] =
+		"apiVersion: networking.istio.io/v1\n"
+		"kind: VirtualService\n"
+		"metadata: {name: customers, namespace: default}\n"
+		"spec:\n"
+		"  hosts: [" HOST "]\n"
+		"  http:\n"
+		"  - route:\n"
+		"    - destination: {host: " HOST ", subset: v2}\n"
+		"      weight: 50\n"
+		"    - destination: {host: " HOST ", subset: v1}\n"
+		"      weight: 50\n"
+		"      headers:\n"
+		"        request: {set: {x-version: one}}\n";
+	const struct veer_route_weight w[] = {{"v1", 30}, {"v2", 70}};
+	const struct veer_ynode *route, *h;
+	char err[512] = "", *out = NULL;
+	struct veer_ytree t;
+	size_t len = 0, i;
+	struct run r;
+
+	UNIT_CHECK(veer_objects_set_route("vs", vs_headers, strlen(vs_headers),
+					  false, 0, HOST, w, 2, &out, &len, err,
+					  sizeof(err)) == 0,
+		   "%s", err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	load_with_vs(&r, out);
+	UNIT_CHECK(r.ret == 0, "%s\n%s", r.err, out);
+	CU_ASSERT_EQUAL(weight_of(&r.model, HOST, "v1"), 30);
+	CU_ASSERT_EQUAL(weight_of(&r.model, HOST, "v2"), 70);
+	run_free(&r);
+	memset(&t, 0, sizeof(t));
+	CU_ASSERT_EQUAL_FATAL(
+		veer_ytree_parse(&t, "out", out, len, err, sizeof(err)), 0);
+	route = veer_ynode_get(veer_ynode_get(t.docs[0], "spec"), "http");
+	route = route && route->len ? veer_ynode_get(route->items[0], "route")
+				    : NULL;
+	CU_ASSERT_PTR_NOT_NULL(route);
+	for (i = 0; route && i < route->len; i++) {
+		h = veer_ynode_get(route->items[i], "headers");
+		if (veer_ynode_is(veer_ynode_get(veer_ynode_get(route->items[i],
+								"destination"),
+						 "subset"),
+				  "v1"))
+			UNIT_CHECK(h != NULL, "v1 lost its headers:\n%s", out);
+		else
+			CU_ASSERT_PTR_NULL(h);
+	}
+	veer_ytree_free(&t);
+	free(out);
+}
+
 static void test_set_native_weights(void)
 {
 	const struct veer_route_weight w[] = {{"v2", 25}, {"v1", 75}};
@@ -1161,6 +1216,8 @@ int unit_objects_suite(void)
 		{"weight write-through: VirtualService route", test_set_route},
 		{"weight write-through: routes by port",
 		 test_set_route_by_port},
+		{"weight write-through: per-destination headers kept",
+		 test_set_route_headers},
 		{"weight write-through: native service",
 		 test_set_native_weights},
 		{"stored text keeps every string", test_stored_strings},
