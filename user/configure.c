@@ -319,6 +319,13 @@ static int commit(struct session *s, const struct veer_objset *changes,
 {
 	bool prepared = changes->live > 0;
 
+	/*
+	 * The planner's own checks of the model first: a change it refuses
+	 * (two native services of one name, one VIP:port twice) must never
+	 * be left as the transaction that finish_interrupted then applies.
+	 */
+	if (veer_model_validate(desired, s->err, s->errlen))
+		return -1;
 	if (prepared &&
 	    veer_objstore_prepare(&s->store, changes, s->err, s->errlen))
 		return -1;

@@ -364,13 +364,36 @@ static const struct veer_ynode *replace_path(struct node_arena *a,
 	return copy;
 }
 
-/* The new route: one destination per subset, with its weight. */
+/* The old route's item whose destination is subset, or NULL. */
+static const struct veer_ynode *old_item(const struct veer_ynode *old,
+					 const char *subset)
+{
+	size_t i;
+
+	for (i = 0; old && old->type == VEER_YNODE_SEQ && i < old->len; i++)
+		if (veer_ynode_is(veer_ynode_get(veer_ynode_get(old->items[i],
+								"destination"),
+						 "subset"),
+				  subset))
+			return old->items[i];
+	return NULL;
+}
+
+/*
+ * The new route: one destination per subset, with its weight, and the
+ * destination port the old route (old, may be NULL) named: veer requires
+ * one per route, and it decides which port the route is for. A subset's
+ * per-destination headers stay with it.
+ */
 static struct veer_ynode *route_list(struct node_arena *a, const char *host,
+				     const struct veer_ynode *old,
 				     const struct veer_route_weight *weights,
 				     size_t count)
 {
-	static const char *const dest_keys[] = {"host", "subset"};
-	static const char *const item_keys[] = {"destination", "weight"};
+	static const char *const dest_keys[] = {"host", "subset", "port"};
+	static const char *const item_keys[] = {"destination", "weight",
+						"headers"};
+	const struct veer_ynode *port = NULL, *headers;
 	struct veer_ynode *seq = arena_alloc(a, 1, sizeof(*seq));
 	struct veer_ynode **items =
 		seq ? arena_alloc(a, count, sizeof(*items)) : NULL;
@@ -379,16 +402,26 @@ static struct veer_ynode *route_list(struct node_arena *a, const char *host,
 
 	if (!items)
 		return NULL;
+	for (i = 0; old && old->type == VEER_YNODE_SEQ && i < old->len && !port;
+	     i++)
+		port = veer_ynode_get(
+			veer_ynode_get(old->items[i], "destination"), "port");
 	for (i = 0; i < count; i++) {
-		struct veer_ynode *dest_values[2], *item_values[2];
+		struct veer_ynode *dest_values[3], *item_values[3];
 
+		headers = veer_ynode_get(old_item(old, weights[i].subset),
+					 "headers");
 		snprintf(number, sizeof(number), "%u", weights[i].weight);
 		dest_values[0] = arena_scalar(a, host, VEER_YSCALAR_STR);
 		dest_values[1] =
 			arena_scalar(a, weights[i].subset, VEER_YSCALAR_STR);
-		item_values[0] = arena_map(a, 2, dest_keys, dest_values);
+		dest_values[2] = (struct veer_ynode *)port;
+		item_values[0] =
+			arena_map(a, port ? 3 : 2, dest_keys, dest_values);
 		item_values[1] = arena_scalar(a, number, VEER_YSCALAR_INT);
-		items[i] = arena_map(a, 2, item_keys, item_values);
+		item_values[2] = (struct veer_ynode *)headers;
+		items[i] =
+			arena_map(a, headers ? 3 : 2, item_keys, item_values);
 		if (!items[i])
 			return NULL;
 	}
@@ -507,7 +540,7 @@ int veer_objects_set_route(const char *name, const char *text, size_t len,
 		{.key = "route"},
 	};
 	struct node_arena arena = {.count = 0};
-	const struct veer_ynode *route, *top;
+	const struct veer_ynode *route, *top, *old;
 	struct veer_route_weight *ordered;
 	struct veer_ytree tree;
 	char missing[64];
@@ -515,11 +548,10 @@ int veer_objects_set_route(const char *name, const char *text, size_t len,
 
 	if (parse_one(&tree, name, text, len, err, errlen))
 		return -1;
+	old = node_at(tree.docs[0], path, 4);
 	ordered = arena_alloc(&arena, count, sizeof(*ordered));
-	n = ordered ? order_like(node_at(tree.docs[0], path, 4), weights, count,
-				 ordered)
-		    : 0;
-	route = n ? route_list(&arena, host, ordered, n) : NULL;
+	n = ordered ? order_like(old, weights, count, ordered) : 0;
+	route = n ? route_list(&arena, host, old, ordered, n) : NULL;
 	top = route ? replace_path(&arena, tree.docs[0], path, 4, route) : NULL;
 	snprintf(missing, sizeof(missing),
 		 "no route spec.%s[%u].route to write the weights to",

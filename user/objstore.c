@@ -48,6 +48,10 @@ static int read_file(const char *path, unsigned long long max, char **out,
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0 && errno == ENOENT)
 		return 1;
+	if (fd < 0 && errno == ELOOP)
+		return veer_fail_at(err, errlen, path, 0, 0,
+				    "a symlink: the store holds only "
+				    "directories and files, no symlinks");
 	if (fd < 0)
 		return veer_fail_at(err, errlen, path, 0, 0, "cannot open: %s",
 				    strerror(errno));
@@ -170,14 +174,15 @@ static unsigned long crc_of(const char *buf, size_t len)
 	return crc;
 }
 
+/* A record line's token: no blanks or control characters, fits its field. */
 static bool token_ok(const char *s, size_t max)
 {
 	size_t n = strlen(s), i;
 
-	if (n == 0 || n >= max || !strcmp(s, ".") || !strcmp(s, ".."))
+	if (n == 0 || n >= max)
 		return false;
 	for (i = 0; i < n; i++)
-		if (s[i] <= ' ' || s[i] == 0x7f || s[i] == '/')
+		if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f)
 			return false;
 	return true;
 }
@@ -458,6 +463,29 @@ bool veer_objstore_exists(const struct veer_objstore *st)
 	return stat(path, &stbuf) == 0;
 }
 
+/*
+ * The objects directory, if there, must be a directory of its own: the
+ * store is trusted, where a symlink in it would lead is not.
+ */
+static int objects_dir_ok(const struct veer_objstore *st, char *err,
+			  size_t errlen)
+{
+	char path[PATH_MAX];
+	struct stat stbuf;
+
+	snprintf(path, sizeof(path), "%s/" OBJECTS_DIR, st->dir);
+	if (lstat(path, &stbuf))
+		return errno == ENOENT ? 0
+				       : veer_fail_at(err, errlen, path, 0, 0,
+						      "cannot stat: %s",
+						      strerror(errno));
+	if (!S_ISDIR(stbuf.st_mode))
+		return veer_fail_at(err, errlen, path, 0, 0,
+				    "not a directory (the store holds only "
+				    "directories and files, no symlinks)");
+	return 0;
+}
+
 /* Which shard file holds key: one of VEER_OBJSTORE_SHARDS. */
 static unsigned int shard_of(const struct veer_object_key *key)
 {
@@ -551,6 +579,8 @@ int veer_objstore_load(const struct veer_objstore *st, struct veer_objset *out,
 	int ret = 0, n;
 
 	veer_objset_init(out);
+	if (objects_dir_ok(st, err, errlen))
+		return -1;
 	snprintf(path, sizeof(path), "%s/" OBJECTS_DIR, st->dir);
 	d = opendir(path);
 	if (!d)
@@ -607,6 +637,20 @@ int veer_objstore_prepare(const struct veer_objstore *st,
 					    "store can hold",
 					    changes->objects[i].key.kind,
 					    changes->objects[i].key.name);
+	/* Refused now, before the maps change, rather than by finish. */
+	if (objects_dir_ok(st, err, errlen))
+		return -1;
+	for (i = 0; i < changes->count; i++) {
+		struct stat stbuf;
+
+		shard_path(st, shard_of(&changes->objects[i].key), path,
+			   sizeof(path));
+		if (lstat(path, &stbuf) == 0 && !S_ISREG(stbuf.st_mode))
+			return veer_fail_at(err, errlen, path, 0, 0,
+					    "not a file (the store holds only "
+					    "directories and files, no "
+					    "symlinks)");
+	}
 	snprintf(path, sizeof(path), "%s/" TRANSACTION_FILE, st->dir);
 	if (make_parent(path, err, errlen))
 		return -1;
@@ -683,6 +727,7 @@ int veer_objstore_finish(const struct veer_objstore *st, char *err,
 	ret = veer_objstore_pending(st, &changes, err, errlen);
 	if (ret)
 		return ret == 1 ? 0 : -1;
+	ret = objects_dir_ok(st, err, errlen);
 	for (i = 0; i < changes.count; i++)
 		touched[shard_of(&changes.objects[i].key)] = true;
 	for (shard = 0; shard < VEER_OBJSTORE_SHARDS && !ret; shard++) {

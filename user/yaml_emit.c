@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* yaml_tree nodes -> block YAML (yaml_emit.h). */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,14 +9,36 @@
 #define INDENT_STEP 2
 
 /*
+ * The length of a character YAML does not take as it is in a scalar (a C1
+ * control, BOM, U+FFFE, U+FFFF: YAML's non-printable ones, and NEL, which
+ * a double-quoted scalar folds as a line break) at t, or 0; *cp is it.
+ */
+static size_t needs_escape(const unsigned char *t, size_t n, unsigned int *cp)
+{
+	if (n >= 2 && t[0] == 0xc2 && t[1] >= 0x80 && t[1] <= 0x9f) {
+		*cp = t[1];
+		return 2;
+	}
+	if (n >= 3 && t[0] == 0xef &&
+	    ((t[1] == 0xbb && t[2] == 0xbf) ||
+	     (t[1] == 0xbf && (t[2] == 0xbe || t[2] == 0xbf)))) {
+		*cp = ((t[1] & 0x3fu) << 6 | (t[2] & 0x3fu)) | 0xf000u;
+		return 3;
+	}
+	return 0;
+}
+
+/*
  * A double-quoted string, YAML's or JSON's: both escape the quote and the
- * backslash alike, and control characters each its own way (control_format:
- * \xNN for YAML, \u00NN for JSON).
+ * backslash alike, ASCII control characters each its own way
+ * (control_format: \xNN for YAML, \u00NN for JSON), and what YAML would
+ * not read back as written as \uNNNN, which both take.
  */
 static void quoted(FILE *out, const char *text, size_t len,
 		   const char *control_format)
 {
-	size_t i;
+	unsigned int cp;
+	size_t i, n;
 
 	fputc('"', out);
 	for (i = 0; i < len; i++) {
@@ -25,8 +48,13 @@ static void quoted(FILE *out, const char *text, size_t len,
 			fprintf(out, "\\%c", c);
 		else if (c < 0x20 || c == 0x7f)
 			fprintf(out, control_format, c);
-		else
+		else if ((n = needs_escape((const unsigned char *)text + i,
+					   len - i, &cp))) {
+			fprintf(out, "\\u%04x", cp);
+			i += n - 1;
+		} else {
 			fputc(c, out);
+		}
 	}
 	fputc('"', out);
 }
@@ -45,6 +73,10 @@ static bool plain_safe(const char *t, size_t n)
 	size_t i;
 
 	if (n == 0 || t[0] == ' ' || t[n - 1] == ' ' || t[n - 1] == ':')
+		return false;
+	/* A document marker at a line's start; a merge key. */
+	if ((n >= 3 && (!strncmp(t, "---", 3) || !strncmp(t, "...", 3))) ||
+	    (n == 2 && !strncmp(t, "<<", 2)))
 		return false;
 	if (strchr("?:,[]{}#&*!|>'\"%@`", t[0]) ||
 	    (t[0] == '-' && (n == 1 || t[1] == ' ')))
@@ -181,13 +213,49 @@ static void json_string(FILE *out, const char *text, size_t len)
 	quoted(out, text, len, "\\u%04x");
 }
 
-/* A YAML number as JSON: decimal, no '+', no leading zeros' octal. */
+/* Whether text is a number by JSON's grammar (RFC 8259). */
+static bool json_number_ok(const char *t)
+{
+	if (*t == '-')
+		t++;
+	if (*t == '0')
+		t++;
+	else if (*t >= '1' && *t <= '9')
+		while (*t >= '0' && *t <= '9')
+			t++;
+	else
+		return false;
+	if (*t == '.') {
+		if (*++t < '0' || *t > '9')
+			return false;
+		while (*t >= '0' && *t <= '9')
+			t++;
+	}
+	if (*t == 'e' || *t == 'E') {
+		if (*++t == '+' || *t == '-')
+			t++;
+		if (*t < '0' || *t > '9')
+			return false;
+		while (*t >= '0' && *t <= '9')
+			t++;
+	}
+	return !*t;
+}
+
+/*
+ * A YAML number as JSON: YAML 1.2 core reads "017" as decimal, "0o17" as
+ * octal and "0x1F" as hex; floats such as ".5", "1." or "01.5" are no JSON
+ * numbers as written. What has no JSON number (.inf, .nan, out of range, a
+ * tagged text that is no number) stays a string.
+ */
 static void json_number(FILE *out, const struct veer_ynode *n)
 {
 	char text[64];
 	char *end;
+	const char *t = text;
 
-	if (n->len >= sizeof(text)) {
+	if (n->len >= sizeof(text) || !n->len ||
+	    memchr(n->text, '\0', n->len)) {
 		json_string(out, n->text, n->len);
 		return;
 	}
@@ -195,22 +263,41 @@ static void json_number(FILE *out, const struct veer_ynode *n)
 	text[n->len] = '\0';
 	if (n->kind == VEER_YSCALAR_INT) {
 		long long v;
+		int base = 10;
 
-		if (text[0] == '0' && text[1] == 'o')
-			v = strtoll(text + 2, &end, 8);
-		else
-			v = strtoll(text, &end, 0);
-		if (*end)
+		if (t[0] == '0' && (t[1] == 'o' || t[1] == 'x')) {
+			base = t[1] == 'o' ? 8 : 16;
+			t += 2;
+		}
+		errno = 0;
+		v = strtoll(t, &end, base);
+		if (*end || end == t || errno ||
+		    (base != 10 && (*t == '-' || *t == '+')))
 			json_string(out, n->text, n->len);
 		else
 			fprintf(out, "%lld", v);
 		return;
 	}
-	/* .inf and .nan have no JSON number. */
-	if (strchr(text, 'n') || strchr(text, 'N'))
-		json_string(out, n->text, n->len);
-	else
-		fputs(text[0] == '+' ? text + 1 : text, out);
+	if (text[0] == '+')
+		t++;
+	if (json_number_ok(t)) {
+		fprintf(out, "%s%s", t, strpbrk(t, ".eE") ? "" : ".0");
+		return;
+	}
+	errno = 0;
+	{
+		double d = strtod(t, &end);
+
+		/* strtod takes "inf", "nan" and hex: YAML does not. */
+		if (*end || end == t || errno || d != d || d - d != 0 ||
+		    strpbrk(t, "xXnNiI")) {
+			json_string(out, n->text, n->len);
+			return;
+		}
+		/* Still a float: 1.0, not 1. */
+		snprintf(text, sizeof(text), "%.17g", d);
+		fprintf(out, "%s%s", text, strpbrk(text, ".eE") ? "" : ".0");
+	}
 }
 
 void veer_yaml_emit_json(FILE *out, const struct veer_ynode *n)

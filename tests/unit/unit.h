@@ -43,6 +43,7 @@ int unit_yaml_out_suite(void);
 int unit_store_suite(void);
 int unit_stats_suite(void);
 int unit_objstore_suite(void);
+int unit_objects_suite(void);
 
 /*
  * CU_ASSERT, plus a line on stderr naming the case: table-driven tests
