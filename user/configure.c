@@ -318,20 +318,26 @@ static int commit(struct session *s, const struct veer_objset *changes,
 		  FILE *out, bool *changed)
 {
 	bool prepared = changes->live > 0;
+	struct veer_plan *plan;
+	int ret;
 
 	/*
-	 * The planner's own checks of the model first: a change it refuses
-	 * (two native services of one name, one VIP:port twice) must never
-	 * be left as the transaction that finish_interrupted then applies.
+	 * Planned first (the model checked, every id and slot found): a
+	 * change the planner refuses must never be left as the transaction
+	 * that finish_interrupted then applies.
 	 */
-	if (veer_model_validate(desired, s->err, s->errlen))
+	if (veer_plan_make(&plan, s->maps, s->cur, desired, scope, false, out,
+			   changed, s->err, s->errlen))
 		return -1;
 	if (prepared &&
-	    veer_objstore_prepare(&s->store, changes, s->err, s->errlen))
+	    veer_objstore_prepare(&s->store, changes, s->err, s->errlen)) {
+		veer_plan_finish(plan, -1);
 		return -1;
+	}
 	veer_objstore_test_point("prepared");
-	if (veer_maps_apply(s->maps, s->cur, desired, scope, false, out,
-			    changed, s->err, s->errlen)) {
+	ret = veer_plan_write(plan, s->err, s->errlen);
+	veer_plan_finish(plan, ret);
+	if (ret) {
 		if (prepared)
 			veer_objstore_discard(&s->store, NULL, 0);
 		return -1;

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "diag.h"
 #include "maps.h"
 #include "output.h"
 #include "store_write.h"
@@ -392,11 +393,12 @@ static bool same_key(const struct veer_svc_key *a, const struct veer_svc_key *b)
 
 /* ---- the plan ------------------------------------------------------- */
 
-struct plan {
+struct veer_plan {
 	const struct veer_maps *maps; /* NULL: a dry run, nothing attached */
 	const struct veer_model *current;
 	const struct veer_model *desired;
 	enum veer_apply_scope scope;
+	FILE *out; /* where the summary goes once the plan succeeded */
 	bool dry_run;
 	bool *changed; /* the caller's: anything differs */
 	/* Ids, slots or keys change: the backend index follows them. */
@@ -422,7 +424,7 @@ struct plan {
 };
 
 /* Indexes and the summary's buffer. */
-static int plan_start(struct plan *p, FILE *out, char *err, size_t errlen)
+static int plan_start(struct veer_plan *p, FILE *out, char *err, size_t errlen)
 {
 	/* Without maps (dry run before attach) plan against the defaults. */
 	p->max_services =
@@ -450,7 +452,7 @@ static int plan_start(struct plan *p, FILE *out, char *err, size_t errlen)
  * The live entries: the whole table when ids or slots are to be handed
  * out, else only those of the services the plan changes.
  */
-static int read_live_entries(struct plan *p, char *err, size_t errlen)
+static int read_live_entries(struct veer_plan *p, char *err, size_t errlen)
 {
 	if (!p->maps)
 		return 0;
@@ -462,7 +464,7 @@ static int read_live_entries(struct plan *p, char *err, size_t errlen)
 }
 
 /* Which ids and backend slots the live entries hold, and each id's entry. */
-static int account_live_entries(struct plan *p, char *err, size_t errlen)
+static int account_live_entries(struct veer_plan *p, char *err, size_t errlen)
 {
 	const struct veer_service_model *cur;
 	size_t i, j;
@@ -498,13 +500,14 @@ static int account_live_entries(struct plan *p, char *err, size_t errlen)
 }
 
 /* The live entry of an id, if the plan read one. */
-static const struct veer_svc_entry *entry_of(const struct plan *p, uint32_t id)
+static const struct veer_svc_entry *entry_of(const struct veer_plan *p,
+					     uint32_t id)
 {
 	return p->maps && id <= p->max_services ? p->entry_by_id[id] : NULL;
 }
 
 /* The service as it is now, and its live entry, still where it was read. */
-static int find_current(struct plan *p, struct plan_item *item, char *err,
+static int find_current(struct veer_plan *p, struct plan_item *item, char *err,
 			size_t errlen)
 {
 	item->old = index_find(&p->index.current_by_name, item->desired);
@@ -524,7 +527,7 @@ static int find_current(struct plan *p, struct plan_item *item, char *err,
  * Another service that stays may not hold this VIP:port; one that goes
  * (pruned) hands its entry over to this one.
  */
-static int claim_key(struct plan *p, struct plan_item *item, char *err,
+static int claim_key(struct veer_plan *p, struct plan_item *item, char *err,
 		     size_t errlen)
 {
 	const struct veer_service_model *svc = item->desired, *other;
@@ -553,7 +556,7 @@ static int claim_key(struct plan *p, struct plan_item *item, char *err,
  * them: names or key not those of the live entry mean an apply stopped
  * between its two writes.
  */
-static int plan_names(const struct plan *p, struct plan_item *item,
+static int plan_names(const struct veer_plan *p, struct plan_item *item,
 		      bool *names_differ, char *err, size_t errlen)
 {
 	*names_differ = false;
@@ -572,9 +575,9 @@ static int plan_names(const struct plan *p, struct plan_item *item,
 }
 
 /* A line of the summary; printed once the whole apply has succeeded. */
-static void say(const struct plan *p, const char *fmt, ...)
+static void say(const struct veer_plan *p, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-static void say(const struct plan *p, const char *fmt, ...)
+static void say(const struct veer_plan *p, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -585,7 +588,7 @@ static void say(const struct plan *p, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void summarize(const struct plan *p, const struct plan_item *item,
+static void summarize(const struct veer_plan *p, const struct plan_item *item,
 		      bool only_names)
 {
 	char desc[1024];
@@ -607,8 +610,8 @@ static void summarize(const struct plan *p, const struct plan_item *item,
 }
 
 /* The id and generation: the live entry's, else the first free id. */
-static int assign_identity(struct plan *p, struct plan_item *item, char *err,
-			   size_t errlen)
+static int assign_identity(struct veer_plan *p, struct plan_item *item,
+			   char *err, size_t errlen)
 {
 	if (item->old_entry) {
 		const struct veer_service *old = &item->old_entry->value;
@@ -654,7 +657,7 @@ static void plan_value(struct plan_item *item)
 }
 
 /* Plans one desired service: whether it is written, and as what. */
-static int plan_service(struct plan *p, struct plan_item *item,
+static int plan_service(struct veer_plan *p, struct plan_item *item,
 			const struct veer_service_model *svc, char *err,
 			size_t errlen)
 {
@@ -685,7 +688,7 @@ static int plan_service(struct plan *p, struct plan_item *item,
 }
 
 /* Services their host no longer defines go. */
-static void plan_pruned_services(struct plan *p)
+static void plan_pruned_services(struct veer_plan *p)
 {
 	const struct veer_service_model *svc;
 	size_t i;
@@ -709,7 +712,7 @@ static void plan_pruned_services(struct plan *p)
 }
 
 /* Entries an interrupted apply left at a service's old key go. */
-static void plan_stale_entries(struct plan *p)
+static void plan_stale_entries(struct veer_plan *p)
 {
 	const struct veer_service_model *live;
 	const struct veer_stale_entry *st;
@@ -734,7 +737,7 @@ static void plan_stale_entries(struct plan *p)
 
 /* ---- the write phase, in the order it must happen -------------------- */
 
-static int write_payloads(struct plan *p, char *err, size_t errlen)
+static int write_payloads(struct veer_plan *p, char *err, size_t errlen)
 {
 	size_t i;
 
@@ -753,7 +756,7 @@ static int write_payloads(struct plan *p, char *err, size_t errlen)
  * connection: the reverse path looks at transient conntrack only for
  * segments from known backends.
  */
-static int index_new_backends(struct plan *p, char *err, size_t errlen)
+static int index_new_backends(struct veer_plan *p, char *err, size_t errlen)
 {
 	if (!p->structural ||
 	    !veer_maps_sync_backend_index(p->maps, p->current, p->desired,
@@ -764,7 +767,7 @@ static int index_new_backends(struct plan *p, char *err, size_t errlen)
 }
 
 /* Each service whole, its old key retired at once. */
-static int publish_services(struct plan *p, char *err, size_t errlen)
+static int publish_services(struct veer_plan *p, char *err, size_t errlen)
 {
 	size_t i;
 
@@ -779,7 +782,7 @@ static int publish_services(struct plan *p, char *err, size_t errlen)
 }
 
 /* Stale entries, unless a service was just published there. */
-static void retire_stale_entries(struct plan *p)
+static void retire_stale_entries(struct veer_plan *p)
 {
 	const struct veer_stale_entry *st;
 	size_t i;
@@ -795,7 +798,7 @@ static void retire_stale_entries(struct plan *p)
 	}
 }
 
-static void retire_pruned_services(struct plan *p)
+static void retire_pruned_services(struct veer_plan *p)
 {
 	const struct veer_service_model *gone;
 	size_t i;
@@ -809,7 +812,7 @@ static void retire_pruned_services(struct plan *p)
 }
 
 /* The rule sets the published services replaced. */
-static void retire_replaced_rule_sets(struct plan *p)
+static void retire_replaced_rule_sets(struct veer_plan *p)
 {
 	const struct veer_service *old;
 	size_t i;
@@ -830,7 +833,7 @@ static void retire_replaced_rule_sets(struct plan *p)
  * retirements undoes every publish; from there on every step is best
  * effort, and what it misses the next apply repairs.
  */
-static int write_plan(struct plan *p, char *err, size_t errlen)
+static int write_plan(struct veer_plan *p, char *err, size_t errlen)
 {
 	store_hold_signals(&p->held);
 	p->holding = true;
@@ -853,7 +856,7 @@ static int write_plan(struct plan *p, char *err, size_t errlen)
 }
 
 /* Prints the summary of a successful apply, lets signals in, frees. */
-static void plan_finish(struct plan *p, FILE *out, int ret)
+static void plan_finish(struct veer_plan *p, FILE *out, int ret)
 {
 	if (p->lines && fclose(p->lines) == 0 && ret == 0 && p->text_len) {
 		fwrite(p->text, 1, p->text_len, out);
@@ -870,42 +873,75 @@ static void plan_finish(struct plan *p, FILE *out, int ret)
 	free(p->ids_used);
 }
 
-int veer_maps_apply(const struct veer_maps *maps,
-		    const struct veer_model *current,
-		    const struct veer_model *desired,
-		    enum veer_apply_scope scope, bool dry_run, FILE *out,
-		    bool *changed, char *err, size_t errlen)
+int veer_plan_make(struct veer_plan **out_plan, const struct veer_maps *maps,
+		   const struct veer_model *current,
+		   const struct veer_model *desired,
+		   enum veer_apply_scope scope, bool dry_run, FILE *out,
+		   bool *changed, char *err, size_t errlen)
 {
-	struct plan plan = {
+	struct veer_plan *plan = calloc(1, sizeof(*plan));
+	size_t i;
+
+	*changed = false;
+	*out_plan = NULL;
+	if (!plan)
+		return veer_fail_at(err, errlen, NULL, 0, 0, "out of memory");
+	*plan = (struct veer_plan){
 		.maps = maps,
 		.current = current,
 		.desired = desired,
 		.scope = scope,
 		.dry_run = dry_run,
 		.changed = changed,
+		.out = out,
 	};
-	size_t i;
-	int ret = -1;
-
-	*changed = false;
-	if (veer_model_validate(desired, err, errlen))
-		return -1;
 	/* Plan: nothing is written until every service has a place. */
-	if (plan_start(&plan, out, err, errlen) ||
-	    read_live_entries(&plan, err, errlen) ||
-	    account_live_entries(&plan, err, errlen))
-		goto out;
+	if (veer_model_validate(desired, err, errlen) ||
+	    plan_start(plan, out, err, errlen) ||
+	    read_live_entries(plan, err, errlen) ||
+	    account_live_entries(plan, err, errlen))
+		goto fail;
 	for (i = 0; i < desired->count; i++)
-		if (plan_service(&plan, &plan.items[i], &desired->services[i],
+		if (plan_service(plan, &plan->items[i], &desired->services[i],
 				 err, errlen))
-			goto out;
-	plan_pruned_services(&plan);
-	plan_stale_entries(&plan);
-	if (dry_run || !*changed)
-		ret = 0;
-	else
-		ret = write_plan(&plan, err, errlen);
-out:
-	plan_finish(&plan, out, ret);
+			goto fail;
+	plan_pruned_services(plan);
+	plan_stale_entries(plan);
+	*out_plan = plan;
+	return 0;
+fail:
+	veer_plan_finish(plan, -1);
+	return -1;
+}
+
+int veer_plan_write(struct veer_plan *plan, char *err, size_t errlen)
+{
+	if (plan->dry_run || !*plan->changed)
+		return 0;
+	return write_plan(plan, err, errlen);
+}
+
+void veer_plan_finish(struct veer_plan *plan, int ret)
+{
+	if (!plan)
+		return;
+	plan_finish(plan, plan->out, ret);
+	free(plan);
+}
+
+int veer_maps_apply(const struct veer_maps *maps,
+		    const struct veer_model *current,
+		    const struct veer_model *desired,
+		    enum veer_apply_scope scope, bool dry_run, FILE *out,
+		    bool *changed, char *err, size_t errlen)
+{
+	struct veer_plan *plan;
+	int ret;
+
+	if (veer_plan_make(&plan, maps, current, desired, scope, dry_run, out,
+			   changed, err, errlen))
+		return -1;
+	ret = veer_plan_write(plan, err, errlen);
+	veer_plan_finish(plan, ret);
 	return ret;
 }

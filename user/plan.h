@@ -48,6 +48,24 @@ int veer_maps_apply(const struct veer_maps *maps,
 		    bool *changed, char *err, size_t errlen);
 
 /*
+ * veer_maps_apply in its two halves, for a caller that must do something
+ * between knowing the change is possible and making it (the object store
+ * writes its transaction there): veer_plan_make validates desired and
+ * plans every write (ids, slots, rule sets) without writing anything;
+ * veer_plan_write writes it (nothing when dry_run or unchanged);
+ * veer_plan_finish prints the summary if ret is 0 and frees. The maps must
+ * not change in between (the caller holds the pin root's lock).
+ */
+struct veer_plan;
+int veer_plan_make(struct veer_plan **plan, const struct veer_maps *maps,
+		   const struct veer_model *current,
+		   const struct veer_model *desired,
+		   enum veer_apply_scope scope, bool dry_run, FILE *out,
+		   bool *changed, char *err, size_t errlen);
+int veer_plan_write(struct veer_plan *plan, char *err, size_t errlen);
+void veer_plan_finish(struct veer_plan *plan, int ret);
+
+/*
  * Removes the service `name` of current: its entry, only if the entry at its
  * key still has its id, its stale entries, rules and names. 0 or -1 with err.
  */
