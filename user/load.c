@@ -374,6 +374,7 @@ struct loader {
 	/* Inputs parsed but fed after the stored objects: their formats. */
 	bool defer;
 	unsigned char *deferred;
+	struct veer_model input_native; /* deferred inputs' native services */
 	const char *ns;
 };
 
@@ -387,6 +388,15 @@ static int move_services(struct veer_model *tmp, struct veer_model *model,
 {
 	size_t old = model->count, i;
 
+	/* Into an empty model: the arrays change hands, nothing is copied
+	 * (at 100,000 services a copy is hundreds of MB). */
+	if (!model->count && !model->stale_count) {
+		struct veer_model swap = *model;
+
+		*model = *tmp;
+		*tmp = swap;
+		return 0;
+	}
 	for (i = 0; i < tmp->count; i++) {
 		if (!veer_model_add_service(model)) {
 			model->count = old;
@@ -507,7 +517,18 @@ static int load_one(struct loader *l, const char *name, const char *buf,
 		l->ntrees--;
 		return 0;
 	}
-	/* Inputs after the stored objects: a clash is reported at them. */
+	/*
+	 * Inputs after the stored objects: a clash is reported at them. A
+	 * native file is read now into a model of its own (its tree, the
+	 * largest part of a big load, is not kept), moved in after them.
+	 */
+	if (!stored && l->defer && f == DOC_NATIVE) {
+		ret = veer_native_add_tree(tree, NULL, &l->input_native, l->err,
+					   l->errlen);
+		veer_ytree_free(tree);
+		l->ntrees--;
+		return ret;
+	}
 	if (!stored && l->defer) {
 		l->deferred[l->ntrees - 1] = (unsigned char)f;
 		return 0;
@@ -529,7 +550,8 @@ static int feed_deferred(struct loader *l, size_t inputs)
 	for (i = 0; i < inputs; i++)
 		if (feed_tree(l, &l->trees[i], l->deferred[i]) < 0)
 			return -1;
-	return 0;
+	return move_services(&l->input_native, &l->tmp, l->first, l->err,
+			     l->errlen);
 }
 
 static int loader_init(struct loader *l, const char *ns, char *err,
@@ -545,6 +567,7 @@ static int loader_init(struct loader *l, const char *ns, char *err,
 	l->err = err;
 	l->errlen = errlen;
 	veer_model_init(&l->tmp);
+	veer_model_init(&l->input_native);
 	l->ns = ns;
 	l->ist = veer_istio_new(ns);
 	if (!l->ist)
@@ -587,6 +610,7 @@ static void loader_free(struct loader *l)
 		veer_ytree_free(&l->trees[i]);
 	free(l->trees);
 	free(l->deferred);
+	veer_model_free(&l->input_native);
 	veer_model_free(&l->tmp);
 }
 

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* The object store on disk (objstore.h). */
-#define _GNU_SOURCE /* syncfs */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -357,12 +356,14 @@ out:
 	return all;
 }
 
-/*
- * Writes set to path through path.tmp and a rename; with durable, the
- * data is fsynced before the rename and the directory after it.
- */
+enum sync_mode {
+	SYNC_FILE, /* the data before the rename (its directory later) */
+	SYNC_ALL, /* the data before the rename, the directory after it */
+};
+
+/* Writes set to path through path.tmp and a rename, made durable. */
 static int write_records(const struct veer_objset *set, const char *path,
-			 bool durable, char *err, size_t errlen)
+			 enum sync_mode sync, char *err, size_t errlen)
 {
 	char tmp[PATH_MAX];
 	size_t len = 0;
@@ -381,7 +382,7 @@ static int write_records(const struct veer_objset *set, const char *path,
 		return veer_fail_at(err, errlen, tmp, 0, 0, "cannot create: %s",
 				    strerror(saved));
 	}
-	if (write_all(fd, buf, len) || (durable && fsync(fd))) {
+	if (write_all(fd, buf, len) || fsync(fd)) {
 		saved = errno;
 		close(fd);
 		unlink(tmp);
@@ -398,7 +399,7 @@ static int write_records(const struct veer_objset *set, const char *path,
 				    "cannot rename into place: %s",
 				    strerror(saved));
 	}
-	if (durable && fsync_parent(path))
+	if (sync == SYNC_ALL && fsync_parent(path))
 		return veer_fail_at(err, errlen, path, 0, 0,
 				    "cannot sync its directory: %s",
 				    strerror(errno));
@@ -654,7 +655,7 @@ int veer_objstore_prepare(const struct veer_objstore *st,
 	snprintf(path, sizeof(path), "%s/" TRANSACTION_FILE, st->dir);
 	if (make_parent(path, err, errlen))
 		return -1;
-	return write_records(changes, path, true, err, errlen);
+	return write_records(changes, path, SYNC_ALL, err, errlen);
 }
 
 int veer_objstore_pending(const struct veer_objstore *st,
@@ -673,9 +674,9 @@ int veer_objstore_pending(const struct veer_objstore *st,
 }
 
 /*
- * The shard with this transaction's changes to it (found in changes from
- * index `from` on), written whole in place (no sync: the transaction is
- * the record until the one sync of the file system after every shard).
+ * The shard with this transaction's changes to it, written whole through
+ * a temporary file and a rename (the directory is synced once, after
+ * every shard: until then the transaction is the record).
  */
 static int finish_shard(const struct veer_objstore *st, unsigned int shard,
 			const struct veer_objset *changes, char *err,
@@ -709,7 +710,7 @@ static int finish_shard(const struct veer_objstore *st, unsigned int shard,
 				   strerror(errno));
 	else if (!ret && set.live)
 		ret = make_parent(path, err, errlen) ||
-		      write_records(&set, path, false, err, errlen);
+		      write_records(&set, path, SYNC_FILE, err, errlen);
 	veer_objset_free(&set);
 	return ret ? -1 : 0;
 }
@@ -722,7 +723,7 @@ int veer_objstore_finish(const struct veer_objstore *st, char *err,
 	struct veer_objset changes;
 	unsigned int shard;
 	size_t i;
-	int ret, fd;
+	int ret;
 
 	ret = veer_objstore_pending(st, &changes, err, errlen);
 	if (ret)
@@ -739,16 +740,14 @@ int veer_objstore_finish(const struct veer_objstore *st, char *err,
 	veer_objset_free(&changes);
 	if (ret)
 		return -1;
-	snprintf(path, sizeof(path), "%s/" TRANSACTION_FILE, st->dir);
-	fd = open(st->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || syncfs(fd)) {
-		if (fd >= 0)
-			close(fd);
+	/* The shards' renames, durable before the transaction goes. */
+	snprintf(path, sizeof(path), "%s/" OBJECTS_DIR "/00" OBJECT_SUFFIX,
+		 st->dir);
+	if (fsync_parent(path))
 		return veer_fail_at(err, errlen, st->dir, 0, 0,
 				    "cannot sync the object store: %s",
 				    strerror(errno));
-	}
-	close(fd);
+	snprintf(path, sizeof(path), "%s/" TRANSACTION_FILE, st->dir);
 	if (unlink(path) || fsync_parent(path))
 		return veer_fail_at(err, errlen, path, 0, 0,
 				    "cannot remove the finished transaction: "
