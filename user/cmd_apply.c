@@ -283,6 +283,33 @@ static int apply_assignments(struct veer_service_model *svc,
 	return 0;
 }
 
+/*
+ * The services `veer weight` names, from the maps: a native service in
+ * O(1), where its stored object says it lives; anything else (an Istio
+ * host, a short name, a store without it) by a scan of the names.
+ */
+static int read_weighted(const struct veer_maps *maps,
+			 struct veer_model *current,
+			 const struct weight_change *o)
+{
+	struct veer_svc_key key;
+	char err[VEER_ERR_LEN];
+	int ret = 1;
+
+	if (!o->ns)
+		ret = veer_change_native_key(cli.pin_root, o->service, &key,
+					     err, sizeof(err));
+	if (ret == 0)
+		ret = veer_maps_read_service_at(maps, &key, o->service, current,
+						err, sizeof(err));
+	if (ret < 0) {
+		fail("%s", err);
+		return -1;
+	}
+	return ret == 0 ? 0
+			: read_model_named(maps, current, o->service, o->ns);
+}
+
 static int run_weight(const void *opts, int argc, char **argv)
 {
 	const struct service_opts *options = opts;
@@ -310,7 +337,7 @@ static int run_weight(const void *opts, int argc, char **argv)
 	veer_model_init(&desired);
 	if (open_maps_locked(&maps))
 		goto cleanup_models;
-	if (read_model_named(&maps, &current, o.service, o.ns))
+	if (read_weighted(&maps, &current, &o))
 		goto cleanup;
 	if (select_services(&current, o.service, o.ns, &desired))
 		goto cleanup;

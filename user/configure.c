@@ -617,3 +617,36 @@ out:
 	veer_objset_free(&changes);
 	return ret;
 }
+
+int veer_change_native_key(const char *pin_root, const char *name,
+			   struct veer_svc_key *key, char *err, size_t errlen)
+{
+	struct veer_objstore store;
+	struct veer_object_key k;
+	struct veer_objset one;
+	struct veer_model model;
+	int ret;
+
+	if (strlen(name) >= sizeof(k.name))
+		return 1;
+	memset(&k, 0, sizeof(k));
+	snprintf(k.kind, sizeof(k.kind), "%s", VEER_NATIVE_KIND);
+	snprintf(k.name, sizeof(k.name), "%s", name);
+	veer_objset_init(&one);
+	veer_model_init(&model);
+	ret = veer_objstore_open(&store, pin_root, err, errlen);
+	if (!ret)
+		ret = veer_objstore_read(&store, &k, &one, err, errlen);
+	if (!ret &&
+	    veer_load_native_buffer(VEER_STORED_PREFIX VEER_NATIVE_KIND,
+				    one.objects[0].text, one.objects[0].len,
+				    &model, err, errlen))
+		ret = -1;
+	if (!ret && model.count == 1)
+		*key = model.services[0].key;
+	else if (!ret)
+		ret = 1;
+	veer_model_free(&model);
+	veer_objset_free(&one);
+	return ret;
+}

@@ -78,4 +78,11 @@ int veer_change_weights(const char *pin_root, const struct veer_maps *maps,
 			veer_note_fn note, void *note_ctx, char *err,
 			size_t errlen);
 
+/*
+ * Where the stored native service `name` lives (its VIP:port), read from
+ * its object alone: 0, 1 when no such object is stored, -1 with err.
+ */
+int veer_change_native_key(const char *pin_root, const char *name,
+			   struct veer_svc_key *key, char *err, size_t errlen);
+
 #endif /* VEER_CONFIGURE_H */

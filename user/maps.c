@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include "diag.h"
 #include "maps.h"
 
 #include <bpf/bpf.h>
@@ -670,6 +671,27 @@ static int named_row(struct named_scan *scan, const struct veer_svc_meta *row,
 	scan->unresolved[scan->unresolved_count] = meta;
 	scan->unresolved_ids[scan->unresolved_count++] = id;
 	return 0;
+}
+
+int veer_maps_read_service_at(const struct veer_maps *maps,
+			      const struct veer_svc_key *key, const char *name,
+			      struct veer_model *model, char *err,
+			      size_t errlen)
+{
+	struct veer_service_model *svc;
+	struct veer_svc_entry entry;
+	struct veer_svc_meta meta;
+
+	entry.key = *key;
+	if (bpf_map_lookup_elem(maps->services, &entry.key, &entry.value) ||
+	    bpf_map_lookup_elem(maps->svc_meta, &entry.value.id, &meta) ||
+	    strncmp(meta.name, name, sizeof(meta.name)) ||
+	    memcmp(&meta.key, key, sizeof(*key)))
+		return 1;
+	svc = veer_model_add_service(model);
+	if (!svc)
+		return veer_fail_at(err, errlen, NULL, 0, 0, "out of memory");
+	return service_from_map(maps, &entry, &meta, true, svc, err, errlen);
 }
 
 /* The live entry, if any, of every unresolved named row. */

@@ -76,6 +76,17 @@ int veer_maps_read_model_filtered(const struct veer_maps *maps,
 				  veer_service_filter_fn want, void *ctx,
 				  char *err, size_t errlen);
 
+/*
+ * The one service whose entry is at key, if that entry's metadata names
+ * it `name`, appended to model: two lookups, not a scan, for a caller
+ * that knows where the service lives (the object store says). 0; 1 when
+ * it is not there; -1 with err.
+ */
+int veer_maps_read_service_at(const struct veer_maps *maps,
+			      const struct veer_svc_key *key, const char *name,
+			      struct veer_model *model, char *err,
+			      size_t errlen);
+
 /* Reads every service (names, weights, backends, id, generation). */
 int veer_maps_read_model(const struct veer_maps *maps, struct veer_model *model,
 			 char *err, size_t errlen);
