@@ -487,10 +487,12 @@ static int objects_dir_ok(const struct veer_objstore *st, char *err,
 	return 0;
 }
 
-/* Which shard file holds key: one of VEER_OBJSTORE_SHARDS. */
-static unsigned int shard_of(const struct veer_object_key *key)
+unsigned int veer_objstore_shard_of(const struct veer_object_key *key)
 {
-	return (unsigned int)(veer_object_key_hash(key) % VEER_OBJSTORE_SHARDS);
+	/* The high bits: the low ones place keys in a set's index, and one
+	 * shard's keys, sharing them, would all collide there. */
+	return (unsigned int)((veer_object_key_hash(key) >> 32) %
+			      VEER_OBJSTORE_SHARDS);
 }
 
 static void shard_path(const struct veer_objstore *st, unsigned int shard,
@@ -513,7 +515,7 @@ static int read_shard(const struct veer_objstore *st, unsigned int shard,
 	if (ret < 0)
 		return -1;
 	for (; ret == 0 && i < set->count; i++)
-		if (shard_of(&set->objects[i].key) != shard)
+		if (veer_objstore_shard_of(&set->objects[i].key) != shard)
 			return veer_fail_at(err, errlen, path, 0, 0,
 					    "damaged: holds %s/%s, an object "
 					    "of another shard; " RECOVER_HINT,
@@ -560,7 +562,7 @@ int veer_objstore_read(const struct veer_objstore *st,
 	if (!key_ok(key))
 		return 1;
 	veer_objset_init(&shard);
-	ret = read_shard(st, shard_of(key), &shard, err, errlen);
+	ret = read_shard(st, veer_objstore_shard_of(key), &shard, err, errlen);
 	o = ret ? NULL : veer_objset_find(&shard, key);
 	if (!ret && !o)
 		ret = 1;
@@ -644,8 +646,8 @@ int veer_objstore_prepare(const struct veer_objstore *st,
 	for (i = 0; i < changes->count; i++) {
 		struct stat stbuf;
 
-		shard_path(st, shard_of(&changes->objects[i].key), path,
-			   sizeof(path));
+		shard_path(st, veer_objstore_shard_of(&changes->objects[i].key),
+			   path, sizeof(path));
 		if (lstat(path, &stbuf) == 0 && !S_ISREG(stbuf.st_mode))
 			return veer_fail_at(err, errlen, path, 0, 0,
 					    "not a file (the store holds only "
@@ -692,7 +694,7 @@ static int finish_shard(const struct veer_objstore *st, unsigned int shard,
 	for (i = 0; !ret && i < changes->count; i++) {
 		const struct veer_object *o = &changes->objects[i];
 
-		if (o->removed || shard_of(&o->key) != shard)
+		if (o->removed || veer_objstore_shard_of(&o->key) != shard)
 			continue;
 		if (!o->len)
 			veer_objset_remove(&set, &o->key);
@@ -730,7 +732,7 @@ int veer_objstore_finish(const struct veer_objstore *st, char *err,
 		return ret == 1 ? 0 : -1;
 	ret = objects_dir_ok(st, err, errlen);
 	for (i = 0; i < changes.count; i++)
-		touched[shard_of(&changes.objects[i].key)] = true;
+		touched[veer_objstore_shard_of(&changes.objects[i].key)] = true;
 	for (shard = 0; shard < VEER_OBJSTORE_SHARDS && !ret; shard++) {
 		if (!touched[shard])
 			continue;

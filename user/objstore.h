@@ -105,6 +105,9 @@ int veer_objstore_finish(const struct veer_objstore *st, char *err,
 int veer_objstore_discard(const struct veer_objstore *st, char *err,
 			  size_t errlen);
 
+/* Which of the VEER_OBJSTORE_SHARDS files holds key. */
+unsigned int veer_objstore_shard_of(const struct veer_object_key *key);
+
 /* Test hook: raises SIGKILL at `point` when $VEER_TEST_STORE_KILL names it. */
 void veer_objstore_test_point(const char *point);
 

@@ -1166,8 +1166,7 @@ static void test_store_symlink(void)
 	/* A shard file that is a link to a file outside. */
 	CU_ASSERT_FATAL(mkdir(objects, 0700) == 0);
 	snprintf(shard, sizeof(shard), "%s/%02x.yaml", objects,
-		 (unsigned int)(veer_object_key_hash(&changes.objects[0].key) %
-				VEER_OBJSTORE_SHARDS));
+		 veer_objstore_shard_of(&changes.objects[0].key));
 	snprintf(planted, sizeof(planted), "%s/planted.yaml", outside);
 	{
 		FILE *f = fopen(planted, "w");

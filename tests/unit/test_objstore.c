@@ -232,9 +232,8 @@ static void test_upsert_and_index(void)
 /* The shard file of key. */
 static void shard_file(const struct veer_object_key *k, char *buf, size_t len)
 {
-	snprintf(
-		buf, len, "%s/objects/%02x.yaml", store.dir,
-		(unsigned int)(veer_object_key_hash(k) % VEER_OBJSTORE_SHARDS));
+	snprintf(buf, len, "%s/objects/%02x.yaml", store.dir,
+		 veer_objstore_shard_of(k));
 }
 
 /* The shard file of the stored VirtualService default/reviews. */
@@ -257,8 +256,7 @@ static const char *other_shard_name(void)
 	for (i = 0;; i++) {
 		snprintf(name, sizeof(name), "other%d", i);
 		key_of(&k, "VirtualService", "default", name);
-		if (veer_object_key_hash(&k) % VEER_OBJSTORE_SHARDS !=
-		    veer_object_key_hash(&vs) % VEER_OBJSTORE_SHARDS)
+		if (veer_objstore_shard_of(&k) != veer_objstore_shard_of(&vs))
 			return name;
 	}
 }
