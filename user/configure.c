@@ -178,7 +178,7 @@ static int adopt_maps(struct session *s)
 	if (!f)
 		return veer_fail_at(s->err, s->errlen, NULL, 0, 0,
 				    "out of memory");
-	ret = veer_print_yaml(f, &s->current, s->err, s->errlen);
+	ret = veer_print_yaml_adopted(f, &s->current, s->err, s->errlen);
 	if (fclose(f) && !ret)
 		ret = veer_fail_at(s->err, s->errlen, NULL, 0, 0,
 				   "out of memory");
@@ -238,13 +238,20 @@ static int session_open(struct session *s, const char *pin_root,
 
 /* ---- apply, delete ---- */
 
+/* What happened to one object, for its line; NULL: nothing. */
 static const char *action_of(const struct veer_objset *stored,
-			     const struct veer_object *o, bool pruned)
+			     const struct veer_object *o, size_t set)
 {
+	static const char *const gone[] = {
+		[1] = "deleted",
+		[2] = "pruned",
+		[3] = "replaced (adopted from the maps of an older veer; your "
+		      "objects for its host take its place)",
+	};
 	const struct veer_object *old = veer_objset_find(stored, &o->key);
 
 	if (!o->len)
-		return pruned ? "pruned" : "deleted";
+		return gone[set];
 	if (!old)
 		return "created";
 	if (old->len == o->len && !memcmp(old->text, o->text, o->len))
@@ -259,14 +266,16 @@ static const char *action_of(const struct veer_objset *stored,
 static int collect_changes(struct session *s, const struct veer_change *c,
 			   const struct veer_objset *inputs,
 			   const struct veer_objset *pruned,
+			   const struct veer_objset *replaced,
 			   struct veer_objset *changes, FILE *lines)
 {
-	const struct veer_objset *sets[] = {&s->adopted, inputs, pruned};
+	const struct veer_objset *sets[] = {&s->adopted, inputs, pruned,
+					    replaced};
 	char id[VEER_OBJECT_ID_MAX];
 	const char *action;
 	size_t i, k;
 
-	for (k = 0; k < 3; k++) {
+	for (k = 0; k < 4; k++) {
 		for (i = 0; i < sets[k]->count; i++) {
 			struct veer_object o = sets[k]->objects[i];
 
@@ -276,7 +285,7 @@ static int collect_changes(struct session *s, const struct veer_change *c,
 				o.len = 0;
 			/* Adopted objects go in whole; the lines are the
 			 * inputs'. */
-			action = k ? action_of(&s->stored, &o, k == 2) : NULL;
+			action = k ? action_of(&s->stored, &o, k) : NULL;
 			if (k && !action)
 				continue;
 			if (veer_objset_put(changes, &o.key,
@@ -363,7 +372,7 @@ int veer_change_run(const char *pin_root, const struct veer_maps *maps,
 		    const struct veer_change *c, FILE *out, veer_note_fn note,
 		    void *note_ctx, char *err, size_t errlen)
 {
-	struct veer_objset inputs, pruned, changes;
+	struct veer_objset inputs, pruned, replaced, changes;
 	struct veer_load_request req = {
 		.paths = c->paths,
 		.path_count = c->path_count,
@@ -372,6 +381,7 @@ int veer_change_run(const char *pin_root, const struct veer_maps *maps,
 		.prune = c->prune,
 		.input_objects = &inputs,
 		.pruned = &pruned,
+		.replaced = &replaced,
 	};
 	char *lines_text = NULL, *plan_text = NULL;
 	size_t lines_len = 0, plan_len = 0;
@@ -383,6 +393,7 @@ int veer_change_run(const char *pin_root, const struct veer_maps *maps,
 
 	veer_objset_init(&inputs);
 	veer_objset_init(&pruned);
+	veer_objset_init(&replaced);
 	veer_objset_init(&changes);
 	veer_model_init(&desired);
 	if (session_open(&s, pin_root, maps, NULL, false, err, errlen))
@@ -397,7 +408,8 @@ int veer_change_run(const char *pin_root, const struct veer_maps *maps,
 	if (veer_load_config(&req, &desired, note_hold, &s.notes, err,
 			     errlen) ||
 	    (c->op == VEER_CHANGE_DELETE && check_deleted_exist(&s, &inputs)) ||
-	    collect_changes(&s, c, &inputs, &pruned, &changes, lines))
+	    collect_changes(&s, c, &inputs, &pruned, &replaced, &changes,
+			    lines))
 		goto out;
 	if (c->dry_run)
 		ret = veer_maps_apply(maps, s.cur, &desired, VEER_APPLY_ALL,
@@ -433,6 +445,7 @@ out:
 	veer_model_free(&desired);
 	veer_objset_free(&inputs);
 	veer_objset_free(&pruned);
+	veer_objset_free(&replaced);
 	veer_objset_free(&changes);
 	return ret;
 }

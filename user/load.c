@@ -19,6 +19,7 @@
 #include "load.h"
 #include "native.h"
 #include "objects.h"
+#include "output.h"
 #include "wait.h"
 
 /* First read size for files whose size stat cannot tell (pipes). */
@@ -375,6 +376,7 @@ struct loader {
 	bool defer;
 	unsigned char *deferred;
 	struct veer_model input_native; /* deferred inputs' native services */
+	struct veer_objset input_hosts; /* the hosts the inputs' objects name */
 	const char *ns;
 };
 
@@ -422,9 +424,9 @@ static int collect_objects(struct loader *l, const struct veer_ytree *tree)
 		enum doc_format f = doc_format(tree->docs[i]);
 
 		if (f == DOC_K8S)
-			ret = veer_objects_add_istio_doc(l->objects,
-							 tree->docs[i], l->ns,
-							 l->err, l->errlen);
+			ret = veer_objects_add_istio_doc(
+				l->objects, tree->docs[i], l->ns,
+				&l->input_hosts, l->err, l->errlen);
 		else if (f == DOC_NATIVE)
 			ret = veer_objects_add_native_doc(
 				l->objects, tree->docs[i], l->err, l->errlen);
@@ -568,6 +570,7 @@ static int loader_init(struct loader *l, const char *ns, char *err,
 	l->errlen = errlen;
 	veer_model_init(&l->tmp);
 	veer_model_init(&l->input_native);
+	veer_objset_init(&l->input_hosts);
 	l->ns = ns;
 	l->ist = veer_istio_new(ns);
 	if (!l->ist)
@@ -611,6 +614,7 @@ static void loader_free(struct loader *l)
 	free(l->trees);
 	free(l->deferred);
 	veer_model_free(&l->input_native);
+	veer_objset_free(&l->input_hosts);
 	veer_model_free(&l->tmp);
 }
 
@@ -782,6 +786,42 @@ static int kinds_of(const struct veer_objset *set, struct veer_objset *scope)
 	return 0;
 }
 
+/*
+ * A stored object the store adopted from maps an older veer filled (it
+ * names the host it was made from), for a host the inputs' objects name:
+ * the user's own objects take its place.
+ */
+static bool adopted_for_inputs(const struct loader *l,
+			       const struct veer_object *o)
+{
+	const struct veer_ynode *host;
+	struct veer_object_key key;
+	struct veer_ytree tree;
+	bool hit = false;
+	char err[1];
+
+	if (!l->input_hosts.live || !strstr(o->text, VEER_ADOPTED_ANNOTATION))
+		return false;
+	memset(&tree, 0, sizeof(tree));
+	if (veer_ytree_parse(&tree, "adopted", o->text, o->len, err,
+			     sizeof(err)) == 0 &&
+	    tree.doc_count == 1) {
+		host = veer_ynode_get(
+			veer_ynode_get(veer_ynode_get(tree.docs[0], "metadata"),
+				       "annotations"),
+			VEER_ADOPTED_ANNOTATION);
+		if (host && host->type == VEER_YNODE_SCALAR &&
+		    host->len < sizeof(key.name)) {
+			memset(&key, 0, sizeof(key));
+			snprintf(key.kind, sizeof(key.kind), "host");
+			memcpy(key.name, host->text, host->len);
+			hit = veer_objset_find(&l->input_hosts, &key) != NULL;
+		}
+	}
+	veer_ytree_free(&tree);
+	return hit;
+}
+
 /* The stored objects that stay, loaded after the inputs. */
 static int load_stored(struct loader *l, const struct veer_load_request *req)
 {
@@ -801,6 +841,13 @@ static int load_stored(struct loader *l, const struct veer_load_request *req)
 		    veer_objset_find(req->input_objects, &o->key) ||
 		    (req->removed && veer_objset_find(req->removed, &o->key)))
 			continue;
+		if (req->replaced && adopted_for_inputs(l, o)) {
+			if (veer_objset_put(req->replaced, &o->key, "", 0, NULL,
+					    NULL))
+				ret = veer_fail_at(l->err, l->errlen, NULL, 0,
+						   0, "out of memory");
+			continue;
+		}
 		if (req->prune && kind_in_inputs(&scope, &o->key)) {
 			if (veer_objset_put(req->pruned, &o->key, "", 0, NULL,
 					    NULL))

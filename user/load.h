@@ -79,6 +79,9 @@ struct veer_load_request {
 	const struct veer_objset *removed; /* stored keys left out (or NULL) */
 	struct veer_objset *input_objects; /* out: the inputs' objects */
 	struct veer_objset *pruned; /* out, with prune */
+	/* out: stored objects adopted from the maps (an older veer's) for a
+	 * host the inputs' objects name, left out: they give way. */
+	struct veer_objset *replaced;
 };
 
 /*

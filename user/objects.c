@@ -10,6 +10,8 @@
 #include "yaml_emit.h"
 
 #define ISTIO_GROUP ".networking.istio.io"
+/* Where a Kubernetes short name lives: NAME.NAMESPACE + this. */
+#define CLUSTER_SUFFIX ".svc.cluster.local"
 
 struct kind_names {
 	const char *kind;
@@ -171,9 +173,54 @@ out:
 	return ret;
 }
 
+/* host, resolved as Istio does (a name without a dot is short), into hosts. */
+static int add_host(struct veer_objset *hosts, const char *host, size_t len,
+		    const char *ns)
+{
+	struct veer_object_key key;
+	size_t i;
+
+	memset(&key, 0, sizeof(key));
+	snprintf(key.kind, sizeof(key.kind), "host");
+	if (memchr(host, '.', len))
+		snprintf(key.name, sizeof(key.name), "%.*s", (int)len, host);
+	else
+		snprintf(key.name, sizeof(key.name), "%.*s.%s" CLUSTER_SUFFIX,
+			 (int)len, host, ns);
+	for (i = 0; key.name[i]; i++)
+		if (key.name[i] >= 'A' && key.name[i] <= 'Z')
+			key.name[i] = (char)(key.name[i] - 'A' + 'a');
+	return veer_objset_put(hosts, &key, "", 0, NULL, NULL);
+}
+
+/*
+ * The hosts an object defines or routes (a Service's, a ServiceEntry's and
+ * a VirtualService's hosts, a DestinationRule's host): what makes objects
+ * adopted from the maps for those hosts give way.
+ */
+static int add_hosts(struct veer_objset *hosts, const struct veer_ynode *obj,
+		     const struct veer_object_key *key)
+{
+	const struct veer_ynode *spec = veer_ynode_get(obj, "spec"), *h;
+	size_t i;
+	int ret = 0;
+
+	if (!strcmp(key->kind, "Service"))
+		return add_host(hosts, key->name, strlen(key->name), key->ns);
+	h = veer_ynode_get(spec, "host");
+	if (h && h->type == VEER_YNODE_SCALAR)
+		ret = add_host(hosts, h->text, h->len, key->ns);
+	h = veer_ynode_get(spec, "hosts");
+	for (i = 0; !ret && h && h->type == VEER_YNODE_SEQ && i < h->len; i++)
+		if (h->items[i]->type == VEER_YNODE_SCALAR)
+			ret = add_host(hosts, h->items[i]->text,
+				       h->items[i]->len, key->ns);
+	return ret;
+}
+
 static int add_object(struct veer_objset *set, const struct veer_ynode *obj,
-		      const char *default_namespace, bool in_list, char *err,
-		      size_t errlen)
+		      const char *default_namespace, bool in_list,
+		      struct veer_objset *hosts, char *err, size_t errlen)
 {
 	struct veer_istio_object_id id;
 	struct veer_object_key key;
@@ -186,7 +233,8 @@ static int add_object(struct veer_objset *set, const struct veer_ynode *obj,
 	if (kind == VEER_ISTIO_DOC_LIST && !in_list) {
 		for (i = 0; id.items && i < id.items->len; i++)
 			if (add_object(set, id.items->items[i],
-				       default_namespace, true, err, errlen))
+				       default_namespace, true, hosts, err,
+				       errlen))
 				return -1;
 		return 0;
 	}
@@ -195,15 +243,19 @@ static int add_object(struct veer_objset *set, const struct veer_ynode *obj,
 		return 0;
 	key_set(&key, id.kind, veer_kind_namespaced(id.kind) ? id.ns : "",
 		id.name);
+	if (hosts && add_hosts(hosts, obj, &key))
+		return veer_fail_at(err, errlen, NULL, 0, 0, "out of memory");
 	return put_with_namespace(set, &key, obj, err, errlen);
 }
 
 int veer_objects_add_istio_doc(struct veer_objset *set,
 			       const struct veer_ynode *doc,
-			       const char *default_namespace, char *err,
+			       const char *default_namespace,
+			       struct veer_objset *hosts, char *err,
 			       size_t errlen)
 {
-	return add_object(set, doc, default_namespace, false, err, errlen);
+	return add_object(set, doc, default_namespace, false, hosts, err,
+			  errlen);
 }
 
 int veer_objects_add_native_doc(struct veer_objset *set,

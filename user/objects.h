@@ -33,12 +33,14 @@ const char *veer_kind_list(void);
 /*
  * Puts the objects of one Istio/Kubernetes document (a List's items one
  * by one) into *set; skipped kinds add nothing. default_namespace NULL
- * means "default". 0, or -1 with one line in err (out of memory, or what
- * veer_istio_object_id refuses).
+ * means "default". With hosts, the hosts the objects define or route go
+ * there too (keys of kind "host", named by the FQDN). 0, or -1 with one
+ * line in err (out of memory, or what veer_istio_object_id refuses).
  */
 int veer_objects_add_istio_doc(struct veer_objset *set,
 			       const struct veer_ynode *doc,
-			       const char *default_namespace, char *err,
+			       const char *default_namespace,
+			       struct veer_objset *hosts, char *err,
 			       size_t errlen);
 
 /*

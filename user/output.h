@@ -27,6 +27,16 @@ int veer_print_yaml(FILE *out, const struct veer_model *model, char *err,
 		    size_t errlen);
 
 /*
+ * The same, for the object store to adopt maps an older veer filled: each
+ * object carries metadata.annotations[VEER_ADOPTED_ANNOTATION], the host
+ * it was made from, so that the user's own objects for that host replace
+ * it (veer_load_config).
+ */
+#define VEER_ADOPTED_ANNOTATION "veer.dev/adopted-from-maps"
+int veer_print_yaml_adopted(FILE *out, const struct veer_model *model,
+			    char *err, size_t errlen);
+
+/*
  * rows[i] holds model->services[i]'s counters, http[i] its HTTP routing
  * counters (http may be NULL: none shown). The table view adds a third
  * table, HTTP routing, when some service has rules.

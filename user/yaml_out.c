@@ -76,6 +76,7 @@ struct host_group {
 	const char *host;
 	const struct veer_service_model **entries;
 	size_t count;
+	bool adopted; /* objects the store adopts from the maps */
 };
 
 /* An endpoint of the ServiceEntry: one address, its subsets and ports. */
@@ -307,6 +308,27 @@ static void object_name(const char *host, char *name, size_t nlen, char *ns,
 	snprintf(ns, nslen, "default");
 }
 
+/*
+ * "---", apiVersion, kind and metadata of one object of host group g; an
+ * adopted group's objects say which host they were made from.
+ */
+static void print_head(FILE *out, const char *kind, const char *name,
+		       const char *ns, const struct host_group *g)
+{
+	fprintf(out,
+		"---\napiVersion: networking.istio.io/v1beta1\nkind: %s\n"
+		"metadata:\n  name: ",
+		kind);
+	yaml_string(out, name);
+	fprintf(out, "\n  namespace: ");
+	yaml_string(out, ns);
+	if (g->adopted) {
+		fprintf(out,
+			"\n  annotations:\n    " VEER_ADOPTED_ANNOTATION ": ");
+		yaml_string(out, g->host);
+	}
+}
+
 static void print_route(FILE *out, const char *indent, const char *host,
 			const struct veer_service_model *svc,
 			const unsigned int *weights, uint16_t port)
@@ -387,11 +409,7 @@ static int print_host(FILE *out, const struct host_group *g, char *err,
 	}
 	object_name(g->host, name, sizeof(name), ns, sizeof(ns));
 
-	fprintf(out, "---\napiVersion: networking.istio.io/v1beta1\n"
-		     "kind: ServiceEntry\nmetadata:\n  name: ");
-	yaml_string(out, name);
-	fprintf(out, "\n  namespace: ");
-	yaml_string(out, ns);
+	print_head(out, "ServiceEntry", name, ns, g);
 	fprintf(out, "\nspec:\n  hosts:\n  - ");
 	yaml_string(out, g->host);
 	fprintf(out, "\n  addresses:\n");
@@ -436,11 +454,7 @@ static int print_host(FILE *out, const struct host_group *g, char *err,
 					v.ports[p], ntohs(ep->port_be[p]));
 	}
 
-	fprintf(out, "---\napiVersion: networking.istio.io/v1beta1\n"
-		     "kind: DestinationRule\nmetadata:\n  name: ");
-	yaml_string(out, name);
-	fprintf(out, "\n  namespace: ");
-	yaml_string(out, ns);
+	print_head(out, "DestinationRule", name, ns, g);
 	fprintf(out, "\nspec:\n  host: ");
 	yaml_string(out, g->host);
 	fprintf(out, "\n  subsets:\n");
@@ -457,11 +471,7 @@ static int print_host(FILE *out, const struct host_group *g, char *err,
 			"  trafficPolicy:\n    loadBalancer:\n"
 			"      consistentHash:\n        useSourceIp: true\n");
 
-	fprintf(out, "---\napiVersion: networking.istio.io/v1beta1\n"
-		     "kind: VirtualService\nmetadata:\n  name: ");
-	yaml_string(out, name);
-	fprintf(out, "\n  namespace: ");
-	yaml_string(out, ns);
+	print_head(out, "VirtualService", name, ns, g);
 	fprintf(out, "\nspec:\n  hosts:\n  - ");
 	yaml_string(out, g->host);
 	fputc('\n', out);
@@ -501,10 +511,10 @@ static int print_host(FILE *out, const struct host_group *g, char *err,
 	return 0;
 }
 
-int veer_print_yaml(FILE *out, const struct veer_model *model, char *err,
-		    size_t errlen)
+static int print_yaml(FILE *out, const struct veer_model *model, bool adopted,
+		      char *err, size_t errlen)
 {
-	struct host_group g = {};
+	struct host_group g = {.adopted = adopted};
 	char *text = NULL;
 	size_t len = 0, i, j;
 	FILE *buf;
@@ -547,4 +557,16 @@ out:
 	free(done);
 	free(g.entries);
 	return ret;
+}
+
+int veer_print_yaml(FILE *out, const struct veer_model *model, char *err,
+		    size_t errlen)
+{
+	return print_yaml(out, model, false, err, errlen);
+}
+
+int veer_print_yaml_adopted(FILE *out, const struct veer_model *model,
+			    char *err, size_t errlen)
+{
+	return print_yaml(out, model, true, err, errlen);
 }

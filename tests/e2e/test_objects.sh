@@ -41,7 +41,7 @@
 #   tcp-echo's namespace alone.
 # - `veer get vs -A -o yaml` applied back says "no changes" and writes
 #   nothing; `veer get all -A -o json` parses and lists exactly the stored
-#   objects (one file each under the store); `veer get vs NAME -n NS` of
+#   objects (one record each in the store's shards); `veer get vs NAME -n NS` of
 #   a missing name exits 1 with "not found".
 # - `veer weight customers v1=30 v2=70` writes through to the stored
 #   VirtualService (30/70 in `veer get vs customers -o json`).
@@ -59,6 +59,12 @@
 #   prints "finished a change that was interrupted", and the change is
 #   finished: store and maps both 50/50, no transaction file left; a
 #   burst splits 50/50.
+# - Maps an older veer filled, with no store (the store removed): the
+#   first change adopts the maps' services as objects marked with the host
+#   they were made from, and the user's own objects for customers, applied
+#   in the same command, replace the adopted ones for that host ("replaced"
+#   lines, no duplicate-host refusal); the other hosts' adopted objects
+#   stay, marked; traffic follows the applied 90/10.
 # - An unprivileged user (setpriv to uid 65534) running `veer get vs` and
 #   `veer apply -f` gets one clear stderr line, exit != 0, nothing changed.
 set -euo pipefail
@@ -718,6 +724,34 @@ kill_round finish apply -f "$CUST/vs-50-50.yaml"
 # interrupted change left it, finished (50/50, not the 90/10 stored before).
 kill_round applied reboot
 t_burst "customers after the kill rounds (IPv4)" "$CUST_VIP4" "$CUST_PORT" "$N" 50
+
+# ---- 10. maps filled by a veer without a store ------------------------------
+
+# As an older veer leaves a node: the maps hold customers (at 50/50 after
+# the kill rounds) and no store beside them. The first change adopts the
+# maps' services as objects made from them; the user's own objects for
+# customers, applied together, take the place of those adopted for that
+# host (no "duplicate host"), and traffic follows the user's weights.
+rm -rf "$STORE"
+vrun apply -f "$CUST/service.yaml" -f "$CUST/destinationrule.yaml" \
+	-f "$CUST/vs-canary-90-10.yaml"
+if ((VRC == 0)) && grep -q 'no object store at .*become .* stored objects' "$VERR" &&
+	grep -q '^ServiceEntry default/customers: replaced (adopted' "$VOUT" &&
+	grep -q '^Service default/customers: created' "$VOUT"; then
+	t_pass "no store: adopted from the maps, customers' adopted objects replaced by the applied ones: $(grep -c replaced "$VOUT") replaced"
+else
+	t_fail "no store: apply of customers' own objects: exit $VRC, stdout '$(oneline "$VOUT")', stderr '$(oneline "$VERR")'"
+fi
+t_weights "after adoption" "$CUST4" "v1=90 v2=10"
+if [[ $(veer get se -A 2>/dev/null | awk 'NR > 1 && $3 == "customers"') == "" ]] &&
+	veer get se -A 2>/dev/null | grep -q purchase-history &&
+	veer get se purchase-history -n istioinaction -o yaml 2>/dev/null |
+	grep -q 'veer.dev/adopted-from-maps'; then
+	t_pass "after adoption: no adopted ServiceEntry left for customers; purchase-history's adopted one stays, marked"
+else
+	t_fail "after adoption: stored ServiceEntries: $(veer get se -A 2>&1 | tr '\n' '|')"
+fi
+t_burst "customers after adoption (IPv4)" "$CUST_VIP4" "$CUST_PORT" "$N" 90
 
 # ---- 9. an unprivileged user ------------------------------------------------
 
