@@ -727,12 +727,12 @@ int veer_load_native_buffer(const char *name, const char *buf, size_t len,
 struct note_filter {
 	veer_note_fn note;
 	void *ctx;
-	bool rules; /* the inputs hold a VirtualService */
+	bool rules; /* the inputs hold a VirtualService with matches */
 };
 
 /*
  * Notes on stored objects were said when they were applied, and so were
- * the limits of header/uri rules, unless the inputs route anew.
+ * the limits of header/uri rules, unless the inputs hold rules anew.
  */
 static void note_unless_stored(void *ctx, const char *text)
 {
@@ -750,8 +750,10 @@ static bool routes_anew(const struct veer_objset *inputs)
 {
 	size_t i;
 
+	/* A VirtualService with match conditions: header/uri rules. */
 	for (i = 0; i < inputs->count; i++)
-		if (!strcmp(inputs->objects[i].key.kind, "VirtualService"))
+		if (!strcmp(inputs->objects[i].key.kind, "VirtualService") &&
+		    strstr(inputs->objects[i].text, "match:"))
 			return true;
 	return false;
 }
