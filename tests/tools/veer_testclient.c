@@ -628,6 +628,9 @@ struct stream {
 	struct opts *o;
 	struct sconn *c;
 	unsigned long resets;
+	/* Of the errors: streams whose echo was complete and verified but
+	 * whose server never closed (its FIN, or ours, lost at the end). */
+	unsigned long closes_lost;
 	unsigned long version_changes;
 	unsigned long mark;
 	bool ready;
@@ -1053,6 +1056,9 @@ static int run_stream(struct opts *o)
 			for (i = 0; i < o->n; i++) {
 				struct sconn *c = &st.c[i];
 
+				if (c->phase == S_DRAINING &&
+				    c->received == c->sent)
+					st.closes_lost++;
 				if (c->phase != S_DONE && c->phase != S_FAILED)
 					sconn_fail(&st, c, ERR_TIMEOUT,
 						   c->phase == S_DRAINING
@@ -1078,9 +1084,10 @@ static int run_stream(struct opts *o)
 		stream_totals(&st, &t);
 		printf("connections %lu\nresets %lu\ncorrupt_bytes %" PRIu64
 		       "\nbytes_verified %" PRIu64 "\nversion_changes %lu\n"
-		       "errors %lu\nunverified_connections %lu\n",
+		       "errors %lu\nunverified_connections %lu\n"
+		       "closes_lost %lu\n",
 		       o->n, st.resets, t.corrupt, t.ok, st.version_changes,
-		       total_errors(), no_verify);
+		       total_errors(), no_verify, st.closes_lost);
 		qsort(versions, nr_versions, sizeof(versions[0]), version_cmp);
 		for (i = 0; i < nr_versions; i++)
 			printf("version %s %lu\n", versions[i].name,
