@@ -177,23 +177,6 @@ bool veer_objset_remove(struct veer_objset *set,
 	return true;
 }
 
-int veer_objset_copy(struct veer_objset *dst, const struct veer_objset *src)
-{
-	size_t i;
-
-	veer_objset_init(dst);
-	for (i = 0; i < src->count; i++) {
-		const struct veer_object *o = &src->objects[i];
-
-		if (!o->removed && veer_objset_put(dst, &o->key, o->text,
-						   o->len, NULL, NULL)) {
-			veer_objset_free(dst);
-			return -1;
-		}
-	}
-	return 0;
-}
-
 const char *veer_object_id(const struct veer_object_key *key, char *buf,
 			   size_t len)
 {

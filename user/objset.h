@@ -62,9 +62,6 @@ int veer_objset_put(struct veer_objset *set, const struct veer_object_key *key,
 bool veer_objset_remove(struct veer_objset *set,
 			const struct veer_object_key *key);
 
-/* Deep copy into dst (initialised here). 0 or -1 (memory). */
-int veer_objset_copy(struct veer_objset *dst, const struct veer_objset *src);
-
 /* Sorts the live objects by kind, namespace, name (and compacts). 0/-1. */
 int veer_objset_sort(struct veer_objset *set);
 

@@ -798,3 +798,21 @@ unsigned char veer_yaml_plain_kind(const char *text, size_t len)
 {
 	return plain_kind(text, len);
 }
+
+bool veer_ynode_equal(const struct veer_ynode *a, const struct veer_ynode *b)
+{
+	size_t i, n;
+
+	/* A null is a null however it was spelt ("", "~", "null"). */
+	if (a->type == VEER_YNODE_SCALAR && a->kind == VEER_YSCALAR_NULL)
+		return b->type == a->type && b->kind == a->kind;
+	if (a->type != b->type || a->len != b->len)
+		return false;
+	if (a->type == VEER_YNODE_SCALAR)
+		return a->kind == b->kind && !memcmp(a->text, b->text, a->len);
+	n = a->type == VEER_YNODE_MAP ? 2 * a->len : a->len;
+	for (i = 0; i < n; i++)
+		if (!veer_ynode_equal(a->items[i], b->items[i]))
+			return false;
+	return true;
+}

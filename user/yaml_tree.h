@@ -93,6 +93,12 @@ bool veer_ynode_is(const struct veer_ynode *node, const char *text);
 /* Absent, or a null scalar: how YAML and protobuf JSON say "unset". */
 bool veer_ynode_is_null(const struct veer_ynode *node);
 
+/*
+ * The same tree: structure, mapping order, scalar kinds and texts (nulls
+ * equal however spelt). What written-back YAML must read back as.
+ */
+bool veer_ynode_equal(const struct veer_ynode *a, const struct veer_ynode *b);
+
 /* What a plain (unquoted, untagged) scalar of this text means: a kind. */
 unsigned char veer_yaml_plain_kind(const char *text, size_t len);
 

@@ -82,40 +82,6 @@ lab_up_variant
 lab_start_http_backends "$BACKEND_PORT"
 lab_veer_attach
 
-RUNS=0
-# vrun ARGS...: `veer ARGS`; stdout in $VOUT, stderr in $VERR, exit in $VRC.
-vrun() {
-	RUNS=$((RUNS + 1))
-	VOUT=$LAB_TMP/run-$RUNS.out
-	VERR=$LAB_TMP/run-$RUNS.err
-	VRC=0
-	veer "$@" >"$VOUT" 2>"$VERR" || VRC=$?
-}
-
-# oneline FILE: FILE's lines joined with '|', for messages.
-oneline() { tr '\n' '|' <"$1" | sed 's/|$//'; }
-
-# snapshot FILE: `veer get -o json` into FILE (empty if it fails).
-snapshot() { veer get -o json >"$1" 2>/dev/null || : >"$1"; }
-
-# weights_of NAME: "subset=weight ..." of service NAME, sorted by subset.
-weights_of() {
-	veer get -o json 2>/dev/null | jq -r --arg n "$1" '.services[] |
-		select(.name == $n) | [.subsets[] | "\(.name)=\(.weight)"] |
-		sort | join(" ")' 2>/dev/null
-}
-
-# t_weights DESC NAME "SUBSET=W ...": veer holds those weights for NAME.
-t_weights() {
-	local got
-	got=$(weights_of "$2" || true)
-	if [[ $got == "$3" ]]; then
-		t_pass "$1: $2 holds $got"
-	else
-		t_fail "$1: $2 holds '${got:-no such service}', expected '$3' (services: $(veer get -o json 2>/dev/null | jq -c '[.services[].name]' 2>/dev/null))"
-	fi
-}
-
 # t_entry NAME VIP PORT V1_BACKEND V2_BACKEND: the service entry NAME has
 # that VIP:port and one backend in each subset.
 t_entry() {

@@ -114,22 +114,6 @@ lab_up_variant
 lab_start_http_backends "$BACKEND_PORT"
 lab_veer_attach
 
-RUNS=0
-# vrun ARGS...: `veer ARGS`; stdout in $VOUT, stderr in $VERR, exit in $VRC.
-vrun() {
-	RUNS=$((RUNS + 1))
-	VOUT=$LAB_TMP/run-$RUNS.out
-	VERR=$LAB_TMP/run-$RUNS.err
-	VRC=0
-	veer "$@" >"$VOUT" 2>"$VERR" || VRC=$?
-}
-
-# oneline FILE: FILE's lines joined with '|', for messages.
-oneline() { tr '\n' '|' <"$1" | sed 's/|$//'; }
-
-# snapshot FILE: `veer get -o json` into FILE (empty if it fails).
-snapshot() { veer get -o json >"$1" 2>/dev/null || : >"$1"; }
-
 # store_sums FILE: path and sha256 of every file under the state directory
 # (the object store, its transaction file), sorted.
 store_sums() {
@@ -139,24 +123,6 @@ store_sums() {
 
 # STORE: the store's directory for this pin root.
 STORE=$VEER_STATE_DIR/pins$VEER_PIN_ROOT
-
-# weights_of NAME: "subset=weight ..." of service NAME, sorted by subset.
-weights_of() {
-	veer get -o json 2>/dev/null | jq -r --arg n "$1" '.services[] |
-		select(.name == $n) | [.subsets[] | "\(.name)=\(.weight)"] |
-		sort | join(" ")' 2>/dev/null
-}
-
-# t_weights DESC NAME "SUBSET=W ...": veer holds those weights for NAME.
-t_weights() {
-	local got
-	got=$(weights_of "$2" || true)
-	if [[ $got == "$3" ]]; then
-		t_pass "$1: $2 holds $got"
-	else
-		t_fail "$1: $2 holds '${got:-no such service}', expected '$3' (services: $(veer get -o json 2>/dev/null | jq -c '[.services[].name]' 2>/dev/null))"
-	fi
-}
 
 # stored_vs_weights NS NAME: "subset=weight ..." of the default (last)
 # http route of the stored VirtualService NS/NAME, sorted by subset (a
@@ -758,9 +724,9 @@ t_burst "customers after adoption (IPv4)" "$CUST_VIP4" "$CUST_PORT" "$N" 90
 # as_nobody ARGS...: veer as uid/gid 65534 without groups, in the node
 # namespace; stdout in $VOUT, stderr in $VERR, exit in $VRC.
 as_nobody() {
-	RUNS=$((RUNS + 1))
-	VOUT=$LAB_TMP/run-$RUNS.out
-	VERR=$LAB_TMP/run-$RUNS.err
+	VRUNS=$((VRUNS + 1))
+	VOUT=$LAB_TMP/run-$VRUNS.out
+	VERR=$LAB_TMP/run-$VRUNS.err
 	VRC=0
 	nsenter --net="/run/netns/$NS_NODE" -- setpriv --reuid=65534 \
 		--regid=65534 --clear-groups "$VEER_BIN" --pin-root "$VEER_PIN_ROOT" \

@@ -45,24 +45,6 @@ static void check_note(void *ctx, const char *note)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static bool same_tree(const struct veer_ynode *a, const struct veer_ynode *b)
-{
-	size_t i, n;
-
-	/* A null is a null however it was spelt ("", "~", "null"). */
-	if (a->type == VEER_YNODE_SCALAR && a->kind == VEER_YSCALAR_NULL)
-		return b->type == a->type && b->kind == a->kind;
-	if (a->type != b->type || a->len != b->len)
-		return false;
-	if (a->type == VEER_YNODE_SCALAR)
-		return a->kind == b->kind && !memcmp(a->text, b->text, a->len);
-	n = a->type == VEER_YNODE_MAP ? 2 * a->len : a->len;
-	for (i = 0; i < n; i++)
-		if (!same_tree(a->items[i], b->items[i]))
-			return false;
-	return true;
-}
-
 /* What the store does with one file: write back, read again. */
 static void check_round_trip(const char *buf, size_t len)
 {
@@ -84,7 +66,8 @@ static void check_round_trip(const char *buf, size_t len)
 		memset(&back, 0, sizeof(back));
 		if (veer_ytree_parse(&back, "back", text, tlen, err,
 				     sizeof(err)) ||
-		    back.doc_count != 1 || !same_tree(in.docs[i], back.docs[0]))
+		    back.doc_count != 1 ||
+		    !veer_ynode_equal(in.docs[i], back.docs[0]))
 			abort();
 		veer_ytree_free(&back);
 		free(text);

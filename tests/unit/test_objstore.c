@@ -454,24 +454,6 @@ static void test_transactions(void)
 
 /* ---- The emitter: what it writes reads back as the same tree ---- */
 
-static bool same_tree(const struct veer_ynode *a, const struct veer_ynode *b)
-{
-	size_t i, n;
-
-	/* A null is a null however it was spelt ("", "~", "null"). */
-	if (a->type == VEER_YNODE_SCALAR && a->kind == VEER_YSCALAR_NULL)
-		return b->type == a->type && b->kind == a->kind;
-	if (a->type != b->type || a->len != b->len)
-		return false;
-	if (a->type == VEER_YNODE_SCALAR)
-		return a->kind == b->kind && !memcmp(a->text, b->text, a->len);
-	n = a->type == VEER_YNODE_MAP ? 2 * a->len : a->len;
-	for (i = 0; i < n; i++)
-		if (!same_tree(a->items[i], b->items[i]))
-			return false;
-	return true;
-}
-
 static void test_emit_round_trip(void)
 {
 	static const char *const docs[] = {
@@ -507,7 +489,7 @@ static void test_emit_round_trip(void)
 					    sizeof(err)) == 0,
 			   "doc %zu: %s\n%s", i, err, text);
 		UNIT_CHECK(t2.doc_count == 1 &&
-				   same_tree(t1.docs[0], t2.docs[0]),
+				   veer_ynode_equal(t1.docs[0], t2.docs[0]),
 			   "doc %zu differs:\n%s", i, text);
 		free(text);
 		veer_ytree_free(&t1);
