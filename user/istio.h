@@ -37,6 +37,20 @@ void veer_istio_free(struct veer_istio *ist);
 int veer_istio_add_tree(struct veer_istio *ist, const struct veer_ytree *tree,
 			const bool *only, char *err, size_t errlen);
 
+/*
+ * One object (obj must outlive ist), as an item of a List (in_list: a List
+ * is refused) or a document of its own. Same contract.
+ */
+int veer_istio_add_object(struct veer_istio *ist, const struct veer_ynode *obj,
+			  bool in_list, char *err, size_t errlen);
+
+/*
+ * What veer reads of a Kubernetes Service or Pod (obj), the only fields
+ * kept of them: the API server's dumps carry many more (status,
+ * managedFields, annotations). NULL for every other object.
+ */
+const struct veer_ykeep *veer_istio_kept_fields(const struct veer_ynode *obj);
+
 /* Objects collected so far, skipped kinds included. */
 size_t veer_istio_object_count(const struct veer_istio *ist);
 

@@ -325,3 +325,77 @@ const struct istio_kind istio_kind_pod = {
 	.size = sizeof(struct pod),
 	.parse = parse_pod,
 };
+
+/*
+ * The fields parse_svc, parse_svc_port, parse_pod and istio_pod_named_port
+ * read, and metadata.labels (for people reading `veer get`): a field read
+ * there must be kept here, or objects from dumps lose it.
+ */
+static const struct veer_ykeep meta_kept[] = {
+	{"name", NULL},		     {"namespace", NULL},
+	{"labels", NULL},	     {"deletionTimestamp", NULL},
+	{NULL, NULL},
+};
+static const struct veer_ykeep svc_port_kept[] = {
+	{"name", NULL},	    {"port", NULL},	   {"targetPort", NULL},
+	{"protocol", NULL}, {"appProtocol", NULL}, {NULL, NULL},
+};
+static const struct veer_ykeep svc_spec_kept[] = {
+	{"type", NULL},
+	{"clusterIP", NULL},
+	{"clusterIPs", NULL},
+	{"ports", svc_port_kept},
+	{"selector", NULL},
+	{"sessionAffinity", NULL},
+	{NULL, NULL},
+};
+static const struct veer_ykeep svc_kept[] = {
+	{"apiVersion", NULL},	    {"kind", NULL},
+	{"metadata", meta_kept},    {"spec", svc_spec_kept},
+	{NULL, NULL},
+};
+static const struct veer_ykeep container_port_kept[] = {
+	{"name", NULL},
+	{"containerPort", NULL},
+	{"protocol", NULL},
+	{NULL, NULL},
+};
+static const struct veer_ykeep container_kept[] = {
+	{"name", NULL},
+	{"ports", container_port_kept},
+	{NULL, NULL},
+};
+static const struct veer_ykeep pod_spec_kept[] = {
+	{"containers", container_kept},
+	{NULL, NULL},
+};
+static const struct veer_ykeep condition_kept[] = {
+	{"type", NULL},
+	{"status", NULL},
+	{NULL, NULL},
+};
+static const struct veer_ykeep pod_status_kept[] = {
+	{"phase", NULL},
+	{"podIP", NULL},
+	{"podIPs", NULL},
+	{"conditions", condition_kept},
+	{NULL, NULL},
+};
+static const struct veer_ykeep pod_kept[] = {
+	{"apiVersion", NULL},	    {"kind", NULL},
+	{"metadata", meta_kept},    {"spec", pod_spec_kept},
+	{"status", pod_status_kept}, {NULL, NULL},
+};
+
+const struct veer_ykeep *veer_istio_kept_fields(const ynode *obj)
+{
+	const ynode *kind = veer_ynode_get(obj, "kind");
+
+	if (!veer_ynode_is(veer_ynode_get(obj, "apiVersion"), "v1"))
+		return NULL;
+	if (veer_ynode_is(kind, istio_kind_svc.name))
+		return svc_kept;
+	if (veer_ynode_is(kind, istio_kind_pod.name))
+		return pod_kept;
+	return NULL;
+}

@@ -302,6 +302,18 @@ int veer_istio_add_tree(struct veer_istio *ist, const struct veer_ytree *tree,
 	return 0;
 }
 
+int veer_istio_add_object(struct veer_istio *ist, const ynode *obj,
+			  bool in_list, char *err, size_t errlen)
+{
+	ist->rd.err = err;
+	ist->rd.errlen = errlen;
+	if (err && errlen)
+		err[0] = '\0';
+	if (veer_ynode_is_null(obj))
+		return 0;
+	return add_object(ist, obj, in_list);
+}
+
 int veer_istio_object_id(const ynode *doc, const char *default_namespace,
 			 struct veer_istio_object_id *out, char *err,
 			 size_t errlen)

@@ -144,77 +144,99 @@ static int read_all(int fd, const char *path, const char *prefix,
 	return 0;
 }
 
+/* An input opened for reading, a byte read while probing a FIFO first. */
+struct opened {
+	int fd;
+	bool is_stdin;
+	char first;
+	bool have_first;
+	size_t hint; /* its size when stat knows it */
+};
+
 /*
  * A FIFO waits at most VEER_WAIT for a writer (wait_for_writer); standard
- * input is read as it comes: the user chose to pipe into veer.
+ * input is read as it comes: the user chose to pipe into veer. A regular
+ * file over max bytes is refused before it is read.
  */
-int veer_load_read_file(const char *path, char **buf, size_t *len, char *err,
-			size_t errlen)
+static int open_input(const char *path, unsigned long long max,
+		      struct opened *o, char *err, size_t errlen)
 {
-	size_t hint = READ_CHUNK;
 	struct stat st;
-	int fd, ret;
-	bool is_stdin = !strcmp(path, "-"), have_first = false;
-	char first = 0;
 
+	memset(o, 0, sizeof(*o));
+	o->is_stdin = !strcmp(path, "-");
+	o->hint = READ_CHUNK;
 	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
-	fd = is_stdin
-		     ? STDIN_FILENO
-		     : open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
+	o->fd = o->is_stdin ? STDIN_FILENO
+			    : open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+						 O_NONBLOCK);
+	if (o->fd < 0) {
 		snprintf(err, errlen, "%s: cannot open: %s", path,
 			 strerror(errno));
 		return -1;
 	}
-	if (fstat(fd, &st) < 0) {
+	if (fstat(o->fd, &st) < 0) {
 		snprintf(err, errlen, "%s: cannot stat: %s", path,
 			 strerror(errno));
-		ret = -1;
-		goto out;
+		goto fail;
 	}
 	if (S_ISDIR(st.st_mode)) {
 		snprintf(err, errlen, "%s: cannot read: %s", path,
 			 strerror(EISDIR));
-		ret = -1;
-		goto out;
+		goto fail;
 	}
 	if (S_ISREG(st.st_mode)) {
 		/* Refused before reading: a sparse file costs nothing here. */
-		if (st.st_size > VEER_YAML_MAX_BYTES) {
+		if ((unsigned long long)st.st_size > max) {
 			snprintf(err, errlen,
-				 "%s: %lld bytes, larger than the limit of %d "
-				 "bytes",
-				 path, (long long)st.st_size,
-				 VEER_YAML_MAX_BYTES);
-			ret = -1;
-			goto out;
+				 "%s: %lld bytes, larger than the limit of "
+				 "%llu bytes",
+				 path, (long long)st.st_size, max);
+			goto fail;
 		}
-		hint = (size_t)st.st_size;
+		o->hint = (size_t)st.st_size;
 	}
-	if (!is_stdin && S_ISFIFO(st.st_mode) &&
-	    wait_for_writer(fd, path, &first, &have_first, err, errlen)) {
-		ret = -1;
-		goto out;
-	}
+	if (!o->is_stdin && S_ISFIFO(st.st_mode) &&
+	    wait_for_writer(o->fd, path, &o->first, &o->have_first, err,
+			    errlen))
+		goto fail;
 	/* From here on reads wait for data, as on any pipe. */
-	if (!is_stdin &&
-	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+	if (!o->is_stdin &&
+	    fcntl(o->fd, F_SETFL, fcntl(o->fd, F_GETFL) & ~O_NONBLOCK) < 0) {
 		snprintf(err, errlen, "%s: cannot read: %s", path,
 			 strerror(errno));
-		ret = -1;
-		goto out;
+		goto fail;
 	}
-	ret = read_all(fd, path, &first, have_first ? 1 : 0, buf, len, hint,
-		       err, errlen);
-out:
-	if (!is_stdin)
-		close(fd);
+	return 0;
+fail:
+	if (!o->is_stdin)
+		close(o->fd);
+	return -1;
+}
+
+static void close_input(struct opened *o)
+{
+	if (!o->is_stdin)
+		close(o->fd);
+}
+
+int veer_load_read_file(const char *path, char **buf, size_t *len, char *err,
+			size_t errlen)
+{
+	struct opened o;
+	int ret;
+
+	if (open_input(path, VEER_YAML_MAX_BYTES, &o, err, errlen) < 0)
+		return -1;
+	ret = read_all(o.fd, path, &o.first, o.have_first ? 1 : 0, buf, len,
+		       o.hint, err, errlen);
+	close_input(&o);
 	return ret;
 }
 
 /* ---- Formats ---- */
 
-enum doc_format { DOC_EMPTY, DOC_K8S, DOC_NATIVE, DOC_UNKNOWN, DOC_MIXED };
+enum doc_format { DOC_EMPTY, DOC_K8S, DOC_NATIVE, DOC_UNKNOWN };
 
 static enum doc_format doc_format(const struct veer_ynode *root)
 {
@@ -225,44 +247,6 @@ static enum doc_format doc_format(const struct veer_ynode *root)
 	if (veer_ynode_get(root, "services"))
 		return DOC_NATIVE;
 	return DOC_UNKNOWN;
-}
-
-/*
- * A file is one format, the other, or both (each document says which it
- * is: `veer get -o yaml` writes native and Istio documents into one
- * stream). A document of neither is left to a loader to name what is
- * wrong with it.
- */
-static int file_format(const struct veer_ytree *tree, enum doc_format *out,
-		       char *err, size_t errlen)
-{
-	const struct veer_ynode *first_unknown = NULL;
-	enum doc_format f = DOC_EMPTY;
-	size_t i;
-
-	for (i = 0; i < tree->doc_count; i++) {
-		const struct veer_ynode *doc = tree->docs[i];
-		enum doc_format d = doc_format(doc);
-
-		if (d == DOC_UNKNOWN && !first_unknown)
-			first_unknown = doc;
-		if (d != DOC_K8S && d != DOC_NATIVE)
-			continue;
-		if (f == DOC_EMPTY)
-			f = d;
-		else if (f != d)
-			f = DOC_MIXED;
-	}
-	if (f == DOC_EMPTY && first_unknown) {
-		snprintf(err, errlen,
-			 "%s:%u:%u: neither Kubernetes objects (apiVersion, "
-			 "kind, metadata) nor veer native config (services:)",
-			 first_unknown->file, first_unknown->line,
-			 first_unknown->column);
-		return -1;
-	}
-	*out = f;
-	return 0;
 }
 
 /* ---- Directories ---- */
@@ -356,13 +340,24 @@ fail:
 	return -1;
 }
 
+/*
+ * An object of an input (or the store) in its own tree: what the Istio
+ * loader points into, kept until the load ends.
+ */
+struct piece {
+	struct veer_ytree tree;
+	bool in_list; /* an item of a List */
+	bool unknown; /* neither format: settled at the end of its input */
+};
+
 struct loader {
 	struct veer_istio *ist;
-	struct veer_ytree *trees; /* kept while ist points into them */
-	size_t ntrees, cap;
+	struct piece *pieces;
+	size_t npieces, cap;
+	size_t input_pieces; /* the inputs' pieces (the first ones), deferred */
+	size_t objects_read; /* of the inputs, against VEER_LOAD_MAX_OBJECTS */
 	/* Native and Istio services, in input order, until all is read. */
 	struct veer_model tmp;
-	size_t total; /* bytes of all inputs */
 	size_t inputs;
 	char first[256]; /* first input's name, for input-less messages */
 	char *err;
@@ -372,12 +367,22 @@ struct loader {
 	struct veer_objset *objects; /* the inputs' objects, collected */
 	bool collect_only; /* the inputs name objects, they define none */
 	bool store; /* an empty configuration is a configuration */
-	/* Inputs parsed but fed after the stored objects: their formats. */
+	/* Inputs' Istio objects are fed after the stored objects. */
 	bool defer;
-	unsigned char *deferred;
 	struct veer_model input_native; /* deferred inputs' native services */
 	struct veer_objset input_hosts; /* the hosts the inputs' objects name */
 	const char *ns;
+};
+
+/* One input (or stored object) being read. */
+struct input {
+	struct loader *l;
+	const char *name;
+	bool stored; /* no input limits, gives no objects, fed at once */
+	bool has_k8s, has_native;
+	size_t first_piece;
+	struct veer_model *native; /* where its native services go */
+	size_t native_first;
 };
 
 /*
@@ -413,145 +418,251 @@ static int move_services(struct veer_model *tmp, struct veer_model *model,
 	return 0;
 }
 
-/* One input, held in memory: parsed, then loaded as its format says. */
-/* The objects of an input's documents into l->objects. */
-static int collect_objects(struct loader *l, const struct veer_ytree *tree)
+static int oom(struct loader *l, const char *name)
 {
-	size_t i;
-	int ret = 0;
-
-	for (i = 0; i < tree->doc_count && !ret; i++) {
-		enum doc_format f = doc_format(tree->docs[i]);
-
-		if (f == DOC_K8S)
-			ret = veer_objects_add_istio_doc(
-				l->objects, tree->docs[i], l->ns,
-				&l->input_hosts, l->err, l->errlen);
-		else if (f == DOC_NATIVE)
-			ret = veer_objects_add_native_doc(
-				l->objects, tree->docs[i], l->err, l->errlen);
-	}
-	return ret;
+	return veer_fail_at(l->err, l->errlen, name, 0, 0, "out of memory");
 }
 
-/* A parsed input (or stored object) to the loaders of its documents. */
-static int feed_tree(struct loader *l, struct veer_ytree *tree,
-		     enum doc_format f)
+/* Keeps an object's tree (taken from the stream) as a piece. */
+static int keep_piece(struct loader *l, struct input *in,
+		      struct veer_ytree *tree, bool in_list, bool unknown)
 {
-	bool *k8s, *native;
-	size_t i;
-	int ret;
+	struct piece *p;
 
-	if (f == DOC_K8S)
-		return veer_istio_add_tree(l->ist, tree, NULL, l->err,
-					   l->errlen);
-	if (f == DOC_NATIVE)
-		return veer_native_add_tree(tree, NULL, &l->tmp, l->err,
-					    l->errlen);
-	if (f != DOC_MIXED)
-		return 0; /* empty: nothing to do, as with kubectl */
-	/* Each document to its loader, the Kubernetes objects first. */
-	k8s = calloc(2 * tree->doc_count, sizeof(*k8s));
-	if (!k8s)
-		return veer_fail_at(l->err, l->errlen, tree->file, 0, 0,
-				    "out of memory");
-	native = k8s + tree->doc_count;
-	for (i = 0; i < tree->doc_count; i++) {
-		k8s[i] = doc_format(tree->docs[i]) == DOC_K8S;
-		native[i] = !k8s[i];
+	if (l->npieces == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct piece *grown = realloc(l->pieces, cap * sizeof(*grown));
+
+		if (!grown)
+			return oom(l, in->name);
+		l->pieces = grown;
+		l->cap = cap;
 	}
-	ret = veer_istio_add_tree(l->ist, tree, k8s, l->err, l->errlen);
-	if (!ret)
-		ret = veer_native_add_tree(tree, native, &l->tmp, l->err,
-					   l->errlen);
-	free(k8s);
-	return ret;
+	p = &l->pieces[l->npieces++];
+	p->tree = *tree;
+	memset(tree, 0, sizeof(*tree));
+	p->in_list = in_list;
+	p->unknown = unknown;
+	return 0;
+}
+
+static void drop_pieces(struct loader *l, size_t from)
+{
+	while (l->npieces > from)
+		veer_ytree_free(&l->pieces[--l->npieces].tree);
 }
 
 /*
- * One input, held in memory: parsed, then loaded as its format says. A
- * stored object (stored) is not an input: it counts against no input
- * limit and gives no objects.
+ * A Kubernetes Service or Pod keeps only what veer reads: a dump of a
+ * cluster carries kilobytes of status and managedFields per Pod.
  */
-static int load_one(struct loader *l, const char *name, const char *buf,
-		    size_t len, bool stored)
+static int reduce(struct loader *l, struct veer_ytree *tree)
 {
-	struct veer_ytree *tree;
-	enum doc_format f;
-	int ret;
+	const struct veer_ykeep *keep = veer_istio_kept_fields(tree->docs[0]);
+	struct veer_ytree kept;
 
-	if (!stored && !l->inputs++)
-		snprintf(l->first, sizeof(l->first), "%s", name);
-	if (!stored && len > VEER_LOAD_MAX_TOTAL_BYTES - l->total)
-		return veer_fail_at(l->err, l->errlen, name, 0, 0,
-				    "the inputs together are larger than the "
-				    "limit of %d bytes",
-				    VEER_LOAD_MAX_TOTAL_BYTES);
-	if (!stored)
-		l->total += len;
-	if (l->ntrees == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 8;
-		struct veer_ytree *grown;
-
-		grown = realloc(l->trees, cap * sizeof(*grown));
-		if (!grown)
-			return veer_fail_at(l->err, l->errlen, name, 0, 0,
-					    "out of memory");
-		l->trees = grown;
-		if (l->defer) {
-			unsigned char *d = realloc(l->deferred, cap);
-
-			if (!d)
-				return veer_fail_at(l->err, l->errlen, name, 0,
-						    0, "out of memory");
-			l->deferred = d;
-		}
-		l->cap = cap;
-	}
-	tree = &l->trees[l->ntrees++];
-	if (veer_ytree_parse(tree, name, buf, len, l->err, l->errlen) < 0 ||
-	    file_format(tree, &f, l->err, l->errlen) < 0)
-		return -1;
-	if (!stored && l->objects && collect_objects(l, tree) < 0)
-		return -1;
-	if (!stored && l->collect_only) {
-		veer_ytree_free(tree);
-		l->ntrees--;
+	if (!keep)
 		return 0;
-	}
-	/*
-	 * Inputs after the stored objects: a clash is reported at them. A
-	 * native file is read now into a model of its own (its tree, the
-	 * largest part of a big load, is not kept), moved in after them.
-	 */
-	if (!stored && l->defer && f == DOC_NATIVE) {
-		ret = veer_native_add_tree(tree, NULL, &l->input_native, l->err,
-					   l->errlen);
-		veer_ytree_free(tree);
-		l->ntrees--;
-		return ret;
-	}
-	if (!stored && l->defer) {
-		l->deferred[l->ntrees - 1] = (unsigned char)f;
-		return 0;
-	}
-	ret = feed_tree(l, tree, f);
-	/* Only Istio objects point into their tree. */
-	if (f == DOC_NATIVE || f == DOC_EMPTY) {
-		veer_ytree_free(tree);
-		l->ntrees--;
-	}
-	return ret;
+	if (veer_ytree_copy_kept(tree->docs[0], keep, &kept, l->err,
+				 l->errlen) < 0)
+		return -1;
+	veer_ytree_free(tree);
+	*tree = kept;
+	return 0;
 }
 
-/* The inputs load_one held back, in their order. */
-static int feed_deferred(struct loader *l, size_t inputs)
+static int count_object(struct loader *l, struct input *in,
+			const struct veer_ynode *node)
+{
+	if (in->stored || ++l->objects_read <= VEER_LOAD_MAX_OBJECTS)
+		return 0;
+	return veer_fail_at(l->err, l->errlen, in->name, node->line,
+			    node->column, "more than %d objects in one load",
+			    VEER_LOAD_MAX_OBJECTS);
+}
+
+/* A Kubernetes/Istio object (a document, or an item of a List). */
+static int take_k8s(struct loader *l, struct input *in,
+		    struct veer_ystream_object *obj, bool in_list)
+{
+	in->has_k8s = true;
+	if (count_object(l, in, obj->tree->docs[0]) < 0)
+		return -1;
+	if (!in->stored && reduce(l, obj->tree) < 0)
+		return -1;
+	if (!in->stored && l->objects &&
+	    veer_objects_add_istio_doc(l->objects, obj->tree->docs[0], l->ns,
+				       in_list, &l->input_hosts, l->err,
+				       l->errlen) < 0)
+		return -1;
+	if (!in->stored && l->collect_only)
+		return 0;
+	return keep_piece(l, in, obj->tree, in_list, false);
+}
+
+/* A native document, or a service of its services list (service). */
+static int take_native(struct loader *l, struct input *in,
+		       const struct veer_ynode *node, bool service)
+{
+	in->has_native = true;
+	if (count_object(l, in, node) < 0)
+		return -1;
+	if (!in->stored && l->objects &&
+	    (service ? veer_objects_add_native_service(l->objects, node,
+						       l->err, l->errlen)
+		     : veer_objects_add_native_doc(l->objects, node, l->err,
+						   l->errlen)) < 0)
+		return -1;
+	if (!in->stored && l->collect_only)
+		return 0;
+	return veer_native_add_document(node, service, in->native, l->err,
+					l->errlen);
+}
+
+/* Each object of an input's stream, as it completes. */
+static int take_object(void *ctx, struct veer_ystream_object *obj)
+{
+	struct input *in = ctx;
+	struct loader *l = in->l;
+	const struct veer_ynode *node;
+	struct veer_istio_object_id id;
+
+	if (!obj->tree->doc_count)
+		return 0;
+	node = obj->tree->docs[0];
+	if (obj->split_key && !strcmp(obj->split_key, "services"))
+		return take_native(l, in, node, true);
+	if (obj->split_key)
+		return take_k8s(l, in, obj, true);
+	switch (doc_format(node)) {
+	case DOC_K8S:
+		/* Items were taken as a List's: the document must be one. */
+		if (obj->split &&
+		    veer_ynode_get(node, "items") &&
+		    veer_istio_object_id(node, l->ns, &id, l->err, l->errlen) !=
+			    VEER_ISTIO_DOC_LIST) {
+			const struct veer_ynode *items =
+				veer_ynode_get(node, "items");
+
+			if (l->err[0])
+				return -1;
+			return veer_fail_at(l->err, l->errlen, in->name,
+					    items->line, items->column,
+					    "items: only a List (kind: List, "
+					    "ServiceList, ...) holds items");
+		}
+		return take_k8s(l, in, obj, false);
+	case DOC_NATIVE:
+		return take_native(l, in, node, false);
+	case DOC_UNKNOWN:
+		/* Settled once the input's format is known. */
+		return keep_piece(l, in, obj->tree, false, true);
+	default:
+		return 0; /* empty: nothing to do, as with kubectl */
+	}
+}
+
+static int feed_pieces(struct loader *l, size_t from, size_t to)
 {
 	size_t i;
 
-	for (i = 0; i < inputs; i++)
-		if (feed_tree(l, &l->trees[i], l->deferred[i]) < 0)
+	for (i = from; i < to; i++)
+		if (veer_istio_add_object(l->ist, l->pieces[i].tree.docs[0],
+					  l->pieces[i].in_list, l->err,
+					  l->errlen) < 0)
 			return -1;
+	return 0;
+}
+
+/*
+ * An input is read: a document of neither format goes to the loader of
+ * the format its input holds (veer native first: `veer get -o yaml` mixes
+ * both), which names what is wrong with it; an input of such documents
+ * only is refused. Then its native services are checked as a file's, and
+ * its Istio objects fed unless deferred.
+ */
+static int input_end(struct loader *l, struct input *in)
+{
+	size_t i, kept = in->first_piece;
+
+	for (i = in->first_piece; i < l->npieces; i++) {
+		struct piece *p = &l->pieces[i];
+		const struct veer_ynode *root = p->tree.docs[0];
+
+		if (p->unknown && !in->has_native && !in->has_k8s)
+			return veer_fail_at(
+				l->err, l->errlen, in->name, root->line,
+				root->column,
+				"neither Kubernetes objects (apiVersion, "
+				"kind, metadata) nor veer native config "
+				"(services:)");
+		if (p->unknown && in->has_native) {
+			if (!l->collect_only &&
+			    veer_native_add_document(root, false, in->native,
+						     l->err, l->errlen) < 0)
+				return -1;
+			veer_ytree_free(&p->tree);
+			continue;
+		}
+		p->unknown = false;
+		l->pieces[kept++] = *p;
+	}
+	l->npieces = kept;
+	if (l->collect_only && !in->stored) {
+		drop_pieces(l, in->first_piece);
+		return 0;
+	}
+	if (in->has_native && veer_native_check(in->name, in->native,
+						in->native_first, l->err,
+						l->errlen) < 0)
+		return -1;
+	if (l->defer && !in->stored)
+		return 0;
+	return feed_pieces(l, in->first_piece, l->npieces);
+}
+
+/* The split lists: a kubectl List's items, a native file's services. */
+static const char *const split_keys[] = {"items", "services", NULL};
+
+/*
+ * One input, from a buffer or a descriptor, read one object at a time. A
+ * stored object (stored) is not an input: it counts against no input
+ * limit, gives no objects and is fed at once.
+ */
+static int load_input(struct loader *l, const char *name,
+		      const struct veer_ystream_input *src, bool stored)
+{
+	struct input in = {
+		.l = l,
+		.name = name,
+		.stored = stored,
+		.first_piece = l->npieces,
+		.native = !stored && l->defer ? &l->input_native : &l->tmp,
+	};
+
+	if (!stored && !l->inputs++)
+		snprintf(l->first, sizeof(l->first), "%s", name);
+	in.native_first = in.native->count;
+	if (veer_ytree_stream(name, src, split_keys, take_object, &in, l->err,
+			      l->errlen) < 0)
+		return -1;
+	return input_end(l, &in);
+}
+
+static int load_one(struct loader *l, const char *name, const char *buf,
+		    size_t len, bool stored)
+{
+	struct veer_ystream_input src = {.buf = buf ? buf : "",
+					 .len = buf ? len : 0};
+
+	return load_input(l, name, &src, stored);
+}
+
+/* The inputs' Istio objects, after the stored ones. */
+static int feed_deferred(struct loader *l)
+{
+	if (feed_pieces(l, 0, l->input_pieces) < 0)
+		return -1;
 	return move_services(&l->input_native, &l->tmp, l->first, l->err,
 			     l->errlen);
 }
@@ -606,13 +717,9 @@ static int loader_finish(struct loader *l, struct veer_model *model,
 
 static void loader_free(struct loader *l)
 {
-	size_t i;
-
 	veer_istio_free(l->ist);
-	for (i = 0; i < l->ntrees; i++)
-		veer_ytree_free(&l->trees[i]);
-	free(l->trees);
-	free(l->deferred);
+	drop_pieces(l, 0);
+	free(l->pieces);
 	veer_model_free(&l->input_native);
 	veer_objset_free(&l->input_hosts);
 	veer_model_free(&l->tmp);
@@ -645,15 +752,19 @@ out:
 
 static int load_file_into(struct loader *l, const char *path)
 {
-	char *buf = NULL;
-	size_t len = 0;
+	struct veer_ystream_input src = {0};
+	struct opened o;
 	int ret;
 
-	if (veer_load_read_file(path, &buf, &len, l->err, l->errlen) < 0)
+	if (open_input(path, VEER_YAML_MAX_STREAM_BYTES, &o, l->err,
+		       l->errlen) < 0)
 		return -1;
-	ret = load_one(l, !strcmp(path, "-") ? "<stdin>" : path, buf, len,
-		       false);
-	free(buf);
+	src.fd = o.fd;
+	src.prefix = &o.first;
+	src.prefix_len = o.have_first ? 1 : 0;
+	ret = load_input(l, !strcmp(path, "-") ? "<stdin>" : path, &src,
+			 false);
+	close_input(&o);
 	return ret;
 }
 
@@ -880,10 +991,9 @@ int veer_load_config(const struct veer_load_request *req,
 	l.defer = !req->inputs_remove;
 	l.store = true;
 	if (load_paths_into(&l, req->paths, req->path_count) == 0) {
-		size_t inputs = l.ntrees;
-
+		l.input_pieces = l.npieces;
 		filter.rules = routes_anew(req->input_objects);
-		if (load_stored(&l, req) == 0 && feed_deferred(&l, inputs) == 0)
+		if (load_stored(&l, req) == 0 && feed_deferred(&l) == 0)
 			ret = loader_finish(&l, model, note_unless_stored,
 					    &filter);
 	}

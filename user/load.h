@@ -15,8 +15,13 @@
 #include "objset.h"
 #include "yaml_tree.h"
 
-/* All inputs of one load together; each alone: VEER_YAML_MAX_BYTES. */
-#define VEER_LOAD_MAX_TOTAL_BYTES (4 * VEER_YAML_MAX_BYTES)
+/*
+ * Inputs are read one object at a time (a document, a List's item, a
+ * native service), each within the limits of yaml_tree.h, each input
+ * within VEER_YAML_MAX_STREAM_BYTES, and all of them together hold at most
+ * this many objects.
+ */
+#define VEER_LOAD_MAX_OBJECTS 2000000
 
 /*
  * Loads every path (a file, or a directory: its *.yaml / *.yml / *.json

@@ -428,6 +428,33 @@ static int check_live_subsets(const struct veer_model *model, size_t first,
 	return 0;
 }
 
+int veer_native_add_document(const ynode *root, bool service,
+			     struct veer_model *model, char *err,
+			     size_t errlen)
+{
+	struct veer_yreader r = {.err = err, .errlen = errlen, .native = true};
+	int ret;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (!service)
+		ret = parse_document(&r, root, model);
+	else
+		ret = refuse_tags(&r, root) < 0 ? -1
+						: parse_service(&r, root, model);
+	veer_yreader_free(&r);
+	return ret;
+}
+
+int veer_native_check(const char *file, const struct veer_model *model,
+		      size_t first, char *err, size_t errlen)
+{
+	if (model->count == first)
+		return veer_fail_at(err, errlen, file, 0, 0,
+				    "no services defined");
+	return check_live_subsets(model, first, err, errlen);
+}
+
 int veer_native_add_tree(const struct veer_ytree *tree, const bool *only,
 			 struct veer_model *model, char *err, size_t errlen)
 {

@@ -21,6 +21,23 @@
  * *model may hold some of the services: load.c loads into a scratch model
  * that it throws away.
  */
+/*
+ * One document of native config (root), or one service of its services
+ * list (service), appended to *model; the checks of a whole file are
+ * veer_native_check's. 0, or -1 with one line in err.
+ */
+int veer_native_add_document(const struct veer_ynode *root, bool service,
+			     struct veer_model *model, char *err,
+			     size_t errlen);
+
+/*
+ * A file's checks once all its documents are in: services from first on
+ * (none: "no services defined"), subsets that take connections have
+ * backends. 0, or -1 with one line in err.
+ */
+int veer_native_check(const char *file, const struct veer_model *model,
+		      size_t first, char *err, size_t errlen);
+
 int veer_native_add_tree(const struct veer_ytree *tree, const bool *only,
 			 struct veer_model *model, char *err, size_t errlen);
 

@@ -250,12 +250,48 @@ static int add_object(struct veer_objset *set, const struct veer_ynode *obj,
 
 int veer_objects_add_istio_doc(struct veer_objset *set,
 			       const struct veer_ynode *doc,
-			       const char *default_namespace,
+			       const char *default_namespace, bool in_list,
 			       struct veer_objset *hosts, char *err,
 			       size_t errlen)
 {
-	return add_object(set, doc, default_namespace, false, hosts, err,
+	return add_object(set, doc, default_namespace, in_list, hosts, err,
 			  errlen);
+}
+
+int veer_objects_add_native_service(struct veer_objset *set,
+				    const struct veer_ynode *service,
+				    char *err, size_t errlen)
+{
+	const struct veer_ynode *name = veer_ynode_get(service, "name");
+	const struct veer_ynode *services_key;
+	struct veer_ynode wrapper, seq;
+	struct veer_ynode *pair[2], *item[1];
+	struct veer_object_key key;
+	int ret;
+
+	if (!name || name->type != VEER_YNODE_SCALAR ||
+	    name->kind != VEER_YSCALAR_STR || !name->len ||
+	    name->len >= sizeof(key.name) || memchr(name->text, '\0', name->len))
+		return 0;
+	services_key = scalar("services");
+	if (!services_key)
+		return veer_fail_at(err, errlen, NULL, 0, 0, "out of memory");
+	/* The service alone, as the document "services: [SERVICE]". */
+	memset(&wrapper, 0, sizeof(wrapper));
+	wrapper.type = VEER_YNODE_MAP;
+	wrapper.len = 1;
+	wrapper.items = pair;
+	memset(&seq, 0, sizeof(seq));
+	seq.type = VEER_YNODE_SEQ;
+	seq.len = 1;
+	seq.items = item;
+	pair[0] = (struct veer_ynode *)services_key;
+	pair[1] = &seq;
+	item[0] = (struct veer_ynode *)service;
+	key_set(&key, VEER_NATIVE_KIND, "", name->text);
+	ret = put_emitted(set, &key, &wrapper, err, errlen);
+	free((void *)services_key);
+	return ret;
 }
 
 int veer_objects_add_native_doc(struct veer_objset *set,
@@ -263,42 +299,14 @@ int veer_objects_add_native_doc(struct veer_objset *set,
 				size_t errlen)
 {
 	const struct veer_ynode *list = veer_ynode_get(doc, "services");
-	const struct veer_ynode *name, *services_key;
-	struct veer_ynode wrapper, seq;
-	struct veer_ynode *pair[2], *item[1];
-	struct veer_object_key key;
 	size_t i;
 
 	if (!list || list->type != VEER_YNODE_SEQ)
 		return 0;
-	services_key = scalar("services");
-	if (!services_key)
-		return veer_fail_at(err, errlen, NULL, 0, 0, "out of memory");
-	/* Each service alone, as the document "services: [SERVICE]". */
-	memset(&wrapper, 0, sizeof(wrapper));
-	wrapper.type = VEER_YNODE_MAP;
-	wrapper.len = 1;
-	wrapper.items = pair;
-	seq = *list;
-	seq.len = 1;
-	seq.items = item;
-	pair[0] = (struct veer_ynode *)services_key;
-	pair[1] = &seq;
-	for (i = 0; i < list->len; i++) {
-		name = veer_ynode_get(list->items[i], "name");
-		if (!name || name->type != VEER_YNODE_SCALAR ||
-		    name->kind != VEER_YSCALAR_STR || !name->len ||
-		    name->len >= sizeof(key.name) ||
-		    memchr(name->text, '\0', name->len))
-			continue;
-		key_set(&key, VEER_NATIVE_KIND, "", name->text);
-		item[0] = list->items[i];
-		if (put_emitted(set, &key, &wrapper, err, errlen)) {
-			free((void *)services_key);
+	for (i = 0; i < list->len; i++)
+		if (veer_objects_add_native_service(set, list->items[i], err,
+						    errlen))
 			return -1;
-		}
-	}
-	free((void *)services_key);
 	return 0;
 }
 

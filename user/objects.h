@@ -32,14 +32,14 @@ const char *veer_kind_list(void);
 
 /*
  * Puts the objects of one Istio/Kubernetes document (a List's items one
- * by one) into *set; skipped kinds add nothing. default_namespace NULL
+ * by one; in_list: doc is an item of a List) into *set; skipped kinds add nothing. default_namespace NULL
  * means "default". With hosts, the hosts the objects define or route go
  * there too (keys of kind "host", named by the FQDN). 0, or -1 with one
  * line in err (out of memory, or what veer_istio_object_id refuses).
  */
 int veer_objects_add_istio_doc(struct veer_objset *set,
 			       const struct veer_ynode *doc,
-			       const char *default_namespace,
+			       const char *default_namespace, bool in_list,
 			       struct veer_objset *hosts, char *err,
 			       size_t errlen);
 
@@ -48,6 +48,9 @@ int veer_objects_add_istio_doc(struct veer_objset *set,
  * (kind VEER_NATIVE_KIND). Items without a string name are left to the
  * native loader to refuse. 0, or -1 when out of memory.
  */
+int veer_objects_add_native_service(struct veer_objset *set,
+				    const struct veer_ynode *service,
+				    char *err, size_t errlen);
 int veer_objects_add_native_doc(struct veer_objset *set,
 				const struct veer_ynode *doc, char *err,
 				size_t errlen);

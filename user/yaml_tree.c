@@ -5,16 +5,23 @@
  * freeing is a walk over a few large blocks, and every limit checked before
  * the memory for it is taken.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <yaml.h>
 #include "diag.h"
 #include "yaml_tree.h"
 
-/* Arena blocks; larger requests get a block of their own. */
+/*
+ * Arena blocks grow from ARENA_FIRST_BLOCK to ARENA_BLOCK (a stream keeps
+ * one small tree per object, 100,000 of them); larger requests get a block
+ * of their own.
+ */
+#define ARENA_FIRST_BLOCK 1024
 #define ARENA_BLOCK (64 * 1024)
 #define ARENA_ALIGN 8
 /* Values quoted in messages are cut here. */
@@ -23,6 +30,8 @@
 /* Mappings up to this size are checked for repeated keys pairwise. */
 #define DUP_PAIRWISE_MAX 16
 #define UTF8_BOM "\xef\xbb\xbf"
+/* The last bytes of a stream kept to place libyaml's errors in. */
+#define STREAM_WINDOW (64 * 1024)
 #define STD_TAG_PREFIX "tag:yaml.org,2002:"
 
 struct arena_block {
@@ -40,6 +49,7 @@ static void *arena_alloc(struct veer_ytree_arena *a, size_t size)
 {
 	struct arena_block *b = a->head;
 	size_t need = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+	size_t block;
 
 	if (need < size)
 		return NULL;
@@ -66,10 +76,15 @@ static void *arena_alloc(struct veer_ytree_arena *a, size_t size)
 		}
 		return b->data;
 	}
-	b = malloc(sizeof(*b) + ARENA_BLOCK);
+	block = a->head ? a->head->size * 2 : ARENA_FIRST_BLOCK;
+	if (block > ARENA_BLOCK)
+		block = ARENA_BLOCK;
+	if (block < need)
+		block = need;
+	b = malloc(sizeof(*b) + block);
 	if (!b)
 		return NULL;
-	b->size = ARENA_BLOCK;
+	b->size = block;
 	b->used = need;
 	b->next = a->head;
 	a->head = b;
@@ -89,55 +104,79 @@ static void arena_free(struct veer_ytree_arena *a)
 	free(a);
 }
 
-/* Byte offset -> 1-based line and column (in characters) of buf. */
-static void offset_position(const char *buf, size_t len, size_t offset,
+/*
+ * The part of the text still at hand when libyaml reports an error: all of
+ * it for a buffer, the last bytes read for a stream. line and column are
+ * those of buf[0] (1-based, columns in characters), offset its byte offset
+ * in the text (after a BOM).
+ */
+struct text_window {
+	const char *buf;
+	size_t len;
+	size_t offset;
+	size_t line, column;
+};
+
+/* Steps over one byte: how lines and columns (characters) advance. */
+static void advance(const char *buf, size_t len, size_t i, size_t *line,
+		    size_t *col)
+{
+	unsigned char ch = (unsigned char)buf[i];
+
+	if (ch == '\n' || (ch == '\r' && (i + 1 >= len || buf[i + 1] != '\n'))) {
+		(*line)++;
+		*col = 1;
+	} else if ((ch & 0xc0) != 0x80) {
+		/* Columns count characters, as libyaml's do. */
+		(*col)++;
+	}
+}
+
+/*
+ * Byte offset -> 1-based line and column, or 0 and 0 when the window no
+ * longer holds it.
+ */
+static void offset_position(const struct text_window *w, size_t offset,
 			    size_t *line, size_t *col)
 {
 	size_t i;
 
-	*line = 1;
-	*col = 1;
-	for (i = 0; i < offset && i < len; i++) {
-		unsigned char ch = (unsigned char)buf[i];
-
-		if (ch == '\n' ||
-		    (ch == '\r' && (i + 1 >= len || buf[i + 1] != '\n'))) {
-			(*line)++;
-			*col = 1;
-		} else if ((ch & 0xc0) != 0x80) {
-			/* Columns count characters, as libyaml's do. */
-			(*col)++;
-		}
-	}
+	*line = 0;
+	*col = 0;
+	if (offset < w->offset)
+		return;
+	*line = w->line;
+	*col = w->column;
+	for (i = 0; i < offset - w->offset && i < w->len; i++)
+		advance(w->buf, w->len, i, line, col);
 }
 
 /* The byte a libyaml mark points at, or -1. */
-static int byte_at_mark(const char *buf, size_t len, const yaml_mark_t *mark)
+static int byte_at_mark(const struct text_window *w, const yaml_mark_t *mark)
 {
-	size_t i = 0, line = 0, col = 0;
+	size_t i = 0, line = w->line, col = w->column;
 
-	while (i < len && line < mark->line) {
-		char ch = buf[i++];
-
-		if (ch == '\n' || (ch == '\r' && (i >= len || buf[i] != '\n')))
-			line++;
-	}
-	while (i < len && col < mark->column) {
+	if (mark->line + 1 < line ||
+	    (mark->line + 1 == line && mark->column + 1 < col))
+		return -1;
+	while (i < w->len &&
+	       (line < mark->line + 1 ||
+		(line == mark->line + 1 && col < mark->column + 1)))
+		advance(w->buf, w->len, i++, &line, &col);
+	/* Past the start of a character's continuation bytes. */
+	while (i < w->len && ((unsigned char)w->buf[i] & 0xc0) == 0x80)
 		i++;
-		while (i < len && ((unsigned char)buf[i] & 0xc0) == 0x80)
-			i++;
-		col++;
-	}
-	return i < len ? (unsigned char)buf[i] : -1;
+	return i < w->len ? (unsigned char)w->buf[i] : -1;
 }
 
 /*
  * libyaml's parser error as "name:line:col: message", saying what to fix
- * where libyaml's message does not (tabs, UTF-8). buf/len are what the
- * parser was given and bom_len the bytes skipped before it. Returns -1.
+ * where libyaml's message does not (tabs, UTF-8). w is what is left of the
+ * text the parser was given and bom_len the bytes skipped before it.
+ * Returns -1.
  */
 static int parser_error(const yaml_parser_t *p, const char *name,
-			const char *buf, size_t len, size_t bom_len, char *err,
+			const struct text_window *w, size_t bom_len, char *err,
 			size_t errlen)
 {
 	const char *problem = p->problem ? p->problem : "unknown error";
@@ -147,7 +186,7 @@ static int parser_error(const yaml_parser_t *p, const char *name,
 	case YAML_MEMORY_ERROR:
 		return veer_fail_at(err, errlen, name, 0, 0, "out of memory");
 	case YAML_READER_ERROR:
-		offset_position(buf, len, p->problem_offset, &line, &col);
+		offset_position(w, p->problem_offset, &line, &col);
 		if (strstr(problem, "UTF-8"))
 			return veer_fail_at(err, errlen, name, line, col,
 					    "not valid UTF-8 at byte %zu (%s); "
@@ -165,7 +204,7 @@ static int parser_error(const yaml_parser_t *p, const char *name,
 		const char *hint = "";
 
 		/* libyaml's messages for a tab rarely say "tab". */
-		if (byte_at_mark(buf, len, &p->problem_mark) == '\t' &&
+		if (byte_at_mark(w, &p->problem_mark) == '\t' &&
 		    !strstr(problem, "tab"))
 			hint = "; tabs cannot indent YAML";
 		if (p->context)
@@ -185,20 +224,39 @@ static int parser_error(const yaml_parser_t *p, const char *name,
 	}
 }
 
+struct builder;
+static int parse_failed(struct builder *b);
+
 /* An open collection: its node and the children gathered so far. */
 struct frame {
 	struct veer_ynode *node;
 	struct veer_ynode **kids;
 	size_t count, cap;
+	/* A split list (streams): its items are handed over one by one. */
+	const char *split_key;
+};
+
+/* A stream's input (fd), with the last bytes read kept for errors. */
+struct stream_source {
+	const struct veer_ystream_input *in;
+	size_t prefix_used;
+	bool started, eof;
+	size_t total; /* bytes given to the parser */
+	int read_errno; /* a read failed */
+	bool too_big; /* over VEER_YAML_MAX_STREAM_BYTES */
+	size_t bom_len;
+	char window[STREAM_WINDOW];
+	struct text_window win; /* over window[] */
 };
 
 struct builder {
 	yaml_parser_t parser;
 	yaml_event_t event;
 	bool have_event;
-	struct veer_ytree *tree;
-	const char *buf; /* past the BOM */
-	size_t len, bom_len;
+	const char *name; /* for messages */
+	struct veer_ytree *tree; /* where nodes go now */
+	struct text_window win; /* a buffer's (streams: src->win) */
+	size_t bom_len;
 	struct frame stack[VEER_YAML_MAX_DEPTH];
 	unsigned int depth;
 	/* Documents gathered so far (moved to the arena at the end). */
@@ -206,6 +264,17 @@ struct builder {
 	size_t doc_cap;
 	char *err;
 	size_t errlen;
+	/*
+	 * Streams (veer_ytree_stream): each document, and each item of a
+	 * split list, is a tree of its own, handed to fn when complete.
+	 */
+	veer_ystream_fn fn;
+	void *ctx;
+	const char *const *split_keys;
+	struct stream_source *src;
+	struct veer_ytree doc, item;
+	size_t doc_start, item_start, items_bytes; /* mark indexes */
+	bool doc_split;
 };
 
 __attribute__((format(printf, 3, 4))) static int
@@ -218,10 +287,9 @@ b_fail(struct builder *b, const yaml_mark_t *mark, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (mark)
-		return veer_fail_at(b->err, b->errlen, b->tree->file,
-				    mark->line + 1, mark->column + 1, "%s",
-				    msg);
-	return veer_fail_at(b->err, b->errlen, b->tree->file, 0, 0, "%s", msg);
+		return veer_fail_at(b->err, b->errlen, b->name, mark->line + 1,
+				    mark->column + 1, "%s", msg);
+	return veer_fail_at(b->err, b->errlen, b->name, 0, 0, "%s", msg);
 }
 
 static bool text_in(const char *text, size_t len, const char *const *set)
@@ -371,13 +439,29 @@ static int check_props(struct builder *b, const yaml_char_t *anchor,
 		      veer_quote(t, strlen(t), QUOTE_MAX, q, sizeof(q)));
 }
 
+/* Bytes of the object being built so far (a split list's items apart). */
+static size_t object_bytes(const struct builder *b)
+{
+	size_t at = b->event.end_mark.index;
+
+	if (b->tree == &b->item)
+		return at - b->item_start;
+	return at - b->doc_start - b->items_bytes;
+}
+
 static struct veer_ynode *new_node(struct builder *b, unsigned char type)
 {
 	struct veer_ynode *n;
 
 	if (b->tree->node_count >= VEER_YAML_MAX_NODES) {
-		b_fail(b, &b->event.start_mark, "more than %d YAML nodes",
-		       VEER_YAML_MAX_NODES);
+		b_fail(b, &b->event.start_mark, "more than %d YAML nodes%s",
+		       VEER_YAML_MAX_NODES, b->fn ? " in one object" : "");
+		return NULL;
+	}
+	if (b->fn && object_bytes(b) > VEER_YAML_MAX_BYTES) {
+		b_fail(b, &b->event.start_mark,
+		       "an object larger than the limit of %d bytes",
+		       VEER_YAML_MAX_BYTES);
 		return NULL;
 	}
 	n = arena_alloc(b->tree->arena, sizeof(*n));
@@ -480,10 +564,78 @@ static int check_duplicate_keys(struct builder *b, struct frame *f)
 	if (!second)
 		return 0;
 	return veer_fail_at(
-		b->err, b->errlen, b->tree->file, second->line, second->column,
+		b->err, b->errlen, b->name, second->line, second->column,
 		"key \"%s\" given twice (first at line %u, column %u)",
 		veer_quote(second->text, second->len, QUOTE_MAX, q, sizeof(q)),
 		first->line, first->column);
+}
+
+static int tree_init(struct veer_ytree *tree, const char *name, char *err,
+		     size_t errlen)
+{
+	memset(tree, 0, sizeof(*tree));
+	tree->file = strdup(name);
+	tree->arena = calloc(1, sizeof(*tree->arena));
+	if (!tree->file || !tree->arena)
+		return veer_fail_at(err, errlen, name, 0, 0, "out of memory");
+	return 0;
+}
+
+/* Drops the nodes of a tree that failed; keeps its name. */
+static void tree_clear(struct veer_ytree *tree)
+{
+	arena_free(tree->arena);
+	tree->arena = NULL;
+	tree->docs = NULL;
+	tree->doc_count = 0;
+	tree->node_count = 0;
+}
+
+/* The documents gathered for b->tree, into its arena. */
+static int seal_docs(struct builder *b)
+{
+	struct veer_ytree *tree = b->tree;
+	struct veer_ynode **docs;
+
+	if (!tree->doc_count)
+		return 0;
+	docs = arena_alloc(tree->arena, tree->doc_count * sizeof(*docs));
+	if (!docs)
+		return b_fail(b, NULL, "out of memory");
+	memcpy(docs, b->docs, tree->doc_count * sizeof(*docs));
+	tree->docs = docs;
+	return 0;
+}
+
+/* Hands a finished object's tree to the stream's reader, then frees it. */
+static int hand_over(struct builder *b, struct veer_ytree *tree,
+		     const char *split_key)
+{
+	struct veer_ystream_object obj = {
+		.tree = tree,
+		.split_key = split_key,
+		.split = !split_key && b->doc_split,
+	};
+	int ret = b->fn(b->ctx, &obj);
+
+	veer_ytree_free(tree); /* unless the reader took it */
+	return ret;
+}
+
+/* Whether the open collection is a split list: its items are objects. */
+static const char *split_list(const struct builder *b)
+{
+	return b->depth == 2 ? b->stack[1].split_key : NULL;
+}
+
+/* A split list's item begins: a tree of its own. */
+static int item_begin(struct builder *b)
+{
+	if (tree_init(&b->item, b->name, b->err, b->errlen) < 0)
+		return -1;
+	b->tree = &b->item;
+	b->item_start = b->event.start_mark.index;
+	return 0;
 }
 
 /* Attaches a finished node to the open collection, or makes it a root. */
@@ -491,6 +643,19 @@ static int attach(struct builder *b, struct veer_ynode *n)
 {
 	struct frame *f;
 
+	if (split_list(b) && b->tree == &b->item) {
+		struct veer_ynode **docs;
+
+		docs = arena_alloc(b->item.arena, sizeof(*docs));
+		if (!docs)
+			return b_fail(b, NULL, "out of memory");
+		docs[0] = n;
+		b->item.docs = docs;
+		b->item.doc_count = 1;
+		b->items_bytes += b->event.end_mark.index - b->item_start;
+		b->tree = &b->doc;
+		return hand_over(b, &b->item, split_list(b));
+	}
 	if (b->depth == 0) {
 		if (b->tree->doc_count == b->doc_cap) {
 			size_t cap = b->doc_cap ? b->doc_cap * 2 : 4;
@@ -509,7 +674,7 @@ static int attach(struct builder *b, struct veer_ynode *n)
 	/* Keys sit at even positions of a mapping. */
 	if (f->node->type == VEER_YNODE_MAP && f->count % 2 == 0) {
 		if (n->type != VEER_YNODE_SCALAR)
-			return veer_fail_at(b->err, b->errlen, b->tree->file,
+			return veer_fail_at(b->err, b->errlen, b->name,
 					    n->line, n->column,
 					    "mapping keys must be strings, not "
 					    "%s",
@@ -517,14 +682,14 @@ static int attach(struct builder *b, struct veer_ynode *n)
 						    ? "mappings"
 						    : "lists");
 		if (n->len == 0 && n->plain)
-			return veer_fail_at(b->err, b->errlen, b->tree->file,
+			return veer_fail_at(b->err, b->errlen, b->name,
 					    n->line, n->column,
 					    "empty mapping key");
 		/* YAML 1.1 merge keys: kubectl would merge, veer will not. */
 		if (n->plain && n->len == 2 && !memcmp(n->text, "<<", 2))
 			return veer_fail_at(
-				b->err, b->errlen, b->tree->file, n->line,
-				n->column, "merge keys (<<) are not supported");
+				b->err, b->errlen, b->name, n->line, n->column,
+				"merge keys (<<) are not supported");
 	}
 	return push_child(b, f, n);
 }
@@ -540,6 +705,8 @@ static int on_scalar(struct builder *b)
 	kind = check_props(b, ev->data.scalar.anchor, ev->data.scalar.tag,
 			   VEER_YNODE_SCALAR, &tag);
 	if (kind < 0)
+		return -1;
+	if (split_list(b) && item_begin(b) < 0)
 		return -1;
 	n = new_node(b, VEER_YNODE_SCALAR);
 	if (!n)
@@ -562,9 +729,30 @@ static int on_scalar(struct builder *b)
 	return attach(b, n);
 }
 
+/*
+ * A stream's document splits the list under one of the split keys at its
+ * top: this list (just opened) is one when its key is such a key.
+ */
+static const char *splits(const struct builder *b)
+{
+	const struct frame *top = &b->stack[0];
+	const struct veer_ynode *key;
+	const char *const *k;
+
+	if (!b->split_keys || b->depth != 1 ||
+	    top->node->type != VEER_YNODE_MAP || top->count % 2 == 0)
+		return NULL;
+	key = top->kids[top->count - 1];
+	for (k = b->split_keys; *k; k++)
+		if (veer_ynode_is(key, *k))
+			return *k;
+	return NULL;
+}
+
 static int on_start(struct builder *b, unsigned char type)
 {
 	const yaml_event_t *ev = &b->event;
+	const char *split_key = NULL;
 	struct veer_ynode *n;
 	struct frame *f;
 	const char *tag;
@@ -582,6 +770,10 @@ static int on_start(struct builder *b, unsigned char type)
 		return b_fail(b, &ev->start_mark,
 			      "nested deeper than %d levels",
 			      VEER_YAML_MAX_DEPTH);
+	if (type == VEER_YNODE_SEQ)
+		split_key = splits(b);
+	if (split_list(b) && item_begin(b) < 0)
+		return -1;
 	n = new_node(b, type);
 	if (!n)
 		return -1;
@@ -589,6 +781,9 @@ static int on_start(struct builder *b, unsigned char type)
 	f = &b->stack[b->depth++];
 	f->node = n;
 	f->count = 0;
+	f->split_key = split_key;
+	if (split_key)
+		b->doc_split = true;
 	return 0;
 }
 
@@ -611,8 +806,32 @@ static int on_end(struct builder *b)
 		memcpy(items, f->kids, f->count * sizeof(*items));
 	}
 	f->node->items = items;
+	f->split_key = NULL;
 	b->depth--;
 	return attach(b, f->node);
+}
+
+/* Streams: a document begins in a tree of its own. */
+static int document_begin(struct builder *b)
+{
+	if (!b->fn)
+		return 0;
+	if (tree_init(&b->doc, b->name, b->err, b->errlen) < 0)
+		return -1;
+	b->tree = &b->doc;
+	b->doc_start = b->event.start_mark.index;
+	b->items_bytes = 0;
+	b->doc_split = false;
+	return 0;
+}
+
+static int document_end(struct builder *b)
+{
+	if (!b->fn)
+		return 0;
+	if (seal_docs(b) < 0)
+		return -1;
+	return hand_over(b, &b->doc, NULL);
 }
 
 static int build(struct builder *b)
@@ -627,9 +846,7 @@ static int build(struct builder *b)
 			yaml_event_delete(&b->event);
 		b->have_event = false;
 		if (!yaml_parser_parse(&b->parser, &b->event))
-			return parser_error(&b->parser, b->tree->file, b->buf,
-					    b->len, b->bom_len, b->err,
-					    b->errlen);
+			return parse_failed(b);
 		b->have_event = true;
 		switch (ev->type) {
 		case YAML_STREAM_END_EVENT:
@@ -655,7 +872,13 @@ static int build(struct builder *b)
 		case YAML_SEQUENCE_END_EVENT:
 			ret = on_end(b);
 			break;
-		default: /* stream start, document start and end */
+		case YAML_DOCUMENT_START_EVENT:
+			ret = document_begin(b);
+			break;
+		case YAML_DOCUMENT_END_EVENT:
+			ret = document_end(b);
+			break;
+		default: /* stream start */
 			break;
 		}
 		if (ret < 0)
@@ -663,84 +886,334 @@ static int build(struct builder *b)
 	}
 }
 
+/* The builder's parser and frames, freed. */
+static void builder_free(struct builder *b)
+{
+	unsigned int i;
+
+	if (b->have_event)
+		yaml_event_delete(&b->event);
+	yaml_parser_delete(&b->parser);
+	for (i = 0; i < VEER_YAML_MAX_DEPTH; i++)
+		free(b->stack[i].kids);
+	free(b->docs);
+	veer_ytree_free(&b->doc);
+	veer_ytree_free(&b->item);
+}
+
+/*
+ * Forced UTF-8, or libyaml would also take UTF-16 with a BOM. Forced,
+ * libyaml no longer drops a UTF-8 BOM but counts it as a column on line 1,
+ * which breaks the indentation of files whose first key starts at column
+ * 1. It is skipped before the parser sees it; editors don't show it either.
+ */
+static bool skip_bom(const char **buf, size_t *len)
+{
+	if (*len < sizeof(UTF8_BOM) - 1 ||
+	    memcmp(*buf, UTF8_BOM, sizeof(UTF8_BOM) - 1))
+		return false;
+	*buf += sizeof(UTF8_BOM) - 1;
+	*len -= sizeof(UTF8_BOM) - 1;
+	return true;
+}
+
 int veer_ytree_parse(struct veer_ytree *tree, const char *name, const char *buf,
 		     size_t len, char *err, size_t errlen)
 {
 	struct builder b = {
 		.tree = tree,
-		.buf = buf ? buf : "",
-		.len = buf ? len : 0,
 		.err = err,
 		.errlen = errlen,
 	};
-	unsigned int i;
 	int ret = -1;
 
-	memset(tree, 0, sizeof(*tree));
 	if (err && errlen)
 		err[0] = '\0';
 	if (!name)
 		name = "<config>";
-	tree->file = strdup(name);
-	tree->arena = calloc(1, sizeof(*tree->arena));
-	if (!tree->file || !tree->arena) {
-		veer_fail_at(err, errlen, name, 0, 0, "out of memory");
+	if (!buf)
+		buf = "", len = 0;
+	if (tree_init(tree, name, err, errlen) < 0)
 		goto out;
-	}
-	if (b.len > VEER_YAML_MAX_BYTES) {
+	b.name = tree->file;
+	if (len > VEER_YAML_MAX_BYTES) {
 		veer_fail_at(err, errlen, name, 0, 0,
 			     "%zu bytes, larger than the limit of %d bytes",
-			     b.len, VEER_YAML_MAX_BYTES);
+			     len, VEER_YAML_MAX_BYTES);
 		goto out;
 	}
 	if (!yaml_parser_initialize(&b.parser)) {
 		veer_fail_at(err, errlen, name, 0, 0, "out of memory");
 		goto out;
 	}
-	/*
-	 * Forced UTF-8, or libyaml would also take UTF-16 with a BOM. Forced,
-	 * libyaml no longer drops a UTF-8 BOM but counts it as a column on
-	 * line 1, which breaks the indentation of files whose first key
-	 * starts at column 1. Skip it here; editors don't show it either.
-	 */
-	if (b.len >= sizeof(UTF8_BOM) - 1 &&
-	    !memcmp(b.buf, UTF8_BOM, sizeof(UTF8_BOM) - 1)) {
+	if (skip_bom(&buf, &len))
 		b.bom_len = sizeof(UTF8_BOM) - 1;
-		b.buf += b.bom_len;
-		b.len -= b.bom_len;
-	}
+	b.win = (struct text_window){.buf = buf, .len = len, .line = 1,
+				     .column = 1};
 	yaml_parser_set_encoding(&b.parser, YAML_UTF8_ENCODING);
-	yaml_parser_set_input_string(&b.parser, (const unsigned char *)b.buf,
-				     b.len);
+	yaml_parser_set_input_string(&b.parser, (const unsigned char *)buf,
+				     len);
 	ret = build(&b);
-	if (!ret && tree->doc_count) {
-		struct veer_ynode **docs;
+	if (!ret)
+		ret = seal_docs(&b);
+out:
+	builder_free(&b);
+	if (ret)
+		tree_clear(tree); /* keep the name: callers may print it */
+	return ret;
+}
 
-		docs = arena_alloc(tree->arena,
-				   tree->doc_count * sizeof(*docs));
-		if (docs) {
-			memcpy(docs, b.docs, tree->doc_count * sizeof(*docs));
-			tree->docs = docs;
-		} else {
-			ret = veer_fail_at(err, errlen, name, 0, 0,
-					   "out of memory");
+/* ---- Kept fields ---- */
+
+static const struct veer_ykeep *kept(const struct veer_ykeep *keep,
+				     const struct veer_ynode *key)
+{
+	for (; keep->key; keep++)
+		if (veer_ynode_is(key, keep->key))
+			return keep;
+	return NULL;
+}
+
+/* Depth is bounded by the tree's own (VEER_YAML_MAX_DEPTH). */
+static struct veer_ynode *copy_node(struct veer_ytree *out,
+				    const struct veer_ynode *n,
+				    const struct veer_ykeep *keep)
+{
+	struct veer_ynode *c = arena_alloc(out->arena, sizeof(*c)), **items;
+	size_t i, count = 0, slots;
+
+	if (!c)
+		return NULL;
+	*c = *n;
+	c->file = out->file;
+	c->items = NULL;
+	out->node_count++;
+	if (n->type == VEER_YNODE_SCALAR) {
+		char *text = arena_alloc(out->arena, n->len + 1);
+
+		if (!text)
+			return NULL;
+		memcpy(text, n->text, n->len + 1);
+		c->text = text;
+		return c;
+	}
+	slots = n->type == VEER_YNODE_MAP ? 2 * n->len : n->len;
+	if (!slots)
+		return c;
+	items = arena_alloc(out->arena, slots * sizeof(*items));
+	if (!items)
+		return NULL;
+	for (i = 0; i < n->len; i++) {
+		if (n->type == VEER_YNODE_SEQ) {
+			items[count] = copy_node(out, n->items[i], keep);
+			if (!items[count++])
+				return NULL;
+			continue;
+		}
+		const struct veer_ykeep *k =
+			keep ? kept(keep, n->items[2 * i]) : NULL;
+
+		if (keep && !k)
+			continue;
+		items[count] = copy_node(out, n->items[2 * i], NULL);
+		items[count + 1] = copy_node(out, n->items[2 * i + 1],
+					     k ? k->inner : NULL);
+		if (!items[count] || !items[count + 1])
+			return NULL;
+		count += 2;
+	}
+	c->items = items;
+	c->len = n->type == VEER_YNODE_MAP ? count / 2 : count;
+	return c;
+}
+
+int veer_ytree_copy_kept(const struct veer_ynode *node,
+			 const struct veer_ykeep *keep, struct veer_ytree *out,
+			 char *err, size_t errlen)
+{
+	struct veer_ynode **docs;
+
+	if (tree_init(out, node->file ? node->file : "<config>", err,
+		      errlen) < 0)
+		goto fail;
+	docs = arena_alloc(out->arena, sizeof(*docs));
+	if (!docs || !(docs[0] = copy_node(out, node, keep))) {
+		veer_fail_at(err, errlen, out->file, 0, 0, "out of memory");
+		goto fail;
+	}
+	out->docs = docs;
+	out->doc_count = 1;
+	return 0;
+fail:
+	veer_ytree_free(out);
+	return -1;
+}
+
+/* ---- Streams ---- */
+
+/* Remembers bytes handed to the parser, the last STREAM_WINDOW of them. */
+static void window_add(struct stream_source *s, const unsigned char *p,
+		       size_t n)
+{
+	struct text_window *w = &s->win;
+	size_t drop, i;
+
+	if (w->len + n > STREAM_WINDOW) {
+		/* Forget the older half (or all): lines counted as it goes. */
+		drop = w->len < STREAM_WINDOW / 2 ? w->len : STREAM_WINDOW / 2;
+		if (w->len + n - drop > STREAM_WINDOW)
+			drop = w->len;
+		for (i = 0; i < drop; i++)
+			advance(s->window, w->len, i, &w->line, &w->column);
+		memmove(s->window, s->window + drop, w->len - drop);
+		w->len -= drop;
+		w->offset += drop;
+	}
+	if (n > STREAM_WINDOW) {
+		/* Larger than the window: only its end is kept. */
+		for (i = 0; i < n - STREAM_WINDOW; i++)
+			advance((const char *)p, n, i, &w->line, &w->column);
+		w->offset += n - STREAM_WINDOW;
+		p += n - STREAM_WINDOW;
+		n = STREAM_WINDOW;
+	}
+	memcpy(s->window + w->len, p, n);
+	w->len += n;
+}
+
+/* Up to size bytes of the input: the prefix, then the descriptor. */
+static size_t read_some(struct stream_source *s, unsigned char *buf,
+			size_t size)
+{
+	const struct veer_ystream_input *in = s->in;
+	ssize_t n;
+
+	if (s->prefix_used < in->prefix_len) {
+		size_t left = in->prefix_len - s->prefix_used;
+
+		n = (ssize_t)(left < size ? left : size);
+		memcpy(buf, in->prefix + s->prefix_used, (size_t)n);
+		s->prefix_used += (size_t)n;
+		return (size_t)n;
+	}
+	while (!s->eof) {
+		n = read(in->fd, buf, size);
+		if (n > 0)
+			return (size_t)n;
+		if (n == 0)
+			s->eof = true;
+		else if (errno != EINTR) {
+			s->read_errno = errno;
+			return 0;
 		}
 	}
-	if (b.have_event)
-		yaml_event_delete(&b.event);
-	yaml_parser_delete(&b.parser);
-out:
-	for (i = 0; i < VEER_YAML_MAX_DEPTH; i++)
-		free(b.stack[i].kids);
-	free(b.docs);
-	if (ret) {
-		/* Keep the name (callers may print it), drop the rest. */
-		arena_free(tree->arena);
-		tree->arena = NULL;
-		tree->docs = NULL;
-		tree->doc_count = 0;
-		tree->node_count = 0;
+	return 0;
+}
+
+/* libyaml's read handler: 1 with *got bytes (0 at the end), 0 on error. */
+static int stream_read(void *data, unsigned char *buf, size_t size,
+		       size_t *got)
+{
+	struct stream_source *s = data;
+	size_t n = read_some(s, buf, size), more;
+
+	if (!s->started) {
+		s->started = true;
+		/* A short first read must not hide a BOM. */
+		while (n && n < sizeof(UTF8_BOM) - 1 && !s->read_errno &&
+		       (more = read_some(s, buf + n, size - n)))
+			n += more;
+		if (n >= sizeof(UTF8_BOM) - 1 &&
+		    !memcmp(buf, UTF8_BOM, sizeof(UTF8_BOM) - 1)) {
+			n -= sizeof(UTF8_BOM) - 1;
+			memmove(buf, buf + sizeof(UTF8_BOM) - 1, n);
+			s->bom_len = sizeof(UTF8_BOM) - 1;
+		}
 	}
+	if (s->read_errno)
+		return 0;
+	if (n > VEER_YAML_MAX_STREAM_BYTES - s->total) {
+		s->too_big = true;
+		return 0;
+	}
+	s->total += n;
+	window_add(s, buf, n);
+	*got = n;
+	return 1;
+}
+
+/* A parse failed: the stream's own reason, or libyaml's. */
+static int parse_failed(struct builder *b)
+{
+	if (b->src && b->src->read_errno)
+		return veer_fail_at(b->err, b->errlen, b->name, 0, 0,
+				    "cannot read: %s",
+				    strerror(b->src->read_errno));
+	if (b->src && b->src->too_big)
+		return veer_fail_at(b->err, b->errlen, b->name, 0, 0,
+				    "larger than the limit of %llu bytes",
+				    (unsigned long long)
+					    VEER_YAML_MAX_STREAM_BYTES);
+	return parser_error(&b->parser, b->name,
+			    b->src ? &b->src->win : &b->win,
+			    b->src ? b->src->bom_len : b->bom_len, b->err,
+			    b->errlen);
+}
+
+int veer_ytree_stream(const char *name, const struct veer_ystream_input *in,
+		      const char *const *split_keys, veer_ystream_fn fn,
+		      void *ctx, char *err, size_t errlen)
+{
+	struct stream_source *src = NULL;
+	struct builder b = {
+		.name = name ? name : "<config>",
+		.err = err,
+		.errlen = errlen,
+		.fn = fn,
+		.ctx = ctx,
+		.split_keys = split_keys,
+	};
+	const char *buf = in->buf;
+	size_t len = in->len;
+	int ret = -1;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (!yaml_parser_initialize(&b.parser))
+		return veer_fail_at(err, errlen, b.name, 0, 0,
+				    "out of memory");
+	yaml_parser_set_encoding(&b.parser, YAML_UTF8_ENCODING);
+	if (buf) {
+		if (skip_bom(&buf, &len))
+			b.bom_len = sizeof(UTF8_BOM) - 1;
+		if (len > VEER_YAML_MAX_STREAM_BYTES) {
+			veer_fail_at(err, errlen, b.name, 0, 0,
+				     "larger than the limit of %llu bytes",
+				     (unsigned long long)
+					     VEER_YAML_MAX_STREAM_BYTES);
+			goto out;
+		}
+		b.win = (struct text_window){.buf = buf, .len = len,
+					     .line = 1, .column = 1};
+		yaml_parser_set_input_string(
+			&b.parser, (const unsigned char *)buf, len);
+	} else {
+		src = calloc(1, sizeof(*src));
+		if (!src) {
+			veer_fail_at(err, errlen, b.name, 0, 0,
+				     "out of memory");
+			goto out;
+		}
+		src->in = in;
+		src->win = (struct text_window){.buf = src->window, .line = 1,
+						.column = 1};
+		b.src = src;
+		yaml_parser_set_input(&b.parser, stream_read, src);
+	}
+	ret = build(&b);
+out:
+	builder_free(&b);
+	free(src);
 	return ret;
 }
 

@@ -21,6 +21,9 @@
 #define VEER_YAML_MAX_BYTES (16 * 1024 * 1024)
 #define VEER_YAML_MAX_DEPTH 64
 #define VEER_YAML_MAX_NODES 1000000
+/* A stream (veer_ytree_stream) is bounded per object by the limits above
+ * and as a whole by this many bytes. */
+#define VEER_YAML_MAX_STREAM_BYTES (4ULL << 30)
 
 enum veer_ynode_type {
 	VEER_YNODE_SCALAR = 1,
@@ -80,6 +83,62 @@ struct veer_ytree {
 int veer_ytree_parse(struct veer_ytree *tree, const char *name, const char *buf,
 		     size_t len, char *err, size_t errlen);
 void veer_ytree_free(struct veer_ytree *tree);
+
+/*
+ * The fields of a mapping to keep (a table ends with a NULL key), and of
+ * each kept value what to keep (inner; NULL: all of it). A list's items
+ * are kept as the list is.
+ */
+struct veer_ykeep {
+	const char *key;
+	const struct veer_ykeep *inner;
+};
+
+/*
+ * A copy of node with only the fields keep names, in a tree of its own
+ * (out->docs[0]); positions and file name stay those of node. 0, or -1
+ * with err (out of memory) and *out empty.
+ */
+int veer_ytree_copy_kept(const struct veer_ynode *node,
+			 const struct veer_ykeep *keep, struct veer_ytree *out,
+			 char *err, size_t errlen);
+
+/* A stream's text: a buffer (buf set), or fd read to its end after the
+ * prefix (bytes already read from it). */
+struct veer_ystream_input {
+	const char *buf;
+	size_t len;
+	int fd;
+	const char *prefix;
+	size_t prefix_len;
+};
+
+/* One object of a stream, in a tree of its own: tree->docs[0]. */
+struct veer_ystream_object {
+	/* The reader may keep it: move *tree out and zero it. */
+	struct veer_ytree *tree;
+	/* An item of the list under this key at a document's top (NULL: a
+	 * whole document). */
+	const char *split_key;
+	/* A whole document whose split lists were handed over item by item
+	 * before it; it holds them as empty lists. */
+	bool split;
+};
+
+/* 0, or -1 with the message in the reader's own err. */
+typedef int (*veer_ystream_fn)(void *ctx, struct veer_ystream_object *obj);
+
+/*
+ * Parses a text of any size one object at a time: each document, and each
+ * item of a list under one of split_keys (NULL-terminated; may be NULL) at
+ * the top of a document, is built alone within the limits above (an
+ * object) and handed to fn as it completes, items before their document.
+ * Line and column numbers are those of the whole text. Returns 0, or -1
+ * with err (fn's own, or "name:line:col: message").
+ */
+int veer_ytree_stream(const char *name, const struct veer_ystream_input *in,
+		      const char *const *split_keys, veer_ystream_fn fn,
+		      void *ctx, char *err, size_t errlen);
 
 /* The value under `key` in a mapping, or NULL (also for non-mappings). */
 const struct veer_ynode *veer_ynode_get(const struct veer_ynode *map,

@@ -1817,16 +1817,66 @@ static void test_too_many_rules(void)
 
 static void test_huge_inputs(void)
 {
-	/* calloc of this size maps zero pages lazily: cheap. */
-	char *big = calloc(1, VEER_YAML_MAX_BYTES + 1);
+	struct file dump[1] = {{"dump.yaml", NULL, 0}};
+	char err[ERR_LEN] = "";
+	struct veer_model m;
 	struct text t;
 	int i;
 
-	CU_ASSERT_PTR_NOT_NULL_FATAL(big);
-	expect_fail_vs("file over the size limit", big, VEER_YAML_MAX_BYTES + 1,
-		       "vs.yaml: ",
-		       "16777217 bytes, larger than the limit of 16777216");
-	free(big);
+	/* One object over the limit, however the input is cut. */
+	text_open(&t);
+	fputs("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\n"
+	      "data:\n  k: ",
+	      t.f);
+	for (i = 0; i <= VEER_YAML_MAX_BYTES / 64; i++)
+		fputs("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		      "xxxxxxx",
+		      t.f);
+	fputs("\n", t.f);
+	text_close(&t);
+	expect_fail_vs("object over the size limit", t.buf, t.len, "vs.yaml:5:",
+		       "an object larger than the limit of 16777216 bytes");
+	free(t.buf);
+
+	/*
+	 * A dump larger than that limit, of small objects, loads: a List is
+	 * read item by item, each Pod kept as far as veer reads it.
+	 */
+	text_open(&t);
+	fputs("apiVersion: v1\nitems:\n"
+	      "- apiVersion: v1\n  kind: Service\n"
+	      "  metadata: {name: web, namespace: default}\n"
+	      "  spec: {clusterIP: 10.96.0.10, selector: {app: web},\n"
+	      "    ports: [{port: 80, targetPort: 8080}]}\n",
+	      t.f);
+	for (i = 0; i < 40000; i++) {
+		fprintf(t.f,
+			"- apiVersion: v1\n  kind: Pod\n"
+			"  metadata:\n    name: p%d\n    namespace: default\n"
+			"    labels: {app: %s}\n    managedFields:\n",
+			i, i < 2 ? "web" : "other");
+		for (int j = 0; j < 4; j++)
+			fprintf(t.f,
+				"    - {manager: kubelet, operation: Update, "
+				"fieldsV1: {\"f:status\": {\"f:conditions\": "
+				"{\"k:{\\\"type\\\":\\\"Ready\\\"}\": {}}}}}\n");
+		fprintf(t.f,
+			"  status: {phase: Running, podIP: 10.%d.%d.%d}\n",
+			1 + i / 65536, i / 256 % 256, i % 256);
+	}
+	fputs("kind: List\nmetadata: {resourceVersion: \"\"}\n", t.f);
+	text_close(&t);
+	CU_ASSERT(t.len > VEER_YAML_MAX_BYTES);
+	dump[0].yaml = t.buf;
+	dump[0].len = t.len;
+	veer_model_init(&m);
+	UNIT_CHECK(load_ns(dump, 1, NULL, &m, NULL, err, sizeof(err)) == 0,
+		   "a %zu-byte dump: %s", t.len, err);
+	CU_ASSERT_EQUAL(m.count, 1);
+	if (m.count == 1)
+		CU_ASSERT_EQUAL(m.services[0].subsets[0].backend_count, 2);
+	veer_model_free(&m);
+	free(t.buf);
 
 	/* A million and one nodes in 2 MB. */
 	text_open(&t);

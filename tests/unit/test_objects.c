@@ -914,8 +914,8 @@ static void test_set_native_weights(void)
  */
 static void test_stored_strings(void)
 {
-	static const char pod[] = "apiVersion: v1\n"
-				  "kind: Pod\n"
+	static const char pod[] = "apiVersion: networking.istio.io/v1\n"
+				  "kind: DestinationRule\n"
 				  "metadata:\n"
 				  "  name: p\n"
 				  "  annotations: {nel: \"x\\Ny\", ls: "
@@ -926,7 +926,7 @@ static void test_stored_strings(void)
 				  "\"--- x\": 1\n"
 				  "\"... x\": 2\n"
 				  "\"<<\": 3\n"
-				  "status: {podIP: 10.0.0.1}\n";
+				  "spec: {host: p}\n";
 	static const struct {
 		const char *key, *value;
 		size_t len;
@@ -953,7 +953,7 @@ static void test_stored_strings(void)
 
 	veer_objset_init(&set);
 	store_text(&set, pod);
-	o = find(&set, "Pod", "default", "p");
+	o = find(&set, "DestinationRule", "default", "p");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
 	memset(&t, 0, sizeof(t));
 	UNIT_CHECK(veer_ytree_parse(&t, "stored", o->text, o->len, err,
