@@ -332,8 +332,8 @@ const struct istio_kind istio_kind_pod = {
  * there must be kept here, or objects from dumps lose it.
  */
 static const struct veer_ykeep meta_kept[] = {
-	{"name", NULL},		     {"namespace", NULL},
-	{"labels", NULL},	     {"deletionTimestamp", NULL},
+	{"name", NULL},	  {"namespace", NULL},
+	{"labels", NULL}, {"deletionTimestamp", NULL},
 	{NULL, NULL},
 };
 static const struct veer_ykeep svc_port_kept[] = {
@@ -341,18 +341,14 @@ static const struct veer_ykeep svc_port_kept[] = {
 	{"protocol", NULL}, {"appProtocol", NULL}, {NULL, NULL},
 };
 static const struct veer_ykeep svc_spec_kept[] = {
-	{"type", NULL},
-	{"clusterIP", NULL},
-	{"clusterIPs", NULL},
-	{"ports", svc_port_kept},
-	{"selector", NULL},
-	{"sessionAffinity", NULL},
+	{"type", NULL},	      {"clusterIP", NULL},
+	{"clusterIPs", NULL}, {"ports", svc_port_kept},
+	{"selector", NULL},   {"sessionAffinity", NULL},
 	{NULL, NULL},
 };
 static const struct veer_ykeep svc_kept[] = {
-	{"apiVersion", NULL},	    {"kind", NULL},
-	{"metadata", meta_kept},    {"spec", svc_spec_kept},
-	{NULL, NULL},
+	{"apiVersion", NULL},	 {"kind", NULL}, {"metadata", meta_kept},
+	{"spec", svc_spec_kept}, {NULL, NULL},
 };
 static const struct veer_ykeep container_port_kept[] = {
 	{"name", NULL},
@@ -375,15 +371,13 @@ static const struct veer_ykeep condition_kept[] = {
 	{NULL, NULL},
 };
 static const struct veer_ykeep pod_status_kept[] = {
-	{"phase", NULL},
-	{"podIP", NULL},
-	{"podIPs", NULL},
-	{"conditions", condition_kept},
+	{"phase", NULL},  {"podIP", NULL},
+	{"podIPs", NULL}, {"conditions", condition_kept},
 	{NULL, NULL},
 };
 static const struct veer_ykeep pod_kept[] = {
-	{"apiVersion", NULL},	    {"kind", NULL},
-	{"metadata", meta_kept},    {"spec", pod_spec_kept},
+	{"apiVersion", NULL},	     {"kind", NULL},
+	{"metadata", meta_kept},     {"spec", pod_spec_kept},
 	{"status", pod_status_kept}, {NULL, NULL},
 };
 

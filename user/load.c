@@ -508,8 +508,8 @@ static int take_native(struct loader *l, struct input *in,
 	if (count_object(l, in, node) < 0)
 		return -1;
 	if (!in->stored && l->objects &&
-	    (service ? veer_objects_add_native_service(l->objects, node,
-						       l->err, l->errlen)
+	    (service ? veer_objects_add_native_service(l->objects, node, l->err,
+						       l->errlen)
 		     : veer_objects_add_native_doc(l->objects, node, l->err,
 						   l->errlen)) < 0)
 		return -1;
@@ -537,8 +537,7 @@ static int take_object(void *ctx, struct veer_ystream_object *obj)
 	switch (doc_format(node)) {
 	case DOC_K8S:
 		/* Items were taken as a List's: the document must be one. */
-		if (obj->split &&
-		    veer_ynode_get(node, "items") &&
+		if (obj->split && veer_ynode_get(node, "items") &&
 		    veer_istio_object_id(node, l->ns, &id, l->err, l->errlen) !=
 			    VEER_ISTIO_DOC_LIST) {
 			const struct veer_ynode *items =
@@ -612,9 +611,9 @@ static int input_end(struct loader *l, struct input *in)
 		drop_pieces(l, in->first_piece);
 		return 0;
 	}
-	if (in->has_native && veer_native_check(in->name, in->native,
-						in->native_first, l->err,
-						l->errlen) < 0)
+	if (in->has_native &&
+	    veer_native_check(in->name, in->native, in->native_first, l->err,
+			      l->errlen) < 0)
 		return -1;
 	if (l->defer && !in->stored)
 		return 0;
@@ -762,8 +761,7 @@ static int load_file_into(struct loader *l, const char *path)
 	src.fd = o.fd;
 	src.prefix = &o.first;
 	src.prefix_len = o.have_first ? 1 : 0;
-	ret = load_input(l, !strcmp(path, "-") ? "<stdin>" : path, &src,
-			 false);
+	ret = load_input(l, !strcmp(path, "-") ? "<stdin>" : path, &src, false);
 	close_input(&o);
 	return ret;
 }

@@ -429,8 +429,7 @@ static int check_live_subsets(const struct veer_model *model, size_t first,
 }
 
 int veer_native_add_document(const ynode *root, bool service,
-			     struct veer_model *model, char *err,
-			     size_t errlen)
+			     struct veer_model *model, char *err, size_t errlen)
 {
 	struct veer_yreader r = {.err = err, .errlen = errlen, .native = true};
 	int ret;
@@ -440,8 +439,9 @@ int veer_native_add_document(const ynode *root, bool service,
 	if (!service)
 		ret = parse_document(&r, root, model);
 	else
-		ret = refuse_tags(&r, root) < 0 ? -1
-						: parse_service(&r, root, model);
+		ret = refuse_tags(&r, root) < 0
+			      ? -1
+			      : parse_service(&r, root, model);
 	veer_yreader_free(&r);
 	return ret;
 }

@@ -259,8 +259,8 @@ int veer_objects_add_istio_doc(struct veer_objset *set,
 }
 
 int veer_objects_add_native_service(struct veer_objset *set,
-				    const struct veer_ynode *service,
-				    char *err, size_t errlen)
+				    const struct veer_ynode *service, char *err,
+				    size_t errlen)
 {
 	const struct veer_ynode *name = veer_ynode_get(service, "name");
 	const struct veer_ynode *services_key;
@@ -271,7 +271,8 @@ int veer_objects_add_native_service(struct veer_objset *set,
 
 	if (!name || name->type != VEER_YNODE_SCALAR ||
 	    name->kind != VEER_YSCALAR_STR || !name->len ||
-	    name->len >= sizeof(key.name) || memchr(name->text, '\0', name->len))
+	    name->len >= sizeof(key.name) ||
+	    memchr(name->text, '\0', name->len))
 		return 0;
 	services_key = scalar("services");
 	if (!services_key)

@@ -32,10 +32,11 @@ const char *veer_kind_list(void);
 
 /*
  * Puts the objects of one Istio/Kubernetes document (a List's items one
- * by one; in_list: doc is an item of a List) into *set; skipped kinds add nothing. default_namespace NULL
- * means "default". With hosts, the hosts the objects define or route go
- * there too (keys of kind "host", named by the FQDN). 0, or -1 with one
- * line in err (out of memory, or what veer_istio_object_id refuses).
+ * by one; in_list: doc is an item of a List) into *set; skipped kinds add
+ * nothing. default_namespace NULL means "default". With hosts, the hosts the
+ * objects define or route go there too (keys of kind "host", named by the
+ * FQDN). 0, or -1 with one line in err (out of memory, or what
+ * veer_istio_object_id refuses).
  */
 int veer_objects_add_istio_doc(struct veer_objset *set,
 			       const struct veer_ynode *doc,
@@ -49,8 +50,8 @@ int veer_objects_add_istio_doc(struct veer_objset *set,
  * native loader to refuse. 0, or -1 when out of memory.
  */
 int veer_objects_add_native_service(struct veer_objset *set,
-				    const struct veer_ynode *service,
-				    char *err, size_t errlen);
+				    const struct veer_ynode *service, char *err,
+				    size_t errlen);
 int veer_objects_add_native_doc(struct veer_objset *set,
 				const struct veer_ynode *doc, char *err,
 				size_t errlen);

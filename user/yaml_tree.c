@@ -123,7 +123,8 @@ static void advance(const char *buf, size_t len, size_t i, size_t *line,
 {
 	unsigned char ch = (unsigned char)buf[i];
 
-	if (ch == '\n' || (ch == '\r' && (i + 1 >= len || buf[i + 1] != '\n'))) {
+	if (ch == '\n' ||
+	    (ch == '\r' && (i + 1 >= len || buf[i + 1] != '\n'))) {
 		(*line)++;
 		*col = 1;
 	} else if ((ch & 0xc0) != 0x80) {
@@ -674,17 +675,15 @@ static int attach(struct builder *b, struct veer_ynode *n)
 	/* Keys sit at even positions of a mapping. */
 	if (f->node->type == VEER_YNODE_MAP && f->count % 2 == 0) {
 		if (n->type != VEER_YNODE_SCALAR)
-			return veer_fail_at(b->err, b->errlen, b->name,
-					    n->line, n->column,
-					    "mapping keys must be strings, not "
-					    "%s",
-					    n->type == VEER_YNODE_MAP
-						    ? "mappings"
-						    : "lists");
+			return veer_fail_at(
+				b->err, b->errlen, b->name, n->line, n->column,
+				"mapping keys must be strings, not "
+				"%s",
+				n->type == VEER_YNODE_MAP ? "mappings"
+							  : "lists");
 		if (n->len == 0 && n->plain)
-			return veer_fail_at(b->err, b->errlen, b->name,
-					    n->line, n->column,
-					    "empty mapping key");
+			return veer_fail_at(b->err, b->errlen, b->name, n->line,
+					    n->column, "empty mapping key");
 		/* YAML 1.1 merge keys: kubectl would merge, veer will not. */
 		if (n->plain && n->len == 2 && !memcmp(n->text, "<<", 2))
 			return veer_fail_at(
@@ -948,8 +947,8 @@ int veer_ytree_parse(struct veer_ytree *tree, const char *name, const char *buf,
 	}
 	if (skip_bom(&buf, &len))
 		b.bom_len = sizeof(UTF8_BOM) - 1;
-	b.win = (struct text_window){.buf = buf, .len = len, .line = 1,
-				     .column = 1};
+	b.win = (struct text_window){
+		.buf = buf, .len = len, .line = 1, .column = 1};
 	yaml_parser_set_encoding(&b.parser, YAML_UTF8_ENCODING);
 	yaml_parser_set_input_string(&b.parser, (const unsigned char *)buf,
 				     len);
@@ -1033,8 +1032,8 @@ int veer_ytree_copy_kept(const struct veer_ynode *node,
 {
 	struct veer_ynode **docs;
 
-	if (tree_init(out, node->file ? node->file : "<config>", err,
-		      errlen) < 0)
+	if (tree_init(out, node->file ? node->file : "<config>", err, errlen) <
+	    0)
 		goto fail;
 	docs = arena_alloc(out->arena, sizeof(*docs));
 	if (!docs || !(docs[0] = copy_node(out, node, keep))) {
@@ -1111,8 +1110,7 @@ static size_t read_some(struct stream_source *s, unsigned char *buf,
 }
 
 /* libyaml's read handler: 1 with *got bytes (0 at the end), 0 on error. */
-static int stream_read(void *data, unsigned char *buf, size_t size,
-		       size_t *got)
+static int stream_read(void *data, unsigned char *buf, size_t size, size_t *got)
 {
 	struct stream_source *s = data;
 	size_t n = read_some(s, buf, size), more;
@@ -1150,14 +1148,13 @@ static int parse_failed(struct builder *b)
 				    "cannot read: %s",
 				    strerror(b->src->read_errno));
 	if (b->src && b->src->too_big)
-		return veer_fail_at(b->err, b->errlen, b->name, 0, 0,
-				    "larger than the limit of %llu bytes",
-				    (unsigned long long)
-					    VEER_YAML_MAX_STREAM_BYTES);
-	return parser_error(&b->parser, b->name,
-			    b->src ? &b->src->win : &b->win,
-			    b->src ? b->src->bom_len : b->bom_len, b->err,
-			    b->errlen);
+		return veer_fail_at(
+			b->err, b->errlen, b->name, 0, 0,
+			"larger than the limit of %llu bytes",
+			(unsigned long long)VEER_YAML_MAX_STREAM_BYTES);
+	return parser_error(
+		&b->parser, b->name, b->src ? &b->src->win : &b->win,
+		b->src ? b->src->bom_len : b->bom_len, b->err, b->errlen);
 }
 
 int veer_ytree_stream(const char *name, const struct veer_ystream_input *in,
@@ -1180,23 +1177,22 @@ int veer_ytree_stream(const char *name, const struct veer_ystream_input *in,
 	if (err && errlen)
 		err[0] = '\0';
 	if (!yaml_parser_initialize(&b.parser))
-		return veer_fail_at(err, errlen, b.name, 0, 0,
-				    "out of memory");
+		return veer_fail_at(err, errlen, b.name, 0, 0, "out of memory");
 	yaml_parser_set_encoding(&b.parser, YAML_UTF8_ENCODING);
 	if (buf) {
 		if (skip_bom(&buf, &len))
 			b.bom_len = sizeof(UTF8_BOM) - 1;
 		if (len > VEER_YAML_MAX_STREAM_BYTES) {
-			veer_fail_at(err, errlen, b.name, 0, 0,
-				     "larger than the limit of %llu bytes",
-				     (unsigned long long)
-					     VEER_YAML_MAX_STREAM_BYTES);
+			veer_fail_at(
+				err, errlen, b.name, 0, 0,
+				"larger than the limit of %llu bytes",
+				(unsigned long long)VEER_YAML_MAX_STREAM_BYTES);
 			goto out;
 		}
-		b.win = (struct text_window){.buf = buf, .len = len,
-					     .line = 1, .column = 1};
-		yaml_parser_set_input_string(
-			&b.parser, (const unsigned char *)buf, len);
+		b.win = (struct text_window){
+			.buf = buf, .len = len, .line = 1, .column = 1};
+		yaml_parser_set_input_string(&b.parser,
+					     (const unsigned char *)buf, len);
 	} else {
 		src = calloc(1, sizeof(*src));
 		if (!src) {
@@ -1205,8 +1201,8 @@ int veer_ytree_stream(const char *name, const struct veer_ystream_input *in,
 			goto out;
 		}
 		src->in = in;
-		src->win = (struct text_window){.buf = src->window, .line = 1,
-						.column = 1};
+		src->win = (struct text_window){
+			.buf = src->window, .line = 1, .column = 1};
 		b.src = src;
 		yaml_parser_set_input(&b.parser, stream_read, src);
 	}

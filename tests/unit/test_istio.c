@@ -1829,7 +1829,8 @@ static void test_huge_inputs(void)
 	      "data:\n  k: ",
 	      t.f);
 	for (i = 0; i <= VEER_YAML_MAX_BYTES / 64; i++)
-		fputs("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		fputs("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		      "x"
 		      "xxxxxxx",
 		      t.f);
 	fputs("\n", t.f);
@@ -1859,9 +1860,9 @@ static void test_huge_inputs(void)
 			fprintf(t.f,
 				"    - {manager: kubelet, operation: Update, "
 				"fieldsV1: {\"f:status\": {\"f:conditions\": "
-				"{\"k:{\\\"type\\\":\\\"Ready\\\"}\": {}}}}}\n");
-		fprintf(t.f,
-			"  status: {phase: Running, podIP: 10.%d.%d.%d}\n",
+				"{\"k:{\\\"type\\\":\\\"Ready\\\"}\": "
+				"{}}}}}\n");
+		fprintf(t.f, "  status: {phase: Running, podIP: 10.%d.%d.%d}\n",
 			1 + i / 65536, i / 256 % 256, i % 256);
 	}
 	fputs("kind: List\nmetadata: {resourceVersion: \"\"}\n", t.f);
