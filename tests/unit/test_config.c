@@ -926,6 +926,82 @@ static void test_fifo_writer(void)
 	CU_ASSERT(unlink(path) == 0);
 }
 
+/* A native file of n services, "s0" .. (each about 200 bytes). */
+static void write_services(FILE *f, unsigned int n)
+{
+	unsigned int i;
+
+	fputs("services:\n", f);
+	for (i = 0; i < n; i++)
+		fprintf(f,
+			"  - name: s%u\n    vip: 10.%u.%u.%u\n    port: 80\n"
+			"    subsets:\n      - name: v1\n        weight: 100\n"
+			"        backends: [\"10.200.0.1:8080\"]\n",
+			i, 100 + i / 65536, i / 256 % 256, i % 256);
+}
+
+/*
+ * Files are read from their descriptor one object at a time: one larger
+ * than a single object may be loads, and errors far into it still say
+ * where they are (the reader keeps only the last bytes read).
+ */
+static void test_stream_files(void)
+{
+	char path[TMP_PATH_MAX], err[ERR_LEN] = "", want[TMP_PATH_MAX + 64];
+	const char *paths[1] = {path};
+	const unsigned int n = 120000; /* about 19 MB */
+	struct veer_model m;
+	struct stat st;
+	FILE *f;
+
+	tmp_path(path, sizeof(path), "big.yaml");
+	f = fopen(path, "w");
+	CU_ASSERT_FATAL(f != NULL);
+	write_services(f, n);
+	CU_ASSERT_FATAL(fclose(f) == 0);
+	CU_ASSERT_FATAL(stat(path, &st) == 0);
+	CU_ASSERT(st.st_size > VEER_YAML_MAX_BYTES);
+	veer_model_init(&m);
+	UNIT_CHECK(veer_load_paths(paths, 1, NULL, &m, NULL, NULL, err,
+				   sizeof(err)) == 0,
+		   "%s", err);
+	CU_ASSERT_EQUAL(m.count, n);
+	if (m.count == n)
+		CU_ASSERT_STRING_EQUAL(m.services[n - 1].name, "s119999");
+	veer_model_free(&m);
+
+	/* A tab 1,000 services (7,000 lines, 200 KB) in. */
+	f = fopen(path, "w");
+	CU_ASSERT_FATAL(f != NULL);
+	write_services(f, 1000);
+	fputs("  - name: t\n\tvip: 10.0.0.1\n", f);
+	CU_ASSERT_FATAL(fclose(f) == 0);
+	veer_model_init(&m);
+	CU_ASSERT(veer_load_paths(paths, 1, NULL, &m, NULL, NULL, err,
+				  sizeof(err)) == -1);
+	snprintf(want, sizeof(want), "%s:7003:1: ", path);
+	UNIT_CHECK(!strncmp(err, want, strlen(want)) && strstr(err, "tab"),
+		   "tab far in: %s", err);
+	veer_model_free(&m);
+
+	/* Invalid UTF-8 as far in: line, column and byte. */
+	f = fopen(path, "w");
+	CU_ASSERT_FATAL(f != NULL);
+	write_services(f, 1000);
+	fputs("  - name: \"x\xff\"\n", f);
+	CU_ASSERT_FATAL(fclose(f) == 0);
+	veer_model_init(&m);
+	CU_ASSERT(veer_load_paths(paths, 1, NULL, &m, NULL, NULL, err,
+				  sizeof(err)) == -1);
+	CU_ASSERT_FATAL(stat(path, &st) == 0);
+	snprintf(want, sizeof(want),
+		 "%s:7002:13: not valid UTF-8 at byte %lld ", path,
+		 (long long)st.st_size - 3);
+	UNIT_CHECK(!strncmp(err, want, strlen(want)), "UTF-8 far in: %s", err);
+	veer_model_free(&m);
+	CU_ASSERT(unlink(path) == 0);
+}
+
 static void test_buffer_limit(void)
 {
 	/* calloc of this size maps zero pages lazily: cheap. */
@@ -973,6 +1049,7 @@ int unit_config_suite(void)
 		{"FIFO with no writer: bounded wait", test_fifo_no_writer},
 		{"FIFO with a writer", test_fifo_writer},
 		{"size limit for buffers", test_buffer_limit},
+		{"files read one object at a time", test_stream_files},
 		{"error buffer handling", test_error_buffers},
 	};
 

@@ -1878,6 +1878,16 @@ static void test_huge_inputs(void)
 		CU_ASSERT_EQUAL(m.services[0].subsets[0].backend_count, 2);
 	veer_model_free(&m);
 	free(t.buf);
+	/* Items are read as a List's before the kind that says it is one. */
+	expect_fail_vs("items outside a List",
+		       "apiVersion: networking.istio.io/v1\n"
+		       "kind: VirtualService\n"
+		       "metadata: {name: customers}\n"
+		       "items: []\n"
+		       "spec: {hosts: [customers]}\n",
+		       0, "vs.yaml:4:8: ",
+		       "items: only a List (kind: List, ServiceList, ...) "
+		       "holds items");
 
 	/* A million and one nodes in 2 MB. */
 	text_open(&t);

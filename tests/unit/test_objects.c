@@ -907,6 +907,68 @@ static void test_set_native_weights(void)
 }
 
 /*
+ * A Service or Pod from a cluster dump is stored as far as veer reads it:
+ * what kubectl prints besides (managedFields, annotations, most of spec
+ * and status) would make the store ten times larger than it needs to be.
+ */
+static void test_stored_pod_kept_fields(void)
+{
+	static const char pod[] =
+		"apiVersion: v1\n"
+		"kind: Pod\n"
+		"metadata:\n"
+		"  name: p\n"
+		"  namespace: shop\n"
+		"  labels: {app: web, version: v1}\n"
+		"  annotations: {big: \"kept nowhere\"}\n"
+		"  managedFields:\n"
+		"  - {manager: kubelet, operation: Update}\n"
+		"  uid: 0d7a0c1e\n"
+		"spec:\n"
+		"  nodeName: n1\n"
+		"  containers:\n"
+		"  - name: web\n"
+		"    image: nginx\n"
+		"    env: [{name: A, value: b}]\n"
+		"    ports: [{name: http, containerPort: 8080, protocol: "
+		"TCP}]\n"
+		"status:\n"
+		"  hostIP: 192.0.2.1\n"
+		"  phase: Running\n"
+		"  podIP: 10.0.0.1\n"
+		"  podIPs: [{ip: 10.0.0.1}]\n"
+		"  conditions:\n"
+		"  - {type: Ready, status: \"True\", lastProbeTime: null}\n"
+		"  containerStatuses: [{name: web, ready: true}]\n";
+	static const char *const kept[] = {
+		"app: web",	  "version: v1",
+		"name: http",	  "containerPort: 8080",
+		"phase: Running", "podIP: 10.0.0.1",
+		"type: Ready",	  "namespace: shop",
+	};
+	static const char *const dropped[] = {
+		"annotations", "managedFields", "uid",
+		"nodeName",    "image",		"env",
+		"hostIP",      "lastProbeTime", "containerStatuses",
+	};
+	const struct veer_object *o;
+	struct veer_objset set;
+	size_t i;
+
+	veer_objset_init(&set);
+	store_text(&set, pod);
+	o = find(&set, "Pod", "shop", "p");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+	for (i = 0; i < ARRAY_SIZE(kept); i++)
+		UNIT_CHECK(strstr(o->text, kept[i]) != NULL, "\"%s\" lost:\n%s",
+			   kept[i], o->text);
+	for (i = 0; i < ARRAY_SIZE(dropped); i++)
+		UNIT_CHECK(strstr(o->text, dropped[i]) == NULL,
+			   "\"%s\" kept:\n%s", dropped[i], o->text);
+	veer_objset_free(&set);
+}
+
+/*
  * A stored object is its input as YAML again: every string the same, also
  * those with characters YAML reads as line breaks (NEL) or refuses as they
  * are (C1 controls, U+FFFE), and keys a block mapping cannot start a line
@@ -1209,6 +1271,8 @@ int unit_objects_suite(void)
 		{"weight write-through: native service",
 		 test_set_native_weights},
 		{"stored text keeps every string", test_stored_strings},
+		{"stored Pods keep the fields veer reads",
+		 test_stored_pod_kept_fields},
 		{"JSON emission parses as JSON", test_json},
 		{"store: 253-character names", test_store_long_name},
 		{"store: symlinks do not lead out of it", test_store_symlink},
