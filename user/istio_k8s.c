@@ -331,54 +331,79 @@ const struct istio_kind istio_kind_pod = {
  * read, and metadata.labels (for people reading `veer get`): a field read
  * there must be kept here, or objects from dumps lose it.
  */
+#define KEEP(name)                                                             \
+	{                                                                      \
+		.key = name                                                    \
+	}
+#define KEEP_IN(name, fields)                                                  \
+	{                                                                      \
+		.key = name, .inner = fields                                   \
+	}
+#define KEEP_END                                                               \
+	{                                                                      \
+		.key = NULL                                                    \
+	}
+
 static const struct veer_ykeep meta_kept[] = {
-	{"name", NULL},	  {"namespace", NULL},
-	{"labels", NULL}, {"deletionTimestamp", NULL},
-	{NULL, NULL},
+	KEEP("name"),	KEEP("namespace"),
+	KEEP("labels"), KEEP("deletionTimestamp"),
+	KEEP_END,
 };
 static const struct veer_ykeep svc_port_kept[] = {
-	{"name", NULL},	    {"port", NULL},	   {"targetPort", NULL},
-	{"protocol", NULL}, {"appProtocol", NULL}, {NULL, NULL},
+	KEEP("name"),	  KEEP("port"),	       KEEP("targetPort"),
+	KEEP("protocol"), KEEP("appProtocol"), KEEP_END,
 };
 static const struct veer_ykeep svc_spec_kept[] = {
-	{"type", NULL},	      {"clusterIP", NULL},
-	{"clusterIPs", NULL}, {"ports", svc_port_kept},
-	{"selector", NULL},   {"sessionAffinity", NULL},
-	{NULL, NULL},
+	KEEP("type"),	    KEEP("clusterIP"),
+	KEEP("clusterIPs"), KEEP_IN("ports", svc_port_kept),
+	KEEP("selector"),   KEEP("sessionAffinity"),
+	KEEP_END,
 };
 static const struct veer_ykeep svc_kept[] = {
-	{"apiVersion", NULL},	 {"kind", NULL}, {"metadata", meta_kept},
-	{"spec", svc_spec_kept}, {NULL, NULL},
+	KEEP("apiVersion"),
+	KEEP("kind"),
+	KEEP_IN("metadata", meta_kept),
+	KEEP_IN("spec", svc_spec_kept),
+	KEEP_END,
 };
 static const struct veer_ykeep container_port_kept[] = {
-	{"name", NULL},
-	{"containerPort", NULL},
-	{"protocol", NULL},
-	{NULL, NULL},
+	KEEP("name"),
+	KEEP("containerPort"),
+	KEEP("protocol"),
+	KEEP_END,
 };
 static const struct veer_ykeep container_kept[] = {
-	{"name", NULL},
-	{"ports", container_port_kept},
-	{NULL, NULL},
+	KEEP("name"),
+	KEEP_IN("ports", container_port_kept),
+	KEEP_END,
 };
 static const struct veer_ykeep pod_spec_kept[] = {
-	{"containers", container_kept},
-	{NULL, NULL},
+	KEEP_IN("containers", container_kept),
+	KEEP_END,
 };
 static const struct veer_ykeep condition_kept[] = {
-	{"type", NULL},
-	{"status", NULL},
-	{NULL, NULL},
+	KEEP("type"),
+	KEEP("status"),
+	KEEP_END,
 };
 static const struct veer_ykeep pod_status_kept[] = {
-	{"phase", NULL},  {"podIP", NULL},
-	{"podIPs", NULL}, {"conditions", condition_kept},
-	{NULL, NULL},
+	KEEP("phase"),
+	KEEP("podIP"),
+	KEEP("podIPs"),
+	/* ready_condition() reads the first Ready one. */
+	{.key = "conditions",
+	 .inner = condition_kept,
+	 .where_key = "type",
+	 .where_value = "Ready"},
+	KEEP_END,
 };
 static const struct veer_ykeep pod_kept[] = {
-	{"apiVersion", NULL},	     {"kind", NULL},
-	{"metadata", meta_kept},     {"spec", pod_spec_kept},
-	{"status", pod_status_kept}, {NULL, NULL},
+	KEEP("apiVersion"),
+	KEEP("kind"),
+	KEEP_IN("metadata", meta_kept),
+	KEEP_IN("spec", pod_spec_kept),
+	KEEP_IN("status", pod_status_kept),
+	KEEP_END,
 };
 
 const struct veer_ykeep *veer_istio_kept_fields(const ynode *obj)

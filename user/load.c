@@ -423,11 +423,26 @@ static int oom(struct loader *l, const char *name)
 	return veer_fail_at(l->err, l->errlen, name, 0, 0, "out of memory");
 }
 
-/* Keeps an object's tree (taken from the stream) as a piece. */
+/*
+ * Keeps an object's tree (taken from the stream) as a piece, copied into
+ * one block of its exact size unless it is one already (compact): a tree
+ * grown block by block wastes half of its last block, and a store holds
+ * 100,000 of them.
+ */
 static int keep_piece(struct loader *l, struct input *in,
-		      struct veer_ytree *tree, bool in_list, bool unknown)
+		      struct veer_ytree *tree, bool in_list, bool unknown,
+		      bool compact)
 {
+	struct veer_ytree exact;
 	struct piece *p;
+
+	if (!compact) {
+		if (veer_ytree_copy_kept(tree->docs[0], NULL, &exact, l->err,
+					 l->errlen) < 0)
+			return -1;
+		veer_ytree_free(tree);
+		*tree = exact;
+	}
 
 	if (l->npieces == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 16;
@@ -456,11 +471,12 @@ static void drop_pieces(struct loader *l, size_t from)
  * A Kubernetes Service or Pod keeps only what veer reads: a dump of a
  * cluster carries kilobytes of status and managedFields per Pod.
  */
-static int reduce(struct loader *l, struct veer_ytree *tree)
+static int reduce(struct loader *l, struct veer_ytree *tree, bool *reduced)
 {
 	const struct veer_ykeep *keep = veer_istio_kept_fields(tree->docs[0]);
 	struct veer_ytree kept;
 
+	*reduced = keep != NULL;
 	if (!keep)
 		return 0;
 	if (veer_ytree_copy_kept(tree->docs[0], keep, &kept, l->err,
@@ -485,10 +501,12 @@ static int count_object(struct loader *l, struct input *in,
 static int take_k8s(struct loader *l, struct input *in,
 		    struct veer_ystream_object *obj, bool in_list)
 {
+	bool reduced = false;
+
 	in->has_k8s = true;
 	if (count_object(l, in, obj->tree->docs[0]) < 0)
 		return -1;
-	if (!in->stored && reduce(l, obj->tree) < 0)
+	if (!in->stored && reduce(l, obj->tree, &reduced) < 0)
 		return -1;
 	if (!in->stored && l->objects &&
 	    veer_objects_add_istio_doc(l->objects, obj->tree->docs[0], l->ns,
@@ -497,7 +515,7 @@ static int take_k8s(struct loader *l, struct input *in,
 		return -1;
 	if (!in->stored && l->collect_only)
 		return 0;
-	return keep_piece(l, in, obj->tree, in_list, false);
+	return keep_piece(l, in, obj->tree, in_list, false, reduced);
 }
 
 /* A native document, or a service of its services list (service). */
@@ -555,7 +573,7 @@ static int take_object(void *ctx, struct veer_ystream_object *obj)
 		return take_native(l, in, node, false);
 	case DOC_UNKNOWN:
 		/* Settled once the input's format is known. */
-		return keep_piece(l, in, obj->tree, false, true);
+		return keep_piece(l, in, obj->tree, false, true, false);
 	default:
 		return 0; /* empty: nothing to do, as with kubectl */
 	}

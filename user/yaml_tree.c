@@ -91,6 +91,28 @@ static void *arena_alloc(struct veer_ytree_arena *a, size_t size)
 	return b->data;
 }
 
+/* A first block of exactly size bytes, for a tree whose size is known. */
+static int arena_reserve(struct veer_ytree_arena *a, size_t size)
+{
+	struct arena_block *b;
+
+	if (size > SIZE_MAX - sizeof(*b))
+		return -1;
+	b = malloc(sizeof(*b) + size);
+	if (!b)
+		return -1;
+	b->size = size;
+	b->used = 0;
+	b->next = a->head;
+	a->head = b;
+	return 0;
+}
+
+static size_t aligned(size_t size)
+{
+	return (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+}
+
 static void arena_free(struct veer_ytree_arena *a)
 {
 	struct arena_block *b, *next;
@@ -357,6 +379,9 @@ static unsigned char plain_kind(const char *s, size_t n)
 		"-.Inf", "-.INF", ".nan", ".NaN",  ".NAN",  NULL};
 	size_t sign = n && (s[0] == '-' || s[0] == '+');
 
+	/* Most plain scalars are words: no null, bool or number starts so. */
+	if (n && !memchr("~nNtTfF.+-0123456789", s[0], 20))
+		return VEER_YSCALAR_STR;
 	if (text_in(s, n, nulls))
 		return VEER_YSCALAR_NULL;
 	if (text_in(s, n, bools))
@@ -973,10 +998,50 @@ static const struct veer_ykeep *kept(const struct veer_ykeep *keep,
 	return NULL;
 }
 
+/* Whether a list's item stays: sel (the entry that kept the list) says. */
+static bool item_kept(const struct veer_ykeep *sel,
+		      const struct veer_ynode *item)
+{
+	return !sel || !sel->where_key ||
+	       veer_ynode_is(veer_ynode_get(item, sel->where_key),
+			     sel->where_value);
+}
+
+/* The arena bytes copy_node takes for n (its tree is one block). */
+static size_t copy_size(const struct veer_ynode *n,
+			const struct veer_ykeep *keep,
+			const struct veer_ykeep *sel)
+{
+	size_t size = aligned(sizeof(*n)), i;
+
+	if (n->type == VEER_YNODE_SCALAR)
+		return size + aligned(n->len + 1);
+	for (i = 0; i < n->len; i++) {
+		const struct veer_ykeep *k;
+
+		if (n->type == VEER_YNODE_SEQ) {
+			if (item_kept(sel, n->items[i]))
+				size += copy_size(n->items[i], keep, NULL);
+			continue;
+		}
+		k = keep ? kept(keep, n->items[2 * i]) : NULL;
+		if (keep && !k)
+			continue;
+		size += copy_size(n->items[2 * i], NULL, NULL) +
+			copy_size(n->items[2 * i + 1], k ? k->inner : NULL, k);
+	}
+	/* The items array is as large as the node's, used or not. */
+	if (n->len)
+		size += aligned((n->type == VEER_YNODE_MAP ? 2 : 1) * n->len *
+				sizeof(struct veer_ynode *));
+	return size;
+}
+
 /* Depth is bounded by the tree's own (VEER_YAML_MAX_DEPTH). */
 static struct veer_ynode *copy_node(struct veer_ytree *out,
 				    const struct veer_ynode *n,
-				    const struct veer_ykeep *keep)
+				    const struct veer_ykeep *keep,
+				    const struct veer_ykeep *sel)
 {
 	struct veer_ynode *c = arena_alloc(out->arena, sizeof(*c)), **items;
 	size_t i, count = 0, slots;
@@ -1004,7 +1069,9 @@ static struct veer_ynode *copy_node(struct veer_ytree *out,
 		return NULL;
 	for (i = 0; i < n->len; i++) {
 		if (n->type == VEER_YNODE_SEQ) {
-			items[count] = copy_node(out, n->items[i], keep);
+			if (!item_kept(sel, n->items[i]))
+				continue;
+			items[count] = copy_node(out, n->items[i], keep, NULL);
 			if (!items[count++])
 				return NULL;
 			continue;
@@ -1014,9 +1081,9 @@ static struct veer_ynode *copy_node(struct veer_ytree *out,
 
 		if (keep && !k)
 			continue;
-		items[count] = copy_node(out, n->items[2 * i], NULL);
+		items[count] = copy_node(out, n->items[2 * i], NULL, NULL);
 		items[count + 1] = copy_node(out, n->items[2 * i + 1],
-					     k ? k->inner : NULL);
+					     k ? k->inner : NULL, k);
 		if (!items[count] || !items[count + 1])
 			return NULL;
 		count += 2;
@@ -1035,8 +1102,15 @@ int veer_ytree_copy_kept(const struct veer_ynode *node,
 	if (tree_init(out, node->file ? node->file : "<config>", err, errlen) <
 	    0)
 		goto fail;
+	/* One block of the exact size: 100,000 Pods are kept this way. */
+	if (arena_reserve(out->arena, aligned(sizeof(*docs)) +
+					      copy_size(node, keep, NULL)) <
+	    0) {
+		veer_fail_at(err, errlen, out->file, 0, 0, "out of memory");
+		goto fail;
+	}
 	docs = arena_alloc(out->arena, sizeof(*docs));
-	if (!docs || !(docs[0] = copy_node(out, node, keep))) {
+	if (!docs || !(docs[0] = copy_node(out, node, keep, NULL))) {
 		veer_fail_at(err, errlen, out->file, 0, 0, "out of memory");
 		goto fail;
 	}
@@ -1050,28 +1124,53 @@ fail:
 
 /* ---- Streams ---- */
 
+/*
+ * Moves line and column over len bytes: as advance() byte by byte, but by
+ * memchr over the lines when there is no CR (a CR alone breaks a line).
+ */
+static void skip_text(const char *buf, size_t len, size_t avail, size_t *line,
+		      size_t *col)
+{
+	const char *p = buf, *end = buf + len, *nl;
+	size_t i;
+
+	/* avail: bytes valid from buf on, to see a CR's LF past len. */
+	if (memchr(buf, '\r', len)) {
+		for (i = 0; i < len; i++)
+			advance(buf, avail, i, line, col);
+		return;
+	}
+	while ((nl = memchr(p, '\n', (size_t)(end - p)))) {
+		(*line)++;
+		*col = 1;
+		p = nl + 1;
+	}
+	for (; p < end; p++)
+		if (((unsigned char)*p & 0xc0) != 0x80)
+			(*col)++;
+}
+
 /* Remembers bytes handed to the parser, the last STREAM_WINDOW of them. */
 static void window_add(struct stream_source *s, const unsigned char *p,
 		       size_t n)
 {
 	struct text_window *w = &s->win;
-	size_t drop, i;
+	size_t drop;
 
 	if (w->len + n > STREAM_WINDOW) {
 		/* Forget the older half (or all): lines counted as it goes. */
 		drop = w->len < STREAM_WINDOW / 2 ? w->len : STREAM_WINDOW / 2;
 		if (w->len + n - drop > STREAM_WINDOW)
 			drop = w->len;
-		for (i = 0; i < drop; i++)
-			advance(s->window, w->len, i, &w->line, &w->column);
+		skip_text(s->window, drop, w->len, &w->line, &w->column);
 		memmove(s->window, s->window + drop, w->len - drop);
 		w->len -= drop;
 		w->offset += drop;
 	}
 	if (n > STREAM_WINDOW) {
 		/* Larger than the window: only its end is kept. */
-		for (i = 0; i < n - STREAM_WINDOW; i++)
-			advance((const char *)p, n, i, &w->line, &w->column);
+		skip_text((const char *)p, n - STREAM_WINDOW, n, &w->line,
+			  &w->column);
 		w->offset += n - STREAM_WINDOW;
 		p += n - STREAM_WINDOW;
 		n = STREAM_WINDOW;

@@ -92,6 +92,8 @@ void veer_ytree_free(struct veer_ytree *tree);
 struct veer_ykeep {
 	const char *key;
 	const struct veer_ykeep *inner;
+	/* A list: only its items (mappings) where where_key is where_value. */
+	const char *where_key, *where_value;
 };
 
 /*

@@ -938,6 +938,7 @@ static void test_stored_pod_kept_fields(void)
 		"  podIP: 10.0.0.1\n"
 		"  podIPs: [{ip: 10.0.0.1}]\n"
 		"  conditions:\n"
+		"  - {type: PodScheduled, status: \"True\"}\n"
 		"  - {type: Ready, status: \"True\", lastProbeTime: null}\n"
 		"  containerStatuses: [{name: web, ready: true}]\n";
 	static const char *const kept[] = {
