@@ -457,6 +457,167 @@ static int attach_vss(struct veer_istio *ist)
 	return 0;
 }
 
+/* ---- Pods and WorkloadEntries by namespace and label ---- */
+
+/* FNV-1a over the namespace, then each pair's key and value. */
+static uint64_t fnv(uint64_t h, const void *p, size_t len)
+{
+	const unsigned char *s = p;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ s[i]) * 1099511628211ULL;
+	return h;
+}
+
+static uint64_t label_hash(const char *ns, const ynode *key, const ynode *value)
+{
+	uint64_t h = fnv(14695981039346656037ULL, ns, strlen(ns) + 1);
+
+	if (!key)
+		return h;
+	h = fnv(h, key->text, key->len);
+	h = fnv(h, "=", 1);
+	return fnv(h, value->text, value->len);
+}
+
+static bool same_text(const ynode *a, const ynode *b)
+{
+	return a->len == b->len && !memcmp(a->text, b->text, a->len);
+}
+
+static struct label_list *index_find(const struct label_index *ix,
+				     const char *ns, const ynode *key,
+				     const ynode *value, uint64_t hash)
+{
+	struct label_list *l;
+
+	if (!ix->nbucket)
+		return NULL;
+	for (l = ix->buckets[hash & (ix->nbucket - 1)]; l; l = l->next) {
+		if (l->hash != hash || strcmp(l->ns, ns) || !l->key != !key)
+			continue;
+		if (!key ||
+		    (same_text(l->key, key) && same_text(l->value, value)))
+			return l;
+	}
+	return NULL;
+}
+
+static const ynode *labels_of(const struct meta *m)
+{
+	return m->kind == K_POD ? ((const struct pod *)m)->labels
+				: ((const struct we *)m)->wl.labels;
+}
+
+/*
+ * Object i into the list of (ns, key, value), made when new (from *spare);
+ * counted when fill is false, added to the list's items when true. A label
+ * given twice adds the object once.
+ */
+static void index_add(struct label_index *ix, struct label_list **spare,
+		      const char *ns, const ynode *key, const ynode *value,
+		      size_t i, bool fill)
+{
+	uint64_t hash = label_hash(ns, key, value);
+	struct label_list *l = index_find(ix, ns, key, value, hash);
+
+	if (!l) {
+		l = (*spare)++;
+		l->ns = ns;
+		l->key = key;
+		l->value = value;
+		l->hash = hash;
+		l->next = ix->buckets[hash & (ix->nbucket - 1)];
+		ix->buckets[hash & (ix->nbucket - 1)] = l;
+	}
+	if (l->last == i + 1)
+		return;
+	l->last = i + 1;
+	if (fill)
+		l->items[l->n] = i;
+	l->n++;
+}
+
+static int index_build(struct veer_istio *ist, struct label_index *ix,
+		       const struct ptrvec *objs)
+{
+	struct label_list *lists, *spare;
+	size_t i, j, pass, nlist = 0, nitem = 0, *items;
+
+	memset(ix, 0, sizeof(*ix));
+	if (!objs->n)
+		return 0;
+	for (i = 0; i < objs->n; i++) {
+		const ynode *labels = labels_of(objs->v[i]);
+
+		nlist += 1 + (labels ? labels->len : 0);
+	}
+	/* At most one list per (object, pair): a load factor of 1/2. */
+	for (ix->nbucket = 16; ix->nbucket < 2 * nlist; ix->nbucket *= 2)
+		;
+	ix->buckets = istio_zalloc(ist, ix->nbucket, sizeof(*ix->buckets));
+	lists = istio_zalloc(ist, nlist, sizeof(*lists));
+	if (!ix->buckets || !lists)
+		return istio_oom(ist);
+	/* Counted, then filled, in definition order. */
+	for (pass = 0; pass < 2; pass++) {
+		spare = lists;
+		for (i = 0; i < objs->n; i++) {
+			const struct meta *m = objs->v[i];
+			const ynode *labels = labels_of(m);
+
+			index_add(ix, &spare, m->ns, NULL, NULL, i, pass);
+			for (j = 0; labels && j < labels->len; j++)
+				index_add(ix, &spare, m->ns,
+					  veer_ynode_key(labels, j),
+					  veer_ynode_value(labels, j), i, pass);
+		}
+		if (pass)
+			break;
+		for (i = 0; i < (size_t)(spare - lists); i++)
+			nitem += lists[i].n;
+		items = istio_zalloc(ist, nitem, sizeof(*items));
+		if (!items)
+			return istio_oom(ist);
+		for (i = 0; i < (size_t)(spare - lists); i++) {
+			lists[i].items = items;
+			items += lists[i].n;
+			lists[i].n = 0;
+			lists[i].last = 0;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The objects of ns that may match selector, in definition order: those
+ * with its rarest pair (each still to be checked against the others), or
+ * all of the namespace when it has no pairs. NULL: none.
+ */
+static const struct label_list *index_select(const struct label_index *ix,
+					     const char *ns,
+					     const ynode *selector)
+{
+	const struct label_list *best = NULL, *l;
+	size_t i;
+
+	if (!selector || !selector->len)
+		return index_find(ix, ns, NULL, NULL,
+				  label_hash(ns, NULL, NULL));
+	for (i = 0; i < selector->len; i++) {
+		const ynode *k = veer_ynode_key(selector, i);
+		const ynode *v = veer_ynode_value(selector, i);
+
+		l = index_find(ix, ns, k, v, label_hash(ns, k, v));
+		if (!l)
+			return NULL;
+		if (!best || l->n < best->n)
+			best = l;
+	}
+	return best;
+}
+
 /* The value of map[key] as a port, or 0. Validated at collection. */
 static unsigned int map_port(const ynode *map, const ynode *key)
 {
@@ -534,16 +695,20 @@ static int se_endpoints(struct veer_istio *ist, struct hostdef *hd)
 {
 	const struct se *se = hd->se;
 	const struct ptrvec *wes = &ist->by_kind[K_WE];
+	const struct label_list *sel =
+		se->has_selector
+			? index_select(&ist->wes, se->m.ns, se->selector)
+			: NULL;
 	size_t cap = 0, i;
 
 	for (i = 0; i < se->nep; i++)
 		if (add_wl_ep(ist, hd, &cap, &se->eps[i]) < 0)
 			return -1;
-	for (i = 0; se->has_selector && i < wes->n; i++) {
-		const struct we *we = wes->v[i];
+	/* The namespace's WorkloadEntries with every label, in order. */
+	for (i = 0; sel && i < sel->n; i++) {
+		const struct we *we = wes->v[sel->items[i]];
 
-		if (strcmp(we->m.ns, se->m.ns) ||
-		    !istio_labels_include(we->wl.labels, se->selector))
+		if (!istio_labels_include(we->wl.labels, se->selector))
 			continue;
 		if (add_wl_ep(ist, hd, &cap, &we->wl) < 0)
 			return -1;
@@ -561,13 +726,16 @@ static int svc_endpoints(struct veer_istio *ist, struct hostdef *hd)
 	unsigned int *port_for =
 		istio_zalloc(ist, hd->fe->nport, sizeof(*port_for));
 
+	const struct label_list *sel =
+		index_select(&ist->pods, s->m.ns, s->selector);
+
 	if (!resolved || !port_for)
 		return istio_oom(ist);
-	for (i = 0; i < pods->n; i++) {
-		const struct pod *p = pods->v[i];
+	/* The namespace's Pods with every label, in order. */
+	for (i = 0; sel && i < sel->n; i++) {
+		const struct pod *p = pods->v[sel->items[i]];
 
-		if (strcmp(p->m.ns, s->m.ns) ||
-		    !istio_labels_include(p->labels, s->selector))
+		if (!istio_labels_include(p->labels, s->selector))
 			continue;
 		if (p->skip) {
 			veer_ynote(&ist->rd, p->m.name_node,
@@ -629,7 +797,9 @@ int istio_endpoints(struct veer_istio *ist, struct hostdef *hd)
 int istio_resolve(struct veer_istio *ist)
 {
 	if (check_duplicate_objects(ist) < 0 || collect_hosts(ist) < 0 ||
-	    attach_drs(ist) < 0 || attach_vss(ist) < 0)
+	    attach_drs(ist) < 0 || attach_vss(ist) < 0 ||
+	    index_build(ist, &ist->pods, &ist->by_kind[K_POD]) < 0 ||
+	    index_build(ist, &ist->wes, &ist->by_kind[K_WE]) < 0)
 		return -1;
 	return 0;
 }
