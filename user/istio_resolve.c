@@ -459,7 +459,7 @@ static int attach_vss(struct veer_istio *ist)
 
 /* ---- Pods and WorkloadEntries by namespace and label ---- */
 
-/* FNV-1a over the namespace, then each pair's key and value. */
+/* FNV-1a over the namespace, then a pair's key and value. */
 static uint64_t fnv(uint64_t h, const void *p, size_t len)
 {
 	const unsigned char *s = p;
@@ -470,13 +470,20 @@ static uint64_t fnv(uint64_t h, const void *p, size_t len)
 	return h;
 }
 
-static uint64_t label_hash(const char *ns, const ynode *key, const ynode *value)
+static uint64_t ns_hash(const char *ns)
 {
-	uint64_t h = fnv(14695981039346656037ULL, ns, strlen(ns) + 1);
+	return fnv(14695981039346656037ULL, ns, strlen(ns) + 1);
+}
+
+/* key NULL: the namespace's own list. */
+static uint64_t pair_hash(uint64_t ns_hash, const ynode *key,
+			  const ynode *value)
+{
+	uint64_t h;
 
 	if (!key)
-		return h;
-	h = fnv(h, key->text, key->len);
+		return ns_hash;
+	h = fnv(ns_hash, key->text, key->len);
 	h = fnv(h, "=", 1);
 	return fnv(h, value->text, value->len);
 }
@@ -511,15 +518,15 @@ static const ynode *labels_of(const struct meta *m)
 }
 
 /*
- * Object i into the list of (ns, key, value), made when new (from *spare);
- * counted when fill is false, added to the list's items when true. A label
- * given twice adds the object once.
+ * The list of (ns, key, value), made from *spare when new, and counted
+ * for object i (once, if a label is given twice).
  */
-static void index_add(struct label_index *ix, struct label_list **spare,
-		      const char *ns, const ynode *key, const ynode *value,
-		      size_t i, bool fill)
+static struct label_list *index_count(struct label_index *ix,
+				      struct label_list **spare, const char *ns,
+				      uint64_t ns_hash, const ynode *key,
+				      const ynode *value, size_t i)
 {
-	uint64_t hash = label_hash(ns, key, value);
+	uint64_t hash = pair_hash(ns_hash, key, value);
 	struct label_list *l = index_find(ix, ns, key, value, hash);
 
 	if (!l) {
@@ -531,62 +538,78 @@ static void index_add(struct label_index *ix, struct label_list **spare,
 		l->next = ix->buckets[hash & (ix->nbucket - 1)];
 		ix->buckets[hash & (ix->nbucket - 1)] = l;
 	}
-	if (l->last == i + 1)
-		return;
-	l->last = i + 1;
-	if (fill)
-		l->items[l->n] = i;
-	l->n++;
+	if (l->last != i + 1) {
+		l->last = i + 1;
+		l->n++;
+	}
+	return l;
 }
 
 static int index_build(struct veer_istio *ist, struct label_index *ix,
 		       const struct ptrvec *objs)
 {
-	struct label_list *lists, *spare;
-	size_t i, j, pass, nlist = 0, nitem = 0, *items;
+	struct label_list *lists, *spare, **refs;
+	size_t i, j, k, nref = 0, nitem = 0, *items;
 
 	memset(ix, 0, sizeof(*ix));
 	if (!objs->n)
 		return 0;
+	/* One list per namespace and per (object, pair) at most. */
 	for (i = 0; i < objs->n; i++) {
 		const ynode *labels = labels_of(objs->v[i]);
 
-		nlist += 1 + (labels ? labels->len : 0);
+		nref += 1 + (labels ? labels->len : 0);
 	}
-	/* At most one list per (object, pair): a load factor of 1/2. */
-	for (ix->nbucket = 16; ix->nbucket < 2 * nlist; ix->nbucket *= 2)
+	for (ix->nbucket = 16; ix->nbucket < 2 * nref; ix->nbucket *= 2)
 		;
 	ix->buckets = istio_zalloc(ist, ix->nbucket, sizeof(*ix->buckets));
-	lists = istio_zalloc(ist, nlist, sizeof(*lists));
-	if (!ix->buckets || !lists)
+	lists = istio_zalloc(ist, nref, sizeof(*lists));
+	refs = malloc(nref * sizeof(*refs));
+	if (!ix->buckets || !lists || !refs) {
+		free(refs);
 		return istio_oom(ist);
-	/* Counted, then filled, in definition order. */
-	for (pass = 0; pass < 2; pass++) {
-		spare = lists;
-		for (i = 0; i < objs->n; i++) {
-			const struct meta *m = objs->v[i];
-			const ynode *labels = labels_of(m);
+	}
+	/* Counted, each object's lists remembered in refs... */
+	spare = lists;
+	for (i = 0, k = 0; i < objs->n; i++) {
+		const struct meta *m = objs->v[i];
+		const ynode *labels = labels_of(m);
+		uint64_t h = ns_hash(m->ns);
 
-			index_add(ix, &spare, m->ns, NULL, NULL, i, pass);
-			for (j = 0; labels && j < labels->len; j++)
-				index_add(ix, &spare, m->ns,
-					  veer_ynode_key(labels, j),
-					  veer_ynode_value(labels, j), i, pass);
-		}
-		if (pass)
-			break;
-		for (i = 0; i < (size_t)(spare - lists); i++)
-			nitem += lists[i].n;
-		items = istio_zalloc(ist, nitem, sizeof(*items));
-		if (!items)
-			return istio_oom(ist);
-		for (i = 0; i < (size_t)(spare - lists); i++) {
-			lists[i].items = items;
-			items += lists[i].n;
-			lists[i].n = 0;
-			lists[i].last = 0;
+		refs[k++] = index_count(ix, &spare, m->ns, h, NULL, NULL, i);
+		for (j = 0; labels && j < labels->len; j++)
+			refs[k++] = index_count(ix, &spare, m->ns, h,
+						veer_ynode_key(labels, j),
+						veer_ynode_value(labels, j), i);
+	}
+	for (i = 0; i < (size_t)(spare - lists); i++)
+		nitem += lists[i].n;
+	items = istio_zalloc(ist, nitem, sizeof(*items));
+	if (!items) {
+		free(refs);
+		return istio_oom(ist);
+	}
+	for (i = 0; i < (size_t)(spare - lists); i++) {
+		lists[i].items = items;
+		items += lists[i].n;
+		lists[i].n = 0;
+		lists[i].last = 0;
+	}
+	/* ...then filled in definition order. */
+	for (i = 0, k = 0; i < objs->n; i++) {
+		const ynode *labels = labels_of(objs->v[i]);
+		size_t end = k + 1 + (labels ? labels->len : 0);
+
+		for (; k < end; k++) {
+			struct label_list *l = refs[k];
+
+			if (l->last == i + 1)
+				continue;
+			l->last = i + 1;
+			l->items[l->n++] = i;
 		}
 	}
+	free(refs);
 	return 0;
 }
 
@@ -600,16 +623,16 @@ static const struct label_list *index_select(const struct label_index *ix,
 					     const ynode *selector)
 {
 	const struct label_list *best = NULL, *l;
+	uint64_t h = ns_hash(ns);
 	size_t i;
 
 	if (!selector || !selector->len)
-		return index_find(ix, ns, NULL, NULL,
-				  label_hash(ns, NULL, NULL));
+		return index_find(ix, ns, NULL, NULL, h);
 	for (i = 0; i < selector->len; i++) {
 		const ynode *k = veer_ynode_key(selector, i);
 		const ynode *v = veer_ynode_value(selector, i);
 
-		l = index_find(ix, ns, k, v, label_hash(ns, k, v));
+		l = index_find(ix, ns, k, v, pair_hash(h, k, v));
 		if (!l)
 			return NULL;
 		if (!best || l->n < best->n)
