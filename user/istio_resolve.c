@@ -476,14 +476,13 @@ static uint64_t ns_hash(const char *ns)
 }
 
 /* key NULL: the namespace's own list. */
-static uint64_t pair_hash(uint64_t ns_hash, const ynode *key,
-			  const ynode *value)
+static uint64_t pair_hash(uint64_t nsh, const ynode *key, const ynode *value)
 {
 	uint64_t h;
 
 	if (!key)
-		return ns_hash;
-	h = fnv(ns_hash, key->text, key->len);
+		return nsh;
+	h = fnv(nsh, key->text, key->len);
 	h = fnv(h, "=", 1);
 	return fnv(h, value->text, value->len);
 }
@@ -523,10 +522,10 @@ static const ynode *labels_of(const struct meta *m)
  */
 static struct label_list *index_count(struct label_index *ix,
 				      struct label_list **spare, const char *ns,
-				      uint64_t ns_hash, const ynode *key,
+				      uint64_t nsh, const ynode *key,
 				      const ynode *value, size_t i)
 {
-	uint64_t hash = pair_hash(ns_hash, key, value);
+	uint64_t hash = pair_hash(nsh, key, value);
 	struct label_list *l = index_find(ix, ns, key, value, hash);
 
 	if (!l) {
