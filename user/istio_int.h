@@ -242,6 +242,31 @@ struct ptrvec {
 	size_t n, cap;
 };
 
+/*
+ * The objects of one kind (Pods, WorkloadEntries) with a label, in
+ * definition order: indexes into by_kind[kind], ascending, each once. One
+ * per namespace and label pair, and one per namespace with all its
+ * objects (key and value NULL), for selectors without labels.
+ */
+struct label_list {
+	const char *ns;
+	const ynode *key, *value;
+	uint64_t hash;
+	size_t n;
+	size_t *items;
+	size_t last; /* the last object counted or added, plus one */
+	struct label_list *next; /* in its bucket */
+};
+
+/*
+ * Built once per build (istio_resolve), so that a selector looks at the
+ * objects that have one of its labels, not at all objects.
+ */
+struct label_index {
+	size_t nbucket; /* a power of two; 0: empty */
+	struct label_list **buckets;
+};
+
 struct veer_istio {
 	char default_ns[NS_MAX];
 	struct ptrvec allocs; /* everything below is freed through this */
@@ -249,6 +274,7 @@ struct veer_istio {
 	struct ptrvec by_kind[K_NKINDS];
 	struct ptrvec hosts; /* struct hostdef *, in definition order */
 	struct hostdef **sorted_hosts; /* by host name */
+	struct label_index pods, wes; /* by_kind[K_POD], by_kind[K_WE] */
 	size_t objects; /* all objects read, skipped ones included */
 	size_t entries, backends; /* made so far, against the caps */
 	struct veer_yreader rd; /* errors and notes */
@@ -364,7 +390,8 @@ int istio_pod_named_port(struct veer_istio *ist, const struct pod *p,
 
 /*
  * Checks that objects are unique, collects the hosts, attaches
- * DestinationRules and VirtualServices to them.
+ * DestinationRules and VirtualServices to them, indexes Pods and
+ * WorkloadEntries by label for the selectors of istio_endpoints.
  */
 int istio_resolve(struct veer_istio *ist);
 /* The endpoints of one host, from its definition's sources. */

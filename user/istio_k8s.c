@@ -195,12 +195,17 @@ static const char oom_reason[] = "";
 
 static const char *phase_reason(struct veer_istio *ist, const ynode *phase)
 {
-	char qb[VEER_YQUOTE_BUF], *why = istio_zalloc(ist, 1, MSG_MAX);
+	char qb[VEER_YQUOTE_BUF], line[MSG_MAX], *why;
+	size_t n;
 
+	/* Its own length: a cluster can hold many finished (Job) Pods. */
+	snprintf(line, sizeof(line), "is not Running (phase %s)",
+		 veer_yquote(phase, qb, sizeof(qb)));
+	n = strlen(line) + 1;
+	why = istio_zalloc(ist, 1, n);
 	if (!why)
 		return oom_reason;
-	snprintf(why, MSG_MAX, "is not Running (phase %s)",
-		 veer_yquote(phase, qb, sizeof(qb)));
+	memcpy(why, line, n);
 	return why;
 }
 

@@ -457,6 +457,189 @@ static int attach_vss(struct veer_istio *ist)
 	return 0;
 }
 
+/* ---- Pods and WorkloadEntries by namespace and label ---- */
+
+/* FNV-1a over the namespace, then a pair's key and value. */
+static uint64_t fnv(uint64_t h, const void *p, size_t len)
+{
+	const unsigned char *s = p;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ s[i]) * 1099511628211ULL;
+	return h;
+}
+
+static uint64_t ns_hash(const char *ns)
+{
+	return fnv(14695981039346656037ULL, ns, strlen(ns) + 1);
+}
+
+/* key NULL: the namespace's own list. */
+static uint64_t pair_hash(uint64_t nsh, const ynode *key, const ynode *value)
+{
+	uint64_t h;
+
+	if (!key)
+		return nsh;
+	h = fnv(nsh, key->text, key->len);
+	h = fnv(h, "=", 1);
+	return fnv(h, value->text, value->len);
+}
+
+static bool same_text(const ynode *a, const ynode *b)
+{
+	return a->len == b->len && !memcmp(a->text, b->text, a->len);
+}
+
+static struct label_list *index_find(const struct label_index *ix,
+				     const char *ns, const ynode *key,
+				     const ynode *value, uint64_t hash)
+{
+	struct label_list *l;
+
+	if (!ix->nbucket)
+		return NULL;
+	for (l = ix->buckets[hash & (ix->nbucket - 1)]; l; l = l->next) {
+		if (l->hash != hash || strcmp(l->ns, ns) || !l->key != !key)
+			continue;
+		if (!key ||
+		    (same_text(l->key, key) && same_text(l->value, value)))
+			return l;
+	}
+	return NULL;
+}
+
+static const ynode *labels_of(const struct meta *m)
+{
+	return m->kind == K_POD ? ((const struct pod *)m)->labels
+				: ((const struct we *)m)->wl.labels;
+}
+
+/*
+ * The list of (ns, key, value), made from *spare when new, and counted
+ * for object i (once, if a label is given twice).
+ */
+static struct label_list *index_count(struct label_index *ix,
+				      struct label_list **spare, const char *ns,
+				      uint64_t nsh, const ynode *key,
+				      const ynode *value, size_t i)
+{
+	uint64_t hash = pair_hash(nsh, key, value);
+	struct label_list *l = index_find(ix, ns, key, value, hash);
+
+	if (!l) {
+		l = (*spare)++;
+		l->ns = ns;
+		l->key = key;
+		l->value = value;
+		l->hash = hash;
+		l->next = ix->buckets[hash & (ix->nbucket - 1)];
+		ix->buckets[hash & (ix->nbucket - 1)] = l;
+	}
+	if (l->last != i + 1) {
+		l->last = i + 1;
+		l->n++;
+	}
+	return l;
+}
+
+static int index_build(struct veer_istio *ist, struct label_index *ix,
+		       const struct ptrvec *objs)
+{
+	struct label_list *lists, *spare, **refs;
+	size_t i, j, k, nref = 0, nitem = 0, *items;
+
+	memset(ix, 0, sizeof(*ix));
+	if (!objs->n)
+		return 0;
+	/* One list per namespace and per (object, pair) at most. */
+	for (i = 0; i < objs->n; i++) {
+		const ynode *labels = labels_of(objs->v[i]);
+
+		nref += 1 + (labels ? labels->len : 0);
+	}
+	for (ix->nbucket = 16; ix->nbucket < 2 * nref; ix->nbucket *= 2)
+		;
+	ix->buckets = istio_zalloc(ist, ix->nbucket, sizeof(*ix->buckets));
+	lists = istio_zalloc(ist, nref, sizeof(*lists));
+	refs = malloc(nref * sizeof(*refs));
+	if (!ix->buckets || !lists || !refs) {
+		free(refs);
+		return istio_oom(ist);
+	}
+	/* Counted, each object's lists remembered in refs... */
+	spare = lists;
+	for (i = 0, k = 0; i < objs->n; i++) {
+		const struct meta *m = objs->v[i];
+		const ynode *labels = labels_of(m);
+		uint64_t h = ns_hash(m->ns);
+
+		refs[k++] = index_count(ix, &spare, m->ns, h, NULL, NULL, i);
+		for (j = 0; labels && j < labels->len; j++)
+			refs[k++] = index_count(ix, &spare, m->ns, h,
+						veer_ynode_key(labels, j),
+						veer_ynode_value(labels, j), i);
+	}
+	for (i = 0; i < (size_t)(spare - lists); i++)
+		nitem += lists[i].n;
+	items = istio_zalloc(ist, nitem, sizeof(*items));
+	if (!items) {
+		free(refs);
+		return istio_oom(ist);
+	}
+	for (i = 0; i < (size_t)(spare - lists); i++) {
+		lists[i].items = items;
+		items += lists[i].n;
+		lists[i].n = 0;
+		lists[i].last = 0;
+	}
+	/* ...then filled in definition order. */
+	for (i = 0, k = 0; i < objs->n; i++) {
+		const ynode *labels = labels_of(objs->v[i]);
+		size_t end = k + 1 + (labels ? labels->len : 0);
+
+		for (; k < end; k++) {
+			struct label_list *l = refs[k];
+
+			if (l->last == i + 1)
+				continue;
+			l->last = i + 1;
+			l->items[l->n++] = i;
+		}
+	}
+	free(refs);
+	return 0;
+}
+
+/*
+ * The objects of ns that may match selector, in definition order: those
+ * with its rarest pair (each still to be checked against the others), or
+ * all of the namespace when it has no pairs. NULL: none.
+ */
+static const struct label_list *index_select(const struct label_index *ix,
+					     const char *ns,
+					     const ynode *selector)
+{
+	const struct label_list *best = NULL, *l;
+	uint64_t h = ns_hash(ns);
+	size_t i;
+
+	if (!selector || !selector->len)
+		return index_find(ix, ns, NULL, NULL, h);
+	for (i = 0; i < selector->len; i++) {
+		const ynode *k = veer_ynode_key(selector, i);
+		const ynode *v = veer_ynode_value(selector, i);
+
+		l = index_find(ix, ns, k, v, pair_hash(h, k, v));
+		if (!l)
+			return NULL;
+		if (!best || l->n < best->n)
+			best = l;
+	}
+	return best;
+}
+
 /* The value of map[key] as a port, or 0. Validated at collection. */
 static unsigned int map_port(const ynode *map, const ynode *key)
 {
@@ -534,16 +717,20 @@ static int se_endpoints(struct veer_istio *ist, struct hostdef *hd)
 {
 	const struct se *se = hd->se;
 	const struct ptrvec *wes = &ist->by_kind[K_WE];
+	const struct label_list *sel =
+		se->has_selector
+			? index_select(&ist->wes, se->m.ns, se->selector)
+			: NULL;
 	size_t cap = 0, i;
 
 	for (i = 0; i < se->nep; i++)
 		if (add_wl_ep(ist, hd, &cap, &se->eps[i]) < 0)
 			return -1;
-	for (i = 0; se->has_selector && i < wes->n; i++) {
-		const struct we *we = wes->v[i];
+	/* The namespace's WorkloadEntries with every label, in order. */
+	for (i = 0; sel && i < sel->n; i++) {
+		const struct we *we = wes->v[sel->items[i]];
 
-		if (strcmp(we->m.ns, se->m.ns) ||
-		    !istio_labels_include(we->wl.labels, se->selector))
+		if (!istio_labels_include(we->wl.labels, se->selector))
 			continue;
 		if (add_wl_ep(ist, hd, &cap, &we->wl) < 0)
 			return -1;
@@ -561,13 +748,16 @@ static int svc_endpoints(struct veer_istio *ist, struct hostdef *hd)
 	unsigned int *port_for =
 		istio_zalloc(ist, hd->fe->nport, sizeof(*port_for));
 
+	const struct label_list *sel =
+		index_select(&ist->pods, s->m.ns, s->selector);
+
 	if (!resolved || !port_for)
 		return istio_oom(ist);
-	for (i = 0; i < pods->n; i++) {
-		const struct pod *p = pods->v[i];
+	/* The namespace's Pods with every label, in order. */
+	for (i = 0; sel && i < sel->n; i++) {
+		const struct pod *p = pods->v[sel->items[i]];
 
-		if (strcmp(p->m.ns, s->m.ns) ||
-		    !istio_labels_include(p->labels, s->selector))
+		if (!istio_labels_include(p->labels, s->selector))
 			continue;
 		if (p->skip) {
 			veer_ynote(&ist->rd, p->m.name_node,
@@ -629,7 +819,9 @@ int istio_endpoints(struct veer_istio *ist, struct hostdef *hd)
 int istio_resolve(struct veer_istio *ist)
 {
 	if (check_duplicate_objects(ist) < 0 || collect_hosts(ist) < 0 ||
-	    attach_drs(ist) < 0 || attach_vss(ist) < 0)
+	    attach_drs(ist) < 0 || attach_vss(ist) < 0 ||
+	    index_build(ist, &ist->pods, &ist->by_kind[K_POD]) < 0 ||
+	    index_build(ist, &ist->wes, &ist->by_kind[K_WE]) < 0)
 		return -1;
 	return 0;
 }
