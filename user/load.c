@@ -706,10 +706,38 @@ static int loader_init(struct loader *l, const char *ns, char *err,
 	return 0;
 }
 
+static int cmp_backend(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct veer_backend));
+}
+
+/*
+ * An Istio service's backends by address and port, not by the order its
+ * Pods or WorkloadEntries came in: the store hands them back in its own
+ * order (by shard), and a command that changes nothing about a service
+ * must not reorder its backends (the service would be rewritten and new
+ * connections placed anew). Native services keep the order written.
+ */
+static void sort_backends(struct veer_model *m, size_t from)
+{
+	size_t i;
+	unsigned int s;
+
+	for (i = from; i < m->count; i++)
+		for (s = 0; s < m->services[i].subset_count; s++) {
+			struct veer_subset_model *sub =
+				&m->services[i].subsets[s];
+
+			if (sub->backend_count > 1)
+				qsort(sub->backends, sub->backend_count,
+				      sizeof(*sub->backends), cmp_backend);
+		}
+}
+
 static int loader_finish(struct loader *l, struct veer_model *model,
 			 veer_note_fn note, void *note_ctx)
 {
-	size_t n = veer_istio_object_count(l->ist);
+	size_t n = veer_istio_object_count(l->ist), native = l->tmp.count;
 
 	if (!l->inputs && !l->store)
 		return veer_fail_at(l->err, l->errlen, NULL, 0, 0,
@@ -717,6 +745,7 @@ static int loader_finish(struct loader *l, struct veer_model *model,
 	/* Istio services go after the native ones, in definition order. */
 	if (n && veer_istio_build(l->ist, &l->tmp, l->err, l->errlen) < 0)
 		return -1;
+	sort_backends(&l->tmp, native);
 	if (!l->tmp.count && n && !l->store)
 		return veer_fail_at(l->err, l->errlen, l->first, 0, 0,
 				    "no services defined (%zu object%s read; "

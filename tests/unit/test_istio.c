@@ -1815,6 +1815,66 @@ static void test_too_many_rules(void)
 	}
 }
 
+/*
+ * A Service's endpoints do not depend on the order its Pods come in: the
+ * store hands them back in its own order (by shard), and a command that
+ * changes nothing about a Service must not reorder its backends (that
+ * rewrites the service and moves new connections).
+ */
+static void test_endpoint_order(void)
+{
+	static const char svc[] =
+		"apiVersion: v1\nkind: Service\n"
+		"metadata: {name: web}\n"
+		"spec: {clusterIP: 10.96.0.10, selector: {app: web},\n"
+		"  ports: [{port: 80, targetPort: 8080}]}\n";
+	static const char *const pods[] = {
+		"10.1.0.3", "10.1.0.1", "10.1.0.20", "10.1.0.2", "10.1.0.10",
+	};
+	struct veer_model first, m;
+	char err[ERR_LEN] = "";
+	unsigned int order;
+	struct text t;
+	size_t i, k;
+
+	veer_model_init(&first);
+	for (order = 0; order < 2; order++) {
+		struct file f[1] = {{"pods.yaml", NULL, 0}};
+
+		text_open(&t);
+		fputs(svc, t.f);
+		for (k = 0; k < ARRAY_SIZE(pods); k++) {
+			i = order ? ARRAY_SIZE(pods) - 1 - k : k;
+			fprintf(t.f,
+				"---\napiVersion: v1\nkind: Pod\n"
+				"metadata: {name: p%zu, labels: {app: web}}\n"
+				"status: {phase: Running, podIP: %s}\n",
+				i, pods[i]);
+		}
+		text_close(&t);
+		f[0].yaml = t.buf;
+		f[0].len = t.len;
+		veer_model_init(&m);
+		UNIT_CHECK(load_ns(f, 1, NULL, &m, NULL, err, sizeof(err)) == 0,
+			   "%s", err);
+		free(t.buf);
+		CU_ASSERT_EQUAL_FATAL(m.count, 1);
+		CU_ASSERT_EQUAL_FATAL(m.services[0].subsets[0].backend_count,
+				      ARRAY_SIZE(pods));
+		if (!order) {
+			first = m;
+			continue;
+		}
+		UNIT_CHECK(
+			!memcmp(first.services[0].subsets[0].backends,
+				m.services[0].subsets[0].backends,
+				ARRAY_SIZE(pods) * sizeof(struct veer_backend)),
+			"the Pods' order changed the backends' order");
+		veer_model_free(&m);
+	}
+	veer_model_free(&first);
+}
+
 static void test_huge_inputs(void)
 {
 	struct file dump[1] = {{"dump.yaml", NULL, 0}};
@@ -2392,6 +2452,8 @@ int unit_istio_suite(void)
 		 test_bad_table},
 		{"rule limit", test_too_many_rules},
 		{"size, node, depth limits", test_huge_inputs},
+		{"endpoints in the same order whatever the Pods' order",
+		 test_endpoint_order},
 		{"entry and backend caps", test_amplification},
 		{"directory loading", test_directory},
 		{"files, stdin, errors", test_files_and_stdin},
