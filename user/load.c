@@ -501,7 +501,9 @@ static int count_object(struct loader *l, struct input *in,
 static int take_k8s(struct loader *l, struct input *in,
 		    struct veer_ystream_object *obj, bool in_list)
 {
+	struct veer_istio_object_id id;
 	bool reduced = false;
+	int kind;
 
 	in->has_k8s = true;
 	if (count_object(l, in, obj->tree->docs[0]) < 0)
@@ -515,6 +517,17 @@ static int take_k8s(struct loader *l, struct input *in,
 		return -1;
 	if (!in->stored && l->collect_only)
 		return 0;
+	/*
+	 * A kind veer skips (a Deployment, a ConfigMap: `kubectl get all`
+	 * has many) is noted now and not kept: only its note is needed.
+	 */
+	kind = veer_istio_object_id(obj->tree->docs[0], l->ns, &id, l->err,
+				    l->errlen);
+	if (kind < 0)
+		return -1;
+	if (kind == VEER_ISTIO_DOC_SKIPPED)
+		return veer_istio_add_object(l->ist, obj->tree->docs[0],
+					     in_list, l->err, l->errlen);
 	return keep_piece(l, in, obj->tree, in_list, false, reduced);
 }
 

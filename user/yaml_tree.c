@@ -1225,6 +1225,10 @@ static int stream_read(void *data, unsigned char *buf, size_t size, size_t *got)
 			n -= sizeof(UTF8_BOM) - 1;
 			memmove(buf, buf + sizeof(UTF8_BOM) - 1, n);
 			s->bom_len = sizeof(UTF8_BOM) - 1;
+			/* Nothing but the BOM yet: 0 bytes would mean the end.
+			 */
+			if (!n && !s->read_errno)
+				n = read_some(s, buf, size);
 		}
 	}
 	if (s->read_errno)

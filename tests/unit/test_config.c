@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1002,6 +1003,47 @@ static void test_stream_files(void)
 	CU_ASSERT(unlink(path) == 0);
 }
 
+/*
+ * Standard input arriving a few bytes at a time (SOCK_SEQPACKET: each
+ * read returns one write), a BOM cut across reads included: the same
+ * model as from a buffer.
+ */
+static void test_stream_trickle(void)
+{
+	const char *paths[1] = {"-"};
+	char err[ERR_LEN] = "", bom[] = "\xef\xbb\xbf";
+	struct veer_model m, want;
+	size_t off, len = strlen(good_yaml);
+	int sv[2], saved;
+
+	CU_ASSERT_FATAL(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) == 0);
+	CU_ASSERT_FATAL(write(sv[1], bom, 1) == 1);
+	CU_ASSERT_FATAL(write(sv[1], bom + 1, 2) == 2);
+	/* good_yaml in 7-byte records: a few hundred, within the buffer. */
+	for (off = 0; off < len; off += 7) {
+		size_t n = len - off < 7 ? len - off : 7;
+
+		CU_ASSERT_FATAL(write(sv[1], good_yaml + off, n) == (ssize_t)n);
+	}
+	CU_ASSERT_FATAL(close(sv[1]) == 0);
+	saved = dup(STDIN_FILENO);
+	CU_ASSERT_FATAL(saved >= 0);
+	CU_ASSERT_FATAL(dup2(sv[0], STDIN_FILENO) == STDIN_FILENO);
+	veer_model_init(&m);
+	UNIT_CHECK(veer_load_paths(paths, 1, NULL, &m, NULL, NULL, err,
+				   sizeof(err)) == 0,
+		   "%s", err);
+	CU_ASSERT_FATAL(dup2(saved, STDIN_FILENO) == STDIN_FILENO);
+	CU_ASSERT(close(saved) == 0);
+	CU_ASSERT(close(sv[0]) == 0);
+	veer_model_init(&want);
+	CU_ASSERT_FATAL(veer_load_native_buffer("<stdin>", good_yaml, len,
+						&want, err, sizeof(err)) == 0);
+	CU_ASSERT(models_equal(&m, &want));
+	veer_model_free(&want);
+	veer_model_free(&m);
+}
+
 static void test_buffer_limit(void)
 {
 	/* calloc of this size maps zero pages lazily: cheap. */
@@ -1050,6 +1092,7 @@ int unit_config_suite(void)
 		{"FIFO with a writer", test_fifo_writer},
 		{"size limit for buffers", test_buffer_limit},
 		{"files read one object at a time", test_stream_files},
+		{"standard input a few bytes at a time", test_stream_trickle},
 		{"error buffer handling", test_error_buffers},
 	};
 
