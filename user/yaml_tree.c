@@ -30,6 +30,8 @@
 /* Mappings up to this size are checked for repeated keys pairwise. */
 #define DUP_PAIRWISE_MAX 16
 #define UTF8_BOM "\xef\xbb\xbf"
+/* More than libyaml reads ahead of its events (its buffers: 16 KiB). */
+#define READ_AHEAD_MAX (1024 * 1024)
 /* The last bytes of a stream kept to place libyaml's errors in. */
 #define STREAM_WINDOW (64 * 1024)
 #define STD_TAG_PREFIX "tag:yaml.org,2002:"
@@ -267,6 +269,14 @@ struct stream_source {
 	size_t total; /* bytes given to the parser */
 	int read_errno; /* a read failed */
 	bool too_big; /* over VEER_YAML_MAX_STREAM_BYTES */
+	/*
+	 * Characters read (libyaml's marks count characters), and where the
+	 * object being built began: one larger than a whole object may be
+	 * is refused while it is read, before libyaml holds all of it (one
+	 * scalar of gigabytes).
+	 */
+	size_t chars, object_start;
+	bool object_too_big;
 	size_t bom_len;
 	char window[STREAM_WINDOW];
 	struct text_window win; /* over window[] */
@@ -297,6 +307,8 @@ struct builder {
 	struct stream_source *src;
 	struct veer_ytree doc, item;
 	size_t doc_start, item_start, items_bytes; /* mark indexes */
+	yaml_mark_t object_mark; /* where the object being built began */
+	yaml_mark_t doc_mark;
 	bool doc_split;
 };
 
@@ -654,6 +666,14 @@ static const char *split_list(const struct builder *b)
 	return b->depth == 2 ? b->stack[1].split_key : NULL;
 }
 
+/* A stream's object begins (at character index `at`, as counted). */
+static void object_begins(struct builder *b, size_t at, const yaml_mark_t *mark)
+{
+	b->object_mark = *mark;
+	if (b->src)
+		b->src->object_start = at;
+}
+
 /* A split list's item begins: a tree of its own. */
 static int item_begin(struct builder *b)
 {
@@ -661,6 +681,7 @@ static int item_begin(struct builder *b)
 		return -1;
 	b->tree = &b->item;
 	b->item_start = b->event.start_mark.index;
+	object_begins(b, b->item_start, &b->event.start_mark);
 	return 0;
 }
 
@@ -680,6 +701,8 @@ static int attach(struct builder *b, struct veer_ynode *n)
 		b->item.doc_count = 1;
 		b->items_bytes += b->event.end_mark.index - b->item_start;
 		b->tree = &b->doc;
+		/* The document goes on: its own size counts, not its items'. */
+		object_begins(b, b->doc_start + b->items_bytes, &b->doc_mark);
 		return hand_over(b, &b->item, split_list(b));
 	}
 	if (b->depth == 0) {
@@ -845,6 +868,8 @@ static int document_begin(struct builder *b)
 	b->tree = &b->doc;
 	b->doc_start = b->event.start_mark.index;
 	b->items_bytes = 0;
+	b->doc_mark = b->event.start_mark;
+	object_begins(b, b->doc_start, &b->doc_mark);
 	b->doc_split = false;
 	return 0;
 }
@@ -1208,6 +1233,15 @@ static size_t read_some(struct stream_source *s, unsigned char *buf,
 	return 0;
 }
 
+static size_t count_chars(const unsigned char *p, size_t n)
+{
+	size_t i, c = 0;
+
+	for (i = 0; i < n; i++)
+		c += (p[i] & 0xc0) != 0x80;
+	return c;
+}
+
 /* libyaml's read handler: 1 with *got bytes (0 at the end), 0 on error. */
 static int stream_read(void *data, unsigned char *buf, size_t size, size_t *got)
 {
@@ -1237,6 +1271,12 @@ static int stream_read(void *data, unsigned char *buf, size_t size, size_t *got)
 		s->too_big = true;
 		return 0;
 	}
+	s->chars += count_chars(buf, n);
+	/* Past the object's limit by more than libyaml reads ahead. */
+	if (s->chars - s->object_start > VEER_YAML_MAX_BYTES + READ_AHEAD_MAX) {
+		s->object_too_big = true;
+		return 0;
+	}
 	s->total += n;
 	window_add(s, buf, n);
 	*got = n;
@@ -1250,6 +1290,10 @@ static int parse_failed(struct builder *b)
 		return veer_fail_at(b->err, b->errlen, b->name, 0, 0,
 				    "cannot read: %s",
 				    strerror(b->src->read_errno));
+	if (b->src && b->src->object_too_big)
+		return b_fail(b, &b->object_mark,
+			      "an object larger than the limit of %d bytes",
+			      VEER_YAML_MAX_BYTES);
 	if (b->src && b->src->too_big)
 		return veer_fail_at(
 			b->err, b->errlen, b->name, 0, 0,

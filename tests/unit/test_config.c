@@ -927,6 +927,16 @@ static void test_fifo_writer(void)
 	CU_ASSERT(unlink(path) == 0);
 }
 
+/* 1,024 bytes of 'x'. */
+static const char *big_kb(void)
+{
+	static char kb[1025];
+
+	if (!kb[0])
+		memset(kb, 'x', 1024);
+	return kb;
+}
+
 /* A native file of n services, "s0" .. (each about 200 bytes). */
 static void write_services(FILE *f, unsigned int n)
 {
@@ -999,6 +1009,28 @@ static void test_stream_files(void)
 		 "%s:7002:13: not valid UTF-8 at byte %lld ", path,
 		 (long long)st.st_size - 3);
 	UNIT_CHECK(!strncmp(err, want, strlen(want)), "UTF-8 far in: %s", err);
+	veer_model_free(&m);
+
+	/*
+	 * One scalar of 64 MiB after a valid service: refused as an object
+	 * over the limit while it is read (libyaml would hold all of it).
+	 */
+	f = fopen(path, "w");
+	CU_ASSERT_FATAL(f != NULL);
+	write_services(f, 10);
+	fputs("  - name: \"", f);
+	for (unsigned int i = 0; i < 64 * 1024; i++)
+		fputs(big_kb(), f);
+	fputs("\"\n", f);
+	CU_ASSERT_FATAL(fclose(f) == 0);
+	veer_model_init(&m);
+	CU_ASSERT(veer_load_paths(paths, 1, NULL, &m, NULL, NULL, err,
+				  sizeof(err)) == -1);
+	snprintf(want, sizeof(want), "%s:72:5: ", path);
+	UNIT_CHECK(!strncmp(err, want, strlen(want)) &&
+			   strstr(err, "an object larger than the limit of "
+				       "16777216 bytes"),
+		   "huge scalar: %s", err);
 	veer_model_free(&m);
 	CU_ASSERT(unlink(path) == 0);
 }
