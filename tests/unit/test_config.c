@@ -952,13 +952,46 @@ static void write_services(FILE *f, unsigned int n)
 }
 
 /*
+ * A file of `services` services, then `tail`, then kb KiB of 'x' and a
+ * closing quote: its load fails with "PATH" `at` ... `what`.
+ */
+static void expect_stream_fail(const char *path, unsigned int services,
+			       const char *tail, unsigned int kb,
+			       const char *at, const char *what)
+{
+	char err[ERR_LEN] = "", want[TMP_PATH_MAX + 64];
+	const char *paths[1] = {path};
+	struct veer_model m;
+	unsigned int i;
+	FILE *f = fopen(path, "w");
+
+	CU_ASSERT_FATAL(f != NULL);
+	write_services(f, services);
+	fputs(tail, f);
+	for (i = 0; i < kb; i++)
+		fputs(big_kb(), f);
+	if (kb)
+		fputs("\"\n", f);
+	CU_ASSERT_FATAL(fclose(f) == 0);
+	veer_model_init(&m);
+	CU_ASSERT(veer_load_paths(paths, 1, NULL, &m, NULL, NULL, err,
+				  sizeof(err)) == -1);
+	snprintf(want, sizeof(want), "%s%s", path, at);
+	UNIT_CHECK(!strncmp(err, want, strlen(want)) && strstr(err, what),
+		   "\"%s\" is not at \"%s\" or lacks \"%s\"", err, want, what);
+	CU_ASSERT_EQUAL(m.count, 0);
+	veer_model_free(&m);
+}
+
+/*
  * Files are read from their descriptor one object at a time: one larger
  * than a single object may be loads, and errors far into it still say
  * where they are (the reader keeps only the last bytes read).
  */
 static void test_stream_files(void)
 {
-	char path[TMP_PATH_MAX], err[ERR_LEN] = "", want[TMP_PATH_MAX + 64];
+	static const char tab_tail[] = "  - name: t\n\tvip: 10.0.0.1\n";
+	char path[TMP_PATH_MAX], err[ERR_LEN] = "", what[64];
 	const char *paths[1] = {path};
 	const unsigned int n = 120000; /* about 19 MB */
 	struct veer_model m;
@@ -982,56 +1015,20 @@ static void test_stream_files(void)
 	veer_model_free(&m);
 
 	/* A tab 1,000 services (7,000 lines, 200 KB) in. */
-	f = fopen(path, "w");
-	CU_ASSERT_FATAL(f != NULL);
-	write_services(f, 1000);
-	fputs("  - name: t\n\tvip: 10.0.0.1\n", f);
-	CU_ASSERT_FATAL(fclose(f) == 0);
-	veer_model_init(&m);
-	CU_ASSERT(veer_load_paths(paths, 1, NULL, &m, NULL, NULL, err,
-				  sizeof(err)) == -1);
-	snprintf(want, sizeof(want), "%s:7003:1: ", path);
-	UNIT_CHECK(!strncmp(err, want, strlen(want)) && strstr(err, "tab"),
-		   "tab far in: %s", err);
-	veer_model_free(&m);
-
-	/* Invalid UTF-8 as far in: line, column and byte. */
-	f = fopen(path, "w");
-	CU_ASSERT_FATAL(f != NULL);
-	write_services(f, 1000);
-	fputs("  - name: \"x\xff\"\n", f);
-	CU_ASSERT_FATAL(fclose(f) == 0);
-	veer_model_init(&m);
-	CU_ASSERT(veer_load_paths(paths, 1, NULL, &m, NULL, NULL, err,
-				  sizeof(err)) == -1);
+	expect_stream_fail(path, 1000, tab_tail, 0, ":7003:1: ", "tab");
+	/* Invalid UTF-8 as far in: line, column and byte (the tab's line
+	 * was the first byte after the 1,000 services). */
 	CU_ASSERT_FATAL(stat(path, &st) == 0);
-	snprintf(want, sizeof(want),
-		 "%s:7002:13: not valid UTF-8 at byte %lld ", path,
-		 (long long)st.st_size - 3);
-	UNIT_CHECK(!strncmp(err, want, strlen(want)), "UTF-8 far in: %s", err);
-	veer_model_free(&m);
-
+	snprintf(what, sizeof(what), "not valid UTF-8 at byte %lld ",
+		 (long long)st.st_size - (long long)strlen(tab_tail) + 12);
+	expect_stream_fail(path, 1000, "  - name: \"x\xff\"\n", 0,
+			   ":7002:13: ", what);
 	/*
 	 * One scalar of 64 MiB after a valid service: refused as an object
 	 * over the limit while it is read (libyaml would hold all of it).
 	 */
-	f = fopen(path, "w");
-	CU_ASSERT_FATAL(f != NULL);
-	write_services(f, 10);
-	fputs("  - name: \"", f);
-	for (unsigned int i = 0; i < 64 * 1024; i++)
-		fputs(big_kb(), f);
-	fputs("\"\n", f);
-	CU_ASSERT_FATAL(fclose(f) == 0);
-	veer_model_init(&m);
-	CU_ASSERT(veer_load_paths(paths, 1, NULL, &m, NULL, NULL, err,
-				  sizeof(err)) == -1);
-	snprintf(want, sizeof(want), "%s:72:5: ", path);
-	UNIT_CHECK(!strncmp(err, want, strlen(want)) &&
-			   strstr(err, "an object larger than the limit of "
-				       "16777216 bytes"),
-		   "huge scalar: %s", err);
-	veer_model_free(&m);
+	expect_stream_fail(path, 10, "  - name: \"", 64 * 1024, ":72:5: ",
+			   "an object larger than the limit of 16777216 bytes");
 	CU_ASSERT(unlink(path) == 0);
 }
 
