@@ -3,6 +3,7 @@
  * veer get, veer stats and veer status: what the maps hold, what the
  * services counted, and what is loaded and attached where.
  */
+#include <errno.h>
 #include <limits.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include "cmd.h"
 #include "objstore.h"
 #include "loader.h"
+#include "metrics.h"
 #include "output.h"
 #include "veer_abi.h"
 
@@ -79,6 +81,11 @@ static int run_get(const void *opts, int argc, char **argv)
 	char err[VEER_ERR_LEN];
 	int ret;
 
+	if (o->format == VEER_FORMAT_PROMETHEUS) {
+		fail("-o prometheus is for veer stats; get prints table, json "
+		     "or yaml");
+		return EXIT_USAGE;
+	}
 	if (argc && get_names_kinds(argv[0]))
 		return get_objects(argc, argv, o->ns, o->all_namespaces,
 				   o->format);
@@ -112,6 +119,31 @@ static int run_get(const void *opts, int argc, char **argv)
 	return ret;
 }
 
+/*
+ * The services' counters in the Prometheus text format; the conntrack
+ * fill too when all services are shown (it is the node's, not theirs).
+ */
+static int print_prometheus(const struct veer_maps *maps,
+			    const struct veer_model *view, bool with_ct)
+{
+	struct veer_metrics_snapshot snap;
+	char err[VEER_ERR_LEN];
+	int ret = EXIT_FAILED;
+
+	if (veer_metrics_snapshot_read_model(maps, view, &snap,
+					     with_ct ? VEER_METRICS_READ_CT : 0,
+					     err, sizeof(err))) {
+		fail("%s", err);
+		return EXIT_FAILED;
+	}
+	if (veer_metrics_write(stdout, &snap))
+		fail("cannot write the metrics: %s", strerror(errno));
+	else
+		ret = 0;
+	veer_metrics_snapshot_free(&snap);
+	return ret;
+}
+
 static int run_stats(const void *opts, int argc, char **argv)
 {
 	struct veer_stats(*rows)[VEER_STATS_ROWS_PER_SVC] = NULL;
@@ -128,7 +160,7 @@ static int run_stats(const void *opts, int argc, char **argv)
 	if (ret)
 		return ret;
 	if (o->format == VEER_FORMAT_YAML) {
-		fail("stats are printed as table or json");
+		fail("stats are printed as table, json or prometheus");
 		return EXIT_USAGE;
 	}
 	if (require_root())
@@ -138,6 +170,10 @@ static int run_stats(const void *opts, int argc, char **argv)
 	ret = EXIT_FAILED;
 	if (read_view(o, service, &maps, &view))
 		goto out;
+	if (o->format == VEER_FORMAT_PROMETHEUS) {
+		ret = print_prometheus(&maps, &view, !service && !o->ns);
+		goto out;
+	}
 	qsort(view.services, view.count, sizeof(*view.services),
 	      cmp_service_name);
 	rows = calloc(view.count ? view.count : 1, sizeof(*rows));
@@ -172,6 +208,7 @@ static const char *const view_formats[] = {
 	[VEER_FORMAT_TABLE] = "table",
 	[VEER_FORMAT_JSON] = "json",
 	[VEER_FORMAT_YAML] = "yaml",
+	[VEER_FORMAT_PROMETHEUS] = "prometheus",
 	NULL,
 };
 
@@ -190,7 +227,9 @@ static const struct view_opts view_defaults = {
 
 /* get and stats take the same options; stats refuses -o yaml. */
 static const struct cli_option view_options[] = {
-	OUTPUT_OPTION("how to print them; stats has no yaml"),
+	OUTPUT_OPTION("how to print them: table, json, or prometheus (the "
+		      "text exposition format, for node_exporter's textfile "
+		      "collector); no yaml"),
 	NAMESPACE_OPTION(struct view_opts, ns,
 			 "with SERVICE, the namespace it is looked up in; "
 			 "without, only the hosts of that namespace"),
@@ -199,7 +238,7 @@ static const struct cli_option view_options[] = {
 
 /* get: the view options, and -A for objects. */
 static const struct cli_option get_options[] = {
-	OUTPUT_OPTION("how to print them"),
+	OUTPUT_OPTION("how to print them (table, json or yaml)"),
 	NAMESPACE_OPTION(struct view_opts, ns,
 			 "with SERVICE, the namespace it is looked up in; "
 			 "with KIND, the objects of that namespace (default "
@@ -236,10 +275,13 @@ const struct cli_command get_command = {
 
 const struct cli_command stats_command = {
 	.name = "stats",
-	.args = "[SERVICE] [-n NAMESPACE] [-o table|json]",
+	.args = "[SERVICE] [-n NAMESPACE] [-o table|json|prometheus]",
 	.summary = "show per-subset counters and each subset's share of "
 		   "connections",
-	.details = NAMING,
+	.details = NAMING
+	"  -o prometheus prints the text exposition format 0.0.4 (the\n"
+	"  same as veer metrics serves); with no SERVICE and no -n, the\n"
+	"  conntrack fill too.\n",
 	CLI_OPTIONS(view_options, view_defaults),
 	.run = run_stats,
 };

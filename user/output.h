@@ -10,6 +10,7 @@ enum veer_format {
 	VEER_FORMAT_TABLE,
 	VEER_FORMAT_JSON,
 	VEER_FORMAT_YAML,
+	VEER_FORMAT_PROMETHEUS, /* stats only: metrics.h's exposition */
 };
 
 void veer_print_services(FILE *out, const struct veer_model *model,
