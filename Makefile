@@ -114,8 +114,9 @@ $(BUILD)/user/%.o: user/%.c $(BUILD)/user/%.d | $(BUILD)
 # Only the loader includes the skeletons: a BPF change rebuilds it alone.
 $(BUILD)/user/loader.o: $(SKELS)
 
+# libmicrohttpd serves `veer metrics`; only the command links it.
 $(BUILD)/veer: $(CLI_OBJS) $(LIB_OBJS)
-	$(CC) $(USER_CFLAGS) $^ -o $@ $(LIBS)
+	$(CC) $(USER_CFLAGS) $^ -o $@ $(LIBS) -lmicrohttpd
 
 # Test-only BPF objects, each with its skeleton in build/tests/, never part
 # of veer: the packet tests' socket-path entry (tests/bpf/) and the lab's

@@ -16,7 +16,7 @@
 /* In the order `veer --help` lists them. */
 extern const struct cli_command attach_command, detach_command, apply_command,
 	weight_command, get_command, stats_command, status_command,
-	delete_command;
+	delete_command, metrics_command;
 
 /* -n NAMESPACE, as kubectl has it; help says what it does for CMD. */
 #define NAMESPACE_OPTION(opts_type, ns_field, help_text)                       \
