@@ -298,8 +298,10 @@ fi
 # total * (end - first) / (last - first)], first and last the window's
 # sample times, read back from Prometheus as a range vector; and rate is
 # increase / W.
-at=$(date +%s)
-window=$((at - prom_start_s + 5))
+# Now to the millisecond: whole seconds, cut down, could fall before the
+# scrape that saw the last burst.
+at=$(date +%s.%3N)
+window=$((${at%.*} - prom_start_s + 5))
 web='veer_new_connections_total{service="web",subset="v1"}'
 read -r t_first v_first t_last <<<"$(lab_exec "$NS_NODE" curl -sfG -m 5 \
 	--data-urlencode "query=${web}[${window}s]" --data-urlencode "time=$at" \
