@@ -9,7 +9,9 @@
 # must be exactly what the clients counted per backend; at the end
 # increase() over the whole run must lie between the exact count and the
 # most its extrapolation can add. The exposition passes `promtool check
-# metrics`, has one HELP and TYPE per family, labels as documented; 404
+# metrics`, has one HELP and TYPE per family, labels as documented (an
+# Istio host with a header rule beside the native services: host,
+# namespace and rule labels, there and through Prometheus); 404
 # and 405 for other paths and methods, IPv6 listen, bad and busy
 # addresses refused in one line, SIGTERM and SIGINT end it with exit 0.
 set -euo pipefail
@@ -27,6 +29,15 @@ lab_init jq curl prometheus promtool timeout
 lab_up_variant
 lab_start_backends
 lab_veer_up 80
+# An Istio host beside web and web6, with a header rule (no traffic): its
+# series carry host and namespace, and a rule label.
+EX=$LAB_ROOT/examples/customers
+CUSTOMERS=customers.default.svc.cluster.local
+veer apply -f "$EX/service.yaml" -f "$EX/destinationrule.yaml" \
+	-f "$EX/vs-debug.yaml" >"$LAB_TMP/apply-customers.log" 2>&1 || {
+	cat "$LAB_TMP/apply-customers.log" >&2
+	lab_die "veer apply of examples/customers failed"
+}
 
 # ---- veer stats -o prometheus ----------------------------------------------
 
@@ -88,6 +99,16 @@ want_series "$stats" 'veer_new_connections_total{service="web",subset="v1"}' 0
 want_series "$stats" 'veer_new_connections_total{service="web"}' 0
 want_series "$stats" 'veer_packets_total{service="web",subset="v2",direction="reverse"}' 0
 want_series "$stats" 'veer_conntrack_entries{table="established"}' 0
+C="service=\"$CUSTOMERS:80\",host=\"$CUSTOMERS\",namespace=\"default\""
+want_series "$stats" "veer_subset_weight{$C,subset=\"v1\"}" 100
+want_series "$stats" "veer_subset_weight{$C,subset=\"v2\"}" 0
+want_series "$stats" "veer_http_rule_requests_total{$C,rule=\"0\"}" 0
+want_series "$stats" "veer_service_info{service=\"$CUSTOMERS:80/ipv6\",host=\"$CUSTOMERS\",namespace=\"default\",address=\"[fd00:96::20]:80\"}" 1
+if grep -q 'rule="1"' "$stats"; then
+	t_fail "stats -o prometheus: a rule=\"1\" series, but $CUSTOMERS has one rule"
+else
+	t_pass "stats -o prometheus: no rule=\"1\" series ($CUSTOMERS has one rule)"
+fi
 # One service named: its series only, no conntrack (the node's).
 veer stats web -o prometheus >"$LAB_TMP/stats-web.prom" 2>&1 || true
 if grep -q 'service="web6"' "$LAB_TMP/stats-web.prom" ||
@@ -324,7 +345,8 @@ fi
 checks=('veer_subset_weight{service="web",subset="v1"} 80'
 	'veer_subset_weight{service="web",subset="v2"} 20'
 	'veer_subset_backends{service="web",subset="v1"} 1'
-	'veer_conntrack_entries_limit{table="established"} _')
+	'veer_conntrack_entries_limit{table="established"} _'
+	"count(veer_http_rule_requests_total{host=\"$CUSTOMERS\",namespace=\"default\",rule=\"0\"}) 2")
 # cgroup mode rewrites connect() and translates no packet.
 [[ $LAB_MODE == cgroup ]] ||
 	checks+=('veer_packets_total{service="web",subset="v1",direction="forward"} _'
