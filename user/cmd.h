@@ -49,9 +49,6 @@ int read_model(const struct veer_maps *maps, struct veer_model *model);
 int read_model_named(const struct veer_maps *maps, struct veer_model *model,
 		     const char *arg, const char *ns);
 
-/* The namespace of a Kubernetes-style host, or NULL. */
-const char *host_namespace(const char *host, char *buf, size_t len);
-
 /*
  * Copies into *out every entry `arg` names, sorted by name. A short name
  * found in several namespaces is refused: the user picks one with -n.

@@ -67,23 +67,6 @@ int read_model(const struct veer_maps *maps, struct veer_model *model)
 
 /* ---- naming services --------------------------------------------------- */
 
-#define KUBE_DOMAIN ".svc.cluster.local"
-
-/* The namespace of a Kubernetes-style host, or NULL. */
-const char *host_namespace(const char *host, char *buf, size_t len)
-{
-	const char *dot = strchr(host, '.'), *end;
-	size_t hl = strlen(host), dl = strlen(KUBE_DOMAIN);
-
-	if (!dot || hl <= dl || strcmp(host + hl - dl, KUBE_DOMAIN))
-		return NULL;
-	end = host + hl - dl;
-	if (end <= dot + 1 || memchr(dot + 1, '.', (size_t)(end - dot - 1)))
-		return NULL;
-	snprintf(buf, len, "%.*s", (int)(end - dot - 1), dot + 1);
-	return buf;
-}
-
 /*
  * Does `arg` name this entry? Its exact name; its host; or, as Istio and
  * kubectl resolve them, "name" (in namespace ns, or any namespace when ns
@@ -97,18 +80,18 @@ static bool names_entry(const struct veer_service_model *svc, const char *arg,
 
 	if (!strcmp(svc->name, arg) || (host && !strcmp(host, arg)))
 		return !ns || !host ||
-		       ((hns = host_namespace(host, buf, sizeof(buf))) &&
+		       ((hns = veer_host_namespace(host, buf, sizeof(buf))) &&
 			!strcmp(hns, ns)) ||
 		       !strcmp(svc->name, arg);
-	if (!host || !(hns = host_namespace(host, buf, sizeof(buf))))
+	if (!host || !(hns = veer_host_namespace(host, buf, sizeof(buf))))
 		return false;
 	if (strchr(arg, '.')) {
-		snprintf(want, sizeof(want), "%s" KUBE_DOMAIN, arg);
+		snprintf(want, sizeof(want), "%s" VEER_KUBE_DOMAIN, arg);
 		return !strcmp(host, want);
 	}
 	if (ns && strcmp(hns, ns))
 		return false;
-	snprintf(want, sizeof(want), "%s.%s" KUBE_DOMAIN, arg, hns);
+	snprintf(want, sizeof(want), "%s.%s" VEER_KUBE_DOMAIN, arg, hns);
 	return !strcmp(host, want);
 }
 
@@ -137,8 +120,9 @@ int select_services(const struct veer_model *all, const char *arg,
 		if (!first_host)
 			first_host = svc->host;
 		else if (strcmp(first_host, svc->host) &&
-			 host_namespace(svc->host, buf, sizeof(buf)) &&
-			 host_namespace(first_host, other, sizeof(other)) &&
+			 veer_host_namespace(svc->host, buf, sizeof(buf)) &&
+			 veer_host_namespace(first_host, other,
+					     sizeof(other)) &&
 			 strcmp(buf, other)) {
 			fail("'%s' is ambiguous: %s and %s; add -n NAMESPACE",
 			     arg, first_host, svc->host);

@@ -59,7 +59,8 @@ static int read_view(const struct view_opts *o, const char *service,
 		return 0;
 	}
 	for (i = 0; i < all.count; i++) {
-		hns = host_namespace(all.services[i].host, buf, sizeof(buf));
+		hns = veer_host_namespace(all.services[i].host, buf,
+					  sizeof(buf));
 		if (hns && !strcmp(hns, o->ns) &&
 		    veer_model_copy_service(view, &all.services[i])) {
 			fail("out of memory");

@@ -207,25 +207,6 @@ const struct veer_metric_desc *veer_metric_find(const char *name)
 	return NULL;
 }
 
-#define KUBE_DOMAIN ".svc.cluster.local"
-
-const char *veer_metrics_host_namespace(const char *host, char *buf, size_t len)
-{
-	const char *dot = strchr(host, '.'), *end;
-	size_t hl = strlen(host), dl = strlen(KUBE_DOMAIN);
-
-	if (!len)
-		return buf;
-	buf[0] = '\0';
-	if (!dot || hl <= dl || strcmp(host + hl - dl, KUBE_DOMAIN))
-		return buf;
-	end = host + hl - dl;
-	if (end <= dot + 1 || memchr(dot + 1, '.', (size_t)(end - dot - 1)))
-		return buf;
-	snprintf(buf, len, "%.*s", (int)(end - dot - 1), dot + 1);
-	return buf;
-}
-
 /* ---- snapshots ---------------------------------------------------------- */
 
 void veer_metrics_snapshot_init(struct veer_metrics_snapshot *snap)
@@ -252,7 +233,7 @@ static void fill_service(struct veer_metrics_service *out,
 
 	snprintf(out->name, sizeof(out->name), "%s", svc->name);
 	snprintf(out->host, sizeof(out->host), "%s", svc->host);
-	veer_metrics_host_namespace(svc->host, out->ns, sizeof(out->ns));
+	veer_host_namespace(svc->host, out->ns, sizeof(out->ns));
 	out->key = svc->key;
 	out->id = svc->id;
 	out->generation = svc->generation;

@@ -159,13 +159,6 @@ uint64_t veer_metric_http_value(const struct veer_metric_desc *m,
 /* The table entry of that name (the first, for a family of parts). */
 const struct veer_metric_desc *veer_metric_find(const char *name);
 
-/*
- * The namespace of a Kubernetes host NAME.NS.svc.cluster.local into buf;
- * "" for any other host. Returns buf.
- */
-const char *veer_metrics_host_namespace(const char *host, char *buf,
-					size_t len);
-
 /* A label value escaped as the text format wants (\\, \", \n). */
 void veer_metrics_label_value(FILE *out, const char *value);
 

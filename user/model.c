@@ -23,6 +23,22 @@
 /* Room for a quoted name: every byte may become "\xNN", plus "...". */
 #define QUOTE_BUF_MAX (QUOTED_NAME_MAX * 4 + 8)
 
+const char *veer_host_namespace(const char *host, char *buf, size_t len)
+{
+	const char *dot = strchr(host, '.'), *end;
+	size_t hl = strlen(host), dl = strlen(VEER_KUBE_DOMAIN);
+
+	if (len)
+		buf[0] = '\0';
+	if (!dot || hl <= dl || strcmp(host + hl - dl, VEER_KUBE_DOMAIN))
+		return NULL;
+	end = host + hl - dl;
+	if (end <= dot + 1 || memchr(dot + 1, '.', (size_t)(end - dot - 1)))
+		return NULL;
+	snprintf(buf, len, "%.*s", (int)(end - dot - 1), dot + 1);
+	return buf;
+}
+
 void veer_model_init(struct veer_model *model)
 {
 	memset(model, 0, sizeof(*model));

@@ -87,6 +87,13 @@ struct veer_model {
 	size_t stale_count;
 };
 
+/* Kubernetes hosts: NAME.NAMESPACE plus this. */
+#define VEER_KUBE_DOMAIN ".svc.cluster.local"
+
+/* The NAMESPACE of a host NAME.NAMESPACE.svc.cluster.local into buf, or
+ * NULL (buf "") for any other host. */
+const char *veer_host_namespace(const char *host, char *buf, size_t len);
+
 void veer_model_init(struct veer_model *model);
 void veer_model_free(struct veer_model *model);
 /* Frees what one service owns (backends, rules); the slot stays. */

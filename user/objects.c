@@ -11,7 +11,6 @@
 
 #define ISTIO_GROUP ".networking.istio.io"
 /* Where a Kubernetes short name lives: NAME.NAMESPACE + this. */
-#define CLUSTER_SUFFIX ".svc.cluster.local"
 
 struct kind_names {
 	const char *kind;
@@ -185,7 +184,7 @@ static int add_host(struct veer_objset *hosts, const char *host, size_t len,
 	if (memchr(host, '.', len))
 		snprintf(key.name, sizeof(key.name), "%.*s", (int)len, host);
 	else
-		snprintf(key.name, sizeof(key.name), "%.*s.%s" CLUSTER_SUFFIX,
+		snprintf(key.name, sizeof(key.name), "%.*s.%s" VEER_KUBE_DOMAIN,
 			 (int)len, host, ns);
 	for (i = 0; key.name[i]; i++)
 		if (key.name[i] >= 'A' && key.name[i] <= 'Z')
