@@ -21,7 +21,7 @@ set -euo pipefail
 PKGS=(
 	make gcc clang llvm libclang-rt-dev # build; libFuzzer runtime
 	libbpf-dev libelf-dev zlib1g-dev libyaml-dev libcunit1-dev # libraries
-	iproute2 util-linux procps ethtool jq coreutils curl # tests and demo
+	iproute2 util-linux procps ethtool jq coreutils curl tcpdump # tests and demo
 	"$@"                                            # the caller's extras
 )
 
