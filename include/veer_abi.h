@@ -344,7 +344,13 @@ struct veer_ct_entry {
 	__u32 svc_id;
 	__u64 created_ns; /* bpf_ktime_get_ns() at the SYN */
 	__u64 closed_ns; /* when the pair entered veer_ct_closing */
-	/* Sequence number of each side's FIN, to recognise the last ACK. */
+	/*
+	 * Sequence number of each side's FIN, to recognise the last ACK.
+	 * While an L4 pair is half-open, fin_seq_forward of its forward
+	 * entry holds the acknowledgement number of the backend's last
+	 * stale ACK (an older connection's state of the tuple answering the
+	 * SYN), the sequence number of the client's RST to it; 0: none.
+	 */
 	__u32 fin_seq_forward;
 	__u32 fin_seq_reverse;
 	/*

@@ -22,7 +22,7 @@ PKGS=(
 	make gcc clang llvm libclang-rt-dev # build; libFuzzer runtime
 	libbpf-dev libelf-dev zlib1g-dev libyaml-dev libcunit1-dev # libraries
 	libmicrohttpd-dev                                # veer metrics
-	iproute2 util-linux procps ethtool jq coreutils curl # tests and demo
+	iproute2 util-linux procps ethtool jq coreutils curl tcpdump # tests and demo
 	prometheus # test_metrics: a real scraper, and promtool
 	"$@"                                            # the caller's extras
 )

@@ -427,6 +427,15 @@ veer_ct_half_open(const struct veer_pkt *pkt, struct veer_ct_entry *ct,
 	int judged;
 
 	if (pkt->tcp_flags & TCP_FLAG_RST) {
+		/*
+		 * The client's answer to a stale ACK (below): an RST at that
+		 * ACK's number, for the backend's older state of the tuple.
+		 * It ends that state there and nothing here: the client
+		 * retransmits its SYN, which the backend now accepts.
+		 */
+		if (dir == VEER_CT_DIR_FORWARD && ct->fin_seq_forward &&
+		    pkt->seq == ct->fin_seq_forward)
+			return 0;
 		judged = veer_seq_judge(ct, pkt->seq);
 		/*
 		 * A backend refusing the SYN acknowledges the client's ISN;
@@ -483,6 +492,25 @@ veer_ct_half_open(const struct veer_pkt *pkt, struct veer_ct_entry *ct,
 		if (!veer_ct_move_pair(VEER_CT_HALF_OPEN, VEER_CT_ESTABLISHED,
 				       self, ct, sib, v, 0, 0))
 			veer_ct_count(v, ct_established);
+		return 0;
+	}
+	if ((pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_ACK &&
+	    !(ct->flags & VEER_CT_F_SYNACK) &&
+	    pkt->ack_seq != ct->syn_seq + 1) {
+		/*
+		 * A stale ACK: the backend still holds the tuple for an
+		 * older connection (TIME_WAIT refusing the SYN, or a
+		 * LAST_ACK or established socket's challenge ACK), e.g. the
+		 * same client port's connection to another VIP on this
+		 * backend. The client in SYN-SENT answers it with an RST at
+		 * the ACK's number (RFC 9293 3.10.7.3), which must reach the
+		 * backend: the forward entry remembers that number. The
+		 * ACK's sequence number is the old connection's, not this
+		 * one's: it is not tracked.
+		 */
+		other = veer_ct_lookup(VEER_CT_HALF_OPEN, sib);
+		if (other)
+			other->fin_seq_forward = pkt->ack_seq;
 		return 0;
 	}
 	if ((pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) ==

@@ -146,6 +146,57 @@ http_burst_to() {
 		--timeout-ms 5000 "$@" >"$out" 2>"$out.err" || true
 }
 
+# Diagnostics for a failed burst (CI saw one connection of 1,000 reset,
+# rarely, in xdp mode, and it never reproduced in the lab): every RST
+# segment in the namespace the load comes from and in both backends' is
+# captured (tcpdump, if installed: scripts/install-deps.sh does), and a
+# failed burst prints them with the TCP counters of those namespaces,
+# their TIME_WAIT sockets, veer's conntrack counters and the node's
+# interface drops, so that the next failure says where the RST came from.
+LOAD_NS=$NS_CLIENT
+[[ $LAB_MODE == cgroup ]] && LOAD_NS=$NS_NODE
+DIAG_NS=("$LOAD_NS" "$NS_V1" "$NS_V2")
+# TCP RST: the flags byte of IPv4 TCP, or of IPv6 TCP without extension
+# headers (tcp[] is IPv4 only).
+RST_FILTER='(tcp[tcpflags] & tcp-rst != 0) or (ip6 and ip6[6] == 6 and ip6[53] & 4 != 0)'
+if command -v tcpdump >/dev/null; then
+	for ns in "${DIAG_NS[@]}"; do
+		dev=$LEAF_DEV
+		[[ $ns == "$NS_NODE" ]] && dev=any
+		# -Z root: the capture file is in the lab's private directory.
+		nsenter --net="/run/netns/$ns" -- tcpdump -Z root --immediate-mode -i "$dev" \
+			-nn -s 128 -U -w "$LAB_TMP/rst-$ns.pcap" "$RST_FILTER" \
+			>"$LAB_TMP/rst-$ns.log" 2>&1 &
+		LAB_PIDS+=("$!")
+		wait_until 5000 test -s "$LAB_TMP/rst-$ns.pcap" ||
+			lab_log "objects: no RST capture in $ns: $(oneline "$LAB_TMP/rst-$ns.log")"
+	done
+fi
+
+# burst_diag: what a failed burst's report carries (stderr).
+burst_diag() {
+	local ns dev
+	{
+		for ns in "${DIAG_NS[@]}"; do
+			echo "diag $ns: $(lab_exec "$ns" nstat -asz 2>/dev/null | awk '
+				$1 ~ /^Tcp(OutRsts|EstabResets|AttemptFails|Ext(PAWS|TW|TCPACKSkipped|TCPChallengeACK|TCPSynRetrans|Listen|TCPAbort|TCPTimeouts))/ &&
+				$2 > 0 { printf "%s %s ", $1, $2 }')"
+			echo "diag $ns: TIME_WAIT sockets: $(lab_exec "$ns" ss -Htan state time-wait | wc -l)"
+			if [[ -s $LAB_TMP/rst-$ns.pcap ]]; then
+				echo "diag $ns: RST segments (last 20):"
+				tcpdump -r "$LAB_TMP/rst-$ns.pcap" -nn -tt 2>/dev/null | tail -n 20
+			fi
+		done
+		echo "diag veer stats:"
+		veer stats 2>&1 | sed -n '/HANDSHAKES/,/^$/p'
+		for dev in "$NODE_DEV" "$NODE_DEV_V1" "$NODE_DEV_V2"; do
+			echo "diag node $dev: $(ip -n "$NS_NODE" -s -j link show dev "$dev" 2>/dev/null |
+				jq -r '.[0].stats64 | "rx dropped \(.rx.dropped), tx dropped \(.tx.dropped)"' 2>/dev/null) $(lab_exec "$NS_NODE" ethtool -S "$dev" 2>/dev/null |
+				awk '/drop|err|full/ && $NF > 0 { printf "%s %s ", $1, $NF }')"
+		done
+	} >&2
+}
+
 BURSTS=0
 # t_burst DESC ADDR PORT N V1_WEIGHT [ARGS...]: N new connections
 # (veer-httpclient ARGS) to ADDR:PORT split as the weights say (exact for
@@ -167,6 +218,7 @@ t_burst() {
 		t_pass "$desc: $w1/$((100 - w1)) over $n connections to $addr:$port: $SPLIT_DESC"
 	else
 		t_fail "$desc: $w1/$((100 - w1)) over $n connections to $addr:$port: $SPLIT_DESC"
+		burst_diag
 	fi
 }
 

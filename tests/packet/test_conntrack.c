@@ -435,6 +435,111 @@ static void test_backend_tuple_reuse(void)
 	}
 }
 
+/*
+ * The backend still holds the shared tuple from the client port's older
+ * connection to another VIP (TIME_WAIT when the server closed first; a
+ * LAST_ACK or live socket answers alike). Its TCP refuses the new SYN
+ * with a bare ACK of the old stream; the client in SYN-SENT answers with
+ * an RST at that ACK's number (RFC 9293 3.10.7.3), which must reach the
+ * backend to end the old state, or the connection hangs until TIME_WAIT
+ * runs out. That RST changes nothing here; the pair stays half-open,
+ * the client's retransmitted SYN opens it, and the stale ACK's sequence
+ * number (the old stream's) is not taken for the backend's. Round 0: veer
+ * has no state of the older connection (a reboot emptied its tables, or
+ * its grace period ran out); round 1: its pair is still closing.
+ */
+static void test_backend_stale_ack(void)
+{
+	struct subset_spec same_backend[] = {
+		{"v1", 100, {"10.10.2.2:8080"}},
+	};
+	struct flow first = {AF_INET, "10.10.1.46", "10.96.0.10", 47500, 80};
+	struct flow second = {AF_INET, "10.10.1.46", "10.96.0.61", 47500, 80};
+	struct flow back = {AF_INET, "10.10.1.46", "10.10.2.2", 47500, 8080};
+	/* The old stream's numbers: far from the new connection's. */
+	const uint32_t old_backend_nxt = 0x40005000U,
+		       old_client_nxt = 0x80000000U;
+	struct veer_stats before, after;
+	struct veer_ct_entry fe, re;
+	struct pkt_view syn1, syn2, out;
+	uint32_t isn;
+	int round;
+
+	CU_ASSERT_EQUAL_FATAL(set_web(100, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(
+		configure("twin", "10.96.0.61", 80, same_backend, 1), 0);
+	for (round = 0; round < 2; round++) {
+		isn = 7000 + 100 * (uint32_t)round;
+		if (round == 1) {
+			/* The first connection closes through veer, the
+			 * backend first (it keeps TIME_WAIT). */
+			CU_ASSERT_EQUAL_FATAL(
+				handshake(&first, 300, 400, &syn1), 0);
+			CU_ASSERT_EQUAL(send_pkt(&back, true, F_FIN | F_ACK,
+						 401, 301, NULL, &out),
+					TC_OK);
+			CU_ASSERT_EQUAL(send_pkt(&first, false, F_FIN | F_ACK,
+						 301, 402, NULL, &out),
+					TC_OK);
+			CU_ASSERT_EQUAL(send_pkt(&back, true, F_ACK, 402, 302,
+						 NULL, &out),
+					TC_OK);
+			CU_ASSERT_TRUE(ct_pair_in(CT_CLOSING, &first, &syn1,
+						  &fe, &re));
+		}
+		before = stats_sum("twin");
+		CU_ASSERT_EQUAL_FATAL(
+			send_pkt(&second, false, F_SYN, isn, 0, NULL, &syn2),
+			TC_OK);
+		CU_ASSERT_TRUE(addr_is(&syn2.daddr, AF_INET, "10.10.2.2"));
+		/* The backend's stale ACK reaches the client from the VIP. */
+		CU_ASSERT_EQUAL(send_pkt(&back, true, F_ACK, old_backend_nxt,
+					 old_client_nxt, NULL, &out),
+				TC_OK);
+		CU_ASSERT_TRUE(addr_is(&out.saddr, AF_INET, "10.96.0.61"));
+		/* The client's RST at its number reaches the backend. */
+		CU_ASSERT_EQUAL(send_pkt(&second, false, F_RST, old_client_nxt,
+					 0, NULL, &out),
+				TC_OK);
+		CU_ASSERT_TRUE(addr_is(&out.daddr, AF_INET, "10.10.2.2"));
+		/* Any other far RST is still dropped. */
+		CU_ASSERT_EQUAL(send_pkt(&second, false, F_RST,
+					 old_client_nxt + 1, 0, NULL, NULL),
+				TC_SHOT);
+		CU_ASSERT_TRUE(
+			ct_pair_in(CT_HALF_OPEN, &second, &syn2, &fe, &re));
+		/* The retransmitted SYN opens the connection. */
+		CU_ASSERT_EQUAL(
+			send_pkt(&second, false, F_SYN, isn, 0, NULL, &out),
+			TC_OK);
+		CU_ASSERT_TRUE(addr_is(&out.daddr, AF_INET, "10.10.2.2"));
+		CU_ASSERT_EQUAL(send_pkt(&back, true, F_SYN | F_ACK, 5000,
+					 isn + 1, NULL, &out),
+				TC_OK);
+		CU_ASSERT_TRUE(addr_is(&out.saddr, AF_INET, "10.96.0.61"));
+		CU_ASSERT_EQUAL(send_pkt(&second, false, F_ACK, isn + 1, 5001,
+					 NULL, &out),
+				TC_OK);
+		CU_ASSERT_TRUE_FATAL(
+			ct_pair_in(CT_ESTABLISHED, &second, &syn2, &fe, &re));
+		/* The backend's stream is tracked from its SYN-ACK. */
+		CU_ASSERT_EQUAL(re.seq_next, 5001);
+		after = stats_sum("twin");
+		CU_ASSERT_EQUAL(after.rst_invalid - before.rst_invalid, 1);
+		CU_ASSERT_EQUAL(after.ct_aborted - before.ct_aborted, 0);
+		CU_ASSERT_EQUAL(after.ct_established - before.ct_established,
+				1);
+		/* Its exact RST closes the pair. */
+		CU_ASSERT_EQUAL(
+			send_pkt(&back, true, F_RST, 5001, 0, NULL, &out),
+			TC_OK);
+		CU_ASSERT_TRUE(
+			ct_pair_in(CT_CLOSING, &second, &syn2, &fe, &re));
+		after = stats_sum("twin");
+		CU_ASSERT_EQUAL(after.ct_closed - before.ct_closed, 1);
+	}
+}
+
 /* Removes one entry of a pair from the established table (an eviction). */
 static void evict(const struct flow *f, const struct pkt_view *syn,
 		  bool forward, bool reverse)
@@ -625,6 +730,10 @@ int add_conntrack_tests(CU_pSuite suite)
 	       !CU_add_test(suite,
 			    "conntrack: a client port reused to another VIP",
 			    test_backend_tuple_reuse) ||
+	       !CU_add_test(suite,
+			    "conntrack: the backend's stale ACK of a shared "
+			    "tuple",
+			    test_backend_stale_ack) ||
 	       !CU_add_test(suite,
 			    "conntrack: a backend's segment whose entry was "
 			    "evicted",
