@@ -22,6 +22,7 @@
 #define RECORD_PREFIX "--- # "
 #define NO_NAMESPACE "-"
 #define OBJECTS_DIR "objects"
+#define INDEX_DIR "index"
 #define TRANSACTION_FILE "transaction"
 #define TMP_SUFFIX ".tmp"
 #define OBJECT_SUFFIX ".yaml"
@@ -173,6 +174,18 @@ static unsigned long crc_of(const char *buf, size_t len)
 	return crc;
 }
 
+/* The '\n's of buf[0..len). */
+static size_t count_lines(const char *buf, size_t len)
+{
+	const char *end = buf + len, *nl;
+	size_t n = 0;
+
+	for (; buf < end && (nl = memchr(buf, '\n', (size_t)(end - buf)));
+	     buf = nl + 1)
+		n++;
+	return n;
+}
+
 /* A record line's token: no blanks or control characters, fits its field. */
 static bool token_ok(const char *s, size_t max)
 {
@@ -195,15 +208,67 @@ static bool key_ok(const struct veer_object_key *k)
 }
 
 /*
+ * The next blank-separated token of a record line into buf (size max):
+ * false when there is none or it does not fit.
+ */
+static bool record_token(const char **p, const char *end, char *buf, size_t max)
+{
+	const char *start = *p;
+	size_t n;
+
+	while (*p < end && **p != ' ')
+		(*p)++;
+	n = (size_t)(*p - start);
+	if (n == 0 || n >= max)
+		return false;
+	memcpy(buf, start, n);
+	buf[n] = '\0';
+	if (*p < end)
+		(*p)++; /* the blank */
+	return true;
+}
+
+/*
+ * "--- # KIND NS NAME LENGTH" (line without its '\n') into key and *len:
+ * what sscanf("--- # %s %s %s %llu") took, one blank between fields and
+ * the length in decimal digits, without sscanf's cost per record.
+ */
+static bool parse_record_line(const char *l, size_t line_len,
+			      struct veer_object_key *key,
+			      unsigned long long *len)
+{
+	const char *p = l + strlen(RECORD_PREFIX), *end = l + line_len;
+	char ns[VEER_OBJ_NS_MAX];
+	unsigned long long v = 0;
+	size_t digits = 0;
+
+	memset(key, 0, sizeof(*key));
+	if (!record_token(&p, end, key->kind, sizeof(key->kind)) ||
+	    !record_token(&p, end, ns, sizeof(ns)) ||
+	    !record_token(&p, end, key->name, sizeof(key->name)))
+		return false;
+	for (; p < end && *p >= '0' && *p <= '9' && digits < 19; p++, digits++)
+		v = v * 10 + (unsigned long long)(*p - '0');
+	if (!digits || p != end)
+		return false;
+	if (strcmp(ns, NO_NAMESPACE))
+		memcpy(key->ns, ns, strlen(ns) + 1);
+	*len = v;
+	return true;
+}
+
+/*
  * Parses a store file (header, summary, records) into *set. Deletions
- * (records of length 0) only when allow_deletes (a transaction).
+ * (records of length 0) only when allow_deletes (a transaction). With
+ * `only`, every record is checked but only that object is put in set
+ * (one object read without copying its shard).
  */
 static int parse_records(struct veer_objset *set, const char *path,
 			 const char *buf, size_t len, bool allow_deletes,
-			 char *err, size_t errlen)
+			 const struct veer_object_key *only, char *err,
+			 size_t errlen)
 {
-	char line[LINE_MAX_LEN], kind[LINE_MAX_LEN], ns[LINE_MAX_LEN],
-		name[LINE_MAX_LEN];
+	char line[LINE_MAX_LEN];
 	unsigned long long objects, bytes, obj_len;
 	unsigned long want_crc, crc;
 	size_t pos = 0, line_len, line_no = 2, count = 0;
@@ -260,31 +325,23 @@ static int parse_records(struct veer_objset *set, const char *path,
 		    line_len < strlen(RECORD_PREFIX) ||
 		    memcmp(l, RECORD_PREFIX, strlen(RECORD_PREFIX)))
 			goto damaged;
-		memcpy(line, l, line_len);
-		line[line_len] = '\0';
-		if (sscanf(line, "--- # %s %s %s %llu%n", kind, ns, name,
-			   &obj_len, &n) != 4 ||
-		    (size_t)n != line_len || strlen(kind) >= VEER_KIND_MAX ||
-		    strlen(ns) >= VEER_OBJ_NS_MAX ||
-		    strlen(name) >= VEER_OBJ_NAME_MAX ||
+		if (!parse_record_line(l, line_len, &key, &obj_len) ||
 		    obj_len > VEER_OBJECT_MAX_BYTES || obj_len > len - pos ||
 		    (obj_len == 0 && !allow_deletes) ||
-		    (obj_len && buf[pos + obj_len - 1] != '\n'))
+		    (obj_len && buf[pos + obj_len - 1] != '\n') ||
+		    !key_ok(&key))
 			goto damaged;
-		memset(&key, 0, sizeof(key));
-		snprintf(key.kind, sizeof(key.kind), "%s", kind);
-		snprintf(key.ns, sizeof(key.ns), "%s",
-			 strcmp(ns, NO_NAMESPACE) ? ns : "");
-		snprintf(key.name, sizeof(key.name), "%s", name);
-		if (!key_ok(&key) || veer_objset_find(set, &key))
-			goto damaged;
-		if (veer_objset_put(set, &key, buf + pos, (size_t)obj_len, NULL,
-				    NULL))
-			return veer_fail_at(err, errlen, path, 0, 0,
-					    "out of memory");
+		if (!only || !memcmp(&key, only, sizeof(key))) {
+			if (veer_objset_find(set, &key))
+				goto damaged;
+			if (veer_objset_put(set, &key, buf + pos,
+					    (size_t)obj_len, NULL, NULL))
+				return veer_fail_at(err, errlen, path, 0, 0,
+						    "out of memory");
+		}
 		count++;
-		for (; obj_len; obj_len--)
-			line_no += buf[pos++] == '\n';
+		line_no += count_lines(buf + pos, (size_t)obj_len);
+		pos += (size_t)obj_len;
 	}
 	if (count != objects)
 		return veer_fail_at(err, errlen, path, 0, 0,
@@ -303,7 +360,8 @@ damaged:
 
 /* Reads one store file into *set: 0, 1 when absent, -1 with err. */
 static int read_records(struct veer_objset *set, const char *path,
-			unsigned long long max, bool allow_deletes, char *err,
+			unsigned long long max, bool allow_deletes,
+			const struct veer_object_key *only, char *err,
 			size_t errlen)
 {
 	size_t len = 0;
@@ -313,7 +371,8 @@ static int read_records(struct veer_objset *set, const char *path,
 	ret = read_file(path, max, &buf, &len, err, errlen);
 	if (ret)
 		return ret;
-	ret = parse_records(set, path, buf, len, allow_deletes, err, errlen);
+	ret = parse_records(set, path, buf, len, allow_deletes, only, err,
+			    errlen);
 	free(buf);
 	return ret;
 }
@@ -464,17 +523,28 @@ bool veer_objstore_exists(const struct veer_objstore *st)
 	return stat(path, &stbuf) == 0;
 }
 
+/* The store's two areas: the objects, and the index kept beside them. */
+enum area { AREA_OBJECTS, AREA_INDEX, AREAS };
+
+static const char *const area_dirs[AREAS] = {OBJECTS_DIR, INDEX_DIR};
+
+static enum area area_of(const struct veer_object_key *key)
+{
+	return key->kind[0] == VEER_OBJSTORE_INDEX_MARK ? AREA_INDEX
+							: AREA_OBJECTS;
+}
+
 /*
- * The objects directory, if there, must be a directory of its own: the
+ * An area's directory, if there, must be a directory of its own: the
  * store is trusted, where a symlink in it would lead is not.
  */
-static int objects_dir_ok(const struct veer_objstore *st, char *err,
-			  size_t errlen)
+static int area_dir_ok(const struct veer_objstore *st, enum area area,
+		       char *err, size_t errlen)
 {
 	char path[PATH_MAX];
 	struct stat stbuf;
 
-	snprintf(path, sizeof(path), "%s/" OBJECTS_DIR, st->dir);
+	snprintf(path, sizeof(path), "%s/%s", st->dir, area_dirs[area]);
 	if (lstat(path, &stbuf))
 		return errno == ENOENT ? 0
 				       : veer_fail_at(err, errlen, path, 0, 0,
@@ -495,27 +565,33 @@ unsigned int veer_objstore_shard_of(const struct veer_object_key *key)
 			      VEER_OBJSTORE_SHARDS);
 }
 
-static void shard_path(const struct veer_objstore *st, unsigned int shard,
-		       char *buf, size_t len)
+static void shard_path(const struct veer_objstore *st, enum area area,
+		       unsigned int shard, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/" OBJECTS_DIR "/%02x" OBJECT_SUFFIX, st->dir,
+	snprintf(buf, len, "%s/%s/%02x" OBJECT_SUFFIX, st->dir, area_dirs[area],
 		 shard);
 }
 
-/* One shard's objects into *set: 0 (also when it has none yet) or -1. */
-static int read_shard(const struct veer_objstore *st, unsigned int shard,
+/*
+ * One shard's objects (with `only`, that one object) into *set: 0 (also
+ * when it has none yet) or -1.
+ */
+static int read_shard(const struct veer_objstore *st, enum area area,
+		      unsigned int shard, const struct veer_object_key *only,
 		      struct veer_objset *set, char *err, size_t errlen)
 {
 	char path[PATH_MAX];
 	size_t i = set->count; /* what was there is not this shard's */
 	int ret;
 
-	shard_path(st, shard, path, sizeof(path));
-	ret = read_records(set, path, VEER_SHARD_MAX_BYTES, false, err, errlen);
+	shard_path(st, area, shard, path, sizeof(path));
+	ret = read_records(set, path, VEER_SHARD_MAX_BYTES, false, only, err,
+			   errlen);
 	if (ret < 0)
 		return -1;
 	for (; ret == 0 && i < set->count; i++)
-		if (veer_objstore_shard_of(&set->objects[i].key) != shard)
+		if (veer_objstore_shard_of(&set->objects[i].key) != shard ||
+		    area_of(&set->objects[i].key) != area)
 			return veer_fail_at(err, errlen, path, 0, 0,
 					    "damaged: holds %s/%s, an object "
 					    "of another shard; " RECOVER_HINT,
@@ -562,7 +638,9 @@ int veer_objstore_read(const struct veer_objstore *st,
 	if (!key_ok(key))
 		return 1;
 	veer_objset_init(&shard);
-	ret = read_shard(st, veer_objstore_shard_of(key), &shard, err, errlen);
+	ret = area_dir_ok(st, area_of(key), err, errlen) ||
+	      read_shard(st, area_of(key), veer_objstore_shard_of(key), key,
+			 &shard, err, errlen);
 	o = ret ? NULL : veer_objset_find(&shard, key);
 	if (!ret && !o)
 		ret = 1;
@@ -572,8 +650,8 @@ int veer_objstore_read(const struct veer_objstore *st,
 	return ret;
 }
 
-int veer_objstore_load(const struct veer_objstore *st, struct veer_objset *out,
-		       char *err, size_t errlen)
+static int load_area(const struct veer_objstore *st, enum area area,
+		     struct veer_objset *out, char *err, size_t errlen)
 {
 	char path[PATH_MAX], name[16];
 	struct dirent *de;
@@ -582,9 +660,9 @@ int veer_objstore_load(const struct veer_objstore *st, struct veer_objset *out,
 	int ret = 0, n;
 
 	veer_objset_init(out);
-	if (objects_dir_ok(st, err, errlen))
+	if (area_dir_ok(st, area, err, errlen))
 		return -1;
-	snprintf(path, sizeof(path), "%s/" OBJECTS_DIR, st->dir);
+	snprintf(path, sizeof(path), "%s/%s", st->dir, area_dirs[area]);
 	d = opendir(path);
 	if (!d)
 		return errno == ENOENT ? 0
@@ -604,7 +682,8 @@ int veer_objstore_load(const struct veer_objstore *st, struct veer_objset *out,
 			snprintf(name, sizeof(name), "%02x" OBJECT_SUFFIX,
 				 shard);
 			if (!strcmp(name, de->d_name)) {
-				ret = read_shard(st, shard, out, err, errlen);
+				ret = read_shard(st, area, shard, NULL, out,
+						 err, errlen);
 				continue;
 			}
 		}
@@ -624,6 +703,26 @@ int veer_objstore_load(const struct veer_objstore *st, struct veer_objset *out,
 	return ret ? -1 : 0;
 }
 
+int veer_objstore_load(const struct veer_objstore *st, struct veer_objset *out,
+		       char *err, size_t errlen)
+{
+	return load_area(st, AREA_OBJECTS, out, err, errlen);
+}
+
+int veer_objstore_load_index(const struct veer_objstore *st,
+			     struct veer_objset *out, char *err, size_t errlen)
+{
+	return load_area(st, AREA_INDEX, out, err, errlen);
+}
+
+bool veer_objstore_pending_exists(const struct veer_objstore *st)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/" TRANSACTION_FILE, st->dir);
+	return access(path, F_OK) == 0 || errno != ENOENT;
+}
+
 /* ---- Transactions ---- */
 
 int veer_objstore_prepare(const struct veer_objstore *st,
@@ -641,13 +740,15 @@ int veer_objstore_prepare(const struct veer_objstore *st,
 					    changes->objects[i].key.kind,
 					    changes->objects[i].key.name);
 	/* Refused now, before the maps change, rather than by finish. */
-	if (objects_dir_ok(st, err, errlen))
+	if (area_dir_ok(st, AREA_OBJECTS, err, errlen) ||
+	    area_dir_ok(st, AREA_INDEX, err, errlen))
 		return -1;
 	for (i = 0; i < changes->count; i++) {
+		const struct veer_object_key *key = &changes->objects[i].key;
 		struct stat stbuf;
 
-		shard_path(st, veer_objstore_shard_of(&changes->objects[i].key),
-			   path, sizeof(path));
+		shard_path(st, area_of(key), veer_objstore_shard_of(key), path,
+			   sizeof(path));
 		if (lstat(path, &stbuf) == 0 && !S_ISREG(stbuf.st_mode))
 			return veer_fail_at(err, errlen, path, 0, 0,
 					    "not a file (the store holds only "
@@ -668,8 +769,8 @@ int veer_objstore_pending(const struct veer_objstore *st,
 
 	veer_objset_init(changes);
 	snprintf(path, sizeof(path), "%s/" TRANSACTION_FILE, st->dir);
-	ret = read_records(changes, path, VEER_TRANSACTION_MAX_BYTES, true, err,
-			   errlen);
+	ret = read_records(changes, path, VEER_TRANSACTION_MAX_BYTES, true,
+			   NULL, err, errlen);
 	if (ret)
 		veer_objset_free(changes);
 	return ret;
@@ -680,9 +781,9 @@ int veer_objstore_pending(const struct veer_objstore *st,
  * a temporary file and a rename (the directory is synced once, after
  * every shard: until then the transaction is the record).
  */
-static int finish_shard(const struct veer_objstore *st, unsigned int shard,
-			const struct veer_objset *changes, char *err,
-			size_t errlen)
+static int finish_shard(const struct veer_objstore *st, enum area area,
+			unsigned int shard, const struct veer_objset *changes,
+			char *err, size_t errlen)
 {
 	char path[PATH_MAX];
 	struct veer_objset set;
@@ -690,11 +791,12 @@ static int finish_shard(const struct veer_objstore *st, unsigned int shard,
 	int ret;
 
 	veer_objset_init(&set);
-	ret = read_shard(st, shard, &set, err, errlen);
+	ret = read_shard(st, area, shard, NULL, &set, err, errlen);
 	for (i = 0; !ret && i < changes->count; i++) {
 		const struct veer_object *o = &changes->objects[i];
 
-		if (o->removed || veer_objstore_shard_of(&o->key) != shard)
+		if (o->removed || veer_objstore_shard_of(&o->key) != shard ||
+		    area_of(&o->key) != area)
 			continue;
 		if (!o->len)
 			veer_objset_remove(&set, &o->key);
@@ -703,7 +805,7 @@ static int finish_shard(const struct veer_objstore *st, unsigned int shard,
 			ret = veer_fail_at(err, errlen, NULL, 0, 0,
 					   "out of memory");
 	}
-	shard_path(st, shard, path, sizeof(path));
+	shard_path(st, area, shard, path, sizeof(path));
 	/* Sorted: the same objects are the same bytes. */
 	if (!ret && veer_objset_sort(&set))
 		ret = veer_fail_at(err, errlen, NULL, 0, 0, "out of memory");
@@ -720,35 +822,46 @@ static int finish_shard(const struct veer_objstore *st, unsigned int shard,
 int veer_objstore_finish(const struct veer_objstore *st, char *err,
 			 size_t errlen)
 {
-	bool touched[VEER_OBJSTORE_SHARDS] = {false};
+	bool touched[AREAS][VEER_OBJSTORE_SHARDS] = {{false}}, any[AREAS] = {0};
 	char path[PATH_MAX];
 	struct veer_objset changes;
 	unsigned int shard;
+	enum area area;
 	size_t i;
 	int ret;
 
 	ret = veer_objstore_pending(st, &changes, err, errlen);
 	if (ret)
 		return ret == 1 ? 0 : -1;
-	ret = objects_dir_ok(st, err, errlen);
-	for (i = 0; i < changes.count; i++)
-		touched[veer_objstore_shard_of(&changes.objects[i].key)] = true;
-	for (shard = 0; shard < VEER_OBJSTORE_SHARDS && !ret; shard++) {
-		if (!touched[shard])
-			continue;
-		ret = finish_shard(st, shard, &changes, err, errlen);
-		veer_objstore_test_point("finish");
+	ret = area_dir_ok(st, AREA_OBJECTS, err, errlen) ||
+	      area_dir_ok(st, AREA_INDEX, err, errlen);
+	for (i = 0; i < changes.count; i++) {
+		area = area_of(&changes.objects[i].key);
+		touched[area][veer_objstore_shard_of(&changes.objects[i].key)] =
+			true;
+		any[area] = true;
 	}
+	for (area = 0; area < AREAS && !ret; area++)
+		for (shard = 0; shard < VEER_OBJSTORE_SHARDS && !ret; shard++) {
+			if (!touched[area][shard])
+				continue;
+			ret = finish_shard(st, area, shard, &changes, err,
+					   errlen);
+			veer_objstore_test_point("finish");
+		}
 	veer_objset_free(&changes);
 	if (ret)
 		return -1;
 	/* The shards' renames, durable before the transaction goes. */
-	snprintf(path, sizeof(path), "%s/" OBJECTS_DIR "/00" OBJECT_SUFFIX,
-		 st->dir);
-	if (fsync_parent(path))
-		return veer_fail_at(err, errlen, st->dir, 0, 0,
-				    "cannot sync the object store: %s",
-				    strerror(errno));
+	for (area = 0; area < AREAS; area++) {
+		if (!any[area])
+			continue;
+		shard_path(st, area, 0, path, sizeof(path));
+		if (fsync_parent(path))
+			return veer_fail_at(err, errlen, st->dir, 0, 0,
+					    "cannot sync the object store: %s",
+					    strerror(errno));
+	}
 	snprintf(path, sizeof(path), "%s/" TRANSACTION_FILE, st->dir);
 	if (unlink(path) || fsync_parent(path))
 		return veer_fail_at(err, errlen, path, 0, 0,
