@@ -258,15 +258,44 @@ static bool parse_record_line(const char *l, size_t line_len,
 }
 
 /*
- * Parses a store file (header, summary, records) into *set. Deletions
- * (records of length 0) only when allow_deletes (a transaction). With
- * `only`, every record is checked but only that object is put in set
- * (one object read without copying its shard).
+ * What a parse does with each record: the key, where its line starts and
+ * its text (buf + text, len bytes). 0, 1 when the file is damaged (a
+ * duplicate), -1 when out of memory.
  */
-static int parse_records(struct veer_objset *set, const char *path,
-			 const char *buf, size_t len, bool allow_deletes,
-			 const struct veer_object_key *only, char *err,
-			 size_t errlen)
+struct record_sink {
+	int (*fn)(struct record_sink *sink, const struct veer_object_key *key,
+		  const char *buf, size_t line, size_t text, size_t len);
+};
+
+/* Records into a set; with `only`, that object alone. */
+struct set_sink {
+	struct record_sink sink;
+	struct veer_objset *set;
+	const struct veer_object_key *only;
+};
+
+static int put_record(struct record_sink *sink,
+		      const struct veer_object_key *key, const char *buf,
+		      size_t line, size_t text, size_t len)
+{
+	struct set_sink *s = (struct set_sink *)sink;
+
+	(void)line;
+	if (s->only && memcmp(key, s->only, sizeof(*key)))
+		return 0;
+	if (veer_objset_find(s->set, key))
+		return 1;
+	return veer_objset_put(s->set, key, buf + text, len, NULL, NULL);
+}
+
+/*
+ * Parses a store file (header, summary, records), handing each record to
+ * sink. Deletions (records of length 0) only when allow_deletes (a
+ * transaction). *records_at: where the records start (after the summary).
+ */
+static int parse_file(struct record_sink *sink, const char *path,
+		      const char *buf, size_t len, bool allow_deletes,
+		      size_t *records_at, char *err, size_t errlen)
 {
 	char line[LINE_MAX_LEN];
 	unsigned long long objects, bytes, obj_len;
@@ -312,6 +341,7 @@ static int parse_records(struct veer_objset *set, const char *path,
 			"truncated or damaged: %llu bytes of "
 			"objects expected, %zu found; " RECOVER_HINT,
 			bytes, len - pos);
+	*records_at = pos;
 	crc = crc_of(buf + pos, len - pos);
 	if (crc != want_crc)
 		return veer_fail_at(err, errlen, path, 0, 0,
@@ -319,6 +349,8 @@ static int parse_records(struct veer_objset *set, const char *path,
 				    "0x%08lx; " RECOVER_HINT,
 				    crc, want_crc);
 	while (pos < len) {
+		size_t line_at = pos;
+
 		line_no++;
 		l = next_line(buf, len, &pos, &line_len);
 		if (!l || line_len >= sizeof(line) ||
@@ -331,14 +363,12 @@ static int parse_records(struct veer_objset *set, const char *path,
 		    (obj_len && buf[pos + obj_len - 1] != '\n') ||
 		    !key_ok(&key))
 			goto damaged;
-		if (!only || !memcmp(&key, only, sizeof(key))) {
-			if (veer_objset_find(set, &key))
-				goto damaged;
-			if (veer_objset_put(set, &key, buf + pos,
-					    (size_t)obj_len, NULL, NULL))
-				return veer_fail_at(err, errlen, path, 0, 0,
-						    "out of memory");
-		}
+		n = sink->fn(sink, &key, buf, line_at, pos, (size_t)obj_len);
+		if (n > 0)
+			goto damaged;
+		if (n < 0)
+			return veer_fail_at(err, errlen, path, 0, 0,
+					    "out of memory");
 		count++;
 		line_no += count_lines(buf + pos, (size_t)obj_len);
 		pos += (size_t)obj_len;
@@ -371,8 +401,13 @@ static int read_records(struct veer_objset *set, const char *path,
 	ret = read_file(path, max, &buf, &len, err, errlen);
 	if (ret)
 		return ret;
-	ret = parse_records(set, path, buf, len, allow_deletes, only, err,
-			    errlen);
+	{
+		struct set_sink sink = {{put_record}, set, only};
+		size_t at;
+
+		ret = parse_file(&sink.sink, path, buf, len, allow_deletes, &at,
+				 err, errlen);
+	}
 	free(buf);
 	return ret;
 }
@@ -420,17 +455,17 @@ enum sync_mode {
 	SYNC_ALL, /* the data before the rename, the directory after it */
 };
 
-/* Writes set to path through path.tmp and a rename, made durable. */
-static int write_records(const struct veer_objset *set, const char *path,
-			 enum sync_mode sync, char *err, size_t errlen)
+/*
+ * Writes buf (malloc'd: taken) to path through path.tmp and a rename,
+ * made durable.
+ */
+static int write_buffer(char *buf, size_t len, const char *path,
+			enum sync_mode sync, char *err, size_t errlen)
 {
 	char tmp[PATH_MAX];
-	size_t len = 0;
-	char *buf;
 	int fd, saved;
 
 	snprintf(tmp, sizeof(tmp), "%s" TMP_SUFFIX, path);
-	buf = render(set, &len);
 	if (!buf)
 		return veer_fail_at(err, errlen, path, 0, 0, "out of memory");
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
@@ -463,6 +498,16 @@ static int write_records(const struct veer_objset *set, const char *path,
 				    "cannot sync its directory: %s",
 				    strerror(errno));
 	return 0;
+}
+
+/* Writes set to path through path.tmp and a rename, made durable. */
+static int write_records(const struct veer_objset *set, const char *path,
+			 enum sync_mode sync, char *err, size_t errlen)
+{
+	size_t len = 0;
+	char *buf = render(set, &len);
+
+	return write_buffer(buf, len, path, sync, err, errlen);
 }
 
 /* ---- Layout ---- */
@@ -776,6 +821,177 @@ int veer_objstore_pending(const struct veer_objstore *st,
 	return ret;
 }
 
+static int cmp_keys(const struct veer_object_key *a,
+		    const struct veer_object_key *b)
+{
+	int c = strcmp(a->kind, b->kind);
+
+	if (!c)
+		c = strcmp(a->ns, b->ns);
+	return c ? c : strcmp(a->name, b->name);
+}
+
+static int cmp_object_ptr(const void *pa, const void *pb)
+{
+	const struct veer_object *a = *(const struct veer_object *const *)pa;
+	const struct veer_object *b = *(const struct veer_object *const *)pb;
+
+	return cmp_keys(&a->key, &b->key);
+}
+
+/* A shard's records where they are in its file, in file order. */
+struct span {
+	struct veer_object_key key;
+	size_t start, end; /* its record line .. the end of its text */
+};
+
+struct span_sink {
+	struct record_sink sink;
+	struct span *spans;
+	size_t count, capacity;
+	bool sorted;
+};
+
+static int add_span(struct record_sink *sink, const struct veer_object_key *key,
+		    const char *buf, size_t line, size_t text, size_t len)
+{
+	struct span_sink *s = (struct span_sink *)sink;
+	struct span *grown;
+	int c;
+
+	(void)buf;
+	if (s->count == s->capacity) {
+		s->capacity = s->capacity ? 2 * s->capacity : 64;
+		grown = realloc(s->spans, s->capacity * sizeof(*grown));
+		if (!grown)
+			return -1;
+		s->spans = grown;
+	}
+	if (s->count) {
+		c = cmp_keys(&s->spans[s->count - 1].key, key);
+		if (c == 0)
+			return 1; /* the same object twice */
+		if (c > 0)
+			s->sorted = false;
+	}
+	s->spans[s->count++] = (struct span){*key, line, text + len};
+	return 0;
+}
+
+/* A record as render writes it. */
+static void put_change(FILE *f, const struct veer_object *o)
+{
+	fprintf(f, RECORD_PREFIX "%s %s %s %zu\n", o->key.kind,
+		o->key.ns[0] ? o->key.ns : NO_NAMESPACE, o->key.name, o->len);
+	fwrite(o->text, 1, o->len, f);
+}
+
+/*
+ * finish_shard without taking the shard apart: its records are copied as
+ * they are, the changes merged in by key, so the file is what render
+ * makes of the same objects (sorted). 0, 1 when the file is not sorted
+ * (then the caller goes the long way), -1 with err.
+ */
+static int splice_shard(const char *path, enum area area, unsigned int shard,
+			const struct veer_object **changes, size_t nchanges,
+			char *err, size_t errlen)
+{
+	struct span_sink spans = {{add_span}, NULL, 0, 0, true};
+	char *buf = NULL, *records = NULL, *all = NULL;
+	size_t len = 0, rlen = 0, alen = 0, at = 0, i = 0, j = 0, objects = 0;
+	FILE *f = NULL;
+	int ret, c;
+
+	ret = read_file(path, VEER_SHARD_MAX_BYTES, &buf, &len, err, errlen);
+	if (ret < 0)
+		return -1;
+	if (ret == 0)
+		ret = parse_file(&spans.sink, path, buf, len, false, &at, err,
+				 errlen);
+	else
+		ret = 0; /* no file yet */
+	if (ret || !spans.sorted) {
+		ret = ret ? -1 : 1;
+		goto out;
+	}
+	for (i = 0; i < spans.count; i++)
+		if (veer_objstore_shard_of(&spans.spans[i].key) != shard ||
+		    area_of(&spans.spans[i].key) != area) {
+			ret = 1; /* the long way says what is wrong */
+			goto out;
+		}
+	i = 0;
+	qsort(changes, nchanges, sizeof(*changes), cmp_object_ptr);
+	f = open_memstream(&records, &rlen);
+	if (!f)
+		goto oom;
+	while (i < spans.count || j < nchanges) {
+		const struct span *sp =
+			i < spans.count ? &spans.spans[i] : NULL;
+		const struct veer_object *o = j < nchanges ? changes[j] : NULL;
+
+		c = !sp ? 1 : !o ? -1 : cmp_keys(&sp->key, &o->key);
+		if (c < 0) {
+			/* A run of records that stay, copied at once. */
+			size_t k = i + 1;
+
+			while (k < spans.count &&
+			       (!o ||
+				cmp_keys(&spans.spans[k].key, &o->key) < 0))
+				k++;
+			fwrite(buf + sp->start, 1,
+			       spans.spans[k - 1].end - sp->start, f);
+			objects += k - i;
+			i = k;
+			continue;
+		}
+		if (o->len) {
+			put_change(f, o);
+			objects++;
+		}
+		j++;
+		if (c == 0)
+			i++;
+	}
+	if (fclose(f)) {
+		f = NULL;
+		goto oom;
+	}
+	f = NULL;
+	if (!objects) {
+		if (unlink(path) && errno != ENOENT)
+			ret = veer_fail_at(err, errlen, path, 0, 0,
+					   "cannot remove: %s",
+					   strerror(errno));
+		goto out;
+	}
+	f = open_memstream(&all, &alen);
+	if (!f)
+		goto oom;
+	fprintf(f, HEADER_LINE SUMMARY_LINE, VEER_OBJSTORE_FORMAT, objects,
+		rlen, crc_of(records, rlen));
+	fwrite(records, 1, rlen, f);
+	if (fclose(f)) {
+		f = NULL;
+		free(all);
+		goto oom;
+	}
+	f = NULL;
+	ret = make_parent(path, err, errlen) ||
+	      write_buffer(all, alen, path, SYNC_FILE, err, errlen);
+	ret = ret ? -1 : 0;
+	goto out;
+oom:
+	ret = veer_fail_at(err, errlen, path, 0, 0, "out of memory");
+out:
+	if (f)
+		fclose(f);
+	free(records);
+	free(spans.spans);
+	free(buf);
+	return ret;
+}
+
 /*
  * The shard with this transaction's changes to it, written whole through
  * a temporary file and a rename (the directory is synced once, after
@@ -785,11 +1001,28 @@ static int finish_shard(const struct veer_objstore *st, enum area area,
 			unsigned int shard, const struct veer_objset *changes,
 			char *err, size_t errlen)
 {
+	const struct veer_object **mine;
 	char path[PATH_MAX];
 	struct veer_objset set;
-	size_t i;
+	size_t i, n = 0;
 	int ret;
 
+	shard_path(st, area, shard, path, sizeof(path));
+	mine = calloc(changes->count ? changes->count : 1, sizeof(*mine));
+	if (!mine)
+		return veer_fail_at(err, errlen, NULL, 0, 0, "out of memory");
+	for (i = 0; i < changes->count; i++) {
+		const struct veer_object *o = &changes->objects[i];
+
+		if (!o->removed && veer_objstore_shard_of(&o->key) == shard &&
+		    area_of(&o->key) == area)
+			mine[n++] = o;
+	}
+	ret = splice_shard(path, area, shard, mine, n, err, errlen);
+	free(mine);
+	if (ret <= 0)
+		return ret;
+	/* A shard not sorted (not written by this veer): the long way. */
 	veer_objset_init(&set);
 	ret = read_shard(st, area, shard, NULL, &set, err, errlen);
 	for (i = 0; !ret && i < changes->count; i++) {
