@@ -44,6 +44,7 @@ int unit_store_suite(void);
 int unit_stats_suite(void);
 int unit_objstore_suite(void);
 int unit_objects_suite(void);
+int unit_hostindex_suite(void);
 
 /*
  * CU_ASSERT, plus a line on stderr naming the case: table-driven tests
