@@ -664,6 +664,10 @@ int veer_change_weights(const char *pin_root, const struct veer_maps *maps,
 		veer_fail_at(err, errlen, NULL, 0, 0, "out of memory");
 		goto out;
 	}
+	/* The whole configuration was read: its index goes with the change
+	 * (a store from before the index gets it here). */
+	if (istio && routes == &built && index_changes(&s, &built, &changes))
+		goto out;
 	for (i = 0; i < desired->count; i++) {
 		const struct veer_service_model *svc = &desired->services[i];
 

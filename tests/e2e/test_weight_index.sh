@@ -24,8 +24,8 @@
 #   `veer get -o json` and every file under $VEER_STATE_DIR byte-identical.
 # - After `veer delete vs`, the index says the host has no route: weight
 #   is refused with the same message as the scan gave; after the store's
-#   index is removed, weight works again the old way (scan), and the next
-#   apply writes the index back.
+#   index is removed, weight works the old way (scan) and writes the index
+#   back, as does the next apply (even one with no changes).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/lab.sh"
 
@@ -268,6 +268,13 @@ vrun weight cart -n shop v1=70 v2=30
 ((VRC == 0)) && t_pass "without the index: veer weight cart -n shop: exit 0 (scan)" ||
 	t_fail "without the index: veer weight cart -n shop: exit $VRC: $(oneline "$VERR")"
 t_weights "without the index" "$SHOP:8080/ipv6" "v1=70 v2=30"
+got=$(index_records)
+want="~host $LABH,~host $SHOP,~index complete,~short cart,"
+if [[ $got == "$want" ]]; then
+	t_pass "the weight change that read the whole store wrote the index back: $got"
+else
+	t_fail "after a weight change by scan: index '$got', want '$want'"
+fi
 vrun apply -f "$LAB_TMP/native.yaml"
 rm -rf "$STORE/index"
 vrun apply -f "$LAB_TMP/native.yaml"
