@@ -300,7 +300,7 @@ static int parse_file(struct record_sink *sink, const char *path,
 	char line[LINE_MAX_LEN];
 	unsigned long long objects, bytes, obj_len;
 	unsigned long want_crc, crc;
-	size_t pos = 0, line_len, line_no = 2, count = 0;
+	size_t pos = 0, line_len, line_at = 0, count = 0;
 	unsigned int format;
 	struct veer_object_key key;
 	const char *l;
@@ -349,9 +349,7 @@ static int parse_file(struct record_sink *sink, const char *path,
 				    "0x%08lx; " RECOVER_HINT,
 				    crc, want_crc);
 	while (pos < len) {
-		size_t line_at = pos;
-
-		line_no++;
+		line_at = pos;
 		l = next_line(buf, len, &pos, &line_len);
 		if (!l || line_len >= sizeof(line) ||
 		    line_len < strlen(RECORD_PREFIX) ||
@@ -370,7 +368,6 @@ static int parse_file(struct record_sink *sink, const char *path,
 			return veer_fail_at(err, errlen, path, 0, 0,
 					    "out of memory");
 		count++;
-		line_no += count_lines(buf + pos, (size_t)obj_len);
 		pos += (size_t)obj_len;
 	}
 	if (count != objects)
@@ -384,7 +381,8 @@ not_store:
 		err, errlen, path, 1, 1,
 		"not a veer object store file (no header line); " RECOVER_HINT);
 damaged:
-	return veer_fail_at(err, errlen, path, line_no, 1,
+	/* Lines are counted only here: a good file costs no count. */
+	return veer_fail_at(err, errlen, path, count_lines(buf, line_at) + 1, 1,
 			    "damaged: bad record line; " RECOVER_HINT);
 }
 
@@ -456,23 +454,24 @@ enum sync_mode {
 };
 
 /*
- * Writes buf (malloc'd: taken) to path through path.tmp and a rename,
- * made durable.
+ * Writes buf[0..len), which lies in the malloc'd block alloc (taken), to
+ * path through path.tmp and a rename, made durable.
  */
-static int write_buffer(char *buf, size_t len, const char *path,
-			enum sync_mode sync, char *err, size_t errlen)
+static int write_data(char *alloc, const char *buf, size_t len,
+		      const char *path, enum sync_mode sync, char *err,
+		      size_t errlen)
 {
 	char tmp[PATH_MAX];
 	int fd, saved;
 
 	snprintf(tmp, sizeof(tmp), "%s" TMP_SUFFIX, path);
-	if (!buf)
+	if (!alloc)
 		return veer_fail_at(err, errlen, path, 0, 0, "out of memory");
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
 		  0600);
 	if (fd < 0) {
 		saved = errno;
-		free(buf);
+		free(alloc);
 		return veer_fail_at(err, errlen, tmp, 0, 0, "cannot create: %s",
 				    strerror(saved));
 	}
@@ -480,11 +479,11 @@ static int write_buffer(char *buf, size_t len, const char *path,
 		saved = errno;
 		close(fd);
 		unlink(tmp);
-		free(buf);
+		free(alloc);
 		return veer_fail_at(err, errlen, tmp, 0, 0, "cannot write: %s",
 				    strerror(saved));
 	}
-	free(buf);
+	free(alloc);
 	close(fd);
 	if (rename(tmp, path)) {
 		saved = errno;
@@ -507,7 +506,7 @@ static int write_records(const struct veer_objset *set, const char *path,
 	size_t len = 0;
 	char *buf = render(set, &len);
 
-	return write_buffer(buf, len, path, sync, err, errlen);
+	return write_data(buf, buf, len, path, sync, err, errlen);
 }
 
 /* ---- Layout ---- */
@@ -878,14 +877,6 @@ static int add_span(struct record_sink *sink, const struct veer_object_key *key,
 	return 0;
 }
 
-/* A record as render writes it. */
-static void put_change(FILE *f, const struct veer_object *o)
-{
-	fprintf(f, RECORD_PREFIX "%s %s %s %zu\n", o->key.kind,
-		o->key.ns[0] ? o->key.ns : NO_NAMESPACE, o->key.name, o->len);
-	fwrite(o->text, 1, o->len, f);
-}
-
 /*
  * finish_shard without taking the shard apart: its records are copied as
  * they are, the changes merged in by key, so the file is what render
@@ -896,11 +887,12 @@ static int splice_shard(const char *path, enum area area, unsigned int shard,
 			const struct veer_object **changes, size_t nchanges,
 			char *err, size_t errlen)
 {
+	/* Room before the records for the header and summary lines. */
+	enum { HEAD_ROOM = 256 };
 	struct span_sink spans = {{add_span}, NULL, 0, 0, true};
-	char *buf = NULL, *records = NULL, *all = NULL;
-	size_t len = 0, rlen = 0, alen = 0, at = 0, i = 0, j = 0, objects = 0;
-	FILE *f = NULL;
-	int ret, c;
+	char *buf = NULL, *out = NULL, *p, head[HEAD_ROOM];
+	size_t len = 0, at = 0, i, j = 0, k, objects = 0, size = 0, rlen;
+	int ret, c, hlen;
 
 	ret = read_file(path, VEER_SHARD_MAX_BYTES, &buf, &len, err, errlen);
 	if (ret < 0)
@@ -920,12 +912,21 @@ static int splice_shard(const char *path, enum area area, unsigned int shard,
 			ret = 1; /* the long way says what is wrong */
 			goto out;
 		}
-	i = 0;
 	qsort(changes, nchanges, sizeof(*changes), cmp_object_ptr);
-	f = open_memstream(&records, &rlen);
-	if (!f)
-		goto oom;
-	while (i < spans.count || j < nchanges) {
+	/* At most: every record kept, every change put. */
+	size = HEAD_ROOM + (len - at);
+	for (j = 0; j < nchanges; j++)
+		size += strlen(RECORD_PREFIX) + 3 +
+			strlen(changes[j]->key.kind) +
+			strlen(changes[j]->key.ns) + 1 +
+			strlen(changes[j]->key.name) + 24 + changes[j]->len;
+	out = malloc(size);
+	if (!out) {
+		ret = veer_fail_at(err, errlen, path, 0, 0, "out of memory");
+		goto out;
+	}
+	p = out + HEAD_ROOM;
+	for (i = 0, j = 0; i < spans.count || j < nchanges;) {
 		const struct span *sp =
 			i < spans.count ? &spans.spans[i] : NULL;
 		const struct veer_object *o = j < nchanges ? changes[j] : NULL;
@@ -933,31 +934,31 @@ static int splice_shard(const char *path, enum area area, unsigned int shard,
 		c = !sp ? 1 : !o ? -1 : cmp_keys(&sp->key, &o->key);
 		if (c < 0) {
 			/* A run of records that stay, copied at once. */
-			size_t k = i + 1;
-
-			while (k < spans.count &&
-			       (!o ||
-				cmp_keys(&spans.spans[k].key, &o->key) < 0))
-				k++;
-			fwrite(buf + sp->start, 1,
-			       spans.spans[k - 1].end - sp->start, f);
+			for (k = i + 1;
+			     k < spans.count &&
+			     (!o || cmp_keys(&spans.spans[k].key, &o->key) < 0);
+			     k++)
+				;
+			memcpy(p, buf + sp->start,
+			       spans.spans[k - 1].end - sp->start);
+			p += spans.spans[k - 1].end - sp->start;
 			objects += k - i;
 			i = k;
 			continue;
 		}
 		if (o->len) {
-			put_change(f, o);
+			p += sprintf(p, RECORD_PREFIX "%s %s %s %zu\n",
+				     o->key.kind,
+				     o->key.ns[0] ? o->key.ns : NO_NAMESPACE,
+				     o->key.name, o->len);
+			memcpy(p, o->text, o->len);
+			p += o->len;
 			objects++;
 		}
 		j++;
 		if (c == 0)
 			i++;
 	}
-	if (fclose(f)) {
-		f = NULL;
-		goto oom;
-	}
-	f = NULL;
 	if (!objects) {
 		if (unlink(path) && errno != ENOENT)
 			ret = veer_fail_at(err, errlen, path, 0, 0,
@@ -965,28 +966,24 @@ static int splice_shard(const char *path, enum area area, unsigned int shard,
 					   strerror(errno));
 		goto out;
 	}
-	f = open_memstream(&all, &alen);
-	if (!f)
-		goto oom;
-	fprintf(f, HEADER_LINE SUMMARY_LINE, VEER_OBJSTORE_FORMAT, objects,
-		rlen, crc_of(records, rlen));
-	fwrite(records, 1, rlen, f);
-	if (fclose(f)) {
-		f = NULL;
-		free(all);
-		goto oom;
+	rlen = (size_t)(p - (out + HEAD_ROOM));
+	hlen = snprintf(head, sizeof(head), HEADER_LINE SUMMARY_LINE,
+			VEER_OBJSTORE_FORMAT, objects, rlen,
+			crc_of(out + HEAD_ROOM, rlen));
+	if (hlen < 0 || hlen >= HEAD_ROOM) {
+		ret = veer_fail_at(err, errlen, path, 0, 0, "header too long");
+		goto out;
 	}
-	f = NULL;
-	ret = make_parent(path, err, errlen) ||
-	      write_buffer(all, alen, path, SYNC_FILE, err, errlen);
-	ret = ret ? -1 : 0;
-	goto out;
-oom:
-	ret = veer_fail_at(err, errlen, path, 0, 0, "out of memory");
+	memcpy(out + HEAD_ROOM - hlen, head, (size_t)hlen);
+	if (make_parent(path, err, errlen)) {
+		ret = -1;
+		goto out;
+	}
+	ret = write_data(out, out + HEAD_ROOM - hlen, rlen + (size_t)hlen, path,
+			 SYNC_FILE, err, errlen);
+	out = NULL; /* taken */
 out:
-	if (f)
-		fclose(f);
-	free(records);
+	free(out);
 	free(spans.spans);
 	free(buf);
 	return ret;
