@@ -30,10 +30,12 @@
 #   crosscheck  scripts/bench-crosscheck.sh: the load generator against wrk
 #               (conn/s, same nginx) and iperf3 (streams), so its figures
 #               can be trusted
-#   weight      with 10,000 services, the wall time of one weight change:
-#               `veer weight`, `iptables-restore --noflush` of the
-#               service's chain (kube-proxy's partial sync), `nft -f` of
-#               the service's chain
+#   weight      with 10,000 services, the wall time and the CPU time
+#               (user + sys, of the changing process alone) of one weight
+#               change: `veer weight`, `iptables-restore --noflush` of
+#               the service's chain (kube-proxy's partial sync), `nft -f`
+#               of the service's chain; veer also with 100,000 services
+#               (WEIGHT_BIG; applied from files of at most 25,000 each)
 #   http        routing by HTTP header (issue 11), veer-httpsrv backends,
 #               veer-loadgen http, every request carrying "X-group: test"
 #               (a header rule sends it to v2):
@@ -89,6 +91,8 @@ OUT=$ROOT/build/bench
 DOCS=1
 SIZES=(1 100 1000 10000)
 WEIGHT_REPS=21 # weight changes per contender and round (odd: a clean median)
+WEIGHT_BIG=100000 # veer's weight changes are measured with this many services too
+DECOYS_PER_FILE=25000 # what one YAML file holds (veer caps a file's size and nodes)
 SCALE_CONTENDERS=(veer_tc iptables nftables)
 usage() { awk 'NR > 2 && !/^#/ { exit } NR > 2 { sub(/^# ?/, ""); print }' "$0"; }
 while (($#)); do
@@ -207,33 +211,46 @@ setup_direct_node() { :; }
 teardown_direct_node() { :; }
 
 VEER_ATTACH_ARGS=(--max-services 16384 --max-backends 65536)
+# WEIGHT_BIG services: two backend slots each.
+VEER_ATTACH_ARGS_BIG=(--max-services 131072 --max-backends 262144)
 
-# decoys_yaml N FILE: the measured service (web, 80/20) plus N-1 decoys
-# (VIPs from 10.100.0.1 on, the same backends), as one veer config.
+# decoys_yaml N DIR: the measured service (web, 80/20) plus N-1 decoys
+# (VIPs from 10.100.0.1 on, the same backends), as veer configs in DIR,
+# at most DECOYS_PER_FILE services a file (DIR/00.yaml, 01.yaml, ...).
 decoys_yaml() {
-	local n=$1 file=$2
-	[[ -s $file ]] && return 0
+	local n=$1 dir=$2
+	[[ -s $dir/00.yaml ]] && return 0
+	mkdir -p "$dir"
 	awk -v n="$n" -v vip="$VIP_V4" -v vport="$VIP_PORT" -v v1="$V1_V4" \
-		-v v2="$V2_V4" -v p="$BACKEND_PORT" '
+		-v v2="$V2_V4" -v p="$BACKEND_PORT" -v dir="$dir" \
+		-v per="$DECOYS_PER_FILE" '
 	function svc(name, ip, port) {
-		printf "  - name: %s\n    vip: %s\n    port: %d\n    subsets:\n      - name: v1\n        weight: 80\n        backends: [%s:%d]\n      - name: v2\n        weight: 20\n        backends: [%s:%d]\n", name, ip, port, v1, p, v2, p
+		printf "  - name: %s\n    vip: %s\n    port: %d\n    subsets:\n      - name: v1\n        weight: 80\n        backends: [%s:%d]\n      - name: v2\n        weight: 20\n        backends: [%s:%d]\n", name, ip, port, v1, p, v2, p >f
 	}
 	BEGIN {
-		print "services:"
+		f = sprintf("%s/00.yaml", dir)
+		print "services:" >f
 		svc("web", vip, vport)
-		for (i = 1; i < n; i++)
+		for (i = 1; i < n; i++) {
+			if (i % per == 0) {
+				close(f)
+				f = sprintf("%s/%02d.yaml", dir, i / per)
+				print "services:" >f
+			}
 			svc("decoy" i, sprintf("10.%d.%d.%d", 100 + int(i / 65536), int(i / 256) % 256, i % 256), 80)
-	}' >"$file"
+		}
+	}'
 }
 
 setup_veer() {
-	local mode=$1 n=${2:-} root
+	local mode=$1 n=${2:-} root args=("${VEER_ATTACH_ARGS[@]}")
 	root=$(pin_root_for "$n")
 	[[ " ${PIN_ROOTS[*]} " == *" $root "* ]] || PIN_ROOTS+=("$root")
 	LAB_ATTACHED=1
-	veer_at "$root" attach "$NODE_DEV" --mode "$mode" "${VEER_ATTACH_ARGS[@]}" >/dev/null
-	decoys_yaml "${n:-1}" "$LAB_TMP/veer-${n:-1}.yaml"
-	veer_at "$root" apply -f "$LAB_TMP/veer-${n:-1}.yaml" >/dev/null
+	((${n:-1} > 16000)) && args=("${VEER_ATTACH_ARGS_BIG[@]}")
+	veer_at "$root" attach "$NODE_DEV" --mode "$mode" "${args[@]}" >/dev/null
+	decoys_yaml "${n:-1}" "$LAB_TMP/veer-${n:-1}"
+	veer_at "$root" apply -f "$LAB_TMP/veer-${n:-1}" >/dev/null
 	VEER_ROOT_IN_USE=$root
 }
 teardown_veer() { veer_at "$VEER_ROOT_IN_USE" detach "$NODE_DEV" >/dev/null; }
@@ -244,8 +261,8 @@ teardown_veer_xdp() { teardown_veer; }
 
 setup_veer_cgroup() {
 	_lab_veer_attach_cgroup >/dev/null
-	decoys_yaml 1 "$LAB_TMP/veer-1.yaml"
-	veer apply -f "$LAB_TMP/veer-1.yaml" >/dev/null
+	decoys_yaml 1 "$LAB_TMP/veer-1"
+	veer apply -f "$LAB_TMP/veer-1" >/dev/null
 }
 teardown_veer_cgroup() {
 	veer detach --cgroup "$LAB_CGROUP" >/dev/null
@@ -444,13 +461,51 @@ EOF
 	CMD=(nft -f "$LAB_TMP/weight-nftables-$1")
 }
 
-# timed_in_node CMD...: runs CMD in the node namespace and prints its wall
-# time in microseconds, fork to exit (the clock is read inside the
-# namespace: entering it is not part of the change).
-timed_in_node() {
-	node bash -c 's=$EPOCHREALTIME; "$@" >/dev/null || exit 1
-		e=$EPOCHREALTIME; echo $((${e/./} - ${s/./}))' _ "$@"
+# RUSAGE CMD...: runs CMD (stdout to /dev/null) and prints "WALL_US
+# USER_US SYS_US" of it alone: wall time from spawn to exit, and the CPU
+# time the kernel accounted to CMD (wait4's rusage), whatever else the
+# machine runs. Exits 1 when CMD failed.
+RUSAGE=$OUT/rusage
+build_rusage() {
+	cc -O2 -Wall -o "$RUSAGE" -x c - <<'EOF'
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+extern char **environ;
+int main(int argc, char **argv)
+{
+	posix_spawn_file_actions_t fa;
+	struct timespec a, b;
+	struct rusage ru;
+	pid_t pid;
+	int st;
+
+	if (argc < 2)
+		return 2;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	if (posix_spawnp(&pid, argv[1], &fa, NULL, argv + 1, environ) ||
+	    wait4(pid, &st, 0, &ru) != pid)
+		return 1;
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	printf("%lld %lld %lld\n",
+	       (long long)(b.tv_sec - a.tv_sec) * 1000000 +
+		       (b.tv_nsec - a.tv_nsec) / 1000,
+	       (long long)ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec,
+	       (long long)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec);
+	return !WIFEXITED(st) || WEXITSTATUS(st);
 }
+EOF
+}
+
+# timed_in_node CMD...: runs CMD in the node namespace and prints "WALL_US
+# USER_US SYS_US" (RUSAGE; it runs inside the namespace: entering it is
+# not part of the change).
+timed_in_node() { node "$RUSAGE" "$@"; }
 
 # weight_in_effect CONTENDER W: the node's configuration says W/100-W.
 weight_in_effect() {
@@ -467,19 +522,23 @@ weight_in_effect() {
 	esac
 }
 
-# measure_weight CONTENDER ROUND: WEIGHT_REPS changes alternating 70/30
-# and 80/20 (ending on 80/20), each checked to be in effect afterwards.
+# measure_weight CONTENDER ROUND SERVICES: WEIGHT_REPS changes alternating
+# 70/30 and 80/20 (ending on 80/20), each checked to be in effect
+# afterwards; wall time (us) and the changing process's CPU time
+# (user_us, sys_us).
 measure_weight() {
-	local c=$1 round=$2 i w us
+	local c=$1 round=$2 n=$3 i w t wall user sys
 	for ((i = 1; i <= WEIGHT_REPS; i++)); do
 		w=$((i % 2 ? 70 : 80))
 		((i == WEIGHT_REPS)) && w=80
 		"weight_cmd_$c" "$w"
-		us=$(timed_in_node "${CMD[@]}") || lab_die "$c: '${CMD[*]}' failed"
+		t=$(timed_in_node "${CMD[@]}") || lab_die "$c: '${CMD[*]}' failed"
 		weight_in_effect "$c" "$w" || lab_die "$c: weight $w not in effect after the change"
-		jq -nc --arg c "$c" --argjson r "$round" --argjson us "$us" \
-			--argjson n "${SIZES[-1]}" \
-			'{part: "weight", contender: $c, round: $r, services: $n, us: $us}' >>"$RESULTS"
+		read -r wall user sys <<<"$t"
+		jq -nc --arg c "$c" --argjson r "$round" --argjson us "$wall" \
+			--argjson user "$user" --argjson sys "$sys" --argjson n "$n" \
+			'{part: "weight", contender: $c, round: $r, services: $n,
+			  us: $us, user_us: $user, sys_us: $sys}' >>"$RESULTS"
 	done
 }
 
@@ -648,6 +707,7 @@ if [[ -n $ONLY ]]; then
 		lab_die "-C: unknown contender in '$ONLY' (${CONTENDERS[*]})"
 	CONTENDERS=("${picked[@]}")
 fi
+build_rusage
 started=$(date +%s)
 
 if want_part contenders; then
@@ -677,11 +737,17 @@ if want_part scaling || want_part weight; then
 					measure scaling "$c" stream "$round" "$n"
 				fi
 				if want_part weight && ((n == SIZES[-1])); then
-					measure_weight "$c" "$round"
+					measure_weight "$c" "$round" "$n"
 				fi
 				"teardown_$c"
 			done
 		done
+		# veer alone with WEIGHT_BIG services (its own pin root and store).
+		if want_part weight && ((WEIGHT_BIG > SIZES[-1])); then
+			setup_veer_tc "$WEIGHT_BIG"
+			measure_weight veer_tc "$round" "$WEIGHT_BIG"
+			teardown_veer_tc
+		fi
 		printf 'bench: scaling/weight round %d/%d done (%d s)\n' "$round" \
 			"$scale_rounds" $(($(date +%s) - started)) >&2
 	done

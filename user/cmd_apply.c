@@ -284,30 +284,62 @@ static int apply_assignments(struct veer_service_model *svc,
 }
 
 /*
- * The services `veer weight` names, from the maps: a native service in
- * O(1), where its stored object says it lives; anything else (an Istio
- * host, a short name, a store without it) by a scan of the names.
+ * The candidates found (veer_change_lookup) read from the maps at their
+ * keys: 0, 1 when one is not there as the store says (then the caller
+ * scans), -1 with err.
+ */
+static int read_found(const struct veer_maps *maps,
+		      const struct veer_weight_found *found,
+		      struct veer_model *current, char *err, size_t errlen)
+{
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; i < found->entries.count && !ret; i++) {
+		const struct veer_service_model *want =
+			&found->entries.services[i];
+
+		ret = veer_maps_read_service_at(maps, &want->key, want->name,
+						current, err, errlen);
+		if (!ret && strcmp(current->services[current->count - 1].host,
+				   want->host))
+			ret = 1;
+	}
+	return ret;
+}
+
+/*
+ * The services `veer weight` names, from the maps: in O(1) where the
+ * store says they live (a native service by its object, an Istio host by
+ * the store's index); by a scan of the names when the store cannot say
+ * (no index yet, a change pending, nothing found: then the scan's
+ * messages).
  */
 static int read_weighted(const struct veer_maps *maps,
 			 struct veer_model *current,
+			 struct veer_weight_found *found,
 			 const struct weight_change *o)
 {
-	struct veer_svc_key key;
 	char err[VEER_ERR_LEN];
-	int ret = 1;
+	int ret;
 
-	if (!o->ns)
-		ret = veer_change_native_key(cli.pin_root, o->service, &key,
-					     err, sizeof(err));
-	if (ret == 0)
-		ret = veer_maps_read_service_at(maps, &key, o->service, current,
-						err, sizeof(err));
+	ret = veer_change_lookup(cli.pin_root, o->service, o->ns, found, err,
+				 sizeof(err));
+	if (ret == 0 && found->entries.count && (found->indexed || !o->ns))
+		ret = read_found(maps, found, current, err, sizeof(err));
+	else if (ret == 0)
+		ret = 1;
 	if (ret < 0) {
 		fail("%s", err);
 		return -1;
 	}
-	return ret == 0 ? 0
-			: read_model_named(maps, current, o->service, o->ns);
+	if (ret == 0)
+		return 0;
+	/* Not where the store says: the routes are not known either. */
+	found->indexed = false;
+	veer_model_free(current);
+	veer_model_init(current);
+	return read_model_named(maps, current, o->service, o->ns);
 }
 
 static int run_weight(const void *opts, int argc, char **argv)
@@ -315,6 +347,7 @@ static int run_weight(const void *opts, int argc, char **argv)
 	const struct service_opts *options = opts;
 	struct weight_change o = {.ns = options->ns};
 	struct veer_model current, desired;
+	struct veer_weight_found found;
 	struct veer_maps maps;
 	char err[VEER_ERR_LEN];
 	int ret = EXIT_FAILED, rc = 0;
@@ -335,9 +368,10 @@ static int run_weight(const void *opts, int argc, char **argv)
 
 	veer_model_init(&current);
 	veer_model_init(&desired);
+	veer_weight_found_init(&found);
 	if (open_maps_locked(&maps))
 		goto cleanup_models;
-	if (read_weighted(&maps, &current, &o))
+	if (read_weighted(&maps, &current, &found, &o))
 		goto cleanup;
 	if (select_services(&current, o.service, o.ns, &desired))
 		goto cleanup;
@@ -348,8 +382,8 @@ static int run_weight(const void *opts, int argc, char **argv)
 		ret = rc;
 		goto cleanup;
 	}
-	if (veer_change_weights(cli.pin_root, &maps, &current, &desired, stdout,
-				cmd_note, NULL, err, sizeof(err))) {
+	if (veer_change_weights(cli.pin_root, &maps, &current, &desired, &found,
+				stdout, cmd_note, NULL, err, sizeof(err))) {
 		fail("%s (nothing was changed)", err);
 		goto cleanup;
 	}
@@ -359,6 +393,7 @@ cleanup:
 cleanup_models:
 	veer_model_free(&current);
 	veer_model_free(&desired);
+	veer_weight_found_free(&found);
 	return ret;
 }
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "configure.h"
+#include "hostindex.h"
 #include "load.h"
 #include "objects.h"
 #include "objstore.h"
@@ -68,7 +69,10 @@ static void session_free(struct session *s)
 	free(s->notes.text);
 }
 
-/* Puts (and for len 0, removes) every object of changes into set. */
+/*
+ * Puts (and for len 0, removes) every object of changes into set; the
+ * index's records are not objects and stay out.
+ */
 static int overlay(struct veer_objset *set, const struct veer_objset *changes)
 {
 	size_t i;
@@ -76,7 +80,7 @@ static int overlay(struct veer_objset *set, const struct veer_objset *changes)
 	for (i = 0; i < changes->count; i++) {
 		const struct veer_object *o = &changes->objects[i];
 
-		if (o->removed)
+		if (o->removed || veer_index_is_record(&o->key))
 			continue;
 		if (!o->len)
 			veer_objset_remove(set, &o->key);
@@ -114,6 +118,28 @@ static int build(struct session *s, const struct veer_objset *set,
 			       s->errlen);
 	veer_objset_free(&none);
 	return ret;
+}
+
+/*
+ * The index records that make the stored index the one of model (the
+ * whole configuration), into changes: written in the same transaction.
+ */
+static int index_changes(struct session *s, const struct veer_model *model,
+			 struct veer_objset *changes)
+{
+	struct veer_objset want, have;
+	int ret;
+
+	if (veer_index_records(model, &want))
+		return veer_fail_at(s->err, s->errlen, NULL, 0, 0,
+				    "out of memory");
+	ret = veer_objstore_load_index(&s->store, &have, s->err, s->errlen);
+	if (!ret && veer_index_diff(&want, &have, changes))
+		ret = veer_fail_at(s->err, s->errlen, NULL, 0, 0,
+				   "out of memory");
+	veer_objset_free(&want);
+	veer_objset_free(&have);
+	return ret ? -1 : 0;
 }
 
 /*
@@ -389,6 +415,7 @@ int veer_change_run(const char *pin_root, const struct veer_maps *maps,
 	struct veer_model desired;
 	struct session s;
 	bool changed = false;
+	size_t objects_changed;
 	int ret = -1;
 
 	veer_objset_init(&inputs);
@@ -411,6 +438,10 @@ int veer_change_run(const char *pin_root, const struct veer_maps *maps,
 	    collect_changes(&s, c, &inputs, &pruned, &replaced, &changes,
 			    lines))
 		goto out;
+	objects_changed = changes.live;
+	/* The index of what the store will hold, in the same transaction. */
+	if (!c->dry_run && maps && index_changes(&s, &desired, &changes))
+		goto out;
 	if (c->dry_run)
 		ret = veer_maps_apply(maps, s.cur, &desired, VEER_APPLY_ALL,
 				      true, plan, &changed, err, errlen);
@@ -429,7 +460,7 @@ int veer_change_run(const char *pin_root, const struct veer_maps *maps,
 	/* Objects first, then the services they made change. */
 	fwrite(lines_text, 1, lines_len, out);
 	fwrite(plan_text, 1, plan_len, out);
-	if (!changed && !changes.live)
+	if (!changed && !objects_changed)
 		fprintf(out, "no changes\n");
 	fflush(out);
 	notes_release(&s.notes, note, note_ctx);
@@ -454,18 +485,20 @@ int veer_change_restore(const char *pin_root, const struct veer_maps *maps,
 			size_t *objects, size_t *services, veer_note_fn note,
 			void *note_ctx, char *err, size_t errlen)
 {
-	struct veer_objset none;
+	struct veer_objset index;
 	struct veer_model desired;
 	struct session s;
 	bool changed;
 	int ret = -1;
 
 	*objects = *services = 0;
-	veer_objset_init(&none);
+	veer_objset_init(&index);
 	veer_model_init(&desired);
+	/* A store from before the index gets it here. */
 	if (session_open(&s, pin_root, maps, NULL, false, err, errlen) ||
 	    build(&s, &s.stored, &desired) ||
-	    commit(&s, &none, &desired, VEER_APPLY_ALL, NULL, &changed))
+	    index_changes(&s, &desired, &index) ||
+	    commit(&s, &index, &desired, VEER_APPLY_ALL, NULL, &changed))
 		goto out;
 	*objects = s.stored.live;
 	*services = desired.count;
@@ -474,6 +507,7 @@ int veer_change_restore(const char *pin_root, const struct veer_maps *maps,
 out:
 	session_free(&s);
 	veer_model_free(&desired);
+	veer_objset_free(&index);
 	return ret;
 }
 
@@ -503,8 +537,11 @@ static const struct veer_object *object_of(struct session *s,
 
 	if (o)
 		return o;
-	if (!s->loaded && veer_objstore_read(&s->store, key, &s->stored, s->err,
-					     s->errlen) < 0)
+	o = veer_objset_find(&s->stored, key);
+	if (o || s->loaded)
+		return o;
+	if (veer_objstore_read(&s->store, key, &s->stored, s->err, s->errlen) <
+	    0)
 		return NULL;
 	return veer_objset_find(&s->stored, key);
 }
@@ -589,12 +626,14 @@ static int route_weights(struct session *s,
 
 int veer_change_weights(const char *pin_root, const struct veer_maps *maps,
 			const struct veer_model *current,
-			const struct veer_model *desired, FILE *out,
+			const struct veer_model *desired,
+			const struct veer_weight_found *found, FILE *out,
 			veer_note_fn note, void *note_ctx, char *err,
 			size_t errlen)
 {
 	struct veer_objset changes;
 	struct veer_model built;
+	const struct veer_model *routes = &built;
 	struct session s;
 	bool istio = false, changed;
 	size_t i;
@@ -604,20 +643,35 @@ int veer_change_weights(const char *pin_root, const struct veer_maps *maps,
 	veer_model_init(&built);
 	for (i = 0; i < desired->count; i++)
 		istio |= desired->services[i].host[0] != '\0';
-	/* Native services are read one by one; Istio ones need the routes,
-	 * which only the whole configuration says. */
-	if (session_open(&s, pin_root, maps, current, !istio, err, errlen) ||
-	    (istio && build(&s, &s.stored, &built)))
+	if (found && found->indexed)
+		routes = &found->entries;
+	/*
+	 * Native services are read one by one; Istio ones need the routes:
+	 * the index says them, or else only the whole configuration does.
+	 */
+	if (session_open(&s, pin_root, maps, current,
+			 !istio || routes != &built, err, errlen) ||
+	    (istio && routes == &built && build(&s, &s.stored, &built)))
 		goto out;
+	/* The objects found were read before any interrupted change was
+	 * finished: only then still the store's. */
+	if (found && !s.loaded && overlay(&s.stored, &found->objects)) {
+		veer_fail_at(err, errlen, NULL, 0, 0, "out of memory");
+		goto out;
+	}
 	/* Adopted objects are stored with the change, weights written in. */
 	if (overlay(&changes, &s.adopted)) {
 		veer_fail_at(err, errlen, NULL, 0, 0, "out of memory");
 		goto out;
 	}
+	/* The whole configuration was read: its index goes with the change
+	 * (a store from before the index gets it here). */
+	if (istio && routes == &built && index_changes(&s, &built, &changes))
+		goto out;
 	for (i = 0; i < desired->count; i++) {
 		const struct veer_service_model *svc = &desired->services[i];
 
-		if (svc->host[0] ? route_weights(&s, svc, &built, &changes)
+		if (svc->host[0] ? route_weights(&s, svc, routes, &changes)
 				 : native_weights(&s, svc, &changes))
 			goto out;
 	}
@@ -631,13 +685,35 @@ out:
 	return ret;
 }
 
-int veer_change_native_key(const char *pin_root, const char *name,
-			   struct veer_svc_key *key, char *err, size_t errlen)
+void veer_weight_found_init(struct veer_weight_found *found)
 {
-	struct veer_objstore store;
+	memset(found, 0, sizeof(*found));
+	veer_model_init(&found->entries);
+	veer_objset_init(&found->objects);
+}
+
+void veer_weight_found_free(struct veer_weight_found *found)
+{
+	veer_model_free(&found->entries);
+	veer_objset_free(&found->objects);
+}
+
+struct lookup {
+	const struct veer_objstore *store;
+	struct veer_weight_found *found;
+	/* The ~host records read: each host once. */
+	struct veer_objset hosts;
+	char *err;
+	size_t errlen;
+};
+
+/* The native service `name`, from its stored object: 0, 1 none, -1. */
+static int lookup_native(struct lookup *l, const char *name)
+{
+	struct veer_service_model *svc;
 	struct veer_object_key k;
-	struct veer_objset one;
 	struct veer_model model;
+	const struct veer_object *o;
 	int ret;
 
 	if (strlen(name) >= sizeof(k.name))
@@ -645,21 +721,152 @@ int veer_change_native_key(const char *pin_root, const char *name,
 	memset(&k, 0, sizeof(k));
 	snprintf(k.kind, sizeof(k.kind), "%s", VEER_NATIVE_KIND);
 	snprintf(k.name, sizeof(k.name), "%s", name);
-	veer_objset_init(&one);
+	ret = veer_objstore_read(l->store, &k, &l->found->objects, l->err,
+				 l->errlen);
+	if (ret)
+		return ret;
+	o = veer_objset_find(&l->found->objects, &k);
 	veer_model_init(&model);
+	ret = veer_load_native_buffer(VEER_STORED_PREFIX VEER_NATIVE_KIND,
+				      o->text, o->len, &model, l->err,
+				      l->errlen);
+	if (!ret && model.count == 1) {
+		svc = veer_model_add_service(&l->found->entries);
+		if (!svc)
+			ret = veer_fail_at(l->err, l->errlen, NULL, 0, 0,
+					   "out of memory");
+		else {
+			snprintf(svc->name, sizeof(svc->name), "%s",
+				 model.services[0].name);
+			svc->key = model.services[0].key;
+		}
+	} else if (!ret) {
+		ret = 1;
+	}
+	veer_model_free(&model);
+	return ret;
+}
+
+/* The entries of host, from its ~host record (once): 0 or -1. */
+static int lookup_host(const char *host, void *ctx)
+{
+	struct lookup *l = ctx;
+	struct veer_object_key k;
+	const struct veer_object *o;
+	int ret;
+
+	if (strlen(host) >= sizeof(k.name) || strchr(host, ' '))
+		return 0;
+	memset(&k, 0, sizeof(k));
+	snprintf(k.kind, sizeof(k.kind), VEER_INDEX_KIND_HOST);
+	snprintf(k.name, sizeof(k.name), "%s", host);
+	if (veer_objset_find(&l->hosts, &k))
+		return 0;
+	ret = veer_objstore_read(l->store, &k, &l->hosts, l->err, l->errlen);
+	if (ret)
+		return ret < 0 ? -1 : 0;
+	o = veer_objset_find(&l->hosts, &k);
+	if (veer_index_parse_host(host, o->text, o->len, &l->found->entries))
+		return veer_fail_at(l->err, l->errlen, NULL, 0, 0,
+				    "the store's index of host %s is damaged; "
+				    "veer apply rewrites it",
+				    host);
+	return 0;
+}
+
+/* The hosts whose short name is name, from its ~short record. */
+static int lookup_short(struct lookup *l, const char *name)
+{
+	struct veer_object_key k;
+	struct veer_objset one;
+	int ret;
+
+	if (strlen(name) >= sizeof(k.name))
+		return 0;
+	memset(&k, 0, sizeof(k));
+	snprintf(k.kind, sizeof(k.kind), VEER_INDEX_KIND_SHORT);
+	snprintf(k.name, sizeof(k.name), "%s", name);
+	veer_objset_init(&one);
+	ret = veer_objstore_read(l->store, &k, &one, l->err, l->errlen);
+	if (ret == 0) {
+		ret = veer_index_parse_short(one.objects[0].text,
+					     one.objects[0].len, lookup_host,
+					     l);
+		if (ret > 0)
+			ret = veer_fail_at(l->err, l->errlen, NULL, 0, 0,
+					   "the store's index of short name "
+					   "%s is damaged; veer apply "
+					   "rewrites it",
+					   name);
+	}
+	veer_objset_free(&one);
+	return ret < 0 ? -1 : 0;
+}
+
+/* Whether the store's index is there and covers every host. */
+static int index_complete(struct lookup *l)
+{
+	struct veer_object_key k;
+	struct veer_objset one;
+	int ret;
+
+	if (veer_objstore_pending_exists(l->store))
+		return 1; /* the next writer finishes it: scan */
+	memset(&k, 0, sizeof(k));
+	snprintf(k.kind, sizeof(k.kind), VEER_INDEX_KIND_STATE);
+	snprintf(k.name, sizeof(k.name), VEER_INDEX_STATE_NAME);
+	veer_objset_init(&one);
+	ret = veer_objstore_read(l->store, &k, &one, l->err, l->errlen);
+	if (ret == 0 && (one.objects[0].len != strlen(VEER_INDEX_FORMAT) ||
+			 memcmp(one.objects[0].text, VEER_INDEX_FORMAT,
+				one.objects[0].len)))
+		ret = 1; /* another format: scan */
+	veer_objset_free(&one);
+	return ret;
+}
+
+int veer_change_lookup(const char *pin_root, const char *arg, const char *ns,
+		       struct veer_weight_found *found, char *err,
+		       size_t errlen)
+{
+	char host[VEER_OBJ_NAME_MAX + 32];
+	struct veer_objstore store;
+	struct lookup l = {&store, found, {0}, err, errlen};
+	const char *colon = strchr(arg, ':');
+	int ret;
+
+	veer_objset_init(&l.hosts);
 	ret = veer_objstore_open(&store, pin_root, err, errlen);
 	if (!ret)
-		ret = veer_objstore_read(&store, &k, &one, err, errlen);
-	if (!ret &&
-	    veer_load_native_buffer(VEER_STORED_PREFIX VEER_NATIVE_KIND,
-				    one.objects[0].text, one.objects[0].len,
-				    &model, err, errlen))
-		ret = -1;
-	if (!ret && model.count == 1)
-		*key = model.services[0].key;
-	else if (!ret)
-		ret = 1;
-	veer_model_free(&model);
-	veer_objset_free(&one);
+		ret = lookup_native(&l, arg);
+	if (ret > 0)
+		ret = 0;
+	if (!ret)
+		ret = index_complete(&l);
+	if (ret) {
+		veer_objset_free(&l.hosts);
+		return ret < 0 ? -1 : 0;
+	}
+	/*
+	 * Every host whose entries `arg` may name (cmd.h's naming): arg as
+	 * a host, the host of an entry name (HOST:PORT[/ipv6]), NAME.NS, and
+	 * a short name in -n's namespace or in any (the ~short record).
+	 */
+	ret = lookup_host(arg, &l);
+	if (!ret && colon) {
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - arg), arg);
+		ret = lookup_host(host, &l);
+	}
+	if (!ret && strchr(arg, '.')) {
+		snprintf(host, sizeof(host), "%s" VEER_KUBE_DOMAIN, arg);
+		ret = lookup_host(host, &l);
+	} else if (!ret && ns) {
+		snprintf(host, sizeof(host), "%s.%s" VEER_KUBE_DOMAIN, arg, ns);
+		ret = lookup_host(host, &l);
+	} else if (!ret) {
+		ret = lookup_short(&l, arg);
+	}
+	found->indexed = ret == 0;
+	veer_objset_free(&l.hosts);
 	return ret;
 }

@@ -67,22 +67,44 @@ int veer_change_restore(const char *pin_root, const struct veer_maps *maps,
 			void *note_ctx, char *err, size_t errlen);
 
 /*
+ * The services `veer weight NAME [-n NS]` may mean, found without reading
+ * the whole store or scanning the maps' names (cmd.h says how NAME names
+ * services): a native service where its stored object says it lives, and,
+ * when the store's index (hostindex.h) is complete and no change is
+ * pending, every entry of each host NAME may mean, with the route that
+ * holds its weights.
+ */
+struct veer_weight_found {
+	/* entries holds every indexed entry NAME may mean (and routes). */
+	bool indexed;
+	/* Name, key (and for Istio entries host and route): candidates,
+	 * still to be read from the maps and matched against NAME. */
+	struct veer_model entries;
+	/* The stored objects read on the way (a native service's). */
+	struct veer_objset objects;
+};
+
+void veer_weight_found_init(struct veer_weight_found *found);
+void veer_weight_found_free(struct veer_weight_found *found);
+
+/* Fills found (initialised by the caller). 0, or -1 with err. */
+int veer_change_lookup(const char *pin_root, const char *name, const char *ns,
+		       struct veer_weight_found *found, char *err,
+		       size_t errlen);
+
+/*
  * `veer weight`: desired holds the services of current with their new
  * weights (select_services); the weights are written to the objects that
  * define them (a native service, or the default route of each
- * VirtualService) and to the maps, all or nothing. 0, or -1 with err.
+ * VirtualService) and to the maps, all or nothing. found (may be NULL):
+ * what veer_change_lookup found; when indexed, its entries give the
+ * routes and the whole store is not read. 0, or -1 with err.
  */
 int veer_change_weights(const char *pin_root, const struct veer_maps *maps,
 			const struct veer_model *current,
-			const struct veer_model *desired, FILE *out,
+			const struct veer_model *desired,
+			const struct veer_weight_found *found, FILE *out,
 			veer_note_fn note, void *note_ctx, char *err,
 			size_t errlen);
-
-/*
- * Where the stored native service `name` lives (its VIP:port), read from
- * its object alone: 0, 1 when no such object is stored, -1 with err.
- */
-int veer_change_native_key(const char *pin_root, const char *name,
-			   struct veer_svc_key *key, char *err, size_t errlen);
 
 #endif /* VEER_CONFIGURE_H */

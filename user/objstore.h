@@ -12,6 +12,7 @@
  * its own:
  *
  *   DIR/objects/00.yaml ... ff.yaml   the objects, sorted by key
+ *   DIR/index/00.yaml ... ff.yaml     the index (see below), likewise
  *   DIR/transaction                   only while a change is made
  *
  * Every file is a YAML stream `veer apply -f` itself accepts, checked by
@@ -104,6 +105,21 @@ int veer_objstore_finish(const struct veer_objstore *st, char *err,
 /* Drops the pending transaction (its maps change failed). 0 or -1. */
 int veer_objstore_discard(const struct veer_objstore *st, char *err,
 			  size_t errlen);
+
+/*
+ * The store's index (hostindex.h) is kept with the objects, in the same
+ * transactions: records whose kind starts with this character, in
+ * DIR/index/00.yaml ... ff.yaml (the objects' file format). They are
+ * never objects: veer_objstore_load leaves them out.
+ */
+#define VEER_OBJSTORE_INDEX_MARK '~'
+
+/* Every index record into *out (initialised here). 0 or -1 with err. */
+int veer_objstore_load_index(const struct veer_objstore *st,
+			     struct veer_objset *out, char *err, size_t errlen);
+
+/* Whether a transaction is pending (or its file cannot be looked at). */
+bool veer_objstore_pending_exists(const struct veer_objstore *st);
 
 /* Which of the VEER_OBJSTORE_SHARDS files holds key. */
 unsigned int veer_objstore_shard_of(const struct veer_object_key *key);
