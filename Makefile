@@ -114,9 +114,10 @@ $(BUILD)/user/%.o: user/%.c $(BUILD)/user/%.d | $(BUILD)
 # Only the loader includes the skeletons: a BPF change rebuilds it alone.
 $(BUILD)/user/loader.o: $(SKELS)
 
-# libmicrohttpd serves `veer metrics`; only the command links it.
+# libmicrohttpd serves `veer metrics`, ncurses draws `veer top`: only the
+# command links them.
 $(BUILD)/veer: $(CLI_OBJS) $(LIB_OBJS)
-	$(CC) $(USER_CFLAGS) $^ -o $@ $(LIBS) -lmicrohttpd
+	$(CC) $(USER_CFLAGS) $^ -o $@ $(LIBS) -lmicrohttpd -lncurses -lm
 
 # Test-only BPF objects, each with its skeleton in build/tests/, never part
 # of veer: the packet tests' socket-path entry (tests/bpf/) and the lab's

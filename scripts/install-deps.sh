@@ -21,7 +21,8 @@ set -euo pipefail
 PKGS=(
 	make gcc clang llvm libclang-rt-dev # build; libFuzzer runtime
 	libbpf-dev libelf-dev zlib1g-dev libyaml-dev libcunit1-dev # libraries
-	libmicrohttpd-dev                                # veer metrics
+	libmicrohttpd-dev libncurses-dev                 # veer metrics, top
+	tmux # test_top: a terminal for veer top
 	iproute2 util-linux procps ethtool jq coreutils curl tcpdump # tests and demo
 	prometheus # test_metrics: a real scraper, and promtool
 	"$@"                                            # the caller's extras

@@ -171,3 +171,39 @@ int read_model_named(const struct veer_maps *maps, struct veer_model *model,
 	}
 	return 0;
 }
+
+int read_selected(const struct veer_maps *maps, const char *service,
+		  const char *ns, struct veer_model *view)
+{
+	struct veer_model all;
+	char buf[VEER_NAME_MAX];
+	const char *hns;
+	int ret = -1;
+	size_t i;
+
+	veer_model_init(&all);
+	if (service ? read_model_named(maps, &all, service, ns)
+		    : read_model(maps, &all))
+		goto out;
+	if (service) {
+		ret = select_services(&all, service, ns, view);
+		goto out;
+	}
+	if (!ns) {
+		*view = all;
+		return 0;
+	}
+	for (i = 0; i < all.count; i++) {
+		hns = veer_host_namespace(all.services[i].host, buf,
+					  sizeof(buf));
+		if (hns && !strcmp(hns, ns) &&
+		    veer_model_copy_service(view, &all.services[i])) {
+			fail("out of memory");
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	veer_model_free(&all);
+	return ret;
+}

@@ -39,38 +39,8 @@ static int view_service(int argc, char **argv, const char **service)
 static int read_view(const struct view_opts *o, const char *service,
 		     struct veer_maps *maps, struct veer_model *view)
 {
-	struct veer_model all;
-	char buf[VEER_NAME_MAX];
-	const char *hns;
-	int ret = -1;
-	size_t i;
-
-	veer_model_init(&all);
-	if (open_maps(maps) ||
-	    (service ? read_model_named(maps, &all, service, o->ns)
-		     : read_model(maps, &all)))
-		goto out;
-	if (service) {
-		ret = select_services(&all, service, o->ns, view);
-		goto out;
-	}
-	if (!o->ns) {
-		*view = all;
-		return 0;
-	}
-	for (i = 0; i < all.count; i++) {
-		hns = veer_host_namespace(all.services[i].host, buf,
-					  sizeof(buf));
-		if (hns && !strcmp(hns, o->ns) &&
-		    veer_model_copy_service(view, &all.services[i])) {
-			fail("out of memory");
-			goto out;
-		}
-	}
-	ret = 0;
-out:
-	veer_model_free(&all);
-	return ret;
+	return open_maps(maps) || read_selected(maps, service, o->ns, view) ? -1
+									    : 0;
 }
 
 static int run_get(const void *opts, int argc, char **argv)
