@@ -23,6 +23,7 @@ PKGS=(
 	libbpf-dev libelf-dev zlib1g-dev libyaml-dev libcunit1-dev # libraries
 	libmicrohttpd-dev libncurses-dev                 # veer metrics, top
 	tmux # test_top: a terminal for veer top
+	gnuplot-nox # veer rollout --plot
 	iproute2 util-linux procps ethtool jq coreutils curl tcpdump # tests and demo
 	prometheus # test_metrics: a real scraper, and promtool
 	"$@"                                            # the caller's extras

@@ -16,7 +16,7 @@
 /* In the order `veer --help` lists them. */
 extern const struct cli_command attach_command, detach_command, apply_command,
 	weight_command, get_command, stats_command, status_command,
-	delete_command, metrics_command, top_command;
+	delete_command, metrics_command, top_command, rollout_command;
 
 /* -n NAMESPACE, as kubectl has it; help says what it does for CMD. */
 #define NAMESPACE_OPTION(opts_type, ns_field, help_text)                       \
@@ -53,6 +53,13 @@ int read_model_named(const struct veer_maps *maps, struct veer_model *model,
  * Copies into *out every entry `arg` names, sorted by name. A short name
  * found in several namespaces is refused: the user picks one with -n.
  */
+/*
+ * `veer weight SERVICE [-n NS] SUBSET=W...`: the change, its lines to out.
+ * An exit status: 0, EXIT_USAGE (bad assignments) or EXIT_FAILED (said).
+ */
+int change_weights(const char *service, const char *ns, char **assignments,
+		   int count, FILE *out);
+
 /*
  * The services of the maps (opened), or those SERVICE names (as
  * select_services; NULL: all), or with ns and no SERVICE those of the

@@ -342,30 +342,25 @@ static int read_weighted(const struct veer_maps *maps,
 	return read_model_named(maps, current, o->service, o->ns);
 }
 
-static int run_weight(const void *opts, int argc, char **argv)
+int change_weights(const char *service, const char *ns, char **assignments,
+		   int count, FILE *out)
 {
-	const struct service_opts *options = opts;
-	struct weight_change o = {.ns = options->ns};
+	struct weight_change o = {
+		.service = service,
+		.ns = ns,
+		.assignments = assignments,
+		.assignment_count = count,
+	};
 	struct veer_model current, desired;
 	struct veer_weight_found found;
 	struct veer_maps maps;
 	char err[VEER_ERR_LEN];
-	int ret = EXIT_FAILED, rc = 0;
+	int ret = EXIT_FAILED, rc;
 	size_t i;
 
-	if (argc < 2) {
-		fail("expected SERVICE SUBSET=WEIGHT [SUBSET=WEIGHT ...]");
-		return EXIT_USAGE;
-	}
-	o.service = argv[0];
-	o.assignments = &argv[1];
-	o.assignment_count = argc - 1;
 	rc = check_assignments(&o);
 	if (rc)
 		return rc;
-	if (require_root())
-		return EXIT_FAILED;
-
 	veer_model_init(&current);
 	veer_model_init(&desired);
 	veer_weight_found_init(&found);
@@ -383,7 +378,7 @@ static int run_weight(const void *opts, int argc, char **argv)
 		goto cleanup;
 	}
 	if (veer_change_weights(cli.pin_root, &maps, &current, &desired, &found,
-				stdout, cmd_note, NULL, err, sizeof(err))) {
+				out, cmd_note, NULL, err, sizeof(err))) {
 		fail("%s (nothing was changed)", err);
 		goto cleanup;
 	}
@@ -395,6 +390,28 @@ cleanup_models:
 	veer_model_free(&desired);
 	veer_weight_found_free(&found);
 	return ret;
+}
+
+static int run_weight(const void *opts, int argc, char **argv)
+{
+	const struct service_opts *options = opts;
+	struct weight_change o = {.ns = options->ns};
+	int rc;
+
+	if (argc < 2) {
+		fail("expected SERVICE SUBSET=WEIGHT [SUBSET=WEIGHT ...]");
+		return EXIT_USAGE;
+	}
+	/* A bad command line is exit 2 whoever runs it. */
+	o.service = argv[0];
+	o.assignments = &argv[1];
+	o.assignment_count = argc - 1;
+	rc = check_assignments(&o);
+	if (rc)
+		return rc;
+	if (require_root())
+		return EXIT_FAILED;
+	return change_weights(argv[0], options->ns, &argv[1], argc - 1, stdout);
 }
 
 static const char weight_details[] =

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# veer rollout under a steady load of new connections (tc and xdp):
+# - to a healthy v2 (steps 10, 50, 100, holds of 1.5 s, at least 50 of
+#   v2's connections a step): one "ok" line per judged step, "done:
+#   v2=100", exit 0, the maps at v1=0 v2=100, a PNG drawn by --plot;
+# - to a v2 that refuses connections (its backend port has no listener):
+#   "rollback: v2 failure rate ...% > 1.00%" after the first hold, exit 3,
+#   the maps back at v1=100 v2=0; a burst of 500 connections afterwards
+#   all on v1 with no error;
+# - bad arguments: exit 2 and one line, nothing changed.
+# cgroup mode places connections at connect() and sees neither handshake
+# nor failure: the rollout refuses to promote what it cannot judge (exit 3,
+# "cannot see", back at v1=100).
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/lab.sh"
+
+REFUSING_PORT=8081
+
+t_begin rollout
+lab_init jq
+lab_up_variant
+lab_start_backends
+lab_veer_attach
+
+# config FILE V2_PORT: web (IPv4) at v1=100 v2=0, v2 on V2_PORT.
+config() {
+	cat >"$1" <<EOF
+services:
+  - name: web
+    vip: $VIP_V4
+    port: $VIP_PORT
+    subsets:
+      - name: v1
+        weight: 100
+        backends: [$V1_V4:$BACKEND_PORT]
+      - name: v2
+        weight: 0
+        backends: [$V2_V4:$2]
+EOF
+}
+
+# load_start: new connections to web until load_stop (4 at a time).
+load_start() {
+	lab_client_bg "$LAB_TMP/load-$1.out" count --addr "$VIP_V4" --port "$VIP_PORT" \
+		-n 10000000 -c 4 --timeout-ms 2000
+	LOAD_PID=$LAB_BG_PID
+}
+load_stop() { lab_kill "$LOAD_PID"; }
+
+# rollout_run OUT ARGS...: veer rollout web --to v2 ARGS, exit status in RC.
+rollout_run() {
+	local out=$1
+	shift
+	RC=0
+	veer rollout web --to v2 --steps 10,50,100 --interval 1500 \
+		--min-connections 50 "$@" >"$out" 2>"$out.err" || RC=$?
+}
+
+config "$LAB_TMP/good.yaml" "$BACKEND_PORT"
+veer apply -f "$LAB_TMP/good.yaml" >/dev/null
+load_start good
+rollout_run "$LAB_TMP/good.out" --plot "$LAB_TMP/good.png"
+load_stop
+got=$(weights_of web)
+if [[ $LAB_MODE == cgroup ]]; then
+	if ((RC == 3)) && grep -q "^rollback: .*cannot see" "$LAB_TMP/good.out" &&
+		[[ $got == "v1=100 v2=0" ]]; then
+		t_pass "cgroup: rollout refuses to promote what it cannot judge: $(grep '^rollback' "$LAB_TMP/good.out")"
+	else
+		t_fail "cgroup: exit $RC, $got: $(oneline "$LAB_TMP/good.out") $(oneline "$LAB_TMP/good.out.err")"
+	fi
+else
+	oks=$(grep -c ': ok$' "$LAB_TMP/good.out" || true)
+	if ((RC == 0)) && ((oks == 2)) && grep -qx "done: v2=100" "$LAB_TMP/good.out" &&
+		[[ $got == "v1=0 v2=100" ]]; then
+		t_pass "healthy v2: 2 steps judged ok, done at 100, exit 0 ($(oneline "$LAB_TMP/good.out"))"
+	else
+		t_fail "healthy v2: exit $RC, $got: $(oneline "$LAB_TMP/good.out") $(oneline "$LAB_TMP/good.out.err")"
+	fi
+fi
+if [[ $(head -c 4 "$LAB_TMP/good.png" 2>/dev/null | od -An -tx1 | tr -d ' ') == 89504e47 ]]; then
+	t_pass "--plot drew a PNG ($(stat -c %s "$LAB_TMP/good.png") bytes)"
+else
+	t_fail "--plot: no PNG ($(oneline "$LAB_TMP/good.out.err"))"
+fi
+
+# v2 refuses every connection: nothing listens on its port.
+config "$LAB_TMP/bad.yaml" "$REFUSING_PORT"
+veer apply -f "$LAB_TMP/bad.yaml" >/dev/null
+load_start bad
+rollout_run "$LAB_TMP/bad.out"
+load_stop
+got=$(weights_of web)
+want="failure rate [0-9.]*% > 1.00%"
+[[ $LAB_MODE == cgroup ]] && want="cannot see"
+if ((RC == 3)) && grep -q "^rollback: .*$want" "$LAB_TMP/bad.out" &&
+	[[ $(grep -c '^step' "$LAB_TMP/bad.out") == 1 ]] && [[ $got == "v1=100 v2=0" ]]; then
+	t_pass "refusing v2: rolled back after one hold, exit 3, v1=100 v2=0 ($(grep '^rollback' "$LAB_TMP/bad.out"))"
+else
+	t_fail "refusing v2: exit $RC, $got: $(oneline "$LAB_TMP/bad.out") $(oneline "$LAB_TMP/bad.out.err")"
+fi
+count_burst web 500 "$LAB_TMP/after.out"
+if [[ $(count_of "$LAB_TMP/after.out" v1) == 500 && $(count_of "$LAB_TMP/after.out" errors) == 0 ]]; then
+	t_pass "after the rollback: 500 connections all on v1, no error"
+else
+	t_fail "after the rollback: $(oneline "$LAB_TMP/after.out")"
+fi
+
+# Bad arguments: exit 2, one line, weights as they were.
+for args in "--to v3" "--to v2 --steps 50,10,100" "--to v2 --steps 10,50" \
+	"--to v2 --max-failure-rate 101"; do
+	rc=0
+	# shellcheck disable=SC2086 # the arguments are words
+	veer rollout web $args >"$LAB_TMP/arg.out" 2>"$LAB_TMP/arg.err" || rc=$?
+	want_rc=2
+	[[ $args == "--to v3" ]] && want_rc=1 # a subset the service lacks
+	if ((rc == want_rc)) && [[ $(wc -l <"$LAB_TMP/arg.err") == 1 ]] &&
+		[[ $(weights_of web) == "v1=100 v2=0" ]]; then
+		t_pass "rollout $args: exit $rc, '$(cat "$LAB_TMP/arg.err")', nothing changed"
+	else
+		t_fail "rollout $args: exit $rc (want $want_rc), '$(oneline "$LAB_TMP/arg.err")', $(weights_of web)"
+	fi
+done
+
+t_end

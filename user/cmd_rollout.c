@@ -1,0 +1,645 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * veer rollout SERVICE --to SUBSET: progressive delivery on the data
+ * plane's own counters. Each step sets the canary's weight (the rest to
+ * the stable subset) through `veer weight`'s path, holds, and judges the
+ * canary over the hold from two snapshots of the counters (metrics.h):
+ * the share of its new connections that failed, absolute and against
+ * the stable subset's. A breach sets the weights back to the stable
+ * subset at once and exits 3 naming the signal; the end is the canary at
+ * 100 and exit 0. Killed midway, the weights stay at the step it was at
+ * (store and maps agree, as after any `veer weight`).
+ *
+ * A failed connection is one the data plane saw fail: a handshake aborted
+ * (the backend refused it with an RST, or the client gave up and retried
+ * with a new ISN) or a connection dropped for want of a backend. Where
+ * connections are placed at connect() only (cgroup mode) neither a
+ * handshake nor a failure is seen: a canary that cannot be judged is not
+ * promoted.
+ */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "metrics.h"
+
+#define ROLLOUT_STEPS_MAX 16
+#define ROLLOUT_SAMPLE_MS 1000 /* samples for --plot */
+#define ROLLOUT_SAMPLES_MAX 100000
+#define ROLLOUT_PCT_BUF 16
+
+struct rollout_opts {
+	const char *ns;
+	const char *to;
+	const char *from;
+	const char *steps;
+	unsigned int interval_ms;
+	unsigned int min_conns;
+	unsigned int max_holds;
+	const char *max_failure_rate; /* percent, a decimal */
+	const char *max_failure_excess; /* points over the stable subset */
+	const char *plot;
+};
+
+/* What one hold saw of one subset. */
+struct hold_counts {
+	uint64_t conns;
+	uint64_t failed;
+	/* Handshakes seen to end either way (none: the socket path). */
+	uint64_t seen;
+};
+
+/* One point of the --plot series. */
+struct sample {
+	double t; /* seconds since the start */
+	unsigned int weight; /* the canary's */
+	double canary_rate, stable_rate; /* new connections a second */
+	double canary_failed_pct;
+};
+
+struct rollout {
+	const struct rollout_opts *o;
+	const char *service;
+	char stable[VEER_SUBSET_NAME_MAX];
+	unsigned int steps[ROLLOUT_STEPS_MAX];
+	unsigned int nsteps;
+	double max_rate, max_excess; /* fractions; max_excess < 0: off */
+	struct veer_maps maps;
+	struct timespec start;
+	struct sample *samples;
+	size_t nsamples;
+	unsigned int weight; /* the canary's now */
+	FILE *quiet; /* where a step's weight change lines go */
+};
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+/* A percentage "0.5" or "5" into a fraction; -1 when not one. */
+static double parse_pct(const char *s)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v >= 0 && v <= 100))
+		return -1;
+	return v / 100;
+}
+
+/* "10,25,50,100" into steps (increasing, 1..100, the last 100). */
+static int parse_steps(struct rollout *r, const char *s)
+{
+	const char *p = s;
+	char *end;
+	unsigned long v;
+
+	r->nsteps = 0;
+	while (*p) {
+		errno = 0;
+		v = strtoul(p, &end, 10);
+		if (errno || end == p || v < 1 || v > 100 ||
+		    (r->nsteps && v <= r->steps[r->nsteps - 1]) ||
+		    r->nsteps == ROLLOUT_STEPS_MAX || (*end && *end != ','))
+			return -1;
+		r->steps[r->nsteps++] = (unsigned int)v;
+		p = *end ? end + 1 : end;
+		if (*end && !*p)
+			return -1;
+	}
+	return r->nsteps && r->steps[r->nsteps - 1] == 100 ? 0 : -1;
+}
+
+/* Sleeps ms milliseconds, or until a signal. */
+static void nap(unsigned int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+	while (!stop && nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static double since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) +
+	       (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* The service's counters now (one snapshot of the selected entries). */
+static int snap(struct rollout *r, struct veer_metrics_snapshot *out)
+{
+	struct veer_model view;
+	char err[VEER_ERR_LEN];
+	int ret = -1;
+
+	veer_model_init(&view);
+	if (read_selected(&r->maps, r->service, r->o->ns, &view))
+		goto out;
+	if (!view.count) {
+		fail("%s: no such service", r->service);
+		goto out;
+	}
+	if (veer_metrics_snapshot_read_model(&r->maps, &view, out, 0, err,
+					     sizeof(err))) {
+		fail("%s", err);
+		goto out;
+	}
+	ret = 0;
+out:
+	veer_model_free(&view);
+	return ret;
+}
+
+/*
+ * A subset's counts in delta, summed over the service's entries (every
+ * port and family of a host moves together).
+ */
+static struct hold_counts counts_of(const struct veer_metrics_snapshot *delta,
+				    const char *subset)
+{
+	struct hold_counts c = {0};
+	size_t i;
+	unsigned int s;
+
+	for (i = 0; i < delta->count; i++) {
+		const struct veer_metrics_service *svc = &delta->services[i];
+
+		for (s = 0; s < svc->subset_count; s++) {
+			const struct veer_stats *row = &svc->rows[s];
+
+			if (strcmp(svc->subset_names[s], subset))
+				continue;
+			c.conns += row->new_conns;
+			c.failed += row->ct_aborted + row->no_backend;
+			c.seen += row->ct_established + row->ct_aborted +
+				  row->no_backend;
+		}
+	}
+	return c;
+}
+
+/* The subset names of the service: --to must be one, --from too. */
+static int check_subsets(struct rollout *r,
+			 const struct veer_metrics_snapshot *snap)
+{
+	const struct veer_metrics_service *svc = &snap->services[0];
+	bool to = false, from = false;
+	unsigned int s;
+
+	for (s = 0; s < svc->subset_count; s++) {
+		to |= !strcmp(svc->subset_names[s], r->o->to);
+		if (r->o->from)
+			from |= !strcmp(svc->subset_names[s], r->o->from);
+		else if (strcmp(svc->subset_names[s], r->o->to) &&
+			 !r->stable[0])
+			snprintf(r->stable, sizeof(r->stable), "%s",
+				 svc->subset_names[s]);
+	}
+	if (r->o->from)
+		snprintf(r->stable, sizeof(r->stable), "%s", r->o->from);
+	if (!to) {
+		fail("%s has no subset %s", svc->name, r->o->to);
+		return -1;
+	}
+	if ((r->o->from && !from) || !r->stable[0] ||
+	    !strcmp(r->stable, r->o->to)) {
+		fail("%s: no stable subset to roll out from (--from SUBSET)",
+		     svc->name);
+		return -1;
+	}
+	if (svc->subset_count > 2 && !r->o->from) {
+		fail("%s has %u subsets: say which is the stable one (--from "
+		     "SUBSET)",
+		     svc->name, svc->subset_count);
+		return -1;
+	}
+	return 0;
+}
+
+/* Sets the canary to w and the stable subset to the rest. */
+static int set_weight(struct rollout *r, unsigned int w, FILE *out)
+{
+	char a[2][VEER_SUBSET_NAME_MAX + ROLLOUT_PCT_BUF];
+	char *args[2] = {a[0], a[1]};
+
+	snprintf(a[0], sizeof(a[0]), "%s=%u", r->o->to, w);
+	snprintf(a[1], sizeof(a[1]), "%s=%u", r->stable, 100 - w);
+	if (change_weights(r->service, r->o->ns, args, 2, out ? out : r->quiet))
+		return -1;
+	r->weight = w;
+	return 0;
+}
+
+static void record(struct rollout *r, const struct veer_metrics_snapshot *a,
+		   const struct veer_metrics_snapshot *b)
+{
+	struct veer_metrics_snapshot d;
+	struct hold_counts c, s;
+	double secs = veer_metrics_elapsed(a, b);
+	struct sample *p;
+
+	if (!r->o->plot || r->nsamples == ROLLOUT_SAMPLES_MAX || secs <= 0 ||
+	    veer_metrics_diff(a, b, &d))
+		return;
+	c = counts_of(&d, r->o->to);
+	s = counts_of(&d, r->stable);
+	veer_metrics_snapshot_free(&d);
+	p = realloc(r->samples, (r->nsamples + 1) * sizeof(*p));
+	if (!p)
+		return;
+	r->samples = p;
+	p = &r->samples[r->nsamples++];
+	p->t = since(&r->start);
+	p->weight = r->weight;
+	p->canary_rate = (double)c.conns / secs;
+	p->stable_rate = (double)s.conns / secs;
+	p->canary_failed_pct =
+		c.conns ? 100.0 * (double)c.failed / (double)c.conns : 0;
+}
+
+/*
+ * Holds at the current weight, sampling every ROLLOUT_SAMPLE_MS, until
+ * the hold is over; the counts of the whole hold into *canary, *stable.
+ */
+static int hold(struct rollout *r, struct hold_counts *canary,
+		struct hold_counts *stable, double *secs)
+{
+	struct veer_metrics_snapshot first, prev, now, d;
+	struct timespec t0;
+	unsigned int left = r->o->interval_ms, ms;
+	int ret = -1;
+
+	veer_metrics_snapshot_init(&now);
+	veer_metrics_snapshot_init(&prev);
+	if (snap(r, &first))
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (left && !stop) {
+		ms = left < ROLLOUT_SAMPLE_MS ? left : ROLLOUT_SAMPLE_MS;
+		nap(ms);
+		left -= ms;
+		veer_metrics_snapshot_free(&prev);
+		prev = now;
+		veer_metrics_snapshot_init(&now);
+		if (snap(r, &now))
+			goto out;
+		record(r, prev.count ? &prev : &first, &now);
+	}
+	if (stop)
+		goto out;
+	if (veer_metrics_diff(&first, &now, &d)) {
+		fail("out of memory");
+		goto out;
+	}
+	*canary = counts_of(&d, r->o->to);
+	*stable = counts_of(&d, r->stable);
+	*secs = veer_metrics_elapsed(&first, &now);
+	veer_metrics_snapshot_free(&d);
+	ret = 0;
+out:
+	veer_metrics_snapshot_free(&first);
+	veer_metrics_snapshot_free(&prev);
+	veer_metrics_snapshot_free(&now);
+	return ret;
+}
+
+static double rate_of(const struct hold_counts *c)
+{
+	return c->conns ? (double)c->failed / (double)c->conns : 0;
+}
+
+/* The plot: weights and signals over time, drawn by gnuplot. */
+static int plot(const struct rollout *r, const char *outcome)
+{
+	char data[] = "/tmp/veer-rollout-XXXXXX";
+	int fd = mkstemp(data), status;
+	FILE *f, *g;
+	size_t i;
+
+	if (fd < 0 || !(f = fdopen(fd, "w"))) {
+		fail("--plot: cannot write a data file: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	for (i = 0; i < r->nsamples; i++)
+		fprintf(f, "%.3f %u %.3f %.3f %.3f\n", r->samples[i].t,
+			r->samples[i].weight, r->samples[i].canary_rate,
+			r->samples[i].stable_rate,
+			r->samples[i].canary_failed_pct);
+	fclose(f);
+	g = popen("gnuplot", "w");
+	if (!g) {
+		fail("--plot: cannot run gnuplot: %s", strerror(errno));
+		unlink(data);
+		return -1;
+	}
+	fprintf(g,
+		"set terminal pngcairo size 1000,600 noenhanced\n"
+		"set output '%s'\n"
+		"set title 'veer rollout %s: %s to %s (%s)'\n"
+		"set xlabel 'seconds'\n"
+		"set ylabel 'weight %%, failed %%'\n"
+		"set y2label 'new connections / s'\n"
+		"set yrange [0:105]\n"
+		"set y2range [0:*]\n"
+		"set ytics nomirror\n"
+		"set y2tics\n"
+		"set key outside bottom center horizontal\n"
+		"plot '%s' using 1:2 with steps lw 2 title '%s weight', "
+		"'' using 1:5 with lines title '%s failed %%', "
+		"'' using 1:3 axes x1y2 with lines title '%s conn/s', "
+		"'' using 1:4 axes x1y2 with lines title '%s conn/s'\n",
+		r->o->plot, r->service, r->stable, r->o->to, outcome, data,
+		r->o->to, r->o->to, r->o->to, r->stable);
+	status = pclose(g);
+	unlink(data);
+	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status)) {
+		fail("--plot: gnuplot failed to draw %s", r->o->plot);
+		return -1;
+	}
+	return 0;
+}
+
+/* Back to the stable subset at once; 3, the exit status of a rollback. */
+static int roll_back(struct rollout *r, const char *why)
+{
+	printf("rollback: %s; %s back to %s=100\n", why, r->service, r->stable);
+	fflush(stdout);
+	if (set_weight(r, 0, NULL))
+		fail("the rollback's weight change failed: weights are still "
+		     "%s=%u",
+		     r->o->to, r->weight);
+	return 3;
+}
+
+static int run_steps(struct rollout *r)
+{
+	struct hold_counts canary, stable;
+	char why[256];
+	unsigned int i, holds;
+	double secs, rate;
+
+	for (i = 0; i < r->nsteps && !stop; i++) {
+		if (set_weight(r, r->steps[i], NULL))
+			return EXIT_FAILED;
+		if (r->steps[i] == 100)
+			break;
+		/* Judged once the canary had enough connections. */
+		for (holds = 0, canary.conns = 0;
+		     holds < r->o->max_holds && !stop; holds++) {
+			if (hold(r, &canary, &stable, &secs))
+				return stop ? 0 : EXIT_FAILED;
+			rate = rate_of(&canary);
+			printf("step %u/%u: %s %u%%: %.1f s, %s %llu "
+			       "connections, %llu failed (%.2f%%); %s %llu, "
+			       "%llu failed (%.2f%%)",
+			       i + 1, r->nsteps, r->o->to, r->steps[i], secs,
+			       r->o->to, (unsigned long long)canary.conns,
+			       (unsigned long long)canary.failed, 100 * rate,
+			       r->stable, (unsigned long long)stable.conns,
+			       (unsigned long long)stable.failed,
+			       100 * rate_of(&stable));
+			if (canary.conns >= r->o->min_conns && !canary.seen) {
+				printf(": cannot judge\n");
+				snprintf(why, sizeof(why),
+					 "cannot see how %s's connections "
+					 "fare: none was seen to complete or "
+					 "fail (placed at connect() only: "
+					 "cgroup mode)",
+					 r->o->to);
+				return roll_back(r, why);
+			}
+			if (canary.conns && rate > r->max_rate) {
+				printf(": breach\n");
+				snprintf(why, sizeof(why),
+					 "%s failure rate %.2f%% > %.2f%% "
+					 "over %llu connections at %u%%",
+					 r->o->to, 100 * rate,
+					 100 * r->max_rate,
+					 (unsigned long long)canary.conns,
+					 r->steps[i]);
+				return roll_back(r, why);
+			}
+			if (r->max_excess >= 0 && canary.conns &&
+			    rate - rate_of(&stable) > r->max_excess) {
+				printf(": breach\n");
+				snprintf(why, sizeof(why),
+					 "%s failure rate %.2f%% is %.2f "
+					 "points over %s's (> %.2f) at %u%%",
+					 r->o->to, 100 * rate,
+					 100 * (rate - rate_of(&stable)),
+					 r->stable, 100 * r->max_excess,
+					 r->steps[i]);
+				return roll_back(r, why);
+			}
+			if (canary.conns >= r->o->min_conns) {
+				printf(": ok\n");
+				break;
+			}
+			printf(": fewer than %u, holding on\n",
+			       r->o->min_conns);
+			fflush(stdout);
+		}
+		fflush(stdout);
+		if (!stop && holds == r->o->max_holds) {
+			snprintf(why, sizeof(why),
+				 "%s had fewer than %u connections in %u "
+				 "holds at %u%%: not enough traffic to judge",
+				 r->o->to, r->o->min_conns, r->o->max_holds,
+				 r->steps[i]);
+			return roll_back(r, why);
+		}
+	}
+	if (stop) {
+		printf("stopped: %s stays at %s=%u %s=%u (veer rollout or "
+		       "veer weight carries on)\n",
+		       r->service, r->o->to, r->weight, r->stable,
+		       100 - r->weight);
+		return EXIT_FAILED;
+	}
+	printf("done: %s=100\n", r->o->to);
+	return 0;
+}
+
+static int run_rollout(const void *opts, int argc, char **argv)
+{
+	const struct rollout_opts *o = opts;
+	struct rollout r = {.o = o};
+	struct veer_metrics_snapshot first;
+	struct sigaction sa = {.sa_handler = on_signal};
+	int ret = EXIT_USAGE;
+
+	if (argc != 1) {
+		fail("expected one SERVICE");
+		return EXIT_USAGE;
+	}
+	r.service = argv[0];
+	if (!o->to) {
+		fail("--to SUBSET is required");
+		return EXIT_USAGE;
+	}
+	if (parse_steps(&r, o->steps)) {
+		fail("--steps %s: increasing weights from 1 to 100, comma "
+		     "separated, ending at 100 (at most %d)",
+		     o->steps, ROLLOUT_STEPS_MAX);
+		return EXIT_USAGE;
+	}
+	r.max_rate = parse_pct(o->max_failure_rate);
+	r.max_excess =
+		o->max_failure_excess ? parse_pct(o->max_failure_excess) : -2;
+	if (r.max_rate < 0 || r.max_excess == -1) {
+		fail("--max-failure-rate and --max-failure-excess are "
+		     "percentages from 0 to 100");
+		return EXIT_USAGE;
+	}
+	if (require_root())
+		return EXIT_FAILED;
+	r.quiet = fopen("/dev/null", "w");
+	if (!r.quiet) {
+		fail("/dev/null: %s", strerror(errno));
+		return EXIT_FAILED;
+	}
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &r.start);
+	veer_maps_init(&r.maps);
+	veer_metrics_snapshot_init(&first);
+	ret = EXIT_FAILED;
+	if (open_maps(&r.maps) || snap(&r, &first) || check_subsets(&r, &first))
+		goto out;
+	ret = run_steps(&r);
+	if (o->plot && plot(&r, ret == 0   ? "promoted"
+				: ret == 3 ? "rolled back"
+					   : "stopped"))
+		ret = ret ? ret : EXIT_FAILED;
+out:
+	fclose(r.quiet);
+	free(r.samples);
+	veer_metrics_snapshot_free(&first);
+	veer_maps_close(&r.maps);
+	return ret;
+}
+
+static const struct rollout_opts rollout_defaults = {
+	.steps = "10,25,50,100",
+	.interval_ms = 30000,
+	.min_conns = 100,
+	.max_holds = 5,
+	.max_failure_rate = "1",
+};
+
+static const struct cli_option rollout_options[] = {
+	NAMESPACE_OPTION(struct rollout_opts, ns,
+			 "the namespace SERVICE is looked up in"),
+	{
+		.name = "to",
+		.type = CLI_STRING,
+		.field = offsetof(struct rollout_opts, to),
+		.metavar = "SUBSET",
+		.help = "the canary subset, rolled out to 100 (required)",
+	},
+	{
+		.name = "from",
+		.type = CLI_STRING,
+		.field = offsetof(struct rollout_opts, from),
+		.metavar = "SUBSET",
+		.help = "the stable subset (default: the other one of two)",
+	},
+	{
+		.name = "steps",
+		.type = CLI_STRING,
+		.field = offsetof(struct rollout_opts, steps),
+		.metavar = "W,W,...",
+		.help = "the canary's weights, increasing, ending at 100",
+	},
+	{
+		.name = "interval",
+		.type = CLI_U32,
+		.field = offsetof(struct rollout_opts, interval_ms),
+		.metavar = "MS",
+		.min = 100,
+		.max = 86400000,
+		.help = "how long each step holds before it is judged",
+	},
+	{
+		.name = "min-connections",
+		.type = CLI_U32,
+		.field = offsetof(struct rollout_opts, min_conns),
+		.metavar = "N",
+		.min = 1,
+		.max = 100000000,
+		.help = "the canary's new connections a step needs to be "
+			"judged healthy; a hold with fewer is held again",
+	},
+	{
+		.name = "max-holds",
+		.type = CLI_U32,
+		.field = offsetof(struct rollout_opts, max_holds),
+		.metavar = "N",
+		.min = 1,
+		.max = 1000,
+		.help = "holds a step may take to reach --min-connections; "
+			"then it rolls back (not enough traffic to judge)",
+	},
+	{
+		.name = "max-failure-rate",
+		.type = CLI_STRING,
+		.field = offsetof(struct rollout_opts, max_failure_rate),
+		.metavar = "PCT",
+		.help = "the most of the canary's new connections in a hold "
+			"that may fail (refused, aborted, or no backend)",
+	},
+	{
+		.name = "max-failure-excess",
+		.type = CLI_STRING,
+		.field = offsetof(struct rollout_opts, max_failure_excess),
+		.metavar = "PCT",
+		.help = "the most the canary's failure rate may exceed the "
+			"stable subset's, in points (default: not checked)",
+	},
+	{
+		.name = "plot",
+		.type = CLI_STRING,
+		.field = offsetof(struct rollout_opts, plot),
+		.metavar = "FILE.png",
+		.help = "draw the canary's weight, connections a second and "
+			"failures over time (gnuplot)",
+	},
+	{},
+};
+
+static const char rollout_details[] =
+	"  Each step sets the canary's weight (the stable subset gets the\n"
+	"  rest), holds --interval, and judges the canary's new connections\n"
+	"  in the hold: a breach sets the weights back to the stable subset\n"
+	"  at once and exits 3 saying which signal breached and by how much;\n"
+	"  the last step (100) exits 0. One line per step. Killed or\n"
+	"  interrupted, the weights stay at the step reached (exit 1).\n";
+
+const struct cli_command rollout_command = {
+	.name = "rollout",
+	.args = "SERVICE --to SUBSET [--from SUBSET] [--steps W,...] "
+		"[--interval MS]",
+	.summary = "move a service to a subset step by step, rolling back "
+		   "on failures",
+	.details = rollout_details,
+	CLI_OPTIONS(rollout_options, rollout_defaults),
+	.run = run_rollout,
+};
