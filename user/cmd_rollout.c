@@ -324,6 +324,24 @@ static double rate_of(const struct hold_counts *c)
 	return c->conns ? (double)c->failed / (double)c->conns : 0;
 }
 
+/* The last point: the weight now, the rates as last seen. */
+static void record_end(struct rollout *r)
+{
+	struct sample *p;
+
+	if (!r->o->plot || !r->nsamples ||
+	    r->nsamples == ROLLOUT_SAMPLES_MAX)
+		return;
+	p = realloc(r->samples, (r->nsamples + 1) * sizeof(*p));
+	if (!p)
+		return;
+	r->samples = p;
+	p[r->nsamples] = p[r->nsamples - 1];
+	p[r->nsamples].t = since(&r->start);
+	p[r->nsamples].weight = r->weight;
+	r->nsamples++;
+}
+
 /* The plot: weights and signals over time, drawn by gnuplot. */
 static int plot(const struct rollout *r, const char *outcome)
 {
@@ -525,6 +543,7 @@ static int run_rollout(const void *opts, int argc, char **argv)
 	if (open_maps(&r.maps) || snap(&r, &first) || check_subsets(&r, &first))
 		goto out;
 	ret = run_steps(&r);
+	record_end(&r);
 	if (o->plot && plot(&r, ret == 0   ? "promoted"
 				: ret == 3 ? "rolled back"
 					   : "stopped"))
