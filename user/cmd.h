@@ -6,6 +6,7 @@
 #ifndef VEER_CMD_H
 #define VEER_CMD_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -67,6 +68,22 @@ int change_weights(const char *service, const char *ns, char **assignments,
  */
 int read_selected(const struct veer_maps *maps, const char *service,
 		  const char *ns, struct veer_model *view);
+
+/*
+ * read_selected, then their counters into *out (metrics.h). 0, or -1
+ * (said).
+ */
+struct veer_metrics_snapshot;
+int read_selected_metrics(const struct veer_maps *maps, const char *service,
+			  const char *ns, struct veer_metrics_snapshot *out);
+
+/*
+ * Commands that run until told: SIGINT and SIGTERM set cmd_stopping
+ * (cmd_catch_stop), and cmd_nap sleeps until it is set or ms have passed.
+ */
+extern volatile sig_atomic_t cmd_stopping;
+void cmd_catch_stop(void);
+void cmd_nap(unsigned int ms);
 
 int select_services(const struct veer_model *all, const char *arg,
 		    const char *ns, struct veer_model *out);

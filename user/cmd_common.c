@@ -3,12 +3,16 @@
  * What the commands share: the pinned maps opened with a one-line error,
  * and services named as Istio and kubectl name them (cmd.h).
  */
+#include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cmd.h"
 #include "loader.h"
+#include "metrics.h"
 
 void cmd_note(void *ctx, const char *note)
 {
@@ -205,5 +209,52 @@ int read_selected(const struct veer_maps *maps, const char *service,
 	ret = 0;
 out:
 	veer_model_free(&all);
+	return ret;
+}
+
+/* ---- long-running commands (top, rollout) ------------------------------ */
+
+volatile sig_atomic_t cmd_stopping;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	cmd_stopping = 1;
+}
+
+void cmd_catch_stop(void)
+{
+	struct sigaction sa = {.sa_handler = on_stop_signal};
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+void cmd_nap(unsigned int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+	while (!cmd_stopping && nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+int read_selected_metrics(const struct veer_maps *maps, const char *service,
+			  const char *ns, struct veer_metrics_snapshot *out)
+{
+	struct veer_model view;
+	char err[VEER_ERR_LEN];
+	int ret = -1;
+
+	veer_model_init(&view);
+	if (read_selected(maps, service, ns, &view))
+		goto out;
+	if (veer_metrics_snapshot_read_model(maps, &view, out, 0, err,
+					     sizeof(err))) {
+		fail("%s", err);
+		goto out;
+	}
+	ret = 0;
+out:
+	veer_model_free(&view);
 	return ret;
 }

@@ -79,14 +79,6 @@ struct rollout {
 	FILE *quiet; /* where a step's weight change lines go */
 };
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
 /* A percentage "0.5" or "5" into a fraction; -1 when not one. */
 static double parse_pct(const char *s)
 {
@@ -123,15 +115,6 @@ static int parse_steps(struct rollout *r, const char *s)
 	return r->nsteps && r->steps[r->nsteps - 1] == 100 ? 0 : -1;
 }
 
-/* Sleeps ms milliseconds, or until a signal. */
-static void nap(unsigned int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-
-	while (!stop && nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 static double since(const struct timespec *t0)
 {
 	struct timespec now;
@@ -144,26 +127,14 @@ static double since(const struct timespec *t0)
 /* The service's counters now (one snapshot of the selected entries). */
 static int snap(struct rollout *r, struct veer_metrics_snapshot *out)
 {
-	struct veer_model view;
-	char err[VEER_ERR_LEN];
-	int ret = -1;
-
-	veer_model_init(&view);
-	if (read_selected(&r->maps, r->service, r->o->ns, &view))
-		goto out;
-	if (!view.count) {
+	if (read_selected_metrics(&r->maps, r->service, r->o->ns, out))
+		return -1;
+	if (!out->count) {
 		fail("%s: no such service", r->service);
-		goto out;
+		veer_metrics_snapshot_free(out);
+		return -1;
 	}
-	if (veer_metrics_snapshot_read_model(&r->maps, &view, out, 0, err,
-					     sizeof(err))) {
-		fail("%s", err);
-		goto out;
-	}
-	ret = 0;
-out:
-	veer_model_free(&view);
-	return ret;
+	return 0;
 }
 
 /*
@@ -290,9 +261,9 @@ static int hold(struct rollout *r, struct hold_counts *canary,
 	if (snap(r, &first))
 		return -1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (left && !stop) {
+	while (left && !cmd_stopping) {
 		ms = left < ROLLOUT_SAMPLE_MS ? left : ROLLOUT_SAMPLE_MS;
-		nap(ms);
+		cmd_nap(ms);
 		left -= ms;
 		veer_metrics_snapshot_free(&prev);
 		prev = now;
@@ -301,7 +272,7 @@ static int hold(struct rollout *r, struct hold_counts *canary,
 			goto out;
 		record(r, prev.count ? &prev : &first, &now);
 	}
-	if (stop)
+	if (cmd_stopping)
 		goto out;
 	if (veer_metrics_diff(&first, &now, &d)) {
 		fail("out of memory");
@@ -329,8 +300,7 @@ static void record_end(struct rollout *r)
 {
 	struct sample *p;
 
-	if (!r->o->plot || !r->nsamples ||
-	    r->nsamples == ROLLOUT_SAMPLES_MAX)
+	if (!r->o->plot || !r->nsamples || r->nsamples == ROLLOUT_SAMPLES_MAX)
 		return;
 	p = realloc(r->samples, (r->nsamples + 1) * sizeof(*p));
 	if (!p)
@@ -414,16 +384,19 @@ static int run_steps(struct rollout *r)
 	unsigned int i, holds;
 	double secs, rate;
 
-	for (i = 0; i < r->nsteps && !stop; i++) {
+	for (i = 0; i < r->nsteps && !cmd_stopping; i++) {
 		if (set_weight(r, r->steps[i], NULL))
 			return EXIT_FAILED;
 		if (r->steps[i] == 100)
 			break;
 		/* Judged once the canary had enough connections. */
 		for (holds = 0, canary.conns = 0;
-		     holds < r->o->max_holds && !stop; holds++) {
-			if (hold(r, &canary, &stable, &secs))
-				return stop ? 0 : EXIT_FAILED;
+		     holds < r->o->max_holds && !cmd_stopping; holds++) {
+			if (hold(r, &canary, &stable, &secs)) {
+				if (cmd_stopping)
+					break; /* said below */
+				return EXIT_FAILED;
+			}
 			rate = rate_of(&canary);
 			printf("step %u/%u: %s %u%%: %.1f s, %s %llu "
 			       "connections, %llu failed (%.2f%%); %s %llu, "
@@ -476,7 +449,7 @@ static int run_steps(struct rollout *r)
 			fflush(stdout);
 		}
 		fflush(stdout);
-		if (!stop && holds == r->o->max_holds) {
+		if (!cmd_stopping && holds == r->o->max_holds) {
 			snprintf(why, sizeof(why),
 				 "%s had fewer than %u connections in %u "
 				 "holds at %u%%: not enough traffic to judge",
@@ -485,7 +458,7 @@ static int run_steps(struct rollout *r)
 			return roll_back(r, why);
 		}
 	}
-	if (stop) {
+	if (cmd_stopping) {
 		printf("stopped: %s stays at %s=%u %s=%u (veer rollout or "
 		       "veer weight carries on)\n",
 		       r->service, r->o->to, r->weight, r->stable,
@@ -501,7 +474,6 @@ static int run_rollout(const void *opts, int argc, char **argv)
 	const struct rollout_opts *o = opts;
 	struct rollout r = {.o = o};
 	struct veer_metrics_snapshot first;
-	struct sigaction sa = {.sa_handler = on_signal};
 	int ret = EXIT_USAGE;
 
 	if (argc != 1) {
@@ -534,8 +506,7 @@ static int run_rollout(const void *opts, int argc, char **argv)
 		fail("/dev/null: %s", strerror(errno));
 		return EXIT_FAILED;
 	}
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	cmd_catch_stop();
 	clock_gettime(CLOCK_MONOTONIC, &r.start);
 	veer_maps_init(&r.maps);
 	veer_metrics_snapshot_init(&first);

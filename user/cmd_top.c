@@ -257,23 +257,6 @@ static void render(struct frame *f, const struct top_opts *o,
 	f->count = 2 + nrows;
 }
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-/* Sleeps ms milliseconds, or until a signal. */
-static void nap(unsigned int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-
-	while (!stop && nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 struct top_state {
 	const struct top_opts *o;
 	const char *service;
@@ -288,22 +271,7 @@ struct top_state {
 /* A snapshot of the selected services now. */
 static int snap(struct top_state *t, struct veer_metrics_snapshot *out)
 {
-	struct veer_model view;
-	char err[VEER_ERR_LEN];
-	int ret = -1;
-
-	veer_model_init(&view);
-	if (read_selected(&t->maps, t->service, t->o->ns, &view))
-		goto out;
-	if (veer_metrics_snapshot_read_model(&t->maps, &view, out, 0, err,
-					     sizeof(err))) {
-		fail("%s", err);
-		goto out;
-	}
-	ret = 0;
-out:
-	veer_model_free(&view);
-	return ret;
+	return read_selected_metrics(&t->maps, t->service, t->o->ns, out);
 }
 
 /* Room for the rows of the services in snap. */
@@ -392,13 +360,13 @@ static int run_batch(struct top_state *t)
 	if (first_rows(t))
 		return -1;
 	print_frame(t);
-	for (n = 1; n < t->o->batch && !stop; n++) {
-		nap(t->o->interval_ms);
-		if (stop || step(t))
+	for (n = 1; n < t->o->batch && !cmd_stopping; n++) {
+		cmd_nap(t->o->interval_ms);
+		if (cmd_stopping || step(t))
 			break;
 		print_frame(t);
 	}
-	return stop || n == t->o->batch ? 0 : -1;
+	return cmd_stopping || n == t->o->batch ? 0 : -1;
 }
 
 static int run_screen(struct top_state *t, struct top_opts *o)
@@ -429,7 +397,7 @@ static int run_screen(struct top_state *t, struct top_opts *o)
 		return -1;
 	}
 	/* The first frame at once; then one an interval, or at a key. */
-	for (key = 0; !stop; key = getch()) {
+	for (key = 0; !cmd_stopping; key = getch()) {
 		if (key == 'q' || key == 'Q')
 			break;
 		if (key == 's')
@@ -462,7 +430,6 @@ static int run_top(const void *opts, int argc, char **argv)
 {
 	struct top_opts o = *(const struct top_opts *)opts;
 	struct top_state t = {.o = &o};
-	struct sigaction sa = {.sa_handler = on_signal};
 	int ret = EXIT_FAILED;
 
 	if (argc > 1) {
@@ -472,8 +439,7 @@ static int run_top(const void *opts, int argc, char **argv)
 	t.service = argc == 1 ? argv[0] : NULL;
 	if (require_root())
 		return EXIT_FAILED;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	cmd_catch_stop();
 	veer_maps_init(&t.maps);
 	veer_metrics_snapshot_init(&t.before);
 	veer_metrics_snapshot_init(&t.after);

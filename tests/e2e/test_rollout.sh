@@ -9,6 +9,8 @@
 #   "rollback: v2 failure rate ...% > 1.00%" after the first hold, exit 3,
 #   the maps back at v1=100 v2=0; a burst of 500 connections afterwards
 #   all on v1 with no error;
+# - SIGTERM in the first hold: exit 1, "stopped: web stays at v2=10
+#   v1=90", and the maps stay there;
 # - bad arguments: exit 2 and one line, nothing changed.
 # cgroup mode places connections at connect() and sees neither handshake
 # nor failure: the rollout refuses to promote what it cannot judge (exit 3,
@@ -24,21 +26,11 @@ lab_up_variant
 lab_start_backends
 lab_veer_attach
 
-# config FILE V2_PORT: web (IPv4) at v1=100 v2=0, v2 on V2_PORT.
+# config FILE V2_PORT: the lab's web and web6 at v1=100 v2=0, web's v2 on
+# V2_PORT.
 config() {
-	cat >"$1" <<EOF
-services:
-  - name: web
-    vip: $VIP_V4
-    port: $VIP_PORT
-    subsets:
-      - name: v1
-        weight: 100
-        backends: [$V1_V4:$BACKEND_PORT]
-      - name: v2
-        weight: 0
-        backends: [$V2_V4:$2]
-EOF
+	lab_write_config "$1" 100
+	sed -i "s/\[$V2_V4:$BACKEND_PORT\]/[$V2_V4:$2]/" "$1"
 }
 
 # load_start: new connections to web until load_stop (4 at a time).
@@ -107,6 +99,28 @@ if [[ $(count_of "$LAB_TMP/after.out" v1) == 500 && $(count_of "$LAB_TMP/after.o
 else
 	t_fail "after the rollback: $(oneline "$LAB_TMP/after.out")"
 fi
+
+# Stopped midway (SIGTERM in the first hold): exit 1, it says where it
+# stopped, and the weights stay there.
+config "$LAB_TMP/good.yaml" "$BACKEND_PORT"
+veer apply -f "$LAB_TMP/good.yaml" >/dev/null
+# nsenter execs veer: $! is veer's own PID (the lab's veer function would
+# put a shell between).
+nsenter --net="/run/netns/$NS_NODE" -- "$VEER_BIN" --pin-root "$VEER_PIN_ROOT" \
+	rollout web --to v2 --interval 60000 >"$LAB_TMP/stop.out" 2>&1 &
+ROLLOUT_PID=$!
+LAB_PIDS+=("$ROLLOUT_PID")
+wait_until 10000 test "$(weights_of web)" = "v1=90 v2=10" || true
+kill -TERM "$ROLLOUT_PID" 2>/dev/null || true
+rc=0
+wait "$ROLLOUT_PID" || rc=$?
+if ((rc == 1)) && grep -qx "stopped: web stays at v2=10 v1=90 (veer rollout or veer weight carries on)" "$LAB_TMP/stop.out" &&
+	[[ $(weights_of web) == "v1=90 v2=10" ]]; then
+	t_pass "SIGTERM in the first hold: exit 1, '$(oneline "$LAB_TMP/stop.out")', the maps stay at v1=90 v2=10"
+else
+	t_fail "SIGTERM in the first hold: exit $rc, '$(oneline "$LAB_TMP/stop.out")', $(weights_of web)"
+fi
+veer weight web v1=100 v2=0 >/dev/null
 
 # Bad arguments: exit 2, one line, weights as they were.
 for args in "--to v3" "--to v2 --steps 50,10,100" "--to v2 --steps 10,50" \
