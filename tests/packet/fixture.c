@@ -63,6 +63,15 @@ int configure_rules(const char *name, const char *vip, uint16_t port,
 		    const struct subset_spec *subsets, unsigned int count,
 		    const struct veer_rule *rules, unsigned int rule_count)
 {
+	return configure_flags(name, vip, port, 0, subsets, count, rules,
+			       rule_count);
+}
+
+int configure_flags(const char *name, const char *vip, uint16_t port,
+		    uint16_t flags, const struct subset_spec *subsets,
+		    unsigned int count, const struct veer_rule *rules,
+		    unsigned int rule_count)
+{
 	struct veer_model current, desired;
 	struct veer_service_model *svc;
 	struct veer_backend backend;
@@ -81,6 +90,7 @@ int configure_rules(const char *name, const char *vip, uint16_t port,
 		goto out;
 	svc->key.port = htons(port);
 	svc->key.proto = 6;
+	svc->flags = flags;
 	svc->subset_count = count;
 	for (s = 0; s < count; s++) {
 		snprintf(svc->subsets[s].name, sizeof(svc->subsets[s].name),

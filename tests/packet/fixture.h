@@ -59,6 +59,11 @@ int configure(const char *name, const char *vip, uint16_t port,
 int configure_rules(const char *name, const char *vip, uint16_t port,
 		    const struct subset_spec *subsets, unsigned int count,
 		    const struct veer_rule *rules, unsigned int rule_count);
+/* Either of the above with service flags (VEER_SVC_F_*). */
+int configure_flags(const char *name, const char *vip, uint16_t port,
+		    uint16_t flags, const struct subset_spec *subsets,
+		    unsigned int count, const struct veer_rule *rules,
+		    unsigned int rule_count);
 /* Removes a service through the same code as `veer delete`. */
 int delete_service(const char *name);
 int set_web(unsigned int w1, unsigned int w2);
