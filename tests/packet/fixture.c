@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "health.h"
 #include "loader.h"
 #include "model.h"
 
@@ -283,6 +284,20 @@ uint32_t service_id(const char *name)
 	}
 	veer_model_free(&model);
 	return id;
+}
+
+struct veer_health service_health(const char *name)
+{
+	struct veer_health rows[VEER_STATS_ROWS_PER_SVC], sum = {};
+	char err[VEER_ERR_LEN];
+	unsigned int r;
+
+	if (veer_maps_read_health(&maps, service_id(name), rows, err,
+				  sizeof(err)))
+		return sum;
+	for (r = 0; r < VEER_STATS_ROWS_PER_SVC; r++)
+		veer_health_add(&sum, &rows[r]);
+	return sum;
 }
 
 struct veer_http_stats service_http_stats(const char *name)

@@ -109,6 +109,9 @@ struct veer_stats service_stats(const char *name, unsigned int row);
 /* A service's id (0 if there is no such service). */
 uint32_t service_id(const char *name);
 
+/* A service's health signals, summed over its rows. */
+struct veer_health service_health(const char *name);
+
 /* A service's HTTP routing counters, summed over CPUs. */
 struct veer_http_stats service_http_stats(const char *name);
 

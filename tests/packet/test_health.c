@@ -63,20 +63,6 @@ static int setup_services(void)
 	return 0;
 }
 
-static struct veer_health health_sum(const char *name)
-{
-	struct veer_health rows[VEER_STATS_ROWS_PER_SVC], sum = {};
-	char err[VEER_ERR_LEN];
-	unsigned int r;
-
-	if (veer_maps_read_health(&maps, service_id(name), rows, err,
-				  sizeof(err)))
-		return sum;
-	for (r = 0; r < VEER_STATS_ROWS_PER_SVC; r++)
-		veer_health_add(&sum, &rows[r]);
-	return sum;
-}
-
 /* after - before, field by field. */
 static struct veer_health health_delta(const struct veer_health *before,
 				       const struct veer_health *after)
@@ -190,9 +176,9 @@ static void response_case(bool http, const char *first, const char *second,
 		const char *name = http ? v->http : v->plain;
 
 		forward_via_xdp = v->xdp;
-		before = health_sum(name);
+		before = service_health(name);
 		request_response(v, http, first, second, 0);
-		after = health_sum(name);
+		after = service_health(name);
 		d = health_delta(&before, &after);
 		if (field == (size_t)-1) {
 			CU_ASSERT_EQUAL(counters_moved(&d), 0);
@@ -263,11 +249,11 @@ static void test_ttfb_bucket(void)
 		const struct variant *v = &variants[i];
 
 		forward_via_xdp = v->xdp;
-		before = health_sum(v->http);
+		before = service_health(v->http);
 		/* 3 ms (+ the test's own time): [2048, 4096) us, bucket 12. */
 		request_response(v, true, "HTTP/1.1 204 No Content\r\n\r\n",
 				 NULL, 3 * MS);
-		after = health_sum(v->http);
+		after = service_health(v->http);
 		d = health_delta(&before, &after);
 		CU_ASSERT_EQUAL(d.responses_2xx, 1);
 		CU_ASSERT_EQUAL(d.ttfb[12], 1);
@@ -292,7 +278,7 @@ static void test_handshake_bucket(void)
 
 		forward_via_xdp = v->xdp;
 		f = flow_of(v, false);
-		before = health_sum(v->plain);
+		before = service_health(v->plain);
 		CU_ASSERT_EQUAL_FATAL(
 			send_pkt(&f, false, F_SYN, 500, 0, NULL, &syn), TC_OK);
 		/* The SYN-ACK is judged on the reverse entry: 5 ms back,
@@ -307,7 +293,7 @@ static void test_handshake_bucket(void)
 		CU_ASSERT_EQUAL(send_pkt(&back, true, F_SYN | F_ACK, 7000, 501,
 					 NULL, &out),
 				TC_OK);
-		after = health_sum(v->plain);
+		after = service_health(v->plain);
 		d = health_delta(&before, &after);
 		CU_ASSERT_EQUAL(d.handshake[13], 1);
 		CU_ASSERT_EQUAL(hist_count(d.handshake), 1);
@@ -317,9 +303,9 @@ static void test_handshake_bucket(void)
 
 		/* Unaged: some bucket under 8 ms (the test's own time). */
 		f = flow_of(v, false);
-		before = health_sum(v->plain);
+		before = service_health(v->plain);
 		CU_ASSERT_EQUAL(handshake(&f, 600, 8000, &syn), 0);
-		after = health_sum(v->plain);
+		after = service_health(v->plain);
 		d = health_delta(&before, &after);
 		CU_ASSERT_EQUAL(hist_count(d.handshake), 1);
 		for (b = 13; b < VEER_HIST_BUCKETS; b++)
@@ -343,7 +329,7 @@ static void test_refused(void)
 
 		forward_via_xdp = v->xdp;
 		f = flow_of(v, false);
-		before = health_sum(v->plain);
+		before = service_health(v->plain);
 		sb = service_stats(v->plain, 0);
 		CU_ASSERT_EQUAL_FATAL(
 			send_pkt(&f, false, F_SYN, 700, 0, NULL, &syn), TC_OK);
@@ -351,7 +337,7 @@ static void test_refused(void)
 		CU_ASSERT_EQUAL(send_pkt(&back, true, F_RST | F_ACK, 0, 701,
 					 NULL, &out),
 				TC_OK);
-		after = health_sum(v->plain);
+		after = service_health(v->plain);
 		sa = service_stats(v->plain, 0);
 		d = health_delta(&before, &after);
 		CU_ASSERT_EQUAL(d.refused, 1);
@@ -383,12 +369,12 @@ static void test_syn_unanswered(void)
 
 		forward_via_xdp = v->xdp;
 		f = flow_of(v, false);
-		before = health_sum(v->plain);
+		before = service_health(v->plain);
 		CU_ASSERT_EQUAL_FATAL(
 			send_pkt(&f, false, F_SYN, 800, 0, NULL, &syn), TC_OK);
 		CU_ASSERT_EQUAL(send_pkt(&f, false, F_SYN, 800, 0, NULL, &out),
 				TC_OK);
-		d = health_sum(v->plain);
+		d = service_health(v->plain);
 		d = health_delta(&before, &d);
 		CU_ASSERT_EQUAL(d.syn_unanswered, 0);
 		CU_ASSERT_TRUE(age_entry(CT_HALF_OPEN, &f, &syn, false, false,
@@ -399,7 +385,7 @@ static void test_syn_unanswered(void)
 				TC_OK);
 		CU_ASSERT_EQUAL(send_pkt(&f, false, F_SYN, 900, 0, NULL, &out),
 				TC_OK);
-		after = health_sum(v->plain);
+		after = service_health(v->plain);
 		d = health_delta(&before, &after);
 		CU_ASSERT_EQUAL(d.syn_unanswered, 1);
 		CU_ASSERT_EQUAL(counters_moved(&d), 1);
@@ -409,7 +395,7 @@ static void test_syn_unanswered(void)
 					 2000 * MS));
 		CU_ASSERT_EQUAL(send_pkt(&f, false, F_SYN, 1000, 0, NULL, &out),
 				TC_OK);
-		after = health_sum(v->plain);
+		after = service_health(v->plain);
 		d = health_delta(&before, &after);
 		CU_ASSERT_EQUAL(d.syn_unanswered, 2);
 		CU_ASSERT_EQUAL(counters_moved(&d), 2);
@@ -437,7 +423,7 @@ static void test_open_close_balance(void)
 		forward_via_xdp = v->xdp;
 		for (c = 0; c < 3; c++) {
 			f = flow_of(v, true);
-			before = health_sum(v->http);
+			before = service_health(v->http);
 			sb = service_stats(v->http, 0);
 			CU_ASSERT_EQUAL_FATAL(handshake(&f, 100, 9000, &syn),
 					      0);
@@ -478,7 +464,7 @@ static void test_open_close_balance(void)
 						TC_OK);
 			}
 			sa = service_stats(v->http, 0);
-			after = health_sum(v->http);
+			after = service_health(v->http);
 			d = health_delta(&before, &after);
 			CU_ASSERT_EQUAL(sa.ct_established - sb.ct_established,
 					1);
@@ -505,7 +491,7 @@ static void test_reset_after_synack(void)
 
 		forward_via_xdp = v->xdp;
 		f = flow_of(v, false);
-		before = health_sum(v->plain);
+		before = service_health(v->plain);
 		CU_ASSERT_EQUAL_FATAL(
 			send_pkt(&f, false, F_SYN, 40, 0, NULL, &syn), TC_OK);
 		back = reply_flow(&f, &syn, backend, sizeof(backend));
@@ -515,7 +501,7 @@ static void test_reset_after_synack(void)
 		CU_ASSERT_EQUAL(
 			send_pkt(&back, true, F_RST, 4001, 0, NULL, &out),
 			TC_OK);
-		after = health_sum(v->plain);
+		after = service_health(v->plain);
 		d = health_delta(&before, &after);
 		CU_ASSERT_EQUAL(d.reset_before_data, 1);
 		CU_ASSERT_EQUAL(counters_moved(&d), 1);
