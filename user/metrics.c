@@ -574,7 +574,7 @@ static void write_histogram_part(FILE *out, const struct veer_metric_desc *m,
 		for (cum = 0, b = 0; b < VEER_HIST_BUCKETS; b++) {
 			cum += health_value(h, m->offset, 1 + b);
 			if (b + 1 < VEER_HIST_BUCKETS)
-				snprintf(le, sizeof(le), "%g",
+				snprintf(le, sizeof(le), "%.9g",
 					 veer_hist_le_seconds(b));
 			else
 				snprintf(le, sizeof(le), "+Inf");

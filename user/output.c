@@ -243,7 +243,7 @@ static void quantile_cell(char *buf, size_t len, double ms)
 	if (ms < 0)
 		snprintf(buf, len, "-");
 	else
-		snprintf(buf, len, "<=%g", ms);
+		snprintf(buf, len, "<=%.9g", ms);
 }
 
 /*
