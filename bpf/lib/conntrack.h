@@ -361,7 +361,7 @@ static __always_inline int veer_ct_established(const struct veer_pkt *pkt,
 	 */
 	__u32 fin_seq;
 	__u8 fin_flag;
-	int judged;
+	int judged, no_data;
 
 	if ((ct->flags & VEER_CT_F_DELAYED) && dir == VEER_CT_DIR_REVERSE &&
 	    !(pkt->tcp_flags & TCP_FLAG_RST)) {
@@ -382,16 +382,18 @@ static __always_inline int veer_ct_established(const struct veer_pkt *pkt,
 		}
 		if (judged != VEER_SEQ_EXACT)
 			return 0;
+		/* Read before the move: the old entry can be reused then. */
+		no_data = dir == VEER_CT_DIR_REVERSE &&
+			  (ct->health &
+			   (VEER_CT_H_TRACKED | VEER_CT_H_RESPONSE)) ==
+				  VEER_CT_H_TRACKED;
 		veer_ct_key_sibling(sib, pkt, ct, dir);
 		if (!veer_ct_move_pair(VEER_CT_ESTABLISHED, VEER_CT_CLOSING,
 				       self, ct, sib, v,
 				       VEER_CT_F_RST | VEER_CT_F_CLOSED,
 				       bpf_ktime_get_ns())) {
 			veer_ct_count(v, ct_closed);
-			if (dir == VEER_CT_DIR_REVERSE &&
-			    (ct->health &
-			     (VEER_CT_H_TRACKED | VEER_CT_H_RESPONSE)) ==
-				    VEER_CT_H_TRACKED)
+			if (no_data)
 				veer_health_count(v->svc_id, v->subset,
 						  reset_before_data);
 		}
@@ -481,7 +483,7 @@ veer_ct_half_open(const struct veer_pkt *pkt, struct veer_ct_entry *ct,
 		  const struct veer_ct_view *v, __u8 dir)
 {
 	struct veer_ct_entry *other;
-	int judged;
+	int judged, backend_rst, synack;
 
 	if (pkt->tcp_flags & TCP_FLAG_RST) {
 		/*
@@ -509,19 +511,24 @@ veer_ct_half_open(const struct veer_pkt *pkt, struct veer_ct_entry *ct,
 			return -1;
 		}
 		if (judged == VEER_SEQ_EXACT) {
+			/*
+			 * The backend's: a refusal of the SYN, or a reset
+			 * after its SYN-ACK before any data. Judged before
+			 * the delete: the entry can be reused after it.
+			 */
+			backend_rst = dir == VEER_CT_DIR_REVERSE &&
+				      (ct->health & (VEER_CT_H_TRACKED |
+						     VEER_CT_H_RESPONSE)) ==
+					      VEER_CT_H_TRACKED;
+			synack = ct->flags & VEER_CT_F_SYNACK;
 			veer_ct_count(v, ct_aborted);
 			veer_ct_delete_pair(VEER_CT_HALF_OPEN, self, sib);
-			/* The backend's: a refusal of the SYN, or a reset
-			 * after its SYN-ACK (before any data). */
-			if (dir == VEER_CT_DIR_REVERSE &&
-			    (ct->health & VEER_CT_H_TRACKED)) {
-				if (ct->flags & VEER_CT_F_SYNACK)
-					veer_health_count(v->svc_id, v->subset,
-							  reset_before_data);
-				else
-					veer_health_count(v->svc_id, v->subset,
-							  refused);
-			}
+			if (backend_rst && synack)
+				veer_health_count(v->svc_id, v->subset,
+						  reset_before_data);
+			else if (backend_rst)
+				veer_health_count(v->svc_id, v->subset,
+						  refused);
 		}
 		return 0;
 	}
@@ -616,6 +623,10 @@ veer_ct_half_open(const struct veer_pkt *pkt, struct veer_ct_entry *ct,
 			other->flags |= VEER_CT_F_SYNACK;
 		}
 	}
+	/* Data before the handshake completes (a TFO SYN-ACK): not read,
+	 * but the backend has sent data. */
+	if (pkt->payload_len)
+		ct->health |= VEER_CT_H_RESPONSE;
 	veer_seq_advance(ct, pkt);
 	return 0;
 }
