@@ -121,7 +121,7 @@ struct {
 /*
  * Health signals (struct veer_health), indexed as veer_stats. Shared, not
  * per CPU: updated with atomic adds a few times per connection, and one
- * copy costs (max services + 1) x 9 rows x 464 bytes whatever the CPUs.
+ * copy costs (max services + 1) x 9 rows x 480 bytes whatever the CPUs.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
