@@ -196,6 +196,14 @@ const struct veer_metric_desc veer_metric_table[] = {
 		.offset = offsetof(struct veer_health, ttfb_sum_ns),
 	},
 	{
+		.name = "veer_connections_live",
+		.type = VEER_METRIC_GAUGE,
+		.help = "Established connections now: opened minus closed (no "
+			"conntrack walk; a pair the LRU evicts from a full "
+			"table is not seen closing).",
+		.source = VEER_METRIC_SRC_LIVE,
+	},
+	{
 		.name = "veer_subset_weight",
 		.type = VEER_METRIC_GAUGE,
 		.help = "The subset's weight in the default route, of 100.",
@@ -311,6 +319,18 @@ static void fill_service(struct veer_metrics_service *out,
 							   : VEER_MAX_RULES;
 }
 
+void veer_metrics_fill_live(struct veer_metrics_service *svc)
+{
+	unsigned int s;
+
+	for (s = 0; s < svc->subset_count; s++)
+		svc->live[s] =
+			svc->rows[s].ct_established > svc->rows[s].ct_closed
+				? svc->rows[s].ct_established -
+					  svc->rows[s].ct_closed
+				: 0;
+}
+
 int veer_metrics_snapshot_read_model(const struct veer_maps *maps,
 				     const struct veer_model *model,
 				     struct veer_metrics_snapshot *snap,
@@ -341,6 +361,7 @@ int veer_metrics_snapshot_read_model(const struct veer_maps *maps,
 		    veer_maps_read_health(maps, out->id, out->health, err,
 					  errlen))
 			goto fail;
+		veer_metrics_fill_live(out);
 		snap->count++;
 	}
 	qsort(snap->services, snap->count, sizeof(*snap->services),
@@ -617,6 +638,13 @@ static void write_service_part(FILE *out, const struct veer_metric_desc *m,
 		break;
 	case VEER_METRIC_SRC_HEALTH_HIST:
 		write_histogram_part(out, m, svc);
+		break;
+	case VEER_METRIC_SRC_LIVE:
+		for (s = 0; s < svc->subset_count; s++) {
+			series_start(out, m->name, svc, &first);
+			label(out, &first, "subset", svc->subset_names[s]);
+			series_end(out, m->label, first, svc->live[s]);
+		}
 		break;
 	case VEER_METRIC_SRC_HTTP:
 		series_start(out, m->name, svc, &first);

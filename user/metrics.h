@@ -52,6 +52,8 @@ enum veer_metric_source {
 	 * (nanoseconds), the VEER_HIST_BUCKETS buckets follow it.
 	 */
 	VEER_METRIC_SRC_HEALTH_HIST,
+	/* Per subset: live connections (veer_metrics_service.live). */
+	VEER_METRIC_SRC_LIVE,
 };
 
 /*
@@ -90,6 +92,11 @@ struct veer_metrics_service {
 	struct veer_http_stats http;
 	/* The health signals, per row (zero before ABI 6 maps). */
 	struct veer_health health[VEER_STATS_ROWS_PER_SVC];
+	/*
+	 * Per subset: connections opened minus closed (ct_established -
+	 * ct_closed, at least 0), as read: a gauge, which a diff keeps.
+	 */
+	uint64_t live[VEER_MAX_SUBSETS];
 };
 
 /* The conntrack tables, as veer_maps_ct_census counts them. */
@@ -137,6 +144,9 @@ int veer_metrics_snapshot_read_model(const struct veer_maps *maps,
 				     struct veer_metrics_snapshot *snap,
 				     unsigned int flags, char *err,
 				     size_t errlen);
+
+/* Fills svc->live from its rows (snapshot readers do it). */
+void veer_metrics_fill_live(struct veer_metrics_service *svc);
 
 /* The service of that name, or NULL. */
 const struct veer_metrics_service *

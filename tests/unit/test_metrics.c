@@ -253,6 +253,8 @@ static void make_snapshot(struct veer_metrics_snapshot *snap)
 				((uint64_t *)&svc->health[r])[f] =
 					health_value(s, r, f);
 	}
+	/* web v1: 5 live connections (as veer_metrics_fill_live sets). */
+	snap->services[1].live[0] = 5;
 	/* web v1: handshakes of 0.5 us, and two of 5 ms (bucket 13). */
 	svc = &snap->services[1];
 	svc->health[0].handshake[0] = 1;
@@ -413,6 +415,7 @@ static void test_exposition(void)
 		"\"v1\"} 3",
 		"veer_http_first_byte_seconds_count{service=\"web\",subset="
 		"\"v1\"} 0",
+		"veer_connections_live{service=\"web\",subset=\"v1\"} 5",
 		"veer_subset_weight{service=\"web\",subset=\"we\\\"ird\\\\\"} "
 		"20",
 		"veer_subset_backends{service=\"web\",subset=\"we\\\"ird\\\\\"}"
@@ -458,6 +461,24 @@ static void test_exposition(void)
 	free(t.buf);
 }
 
+/* Live = opened - closed per subset, never below 0. */
+static void test_fill_live(void)
+{
+	struct veer_metrics_service svc;
+
+	memset(&svc, 0, sizeof(svc));
+	svc.subset_count = 2;
+	svc.rows[0].ct_established = 12;
+	svc.rows[0].ct_closed = 7;
+	svc.rows[1].ct_established = 3;
+	svc.rows[1].ct_closed = 4; /* more closed than opened (a race): 0 */
+	svc.rows[VEER_STATS_ROW_UNATTRIBUTED].ct_established = 9;
+	veer_metrics_fill_live(&svc);
+	CU_ASSERT(svc.live[0] == 5);
+	CU_ASSERT(svc.live[1] == 0);
+	CU_ASSERT(svc.live[2] == 0);
+}
+
 static void test_snapshot_diff(void)
 {
 	struct veer_metrics_snapshot before, after, delta;
@@ -490,6 +511,7 @@ static void test_snapshot_diff(void)
 	CU_ASSERT(d->rows[1].resets == 3);
 	CU_ASSERT(d->http.bound == 11);
 	CU_ASSERT(d->health[0].handshake[13] == 4);
+	CU_ASSERT(d->live[0] == 5); /* a gauge: after's */
 	CU_ASSERT(d->health[0].refused == 0);
 	CU_ASSERT(d->http.not_http == 0);
 	CU_ASSERT(d->weights[0] == 50); /* gauges: after's */
@@ -526,6 +548,7 @@ int unit_metrics_suite(void)
 		{"namespace of a Kubernetes host", test_host_namespace},
 		{"exposition", test_exposition},
 		{"snapshot diff", test_snapshot_diff},
+		{"live connections from opened and closed", test_fill_live},
 	};
 
 	return unit_add_suite("metrics", NULL, NULL, tests, ARRAY_SIZE(tests));
