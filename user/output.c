@@ -579,10 +579,13 @@ void veer_service_describe_change(const struct veer_service_model *old,
 				     new->key.port, vip, sizeof(vip));
 		append_change(buf, len, "%sVIP -> %s", *buf ? "; " : "", vip);
 	}
-	if (old->flags != new->flags)
+	if ((old->flags ^ new->flags) & VEER_SVC_F_HASH_SRC_IP)
 		append_change(
 			buf, len, "%ssource-ip affinity %s", *buf ? "; " : "",
 			new->flags &VEER_SVC_F_HASH_SRC_IP ? "on" : "off");
+	if ((old->flags ^ new->flags) & VEER_SVC_F_HTTP)
+		append_change(buf, len, "%sHTTP %s", *buf ? "; " : "",
+			      new->flags &VEER_SVC_F_HTTP ? "on" : "off");
 	for (i = 0; i < new->subset_count; i++) {
 		const struct veer_subset_model *ns = &new->subsets[i];
 

@@ -348,6 +348,26 @@ static void test_print_health(void)
 	veer_model_free(&m);
 }
 
+/* A flag change is named by the flag that changed. */
+static void test_describe_flags(void)
+{
+	struct veer_model m;
+	struct veer_service_model old, new;
+	char buf[256];
+
+	stats_model(&m, false);
+	old = m.services[0];
+	new = old;
+	new.flags = VEER_SVC_F_HTTP;
+	veer_service_describe_change(&old, &new, buf, sizeof(buf));
+	UNIT_CHECK(!strcmp(buf, "HTTP on"), "%s", buf);
+	old.flags = VEER_SVC_F_HTTP;
+	new.flags = VEER_SVC_F_HASH_SRC_IP;
+	veer_service_describe_change(&old, &new, buf, sizeof(buf));
+	UNIT_CHECK(!strcmp(buf, "source-ip affinity on; HTTP off"), "%s", buf);
+	veer_model_free(&m);
+}
+
 int unit_stats_suite(void)
 {
 	static const struct unit_test tests[] = {
@@ -359,6 +379,7 @@ int unit_stats_suite(void)
 		{"stats: HTTP table only with rules, http object in JSON",
 		 test_print_stats},
 		{"stats: health table and health objects", test_print_health},
+		{"a service's flag changes described", test_describe_flags},
 	};
 
 	return unit_add_suite("stats", NULL, NULL, tests, ARRAY_SIZE(tests));
