@@ -46,9 +46,10 @@ static void print_services_json(FILE *out, const struct veer_model *model)
 			ntohs(svc->key.port));
 		fprintf(out,
 			",\"id\":%u,\"generation\":%u,"
-			"\"sourceIpAffinity\":%s,\"subsets\":[",
+			"\"sourceIpAffinity\":%s,\"http\":%s,\"subsets\":[",
 			svc->id, svc->generation,
-			svc->flags & VEER_SVC_F_HASH_SRC_IP ? "true" : "false");
+			svc->flags & VEER_SVC_F_HASH_SRC_IP ? "true" : "false",
+			svc->flags & VEER_SVC_F_HTTP ? "true" : "false");
 		for (s = 0; s < svc->subset_count; s++) {
 			const struct veer_subset_model *sub = &svc->subsets[s];
 
