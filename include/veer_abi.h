@@ -27,12 +27,20 @@
  * scales, bind_state); veer_http_req holds requests waiting for their
  * backend; veer_http_stats counts per service.
  */
-#define VEER_ABI_VERSION 5
+/*
+ * 6: health signals: veer_health (per service x subset: failures,
+ * response status classes, handshake and first-byte histograms); the
+ * conntrack entry's last byte (health) and, while a pair is not closed,
+ * its forward entry's closed_ns (time of the first request byte).
+ */
+#define VEER_ABI_VERSION 6
 /*
  * The oldest ABI whose pinned maps this one reads and writes as they are,
  * so that `veer attach --upgrade` keeps their connections: 5 only added
  * maps and gave meaning to conntrack bytes 4 always left zero, and an
- * ABI 4 entry reads as an L4 pair. The upgrade records the new version.
+ * ABI 4 entry reads as an L4 pair; 6 only added a map and gave meaning to
+ * a byte 5 left zero (an older pair is not TRACKED: no health signal
+ * judges it). The upgrade records the new version.
  */
 #define VEER_ABI_COMPAT_MIN 4
 
@@ -145,6 +153,13 @@ _Static_assert(VEER_STABLE_BUCKET_WORDS * 32 >= VEER_WEIGHT_TOTAL &&
 
 /* Hash only the client address: one client, one subset and backend. */
 #define VEER_SVC_F_HASH_SRC_IP (1U << 0)
+/*
+ * HTTP/1.x by configuration (an Istio port whose protocol is HTTP, or a
+ * service with rules): the first response of each connection has its
+ * status line read and its time to first byte measured (veer_health).
+ */
+#define VEER_SVC_F_HTTP (1U << 1)
+#define VEER_SVC_F_ALL (VEER_SVC_F_HASH_SRC_IP | VEER_SVC_F_HTTP)
 
 /*
  * Value of veer_services. A configuration change writes new backends into
@@ -389,8 +404,36 @@ struct veer_ct_entry {
 	__u8 wscale_forward;
 	__u8 wscale_reverse;
 	__u8 rule; /* the rule that bound it, VEER_RULE_DEFAULT: none */
-	__u8 reserved;
+	__u8 health; /* VEER_CT_H_* */
 };
+
+/*
+ * Health bits (struct veer_ct_entry.health). A pair placed at its SYN by a
+ * program that knows them is TRACKED; the signals that depend on what
+ * the pair has seen so far (a failure before data, the first response)
+ * are only judged on TRACKED pairs, never on pairs placed again after a
+ * loss or carried over from an older ABI, whose history is unknown.
+ */
+#define VEER_CT_H_TRACKED (1U << 0)
+/* The service is HTTP (VEER_SVC_F_HTTP or rules): parse the response. */
+#define VEER_CT_H_HTTP (1U << 1)
+/*
+ * Forward entry: the client's first payload byte was forwarded at
+ * closed_ns (which holds that time until the pair closes).
+ */
+#define VEER_CT_H_REQUEST (1U << 2)
+/* Reverse entry: the backend's first payload byte was seen. */
+#define VEER_CT_H_RESPONSE (1U << 3)
+/* Forward entry: counted in syn_unanswered (once per pair). */
+#define VEER_CT_H_UNANSWERED (1U << 4)
+
+/*
+ * A client SYN retransmitted on a half-open pair this long after its first
+ * SYN, with no SYN-ACK seen, counts as unanswered: Linux retransmits a SYN
+ * after its initial RTO of 1 s (RFC 6298); 900 ms leaves room for timer
+ * slack, and is longer than any duplicate the network makes.
+ */
+#define VEER_HEALTH_SYN_BOUND_NS (900ULL * 1000000ULL)
 
 /* Counters, per service x subset row, per CPU; veer_stats is indexed by
  * svc_id * VEER_STATS_ROWS_PER_SVC + subset (or VEER_STATS_ROW_UNATTRIBUTED).
@@ -431,6 +474,54 @@ struct veer_stats {
 	 */
 	__u64 ct_restored;
 };
+
+/*
+ * Health signals, per service x subset row (the index of veer_stats), in
+ * veer_health: one shared array (not per CPU) updated with atomic adds,
+ * since every event is at most a few per connection, never per packet.
+ *
+ * Histograms count log2 buckets of microseconds: bucket b < last holds
+ * durations under 2^b us (bucket 0: under 1 us, 22: under 4.19 s), the
+ * last one everything longer. The sums are in nanoseconds.
+ */
+#define VEER_HIST_BUCKETS 24
+struct veer_health {
+	/* The backend answered the forwarded SYN with an RST (L4 pairs) or
+	 * veer's SYN (bound late). */
+	__u64 refused;
+	/*
+	 * An RST from the backend that closed a pair before the backend had
+	 * sent any payload byte (after its SYN-ACK, or once established).
+	 */
+	__u64 reset_before_data;
+	/*
+	 * Pairs whose SYN went unanswered: no SYN-ACK seen when the client
+	 * retransmitted its SYN at least VEER_HEALTH_SYN_BOUND_NS after the
+	 * first, or when the client gave up (a new ISN on the tuple) or the
+	 * half-open pair was found expired. Once per pair.
+	 */
+	__u64 syn_unanswered;
+	/* First responses of HTTP pairs, by the status line's class. */
+	__u64 responses_1xx;
+	__u64 responses_2xx;
+	__u64 responses_3xx;
+	__u64 responses_4xx;
+	__u64 responses_5xx;
+	/* The first response segment does not start "HTTP/1.x DDD". */
+	__u64 responses_not_http;
+	/*
+	 * It starts like a status line but ends before the status code
+	 * (a status line cut across segments): not read further.
+	 */
+	__u64 responses_unparsed;
+	/* Backend handshake: veer forwarded the SYN -> saw the SYN-ACK. */
+	__u64 handshake_sum_ns;
+	__u64 handshake[VEER_HIST_BUCKETS];
+	/* HTTP pairs: first request byte forwarded -> first response byte. */
+	__u64 ttfb_sum_ns;
+	__u64 ttfb[VEER_HIST_BUCKETS];
+};
+#define VEER_HEALTH_COUNTERS 10
 
 /*
  * HTTP routing by delayed binding (TC ingress/egress, kernel 5.17+ for
@@ -615,6 +706,7 @@ struct veer_sock_req {
 #define VEER_MAP_RUNTIME "veer_runtime"
 #define VEER_MAP_HTTP_PENDING "veer_http_req"
 #define VEER_MAP_HTTP_STATS "veer_http_stats"
+#define VEER_MAP_HEALTH "veer_health"
 
 /* tc filter identity, so `veer detach` removes only what veer attached. */
 #define VEER_TC_HANDLE 0x7665 /* "ve" */
@@ -637,6 +729,9 @@ _Static_assert(sizeof(struct veer_ct_entry) == 72, "veer_ct_entry layout");
 #define VEER_STATS_COUNTERS 18
 _Static_assert(sizeof(struct veer_stats) == VEER_STATS_COUNTERS * 8,
 	       "veer_stats layout");
+_Static_assert(sizeof(struct veer_health) ==
+		       (VEER_HEALTH_COUNTERS + 2 + 2 * VEER_HIST_BUCKETS) * 8,
+	       "veer_health layout");
 _Static_assert(sizeof(struct veer_runtime) == 16, "veer_runtime layout");
 _Static_assert(sizeof(struct veer_http_request) == 16 + VEER_HTTP_REQ_MAX,
 	       "veer_http_request layout");

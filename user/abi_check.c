@@ -35,6 +35,7 @@ static const struct map_layout layouts[] = {
 	{VEER_MAP_HTTP_PENDING, sizeof(struct veer_ct_key),
 	 sizeof(struct veer_http_request)},
 	{VEER_MAP_HTTP_STATS, sizeof(__u32), sizeof(struct veer_http_stats)},
+	{VEER_MAP_HEALTH, sizeof(__u32), sizeof(struct veer_health)},
 };
 
 #define ABI_ADVICE                                                             \

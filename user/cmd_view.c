@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "health.h"
 #include "objstore.h"
 #include "loader.h"
 #include "metrics.h"
@@ -119,6 +120,7 @@ static int run_stats(const void *opts, int argc, char **argv)
 {
 	struct veer_stats(*rows)[VEER_STATS_ROWS_PER_SVC] = NULL;
 	struct veer_http_stats *http = NULL;
+	struct veer_health(*health)[VEER_STATS_ROWS_PER_SVC] = NULL;
 	const struct view_opts *o = opts;
 	const char *service;
 	struct veer_model view;
@@ -149,7 +151,8 @@ static int run_stats(const void *opts, int argc, char **argv)
 	      cmp_service_name);
 	rows = calloc(view.count ? view.count : 1, sizeof(*rows));
 	http = calloc(view.count ? view.count : 1, sizeof(*http));
-	if (!rows || !http) {
+	health = calloc(view.count ? view.count : 1, sizeof(*health));
+	if (!rows || !http || !health) {
 		fail("out of memory");
 		goto out;
 	}
@@ -157,7 +160,9 @@ static int run_stats(const void *opts, int argc, char **argv)
 		if (veer_maps_read_stats(&maps, view.services[i].id, rows[i],
 					 err, sizeof(err)) ||
 		    veer_maps_read_http_stats(&maps, view.services[i].id,
-					      &http[i], err, sizeof(err))) {
+					      &http[i], err, sizeof(err)) ||
+		    veer_maps_read_health(&maps, view.services[i].id, health[i],
+					  err, sizeof(err))) {
 			fail("%s", err);
 			goto out;
 		}
@@ -165,11 +170,13 @@ static int run_stats(const void *opts, int argc, char **argv)
 	veer_print_stats(
 		stdout, &view,
 		(const struct veer_stats(*)[VEER_STATS_ROWS_PER_SVC])rows, http,
+		(const struct veer_health(*)[VEER_STATS_ROWS_PER_SVC])health,
 		(enum veer_format)o->format);
 	ret = 0;
 out:
 	free(rows);
 	free(http);
+	free(health);
 	veer_maps_close(&maps);
 	veer_model_free(&view);
 	return ret;

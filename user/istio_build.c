@@ -317,6 +317,9 @@ static int make_entry(struct veer_istio *ist, const struct hostdef *hd,
 	svc->key.port = htons((uint16_t)port->number);
 	svc->key.proto = IPPROTO_TCP;
 	svc->flags = hd->flags;
+	/* Istio's HTTP ports: the data plane reads their responses. */
+	if (port->l7 == L7_HTTP)
+		svc->flags |= VEER_SVC_F_HTTP;
 	set_loc(&svc->loc, vip->node);
 	if (nsub) {
 		for (i = 0; i < nsub; i++) {

@@ -377,6 +377,9 @@ static struct veer_tc *tc_open_load(const char *pin_root,
 			       VEER_DEFAULT_HTTP_PENDING + veer_lru_slack());
 	veer_adopt_pinned_size(skel->maps.veer_http_stats, pin_root,
 			       opts->max_services + 1);
+	veer_adopt_pinned_size(skel->maps.veer_health, pin_root,
+			       (opts->max_services + 1) *
+				       VEER_STATS_ROWS_PER_SVC);
 	bpf_program__set_autoload(skel->progs.veer_tc_http_ingress, http);
 	bpf_program__set_autoload(skel->progs.veer_tc_http_egress, http);
 	if (veer_tc__load(skel)) {

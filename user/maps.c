@@ -27,7 +27,7 @@ void veer_maps_init(struct veer_maps *maps)
 	maps->services = maps->backends = maps->svc_meta = -1;
 	maps->conntrack = maps->stats = maps->rules = maps->lock = -1;
 	maps->ct_syn = maps->ct_closing = maps->runtime = -1;
-	maps->be_vips = maps->http_stats = -1;
+	maps->be_vips = maps->http_stats = maps->health = -1;
 }
 
 void veer_maps_close(struct veer_maps *maps)
@@ -35,7 +35,8 @@ void veer_maps_close(struct veer_maps *maps)
 	int *fds[] = {&maps->rules,    &maps->services,	 &maps->backends,
 		      &maps->svc_meta, &maps->conntrack, &maps->stats,
 		      &maps->lock,     &maps->ct_syn,	 &maps->ct_closing,
-		      &maps->runtime,  &maps->be_vips,	 &maps->http_stats};
+		      &maps->runtime,  &maps->be_vips,	 &maps->http_stats,
+		      &maps->health};
 	size_t i;
 
 	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
@@ -198,6 +199,19 @@ static int open_http_stats(const char *pin_root, struct veer_maps *maps,
 			&maps->http_stats_rows, err, errlen);
 }
 
+/* The health signals: none before ABI 6 (`veer attach --upgrade`). */
+static int open_health(const char *pin_root, struct veer_maps *maps, char *err,
+		       size_t errlen)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", pin_root, VEER_MAP_HEALTH);
+	if (access(path, F_OK) && errno == ENOENT)
+		return 0;
+	return open_one(pin_root, VEER_MAP_HEALTH, &maps->health, NULL, err,
+			errlen);
+}
+
 int veer_maps_open(const char *pin_root, struct veer_maps *maps, char *err,
 		   size_t errlen)
 {
@@ -236,7 +250,8 @@ int veer_maps_open(const char *pin_root, struct veer_maps *maps, char *err,
 		     err, errlen) ||
 	    open_one(pin_root, VEER_MAP_RULES, &maps->rules, &maps->max_rules,
 		     err, errlen) ||
-	    open_http_stats(pin_root, maps, err, errlen)) {
+	    open_http_stats(pin_root, maps, err, errlen) ||
+	    open_health(pin_root, maps, err, errlen)) {
 		veer_maps_close(maps);
 		return -1;
 	}

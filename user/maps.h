@@ -25,6 +25,7 @@ struct veer_maps {
 	int be_vips; /* backend endpoint -> its services (veer_be_vips) */
 	int stats;
 	int http_stats; /* per service id: struct veer_http_stats */
+	int health; /* as stats, struct veer_health; -1 before ABI 6 */
 	int rules;
 	int lock; /* the pin directory, flock()ed by writers */
 	uint32_t max_services; /* service ids are 1 ..= max_services */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "health.h"
 
 /*
  * Every counter of struct veer_stats, in families: M(NAME, FIELD, LABEL,
@@ -46,11 +47,13 @@
 	  "Conntrack entries evicted alone and restored from the other "       \
 	  "direction's.")                                                      \
 	M("veer_handshakes_completed_total", ct_established, NULL,             \
-	  "Handshakes completed: half-open pairs promoted to established.")    \
+	  "Connections opened: half-open pairs promoted to established "       \
+	  "(live = this - veer_connections_closed_total).")                    \
 	M("veer_handshakes_aborted_total", ct_aborted, NULL,                   \
 	  "Half-open pairs ended by an RST or a SYN with a new ISN.")          \
 	M("veer_connections_closed_total", ct_closed, NULL,                    \
-	  "Connections closed (FINs and last ACK, or an exact RST).")          \
+	  "Established connections closed (FINs and last ACK, an exact RST, "  \
+	  "or their backend tuple taken by a new connection).")                \
 	M("veer_resets_refused_total", rst_invalid, NULL,                      \
 	  "RSTs dropped: sequence number outside the tracked window.")         \
 	M("veer_syns_on_live_tuples_total", syn_on_live, NULL,                 \
@@ -94,7 +97,40 @@
 	M("veer_http_stale_backend_resets_total", stale_backend_resets,        \
 	  "Backends that answered veer's SYN with a bare ACK, reset.")
 
+/*
+ * Every counter of struct veer_health: M(NAME, FIELD, LABEL, HELP); the
+ * histograms follow in the table (HEALTH_HISTOGRAMS).
+ */
+#define RESPONSES_HELP                                                         \
+	"First responses of HTTP connections, by the status line's class."
+#define HEALTH_METRICS(M)                                                      \
+	M("veer_backend_refused_total", refused, NULL,                         \
+	  "Connections the backend refused: an RST answering the SYN.")        \
+	M("veer_backend_resets_before_data_total", reset_before_data, NULL,    \
+	  "Connections the backend reset before sending any payload byte.")    \
+	M("veer_backend_syn_unanswered_total", syn_unanswered, NULL,           \
+	  "Connections whose SYN got no SYN-ACK within 0.9 s (seen at the "    \
+	  "client's retransmission, its new ISN, or expiry).")                 \
+	M("veer_http_responses_total", responses_1xx, "class=\"1xx\"",         \
+	  RESPONSES_HELP)                                                      \
+	M("veer_http_responses_total", responses_2xx, "class=\"2xx\"",         \
+	  RESPONSES_HELP)                                                      \
+	M("veer_http_responses_total", responses_3xx, "class=\"3xx\"",         \
+	  RESPONSES_HELP)                                                      \
+	M("veer_http_responses_total", responses_4xx, "class=\"4xx\"",         \
+	  RESPONSES_HELP)                                                      \
+	M("veer_http_responses_total", responses_5xx, "class=\"5xx\"",         \
+	  RESPONSES_HELP)                                                      \
+	M("veer_http_responses_not_http_total", responses_not_http, NULL,      \
+	  "First response segments of HTTP connections that do not start "     \
+	  "with an HTTP/1.x status line.")                                     \
+	M("veer_http_responses_unparsed_total", responses_unparsed, NULL,      \
+	  "First response segments that end inside the status line.")
+
 #define ONE(...) +1
+_Static_assert(0 HEALTH_METRICS(ONE) == VEER_HEALTH_COUNTERS,
+	       "every struct veer_health counter needs a line in "
+	       "HEALTH_METRICS");
 _Static_assert(0 STATS_METRICS(ONE) == VEER_STATS_COUNTERS,
 	       "every struct veer_stats counter needs a line in STATS_METRICS");
 _Static_assert(0 HTTP_METRICS(ONE) + VEER_MAX_RULES == VEER_HTTP_STATS_COUNTERS,
@@ -119,6 +155,16 @@ _Static_assert(0 HTTP_METRICS(ONE) + VEER_MAX_RULES == VEER_HTTP_STATS_COUNTERS,
 		.offset = offsetof(struct veer_http_stats, f),                 \
 	},
 
+#define HEALTH_ENTRY(n, f, l, h)                                               \
+	{                                                                      \
+		.name = n,                                                     \
+		.type = VEER_METRIC_COUNTER,                                   \
+		.help = h,                                                     \
+		.source = VEER_METRIC_SRC_HEALTH,                              \
+		.offset = offsetof(struct veer_health, f),                     \
+		.label = l,                                                    \
+	},
+
 #define CT_HELP_ENTRIES                                                        \
 	"Conntrack entries now, per table (two per connection; expired "       \
 	"ones included until reclaimed)."
@@ -134,7 +180,30 @@ const struct veer_metric_desc veer_metric_table[] = {
 		.source = VEER_METRIC_SRC_HTTP_RULES,
 		.offset = offsetof(struct veer_http_stats, rule_requests),
 	},
-	HTTP_METRICS(HTTP_ENTRY){
+	HTTP_METRICS(HTTP_ENTRY) HEALTH_METRICS(HEALTH_ENTRY){
+		.name = "veer_backend_handshake_seconds",
+		.type = VEER_METRIC_HISTOGRAM,
+		.help = "Backend handshakes: SYN forwarded to SYN-ACK seen.",
+		.source = VEER_METRIC_SRC_HEALTH_HIST,
+		.offset = offsetof(struct veer_health, handshake_sum_ns),
+	},
+	{
+		.name = "veer_http_first_byte_seconds",
+		.type = VEER_METRIC_HISTOGRAM,
+		.help = "HTTP connections: first request byte forwarded to "
+			"first response byte seen.",
+		.source = VEER_METRIC_SRC_HEALTH_HIST,
+		.offset = offsetof(struct veer_health, ttfb_sum_ns),
+	},
+	{
+		.name = "veer_connections_live",
+		.type = VEER_METRIC_GAUGE,
+		.help = "Established connections now: opened minus closed (no "
+			"conntrack walk; a pair the LRU evicts from a full "
+			"table is not seen closing).",
+		.source = VEER_METRIC_SRC_LIVE,
+	},
+	{
 		.name = "veer_subset_weight",
 		.type = VEER_METRIC_GAUGE,
 		.help = "The subset's weight in the default route, of 100.",
@@ -250,6 +319,18 @@ static void fill_service(struct veer_metrics_service *out,
 							   : VEER_MAX_RULES;
 }
 
+void veer_metrics_fill_live(struct veer_metrics_service *svc)
+{
+	unsigned int s;
+
+	for (s = 0; s < svc->subset_count; s++)
+		svc->live[s] =
+			svc->rows[s].ct_established > svc->rows[s].ct_closed
+				? svc->rows[s].ct_established -
+					  svc->rows[s].ct_closed
+				: 0;
+}
+
 int veer_metrics_snapshot_read_model(const struct veer_maps *maps,
 				     const struct veer_model *model,
 				     struct veer_metrics_snapshot *snap,
@@ -276,8 +357,11 @@ int veer_metrics_snapshot_read_model(const struct veer_maps *maps,
 		if (veer_maps_read_stats(maps, out->id, out->rows, err,
 					 errlen) ||
 		    veer_maps_read_http_stats(maps, out->id, &out->http, err,
-					      errlen))
+					      errlen) ||
+		    veer_maps_read_health(maps, out->id, out->health, err,
+					  errlen))
 			goto fail;
+		veer_metrics_fill_live(out);
 		snap->count++;
 	}
 	qsort(snap->services, snap->count, sizeof(*snap->services),
@@ -379,11 +463,16 @@ int veer_metrics_diff(const struct veer_metrics_snapshot *before,
 		old = veer_metrics_snapshot_find(before, d->name);
 		if (!old || old->id != d->id)
 			continue; /* counts from zero: after's values */
-		for (r = 0; r < VEER_STATS_ROWS_PER_SVC; r++)
+		for (r = 0; r < VEER_STATS_ROWS_PER_SVC; r++) {
 			counters_delta((uint64_t *)&d->rows[r],
 				       (const uint64_t *)&d->rows[r],
 				       (const uint64_t *)&old->rows[r],
 				       VEER_STATS_COUNTERS);
+			counters_delta((uint64_t *)&d->health[r],
+				       (const uint64_t *)&d->health[r],
+				       (const uint64_t *)&old->health[r],
+				       VEER_HEALTH_WORDS);
+		}
 		counters_delta((uint64_t *)&d->http, (const uint64_t *)&d->http,
 			       (const uint64_t *)&old->http,
 			       VEER_HTTP_STATS_COUNTERS);
@@ -478,6 +567,55 @@ static void write_stats_part(FILE *out, const struct veer_metric_desc *m,
 			   m, &svc->rows[VEER_STATS_ROW_UNATTRIBUTED]));
 }
 
+static uint64_t health_value(const struct veer_health *h, size_t offset,
+			     unsigned int word)
+{
+	uint64_t v;
+
+	memcpy(&v, (const char *)h + offset + word * sizeof(v), sizeof(v));
+	return v;
+}
+
+/*
+ * A histogram per subset: cumulative _bucket series (le: the bucket's
+ * upper bound in seconds, then +Inf), _sum in seconds, _count.
+ */
+static void write_histogram_part(FILE *out, const struct veer_metric_desc *m,
+				 const struct veer_metrics_service *svc)
+{
+	char name[128], le[32];
+	uint64_t cum;
+	unsigned int s, b;
+	bool first;
+
+	for (s = 0; s < svc->subset_count; s++) {
+		const struct veer_health *h = &svc->health[s];
+
+		snprintf(name, sizeof(name), "%s_bucket", m->name);
+		for (cum = 0, b = 0; b < VEER_HIST_BUCKETS; b++) {
+			cum += health_value(h, m->offset, 1 + b);
+			if (b + 1 < VEER_HIST_BUCKETS)
+				snprintf(le, sizeof(le), "%.9g",
+					 veer_hist_le_seconds(b));
+			else
+				snprintf(le, sizeof(le), "+Inf");
+			series_start(out, name, svc, &first);
+			label(out, &first, "subset", svc->subset_names[s]);
+			label(out, &first, "le", le);
+			series_end(out, NULL, first, cum);
+		}
+		snprintf(name, sizeof(name), "%s_sum", m->name);
+		series_start(out, name, svc, &first);
+		label(out, &first, "subset", svc->subset_names[s]);
+		fprintf(out, "} %.9f\n",
+			(double)health_value(h, m->offset, 0) / 1e9);
+		snprintf(name, sizeof(name), "%s_count", m->name);
+		series_start(out, name, svc, &first);
+		label(out, &first, "subset", svc->subset_names[s]);
+		series_end(out, NULL, first, cum);
+	}
+}
+
 static void write_service_part(FILE *out, const struct veer_metric_desc *m,
 			       const struct veer_metrics_service *svc)
 {
@@ -488,6 +626,25 @@ static void write_service_part(FILE *out, const struct veer_metric_desc *m,
 	switch (m->source) {
 	case VEER_METRIC_SRC_STATS:
 		write_stats_part(out, m, svc);
+		break;
+	case VEER_METRIC_SRC_HEALTH:
+		/* Every health event has a subset: no unattributed row. */
+		for (s = 0; s < svc->subset_count; s++) {
+			series_start(out, m->name, svc, &first);
+			label(out, &first, "subset", svc->subset_names[s]);
+			series_end(out, m->label, first,
+				   health_value(&svc->health[s], m->offset, 0));
+		}
+		break;
+	case VEER_METRIC_SRC_HEALTH_HIST:
+		write_histogram_part(out, m, svc);
+		break;
+	case VEER_METRIC_SRC_LIVE:
+		for (s = 0; s < svc->subset_count; s++) {
+			series_start(out, m->name, svc, &first);
+			label(out, &first, "subset", svc->subset_names[s]);
+			series_end(out, m->label, first, svc->live[s]);
+		}
 		break;
 	case VEER_METRIC_SRC_HTTP:
 		series_start(out, m->name, svc, &first);
@@ -567,7 +724,9 @@ int veer_metrics_write(FILE *out, const struct veer_metrics_snapshot *snap)
 		fprintf(out, "# HELP %s ", m->name);
 		help_text(out, m->help);
 		fprintf(out, "\n# TYPE %s %s\n", m->name,
-			m->type == VEER_METRIC_COUNTER ? "counter" : "gauge");
+			m->type == VEER_METRIC_COUNTER	   ? "counter"
+			: m->type == VEER_METRIC_HISTOGRAM ? "histogram"
+							   : "gauge");
 		for (k = i; k < j; k++) {
 			if (is_ct(&veer_metric_table[k])) {
 				write_ct_part(out, &veer_metric_table[k], snap);

@@ -23,6 +23,7 @@
 enum veer_metric_type {
 	VEER_METRIC_COUNTER,
 	VEER_METRIC_GAUGE,
+	VEER_METRIC_HISTOGRAM,
 };
 
 /* Where a metric's values are, and so which series it has. */
@@ -44,6 +45,15 @@ enum veer_metric_source {
 	VEER_METRIC_SRC_SERVICE_INFO, /* per service: 1, label address */
 	VEER_METRIC_SRC_CT_ENTRIES, /* per table: entries now */
 	VEER_METRIC_SRC_CT_CAPACITY, /* per table: entries it holds */
+	/* A struct veer_health counter: one series per subset. */
+	VEER_METRIC_SRC_HEALTH,
+	/*
+	 * A struct veer_health histogram, per subset: offset is its _sum
+	 * (nanoseconds), the VEER_HIST_BUCKETS buckets follow it.
+	 */
+	VEER_METRIC_SRC_HEALTH_HIST,
+	/* Per subset: live connections (veer_metrics_service.live). */
+	VEER_METRIC_SRC_LIVE,
 };
 
 /*
@@ -80,6 +90,13 @@ struct veer_metrics_service {
 	/* Summed over CPUs; rows[VEER_STATS_ROW_UNATTRIBUTED] too. */
 	struct veer_stats rows[VEER_STATS_ROWS_PER_SVC];
 	struct veer_http_stats http;
+	/* The health signals, per row (zero before ABI 6 maps). */
+	struct veer_health health[VEER_STATS_ROWS_PER_SVC];
+	/*
+	 * Per subset: connections opened minus closed (ct_established -
+	 * ct_closed, at least 0), as read: a gauge, which a diff keeps.
+	 */
+	uint64_t live[VEER_MAX_SUBSETS];
 };
 
 /* The conntrack tables, as veer_maps_ct_census counts them. */
@@ -127,6 +144,9 @@ int veer_metrics_snapshot_read_model(const struct veer_maps *maps,
 				     struct veer_metrics_snapshot *snap,
 				     unsigned int flags, char *err,
 				     size_t errlen);
+
+/* Fills svc->live from its rows (snapshot readers do it). */
+void veer_metrics_fill_live(struct veer_metrics_service *svc);
 
 /* The service of that name, or NULL. */
 const struct veer_metrics_service *

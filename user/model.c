@@ -542,11 +542,10 @@ int veer_service_validate(const struct veer_service_model *svc, char *err,
 			    svc->name, ep);
 	if (svc->key.port == 0)
 		return fail(err, errlen, loc, "service %s: port 0", svc->name);
-	if (svc->flags & ~VEER_SVC_F_HASH_SRC_IP)
-		return fail(
-			err, errlen, loc, "service %s: unknown flags 0x%x",
-			svc->name,
-			(unsigned int)(svc->flags & ~VEER_SVC_F_HASH_SRC_IP));
+	if (svc->flags & ~VEER_SVC_F_ALL)
+		return fail(err, errlen, loc, "service %s: unknown flags 0x%x",
+			    svc->name,
+			    (unsigned int)(svc->flags & ~VEER_SVC_F_ALL));
 	if (svc->subset_count == 0)
 		return fail(err, errlen, loc,
 			    "service %s: no subsets, at least 1 required",

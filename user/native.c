@@ -26,14 +26,16 @@ static const struct veer_field_spec top_fields[] = {
 	[TOP_SERVICES] = {"services", VEER_F_USE, NULL},
 };
 
-/* All but SVC_AFFINITY are required. */
-enum { SVC_NAME, SVC_VIP, SVC_PORT, SVC_SUBSETS, SVC_AFFINITY };
+/* All but SVC_AFFINITY and SVC_HTTP are required. */
+enum { SVC_NAME, SVC_VIP, SVC_PORT, SVC_SUBSETS, SVC_AFFINITY, SVC_HTTP };
 static const struct veer_field_spec service_fields[] = {
 	[SVC_NAME] = {"name", VEER_F_USE, NULL},
 	[SVC_VIP] = {"vip", VEER_F_USE, NULL},
 	[SVC_PORT] = {"port", VEER_F_USE, NULL},
 	[SVC_SUBSETS] = {"subsets", VEER_F_USE, NULL},
 	[SVC_AFFINITY] = {"sourceIpAffinity", VEER_F_USE, NULL},
+	/* HTTP/1.x: responses are read for the health signals. */
+	[SVC_HTTP] = {"http", VEER_F_USE, NULL},
 };
 
 /* All but SUB_BACKENDS are required. */
@@ -303,7 +305,7 @@ static int parse_service(struct veer_yreader *r, const ynode *map,
 	struct veer_service_model *svc;
 	char ctx[CONTEXT_MAX];
 	unsigned int port;
-	bool affinity = false;
+	bool affinity = false, http = false;
 	size_t i;
 	int ret = 0;
 
@@ -344,13 +346,18 @@ static int parse_service(struct veer_yreader *r, const ynode *map,
 			if (!ret && affinity)
 				svc->flags |= VEER_SVC_F_HASH_SRC_IP;
 			break;
+		case SVC_HTTP:
+			ret = veer_yget_bool(r, v, "http", &http);
+			if (!ret && http)
+				svc->flags |= VEER_SVC_F_HTTP;
+			break;
 		}
 	}
 	if (ret)
 		return -1;
 	context(svc, NULL, ctx, sizeof(ctx));
 	for (i = 0; i < ARRAY_LEN(service_fields); i++)
-		if (i != SVC_AFFINITY &&
+		if (i != SVC_AFFINITY && i != SVC_HTTP &&
 		    !veer_ynode_get(map, service_fields[i].name))
 			return veer_yfail(r, map,
 					  "%smissing required field \"%s\"",

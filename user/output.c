@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "health.h"
 #include "plan.h"
 
 void veer_json_string(FILE *out, const char *text)
@@ -45,9 +46,10 @@ static void print_services_json(FILE *out, const struct veer_model *model)
 			ntohs(svc->key.port));
 		fprintf(out,
 			",\"id\":%u,\"generation\":%u,"
-			"\"sourceIpAffinity\":%s,\"subsets\":[",
+			"\"sourceIpAffinity\":%s,\"http\":%s,\"subsets\":[",
 			svc->id, svc->generation,
-			svc->flags & VEER_SVC_F_HASH_SRC_IP ? "true" : "false");
+			svc->flags & VEER_SVC_F_HASH_SRC_IP ? "true" : "false",
+			svc->flags & VEER_SVC_F_HTTP ? "true" : "false");
 		for (s = 0; s < svc->subset_count; s++) {
 			const struct veer_subset_model *sub = &svc->subsets[s];
 
@@ -178,6 +180,130 @@ static struct veer_stats ct_events(const struct veer_stats *rows)
 	return sum;
 }
 
+/*
+ * A histogram's quantile q as the upper bound of the bucket that holds it,
+ * in milliseconds; -1 when it is empty or in the last (unbounded) bucket.
+ */
+static double hist_quantile_ms(const __u64 *buckets, double q)
+{
+	uint64_t total = 0, cum = 0;
+	unsigned int b;
+
+	for (b = 0; b < VEER_HIST_BUCKETS; b++)
+		total += buckets[b];
+	if (!total)
+		return -1;
+	for (b = 0; b < VEER_HIST_BUCKETS - 1; b++) {
+		cum += buckets[b];
+		if ((double)cum >= q * (double)total)
+			return veer_hist_le_seconds(b) * 1e3;
+	}
+	return -1;
+}
+
+static void print_hist_json(FILE *out, const char *name, const __u64 *buckets,
+			    __u64 sum_ns)
+{
+	uint64_t count = 0;
+	unsigned int b;
+
+	for (b = 0; b < VEER_HIST_BUCKETS; b++)
+		count += buckets[b];
+	fprintf(out,
+		",\"%s\":{\"count\":%" PRIu64 ",\"sumSeconds\":%.9f"
+		",\"buckets\":[",
+		name, count, (double)sum_ns / 1e9);
+	for (b = 0; b < VEER_HIST_BUCKETS; b++)
+		fprintf(out, "%s%" PRIu64, b ? "," : "", (uint64_t)buckets[b]);
+	fprintf(out, "]}");
+}
+
+static void print_health_json(FILE *out, const struct veer_health *h)
+{
+	fprintf(out,
+		",\"health\":{\"refused\":%" PRIu64
+		",\"resetsBeforeData\":%" PRIu64 ",\"synUnanswered\":%" PRIu64
+		",\"responses\":{\"1xx\":%" PRIu64 ",\"2xx\":%" PRIu64
+		",\"3xx\":%" PRIu64 ",\"4xx\":%" PRIu64 ",\"5xx\":%" PRIu64
+		"},\"responsesNotHttp\":%" PRIu64
+		",\"responsesUnparsed\":%" PRIu64,
+		(uint64_t)h->refused, (uint64_t)h->reset_before_data,
+		(uint64_t)h->syn_unanswered, (uint64_t)h->responses_1xx,
+		(uint64_t)h->responses_2xx, (uint64_t)h->responses_3xx,
+		(uint64_t)h->responses_4xx, (uint64_t)h->responses_5xx,
+		(uint64_t)h->responses_not_http,
+		(uint64_t)h->responses_unparsed);
+	print_hist_json(out, "handshake", h->handshake, h->handshake_sum_ns);
+	print_hist_json(out, "firstByte", h->ttfb, h->ttfb_sum_ns);
+	fprintf(out, "}");
+}
+
+/* A quantile cell: "<=X" milliseconds, or "-". */
+static void quantile_cell(char *buf, size_t len, double ms)
+{
+	if (ms < 0)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "<=%.9g", ms);
+}
+
+/*
+ * Health signals per subset: live connections (opened - closed),
+ * failures, the handshake and first-byte medians and 99th percentiles
+ * (bucket bounds, ms), first responses by class.
+ */
+static void
+print_health_table(FILE *out, const struct veer_model *model,
+		   const struct veer_stats (*rows)[VEER_STATS_ROWS_PER_SVC],
+		   const struct veer_health (*health)[VEER_STATS_ROWS_PER_SVC],
+		   int width)
+{
+	char q[4][24];
+	unsigned int s;
+	size_t i;
+
+	fprintf(out,
+		"\n%-*s %-10s %8s %8s %10s %8s %9s %9s %9s %9s %7s %7s %7s "
+		"%7s %8s\n",
+		width, "SERVICE", "SUBSET", "LIVE", "REFUSED", "RST_NODATA",
+		"SYN_LOST", "HS_P50ms", "HS_P99ms", "FB_P50ms", "FB_P99ms",
+		"2XX", "3XX", "4XX", "5XX", "NOT_HTTP");
+	for (i = 0; i < model->count; i++) {
+		const struct veer_service_model *svc = &model->services[i];
+
+		for (s = 0; s < svc->subset_count; s++) {
+			const struct veer_health *h = &health[i][s];
+			const struct veer_stats *st = &rows[i][s];
+			int64_t live =
+				(int64_t)(st->ct_established - st->ct_closed);
+
+			quantile_cell(q[0], sizeof(q[0]),
+				      hist_quantile_ms(h->handshake, 0.5));
+			quantile_cell(q[1], sizeof(q[1]),
+				      hist_quantile_ms(h->handshake, 0.99));
+			quantile_cell(q[2], sizeof(q[2]),
+				      hist_quantile_ms(h->ttfb, 0.5));
+			quantile_cell(q[3], sizeof(q[3]),
+				      hist_quantile_ms(h->ttfb, 0.99));
+			fprintf(out,
+				"%-*s %-10s %8" PRId64 " %8" PRIu64
+				" %10" PRIu64 " %8" PRIu64
+				" %9s %9s %9s %9s %7" PRIu64 " %7" PRIu64
+				" %7" PRIu64 " %7" PRIu64 " %8" PRIu64 "\n",
+				width, s ? "" : svc->name, svc->subsets[s].name,
+				live > 0 ? live : 0, (uint64_t)h->refused,
+				(uint64_t)h->reset_before_data,
+				(uint64_t)h->syn_unanswered, q[0], q[1], q[2],
+				q[3], (uint64_t)h->responses_2xx,
+				(uint64_t)h->responses_3xx,
+				(uint64_t)h->responses_4xx,
+				(uint64_t)h->responses_5xx,
+				(uint64_t)(h->responses_not_http +
+					   h->responses_unparsed));
+		}
+	}
+}
+
 /* The longest value shown in a rule's description. */
 #define RULE_VALUE_SHOWN 24
 
@@ -304,10 +430,12 @@ static void print_http_table(FILE *out, const struct veer_model *model,
 	}
 }
 
-void veer_print_stats(FILE *out, const struct veer_model *model,
-		      const struct veer_stats (*rows)[VEER_STATS_ROWS_PER_SVC],
-		      const struct veer_http_stats *http,
-		      enum veer_format format)
+void veer_print_stats(
+	FILE *out, const struct veer_model *model,
+	const struct veer_stats (*rows)[VEER_STATS_ROWS_PER_SVC],
+	const struct veer_http_stats *http,
+	const struct veer_health (*health)[VEER_STATS_ROWS_PER_SVC],
+	enum veer_format format)
 {
 	static const struct veer_http_stats none;
 	int width = name_width(model);
@@ -333,6 +461,8 @@ void veer_print_stats(FILE *out, const struct veer_model *model,
 					share_percent(rows[i][s].new_conns,
 						      total));
 				print_counters_json(out, &rows[i][s]);
+				if (health)
+					print_health_json(out, &health[i][s]);
 				fprintf(out, "}");
 			}
 			fprintf(out, "],\"unattributed\":{");
@@ -406,6 +536,8 @@ void veer_print_stats(FILE *out, const struct veer_model *model,
 	}
 	if (any_rules && http)
 		print_http_table(out, model, http, width);
+	if (health)
+		print_health_table(out, model, rows, health, width);
 }
 
 static void append_change(char *buf, size_t len, const char *fmt, const char *a,
@@ -448,10 +580,13 @@ void veer_service_describe_change(const struct veer_service_model *old,
 				     new->key.port, vip, sizeof(vip));
 		append_change(buf, len, "%sVIP -> %s", *buf ? "; " : "", vip);
 	}
-	if (old->flags != new->flags)
+	if ((old->flags ^ new->flags) & VEER_SVC_F_HASH_SRC_IP)
 		append_change(
 			buf, len, "%ssource-ip affinity %s", *buf ? "; " : "",
 			new->flags &VEER_SVC_F_HASH_SRC_IP ? "on" : "off");
+	if ((old->flags ^ new->flags) & VEER_SVC_F_HTTP)
+		append_change(buf, len, "%sHTTP %s", *buf ? "; " : "",
+			      new->flags &VEER_SVC_F_HTTP ? "on" : "off");
 	for (i = 0; i < new->subset_count; i++) {
 		const struct veer_subset_model *ns = &new->subsets[i];
 

@@ -39,13 +39,16 @@ int veer_print_yaml_adopted(FILE *out, const struct veer_model *model,
 
 /*
  * rows[i] holds model->services[i]'s counters, http[i] its HTTP routing
- * counters (http may be NULL: none shown). The table view adds a third
- * table, HTTP routing, when some service has rules.
+ * counters (http may be NULL: none shown), health[i] its health signals
+ * (NULL: none shown). The table view adds a table of HTTP routing when
+ * some service has rules, and one of health signals.
  */
-void veer_print_stats(FILE *out, const struct veer_model *model,
-		      const struct veer_stats (*rows)[VEER_STATS_ROWS_PER_SVC],
-		      const struct veer_http_stats *http,
-		      enum veer_format format);
+void veer_print_stats(
+	FILE *out, const struct veer_model *model,
+	const struct veer_stats (*rows)[VEER_STATS_ROWS_PER_SVC],
+	const struct veer_http_stats *http,
+	const struct veer_health (*health)[VEER_STATS_ROWS_PER_SVC],
+	enum veer_format format);
 
 /*
  * A rule in a few words, from its first condition: "header user-agent

@@ -50,6 +50,8 @@ static void print_native(FILE *out, const struct veer_model *model)
 			ntohs(svc->key.port));
 		if (svc->flags & VEER_SVC_F_HASH_SRC_IP)
 			fprintf(out, "    sourceIpAffinity: true\n");
+		if (svc->flags & VEER_SVC_F_HTTP)
+			fprintf(out, "    http: true\n");
 		fprintf(out, "    subsets:\n");
 		for (s = 0; s < svc->subset_count; s++) {
 			const struct veer_subset_model *sub = &svc->subsets[s];
@@ -105,13 +107,15 @@ static int port_index(const struct host_view *v, uint16_t port)
 	return -1;
 }
 
-static bool port_has_rules(const struct host_group *g, uint16_t port)
+/* A port with rules, or marked HTTP: Istio's HTTP section and name. */
+static bool port_is_http(const struct host_group *g, uint16_t port)
 {
 	size_t i;
 
 	for (i = 0; i < g->count; i++)
 		if (ntohs(g->entries[i]->key.port) == port &&
-		    g->entries[i]->rule_count)
+		    (g->entries[i]->rule_count ||
+		     (g->entries[i]->flags & VEER_SVC_F_HTTP)))
 			return true;
 	return false;
 }
@@ -426,7 +430,7 @@ static int print_host(FILE *out, const struct host_group *g, char *err,
 	}
 	fprintf(out, "  ports:\n");
 	for (p = 0; p < v.port_count; p++) {
-		bool http = port_has_rules(g, v.ports[p]);
+		bool http = port_is_http(g, v.ports[p]);
 
 		fprintf(out,
 			"  - number: %u\n    name: %s-%u\n    protocol: %s\n",
@@ -449,8 +453,8 @@ static int print_host(FILE *out, const struct host_group *g, char *err,
 		for (p = 0; p < v.port_count; p++)
 			if (ep->port_be[p])
 				fprintf(out, "      %s-%u: %u\n",
-					port_has_rules(g, v.ports[p]) ? "http"
-								      : "tcp",
+					port_is_http(g, v.ports[p]) ? "http"
+								    : "tcp",
 					v.ports[p], ntohs(ep->port_be[p]));
 	}
 
@@ -480,7 +484,7 @@ static int print_host(FILE *out, const struct host_group *g, char *err,
 
 		for (p = 0; p < v.port_count; p++) {
 			const struct veer_service_model *svc = NULL;
-			bool http = port_has_rules(g, v.ports[p]);
+			bool http = port_is_http(g, v.ports[p]);
 
 			if (http != (pass == 0))
 				continue;

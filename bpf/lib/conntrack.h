@@ -21,6 +21,7 @@
 #include "map_defs.h"
 #include "parse.h"
 #include "stats.h"
+#include "health.h"
 
 /* Which table a pair is in. */
 #define VEER_CT_ESTABLISHED 0
@@ -155,8 +156,16 @@ struct veer_ct_view {
 	/* The packet is one only the HTTP programs handle (a backend's
 	 * repeated SYN-ACK on a pair bound late). */
 	__u8 handoff;
-	__u8 reserved;
+	/* The entry's VEER_CT_H_*, and VEER_VIEW_FIRST_DATA. */
+	__u8 health;
 };
+
+/*
+ * In a view's health only, never in an entry: the packet is the
+ * backend's first payload segment on a TRACKED pair, which the caller
+ * reads (veer_health_response).
+ */
+#define VEER_VIEW_FIRST_DATA (1U << 7)
 
 static __always_inline void veer_ct_view_of(struct veer_ct_view *v,
 					    const struct veer_ct_entry *ct)
@@ -170,7 +179,7 @@ static __always_inline void veer_ct_view_of(struct veer_ct_view *v,
 	v->wscale_forward = ct->wscale_forward;
 	v->wscale_reverse = ct->wscale_reverse;
 	v->handoff = 0;
-	v->reserved = 0;
+	v->health = ct->health & (__u8)~VEER_VIEW_FIRST_DATA;
 }
 
 /*
@@ -309,6 +318,30 @@ veer_ct_delayed_request_acked(const struct veer_pkt *pkt,
 }
 
 /*
+ * The first payload byte each way of a TRACKED pair (once per direction
+ * per connection; every later segment pays the flag test only): the
+ * client's is timestamped for the time to first byte, the backend's is
+ * handed to the caller to read (VEER_VIEW_FIRST_DATA).
+ */
+static __always_inline void veer_health_data(const struct veer_pkt *pkt,
+					     struct veer_ct_entry *ct,
+					     struct veer_ct_view *v, __u8 dir)
+{
+	if (dir == VEER_CT_DIR_FORWARD) {
+		ct->closed_ns = bpf_ktime_get_ns();
+		ct->health |= VEER_CT_H_REQUEST;
+		return;
+	}
+	ct->health |= VEER_CT_H_RESPONSE;
+	v->health |= VEER_VIEW_FIRST_DATA;
+	(void)pkt;
+}
+
+/* The health bit that says this direction's first byte was seen. */
+#define VEER_CT_H_FIRST(dir)                                                   \
+	((dir) == VEER_CT_DIR_FORWARD ? VEER_CT_H_REQUEST : VEER_CT_H_RESPONSE)
+
+/*
  * What an established pair does with a packet in direction `dir`.
  * Returns 0 to translate and pass it, or -1 to drop it (an RST outside
  * the window: whatever sent it does not know the connection).
@@ -328,7 +361,7 @@ static __always_inline int veer_ct_established(const struct veer_pkt *pkt,
 	 */
 	__u32 fin_seq;
 	__u8 fin_flag;
-	int judged;
+	int judged, no_data;
 
 	if ((ct->flags & VEER_CT_F_DELAYED) && dir == VEER_CT_DIR_REVERSE &&
 	    !(pkt->tcp_flags & TCP_FLAG_RST)) {
@@ -349,14 +382,27 @@ static __always_inline int veer_ct_established(const struct veer_pkt *pkt,
 		}
 		if (judged != VEER_SEQ_EXACT)
 			return 0;
+		/* Read before the move: the old entry can be reused then. */
+		no_data = dir == VEER_CT_DIR_REVERSE &&
+			  (ct->health &
+			   (VEER_CT_H_TRACKED | VEER_CT_H_RESPONSE)) ==
+				  VEER_CT_H_TRACKED;
 		veer_ct_key_sibling(sib, pkt, ct, dir);
 		if (!veer_ct_move_pair(VEER_CT_ESTABLISHED, VEER_CT_CLOSING,
 				       self, ct, sib, v,
 				       VEER_CT_F_RST | VEER_CT_F_CLOSED,
-				       bpf_ktime_get_ns()))
+				       bpf_ktime_get_ns())) {
 			veer_ct_count(v, ct_closed);
+			if (no_data)
+				veer_health_count(v->svc_id, v->subset,
+						  reset_before_data);
+		}
 		return 0;
 	}
+	if (pkt->payload_len &&
+	    (ct->health & (VEER_CT_H_TRACKED | VEER_CT_H_FIRST(dir))) ==
+		    VEER_CT_H_TRACKED)
+		veer_health_data(pkt, ct, v, dir);
 	if (veer_pkt_is_syn(pkt)) {
 		/*
 		 * Same ISN: a retransmission that crossed the handshake.
@@ -414,6 +460,19 @@ static __always_inline int veer_ct_established(const struct veer_pkt *pkt,
 }
 
 /*
+ * A forward entry's SYN that went unanswered for the bound, not counted
+ * yet (VEER_CT_H_UNANSWERED). See struct veer_health.syn_unanswered.
+ */
+static __always_inline int veer_health_syn_late(const struct veer_ct_entry *ct,
+						__u64 now)
+{
+	return (ct->health & (VEER_CT_H_TRACKED | VEER_CT_H_UNANSWERED)) ==
+		       VEER_CT_H_TRACKED &&
+	       !(ct->flags & (VEER_CT_F_SYNACK | VEER_CT_F_DELAYED)) &&
+	       now - ct->created_ns >= VEER_HEALTH_SYN_BOUND_NS;
+}
+
+/*
  * What a half-open pair does with a packet in direction `dir`. Returns 0
  * to translate and pass it, -1 to drop it, or 1 when the pair is gone
  * (aborted by a new SYN) and the packet must be placed afresh.
@@ -424,7 +483,7 @@ veer_ct_half_open(const struct veer_pkt *pkt, struct veer_ct_entry *ct,
 		  const struct veer_ct_view *v, __u8 dir)
 {
 	struct veer_ct_entry *other;
-	int judged;
+	int judged, backend_rst, synack;
 
 	if (pkt->tcp_flags & TCP_FLAG_RST) {
 		/*
@@ -452,22 +511,55 @@ veer_ct_half_open(const struct veer_pkt *pkt, struct veer_ct_entry *ct,
 			return -1;
 		}
 		if (judged == VEER_SEQ_EXACT) {
+			/*
+			 * The backend's: a refusal of the SYN, or a reset
+			 * after its SYN-ACK before any data. Judged before
+			 * the delete: the entry can be reused after it.
+			 */
+			backend_rst = dir == VEER_CT_DIR_REVERSE &&
+				      (ct->health & (VEER_CT_H_TRACKED |
+						     VEER_CT_H_RESPONSE)) ==
+					      VEER_CT_H_TRACKED;
+			synack = ct->flags & VEER_CT_F_SYNACK;
 			veer_ct_count(v, ct_aborted);
 			veer_ct_delete_pair(VEER_CT_HALF_OPEN, self, sib);
+			if (backend_rst && synack)
+				veer_health_count(v->svc_id, v->subset,
+						  reset_before_data);
+			else if (backend_rst)
+				veer_health_count(v->svc_id, v->subset,
+						  refused);
 		}
 		return 0;
 	}
 	if (dir == VEER_CT_DIR_FORWARD) {
 		if (veer_pkt_is_syn(pkt)) {
-			if (pkt->seq == ct->syn_seq)
-				return 0; /* retransmitted SYN */
+			if (pkt->seq == ct->syn_seq) {
+				/* Retransmitted: unanswered if late. */
+				if (veer_health_syn_late(ct,
+							 bpf_ktime_get_ns())) {
+					ct->health |= VEER_CT_H_UNANSWERED;
+					veer_health_count(v->svc_id, v->subset,
+							  syn_unanswered);
+				}
+				return 0;
+			}
 			/* The client gave up and starts over: its new SYN
 			 * gets today's placement. */
 			veer_ct_count(v, ct_aborted);
+			if (veer_health_syn_late(ct, bpf_ktime_get_ns()))
+				veer_health_count(v->svc_id, v->subset,
+						  syn_unanswered);
 			veer_ct_delete_pair(VEER_CT_HALF_OPEN, self, sib);
 			return 1;
 		}
 		veer_seq_advance(ct, pkt);
+		if (pkt->payload_len &&
+		    (ct->health & (VEER_CT_H_TRACKED | VEER_CT_H_REQUEST)) ==
+			    VEER_CT_H_TRACKED) {
+			ct->closed_ns = bpf_ktime_get_ns();
+			ct->health |= VEER_CT_H_REQUEST;
+		}
 		if (!(ct->flags & VEER_CT_F_SYNACK) ||
 		    !(pkt->tcp_flags & TCP_FLAG_ACK))
 			return 0;
@@ -516,7 +608,13 @@ veer_ct_half_open(const struct veer_pkt *pkt, struct veer_ct_entry *ct,
 	if ((pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) ==
 	    (TCP_FLAG_SYN | TCP_FLAG_ACK)) {
 		/* The backend's ISN, on both entries: the forward one
-		 * recognises the handshake's last ACK by it. */
+		 * recognises the handshake's last ACK by it. The first
+		 * SYN-ACK of a TRACKED pair times the handshake. */
+		if ((ct->health & VEER_CT_H_TRACKED) &&
+		    !(ct->flags & VEER_CT_F_SYNACK))
+			veer_health_handshake(v->svc_id, v->subset,
+					      bpf_ktime_get_ns() -
+						      ct->created_ns);
 		ct->peer_isn = pkt->seq;
 		ct->flags |= VEER_CT_F_SYNACK;
 		other = veer_ct_lookup(VEER_CT_HALF_OPEN, sib);
@@ -525,6 +623,10 @@ veer_ct_half_open(const struct veer_pkt *pkt, struct veer_ct_entry *ct,
 			other->flags |= VEER_CT_F_SYNACK;
 		}
 	}
+	/* Data before the handshake completes (a TFO SYN-ACK): not read,
+	 * but the backend has sent data. */
+	if (pkt->payload_len)
+		ct->health |= VEER_CT_H_RESPONSE;
 	veer_seq_advance(ct, pkt);
 	return 0;
 }
@@ -574,6 +676,10 @@ veer_ct_track_transient(const struct veer_pkt *pkt,
 		veer_ct_view_of(v, ct);
 		veer_ct_key_sibling(sib, pkt, ct, dir);
 		if (veer_ct_half_open_expired(ct, bpf_ktime_get_ns())) {
+			if (dir == VEER_CT_DIR_FORWARD &&
+			    veer_health_syn_late(ct, bpf_ktime_get_ns()))
+				veer_health_count(v->svc_id, v->subset,
+						  syn_unanswered);
 			veer_ct_delete_pair(VEER_CT_HALF_OPEN, self, sib);
 			return VEER_CT_NONE;
 		}

@@ -757,6 +757,10 @@ static __noinline int veer_http_request(struct __sk_buff *skb,
 	entry->subset = chosen;
 	entry->rule = (__u8)matched;
 	entry->bind_state = VEER_BIND_CONNECTING;
+	/* From here the pair is the backend's handshake: timed from its
+	 * SYN (sent below) to its SYN-ACK, like an L4 pair's. */
+	entry->created_ns = bpf_ktime_get_ns();
+	entry->health = VEER_CT_H_TRACKED | VEER_CT_H_HTTP;
 	veer_seq_advance(entry, pkt);
 	if (pkt->tcp_flags & TCP_FLAG_FIN) {
 		/* The FIN follows the request's bytes (replayed with it). */
@@ -1234,6 +1238,8 @@ static __always_inline int veer_http_reverse(struct __sk_buff *skb)
 		__builtin_memcpy(copy, ct, sizeof(*copy));
 		veer_ct_view_of(&v, copy);
 		veer_ct_count(&v, ct_aborted);
+		if (copy->health & VEER_CT_H_TRACKED)
+			veer_health_count(v.svc_id, v.subset, refused);
 		veer_ct_delete(VEER_CT_HALF_OPEN, &key);
 		veer_ct_delete(VEER_CT_HALF_OPEN, &fwd_key);
 		bpf_map_delete_elem(&veer_http_req, &fwd_key);
@@ -1253,7 +1259,14 @@ static __always_inline int veer_http_reverse(struct __sk_buff *skb)
 		return TC_ACT_SHOT;
 	if (veer_tcp_read_opts(skb, &pkt, s, &o) < 0)
 		return TC_ACT_SHOT;
-	/* Both entries learn the backend's ISN and scales, then move. */
+	/*
+	 * Both entries learn the backend's ISN and scales, then move. The
+	 * handshake is timed; the replayed request is the first request
+	 * byte the backend gets (the time to first byte starts now).
+	 */
+	if (ct->health & VEER_CT_H_TRACKED)
+		veer_health_handshake(ct->svc_id, ct->subset,
+				      bpf_ktime_get_ns() - ct->created_ns);
 	ct->peer_isn = pkt.seq;
 	ct->flags |= VEER_CT_F_SYNACK;
 	ct->bind_state = VEER_BIND_BOUND;
@@ -1266,6 +1279,10 @@ static __always_inline int veer_http_reverse(struct __sk_buff *skb)
 		fwd->bind_state = VEER_BIND_BOUND;
 		fwd->wscale_forward = ct->wscale_forward;
 		fwd->wscale_reverse = ct->wscale_reverse;
+		if (fwd->health & VEER_CT_H_TRACKED) {
+			fwd->closed_ns = bpf_ktime_get_ns();
+			fwd->health |= VEER_CT_H_REQUEST;
+		}
 	}
 	__builtin_memcpy(copy, ct, sizeof(*copy));
 	veer_ct_view_of(&v, copy);

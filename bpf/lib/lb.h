@@ -66,6 +66,14 @@ static __always_inline int veer_addr_equal(const union veer_addr *a,
 #define VEER_PLACE_RECOVERED 2 /* a lost flow placed again */
 #define VEER_PLACE_DROP 3
 
+/* The health bits a service's new pair starts with. */
+static __always_inline __u8 veer_svc_health(const struct veer_service *svc)
+{
+	if ((svc->flags & VEER_SVC_F_HTTP) || svc->rule_count)
+		return VEER_CT_H_TRACKED | VEER_CT_H_HTTP;
+	return VEER_CT_H_TRACKED;
+}
+
 /*
  * Places a packet that found no pair: a SYN opens a half-open pair. A
  * mid-connection packet (its forward entry evicted under overload, or the
@@ -116,8 +124,10 @@ static __always_inline int veer_lb_place(const struct veer_pkt *pkt,
 			__builtin_memcpy(&entry, rev, sizeof(entry));
 			entry.nat_addr = backend->addr;
 			entry.nat_port = backend->port;
-			/* seq_next was the other direction's. */
+			/* seq_next was the other direction's; what this
+			 * direction saw before is unknown (no health). */
 			entry.flags &= (__u8)~VEER_CT_F_SEQ_SEEN;
+			entry.health = 0;
 			veer_seq_advance(&entry, pkt);
 			veer_ct_view_of(v, &entry);
 			if (veer_ct_update(VEER_CT_ESTABLISHED, fwd_key,
@@ -147,6 +157,8 @@ static __always_inline int veer_lb_place(const struct veer_pkt *pkt,
 	entry.created_ns = bpf_ktime_get_ns();
 	entry.syn_seq = syn ? pkt->seq : 0;
 	entry.flags = syn ? 0 : VEER_CT_F_RECOVERED;
+	if (syn)
+		entry.health = veer_svc_health(svc);
 	veer_ct_view_of(v, &entry);
 	/*
 	 * A lost flow placed again starts half-open too, and is promoted by
@@ -373,8 +385,10 @@ static __noinline int veer_lb_recover_reverse(
 		__builtin_memcpy(&tmp->entry, fwd_ct, sizeof(tmp->entry));
 		tmp->entry.nat_addr = cands->vips[i].vip;
 		tmp->entry.nat_port = cands->vips[i].port;
-		/* seq_next was the other direction's. */
+		/* seq_next was the other direction's; what this
+		 * direction saw before is unknown (no health). */
 		tmp->entry.flags &= (__u8)~VEER_CT_F_SEQ_SEEN;
+		tmp->entry.health = 0;
 		whole = 0;
 		goto restore;
 	}
@@ -448,6 +462,75 @@ restore:
 	return 1;
 }
 
+/*
+ * The backend's first payload segment on a TRACKED pair (VEER_VIEW_FIRST_DATA):
+ * for an HTTP pair, its status class and its time to first byte (from the
+ * forward entry's first request byte). Only the first response of a
+ * connection: later ones on a kept-alive connection start mid-stream
+ * where no segment boundary is promised. TC egress only (XDP sees no
+ * backend segments).
+ */
+static __noinline void veer_health_response(veer_ctx_t *ctx,
+					    const struct veer_pkt *pkt,
+					    const struct veer_ct_view *v)
+{
+#if defined(VEER_CTX_SKB)
+	struct veer_ct_entry *fwd;
+	struct veer_health *h;
+	struct veer_ct_key key;
+	__u8 buf[16] = {}; /* a power of two for the mask below */
+	__u32 n = pkt->payload_len, off;
+	int cls;
+
+	if (!(v->health & VEER_CT_H_HTTP))
+		return;
+	h = veer_health_row(v->svc_id, v->subset);
+	if (!h)
+		return;
+	veer_ct_key_fill(&key, &pkt->daddr, &v->nat_addr, pkt->dport,
+			 v->nat_port, pkt->family, VEER_CT_DIR_FORWARD);
+	fwd = bpf_map_lookup_elem(&veer_conntrack, &key);
+	if (fwd && (fwd->health & VEER_CT_H_REQUEST))
+		veer_health_ttfb(h, bpf_ktime_get_ns() - fwd->closed_ns);
+
+	if (n > VEER_STATUS_LINE_LEN)
+		n = VEER_STATUS_LINE_LEN;
+	off = pkt->frame_len - pkt->payload_len;
+	/* 1 ..= 12 as the verifier can see it: masked into [1, 16]. */
+	if (n < 1 || bpf_skb_load_bytes(ctx, off, buf,
+					((n - 1) & (sizeof(buf) - 1)) + 1) < 0)
+		cls = VEER_STATUS_CUT;
+	else
+		cls = veer_status_class(buf, n);
+	switch (cls) {
+	case 1:
+		__sync_fetch_and_add(&h->responses_1xx, 1);
+		break;
+	case 2:
+		__sync_fetch_and_add(&h->responses_2xx, 1);
+		break;
+	case 3:
+		__sync_fetch_and_add(&h->responses_3xx, 1);
+		break;
+	case 4:
+		__sync_fetch_and_add(&h->responses_4xx, 1);
+		break;
+	case 5:
+		__sync_fetch_and_add(&h->responses_5xx, 1);
+		break;
+	case VEER_STATUS_CUT:
+		__sync_fetch_and_add(&h->responses_unparsed, 1);
+		break;
+	default:
+		__sync_fetch_and_add(&h->responses_not_http, 1);
+	}
+#else
+	(void)ctx;
+	(void)pkt;
+	(void)v;
+#endif
+}
+
 /* Backend -> client: restore the VIP as the source (and translate ICMP
  * errors about a connection: icmp.h). */
 static __always_inline int veer_lb_reverse(veer_ctx_t *ctx)
@@ -501,6 +584,8 @@ static __always_inline int veer_lb_reverse(veer_ctx_t *ctx)
 	}
 	if (drop)
 		return CTX_ACT_DROP;
+	if (view.health & VEER_VIEW_FIRST_DATA)
+		veer_health_response(ctx, &pkt, &view);
 
 	stats = veer_stats_row(view.svc_id, view.subset);
 	if (stats) {

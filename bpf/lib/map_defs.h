@@ -118,6 +118,19 @@ struct {
 	__type(value, struct veer_http_stats);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } veer_http_stats SEC(".maps");
+/*
+ * Health signals (struct veer_health), indexed as veer_stats. Shared, not
+ * per CPU: updated with atomic adds a few times per connection, and one
+ * copy costs (max services + 1) x 9 rows x 480 bytes whatever the CPUs.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries,
+	       (VEER_DEFAULT_MAX_SERVICES + 1) * VEER_STATS_ROWS_PER_SVC);
+	__type(key, __u32);
+	__type(value, struct veer_health);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} veer_health SEC(".maps");
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);

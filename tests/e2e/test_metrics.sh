@@ -49,7 +49,8 @@ else
 fi
 
 # check_exposition FILE WHAT: promtool accepts it; every family has exactly
-# one HELP and one TYPE, before its series; counters end in _total.
+# one HELP and one TYPE, before its series (a histogram's _bucket, _sum and
+# _count series after its TYPE); counters end in _total.
 check_exposition() {
 	local file=$1 what=$2 lint bad
 	if lint=$(promtool check metrics <"$file" 2>&1); then
@@ -65,6 +66,10 @@ check_exposition() {
 		}
 		{
 			name = $0; sub(/[{ ].*/, "", name)
+			# The series of a histogram family: _bucket, _sum, _count.
+			base = name; sub(/_(bucket|sum|count)$/, "", base)
+			if (!((name) in type) && type[base] == "histogram")
+				next
 			if (!((name) in type)) print "series before TYPE: " name
 			else if (type[name] == "counter" && name !~ /_total$/)
 				print "counter without _total: " name

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "health.h"
 #include "loader.h"
 #include "model.h"
 
@@ -63,6 +64,15 @@ int configure_rules(const char *name, const char *vip, uint16_t port,
 		    const struct subset_spec *subsets, unsigned int count,
 		    const struct veer_rule *rules, unsigned int rule_count)
 {
+	return configure_flags(name, vip, port, 0, subsets, count, rules,
+			       rule_count);
+}
+
+int configure_flags(const char *name, const char *vip, uint16_t port,
+		    uint16_t flags, const struct subset_spec *subsets,
+		    unsigned int count, const struct veer_rule *rules,
+		    unsigned int rule_count)
+{
 	struct veer_model current, desired;
 	struct veer_service_model *svc;
 	struct veer_backend backend;
@@ -81,6 +91,7 @@ int configure_rules(const char *name, const char *vip, uint16_t port,
 		goto out;
 	svc->key.port = htons(port);
 	svc->key.proto = 6;
+	svc->flags = flags;
 	svc->subset_count = count;
 	for (s = 0; s < count; s++) {
 		snprintf(svc->subsets[s].name, sizeof(svc->subsets[s].name),
@@ -273,6 +284,20 @@ uint32_t service_id(const char *name)
 	}
 	veer_model_free(&model);
 	return id;
+}
+
+struct veer_health service_health(const char *name)
+{
+	struct veer_health rows[VEER_STATS_ROWS_PER_SVC], sum = {};
+	char err[VEER_ERR_LEN];
+	unsigned int r;
+
+	if (veer_maps_read_health(&maps, service_id(name), rows, err,
+				  sizeof(err)))
+		return sum;
+	for (r = 0; r < VEER_STATS_ROWS_PER_SVC; r++)
+		veer_health_add(&sum, &rows[r]);
+	return sum;
 }
 
 struct veer_http_stats service_http_stats(const char *name)

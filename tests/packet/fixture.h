@@ -59,6 +59,11 @@ int configure(const char *name, const char *vip, uint16_t port,
 int configure_rules(const char *name, const char *vip, uint16_t port,
 		    const struct subset_spec *subsets, unsigned int count,
 		    const struct veer_rule *rules, unsigned int rule_count);
+/* Either of the above with service flags (VEER_SVC_F_*). */
+int configure_flags(const char *name, const char *vip, uint16_t port,
+		    uint16_t flags, const struct subset_spec *subsets,
+		    unsigned int count, const struct veer_rule *rules,
+		    unsigned int rule_count);
 /* Removes a service through the same code as `veer delete`. */
 int delete_service(const char *name);
 int set_web(unsigned int w1, unsigned int w2);
@@ -103,6 +108,9 @@ struct veer_stats service_stats(const char *name, unsigned int row);
 
 /* A service's id (0 if there is no such service). */
 uint32_t service_id(const char *name);
+
+/* A service's health signals, summed over its rows. */
+struct veer_health service_health(const char *name);
 
 /* A service's HTTP routing counters, summed over CPUs. */
 struct veer_http_stats service_http_stats(const char *name);

@@ -11,6 +11,7 @@
 
 #include "fixture.h"
 #include "test_conntrack.h"
+#include "test_health.h"
 #include "test_http.h"
 #include "test_icmp.h"
 #include "test_lb.h"
@@ -34,7 +35,8 @@ int main(void)
 	if (!suite || add_lb_tests(suite) || add_sock_tests(suite) ||
 	    add_mapstore_tests(suite) || add_upgrade_tests(suite) ||
 	    add_mutated_tests(suite) || add_conntrack_tests(suite) ||
-	    add_icmp_tests(suite) || add_http_tests(suite)) {
+	    add_icmp_tests(suite) || add_http_tests(suite) ||
+	    add_health_tests(suite)) {
 		CU_cleanup_registry();
 		return 1;
 	}

@@ -855,9 +855,12 @@ static void replay_and_translate(const struct fam *fam, uint16_t port,
 	static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
 				   "\r\nok";
 	struct veer_http_stats before, after;
+	struct veer_health hbefore, hafter;
 	struct veer_http_request held;
 	struct veer_ct_entry fe, re;
 	struct tcp_spec spec = {0};
+	uint64_t n_hs, n_fb;
+	unsigned int b;
 	struct pkt_view out;
 	struct conn c;
 	uint32_t m = (uint32_t)strlen(resp), n;
@@ -869,6 +872,7 @@ static void replay_and_translate(const struct fam *fam, uint16_t port,
 	EQ(conn_request(&c, req_debug, strlen(req_debug), &out), TC_OK);
 	n = (uint32_t)c.req_len;
 	before = service_http_stats(fam->svc);
+	hbefore = service_health(fam->svc);
 
 	/* The backend answers: the request goes to it. */
 	EQ(conn_synack(&c, 0xb0000000u + port, backend_wscale, &out),
@@ -942,6 +946,20 @@ static void replay_and_translate(const struct fam *fam, uint16_t port,
 	CU_ASSERT_TRUE_FATAL(
 		ct_pair_in(CT_ESTABLISHED, &c.f, &c.bsyn, &fe, &re));
 	EQ(re.bind_state, VEER_BIND_ACKED);
+	/* Health: the backend handshake (veer's SYN to its SYN-ACK, timed
+	 * once though it came twice), the replay to the first response
+	 * byte, and that response's class. */
+	hafter = service_health(fam->svc);
+	EQ(HDELTA(hafter, hbefore, responses_2xx), 1);
+	EQ(HDELTA(hafter, hbefore, responses_not_http) +
+		   HDELTA(hafter, hbefore, responses_unparsed),
+	   0);
+	for (n_hs = 0, n_fb = 0, b = 0; b < VEER_HIST_BUCKETS; b++) {
+		n_hs += hafter.handshake[b] - hbefore.handshake[b];
+		n_fb += hafter.ttfb[b] - hbefore.ttfb[b];
+	}
+	EQ(n_hs, 1);
+	EQ(n_fb, 1);
 
 	/* A large window is capped at the field's maximum. */
 	spec.payload = NULL;
@@ -997,6 +1015,7 @@ static void test_replay6(void)
 static void resets_unbound(const struct fam *fam)
 {
 	struct veer_http_stats before, after;
+	struct veer_health hbefore, hafter;
 	struct veer_http_request held;
 	struct veer_ct_entry e, fe, re;
 	struct pkt_view out;
@@ -1069,7 +1088,11 @@ static void resets_unbound(const struct fam *fam)
 	EQ(conn_syn(&c, opts_linux, sizeof(opts_linux), &out), TC_REDIRECT);
 	EQ(conn_request(&c, req_debug, strlen(req_debug), &out), TC_OK);
 	before = service_http_stats(fam->svc);
+	hbefore = service_health(fam->svc);
 	EQ(xmit(&c.back, true, F_RST | F_ACK, 0, c.isn + 1, NULL, &out), TC_OK);
+	hafter = service_health(fam->svc);
+	EQ(HDELTA(hafter, hbefore, refused), 1);
+	EQ(HDELTA(hafter, hbefore, reset_before_data), 0);
 	CU_ASSERT_TRUE(addr_is(&out.saddr, fam->family, fam->vip));
 	CU_ASSERT_TRUE(addr_is(&out.daddr, fam->family, fam->client));
 	EQ(out.sport, VIP_PORT);

@@ -568,7 +568,7 @@ static const char good_yaml[] =
 	"---\n"
 	"services:\n"
 	"  - {name: orders, vip: \"fd00::10\", port: 8443, sourceIpAffinity: "
-	"true,\n" /* line 22 */
+	"true, http: true,\n" /* line 22 */
 	"     subsets: [{name: canary, weight: 100, backends: "
 	"[\"[fd10:3::2]:8080\", \"[fd10:3::3]:8080\"]}]}\n"
 	"  - name: Empty.pods_OK-1\n" /* line 24 */
@@ -646,7 +646,7 @@ static void check_good_model(const struct veer_model *m, size_t first,
 	CU_ASSERT_EQUAL(s->key.port, htons(8443));
 	CU_ASSERT_EQUAL(s->key.proto, 6);
 	CU_ASSERT_EQUAL(s->key.family, VEER_AF_INET6);
-	CU_ASSERT_EQUAL(s->flags, VEER_SVC_F_HASH_SRC_IP);
+	CU_ASSERT_EQUAL(s->flags, VEER_SVC_F_HASH_SRC_IP | VEER_SVC_F_HTTP);
 	check_loc(&s->loc, file, 22, 5);
 	CU_ASSERT_EQUAL_FATAL(s->subset_count, 1);
 	CU_ASSERT_STRING_EQUAL(s->subsets[0].name, "canary");

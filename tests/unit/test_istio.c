@@ -196,7 +196,7 @@ static const char customers_vs_final[] =
 #define CUSTOMERS_DUMP(w1, w2)                                                 \
 	"customers.default.svc.cluster.local"                                  \
 	" host=customers.default.svc.cluster.local vip=10.96.0.20:80"          \
-	" flags=0 at=svc.yaml:30:7\n"                                          \
+	" flags=2 at=svc.yaml:30:7\n"                                          \
 	"  subset v1 weight=" w1 " at=dr.yaml:8:7: 10.10.2.2:3000\n"           \
 	"  subset v2 weight=" w2 " at=dr.yaml:11:7: 10.10.3.2:3000\n"
 
@@ -305,7 +305,7 @@ static const char ph_vs_50[] =
 #define PH_DUMP(w1, w2)                                                        \
 	"purchase-history.istioinaction.svc.cluster.local"                     \
 	" host=purchase-history.istioinaction.svc.cluster.local"               \
-	" vip=10.96.0.30:8080 flags=0 at=se.yaml:10:5\n"                       \
+	" vip=10.96.0.30:8080 flags=2 at=se.yaml:10:5\n"                       \
 	"  subset v1 weight=" w1 " at=dr.yaml:8:5: 10.10.2.2:8080\n"           \
 	"  subset v2 weight=" w2 " at=dr.yaml:11:5: 10.10.3.2:8081\n"
 
@@ -781,7 +781,7 @@ static void test_customers(void)
 	expect_model("customers, DR only", f, 2,
 		     "customers.default.svc.cluster.local"
 		     " host=customers.default.svc.cluster.local"
-		     " vip=10.96.0.20:80 flags=0 at=svc.yaml:30:7\n"
+		     " vip=10.96.0.20:80 flags=2 at=svc.yaml:30:7\n"
 		     "  subset all weight=100 at=svc.yaml:9:11: "
 		     "10.10.2.2:3000 10.10.3.2:3000\n",
 		     &notes);
@@ -793,7 +793,7 @@ static void test_customers(void)
 	expect_model("customers, Service only", f, 1,
 		     "customers.default.svc.cluster.local"
 		     " host=customers.default.svc.cluster.local"
-		     " vip=10.96.0.20:80 flags=0 at=svc.yaml:30:7\n"
+		     " vip=10.96.0.20:80 flags=2 at=svc.yaml:30:7\n"
 		     "  subset all weight=100 at=svc.yaml:9:11: "
 		     "10.10.2.2:3000 10.10.3.2:3000\n",
 		     NULL);
@@ -897,7 +897,7 @@ static void test_product(void)
 	expect_model("product", f, 2,
 		     "product.hands-on.svc.cluster.local"
 		     " host=product.hands-on.svc.cluster.local"
-		     " vip=10.96.0.50:80 flags=0 at=svc.yaml:5:14\n"
+		     " vip=10.96.0.50:80 flags=2 at=svc.yaml:5:14\n"
 		     "  subset old weight=100 at=istio.yaml:9:5: "
 		     "10.10.2.2:8080\n"
 		     "  subset new weight=0 at=istio.yaml:12:5: "
@@ -1039,11 +1039,11 @@ static void test_dual_stack(void)
 
 	expect_model("dual stack", f, 1,
 		     "web.shop.svc.cluster.local:80 host=web.shop.svc.cluster."
-		     "local vip=10.96.0.60:80 flags=1 at=svc.yaml:5:16\n"
+		     "local vip=10.96.0.60:80 flags=3 at=svc.yaml:5:16\n"
 		     "  subset all weight=100 at=svc.yaml:3:18: "
 		     "10.10.2.2:8080\n"
 		     "web.shop.svc.cluster.local:80/ipv6 host=web.shop.svc."
-		     "cluster.local vip=[fd00:96::60]:80 flags=1 "
+		     "cluster.local vip=[fd00:96::60]:80 flags=3 "
 		     "at=svc.yaml:5:28\n"
 		     "  subset all weight=100 at=svc.yaml:3:18: "
 		     "[fd10:2::2]:8080\n",
@@ -1128,7 +1128,7 @@ static void test_service_entry_endpoints(void)
 		"service entry", f, 1,
 		"reviews.default.svc.cluster.local:9080/ipv6 "
 		"host=reviews.default.svc.cluster.local vip=[fd00::70]:9080 "
-		"flags=1 at=reviews.yaml:6:15\n"
+		"flags=3 at=reviews.yaml:6:15\n"
 		"  subset v1 weight=75 at=reviews.yaml:27:5: [fd10::1]:9081\n"
 		"  subset v2 weight=25 at=reviews.yaml:28:5: [fd10::2]:7000 "
 		"[fd10::3]:9081\n"
@@ -2161,7 +2161,7 @@ static void test_directory(void)
 		 "10.0.1.1:80\n"
 		 "customers.default.svc.cluster.local"
 		 " host=customers.default.svc.cluster.local vip=10.96.0.20:80"
-		 " flags=0 at=%s/d-svc.yaml:30:7\n"
+		 " flags=2 at=%s/d-svc.yaml:30:7\n"
 		 "  subset v1 weight=90 at=%s/b-dr.yml:8:7: 10.10.2.2:3000\n"
 		 "  subset v2 weight=10 at=%s/b-dr.yml:11:7: 10.10.3.2:3000\n",
 		 dir, dir, dir, dir, dir);

@@ -54,6 +54,18 @@ static void test_table_covers_stats(void)
 			   f, seen[f]);
 }
 
+/* A counter added to struct veer_health needs its line in the table. */
+static void test_table_covers_health(void)
+{
+	unsigned int seen[VEER_HEALTH_COUNTERS] = {0}, f;
+
+	slots_of(VEER_METRIC_SRC_HEALTH, seen, VEER_HEALTH_COUNTERS);
+	for (f = 0; f < VEER_HEALTH_COUNTERS; f++)
+		UNIT_CHECK(seen[f] == 1,
+			   "struct veer_health counter %u: %u metrics", f,
+			   seen[f]);
+}
+
 static void test_table_covers_http(void)
 {
 	unsigned int seen[VEER_HTTP_STATS_COUNTERS] = {0}, f;
@@ -180,6 +192,12 @@ static uint64_t http_value(unsigned int s, unsigned int f)
 	return 900000ULL + 1000ULL * s + f + 1;
 }
 
+/* Distinct from every other value: 700000 + service, row, counter. */
+static uint64_t health_value(unsigned int s, unsigned int r, unsigned int f)
+{
+	return 700000ULL + 10000ULL * s + 100ULL * r + f + 1;
+}
+
 /*
  * web: native, subsets v1 and `we"ird\` (exposition escapes what a
  * snapshot holds; the loaders would refuse the name); reviews: Istio, in
@@ -230,7 +248,18 @@ static void make_snapshot(struct veer_metrics_snapshot *snap)
 					stats_value(s, r, f);
 		for (f = 0; f < VEER_HTTP_STATS_COUNTERS; f++)
 			((uint64_t *)&svc->http)[f] = http_value(s, f);
+		for (r = 0; r < VEER_STATS_ROWS_PER_SVC; r++)
+			for (f = 0; f < VEER_HEALTH_COUNTERS; f++)
+				((uint64_t *)&svc->health[r])[f] =
+					health_value(s, r, f);
 	}
+	/* web v1: 5 live connections (as veer_metrics_fill_live sets). */
+	snap->services[1].live[0] = 5;
+	/* web v1: handshakes of 0.5 us, and two of 5 ms (bucket 13). */
+	svc = &snap->services[1];
+	svc->health[0].handshake[0] = 1;
+	svc->health[0].handshake[13] = 2;
+	svc->health[0].handshake_sum_ns = 10000000;
 }
 
 /* Lines of text equal to line. */
@@ -291,7 +320,9 @@ static void test_exposition(void)
 			  m->source == VEER_METRIC_SRC_CT_CAPACITY;
 
 		snprintf(line, sizeof(line), "# TYPE %s %s", m->name,
-			 m->type == VEER_METRIC_COUNTER ? "counter" : "gauge");
+			 m->type == VEER_METRIC_COUNTER	    ? "counter"
+			 : m->type == VEER_METRIC_HISTOGRAM ? "histogram"
+							    : "gauge");
 		UNIT_CHECK(count_lines(t.buf, line) == (ct ? 0U : 1U), "%s",
 			   line);
 		snprintf(line, sizeof(line), "# HELP %s %s", m->name, m->help);
@@ -325,6 +356,14 @@ static void test_exposition(void)
 						    f)) == 1,
 				"service %u unattributed counter %u", s, f);
 		}
+		/* Health: per subset, never the unattributed row. */
+		for (f = 0; f < VEER_HEALTH_COUNTERS; f++)
+			for (r = 0; r < VEER_STATS_ROWS_PER_SVC; r++)
+				UNIT_CHECK(
+					count_values(t.buf,
+						     health_value(s, r, f)) ==
+						(r < rows ? 1U : 0U),
+					"service %u row %u health %u", s, r, f);
 		for (f = 0; f < VEER_HTTP_STATS_COUNTERS; f++) {
 			/* Rules: only those the service has. */
 			bool shown = f >= VEER_MAX_RULES ||
@@ -358,6 +397,25 @@ static void test_exposition(void)
 		"namespace=\"prod\",rule=\"1\"} 900002",
 		"veer_http_default_requests_total{service=\"web\"} 901017",
 		"veer_subset_weight{service=\"web\",subset=\"v1\"} 80",
+		"veer_backend_refused_total{service=\"web\",subset=\"v1\"} "
+		"710001",
+		"veer_http_responses_total{service=\"web\",subset=\"v1\","
+		"class=\"5xx\"} 710008",
+		"veer_backend_handshake_seconds_bucket{service=\"web\",subset="
+		"\"v1\",le=\"1e-06\"} 1",
+		"veer_backend_handshake_seconds_bucket{service=\"web\",subset="
+		"\"v1\",le=\"0.004096\"} 1",
+		"veer_backend_handshake_seconds_bucket{service=\"web\",subset="
+		"\"v1\",le=\"0.008192\"} 3",
+		"veer_backend_handshake_seconds_bucket{service=\"web\",subset="
+		"\"v1\",le=\"+Inf\"} 3",
+		"veer_backend_handshake_seconds_sum{service=\"web\",subset="
+		"\"v1\"} 0.010000000",
+		"veer_backend_handshake_seconds_count{service=\"web\",subset="
+		"\"v1\"} 3",
+		"veer_http_first_byte_seconds_count{service=\"web\",subset="
+		"\"v1\"} 0",
+		"veer_connections_live{service=\"web\",subset=\"v1\"} 5",
 		"veer_subset_weight{service=\"web\",subset=\"we\\\"ird\\\\\"} "
 		"20",
 		"veer_subset_backends{service=\"web\",subset=\"we\\\"ird\\\\\"}"
@@ -403,6 +461,24 @@ static void test_exposition(void)
 	free(t.buf);
 }
 
+/* Live = opened - closed per subset, never below 0. */
+static void test_fill_live(void)
+{
+	struct veer_metrics_service svc;
+
+	memset(&svc, 0, sizeof(svc));
+	svc.subset_count = 2;
+	svc.rows[0].ct_established = 12;
+	svc.rows[0].ct_closed = 7;
+	svc.rows[1].ct_established = 3;
+	svc.rows[1].ct_closed = 4; /* more closed than opened (a race): 0 */
+	svc.rows[VEER_STATS_ROW_UNATTRIBUTED].ct_established = 9;
+	veer_metrics_fill_live(&svc);
+	CU_ASSERT(svc.live[0] == 5);
+	CU_ASSERT(svc.live[1] == 0);
+	CU_ASSERT(svc.live[2] == 0);
+}
+
 static void test_snapshot_diff(void)
 {
 	struct veer_metrics_snapshot before, after, delta;
@@ -420,6 +496,7 @@ static void test_snapshot_diff(void)
 	svc->rows[0].new_conns += 7;
 	svc->rows[1].resets = 3;
 	svc->http.bound += 11;
+	svc->health[0].handshake[13] += 4;
 	svc->weights[0] = 50;
 	/* reviews: made anew under another id: counts from zero. */
 	after.services[0].id = 5;
@@ -433,6 +510,9 @@ static void test_snapshot_diff(void)
 	CU_ASSERT(d->rows[0].packets_forward == 0);
 	CU_ASSERT(d->rows[1].resets == 3);
 	CU_ASSERT(d->http.bound == 11);
+	CU_ASSERT(d->health[0].handshake[13] == 4);
+	CU_ASSERT(d->live[0] == 5); /* a gauge: after's */
+	CU_ASSERT(d->health[0].refused == 0);
 	CU_ASSERT(d->http.not_http == 0);
 	CU_ASSERT(d->weights[0] == 50); /* gauges: after's */
 	d = veer_metrics_snapshot_find(&delta,
@@ -462,11 +542,13 @@ int unit_metrics_suite(void)
 	static const struct unit_test tests[] = {
 		{"table covers struct veer_stats", test_table_covers_stats},
 		{"table covers struct veer_http_stats", test_table_covers_http},
+		{"table covers struct veer_health", test_table_covers_health},
 		{"table families, names and types", test_table_families},
 		{"label values escaped", test_label_escape},
 		{"namespace of a Kubernetes host", test_host_namespace},
 		{"exposition", test_exposition},
 		{"snapshot diff", test_snapshot_diff},
+		{"live connections from opened and closed", test_fill_live},
 	};
 
 	return unit_add_suite("metrics", NULL, NULL, tests, ARRAY_SIZE(tests));

@@ -194,7 +194,7 @@ static char *render(const struct veer_model *m,
 	struct text t;
 
 	text_open(&t);
-	veer_print_stats(t.f, m, rows, http, f);
+	veer_print_stats(t.f, m, rows, http, NULL, f);
 	text_close(&t);
 	return t.buf;
 }
@@ -284,6 +284,90 @@ static void test_print_stats(void)
 	veer_model_free(&m);
 }
 
+/* The health table and the health object of each subset. */
+static void test_print_health(void)
+{
+	static struct veer_stats rows[2][VEER_STATS_ROWS_PER_SVC];
+	static struct veer_health health[2][VEER_STATS_ROWS_PER_SVC];
+	struct veer_model m;
+	struct text t;
+	char *out;
+
+	rows[0][0].ct_established = 10;
+	rows[0][0].ct_closed = 7;
+	health[0][0].refused = 2;
+	health[0][0].reset_before_data = 3;
+	health[0][0].syn_unanswered = 4;
+	/* Handshakes: 99 under 128 us (bucket 7), one under 2.048 ms. */
+	health[0][0].handshake[7] = 99;
+	health[0][0].handshake[11] = 1;
+	health[0][0].handshake_sum_ns = 1500000;
+	health[0][0].responses_2xx = 5;
+	health[0][0].responses_5xx = 6;
+	health[0][0].responses_not_http = 1;
+	health[0][0].responses_unparsed = 1;
+	stats_model(&m, false);
+
+	text_open(&t);
+	veer_print_stats(
+		t.f, &m,
+		(const struct veer_stats(*)[VEER_STATS_ROWS_PER_SVC])rows, NULL,
+		(const struct veer_health(*)[VEER_STATS_ROWS_PER_SVC])health,
+		VEER_FORMAT_TABLE);
+	text_close(&t);
+	out = t.buf;
+	UNIT_CHECK(strstr(out,
+			  "\nSERVICE SUBSET         LIVE  REFUSED "
+			  "RST_NODATA SYN_LOST  HS_P50ms  HS_P99ms  "
+			  "FB_P50ms  FB_P99ms     2XX     3XX     4XX     "
+			  "5XX NOT_HTTP\n"
+			  "plain   v1                3        2          3 "
+			  "       4   <=0.128   <=0.128         -         - "
+			  "      5       0       0       6        2\n") != NULL,
+		   "%s", out);
+	free(out);
+
+	text_open(&t);
+	veer_print_stats(
+		t.f, &m,
+		(const struct veer_stats(*)[VEER_STATS_ROWS_PER_SVC])rows, NULL,
+		(const struct veer_health(*)[VEER_STATS_ROWS_PER_SVC])health,
+		VEER_FORMAT_JSON);
+	text_close(&t);
+	out = t.buf;
+	UNIT_CHECK(strstr(out,
+			  "\"health\":{\"refused\":2,"
+			  "\"resetsBeforeData\":3,\"synUnanswered\":4,"
+			  "\"responses\":{\"1xx\":0,\"2xx\":5,\"3xx\":0,"
+			  "\"4xx\":0,\"5xx\":6},\"responsesNotHttp\":1,"
+			  "\"responsesUnparsed\":1,\"handshake\":{"
+			  "\"count\":100,\"sumSeconds\":0.001500000,"
+			  "\"buckets\":[0,0,0,0,0,0,0,99,0,0,0,1,0,") != NULL,
+		   "%s", out);
+	free(out);
+	veer_model_free(&m);
+}
+
+/* A flag change is named by the flag that changed. */
+static void test_describe_flags(void)
+{
+	struct veer_model m;
+	struct veer_service_model old, new;
+	char buf[256];
+
+	stats_model(&m, false);
+	old = m.services[0];
+	new = old;
+	new.flags = VEER_SVC_F_HTTP;
+	veer_service_describe_change(&old, &new, buf, sizeof(buf));
+	UNIT_CHECK(!strcmp(buf, "HTTP on"), "%s", buf);
+	old.flags = VEER_SVC_F_HTTP;
+	new.flags = VEER_SVC_F_HASH_SRC_IP;
+	veer_service_describe_change(&old, &new, buf, sizeof(buf));
+	UNIT_CHECK(!strcmp(buf, "source-ip affinity on; HTTP off"), "%s", buf);
+	veer_model_free(&m);
+}
+
 int unit_stats_suite(void)
 {
 	static const struct unit_test tests[] = {
@@ -294,6 +378,8 @@ int unit_stats_suite(void)
 		 test_rule_describe},
 		{"stats: HTTP table only with rules, http object in JSON",
 		 test_print_stats},
+		{"stats: health table and health objects", test_print_health},
+		{"a service's flag changes described", test_describe_flags},
 	};
 
 	return unit_add_suite("stats", NULL, NULL, tests, ARRAY_SIZE(tests));

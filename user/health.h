@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Reading the data plane's health signals (struct veer_health). */
+#ifndef VEER_HEALTH_H
+#define VEER_HEALTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "maps.h"
+#include "veer_abi.h"
+
+/* Every field of struct veer_health is a __u64 that sums. */
+#define VEER_HEALTH_WORDS (sizeof(struct veer_health) / sizeof(__u64))
+
+void veer_health_add(struct veer_health *sum, const struct veer_health *row);
+
+/*
+ * One service's rows (as veer_maps_read_stats; one shared copy, no
+ * per-CPU sum). All zero when the maps have no veer_health (fd -1).
+ */
+int veer_maps_read_health(const struct veer_maps *maps, uint32_t svc_id,
+			  struct veer_health rows[VEER_STATS_ROWS_PER_SVC],
+			  char *err, size_t errlen);
+
+/* The upper bound of histogram bucket b in seconds; b < last. */
+double veer_hist_le_seconds(unsigned int b);
+
+#endif /* VEER_HEALTH_H */
