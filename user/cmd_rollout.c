@@ -10,9 +10,12 @@
  * 100 and exit 0. Killed midway, the weights stay at the step it was at
  * (store and maps agree, as after any `veer weight`).
  *
- * A failed connection is one the data plane saw fail: a handshake aborted
- * (the backend refused it with an RST, or the client gave up and retried
- * with a new ISN) or a connection dropped for want of a backend. Where
+ * A failed connection is one the data plane saw fail: the backend refused
+ * it (an RST to its SYN), reset it before sending any data, or left its
+ * SYN unanswered (veer_health; with maps older than that, a handshake
+ * aborted), or it was dropped for want of a backend. HTTP services also
+ * have their first responses' status classes and time to first byte
+ * judged (--max-5xx-rate, --max-p99). Where
  * connections are placed at connect() only (cgroup mode) neither a
  * handshake nor a failure is seen: a canary that cannot be judged is not
  * promoted.
@@ -28,6 +31,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "health.h"
 #include "metrics.h"
 
 #define ROLLOUT_STEPS_MAX 16
@@ -45,6 +49,8 @@ struct rollout_opts {
 	unsigned int max_holds;
 	const char *max_failure_rate; /* percent, a decimal */
 	const char *max_failure_excess; /* points over the stable subset */
+	const char *max_5xx_rate; /* percent */
+	unsigned int max_p99_ms; /* 0: not checked */
 	const char *plot;
 };
 
@@ -54,6 +60,9 @@ struct hold_counts {
 	uint64_t failed;
 	/* Handshakes seen to end either way (none: the socket path). */
 	uint64_t seen;
+	uint64_t responses, responses_5xx; /* HTTP services' first ones */
+	/* Histograms (veer_health): time to first byte, handshake time. */
+	uint64_t ttfb[VEER_HIST_BUCKETS], handshake[VEER_HIST_BUCKETS];
 };
 
 /* One point of the --plot series. */
@@ -71,6 +80,8 @@ struct rollout {
 	unsigned int steps[ROLLOUT_STEPS_MAX];
 	unsigned int nsteps;
 	double max_rate, max_excess; /* fractions; max_excess < 0: off */
+	double max_5xx; /* fraction */
+	double max_p99; /* seconds; 0: off */
 	struct veer_maps maps;
 	struct timespec start;
 	struct sample *samples;
@@ -142,7 +153,7 @@ static int snap(struct rollout *r, struct veer_metrics_snapshot *out)
  * port and family of a host moves together).
  */
 static struct hold_counts counts_of(const struct veer_metrics_snapshot *delta,
-				    const char *subset)
+				    const char *subset, bool have_health)
 {
 	struct hold_counts c = {0};
 	size_t i;
@@ -156,10 +167,27 @@ static struct hold_counts counts_of(const struct veer_metrics_snapshot *delta,
 
 			if (strcmp(svc->subset_names[s], subset))
 				continue;
+			const struct veer_health *h = &svc->health[s];
+			unsigned int b;
+
 			c.conns += row->new_conns;
-			c.failed += row->ct_aborted + row->no_backend;
+			/* Refused, reset before any data, SYN unanswered
+			 * (veer_health; before ABI 6, handshakes aborted). */
+			c.failed +=
+				row->no_backend +
+				(have_health ? h->refused + h->syn_unanswered +
+						       h->reset_before_data
+					     : row->ct_aborted);
 			c.seen += row->ct_established + row->ct_aborted +
-				  row->no_backend;
+				  row->no_backend + h->syn_unanswered;
+			c.responses += h->responses_1xx + h->responses_2xx +
+				       h->responses_3xx + h->responses_4xx +
+				       h->responses_5xx;
+			c.responses_5xx += h->responses_5xx;
+			for (b = 0; b < VEER_HIST_BUCKETS; b++) {
+				c.ttfb[b] += h->ttfb[b];
+				c.handshake[b] += h->handshake[b];
+			}
 		}
 	}
 	return c;
@@ -228,8 +256,8 @@ static void record(struct rollout *r, const struct veer_metrics_snapshot *a,
 	if (!r->o->plot || r->nsamples == ROLLOUT_SAMPLES_MAX || secs <= 0 ||
 	    veer_metrics_diff(a, b, &d))
 		return;
-	c = counts_of(&d, r->o->to);
-	s = counts_of(&d, r->stable);
+	c = counts_of(&d, r->o->to, r->maps.health >= 0);
+	s = counts_of(&d, r->stable, r->maps.health >= 0);
 	veer_metrics_snapshot_free(&d);
 	p = realloc(r->samples, (r->nsamples + 1) * sizeof(*p));
 	if (!p)
@@ -278,8 +306,8 @@ static int hold(struct rollout *r, struct hold_counts *canary,
 		fail("out of memory");
 		goto out;
 	}
-	*canary = counts_of(&d, r->o->to);
-	*stable = counts_of(&d, r->stable);
+	*canary = counts_of(&d, r->o->to, r->maps.health >= 0);
+	*stable = counts_of(&d, r->stable, r->maps.health >= 0);
 	*secs = veer_metrics_elapsed(&first, &now);
 	veer_metrics_snapshot_free(&d);
 	ret = 0;
@@ -293,6 +321,49 @@ out:
 static double rate_of(const struct hold_counts *c)
 {
 	return c->conns ? (double)c->failed / (double)c->conns : 0;
+}
+
+static double rate_5xx(const struct hold_counts *c)
+{
+	return c->responses ? (double)c->responses_5xx / (double)c->responses
+			    : 0;
+}
+
+/*
+ * The 99th percentile of a log2 histogram, as its bucket's upper bound in
+ * seconds (so at most twice the true value); NAN when it is empty or
+ * falls in the open last bucket (INFINITY).
+ */
+static double p99_of(const uint64_t hist[VEER_HIST_BUCKETS])
+{
+	uint64_t total = 0, seen = 0;
+	unsigned int b;
+
+	for (b = 0; b < VEER_HIST_BUCKETS; b++)
+		total += hist[b];
+	if (!total)
+		return NAN;
+	for (b = 0; b < VEER_HIST_BUCKETS; b++) {
+		seen += hist[b];
+		/* The first bucket holding the 99th hundredth. */
+		if (seen * 100 >= total * 99)
+			return b + 1 < VEER_HIST_BUCKETS
+				       ? veer_hist_le_seconds(b)
+				       : INFINITY;
+	}
+	return INFINITY;
+}
+
+/*
+ * The latency a step is judged on: time to first byte where responses
+ * were seen (an HTTP service), else the backend handshake.
+ */
+static double p99_judged(const struct hold_counts *c, const char **what)
+{
+	double ttfb = p99_of(c->ttfb);
+
+	*what = isnan(ttfb) ? "handshake" : "first-byte";
+	return isnan(ttfb) ? p99_of(c->handshake) : ttfb;
 }
 
 /* The last point: the weight now, the rates as last seen. */
@@ -381,8 +452,9 @@ static int run_steps(struct rollout *r)
 {
 	struct hold_counts canary, stable;
 	char why[256];
+	const char *p99_what;
 	unsigned int i, holds;
-	double secs, rate;
+	double secs, rate, p99;
 
 	for (i = 0; i < r->nsteps && !cmd_stopping; i++) {
 		if (set_weight(r, r->steps[i], NULL))
@@ -407,7 +479,22 @@ static int run_steps(struct rollout *r)
 			       r->stable, (unsigned long long)stable.conns,
 			       (unsigned long long)stable.failed,
 			       100 * rate_of(&stable));
-			if (canary.conns >= r->o->min_conns && !canary.seen) {
+			if (canary.responses)
+				printf("; %s 5xx %.2f%% of %llu", r->o->to,
+				       100 * rate_5xx(&canary),
+				       (unsigned long long)canary.responses);
+			p99 = p99_judged(&canary, &p99_what);
+			if (!isnan(p99) && !isinf(p99))
+				printf("; %s p99 <= %.1f ms", p99_what,
+				       1000 * p99);
+			/* Nothing is judged on fewer connections. */
+			if (canary.conns < r->o->min_conns) {
+				printf(": fewer than %u, holding on\n",
+				       r->o->min_conns);
+				fflush(stdout);
+				continue;
+			}
+			if (!canary.seen) {
 				printf(": cannot judge\n");
 				snprintf(why, sizeof(why),
 					 "cannot see how %s's connections "
@@ -417,7 +504,7 @@ static int run_steps(struct rollout *r)
 					 r->o->to);
 				return roll_back(r, why);
 			}
-			if (canary.conns && rate > r->max_rate) {
+			if (rate > r->max_rate) {
 				printf(": breach\n");
 				snprintf(why, sizeof(why),
 					 "%s failure rate %.2f%% > %.2f%% "
@@ -428,7 +515,7 @@ static int run_steps(struct rollout *r)
 					 r->steps[i]);
 				return roll_back(r, why);
 			}
-			if (r->max_excess >= 0 && canary.conns &&
+			if (r->max_excess >= 0 &&
 			    rate - rate_of(&stable) > r->max_excess) {
 				printf(": breach\n");
 				snprintf(why, sizeof(why),
@@ -440,13 +527,37 @@ static int run_steps(struct rollout *r)
 					 r->steps[i]);
 				return roll_back(r, why);
 			}
-			if (canary.conns >= r->o->min_conns) {
-				printf(": ok\n");
-				break;
+			if (canary.responses &&
+			    rate_5xx(&canary) > r->max_5xx) {
+				printf(": breach\n");
+				snprintf(why, sizeof(why),
+					 "%s 5xx rate %.2f%% > %.2f%% over "
+					 "%llu responses at %u%%",
+					 r->o->to, 100 * rate_5xx(&canary),
+					 100 * r->max_5xx,
+					 (unsigned long long)canary.responses,
+					 r->steps[i]);
+				return roll_back(r, why);
 			}
-			printf(": fewer than %u, holding on\n",
-			       r->o->min_conns);
-			fflush(stdout);
+			p99 = p99_judged(&canary, &p99_what);
+			if (r->max_p99 > 0 && !isnan(p99) && p99 > r->max_p99) {
+				printf(": breach\n");
+				snprintf(
+					why, sizeof(why),
+					"%s %s p99 %s %.0f ms > %.0f ms at "
+					"%u%%",
+					r->o->to, p99_what,
+					isinf(p99) ? "over" : "up to",
+					isinf(p99)
+						? 1000 * veer_hist_le_seconds(
+								 VEER_HIST_BUCKETS -
+								 2)
+						: 1000 * p99,
+					1000 * r->max_p99, r->steps[i]);
+				return roll_back(r, why);
+			}
+			printf(": ok\n");
+			break;
 		}
 		fflush(stdout);
 		if (!cmd_stopping && holds == r->o->max_holds) {
@@ -492,6 +603,12 @@ static int run_rollout(const void *opts, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	r.max_rate = parse_pct(o->max_failure_rate);
+	r.max_5xx = parse_pct(o->max_5xx_rate);
+	r.max_p99 = o->max_p99_ms / 1000.0;
+	if (r.max_5xx < 0) {
+		fail("--max-5xx-rate is a percentage from 0 to 100");
+		return EXIT_USAGE;
+	}
 	r.max_excess =
 		o->max_failure_excess ? parse_pct(o->max_failure_excess) : -2;
 	if (r.max_rate < 0 || r.max_excess == -1) {
@@ -533,6 +650,7 @@ static const struct rollout_opts rollout_defaults = {
 	.min_conns = 100,
 	.max_holds = 5,
 	.max_failure_rate = "1",
+	.max_5xx_rate = "1",
 };
 
 static const struct cli_option rollout_options[] = {
@@ -603,6 +721,27 @@ static const struct cli_option rollout_options[] = {
 		.metavar = "PCT",
 		.help = "the most the canary's failure rate may exceed the "
 			"stable subset's, in points (default: not checked)",
+	},
+	{
+		.name = "max-5xx-rate",
+		.type = CLI_STRING,
+		.field = offsetof(struct rollout_opts, max_5xx_rate),
+		.metavar = "PCT",
+		.help = "the most of the canary's HTTP responses in a hold "
+			"that may be 5xx (HTTP services: the first response "
+			"of each connection)",
+	},
+	{
+		.name = "max-p99",
+		.type = CLI_U32,
+		.field = offsetof(struct rollout_opts, max_p99_ms),
+		.metavar = "MS",
+		.min = 1,
+		.max = 3600000,
+		.help = "the canary's 99th percentile time to first byte "
+			"(HTTP services; else backend handshake time) in a "
+			"hold, at most (log2 buckets: read as up to twice "
+			"the true value; default: not checked)",
 	},
 	{
 		.name = "plot",

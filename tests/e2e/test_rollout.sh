@@ -9,6 +9,11 @@
 #   "rollback: v2 failure rate ...% > 1.00%" after the first hold, exit 3,
 #   the maps back at v1=100 v2=0; a burst of 500 connections afterwards
 #   all on v1 with no error;
+# - HTTP services (http: true): a v2 that answers 503 ("rollback: v2 5xx
+#   rate 100.00% > 1.00%") and a v2 that takes 100 ms a response, with
+#   --max-p99 50 ("v2 first-byte p99 up to N ms > 50 ms", N a log2
+#   bucket's bound: the server answers one request at a time, so queued
+#   ones wait longer), each rolled back after the first hold, exit 3, v1=100;
 # - SIGTERM in the first hold: exit 1, "stopped: web stays at v2=10
 #   v1=90", and the maps stay there;
 # - bad arguments: exit 2 and one line, nothing changed.
@@ -21,7 +26,7 @@ set -euo pipefail
 REFUSING_PORT=8081
 
 t_begin rollout
-lab_init jq
+lab_init jq "$HTTPSRV" "$HTTPCLIENT"
 lab_up_variant
 lab_start_backends
 lab_veer_attach
@@ -99,6 +104,65 @@ if [[ $(count_of "$LAB_TMP/after.out" v1) == 500 && $(count_of "$LAB_TMP/after.o
 else
 	t_fail "after the rollback: $(oneline "$LAB_TMP/after.out")"
 fi
+
+# An HTTP service (http: true) whose v2 answers every request with 503:
+# its backends are HTTP servers of their own on API_PORT.
+API_PORT=8090
+# HTTP services (http: true) on servers of their own: v1 fine on API_PORT,
+# v2 answering 503 on API_PORT, v2 taking 100 ms per response on
+# SLOW_PORT.
+API_PORT=8090
+SLOW_PORT=8092
+for spec in "$NS_V1 $V1_V4 v1 $API_PORT" "$NS_V2 $V2_V4 v2 $API_PORT --status 503" \
+	"$NS_V2 $V2_V4 v2 $SLOW_PORT --delay-ms 100"; do
+	read -r ns addr ver port extra <<<"$spec"
+	# shellcheck disable=SC2086 # extra: options, as words
+	lab_bg "$ns" "$LAB_TMP/api-$ver-$port.log" "$HTTPSRV" --listen "$addr" --port "$port" \
+		--version "$ver" $extra --ready-file "$LAB_TMP/api-$ver-$port.ready"
+	wait_for_file "$LAB_TMP/api-$ver-$port.ready" 10000 "$LAB_BG_PID" ||
+		lab_die "HTTP $ver on $port did not start"
+done
+
+# http_rollout NAME V2_PORT WANT [ROLLOUT ARGS...]: a service NAME on
+# API_PORT, v2 on V2_PORT, rolled out under load; it must roll back at the
+# first step with a line matching WANT ("cannot see" in cgroup mode).
+http_rollout() {
+	local name=$1 v2port=$2 want=$3
+	shift 3
+	cat >"$LAB_TMP/$name.yaml" <<EOF
+services:
+  - name: $name
+    vip: $VIP_V4
+    port: $v2port
+    http: true
+    subsets:
+      - name: v1
+        weight: 100
+        backends: [$V1_V4:$API_PORT]
+      - name: v2
+        weight: 0
+        backends: [$V2_V4:$v2port]
+EOF
+	veer apply -f "$LAB_TMP/$name.yaml" >/dev/null
+	lab_http_client_bg "$LAB_TMP/load-$name.out" count --addr "$VIP_V4" --port "$v2port" \
+		-n 1000000 -c 8 --timeout-ms 5000
+	LOAD_PID=$LAB_BG_PID
+	RC=0
+	veer rollout "$name" --to v2 --steps 10,50,100 --interval 1500 --min-connections 10 "$@" \
+		>"$LAB_TMP/$name.out" 2>"$LAB_TMP/$name.out.err" || RC=$?
+	load_stop
+	got=$(weights_of "$name")
+	[[ $LAB_MODE == cgroup ]] && want="cannot see"
+	if ((RC == 3)) && grep -q "^rollback: .*$want" "$LAB_TMP/$name.out" &&
+		[[ $(grep -c '^step' "$LAB_TMP/$name.out") == 1 ]] && [[ $got == "v1=100 v2=0" ]]; then
+		t_pass "$name: rolled back after one hold, exit 3, v1=100 v2=0 ($(oneline "$LAB_TMP/$name.out"))"
+	else
+		t_fail "$name: exit $RC, $got: $(oneline "$LAB_TMP/$name.out") $(oneline "$LAB_TMP/$name.out.err")"
+	fi
+	veer delete "$name" >/dev/null
+}
+http_rollout api "$API_PORT" "v2 5xx rate 100.00% > 1.00% over [0-9]* responses at 10%"
+http_rollout slow "$SLOW_PORT" "v2 first-byte p99 up to [0-9]* ms > 50 ms at 10%" --max-p99 50
 
 # Stopped midway (SIGTERM in the first hold): exit 1, it says where it
 # stopped, and the weights stay there.

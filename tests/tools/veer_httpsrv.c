@@ -25,6 +25,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <time.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <netinet/in.h>
@@ -67,18 +68,24 @@ struct conn {
 static char listen_tag, signal_tag;
 static int epfd = -1;
 static const char *version;
+/* --status: every answer that would be 200 has this status instead. */
+static unsigned long long forced_status;
+/* --delay-ms: the whole server waits this long before each response. */
+static unsigned long long delay_ms;
 static uint64_t serials;
 
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: " PROG " --listen ADDR --port P --version NAME "
-		     "[--ready-file F]\n"
+		     "[--ready-file F] [--status CODE] [--delay-ms MS]\n"
 		     "  HTTP/1.1 with keep-alive on ADDR:P. Responses carry "
 		     "X-Veer-Version: NAME,\n"
 		     "  X-Veer-Conn, X-Veer-Req and X-Veer-Head-Sum; the body "
 		     "echoes the request's,\n"
 		     "  or is N pattern bytes for a URI with size=N, or "
-		     "\"NAME\\n\".\n");
+		     "\"NAME\\n\"; --status CODE answers with CODE instead "
+		     "of 200;\n  --delay-ms MS waits MS before each response "
+		     "(the whole server: a slow backend).\n");
 }
 
 static int die_usage(const char *msg)
@@ -151,6 +158,17 @@ static int respond(struct conn *c, int status, const char *reason,
 	char head[512];
 	int n;
 
+	if (delay_ms) {
+		struct timespec ts = {(time_t)(delay_ms / 1000),
+				      (long)(delay_ms % 1000) * 1000000L};
+
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+	}
+	if (status == 200 && forced_status) {
+		status = (int)forced_status;
+		reason = "Status Forced";
+	}
 	n = snprintf(head, sizeof(head),
 		     "HTTP/1.1 %d %s\r\nX-Veer-Version: %s\r\n"
 		     "X-Veer-Conn: %" PRIu64 "\r\nX-Veer-Req: %" PRIu64 "\r\n"
@@ -386,6 +404,8 @@ int main(int argc, char **argv)
 		{"port", required_argument, NULL, 'p'},
 		{"version", required_argument, NULL, 'v'},
 		{"ready-file", required_argument, NULL, 'r'},
+		{"status", required_argument, NULL, 's'},
+		{"delay-ms", required_argument, NULL, 'd'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -411,6 +431,14 @@ int main(int argc, char **argv)
 			break;
 		case 'r':
 			ready = optarg;
+			break;
+		case 's':
+			if (parse_decimal(optarg, 100, 599, &forced_status))
+				return die_usage("--status must be 100..599");
+			break;
+		case 'd':
+			if (parse_decimal(optarg, 0, 60000, &delay_ms))
+				return die_usage("--delay-ms must be 0..60000");
 			break;
 		case 'h':
 			usage(stdout);
