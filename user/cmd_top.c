@@ -3,9 +3,11 @@
  * veer top: every service's subsets, live, from two snapshots of the
  * counters an interval apart (metrics.h): weight, the subset's share of
  * the service's new connections, connections a second, connections open,
- * resets and megabytes a second. A full-screen view (ncurses; 80 columns
- * are enough, wider terminals widen the service column), or with
- * --batch N plain text frames for scripts, as top -b does.
+ * failures and 5xx responses a second, and the median and 99th
+ * percentile of the backend handshake and of the time to first byte. A
+ * full-screen view (ncurses; 80 columns are enough, wider terminals widen
+ * the service column), or with --batch N plain text frames for scripts,
+ * as top -b does.
  */
 #include <curses.h>
 #include <errno.h>
@@ -18,13 +20,14 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "health.h"
 #include "metrics.h"
 
 #define TOP_INTERVAL_MIN_MS 100
 #define TOP_INTERVAL_MAX_MS 60000
 #define TOP_BATCH_MAX 100000
 /* The service column's width at 80 columns, and at most. */
-#define TOP_SERVICE_WIDTH 24
+#define TOP_SERVICE_WIDTH 14
 #define TOP_SERVICE_WIDTH_MAX 64
 #define TOP_LINE_MAX 512
 #define TOP_KEYS "s/S: sort by the next/previous column  r: reverse  q: quit"
@@ -45,8 +48,10 @@ struct top_row {
 	double share; /* % of the service's new connections; NAN: none */
 	double conn_rate;
 	double active;
-	double reset_rate;
-	double mb_rate;
+	double fail_rate; /* refused, reset before data, unanswered, none */
+	double rate_5xx;
+	/* Percentiles as log2 buckets' bounds in seconds; NAN: none. */
+	double hs50, hs99, fb50, fb99;
 };
 
 enum top_col {
@@ -56,8 +61,10 @@ enum top_col {
 	COL_SHARE,
 	COL_CONN_RATE,
 	COL_ACTIVE,
-	COL_RESET_RATE,
-	COL_MB_RATE,
+	COL_FAIL_RATE,
+	COL_5XX_RATE,
+	COL_HANDSHAKE,
+	COL_FIRST_BYTE,
 	COL_COUNT,
 };
 
@@ -68,8 +75,10 @@ static const char *const sort_names[] = {
 	[COL_SHARE] = "share",
 	[COL_CONN_RATE] = "conn/s",
 	[COL_ACTIVE] = "active",
-	[COL_RESET_RATE] = "rst/s",
-	[COL_MB_RATE] = "mb/s",
+	[COL_FAIL_RATE] = "fail/s",
+	[COL_5XX_RATE] = "5xx/s",
+	[COL_HANDSHAKE] = "handshake",
+	[COL_FIRST_BYTE] = "first-byte",
 	NULL,
 };
 
@@ -80,13 +89,15 @@ static const struct {
 	int decimals; /* numbers: digits after the point */
 } cols[COL_COUNT] = {
 	[COL_SERVICE] = {"SERVICE", TOP_SERVICE_WIDTH, 0},
-	[COL_SUBSET] = {"SUBSET", 8, 0},
-	[COL_WEIGHT] = {"W", 4, 0},
-	[COL_SHARE] = {"SHARE%", 6, 1},
-	[COL_CONN_RATE] = {"CONN/S", 8, 1},
-	[COL_ACTIVE] = {"ACTIVE", 8, 0},
-	[COL_RESET_RATE] = {"RST/S", 7, 1},
-	[COL_MB_RATE] = {"MB/S", 7, 2},
+	[COL_SUBSET] = {"SUBSET", 6, 0},
+	[COL_WEIGHT] = {"W", 3, 0},
+	[COL_SHARE] = {"SHARE", 5, 1},
+	[COL_CONN_RATE] = {"CONN/S", 7, 1},
+	[COL_ACTIVE] = {"ACTIVE", 6, 0},
+	[COL_FAIL_RATE] = {"FAIL/S", 6, 1},
+	[COL_5XX_RATE] = {"5XX/S", 6, 1},
+	[COL_HANDSHAKE] = {"HS50/99", 9, 0},
+	[COL_FIRST_BYTE] = {"FB50/99", 9, 0},
 };
 
 static double row_value(const struct top_row *r, int col)
@@ -100,10 +111,14 @@ static double row_value(const struct top_row *r, int col)
 		return r->conn_rate;
 	case COL_ACTIVE:
 		return r->active;
-	case COL_RESET_RATE:
-		return r->reset_rate;
-	case COL_MB_RATE:
-		return r->mb_rate;
+	case COL_FAIL_RATE:
+		return r->fail_rate;
+	case COL_5XX_RATE:
+		return r->rate_5xx;
+	case COL_HANDSHAKE:
+		return r->hs99;
+	case COL_FIRST_BYTE:
+		return r->fb99;
 	default:
 		return 0;
 	}
@@ -138,6 +153,28 @@ static int cmp_rows(const void *pa, const void *pb)
 }
 
 /*
+ * The pth percentile of a log2 histogram (veer_health), as the bound of
+ * its bucket in seconds (at most twice the true value); NAN when empty,
+ * INFINITY in the open last bucket.
+ */
+static double percentile(const __u64 hist[VEER_HIST_BUCKETS], unsigned int p)
+{
+	uint64_t total = 0, seen = 0;
+	unsigned int b;
+
+	for (b = 0; b < VEER_HIST_BUCKETS; b++)
+		total += hist[b];
+	if (!total)
+		return NAN;
+	for (b = 0; b + 1 < VEER_HIST_BUCKETS; b++) {
+		seen += hist[b];
+		if (seen * 100 >= total * p)
+			return veer_hist_le_seconds(b);
+	}
+	return INFINITY;
+}
+
+/*
  * The rows of one interval: delta is after - before, after the counters'
  * totals now. Open connections: handshakes completed minus pairs closed
  * or aborted since the service was made (a pair the conntrack table
@@ -161,6 +198,7 @@ static size_t make_rows(const struct veer_metrics_snapshot *delta,
 			total += d->rows[s].new_conns;
 		for (s = 0; s < d->subset_count; s++) {
 			const struct veer_stats *dr = &d->rows[s];
+			const struct veer_health *dh = &d->health[s];
 			const struct veer_stats *ar = a ? &a->rows[s] : dr;
 			struct top_row *r = &rows[n++];
 			double opened = (double)ar->ct_established;
@@ -179,13 +217,37 @@ static size_t make_rows(const struct veer_metrics_snapshot *delta,
 			/* Placed at connect() only (cgroup): no close seen. */
 			if (ar->new_conns && !ar->ct_established && !ended)
 				r->active = NAN;
-			r->reset_rate = (double)dr->resets / seconds;
-			r->mb_rate = (double)(dr->bytes_forward +
-					      dr->bytes_reverse) /
-				     1e6 / seconds;
+			r->fail_rate =
+				(double)(dh->refused + dh->reset_before_data +
+					 dh->syn_unanswered + dr->no_backend) /
+				seconds;
+			r->rate_5xx = (double)dh->responses_5xx / seconds;
+			/* ...nor a failure nor a response. */
+			if (isnan(r->active))
+				r->fail_rate = r->rate_5xx = NAN;
+			r->hs50 = percentile(dh->handshake, 50);
+			r->hs99 = percentile(dh->handshake, 99);
+			r->fb50 = percentile(dh->ttfb, 50);
+			r->fb99 = percentile(dh->ttfb, 99);
 		}
 	}
 	return n;
+}
+
+/* A duration in at most 4 characters: 512u, 131m, 4.2s, >4s. */
+static void duration(char *out, size_t len, double s)
+{
+	if (isnan(s))
+		snprintf(out, len, "-");
+	else if (isinf(s))
+		snprintf(out, len, ">%.0fs",
+			 veer_hist_le_seconds(VEER_HIST_BUCKETS - 2));
+	else if (s < 1e-3)
+		snprintf(out, len, "%.0fu", s * 1e6);
+	else if (s < 1)
+		snprintf(out, len, "%.0fm", s * 1e3);
+	else
+		snprintf(out, len, "%.1fs", s);
 }
 
 /* One cell, right-aligned numbers, left-aligned names cut to width. */
@@ -198,6 +260,19 @@ static int cell(char *out, size_t len, const struct top_row *r, int col,
 		const char *t = col == COL_SERVICE ? r->service : r->subset;
 
 		return snprintf(out, len, "%-*.*s", width, width, t);
+	}
+	if (col == COL_HANDSHAKE || col == COL_FIRST_BYTE) {
+		char p50[16], p99[16], both[40];
+
+		duration(p50, sizeof(p50),
+			 col == COL_HANDSHAKE ? r->hs50 : r->fb50);
+		duration(p99, sizeof(p99),
+			 col == COL_HANDSHAKE ? r->hs99 : r->fb99);
+		if (!strcmp(p50, "-"))
+			snprintf(both, sizeof(both), "-");
+		else
+			snprintf(both, sizeof(both), "%s/%s", p50, p99);
+		return snprintf(out, len, "%*s", width, both);
 	}
 	v = row_value(r, col);
 	if (isnan(v))
@@ -508,16 +583,21 @@ static const struct cli_option top_options[] = {
 static const char top_details[] =
 	"  One row per subset of each service (or of SERVICE): its weight,\n"
 	"  its share of the service's new connections in the last interval,\n"
-	"  new connections, resets and megabytes (both directions) a\n"
-	"  second, and connections open (handshakes completed minus pairs\n"
-	"  closed; '-' where only the cgroup socket path places them: it\n"
-	"  never sees a close). Keys: s / S next / previous sort column, r\n"
-	"  reverse, q quit.\n";
+	"  new connections a second, connections open (handshakes completed\n"
+	"  minus pairs closed; '-' where only the cgroup socket path places\n"
+	"  them: it never sees a close), failures a second (refused, reset\n"
+	"  before any data, SYN unanswered, no backend), 5xx responses a\n"
+	"  second (HTTP services), and the median/99th percentile of the\n"
+	"  backend handshake (HS) and of the time to first byte (FB, HTTP\n"
+	"  services) in the interval: u, m, s for micro-, milliseconds and\n"
+	"  seconds, as log2 buckets' bounds (at most twice the true value).\n"
+	"  Keys: s / S next / previous sort column, r reverse, q quit.\n";
 
 const struct cli_command top_command = {
 	.name = "top",
 	.args = "[SERVICE] [-n NAMESPACE] [-d MS] [-b N] [--sort COLUMN]",
-	.summary = "watch every subset's share, connections and resets live",
+	.summary = "watch every subset's share, connections, failures and "
+		   "latency live",
 	.details = top_details,
 	CLI_OPTIONS(top_options, top_defaults),
 	.run = run_top,

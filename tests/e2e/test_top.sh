@@ -7,7 +7,8 @@
 #   two subsets' together; "-" in cgroup mode, which sees no close); a burst of 1,000 connections to web started
 #   after the first frame falls in the second: web's rows count exactly
 #   them (CONN/S x seconds), split within 4.5 binomial standard
-#   deviations of 80/20, and SHARE% says the same split;
+#   deviations of 80/20, SHARE says the same split, no failures, and
+#   the handshake's median/99th percentile are shown (tc, xdp);
 # - the full-screen view in an 80x24 tmux pane (`capture-pane`): every
 #   line fits, the rows of web and web6 are there with their weights, `s`
 #   sorts by the next column, `r` reverses, `q` ends it with exit 0;
@@ -78,9 +79,19 @@ n2=$(awk -v s="$secs" '{ printf "%d", $5 * s + 0.5 }' <<<"$v2")
 share2=$(awk '{ print $4 }' <<<"$v2")
 # split_ok reads "v1 N / v2 N / errors 0" lines, as the clients print them.
 printf 'v1 %s\nv2 %s\nerrors 0\n' "$n1" "$n2" >"$LAB_TMP/top-split.out"
-if [[ -n $secs ]] && ((n1 + n2 == N)) && split_ok "$LAB_TMP/top-split.out" "$N" 80 &&
+# The handshakes were seen (tc, xdp): FAIL/S 0.0 and a median/p99 pair
+# ("8u/32u"); cgroup mode sees neither handshake nor failure: "-".
+hs=$(awk '{ print $9 }' <<<"$v1") fails=$(awk '{ print $7 }' <<<"$v1")
+hs_ok() {
+	if [[ $LAB_MODE == cgroup ]]; then
+		[[ $hs == - && $fails == - ]]
+	else
+		[[ $hs =~ ^[0-9.]+[ums]/[0-9.]+[ums]$ && $fails == 0.0 ]]
+	fi
+}
+if [[ -n $secs ]] && ((n1 + n2 == N)) && split_ok "$LAB_TMP/top-split.out" "$N" 80 && hs_ok &&
 	awk -v s="$share2" -v n="$n2" -v t="$N" 'BEGIN { d = s - 100 * n / t; exit !(d < 0.06 && d > -0.06) }'; then
-	t_pass "batch, second frame over $secs s: web v1 $n1 + v2 $n2 = $N connections ($SPLIT_DESC), v2 SHARE% $share2"
+	t_pass "batch, second frame over $secs s: web v1 $n1 + v2 $n2 = $N connections ($SPLIT_DESC), v2 SHARE $share2, v1 FAIL/S $fails, HS50/99 $hs"
 else
 	t_fail "batch, second frame: n1=$n1 n2=$n2 secs=$secs share=$share2: $(tr '\n' '|' <<<"$f2")"
 fi
