@@ -36,7 +36,6 @@ lab_up_variant
 lab_start_http_backends "$BACKEND_PORT"
 lab_veer_attach
 
-
 store_sums() {
 	find "$VEER_STATE_DIR" -type f -exec sha256sum {} + 2>/dev/null |
 		sort -k2 >"$1" || true
