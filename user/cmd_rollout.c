@@ -22,7 +22,6 @@
  */
 #include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,7 +61,7 @@ struct hold_counts {
 	uint64_t seen;
 	uint64_t responses, responses_5xx; /* HTTP services' first ones */
 	/* Histograms (veer_health): time to first byte, handshake time. */
-	uint64_t ttfb[VEER_HIST_BUCKETS], handshake[VEER_HIST_BUCKETS];
+	__u64 ttfb[VEER_HIST_BUCKETS], handshake[VEER_HIST_BUCKETS];
 };
 
 /* One point of the --plot series. */
@@ -178,8 +177,7 @@ static struct hold_counts counts_of(const struct veer_metrics_snapshot *delta,
 				(have_health ? h->refused + h->syn_unanswered +
 						       h->reset_before_data
 					     : row->ct_aborted);
-			c.seen += row->ct_established + row->ct_aborted +
-				  row->no_backend + h->syn_unanswered;
+			c.seen += veer_health_outcomes(row, h);
 			c.responses += h->responses_1xx + h->responses_2xx +
 				       h->responses_3xx + h->responses_4xx +
 				       h->responses_5xx;
@@ -330,40 +328,15 @@ static double rate_5xx(const struct hold_counts *c)
 }
 
 /*
- * The 99th percentile of a log2 histogram, as its bucket's upper bound in
- * seconds (so at most twice the true value); NAN when it is empty or
- * falls in the open last bucket (INFINITY).
- */
-static double p99_of(const uint64_t hist[VEER_HIST_BUCKETS])
-{
-	uint64_t total = 0, seen = 0;
-	unsigned int b;
-
-	for (b = 0; b < VEER_HIST_BUCKETS; b++)
-		total += hist[b];
-	if (!total)
-		return NAN;
-	for (b = 0; b < VEER_HIST_BUCKETS; b++) {
-		seen += hist[b];
-		/* The first bucket holding the 99th hundredth. */
-		if (seen * 100 >= total * 99)
-			return b + 1 < VEER_HIST_BUCKETS
-				       ? veer_hist_le_seconds(b)
-				       : INFINITY;
-	}
-	return INFINITY;
-}
-
-/*
  * The latency a step is judged on: time to first byte where responses
  * were seen (an HTTP service), else the backend handshake.
  */
 static double p99_judged(const struct hold_counts *c, const char **what)
 {
-	double ttfb = p99_of(c->ttfb);
+	double ttfb = veer_hist_percentile(c->ttfb, 99);
 
 	*what = isnan(ttfb) ? "handshake" : "first-byte";
-	return isnan(ttfb) ? p99_of(c->handshake) : ttfb;
+	return isnan(ttfb) ? veer_hist_percentile(c->handshake, 99) : ttfb;
 }
 
 /* The last point: the weight now, the rates as last seen. */

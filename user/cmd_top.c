@@ -10,9 +10,7 @@
  * as top -b does.
  */
 #include <curses.h>
-#include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,28 +151,6 @@ static int cmp_rows(const void *pa, const void *pb)
 }
 
 /*
- * The pth percentile of a log2 histogram (veer_health), as the bound of
- * its bucket in seconds (at most twice the true value); NAN when empty,
- * INFINITY in the open last bucket.
- */
-static double percentile(const __u64 hist[VEER_HIST_BUCKETS], unsigned int p)
-{
-	uint64_t total = 0, seen = 0;
-	unsigned int b;
-
-	for (b = 0; b < VEER_HIST_BUCKETS; b++)
-		total += hist[b];
-	if (!total)
-		return NAN;
-	for (b = 0; b + 1 < VEER_HIST_BUCKETS; b++) {
-		seen += hist[b];
-		if (seen * 100 >= total * p)
-			return veer_hist_le_seconds(b);
-	}
-	return INFINITY;
-}
-
-/*
  * The rows of one interval: delta is after - before, after the counters'
  * totals now. Open connections: handshakes completed minus pairs closed
  * or aborted since the service was made (a pair the conntrack table
@@ -201,8 +177,6 @@ static size_t make_rows(const struct veer_metrics_snapshot *delta,
 			const struct veer_health *dh = &d->health[s];
 			const struct veer_stats *ar = a ? &a->rows[s] : dr;
 			struct top_row *r = &rows[n++];
-			double opened = (double)ar->ct_established;
-			double ended = (double)(ar->ct_closed + ar->ct_aborted);
 
 			/* Names from after, the snapshot that stays. */
 			r->service = a ? a->name : d->name;
@@ -213,9 +187,11 @@ static size_t make_rows(const struct veer_metrics_snapshot *delta,
 						     (double)total
 					   : NAN;
 			r->conn_rate = (double)dr->new_conns / seconds;
-			r->active = opened > ended ? opened - ended : 0;
-			/* Placed at connect() only (cgroup): no close seen. */
-			if (ar->new_conns && !ar->ct_established && !ended)
+			r->active = a ? (double)a->live[s] : NAN;
+			/* Placed at connect() only (cgroup): nothing seen. */
+			if (ar->new_conns &&
+			    !veer_health_outcomes(ar, a ? &a->health[s]
+							: &d->health[s]))
 				r->active = NAN;
 			r->fail_rate =
 				(double)(dh->refused + dh->reset_before_data +
@@ -225,10 +201,10 @@ static size_t make_rows(const struct veer_metrics_snapshot *delta,
 			/* ...nor a failure nor a response. */
 			if (isnan(r->active))
 				r->fail_rate = r->rate_5xx = NAN;
-			r->hs50 = percentile(dh->handshake, 50);
-			r->hs99 = percentile(dh->handshake, 99);
-			r->fb50 = percentile(dh->ttfb, 50);
-			r->fb99 = percentile(dh->ttfb, 99);
+			r->hs50 = veer_hist_percentile(dh->handshake, 50);
+			r->hs99 = veer_hist_percentile(dh->handshake, 99);
+			r->fb50 = veer_hist_percentile(dh->ttfb, 50);
+			r->fb99 = veer_hist_percentile(dh->ttfb, 99);
 		}
 	}
 	return n;

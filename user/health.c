@@ -3,6 +3,7 @@
 
 #include <bpf/bpf.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,4 +39,29 @@ double veer_hist_le_seconds(unsigned int b)
 {
 	/* Bucket b holds durations under 2^b microseconds (veer_abi.h). */
 	return (double)(1ULL << b) / 1e6;
+}
+
+double veer_hist_percentile(const __u64 hist[VEER_HIST_BUCKETS],
+			    unsigned int pct)
+{
+	uint64_t total = 0, seen = 0;
+	unsigned int b;
+
+	for (b = 0; b < VEER_HIST_BUCKETS; b++)
+		total += hist[b];
+	if (!total)
+		return NAN;
+	for (b = 0; b + 1 < VEER_HIST_BUCKETS; b++) {
+		seen += hist[b];
+		if (seen * 100 >= total * pct)
+			return veer_hist_le_seconds(b);
+	}
+	return INFINITY;
+}
+
+uint64_t veer_health_outcomes(const struct veer_stats *row,
+			      const struct veer_health *h)
+{
+	return row->ct_established + row->ct_aborted + row->no_backend +
+	       h->syn_unanswered;
 }

@@ -25,4 +25,21 @@ int veer_maps_read_health(const struct veer_maps *maps, uint32_t svc_id,
 /* The upper bound of histogram bucket b in seconds; b < last. */
 double veer_hist_le_seconds(unsigned int b);
 
+/*
+ * The pct-th percentile of a log2 histogram, as the bound of the bucket
+ * that holds it (at most twice the true value): NAN when the histogram is
+ * empty, INFINITY when it falls in the open last bucket.
+ */
+double veer_hist_percentile(const __u64 hist[VEER_HIST_BUCKETS],
+			    unsigned int pct);
+
+/*
+ * Connections of a row whose outcome the data plane saw: completed
+ * handshakes, aborted or unanswered ones, drops for want of a backend.
+ * None with new connections: they were placed at connect() only (cgroup
+ * mode), which sees neither a handshake, a failure nor a close.
+ */
+uint64_t veer_health_outcomes(const struct veer_stats *row,
+			      const struct veer_health *h);
+
 #endif /* VEER_HEALTH_H */

@@ -97,17 +97,10 @@ static bool get_field(const char **p, const char *end, char *buf, size_t max)
 	return true;
 }
 
-/* What a record name or kind can hold (the store's own rule). */
+/* What a record name can hold: the store's token, and not "-". */
 static bool token_ok(const char *s, size_t max)
 {
-	size_t n = strlen(s), i;
-
-	if (n == 0 || n >= max)
-		return false;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f)
-			return false;
-	return strcmp(s, "-") != 0;
+	return veer_objstore_token_ok(s, max) && strcmp(s, "-") != 0;
 }
 
 static const struct veer_model *sort_model;

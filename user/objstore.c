@@ -186,8 +186,7 @@ static size_t count_lines(const char *buf, size_t len)
 	return n;
 }
 
-/* A record line's token: no blanks or control characters, fits its field. */
-static bool token_ok(const char *s, size_t max)
+bool veer_objstore_token_ok(const char *s, size_t max)
 {
 	size_t n = strlen(s), i;
 
@@ -201,10 +200,10 @@ static bool token_ok(const char *s, size_t max)
 
 static bool key_ok(const struct veer_object_key *k)
 {
-	return token_ok(k->kind, sizeof(k->kind)) &&
-	       (!k->ns[0] || token_ok(k->ns, sizeof(k->ns))) &&
+	return veer_objstore_token_ok(k->kind, sizeof(k->kind)) &&
+	       (!k->ns[0] || veer_objstore_token_ok(k->ns, sizeof(k->ns))) &&
 	       strcmp(k->ns, NO_NAMESPACE) &&
-	       token_ok(k->name, sizeof(k->name));
+	       veer_objstore_token_ok(k->name, sizeof(k->name));
 }
 
 /*

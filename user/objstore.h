@@ -65,6 +65,9 @@ int veer_objstore_open(struct veer_objstore *st, const char *pin_root,
 /* Whether the store has ever been written (its objects/ exists). */
 bool veer_objstore_exists(const struct veer_objstore *st);
 
+/* A record line's token: no blanks or control characters, fits max. */
+bool veer_objstore_token_ok(const char *s, size_t max);
+
 /*
  * Every stored object into *out (initialised here), sorted by kind,
  * namespace and name. 0, or -1 with one line naming the damaged file and
