@@ -632,6 +632,66 @@ veer_ct_half_open(const struct veer_pkt *pkt, struct veer_ct_entry *ct,
 }
 
 /*
+ * A closed stream's numbers: at most its next sequence number (it sent
+ * nothing after its FIN, or after the RST that closed it) and at most a
+ * window behind it (a late duplicate).
+ */
+static __always_inline int veer_seq_of_closed(const struct veer_ct_entry *ct,
+					      __u32 seq)
+{
+	if (!(ct->flags & VEER_CT_F_SEQ_SEEN))
+		return 1; /* nothing to judge by */
+	return ct->seq_next - seq <= VEER_CT_SEQ_WINDOW;
+}
+
+/*
+ * What a closed pair does with a late segment in direction `dir`. Returns
+ * 0 to translate and pass it, -1 to drop it (an RST that does not fit),
+ * or 1 when the segment is not the closed connection's and must be
+ * placed as any pair-less segment is.
+ *
+ * A segment belongs to the closed connection only if it fits both of its
+ * streams: its sequence number is one this direction sent, its
+ * acknowledgement one of what the other direction sent. A client that
+ * reuses its TIME_WAIT port (tcp_tw_reuse) starts the new connection
+ * 64 KiB past the old stream, and acknowledges its own backend's ISN:
+ * its segments never reach the backend that closed (which would answer
+ * with an RST the client takes for the new connection's), and that
+ * backend's RST, which carries the new connection's numbers, is dropped.
+ */
+static __always_inline int veer_ct_late_segment(const struct veer_pkt *pkt,
+						const struct veer_ct_entry *ct,
+						const struct veer_ct_key *sib,
+						const struct veer_ct_view *v,
+						__u8 dir)
+{
+	const struct veer_ct_entry *other;
+	__u32 ack;
+
+	/* The closed connection's own SYN, retransmitted: as before. */
+	if (veer_pkt_is_syn(pkt))
+		return 0;
+	if (!veer_seq_of_closed(ct, pkt->seq))
+		goto mismatch;
+	if (!(pkt->tcp_flags & TCP_FLAG_ACK))
+		return 0;
+	other = veer_ct_lookup(VEER_CT_CLOSING, sib);
+	if (!other)
+		goto mismatch; /* nothing to judge the ack by */
+	ack = dir == VEER_CT_DIR_FORWARD
+		      ? veer_ct_ack_to_backend(ct, pkt->ack_seq)
+		      : pkt->ack_seq;
+	if (!veer_seq_of_closed(other, ack))
+		goto mismatch;
+	return 0;
+mismatch:
+	if (!(pkt->tcp_flags & TCP_FLAG_RST))
+		return 1;
+	veer_ct_count(v, rst_invalid);
+	return -1;
+}
+
+/*
  * Finds the pair a packet belongs to and applies the packet's effect on
  * its state, in two steps so that callers can skip the second: the
  * established table (where nearly every packet of a service is found),
@@ -705,6 +765,10 @@ veer_ct_track_transient(const struct veer_pkt *pkt,
 			veer_ct_delete_pair(VEER_CT_CLOSING, self, sib);
 			return VEER_CT_NONE;
 		}
+		ret = veer_ct_late_segment(pkt, ct, sib, v, dir);
+		if (ret > 0)
+			return VEER_CT_NONE;
+		*drop = ret < 0;
 		return VEER_CT_CLOSING; /* late segments of a closed one */
 	}
 	return VEER_CT_NONE;

@@ -53,6 +53,29 @@ veer_ct_retire_backend_tuple(int table, const struct veer_ct_key *rev_key,
 		veer_ct_count(&v, ct_closed);
 }
 
+/*
+ * A closed connection's pair under the tuple a new one is placed on: a
+ * new SYN purges it when it finds it, but a SYN that ends an older
+ * half-open pair first (expired, or given up) never looks there, and a
+ * lost flow's segment placed again does not either. Left behind, it
+ * would answer the new connection's segments that miss its own entries
+ * (its forward key is the new connection's) with the old backend.
+ */
+static __always_inline void
+veer_ct_retire_client_tuple(const struct veer_ct_key *fwd_key,
+			    const struct veer_pkt *pkt,
+			    struct veer_ct_key *old_rev)
+{
+	struct veer_ct_entry *old = veer_ct_lookup(VEER_CT_CLOSING, fwd_key);
+
+	if (!old)
+		return;
+	veer_ct_key_fill(old_rev, &old->nat_addr, &pkt->saddr, old->nat_port,
+			 pkt->sport, pkt->family, VEER_CT_DIR_REVERSE);
+	veer_ct_delete(VEER_CT_CLOSING, old_rev);
+	veer_ct_delete(VEER_CT_CLOSING, fwd_key);
+}
+
 static __always_inline int veer_addr_equal(const union veer_addr *a,
 					   const union veer_addr *b)
 {
@@ -65,6 +88,13 @@ static __always_inline int veer_addr_equal(const union veer_addr *a,
 #define VEER_PLACE_NEW 1 /* a SYN: placed, half-open pair recorded */
 #define VEER_PLACE_RECOVERED 2 /* a lost flow placed again */
 #define VEER_PLACE_DROP 3
+/*
+ * Not placed: the pair is established after all. Another CPU moved it
+ * from the half-open table between this packet's two lookups (the
+ * client's data right behind its handshake's last ACK, on another
+ * receive queue).
+ */
+#define VEER_PLACE_FOUND 4
 
 /* The health bits a service's new pair starts with. */
 static __always_inline __u8 veer_svc_health(const struct veer_service *svc)
@@ -105,6 +135,11 @@ static __always_inline int veer_lb_place(const struct veer_pkt *pkt,
 	__u8 chosen;
 
 	if (!syn) {
+		rev = veer_ct_lookup(VEER_CT_ESTABLISHED, fwd_key);
+		if (rev) {
+			veer_ct_view_of(v, rev);
+			return VEER_PLACE_FOUND;
+		}
 		miss = veer_stats_row(svc->id, VEER_STATS_ROW_UNATTRIBUTED);
 		if (miss)
 			miss->ct_misses++;
@@ -181,6 +216,8 @@ static __always_inline int veer_lb_place(const struct veer_pkt *pkt,
 		veer_ct_delete(table, &rev_key);
 		goto refused;
 	}
+	/* Last, with rev_key no longer needed: the frame stays as it was. */
+	veer_ct_retire_client_tuple(fwd_key, pkt, &rev_key);
 	return syn ? VEER_PLACE_NEW : VEER_PLACE_RECOVERED;
 lost:
 	if (miss)
@@ -279,8 +316,9 @@ static __always_inline int veer_lb_forward_svc(veer_ctx_t *ctx,
 		if (placed == VEER_PLACE_DROP)
 			return CTX_ACT_DROP;
 		/* A lost flow's segment counts for its state too (a FIN,
-		 * the last ACK). */
-		if (placed == VEER_PLACE_RECOVERED)
+		 * the last ACK), as does one whose pair was found late. */
+		if (placed == VEER_PLACE_RECOVERED ||
+		    placed == VEER_PLACE_FOUND)
 			veer_ct_track_established(pkt, key, &sibling,
 						  VEER_CT_DIR_FORWARD, &view,
 						  &drop);
@@ -369,6 +407,13 @@ static __noinline int veer_lb_recover_reverse(
 	int whole;
 	__u8 chosen;
 
+	/* Moved from the half-open table by another CPU meanwhile (see
+	 * VEER_PLACE_FOUND): nothing to restore. */
+	fwd_ct = veer_ct_lookup(VEER_CT_ESTABLISHED, rev_key);
+	if (fwd_ct) {
+		veer_ct_view_of(v, fwd_ct);
+		return 1;
+	}
 	tmp = bpf_map_lookup_elem(&veer_recover_tmp, &zero);
 	if (!tmp)
 		return -1;

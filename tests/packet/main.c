@@ -12,6 +12,7 @@
 #include "fixture.h"
 #include "test_conntrack.h"
 #include "test_health.h"
+#include "test_holes.h"
 #include "test_http.h"
 #include "test_icmp.h"
 #include "test_lb.h"
@@ -36,7 +37,7 @@ int main(void)
 	    add_mapstore_tests(suite) || add_upgrade_tests(suite) ||
 	    add_mutated_tests(suite) || add_conntrack_tests(suite) ||
 	    add_icmp_tests(suite) || add_http_tests(suite) ||
-	    add_health_tests(suite)) {
+	    add_health_tests(suite) || add_holes_tests(suite)) {
 		CU_cleanup_registry();
 		return 1;
 	}

@@ -21,21 +21,22 @@
 #include "test_lb.h"
 
 /*
- * Polls (bounded) with a late segment from the backend until the closed
- * pair has expired: the segment is then no longer translated, and the
- * pair is gone from every table (a bare segment does not bring it back).
+ * Polls (bounded) with a late segment from the backend (its last ACK
+ * again, seq and ack as the closed streams end) until the closed pair has
+ * expired: the segment is then no longer translated, and the pair is gone
+ * from every table (a bare segment does not bring it back).
  */
 static bool ct_expired_within_deadline(const struct flow *fwd,
 				       const struct flow *back,
-				       const struct pkt_view *fwd_out)
+				       const struct pkt_view *fwd_out,
+				       uint32_t seq, uint32_t ack)
 {
 	struct pkt_view out;
 	unsigned int waited_us;
 
 	for (waited_us = 0; waited_us < TEST_FREE_DEADLINE_MS * 1000U;
 	     waited_us += POLL_STEP_US) {
-		int verdict =
-			send_pkt(back, true, F_ACK, 9999, 9999, NULL, &out);
+		int verdict = send_pkt(back, true, F_ACK, seq, ack, NULL, &out);
 
 		/* Dropped (a backend's bare segment of no connection), or
 		 * passed as it was: no longer translated either way. */
@@ -155,7 +156,31 @@ static void connection_lifecycle(int family, const char *client,
 	CU_ASSERT_TRUE(addr_is(&out.saddr, family, vip));
 	CU_ASSERT_TRUE(out.tcp_csum_ok);
 	/* ...and expires when the grace period ends. */
-	CU_ASSERT_TRUE(ct_expired_within_deadline(&fwd, &back, &syn));
+	/* The client's last ACK again (its answer to that FIN). */
+	CU_ASSERT_EQUAL(send_pkt(&fwd, false, F_ACK, 1021, 5019, NULL, &out),
+			TC_OK);
+	CU_ASSERT_TRUE(addr_is(&out.daddr, family, v1_backend));
+	/*
+	 * Not the closed connection's: a sequence number past what the
+	 * client sent (a new connection reusing the port from TIME_WAIT
+	 * starts 64 KiB on), or an ack of more than the backend sent. The
+	 * bare ACK is a pair-less segment (dropped), the RST is dropped.
+	 */
+	CU_ASSERT_EQUAL(
+		send_pkt(&fwd, false, F_ACK, 1021 + 65538, 5019, NULL, &out),
+		TC_SHOT);
+	CU_ASSERT_EQUAL(
+		send_pkt(&fwd, false, F_ACK, 1021, 5019 + 3, NULL, &out),
+		TC_SHOT);
+	CU_ASSERT_EQUAL(send_pkt(&back, true, F_RST, 5019 + 1, 0, NULL, &out),
+			TC_SHOT);
+	CU_ASSERT_TRUE_FATAL(ct_pair_in(CT_CLOSING, &fwd, &syn, &fe, &re));
+	/* Not before: a late segment of it is still translated. */
+	CU_ASSERT_EQUAL(send_pkt(&back, true, F_ACK, 5019, 1021, NULL, &out),
+			TC_OK);
+	CU_ASSERT_TRUE(addr_is(&out.saddr, family, vip));
+	CU_ASSERT_TRUE(
+		ct_expired_within_deadline(&fwd, &back, &syn, 5019, 1021));
 }
 
 static void test_v4_lifecycle(void)
