@@ -66,6 +66,19 @@ jq -s --slurpfile cond "$OUT/conditions.json" '
 		 if $b == null or ($b[$field] // 0) == 0 then empty
 		 else $x[$field] / $b[$field] end];
 	def spread: {median: (median | r3), min: (min | r3), max: (max | r3), rounds: length};
+	# The same per round, as a difference: what a contender adds to its
+	# baseline of the same round.
+	def added($c; $mode; $field; base_sel):
+		[$all[] | select(.part == "contenders" and .contender == $c and .mode == $mode and .[$field] != null)] as $xs |
+		[$xs[] | . as $x |
+		 ($all | map(select(.part == "contenders" and .mode == $mode and .round == $x.round and (base_sel)))[0]) as $b |
+		 if $b == null or $b[$field] == null then empty
+		 else $x[$field] - $b[$field] end];
+	def cpu_of($c; $base): {
+		us_per_conn: ([$all[] | select(.part == "contenders" and .contender == $c and .mode == "conn") | .cpu_us_per_conn // empty] | median | r3),
+		s_per_gb: ([$all[] | select(.part == "contenders" and .contender == $c and .mode == "stream") | .cpu_s_per_gb // empty] | median | r3),
+		added_us_per_conn: (added($c; "conn"; "cpu_us_per_conn"; .contender == $base) | spread),
+		added_s_per_gb: (added($c; "stream"; "cpu_s_per_gb"; .contender == $base) | spread)};
 	($all | map(select(.part == "contenders")) | group_by(.contender) |
 	 map({contender: .[0].contender} + summary)) as $rows |
 	($rows | map({key: .contender, value: .}) | from_entries) as $by |
@@ -78,7 +91,16 @@ jq -s --slurpfile cond "$OUT/conditions.json" '
 		(paired("contenders"; .contender; "stream"; "gbit_per_s"; .contender == $base) | spread) as $gx |
 		. + {baseline: $base,
 		     conn_x_baseline: $cx.median, conn_x_range: [$cx.min, $cx.max],
-		     gbit_x_baseline: $gx.median, gbit_x_range: [$gx.min, $gx.max]})),
+		     gbit_x_baseline: $gx.median, gbit_x_range: [$gx.min, $gx.max],
+		     cpu: cpu_of(.contender; $base)})),
+	  # veer'"'"'s programs in real traffic (kernel.bpf_stats_enabled):
+	  # ns a run and runs a connection, medians and ranges over rounds.
+	  progstats: ($all | map(select(.part == "progstats")) | group_by(.contender) |
+		map(. as $runs | {contender: .[0].contender,
+		  programs: ([$runs[].programs[]] | group_by(.name) | map({name: .[0].name,
+			ns_per_run: (map(.ns_per_run // empty) | spread)})),
+		  runs_per_conn: ($runs | map(select((.connections // 0) > 0) |
+			((.programs | map(.runs) | add) / .connections)) | spread)})),
 	  scaling: ($all | map(select(.part == "scaling")) |
 		group_by([.contender, .services]) |
 		map({contender: .[0].contender, services: .[0].services} + summary)),
@@ -117,6 +139,16 @@ jq -s --slurpfile cond "$OUT/conditions.json" '
 		  ">= \($goal)"; $v; $v >= $goal; $rg);
 	(paired("contenders"; "veer_tc"; "conn"; "conn_per_s"; .contender == "haproxy") | spread) as $vs_haproxy |
 	(paired("contenders"; "veer_tc"; "conn"; "conn_per_s"; .contender == "nginx") | spread) as $vs_nginx |
+	# CPU added per connection: veer_tc over a peer, per round.
+	def cpu_vs($peer): [$all[] | select(.part == "contenders" and .contender == "veer_tc" and .mode == "conn" and .cpu_us_per_conn != null) | . as $x |
+		($all | map(select(.part == "contenders" and .mode == "conn" and .round == $x.round)) ) as $rd |
+		($rd | map(select(.contender == "direct"))[0].cpu_us_per_conn) as $d |
+		($rd | map(select(.contender == $peer))[0].cpu_us_per_conn) as $p |
+		if $d == null or $p == null or ($p - $d) <= 0 then empty
+		else ($x.cpu_us_per_conn - $d) / ($p - $d) end] | spread;
+	(cpu_vs("haproxy")) as $cpu_haproxy |
+	(cpu_vs("nginx")) as $cpu_nginx |
+	(cpu_vs("iptables")) as $cpu_ipt |
 	(pick($r.scaling_flatness; "veer_tc")) as $flat_veer |
 	(pick($r.scaling_flatness; "iptables")) as $flat_ipt |
 	.targets = [
@@ -127,6 +159,15 @@ jq -s --slurpfile cond "$OUT/conditions.json" '
 		  $vs_haproxy.median >= 3; [$vs_haproxy.min, $vs_haproxy.max]),
 		t("veer_tc conn/s vs nginx"; ">= 3"; $vs_nginx.median;
 		  $vs_nginx.median >= 3; [$vs_nginx.min, $vs_nginx.max]),
+		t("veer_tc CPU added per connection / haproxy'"'"'s"; "<= 0.25";
+		  $cpu_haproxy.median; $cpu_haproxy.median <= 0.25;
+		  [$cpu_haproxy.min, $cpu_haproxy.max]),
+		t("veer_tc CPU added per connection / nginx'"'"'s"; "<= 0.25";
+		  $cpu_nginx.median; $cpu_nginx.median <= 0.25;
+		  [$cpu_nginx.min, $cpu_nginx.max]),
+		t("veer_tc CPU added per connection / iptables'"'"'"; "<= 1";
+		  $cpu_ipt.median; $cpu_ipt.median <= 1;
+		  [$cpu_ipt.min, $cpu_ipt.max]),
 		t("veer_tc conn/s, 10,000 services / 1 service"; ">= 0.95";
 		  $flat_veer.median; $flat_veer.median >= 0.95;
 		  [$flat_veer.min, $flat_veer.max]),
@@ -163,6 +204,22 @@ tables_md() {
 	(.contenders[] |
 	 "| \(.contender)\(if .baseline == "direct_node" and .contender != "direct_node" then " (vs direct_node)" else "" end) | \(f(.conn_per_s; 1)) | \(f(.conn_x_baseline; 100))\(rng(.conn_x_range)) | \(.p50_us // "-") | \(.p99_us // "-") | \(f(.gbit_per_s; 100)) | \(f(.gbit_x_baseline; 100))\(rng(.gbit_x_range)) | \(.split | pctsplit) | \(.errors) |"),
 	"" else empty end,
+	if $section == "cpu" and (.contenders | map(select(.cpu.us_per_conn != null)) | length) > 0 then
+	def rng($r): if $r.min == null or $r.min == $r.max then ""
+		else " (\(f($r.min; 10)) to \(f($r.max; 10)))" end;
+	"| contender | busy CPU us / connection | added us / connection (range) | busy CPU s / GB | added ms / GB (range) |",
+	"| --- | ---: | ---: | ---: | ---: |",
+	(.contenders[] | .cpu as $u |
+	 "| \(.contender)\(if .baseline == "direct_node" and .contender != "direct_node" then " (vs direct_node)" else "" end) | \(f($u.us_per_conn; 10)) | \(if .contender == .baseline then "(baseline)" else "\(f($u.added_us_per_conn.median; 10))\(rng($u.added_us_per_conn))" end) | \(f($u.s_per_gb; 1000)) | \(if .contender == .baseline then "(baseline)" else "\(f(($u.added_s_per_gb.median // null) | if . == null then null else . * 1000 end; 1))\(if $u.added_s_per_gb.min == null or $u.added_s_per_gb.min == $u.added_s_per_gb.max then "" else " (\(f($u.added_s_per_gb.min * 1000; 1)) to \(f($u.added_s_per_gb.max * 1000; 1)))" end)" end) |"),
+	"" else empty end,
+	if $section == "progstats" and (.progstats | length) > 0 then
+	"| contender | program | ns per run, median (range) | rounds |",
+	"| --- | --- | ---: | ---: |",
+	(.progstats[] | .contender as $c | .programs[] |
+	 "| \($c) | \(.name) | \(f(.ns_per_run.median; 1)) (\(f(.ns_per_run.min; 1))-\(f(.ns_per_run.max; 1))) | \(.ns_per_run.rounds) |"),
+	"",
+	(.progstats[] | "\(.contender): \(f(.runs_per_conn.median; 10)) program runs per connection (\(f(.runs_per_conn.min; 10))-\(f(.runs_per_conn.max; 10)))."),
+	"" else empty end,
 	if $section == "scaling" and (.scaling | length) > 0 then
 	"| services | " + ([.scaling[].contender] | unique | map("\(.) conn/s | \(.) p99 us | \(.) Gbit/s") | join(" | ")) + " |",
 	"| ---: | " + ([.scaling[].contender] | unique | map("---: | ---: | ---:") | join(" | ")) + " |",
@@ -183,11 +240,11 @@ tables_md() {
 		else " (\(f($r[0]; 100))-\(f($r[1]; 100)))" end;
 	"| target | goal | measured: median (range over rounds) | met |",
 	"| --- | --- | ---: | --- |",
-	(.targets[] | "| \(.target) | \(.goal) | \(f(.value; 100))\(rng2(.range)) | \(if .met then "yes" elif .range != null and .range[1] != null and (.goal | startswith(">=")) and .range[1] >= (.goal | ltrimstr(">= ") | tonumber) then "**no** (the range reaches it)" else "**no**" end) |")
+	(.targets[] | "| \(.target) | \(.goal) | \(f(.value; 100))\(rng2(.range)) | \(if .met then "yes" elif .range != null and .range[1] != null and (.goal | startswith(">=")) and .range[1] >= (.goal | ltrimstr(">= ") | tonumber) then "**no** (the range reaches it)" elif .range != null and .range[0] != null and (.goal | startswith("<=")) and .range[0] <= (.goal | ltrimstr("<= ") | tonumber) then "**no** (the range reaches it)" else "**no**" end) |")
 	else empty end
 	' "$OUT/results.json"
 }
-for section in contenders scaling weight targets; do
+for section in contenders cpu progstats scaling weight targets; do
 	tables_md "$section"
 done
 # ---- HTTP routing by header (part http): DIR/http.json ---------------------
@@ -270,6 +327,7 @@ echo "results: $OUT/results.json (all runs: $RESULTS)"
 
 # Plots of the scaling part: conn/s and p99 against the number of services.
 plots=()
+plots_cpu=()
 TITLE_WHERE=$(jq -r '"\(.cpus) CPUs, kernel \(.kernel)"' "$OUT/conditions.json")
 if jq -e '.scaling | length > 0' "$OUT/results.json" >/dev/null; then
 	mapfile -t SCALE_CONTENDERS < <(jq -r '[.scaling[].contender] | unique[]' "$OUT/results.json")
@@ -301,7 +359,31 @@ EOF
 	done
 fi
 
+# Bars: CPU added per connection by each contender (median, range).
+if jq -e '[.contenders[] | select(.contender != .baseline and .cpu.added_us_per_conn.median != null)] | length > 0' \
+	"$OUT/results.json" >/dev/null; then
+	jq -r '.contenders[] | select(.contender != .baseline and .cpu.added_us_per_conn.median != null) |
+		"\(.contender) \(.cpu.added_us_per_conn.median) \(.cpu.added_us_per_conn.min) \(.cpu.added_us_per_conn.max)"' \
+		"$OUT/results.json" >"$OUT/cpu-added.dat"
+	gnuplot <<EOF
+set terminal pngcairo noenhanced size 800,480 font ",10"
+set output '$OUT/cpu-added.png'
+set style fill solid 0.6
+set boxwidth 0.6
+set ylabel 'busy CPU added per connection, us (median, range over rounds)'
+set xtics rotate by -30
+set grid ytics
+set key off
+set title 'What each splitter adds per short connection, $TITLE_WHERE'
+plot '$OUT/cpu-added.dat' using 0:2:xtic(1) with boxes, '' using 0:2:3:4 with yerrorbars lw 2 pt 0
+EOF
+	plots_cpu=("$OUT/cpu-added.png")
+fi
+
 ((DOCS)) || exit 0
+for p in "${plots_cpu[@]}"; do
+	cp "$p" "$ROOT/docs/bench/"
+done
 # docs/BENCHMARKS.md (and its plots), regenerated from this run.
 mkdir -p "$ROOT/docs/bench"
 for p in "${plots[@]}"; do
@@ -330,6 +412,29 @@ done
 	echo "\`veer_cgroup\`, whose clients are node processes."
 	echo
 	tables_md contenders
+	echo "## What the node pays: CPU per connection and per GB"
+	echo
+	echo "The machine's busy CPU time (all CPUs: user, nice, system, irq, softirq;"
+	echo "from /proc/stat, read by the load generator at the start and end of"
+	echo "the measured window) divided by the connections completed in it"
+	echo "(short connections) or by the payload GB echoed back (streams). Client,"
+	echo "backends and load generator are in every figure alike; the added"
+	echo "column subtracts what the baseline paid in the same round, which"
+	echo "leaves what the splitter costs. Median over rounds, range in"
+	echo "parentheses. Anything else running on the machine shows up here too:"
+	echo "run it on a quiet machine."
+	echo
+	tables_md cpu
+	[[ -s $OUT/cpu-added.png ]] && { echo "![cpu-added](bench/cpu-added.png)"; echo; }
+	echo "### veer's programs in real traffic"
+	echo
+	echo "One more short-connection run per round for veer_tc and veer_xdp, with"
+	echo "kernel.bpf_stats_enabled on (the kernel times every program run; off"
+	echo "in the other runs, since timing costs two clock reads a run): run time"
+	echo "over runs of each program attached to the node's client-side device."
+	echo "Compare with \`make microbench\` (BPF_PROG_TEST_RUN on crafted packets)."
+	echo
+	tables_md progstats
 	echo "## Scaling with the number of services"
 	echo
 	echo "The measured service plus decoys; iptables and nftables in kube-proxy's"

@@ -21,7 +21,11 @@
 #
 # Parts (-p, default all):
 #   contenders  every contender above: short connections (conn/s, p50/p99
-#               latency) and a few long echo streams (Gbit/s)
+#               latency) and a few long echo streams (Gbit/s), each with
+#               the machine's busy CPU time over the run's window per
+#               connection and per GB (minus direct's: what the splitter
+#               adds); for veer_tc and veer_xdp one more short-connection
+#               run with kernel.bpf_stats_enabled: ns per program run
 #   scaling     veer_tc, iptables and nftables with 1, 100, 1,000 and
 #               10,000 services (decoys plus the measured one), both
 #               measures; iptables and nftables are laid out as kube-proxy
@@ -434,6 +438,45 @@ measure() {
 		<<<"$json" >>"$RESULTS"
 }
 
+# ---- veer's programs in real traffic ---------------------------------------
+
+# prog_stats: "ID NAME RUN_CNT RUN_TIME_NS" of each program attached to the
+# node's client-side device (veer's: its XDP or TC ingress and TC egress).
+prog_stats() {
+	local id
+	for id in $(node bpftool -j net show dev "$NODE_DEV" |
+		jq -r '.[] | (.xdp // [])[], (.tc // [])[] | .id'); do
+		bpftool -j prog show id "$id" |
+			jq -r '"\(.id) \(.name) \(.run_cnt // 0) \(.run_time_ns // 0)"'
+	done
+}
+
+# measure_progstats CONTENDER ROUND: a conn run with kernel.bpf_stats_enabled
+# on (it costs two clock reads a program run, so the other runs keep it
+# off): each program's runs and run time over the run, ns a run.
+measure_progstats() {
+	local c=$1 round=$2 json before after was
+	was=$(sysctl -n kernel.bpf_stats_enabled)
+	sysctl -qw kernel.bpf_stats_enabled=1
+	before=$(prog_stats)
+	json=$(lab_exec "$NS_CLIENT" "$LOADGEN" conn --addr "$VIP_V4" \
+		--port "$VIP_PORT" --duration-ms "$DURATION_MS" \
+		--concurrency "$CONC" --json) || json='{"error":true}'
+	after=$(prog_stats)
+	sysctl -qw kernel.bpf_stats_enabled="$was"
+	awk 'NR == FNR { cnt[$1] = $3; ns[$1] = $4; next }
+		($1 in cnt) && $3 > cnt[$1] {
+			printf "{\"name\":\"%s\",\"runs\":%d,\"run_time_ns\":%d}\n",
+				$2, $3 - cnt[$1], $4 - ns[$1] }' \
+		<(printf '%s\n' "$before") <(printf '%s\n' "$after") |
+		jq -sc --arg c "$c" --argjson r "$round" --argjson run "$json" \
+			'{part: "progstats", contender: $c, round: $r, services: 1,
+			  conn_per_s: $run.conn_per_s, connections: $run.connections,
+			  programs: map(. + {ns_per_run: (if .runs > 0
+				then (.run_time_ns / .runs * 10 | round / 10) else null end)})}' \
+			>>"$RESULTS"
+}
+
 # ---- weight changes -------------------------------------------------------
 #
 # weight_cmd_CONTENDER W: sets CMD to the command that makes the measured
@@ -716,6 +759,8 @@ if want_part contenders; then
 			"setup_$c"
 			measure contenders "$c" conn "$round"
 			measure contenders "$c" stream "$round"
+			[[ $c == veer_tc || $c == veer_xdp ]] &&
+				measure_progstats "$c" "$round"
 			"teardown_$c"
 		done
 		printf 'bench: contenders round %d/%d done (%d s)\n' "$round" "$ROUNDS" \

@@ -206,6 +206,33 @@ static uint64_t stream_conns, bytes_window, bytes_total;
 static struct reservoir lat_window, lat_all, first_window, connect_window;
 static uint64_t req_window, req_total; /* http: responses */
 
+/*
+ * The machine's busy CPU time (every CPU: user, nice, system, irq,
+ * softirq; not idle, iowait or steal) in clock ticks, from /proc/stat,
+ * whatever namespace this runs in: what the node pays for the window's
+ * work, this process and the backends included (`make bench` subtracts
+ * what the direct path pays for the same work). 0 if unreadable.
+ */
+static uint64_t cpu_busy_ticks(void)
+{
+	unsigned long long user, nice, sys, idle, iowait, irq, softirq;
+	FILE *f = fopen("/proc/stat", "r");
+	int n;
+
+	if (!f)
+		return 0;
+	n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu", &user, &nice,
+		   &sys, &idle, &iowait, &irq, &softirq);
+	fclose(f);
+	if (n != 7)
+		return 0;
+	return user + nice + sys + irq + softirq;
+}
+
+/* Busy ticks at the window's start and end (cpu_busy_ticks). */
+static uint64_t busy_at_warm, busy_at_end;
+static bool busy_sampled;
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -940,6 +967,14 @@ static int run(void)
 
 		if (t >= t_end)
 			break;
+		if (!busy_sampled) {
+			if (t >= t_warm) {
+				busy_at_warm = cpu_busy_ticks();
+				busy_sampled = true;
+			} else {
+				until = t_warm; /* wake up to sample it */
+			}
+		}
 		while (bq_len) {
 			struct slot *s = &slots[bq[bq_head]];
 
@@ -955,6 +990,7 @@ static int run(void)
 		if (poll_once(until) < 0)
 			return -1;
 	}
+	busy_at_end = cpu_busy_ticks();
 	running = false;
 	bq_len = 0;
 	if (mode == MODE_STREAM)
@@ -1012,6 +1048,35 @@ static void versions_json(void)
 		first = false;
 	}
 	printf("}");
+}
+
+/*
+ * The window's busy CPU time, and per unit of work: microseconds per
+ * connection (conn and http modes) or seconds per GB of payload echoed
+ * back (stream). null when /proc/stat was unreadable or nothing was done.
+ */
+static void print_cpu_json(bool conns)
+{
+	double busy_s, ticks = (double)sysconf(_SC_CLK_TCK);
+
+	if (!busy_sampled || !busy_at_warm || busy_at_end < busy_at_warm ||
+	    ticks <= 0) {
+		printf(",\"cpu_busy_s\":null,\"cpu_us_per_conn\":null"
+		       ",\"cpu_s_per_gb\":null");
+		return;
+	}
+	busy_s = (double)(busy_at_end - busy_at_warm) / ticks;
+	printf(",\"cpu_busy_s\":%.3f", busy_s);
+	if (conns && done_window)
+		printf(",\"cpu_us_per_conn\":%.3f",
+		       busy_s * 1e6 / (double)done_window);
+	else
+		printf(",\"cpu_us_per_conn\":null");
+	if (!conns && bytes_window)
+		printf(",\"cpu_s_per_gb\":%.4f",
+		       busy_s / ((double)bytes_window / 1e9));
+	else
+		printf(",\"cpu_s_per_gb\":null");
 }
 
 static void print_json(double win_s, double all_s)
@@ -1073,6 +1138,7 @@ static void print_json(double win_s, double all_s)
 		printf(",\"bytes_window\":%" PRIu64 ",\"bytes_total\":%" PRIu64,
 		       bytes_window, bytes_total);
 	}
+	print_cpu_json(c);
 	printf(",\"late\":%" PRIu64 ",\"abandoned\":%" PRIu64, done_late,
 	       abandoned);
 	printf(",\"errors\":%" PRIu64 ",\"errors_by_kind\":{", total_errors());
