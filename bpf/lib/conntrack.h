@@ -668,9 +668,6 @@ static __always_inline int veer_ct_late_segment(const struct veer_pkt *pkt,
 	const struct veer_ct_entry *other;
 	__u32 ack;
 
-	/* The closed connection's own SYN, retransmitted: as before. */
-	if (veer_pkt_is_syn(pkt))
-		return 0;
 	if (!veer_seq_of_closed(ct, pkt->seq))
 		goto mismatch;
 	if (!(pkt->tcp_flags & TCP_FLAG_ACK))
@@ -720,7 +717,9 @@ static __always_inline int veer_ct_track_established(
  * tuple can be in the closing table for an earlier connection (the same
  * client port to another VIP on the same backend) while a new one is
  * half-open. A packet carrying data never belongs to a closed connection
- * (its close acknowledged every byte), so it does not look there.
+ * (its close acknowledged every byte), nor does a client's SYN (a new
+ * connection: placement retires the tuple's closed pair, in one lookup),
+ * so neither looks there.
  */
 static __always_inline int
 veer_ct_track_transient(const struct veer_pkt *pkt,
@@ -751,17 +750,14 @@ veer_ct_track_transient(const struct veer_pkt *pkt,
 		*drop = ret < 0;
 		return VEER_CT_HALF_OPEN;
 	}
-	if (pkt->payload_len)
+	if (pkt->payload_len || veer_pkt_is_syn(pkt))
 		return VEER_CT_NONE;
 
 	ct = veer_ct_lookup(VEER_CT_CLOSING, self);
 	if (ct) {
 		veer_ct_view_of(v, ct);
 		veer_ct_key_sibling(sib, pkt, ct, dir);
-		if (veer_ct_closed_expired(ct, bpf_ktime_get_ns()) ||
-		    (dir == VEER_CT_DIR_FORWARD && veer_pkt_is_syn(pkt) &&
-		     pkt->seq != ct->syn_seq)) {
-			/* Over, or a new connection reusing the tuple. */
+		if (veer_ct_closed_expired(ct, bpf_ktime_get_ns())) {
 			veer_ct_delete_pair(VEER_CT_CLOSING, self, sib);
 			return VEER_CT_NONE;
 		}

@@ -695,14 +695,22 @@ static __always_inline int veer_http_backend_syn(struct __sk_buff *skb,
 	return TC_ACT_OK;
 }
 
-/* veer_ct_retire_backend_tuple, in a frame off the matcher's stack path. */
+/*
+ * What placement retires (veer_lb_place), in a frame off the matcher's
+ * stack path: earlier pairs on the backend tuple, and a closed pair on
+ * the client tuple.
+ */
 static __noinline void veer_http_retire(const struct veer_ct_key *rev_key,
+					const struct veer_ct_key *fwd_key,
 					const struct veer_pkt *pkt)
 {
-	if (!rev_key || !pkt)
+	struct veer_ct_key old_rev;
+
+	if (!rev_key || !fwd_key || !pkt)
 		return;
 	veer_ct_retire_backend_tuple(VEER_CT_ESTABLISHED, rev_key, pkt);
 	veer_ct_retire_backend_tuple(VEER_CT_CLOSING, rev_key, pkt);
+	veer_ct_retire_client_tuple(fwd_key, pkt, &old_rev);
 }
 
 /*
@@ -769,7 +777,7 @@ static __noinline int veer_http_request(struct __sk_buff *skb,
 	}
 	veer_ct_key_fill(rev_key, &backend->addr, &pkt->saddr, backend->port,
 			 pkt->sport, pkt->family, VEER_CT_DIR_REVERSE);
-	veer_http_retire(rev_key, pkt);
+	veer_http_retire(rev_key, key, pkt);
 	entry->nat_addr = pkt->daddr;
 	entry->nat_port = pkt->dport;
 	/* The backend's stream starts unseen: seq_next is the client's. */
