@@ -7,8 +7,9 @@
 #   v2=100", exit 0, the maps at v1=0 v2=100, a PNG drawn by --plot;
 # - to a v2 that refuses connections (its backend port has no listener):
 #   "rollback: v2 failure rate ...% > 1.00%" after the first hold, exit 3,
-#   the maps back at v1=100 v2=0; a burst of 500 connections afterwards
-#   all on v1 with no error;
+#   the maps back at v1=100 v2=0; the load's errors during the rollout are
+#   all refusals, exactly as many as the failures veer counted on v2, and
+#   none on v1; a burst of 500 connections afterwards all on v1, no error;
 # - HTTP services (http: true): a v2 that answers 503 ("rollback: v2 5xx
 #   rate 100.00% > 1.00%") and a v2 that takes 100 ms a response, with
 #   --max-p99 50 ("v2 first-byte p99 up to N ms > 50 ms", N a log2
@@ -83,12 +84,23 @@ else
 	t_fail "--plot: no PNG ($(oneline "$LAB_TMP/good.out.err"))"
 fi
 
+# failures_of SUBSET: what veer counted as web's SUBSET's failed
+# connections (refused, reset before data, SYN unanswered).
+failures_of() {
+	veer stats -o json 2>/dev/null | jq -r --arg s "$1" '
+		[.services[] | select(.name == "web") | .subsets[] |
+		 select(.name == $s) | .health |
+		 .refused + .resetsBeforeData + .synUnanswered] | add // 0'
+}
+
 # v2 refuses every connection: nothing listens on its port.
 config "$LAB_TMP/bad.yaml" "$REFUSING_PORT"
 veer apply -f "$LAB_TMP/bad.yaml" >/dev/null
+v1_failed=$(failures_of v1) v2_failed=$(failures_of v2)
 load_start bad
 rollout_run "$LAB_TMP/bad.out"
 load_stop
+v1_failed=$(($(failures_of v1) - v1_failed)) v2_failed=$(($(failures_of v2) - v2_failed))
 got=$(weights_of web)
 want="failure rate [0-9.]*% > 1.00%"
 [[ $LAB_MODE == cgroup ]] && want="cannot see"
@@ -97,6 +109,19 @@ if ((RC == 3)) && grep -q "^rollback: .*$want" "$LAB_TMP/bad.out" &&
 	t_pass "refusing v2: rolled back after one hold, exit 3, v1=100 v2=0 ($(grep '^rollback' "$LAB_TMP/bad.out"))"
 else
 	t_fail "refusing v2: exit $RC, $got: $(oneline "$LAB_TMP/bad.out") $(oneline "$LAB_TMP/bad.out.err")"
+fi
+# Whose were the load's errors during the rollout? Each refused connection
+# is one client error and one failure veer counted on v2: every error the
+# clients saw was a connection placed on v2, none on v1. (cgroup mode sees
+# no failures to count.)
+errors=$(count_of "$LAB_TMP/load-bad.out" errors)
+refused=$(grep -o 'refused=[0-9]*' "$LAB_TMP/load-bad.out" | cut -d= -f2 || true)
+if [[ $LAB_MODE == cgroup ]]; then
+	t_pass "refusing v2 (cgroup): the load saw $errors errors, veer cannot attribute them (it sees connect() only)"
+elif ((errors > 0)) && [[ ${refused:-0} == "$errors" ]] && ((v2_failed == errors && v1_failed == 0)); then
+	t_pass "refusing v2: the load's $errors errors were all refusals, exactly the $v2_failed failures veer counted on v2; v1 counted $v1_failed"
+else
+	t_fail "refusing v2: the load saw $errors errors (refused ${refused:-0}), veer counted v2 $v2_failed, v1 $v1_failed"
 fi
 count_burst web 500 "$LAB_TMP/after.out"
 if [[ $(count_of "$LAB_TMP/after.out" v1) == 500 && $(count_of "$LAB_TMP/after.out" errors) == 0 ]]; then

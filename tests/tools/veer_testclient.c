@@ -12,7 +12,8 @@
  * count opens N short connections (at most C at once), reads each one's
  * version line, half-closes and waits for the server's FIN. It prints one
  * "<version> <count>" line per version (sorted by name), then "errors <n>",
- * and exits 0 only if there were no errors.
+ * and exits 0 only if there were no errors. SIGTERM or SIGINT ends it
+ * early: no new connection, those under way finish, then the same summary.
  *
  * stream opens N long-lived connections and keeps sending each one a
  * per-connection pseudo-random byte pattern, checking every echoed byte,
@@ -127,6 +128,8 @@ static void usage(FILE *out)
 		"\"<version> <count>\"\n"
 		"        lines sorted by version, then \"errors <n>\"; exit 0 "
 		"iff no errors.\n"
+		"        SIGTERM/SIGINT: starts no more, finishes those under "
+		"way, prints.\n"
 		"stream: N long-lived echo-verified connections. Each sends up "
 		"to B bytes\n"
 		"        (--chunk, default 1024) every I ms (default 10) with "
@@ -476,11 +479,25 @@ static int cslot_step(const struct opts *o, struct cslot *s, unsigned long idx)
 	}
 }
 
+/* count: SIGTERM or SIGINT asks for the summary of what was started. */
+static volatile sig_atomic_t count_stop;
+
+static void count_stop_handler(int sig)
+{
+	(void)sig;
+	count_stop = 1;
+}
+
 static int run_count(struct opts *o)
 {
 	struct epoll_event events[MAX_EVENTS];
 	unsigned long started = 0, active = 0, done = 0, i;
+	struct sigaction sa = {.sa_handler = count_stop_handler};
 	struct cslot *slots;
+
+	/* No SA_RESTART: epoll_wait returns at once (EINTR). */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
 
 	slots = calloc(o->conc, sizeof(*slots));
 	if (!slots) {
@@ -493,6 +510,10 @@ static int run_count(struct opts *o)
 	while (done < o->n) {
 		uint64_t now, next;
 		int n, k, timeout;
+
+		/* Stopped: what is under way finishes (or times out). */
+		if (count_stop)
+			o->n = started;
 
 		/* Fill free slots. */
 		for (i = 0; i < o->conc && started < o->n; i++) {
