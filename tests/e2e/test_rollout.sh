@@ -258,7 +258,10 @@ nsenter --net="/run/netns/$NS_NODE" -- "$VEER_BIN" --pin-root "$VEER_PIN_ROOT" \
 	rollout web --to v2 --interval 60000 >"$LAB_TMP/stop.out" 2>&1 &
 ROLLOUT_PID=$!
 LAB_PIDS+=("$ROLLOUT_PID")
-wait_until 10000 test "$(weights_of web)" = "v1=90 v2=10" || true
+# The weights read afresh at each poll (an argument $(...) is read once).
+# shellcheck disable=SC2317 # called through wait_until
+weights_are() { [[ $(weights_of "$1") == "$2" ]]; }
+wait_until 10000 weights_are web "v1=90 v2=10" || true
 kill -TERM "$ROLLOUT_PID" 2>/dev/null || true
 rc=0
 wait "$ROLLOUT_PID" || rc=$?
