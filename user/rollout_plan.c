@@ -529,14 +529,7 @@ static int read_object(struct veer_yreader *rd, const ynode *obj,
 		return veer_yfail(rd, obj,
 				  "expected " EXPECTED_KINDS ", got %s",
 				  veer_ydescribe(obj, d, sizeof(d)));
-	api = veer_yfield(obj, "apiVersion");
-	kind = veer_yfield(obj, "kind");
-	if (!api)
-		return veer_yfail(rd, obj, "apiVersion is required");
-	if (!kind)
-		return veer_yfail(rd, obj, "kind is required");
-	if (veer_yget_text(rd, api, "apiVersion") ||
-	    veer_yget_text(rd, kind, "kind"))
+	if (veer_yget_type_meta(rd, obj, &api, &kind))
 		return -1;
 	argo = veer_ynode_is(kind, "Rollout");
 	if (!argo && !veer_ynode_is(kind, "Canary"))
