@@ -5,10 +5,12 @@
  * the stable subset) through `veer weight`'s path, holds, and judges the
  * canary over the hold from two snapshots of the counters (metrics.h):
  * the share of its new connections that failed, absolute and against
- * the stable subset's. A breach sets the weights back to the stable
- * subset at once and exits 3 naming the signal; the end is the canary at
- * 100 and exit 0. Killed midway, the weights stay at the step it was at
- * (store and maps agree, as after any `veer weight`).
+ * the stable subset's. A breach (the --rollback-after'th; one before it
+ * holds again) sets the weights back to the stable subset at once and
+ * exits 3 naming the signal; the end is the canary at 100 and exit 0.
+ * The steps, holds and thresholds may come from an Argo Rollout or a
+ * Flagger Canary (rollout_plan.c). Killed midway, the weights stay at the step
+ * it was at (store and maps agree, as after any `veer weight`).
  *
  * A failed connection is one the data plane saw fail: the backend refused
  * it (an RST to its SYN), reset it before sending any data, or left its
@@ -738,8 +740,9 @@ static const struct cli_option rollout_options[] = {
 		.metavar = "MS",
 		.min = VEER_ROLLOUT_HOLD_MIN_MS,
 		.max = VEER_ROLLOUT_HOLD_MAX_MS,
-		.help = "how long each step holds before it is judged (given, "
-			"also the steps a --file gives a pause)",
+		.help = "how long each step holds before it is judged; "
+			"given, it also replaces a --file's pauses and "
+			"interval",
 		.given = GIVEN_INTERVAL,
 	},
 	{
@@ -828,8 +831,9 @@ static const struct cli_option rollout_options[] = {
 static const char rollout_details[] =
 	"  Each step sets the canary's weight (the stable subset gets the\n"
 	"  rest), holds --interval, and judges the canary's new connections\n"
-	"  in the hold: a breach sets the weights back to the stable subset\n"
-	"  at once and exits 3 saying which signal breached and by how much;\n"
+	"  in the hold: a breach (the --rollback-after'th; one before it is\n"
+	"  held again) sets the weights back to the stable subset at once\n"
+	"  and exits 3 saying which signal breached and by how much;\n"
 	"  the last step (100) exits 0. One line per step. Killed or\n"
 	"  interrupted, the weights stay at the step reached (exit 1).\n"
 	"\n"

@@ -53,13 +53,20 @@ load_start() {
 }
 load_stop() { lab_kill "$LOAD_PID"; }
 
-# rollout_run OUT ARGS...: veer rollout web --to v2 ARGS, exit status in RC.
-rollout_run() {
+# rollout_web OUT ARGS...: veer rollout web --to v2 ARGS (at least 50 of
+# v2's connections a step), its output in OUT and OUT.err, exit status in RC.
+rollout_web() {
 	local out=$1
 	shift
 	RC=0
-	veer rollout web --to v2 --steps 10,50,100 --interval 1500 \
-		--min-connections 50 "$@" >"$out" 2>"$out.err" || RC=$?
+	veer rollout web --to v2 --min-connections 50 "$@" >"$out" 2>"$out.err" || RC=$?
+}
+
+# rollout_run OUT ARGS...: the same in steps 10, 50, 100 of 1.5 s.
+rollout_run() {
+	local out=$1
+	shift
+	rollout_web "$out" --steps 10,50,100 --interval 1500 "$@"
 }
 
 config "$LAB_TMP/good.yaml" "$BACKEND_PORT"
@@ -108,9 +115,7 @@ EOF
 config "$LAB_TMP/good.yaml" "$BACKEND_PORT"
 veer apply -f "$LAB_TMP/good.yaml" >/dev/null
 load_start argo
-RC=0
-veer rollout web --to v2 -f "$LAB_TMP/argo.yaml" --min-connections 50 \
-	>"$LAB_TMP/argo.out" 2>"$LAB_TMP/argo.out.err" || RC=$?
+rollout_web "$LAB_TMP/argo.out" -f "$LAB_TMP/argo.yaml"
 load_stop
 got=$(weights_of web)
 # Each judged step's hold in seconds: "1.0 3.0 " or so.
@@ -168,9 +173,7 @@ spec:
       thresholdRange: {min: 99}
 EOF
 load_start flagger
-RC=0
-veer rollout web --to v2 -f "$LAB_TMP/flagger.yaml" --min-connections 50 \
-	>"$LAB_TMP/flagger.out" 2>"$LAB_TMP/flagger.out.err" || RC=$?
+rollout_web "$LAB_TMP/flagger.out" -f "$LAB_TMP/flagger.yaml"
 load_stop
 got=$(weights_of web)
 if [[ $LAB_MODE == cgroup ]]; then
