@@ -5,10 +5,12 @@
  * the stable subset) through `veer weight`'s path, holds, and judges the
  * canary over the hold from two snapshots of the counters (metrics.h):
  * the share of its new connections that failed, absolute and against
- * the stable subset's. A breach sets the weights back to the stable
- * subset at once and exits 3 naming the signal; the end is the canary at
- * 100 and exit 0. Killed midway, the weights stay at the step it was at
- * (store and maps agree, as after any `veer weight`).
+ * the stable subset's. A breach (the --rollback-after'th; one before it
+ * holds again) sets the weights back to the stable subset at once and
+ * exits 3 naming the signal; the end is the canary at 100 and exit 0.
+ * The steps, holds and thresholds may come from an Argo Rollout or a
+ * Flagger Canary (rollout_plan.c). Killed midway, the weights stay at the step
+ * it was at (store and maps agree, as after any `veer weight`).
  *
  * A failed connection is one the data plane saw fail: the backend refused
  * it (an RST to its SYN), reset it before sending any data, or left its
@@ -31,26 +33,40 @@
 
 #include "cmd.h"
 #include "health.h"
+#include "load.h"
 #include "metrics.h"
+#include "rollout_plan.h"
 
-#define ROLLOUT_STEPS_MAX 16
 #define ROLLOUT_SAMPLE_MS 1000 /* samples for --plot */
 #define ROLLOUT_SAMPLES_MAX 100000
 #define ROLLOUT_PCT_BUF 16
+
+/* The options a --file also gives: set on the command line, they win. */
+enum {
+	GIVEN_STEPS = 1 << 0,
+	GIVEN_INTERVAL = 1 << 1,
+	GIVEN_MAX_FAILURE_RATE = 1 << 2,
+	GIVEN_MAX_5XX_RATE = 1 << 3,
+	GIVEN_MAX_P99 = 1 << 4,
+	GIVEN_ROLLBACK_AFTER = 1 << 5,
+};
 
 struct rollout_opts {
 	const char *ns;
 	const char *to;
 	const char *from;
+	const char *file; /* an Argo Rollout or a Flagger Canary; - stdin */
 	const char *steps;
 	unsigned int interval_ms;
 	unsigned int min_conns;
 	unsigned int max_holds;
+	unsigned int rollback_after; /* breached holds */
 	const char *max_failure_rate; /* percent, a decimal */
 	const char *max_failure_excess; /* points over the stable subset */
 	const char *max_5xx_rate; /* percent */
 	unsigned int max_p99_ms; /* 0: not checked */
 	const char *plot;
+	unsigned int given; /* GIVEN_* */
 };
 
 /* What one hold saw of one subset. */
@@ -76,8 +92,10 @@ struct rollout {
 	const struct rollout_opts *o;
 	const char *service;
 	char stable[VEER_SUBSET_NAME_MAX];
-	unsigned int steps[ROLLOUT_STEPS_MAX];
-	unsigned int nsteps;
+	/* The steps, and what a --file set that the command line did not. */
+	struct veer_rollout_plan plan;
+	unsigned int hold_ms; /* a step's hold unless it has its own */
+	unsigned int rollback_after, breaches; /* breached holds */
 	double max_rate, max_excess; /* fractions; max_excess < 0: off */
 	double max_5xx; /* fraction */
 	double max_p99; /* seconds; 0: off */
@@ -88,42 +106,6 @@ struct rollout {
 	unsigned int weight; /* the canary's now */
 	FILE *quiet; /* where a step's weight change lines go */
 };
-
-/* A percentage "0.5" or "5" into a fraction; -1 when not one. */
-static double parse_pct(const char *s)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || !(v >= 0 && v <= 100))
-		return -1;
-	return v / 100;
-}
-
-/* "10,25,50,100" into steps (increasing, 1..100, the last 100). */
-static int parse_steps(struct rollout *r, const char *s)
-{
-	const char *p = s;
-	char *end;
-	unsigned long v;
-
-	r->nsteps = 0;
-	while (*p) {
-		errno = 0;
-		v = strtoul(p, &end, 10);
-		if (errno || end == p || v < 1 || v > 100 ||
-		    (r->nsteps && v <= r->steps[r->nsteps - 1]) ||
-		    r->nsteps == ROLLOUT_STEPS_MAX || (*end && *end != ','))
-			return -1;
-		r->steps[r->nsteps++] = (unsigned int)v;
-		p = *end ? end + 1 : end;
-		if (*end && !*p)
-			return -1;
-	}
-	return r->nsteps && r->steps[r->nsteps - 1] == 100 ? 0 : -1;
-}
 
 static double since(const struct timespec *t0)
 {
@@ -274,12 +256,13 @@ static void record(struct rollout *r, const struct veer_metrics_snapshot *a,
  * Holds at the current weight, sampling every ROLLOUT_SAMPLE_MS, until
  * the hold is over; the counts of the whole hold into *canary, *stable.
  */
-static int hold(struct rollout *r, struct hold_counts *canary,
-		struct hold_counts *stable, double *secs)
+static int hold(struct rollout *r, unsigned int hold_ms,
+		struct hold_counts *canary, struct hold_counts *stable,
+		double *secs)
 {
 	struct veer_metrics_snapshot first, prev, now, d;
 	struct timespec t0;
-	unsigned int left = r->o->interval_ms, ms;
+	unsigned int left = hold_ms, ms;
 	int ret = -1;
 
 	veer_metrics_snapshot_init(&now);
@@ -421,124 +404,154 @@ static int roll_back(struct rollout *r, const char *why)
 	return 3;
 }
 
+/* What a hold's counts say of the canary. */
+enum verdict {
+	VERDICT_OK,
+	VERDICT_THIN, /* fewer than --min-connections: held again */
+	VERDICT_BLIND, /* nothing seen to complete or fail (cgroup mode) */
+	VERDICT_BREACH,
+};
+
+/* The hold's line, up to its verdict. */
+static void print_hold(const struct rollout *r, unsigned int step,
+		       const struct hold_counts *canary,
+		       const struct hold_counts *stable, double secs)
+{
+	const char *p99_what;
+	double p99;
+
+	printf("step %u/%u: %s %u%%: %.1f s, %s %llu connections, %llu failed "
+	       "(%.2f%%); %s %llu, %llu failed (%.2f%%)",
+	       step + 1, r->plan.nsteps, r->o->to, r->plan.steps[step].weight,
+	       secs, r->o->to, (unsigned long long)canary->conns,
+	       (unsigned long long)canary->failed, 100 * rate_of(canary),
+	       r->stable, (unsigned long long)stable->conns,
+	       (unsigned long long)stable->failed, 100 * rate_of(stable));
+	if (canary->responses)
+		printf("; %s 5xx %.2f%% of %llu", r->o->to,
+		       100 * rate_5xx(canary),
+		       (unsigned long long)canary->responses);
+	p99 = p99_judged(canary, &p99_what);
+	if (!isnan(p99) && !isinf(p99))
+		printf("; %s p99 <= %.1f ms", p99_what, 1000 * p99);
+}
+
+/* The verdict on a hold at weight, and why where it is not ok. */
+static enum verdict judge(const struct rollout *r, unsigned int weight,
+			  const struct hold_counts *canary,
+			  const struct hold_counts *stable, char *why,
+			  size_t len)
+{
+	const char *p99_what;
+	double rate = rate_of(canary), p99 = p99_judged(canary, &p99_what);
+
+	/* Nothing is judged on fewer connections. */
+	if (canary->conns < r->o->min_conns)
+		return VERDICT_THIN;
+	if (!canary->seen) {
+		snprintf(why, len,
+			 "cannot see how %s's connections fare: none was seen "
+			 "to complete or fail (placed at connect() only: "
+			 "cgroup mode)",
+			 r->o->to);
+		return VERDICT_BLIND;
+	}
+	if (rate > r->max_rate) {
+		snprintf(why, len,
+			 "%s failure rate %.2f%% > %.2f%% over %llu "
+			 "connections at %u%%",
+			 r->o->to, 100 * rate, 100 * r->max_rate,
+			 (unsigned long long)canary->conns, weight);
+		return VERDICT_BREACH;
+	}
+	if (r->max_excess >= 0 && rate - rate_of(stable) > r->max_excess) {
+		snprintf(why, len,
+			 "%s failure rate %.2f%% is %.2f points over %s's "
+			 "(> %.2f) at %u%%",
+			 r->o->to, 100 * rate, 100 * (rate - rate_of(stable)),
+			 r->stable, 100 * r->max_excess, weight);
+		return VERDICT_BREACH;
+	}
+	if (canary->responses && rate_5xx(canary) > r->max_5xx) {
+		snprintf(why, len,
+			 "%s 5xx rate %.2f%% > %.2f%% over %llu responses at "
+			 "%u%%",
+			 r->o->to, 100 * rate_5xx(canary), 100 * r->max_5xx,
+			 (unsigned long long)canary->responses, weight);
+		return VERDICT_BREACH;
+	}
+	if (r->max_p99 > 0 && !isnan(p99) && p99 > r->max_p99) {
+		snprintf(why, len, "%s %s p99 %s %.0f ms > %.0f ms at %u%%",
+			 r->o->to, p99_what, isinf(p99) ? "over" : "up to",
+			 isinf(p99) ? 1000 * veer_hist_le_seconds(
+						     VEER_HIST_BUCKETS - 2)
+				    : 1000 * p99,
+			 1000 * r->max_p99, weight);
+		return VERDICT_BREACH;
+	}
+	return VERDICT_OK;
+}
+
 static int run_steps(struct rollout *r)
 {
 	struct hold_counts canary, stable;
 	char why[256];
-	const char *p99_what;
-	unsigned int i, holds;
-	double secs, rate, p99;
+	unsigned int i, weight, thin_holds;
+	double secs;
 
-	for (i = 0; i < r->nsteps && !cmd_stopping; i++) {
-		if (set_weight(r, r->steps[i], NULL))
+	for (i = 0; i < r->plan.nsteps && !cmd_stopping; i++) {
+		weight = r->plan.steps[i].weight;
+		if (set_weight(r, weight, NULL))
 			return EXIT_FAILED;
-		if (r->steps[i] == 100)
+		if (weight == 100)
 			break;
-		/* Judged once the canary had enough connections. */
-		for (holds = 0, canary.conns = 0;
-		     holds < r->o->max_holds && !cmd_stopping; holds++) {
-			if (hold(r, &canary, &stable, &secs)) {
+		/* Held until judged ok; a breach short of --rollback-after
+		 * and a hold with too few connections are held again. */
+		for (thin_holds = 0;
+		     thin_holds < r->o->max_holds && !cmd_stopping;) {
+			if (hold(r,
+				 r->plan.steps[i].hold_ms
+					 ? r->plan.steps[i].hold_ms
+					 : r->hold_ms,
+				 &canary, &stable, &secs)) {
 				if (cmd_stopping)
 					break; /* said below */
 				return EXIT_FAILED;
 			}
-			rate = rate_of(&canary);
-			printf("step %u/%u: %s %u%%: %.1f s, %s %llu "
-			       "connections, %llu failed (%.2f%%); %s %llu, "
-			       "%llu failed (%.2f%%)",
-			       i + 1, r->nsteps, r->o->to, r->steps[i], secs,
-			       r->o->to, (unsigned long long)canary.conns,
-			       (unsigned long long)canary.failed, 100 * rate,
-			       r->stable, (unsigned long long)stable.conns,
-			       (unsigned long long)stable.failed,
-			       100 * rate_of(&stable));
-			if (canary.responses)
-				printf("; %s 5xx %.2f%% of %llu", r->o->to,
-				       100 * rate_5xx(&canary),
-				       (unsigned long long)canary.responses);
-			p99 = p99_judged(&canary, &p99_what);
-			if (!isnan(p99) && !isinf(p99))
-				printf("; %s p99 <= %.1f ms", p99_what,
-				       1000 * p99);
-			/* Nothing is judged on fewer connections. */
-			if (canary.conns < r->o->min_conns) {
+			print_hold(r, i, &canary, &stable, secs);
+			switch (judge(r, weight, &canary, &stable, why,
+				      sizeof(why))) {
+			case VERDICT_THIN:
 				printf(": fewer than %u, holding on\n",
 				       r->o->min_conns);
 				fflush(stdout);
+				thin_holds++;
 				continue;
-			}
-			if (!canary.seen) {
+			case VERDICT_BLIND:
 				printf(": cannot judge\n");
-				snprintf(why, sizeof(why),
-					 "cannot see how %s's connections "
-					 "fare: none was seen to complete or "
-					 "fail (placed at connect() only: "
-					 "cgroup mode)",
-					 r->o->to);
 				return roll_back(r, why);
-			}
-			if (rate > r->max_rate) {
-				printf(": breach\n");
-				snprintf(why, sizeof(why),
-					 "%s failure rate %.2f%% > %.2f%% "
-					 "over %llu connections at %u%%",
-					 r->o->to, 100 * rate,
-					 100 * r->max_rate,
-					 (unsigned long long)canary.conns,
-					 r->steps[i]);
-				return roll_back(r, why);
-			}
-			if (r->max_excess >= 0 &&
-			    rate - rate_of(&stable) > r->max_excess) {
-				printf(": breach\n");
-				snprintf(why, sizeof(why),
-					 "%s failure rate %.2f%% is %.2f "
-					 "points over %s's (> %.2f) at %u%%",
-					 r->o->to, 100 * rate,
-					 100 * (rate - rate_of(&stable)),
-					 r->stable, 100 * r->max_excess,
-					 r->steps[i]);
-				return roll_back(r, why);
-			}
-			if (canary.responses &&
-			    rate_5xx(&canary) > r->max_5xx) {
-				printf(": breach\n");
-				snprintf(why, sizeof(why),
-					 "%s 5xx rate %.2f%% > %.2f%% over "
-					 "%llu responses at %u%%",
-					 r->o->to, 100 * rate_5xx(&canary),
-					 100 * r->max_5xx,
-					 (unsigned long long)canary.responses,
-					 r->steps[i]);
-				return roll_back(r, why);
-			}
-			p99 = p99_judged(&canary, &p99_what);
-			if (r->max_p99 > 0 && !isnan(p99) && p99 > r->max_p99) {
-				printf(": breach\n");
-				snprintf(
-					why, sizeof(why),
-					"%s %s p99 %s %.0f ms > %.0f ms at "
-					"%u%%",
-					r->o->to, p99_what,
-					isinf(p99) ? "over" : "up to",
-					isinf(p99)
-						? 1000 * veer_hist_le_seconds(
-								 VEER_HIST_BUCKETS -
-								 2)
-						: 1000 * p99,
-					1000 * r->max_p99, r->steps[i]);
-				return roll_back(r, why);
+			case VERDICT_BREACH:
+				if (++r->breaches >= r->rollback_after) {
+					printf(": breach\n");
+					return roll_back(r, why);
+				}
+				printf(": breach %u of %u, holding again: %s\n",
+				       r->breaches, r->rollback_after, why);
+				fflush(stdout);
+				continue;
+			case VERDICT_OK:
+				break;
 			}
 			printf(": ok\n");
 			break;
 		}
 		fflush(stdout);
-		if (!cmd_stopping && holds == r->o->max_holds) {
+		if (!cmd_stopping && thin_holds == r->o->max_holds) {
 			snprintf(why, sizeof(why),
 				 "%s had fewer than %u connections in %u "
 				 "holds at %u%%: not enough traffic to judge",
 				 r->o->to, r->o->min_conns, r->o->max_holds,
-				 r->steps[i]);
+				 weight);
 			return roll_back(r, why);
 		}
 	}
@@ -550,6 +563,80 @@ static int run_steps(struct rollout *r)
 		return EXIT_FAILED;
 	}
 	printf("done: %s=100\n", r->o->to);
+	return 0;
+}
+
+/*
+ * The steps, holds and thresholds: the command line's where it gives
+ * them (GIVEN_*), else --file's, else the defaults. 0, or an exit code
+ * after one line; nothing has been touched yet either way.
+ */
+static int settle_plan(struct rollout *r)
+{
+	const struct rollout_opts *o = r->o;
+	char err[VEER_ERR_LEN], *buf;
+	size_t len;
+	unsigned int i;
+	int ret;
+
+	veer_rollout_plan_init(&r->plan);
+	if (o->file) {
+		if (veer_load_read_file(o->file, &buf, &len, err,
+					sizeof(err))) {
+			fail("%s", err);
+			return EXIT_FAILED;
+		}
+		ret = veer_rollout_plan_read(
+			strcmp(o->file, "-") ? o->file : "<stdin>", buf, len,
+			&r->plan, err, sizeof(err));
+		free(buf);
+		if (ret) {
+			fail("%s (nothing was changed)", err);
+			return EXIT_FAILED;
+		}
+	}
+	if ((!o->file || (o->given & GIVEN_STEPS)) &&
+	    veer_rollout_parse_steps(&r->plan, o->steps)) {
+		fail("--steps %s: increasing weights from 1 to 100, comma "
+		     "separated, ending at 100",
+		     o->steps);
+		return EXIT_USAGE;
+	}
+	/* --interval is every step's hold, a file's pauses included. */
+	r->hold_ms = o->interval_ms;
+	if (o->given & GIVEN_INTERVAL)
+		for (i = 0; i < r->plan.nsteps; i++)
+			r->plan.steps[i].hold_ms = 0;
+	else if (r->plan.hold_ms)
+		r->hold_ms = r->plan.hold_ms;
+	r->rollback_after =
+		r->plan.rollback_after && !(o->given & GIVEN_ROLLBACK_AFTER)
+			? r->plan.rollback_after
+			: o->rollback_after;
+	r->max_p99 = (r->plan.max_p99_ms && !(o->given & GIVEN_MAX_P99)
+			      ? r->plan.max_p99_ms
+			      : o->max_p99_ms) /
+		     1000.0;
+	r->max_rate = r->plan.max_failure_rate >= 0 &&
+				      !(o->given & GIVEN_MAX_FAILURE_RATE)
+			      ? r->plan.max_failure_rate
+			      : veer_rollout_parse_pct(o->max_failure_rate);
+	r->max_5xx =
+		r->plan.max_5xx_rate >= 0 && !(o->given & GIVEN_MAX_5XX_RATE)
+			? r->plan.max_5xx_rate
+			: veer_rollout_parse_pct(o->max_5xx_rate);
+	if (r->max_5xx < 0) {
+		fail("--max-5xx-rate is a percentage from 0 to 100");
+		return EXIT_USAGE;
+	}
+	r->max_excess = o->max_failure_excess
+				? veer_rollout_parse_pct(o->max_failure_excess)
+				: -2;
+	if (r->max_rate < 0 || r->max_excess == -1) {
+		fail("--max-failure-rate and --max-failure-excess are "
+		     "percentages from 0 to 100");
+		return EXIT_USAGE;
+	}
 	return 0;
 }
 
@@ -569,26 +656,9 @@ static int run_rollout(const void *opts, int argc, char **argv)
 		fail("--to SUBSET is required");
 		return EXIT_USAGE;
 	}
-	if (parse_steps(&r, o->steps)) {
-		fail("--steps %s: increasing weights from 1 to 100, comma "
-		     "separated, ending at 100 (at most %d)",
-		     o->steps, ROLLOUT_STEPS_MAX);
-		return EXIT_USAGE;
-	}
-	r.max_rate = parse_pct(o->max_failure_rate);
-	r.max_5xx = parse_pct(o->max_5xx_rate);
-	r.max_p99 = o->max_p99_ms / 1000.0;
-	if (r.max_5xx < 0) {
-		fail("--max-5xx-rate is a percentage from 0 to 100");
-		return EXIT_USAGE;
-	}
-	r.max_excess =
-		o->max_failure_excess ? parse_pct(o->max_failure_excess) : -2;
-	if (r.max_rate < 0 || r.max_excess == -1) {
-		fail("--max-failure-rate and --max-failure-excess are "
-		     "percentages from 0 to 100");
-		return EXIT_USAGE;
-	}
+	ret = settle_plan(&r);
+	if (ret)
+		return ret;
 	if (require_root())
 		return EXIT_FAILED;
 	r.quiet = fopen("/dev/null", "w");
@@ -622,6 +692,7 @@ static const struct rollout_opts rollout_defaults = {
 	.interval_ms = 30000,
 	.min_conns = 100,
 	.max_holds = 5,
+	.rollback_after = 1,
 	.max_failure_rate = "1",
 	.max_5xx_rate = "1",
 };
@@ -644,20 +715,35 @@ static const struct cli_option rollout_options[] = {
 		.help = "the stable subset (default: the other one of two)",
 	},
 	{
+		.name = "file",
+		.flag = 'f',
+		.type = CLI_STRING,
+		.field = offsetof(struct rollout_opts, file),
+		.metavar = "FILE",
+		.help = "take the steps, holds and thresholds from an Argo "
+			"Rollouts Rollout or a Flagger Canary (- reads "
+			"standard "
+			"input); options given on the command line win",
+	},
+	{
 		.name = "steps",
 		.type = CLI_STRING,
 		.field = offsetof(struct rollout_opts, steps),
 		.metavar = "W,W,...",
 		.help = "the canary's weights, increasing, ending at 100",
+		.given = GIVEN_STEPS,
 	},
 	{
 		.name = "interval",
 		.type = CLI_U32,
 		.field = offsetof(struct rollout_opts, interval_ms),
 		.metavar = "MS",
-		.min = 100,
-		.max = 86400000,
-		.help = "how long each step holds before it is judged",
+		.min = VEER_ROLLOUT_HOLD_MIN_MS,
+		.max = VEER_ROLLOUT_HOLD_MAX_MS,
+		.help = "how long each step holds before it is judged; "
+			"given, it also replaces a --file's pauses and "
+			"interval",
+		.given = GIVEN_INTERVAL,
 	},
 	{
 		.name = "min-connections",
@@ -680,12 +766,25 @@ static const struct cli_option rollout_options[] = {
 			"then it rolls back (not enough traffic to judge)",
 	},
 	{
+		.name = "rollback-after",
+		.type = CLI_U32,
+		.field = offsetof(struct rollout_opts, rollback_after),
+		.metavar = "N",
+		.min = 1,
+		.max = VEER_ROLLOUT_BREACHES_MAX,
+		.help = "roll back at the Nth breached hold of the rollout; "
+			"a breached hold before it is held again at the same "
+			"weight (Flagger's threshold)",
+		.given = GIVEN_ROLLBACK_AFTER,
+	},
+	{
 		.name = "max-failure-rate",
 		.type = CLI_STRING,
 		.field = offsetof(struct rollout_opts, max_failure_rate),
 		.metavar = "PCT",
 		.help = "the most of the canary's new connections in a hold "
 			"that may fail (refused, aborted, or no backend)",
+		.given = GIVEN_MAX_FAILURE_RATE,
 	},
 	{
 		.name = "max-failure-excess",
@@ -703,6 +802,7 @@ static const struct cli_option rollout_options[] = {
 		.help = "the most of the canary's HTTP responses in a hold "
 			"that may be 5xx (HTTP services: the first response "
 			"of each connection)",
+		.given = GIVEN_MAX_5XX_RATE,
 	},
 	{
 		.name = "max-p99",
@@ -710,11 +810,12 @@ static const struct cli_option rollout_options[] = {
 		.field = offsetof(struct rollout_opts, max_p99_ms),
 		.metavar = "MS",
 		.min = 1,
-		.max = 3600000,
+		.max = VEER_ROLLOUT_P99_MAX_MS,
 		.help = "the canary's 99th percentile time to first byte "
 			"(HTTP services; else backend handshake time) in a "
 			"hold, at most (log2 buckets: read as up to twice "
 			"the true value; default: not checked)",
+		.given = GIVEN_MAX_P99,
 	},
 	{
 		.name = "plot",
@@ -730,18 +831,34 @@ static const struct cli_option rollout_options[] = {
 static const char rollout_details[] =
 	"  Each step sets the canary's weight (the stable subset gets the\n"
 	"  rest), holds --interval, and judges the canary's new connections\n"
-	"  in the hold: a breach sets the weights back to the stable subset\n"
-	"  at once and exits 3 saying which signal breached and by how much;\n"
+	"  in the hold: a breach (the --rollback-after'th; one before it is\n"
+	"  held again) sets the weights back to the stable subset at once\n"
+	"  and exits 3 saying which signal breached and by how much;\n"
 	"  the last step (100) exits 0. One line per step. Killed or\n"
-	"  interrupted, the weights stay at the step reached (exit 1).\n";
+	"  interrupted, the weights stay at the step reached (exit 1).\n"
+	"\n"
+	"  --file reads one Argo Rollouts Rollout (argoproj.io/v1alpha1):\n"
+	"  each setWeight of spec.strategy.canary.steps is a step, held as\n"
+	"  long as the pause {duration} after it says (--interval where none\n"
+	"  does), and 100 is added after a last setWeight below it, as Argo\n"
+	"  promotes; or one Flagger Canary (flagger.app/v1beta1):\n"
+	"  spec.analysis stepWeights, or stepWeight up to maxWeight, then\n"
+	"  100, each held interval; threshold is --rollback-after;\n"
+	"  request-success-rate min M is --max-failure-rate and\n"
+	"  --max-5xx-rate 100-M, request-duration max D is --max-p99 D.\n"
+	"  Indefinite pauses, other steps, A/B testing, webhooks and other\n"
+	"  metrics are refused. Options given on the command line win over\n"
+	"  the file (--interval over its pauses too); the file is read and\n"
+	"  checked before any weight changes.\n";
 
 const struct cli_command rollout_command = {
 	.name = "rollout",
-	.args = "SERVICE --to SUBSET [--from SUBSET] [--steps W,...] "
+	.args = "SERVICE --to SUBSET [--from SUBSET] [-f FILE] [--steps W,...] "
 		"[--interval MS]",
 	.summary = "move a service to a subset step by step, rolling back "
 		   "on failures",
 	.details = rollout_details,
 	CLI_OPTIONS(rollout_options, rollout_defaults),
+	.given_field = offsetof(struct rollout_opts, given),
 	.run = run_rollout,
 };

@@ -117,14 +117,7 @@ static int read_head(struct veer_yreader *rd, const ynode *obj, bool in_list,
 			"expected a Kubernetes object (a mapping with "
 			"apiVersion, kind, metadata), got %s",
 			veer_ydescribe(obj, d, sizeof(d)));
-	api = veer_yfield(obj, "apiVersion");
-	kind = veer_yfield(obj, "kind");
-	if (!api)
-		return veer_yfail(rd, obj, "apiVersion is required");
-	if (!kind)
-		return veer_yfail(rd, obj, "kind is required");
-	if (veer_yget_text(rd, api, "apiVersion") < 0 ||
-	    veer_yget_text(rd, kind, "kind") < 0)
+	if (veer_yget_type_meta(rd, obj, &api, &kind))
 		return -1;
 	h->kind = kind;
 	h->items = veer_ynode_get(obj, "items");

@@ -207,6 +207,21 @@ int veer_yget_bool(struct veer_yreader *r, const ynode *n, const char *what,
 			  veer_ydescribe_in(r, n, d, sizeof(d)));
 }
 
+int veer_yget_type_meta(struct veer_yreader *r, const ynode *obj,
+			const ynode **api, const ynode **kind)
+{
+	*api = veer_yfield(obj, "apiVersion");
+	*kind = veer_yfield(obj, "kind");
+	if (!*api)
+		return veer_yfail(r, obj, "apiVersion is required");
+	if (!*kind)
+		return veer_yfail(r, obj, "kind is required");
+	if (veer_yget_text(r, *api, "apiVersion") < 0 ||
+	    veer_yget_text(r, *kind, "kind") < 0)
+		return -1;
+	return 0;
+}
+
 bool veer_ytext_is_ci(const ynode *n, const char *name)
 {
 	return n->len == strlen(name) && !strncasecmp(n->text, name, n->len);

@@ -85,6 +85,12 @@ int veer_yget_uint(struct veer_yreader *r, const ynode *n, const char *what,
 		   unsigned int min, unsigned int max, unsigned int *out);
 int veer_yget_bool(struct veer_yreader *r, const ynode *n, const char *what,
 		   bool *out);
+/*
+ * A Kubernetes object's apiVersion and kind (its TypeMeta), both required
+ * strings; obj is a mapping.
+ */
+int veer_yget_type_meta(struct veer_yreader *r, const ynode *obj,
+			const ynode **api, const ynode **kind);
 /* Case-insensitive compare of a scalar with an enum name. */
 bool veer_ytext_is_ci(const ynode *n, const char *name);
 

@@ -5,11 +5,17 @@
 # - to a healthy v2 (steps 10, 50, 100, holds of 1.5 s, at least 50 of
 #   v2's connections a step): one "ok" line per judged step, "done:
 #   v2=100", exit 0, the maps at v1=0 v2=100, a PNG drawn by --plot;
+# - the same from an Argo Rollouts Rollout (-f): setWeight 10 paused 1 s,
+#   setWeight 50 paused 3 s, 100 added: each step held its own pause,
+#   exit 0, v1=0 v2=100;
 # - to a v2 that refuses connections (its backend port has no listener):
 #   "rollback: v2 failure rate ...% > 1.00%" after the first hold, exit 3,
 #   the maps back at v1=100 v2=0; the load's errors during the rollout are
 #   all refusals, exactly as many as the failures veer counted on v2, and
 #   none on v1; a burst of 500 connections afterwards all on v1, no error;
+# - the same v2 from a Flagger Canary with threshold 2: the first breached
+#   hold is held again ("breach 1 of 2, holding again"), the second rolls
+#   back, exit 3;
 # - HTTP services (http: true): a v2 that answers 503 ("rollback: v2 5xx
 #   rate 100.00% > 1.00%") and a v2 that takes 100 ms a response, with
 #   --max-p99 50 ("v2 first-byte p99 up to N ms > 50 ms", N a log2
@@ -17,7 +23,8 @@
 #   ones wait longer), each rolled back after the first hold, exit 3, v1=100;
 # - SIGTERM in the first hold: exit 1, "stopped: web stays at v2=10
 #   v1=90", and the maps stay there;
-# - bad arguments: exit 2 and one line, nothing changed.
+# - bad arguments: exit 2 and one line, nothing changed; a Rollout with an
+#   indefinite pause: exit 1, one line naming its position, nothing changed.
 # cgroup mode places connections at connect() and sees neither handshake
 # nor failure: the rollout refuses to promote what it cannot judge (exit 3,
 # "cannot see", back at v1=100).
@@ -47,13 +54,20 @@ load_start() {
 }
 load_stop() { lab_kill "$LOAD_PID"; }
 
-# rollout_run OUT ARGS...: veer rollout web --to v2 ARGS, exit status in RC.
-rollout_run() {
+# rollout_web OUT ARGS...: veer rollout web --to v2 ARGS (at least 50 of
+# v2's connections a step), its output in OUT and OUT.err, exit status in RC.
+rollout_web() {
 	local out=$1
 	shift
 	RC=0
-	veer rollout web --to v2 --steps 10,50,100 --interval 1500 \
-		--min-connections 50 "$@" >"$out" 2>"$out.err" || RC=$?
+	veer rollout web --to v2 --min-connections 50 "$@" >"$out" 2>"$out.err" || RC=$?
+}
+
+# rollout_run OUT ARGS...: the same in steps 10, 50, 100 of 1.5 s.
+rollout_run() {
+	local out=$1
+	shift
+	rollout_web "$out" --steps 10,50,100 --interval 1500 "$@"
 }
 
 config "$LAB_TMP/good.yaml" "$BACKEND_PORT"
@@ -82,6 +96,43 @@ if [[ $(head -c 4 "$LAB_TMP/good.png" 2>/dev/null | od -An -tx1 | tr -d ' ') == 
 	t_pass "--plot drew a PNG ($(stat -c %s "$LAB_TMP/good.png") bytes)"
 else
 	t_fail "--plot: no PNG ($(oneline "$LAB_TMP/good.out.err"))"
+fi
+
+# From an Argo Rollout: each setWeight held as long as its own pause says,
+# then 100 (Argo promotes after the last step).
+cat >"$LAB_TMP/argo.yaml" <<'EOF'
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: web}
+spec:
+  strategy:
+    canary:
+      steps:
+      - setWeight: 10
+      - pause: {duration: 1s}
+      - setWeight: 50
+      - pause: {duration: 3s}
+EOF
+config "$LAB_TMP/good.yaml" "$BACKEND_PORT"
+veer apply -f "$LAB_TMP/good.yaml" >/dev/null
+load_start argo
+rollout_web "$LAB_TMP/argo.out" -f "$LAB_TMP/argo.yaml"
+load_stop
+got=$(weights_of web)
+# Each judged step's hold in seconds: "1.0 3.0 " or so.
+holds=$(sed -n 's/^step [0-9]\/3: v2 [0-9]*%: \([0-9.]*\) s,.*: ok$/\1/p' "$LAB_TMP/argo.out" | tr '\n' ' ')
+if [[ $LAB_MODE == cgroup ]]; then
+	if ((RC == 3)) && grep -q "^rollback: .*cannot see" "$LAB_TMP/argo.out" &&
+		[[ $got == "v1=100 v2=0" ]]; then
+		t_pass "cgroup: Argo Rollout: refuses to promote what it cannot judge"
+	else
+		t_fail "cgroup: Argo Rollout: exit $RC, $got: $(oneline "$LAB_TMP/argo.out") $(oneline "$LAB_TMP/argo.out.err")"
+	fi
+elif ((RC == 0)) && grep -qx "done: v2=100" "$LAB_TMP/argo.out" && [[ $got == "v1=0 v2=100" ]] &&
+	awk -v h="$holds" 'BEGIN { n = split(h, s, " "); exit !(n == 2 && s[1] < 2 && s[2] >= 2.5) }'; then
+	t_pass "Argo Rollout: steps 10 and 50 held their own pauses (${holds% } s), done at 100, exit 0"
+else
+	t_fail "Argo Rollout: exit $RC, $got, holds '$holds': $(oneline "$LAB_TMP/argo.out") $(oneline "$LAB_TMP/argo.out.err")"
 fi
 
 # failures_of SUBSET: what veer counted as web's SUBSET's failed
@@ -128,6 +179,42 @@ if [[ $(count_of "$LAB_TMP/after.out" v1) == 500 && $(count_of "$LAB_TMP/after.o
 	t_pass "after the rollback: 500 connections all on v1, no error"
 else
 	t_fail "after the rollback: $(oneline "$LAB_TMP/after.out")"
+fi
+
+# From a Flagger Canary with threshold 2: the first breached hold is held
+# again at the same weight, the second rolls back.
+cat >"$LAB_TMP/flagger.yaml" <<'EOF'
+apiVersion: flagger.app/v1beta1
+kind: Canary
+metadata: {name: web}
+spec:
+  targetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+  analysis:
+    interval: 1500ms
+    threshold: 2
+    stepWeights: [10, 50]
+    metrics:
+    - name: request-success-rate
+      thresholdRange: {min: 99}
+EOF
+load_start flagger
+rollout_web "$LAB_TMP/flagger.out" -f "$LAB_TMP/flagger.yaml"
+load_stop
+got=$(weights_of web)
+if [[ $LAB_MODE == cgroup ]]; then
+	want="^rollback: .*cannot see"
+	steps=1
+else
+	want="^rollback: v2 failure rate [0-9.]*% > 1.00% .* at 10%"
+	steps=2
+fi
+if ((RC == 3)) && grep -q "$want" "$LAB_TMP/flagger.out" &&
+	[[ $(grep -c '^step 1/3: v2 10%' "$LAB_TMP/flagger.out") == "$steps" ]] &&
+	{ [[ $LAB_MODE == cgroup ]] || grep -q ': breach 1 of 2, holding again: ' "$LAB_TMP/flagger.out"; } &&
+	[[ $got == "v1=100 v2=0" ]]; then
+	t_pass "Flagger Canary, threshold 2: rolled back at the second breached hold, exit 3 ($(oneline "$LAB_TMP/flagger.out"))"
+else
+	t_fail "Flagger Canary, threshold 2: exit $RC, $got: $(oneline "$LAB_TMP/flagger.out") $(oneline "$LAB_TMP/flagger.out.err")"
 fi
 
 # An HTTP service (http: true) whose v2 answers every request with 503:
@@ -199,7 +286,10 @@ nsenter --net="/run/netns/$NS_NODE" -- "$VEER_BIN" --pin-root "$VEER_PIN_ROOT" \
 	rollout web --to v2 --interval 60000 >"$LAB_TMP/stop.out" 2>&1 &
 ROLLOUT_PID=$!
 LAB_PIDS+=("$ROLLOUT_PID")
-wait_until 10000 test "$(weights_of web)" = "v1=90 v2=10" || true
+# The weights read afresh at each poll (an argument $(...) is read once).
+# shellcheck disable=SC2317 # called through wait_until
+weights_are() { [[ $(weights_of "$1") == "$2" ]]; }
+wait_until 10000 weights_are web "v1=90 v2=10" || true
 kill -TERM "$ROLLOUT_PID" 2>/dev/null || true
 rc=0
 wait "$ROLLOUT_PID" || rc=$?
@@ -226,5 +316,17 @@ for args in "--to v3" "--to v2 --steps 50,10,100" "--to v2 --steps 10,50" \
 		t_fail "rollout $args: exit $rc (want $want_rc), '$(oneline "$LAB_TMP/arg.err")', $(weights_of web)"
 	fi
 done
+
+# A Rollout veer cannot follow: refused before any weight moves.
+sed 's/{duration: 1s}/{}/' "$LAB_TMP/argo.yaml" >"$LAB_TMP/argo-manual.yaml"
+rc=0
+veer rollout web --to v2 -f "$LAB_TMP/argo-manual.yaml" >"$LAB_TMP/arg.out" 2>"$LAB_TMP/arg.err" || rc=$?
+if ((rc == 1)) && [[ $(wc -l <"$LAB_TMP/arg.err") == 1 ]] &&
+	grep -q "argo-manual.yaml:9:9: steps\[1\]: a pause without a duration" "$LAB_TMP/arg.err" &&
+	[[ $(weights_of web) == "v1=100 v2=0" ]]; then
+	t_pass "Argo Rollout with pause: {}: exit 1, '$(cat "$LAB_TMP/arg.err")', nothing changed"
+else
+	t_fail "Argo Rollout with pause: {}: exit $rc, '$(oneline "$LAB_TMP/arg.err")', $(weights_of web)"
+fi
 
 t_end
