@@ -273,14 +273,18 @@ static void option_label(const struct cli_option *opt, char *buf, size_t len)
 		snprintf(buf, len, "--%s%s", opt->name, value);
 }
 
-/* " (default N)" from the command's defaults; a list's bound. */
+/*
+ * " (default N)" from the command's defaults; a list's bound. A number
+ * below the option's minimum is no value a user could give: "not set",
+ * which the help text says in words.
+ */
 static void option_default(const struct cli_command *cmd,
 			   const struct cli_option *opt, char *buf, size_t len)
 {
 	const void *field = (const char *)cmd->defaults + opt->field;
 
 	buf[0] = '\0';
-	if (opt->type == CLI_U32)
+	if (opt->type == CLI_U32 && *(const uint32_t *)field >= opt->min)
 		snprintf(buf, len, " (default %u)", *(const uint32_t *)field);
 	else if (opt->type == CLI_ENUM)
 		snprintf(buf, len, " (default %s)",

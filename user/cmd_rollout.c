@@ -432,7 +432,11 @@ static void print_hold(const struct rollout *r, unsigned int step,
 		       100 * rate_5xx(canary),
 		       (unsigned long long)canary->responses);
 	p99 = p99_judged(canary, &p99_what);
-	if (!isnan(p99) && !isinf(p99))
+	/* Under a millisecond in microseconds, so small bounds do not
+	 * print as 0.0 ms. */
+	if (!isnan(p99) && !isinf(p99) && p99 < 1e-3)
+		printf("; %s p99 <= %.0f us", p99_what, 1e6 * p99);
+	else if (!isnan(p99) && !isinf(p99))
 		printf("; %s p99 <= %.1f ms", p99_what, 1000 * p99);
 }
 
