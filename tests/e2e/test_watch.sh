@@ -28,6 +28,8 @@
 #   writer holds the file open, for many debounce periods, nothing is
 #   applied (the generation, web's weights and web6 stay); once the
 #   rest is written and the file closed, the whole new file is applied.
+#   That watch resyncs every second: the resync waits for the writer too,
+#   and takes back a `veer weight` made meanwhile.
 # - Then customers' Istio and Kubernetes objects in a second file, moved
 #   in and later removed: their objects are deleted (kinds DIR no longer
 #   holds at all, beyond --prune's scope), web and web6 stay.
@@ -92,11 +94,13 @@ burst_check() {
 	fi
 }
 
-# start_watch DIR LOG: veer watch in the node's namespace, killed at the
-# end by the lab if still running; its PID in WATCH_PID.
+# start_watch DIR LOG [ARGS...]: veer watch in the node's namespace,
+# killed at the end by the lab if still running; its PID in WATCH_PID.
 start_watch() {
-	lab_bg "$NS_NODE" "$2" "$VEER_BIN" --pin-root "$VEER_PIN_ROOT" watch \
-		"$1" --debounce "$DEBOUNCE_MS"
+	local dir=$1 log=$2
+	shift 2
+	lab_bg "$NS_NODE" "$log" "$VEER_BIN" --pin-root "$VEER_PIN_ROOT" watch \
+		"$dir" --debounce "$DEBOUNCE_MS" "$@"
 	WATCH_PID=$LAB_BG_PID
 }
 
@@ -241,7 +245,8 @@ fi
 
 lab_write_config "$PLAIN/web.yaml" 100
 PLOG=$LAB_TMP/watch-plain.log
-start_watch "$PLAIN" "$PLOG"
+# A resync every second: it must wait for the writer below too.
+start_watch "$PLAIN" "$PLOG" --resync 1
 # The state file is the first watch's until this one writes its own.
 _plain_started() { [[ $(wstate pid) == "$WATCH_PID" ]] && _state_at_least generation 1; }
 wait_until 10000 _plain_started ||
@@ -281,6 +286,14 @@ t_weights "plain: completed" web "v1=0 v2=100"
 t_weights "plain: completed" web6 "v1=0 v2=100"
 t_check "plain: no error on the way" [ "$(wstate errors)" == "$err0" ]
 burst_check "plain: completed" 0
+
+# The resync takes back a change made by another command.
+vrun weight web v1=50 v2=50
+if [[ $VRC == 0 ]] && wait_until 5000 _web_holds "v1=0 v2=100"; then
+	t_pass "plain: veer weight web v1=50 v2=50 taken back by the 1 s resync ($(grep 'resync: applied' "$PLOG" | tail -n1))"
+else
+	t_fail "plain: after veer weight (exit $VRC), web holds '$(weights_of web)': $(oneline "$PLOG" | tail -c 400)"
+fi
 
 # ---- an object a later version lacks goes, even when its kind does ----
 
