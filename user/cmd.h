@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "cli.h"
 #include "maps.h"
@@ -17,7 +18,8 @@
 /* In the order `veer --help` lists them. */
 extern const struct cli_command attach_command, detach_command, apply_command,
 	weight_command, get_command, stats_command, status_command,
-	delete_command, metrics_command, top_command, rollout_command;
+	delete_command, metrics_command, top_command, rollout_command,
+	watch_command;
 
 /* -n NAMESPACE, as kubectl has it; help says what it does for CMD. */
 #define NAMESPACE_OPTION(opts_type, ns_field, help_text)                       \
@@ -60,6 +62,16 @@ int read_model_named(const struct veer_maps *maps, struct veer_model *model,
  */
 int change_weights(const char *service, const char *ns, char **assignments,
 		   int count, FILE *out);
+
+/*
+ * The path of `veer apply` (and delete): one change through the object
+ * store (configure.h), with the pin root's maps opened and locked for it;
+ * its lines to out. 0, or EXIT_FAILED with one line in err (then nothing
+ * changed). The caller checked require_root().
+ */
+struct veer_change;
+int run_change(const struct veer_change *c, FILE *out, char *err,
+	       size_t errlen);
 
 /*
  * The services of the maps (opened), or those SERVICE names (as

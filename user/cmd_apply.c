@@ -26,23 +26,21 @@ struct apply_opts {
 
 /*
  * The maps a change works on: open and locked, or (a dry run with nothing
- * loaded) none. *have says which. EXIT_* or 0.
+ * loaded) none. *have says which. 0, or -1 with err.
  */
-static int open_for_change(struct veer_maps *maps, bool dry_run, bool *have)
+static int open_for_change(struct veer_maps *maps, bool dry_run, bool *have,
+			   char *err, size_t errlen)
 {
-	char err[VEER_ERR_LEN];
 	int opened = -1;
 
 	veer_maps_init(maps);
 	*have = false;
-	if (veer_pin_root_prepare(cli.pin_root, false, err, sizeof(err)) == 0)
-		opened = veer_maps_open(cli.pin_root, maps, err, sizeof(err));
+	if (veer_pin_root_prepare(cli.pin_root, false, err, errlen) == 0)
+		opened = veer_maps_open(cli.pin_root, maps, err, errlen);
 	if (opened == -2 && dry_run)
 		return 0;
-	if (opened || veer_maps_lock(maps, cli.pin_root, err, sizeof(err))) {
-		fail("%s", err);
-		return EXIT_FAILED;
-	}
+	if (opened || veer_maps_lock(maps, cli.pin_root, err, errlen))
+		return -1;
 	*have = true;
 	return 0;
 }
@@ -57,22 +55,20 @@ static bool model_has_rules(const struct veer_model *model)
 	return false;
 }
 
-/* Runs a change through the object store (configure.h). */
-static int change(const struct veer_change *c)
+int run_change(const struct veer_change *c, FILE *out, char *err, size_t errlen)
 {
 	struct veer_maps maps;
-	char err[VEER_ERR_LEN];
+	char msg[VEER_ERR_LEN];
 	bool have;
-	int ret;
+	int ret = 0;
 
-	if (require_root())
+	if (open_for_change(&maps, c->dry_run, &have, err, errlen)) {
+		veer_maps_close(&maps);
 		return EXIT_FAILED;
-	ret = open_for_change(&maps, c->dry_run, &have);
-	if (ret)
-		return ret;
-	if (veer_change_run(cli.pin_root, have ? &maps : NULL, c, stdout,
-			    cmd_note, NULL, err, sizeof(err))) {
-		fail("%s (nothing was changed)", err);
+	}
+	if (veer_change_run(cli.pin_root, have ? &maps : NULL, c, out, cmd_note,
+			    NULL, msg, sizeof(msg))) {
+		snprintf(err, errlen, "%s (nothing was changed)", msg);
 		ret = EXIT_FAILED;
 	}
 	if (!ret && have) {
@@ -82,17 +78,31 @@ static int change(const struct veer_change *c)
 		/* Rules the kernel cannot act on yet: say so. */
 		veer_model_init(&model);
 		if (http != VEER_HTTP_ON &&
-		    veer_maps_read_model(&maps, &model, err, sizeof(err)) ==
+		    veer_maps_read_model(&maps, &model, msg, sizeof(msg)) ==
 			    0 &&
 		    model_has_rules(&model)) {
-			snprintf(err, sizeof(err),
+			snprintf(msg, sizeof(msg),
 				 VEER_RULES_NOTE_PREFIX "HTTP routing is %s",
 				 veer_http_state_text(http));
-			cmd_note(NULL, err);
+			cmd_note(NULL, msg);
 		}
 		veer_model_free(&model);
 	}
 	veer_maps_close(&maps);
+	return ret;
+}
+
+/* run_change, its lines to stdout, an error as the command's one line. */
+static int change(const struct veer_change *c)
+{
+	char err[VEER_ERR_LEN];
+	int ret;
+
+	if (require_root())
+		return EXIT_FAILED;
+	ret = run_change(c, stdout, err, sizeof(err));
+	if (ret)
+		fail("%s", err);
 	return ret;
 }
 

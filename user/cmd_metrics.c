@@ -170,6 +170,7 @@ static int scrape(unsigned int flags, char **body, size_t *len, char *err,
 		goto close;
 	if (veer_metrics_snapshot_read(&maps, &snap, flags, err, errlen))
 		goto close;
+	veer_metrics_read_watch(&snap, cli.pin_root);
 	out = open_memstream(body, len);
 	if (!out) {
 		snprintf(err, errlen, "out of memory");

@@ -4,6 +4,7 @@
  * services counted, and what is loaded and attached where.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include "metrics.h"
 #include "output.h"
 #include "veer_abi.h"
+#include "watch.h"
 
 struct view_opts {
 	const char *ns; /* -n: only this namespace's hosts */
@@ -108,6 +110,9 @@ static int print_prometheus(const struct veer_maps *maps,
 		fail("%s", err);
 		return EXIT_FAILED;
 	}
+	/* The node's, like the conntrack fill: with every service. */
+	if (with_ct)
+		veer_metrics_read_watch(&snap, cli.pin_root);
 	if (veer_metrics_write(stdout, &snap))
 		fail("cannot write the metrics: %s", strerror(errno));
 	else
@@ -403,6 +408,44 @@ static void print_store(void)
 	veer_objset_free(&pending);
 }
 
+/*
+ * The pin root's veer watch: its DIR, whether it still runs (its pid
+ * with the same start time), the generation it applied and when, and
+ * its last error.
+ */
+static void print_watch(void)
+{
+	char err[VEER_ERR_LEN], t[VEER_WATCH_TIME_LEN];
+	struct veer_watch_state w;
+	int r = veer_watch_state_read(cli.pin_root, &w, err, sizeof(err));
+
+	if (r) {
+		printf("watch:      no watch running\n");
+		if (r < 0)
+			printf("warning:    %s\n", err);
+		return;
+	}
+	if (veer_watch_alive(&w))
+		printf("watch:      %s (pid %ld, since %s)\n", w.dir, w.pid,
+		       veer_watch_time(w.started, t, sizeof(t)));
+	else
+		printf("watch:      no watch running (the last one, pid %ld, "
+		       "watched %s)\n",
+		       w.pid, w.dir);
+	printf("            generation %" PRIu64, w.generation);
+	if (w.last_success)
+		printf(", last applied %s (%s)",
+		       veer_watch_time(w.last_success, t, sizeof(t)),
+		       w.version);
+	else
+		printf(", nothing applied yet");
+	putchar('\n');
+	if (w.errors)
+		printf("            last error %s (%" PRIu64 " in all): %s\n",
+		       veer_watch_time(w.last_error_time, t, sizeof(t)),
+		       w.errors, w.last_error);
+}
+
 static int run_status(const void *opts, int argc, char **argv)
 {
 	struct if_nameindex *ifs, *it;
@@ -431,6 +474,7 @@ static int run_status(const void *opts, int argc, char **argv)
 	pin_eg = veer_pinned_prog_id(cli.pin_root, VEER_PIN_PROG_TC_EGRESS);
 	printf("pin root:   %s\n", cli.pin_root);
 	print_store();
+	print_watch();
 	snprintf(path, sizeof(path), "%s/%s", cli.pin_root, VEER_MAP_SERVICES);
 	if (!pin_in && !pin_eg && access(path, F_OK)) {
 		printf("programs:   not loaded\n");

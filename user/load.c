@@ -251,7 +251,7 @@ static enum doc_format doc_format(const struct veer_ynode *root)
 
 /* ---- Directories ---- */
 
-static bool config_file_name(const char *name)
+bool veer_config_file_name(const char *name)
 {
 	static const char *const suffixes[] = {".yaml", ".yml", ".json"};
 	size_t n = strlen(name), i;
@@ -273,9 +273,8 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The config files of a directory as "dir/name", sorted by name. */
-static int list_dir(const char *dir, char ***out, size_t *count, char *err,
-		    size_t errlen)
+int veer_config_dir_list(const char *dir, char ***out, size_t *count, char *err,
+			 size_t errlen)
 {
 	size_t n = 0, cap = 0, dlen = strlen(dir);
 	const char *sep = dlen && dir[dlen - 1] == '/' ? "" : "/";
@@ -292,7 +291,7 @@ static int list_dir(const char *dir, char ***out, size_t *count, char *err,
 		struct stat st;
 		char *path;
 
-		if (!config_file_name(de->d_name))
+		if (!veer_config_file_name(de->d_name))
 			continue;
 		path = malloc(dlen + strlen(de->d_name) + 2);
 		if (!path)
@@ -840,8 +839,8 @@ static int load_paths_into(struct loader *l, const char *const *paths,
 
 		if (strcmp(paths[i], "-") && stat(paths[i], &st) == 0 &&
 		    S_ISDIR(st.st_mode)) {
-			if (list_dir(paths[i], &files, &n, l->err, l->errlen) <
-			    0)
+			if (veer_config_dir_list(paths[i], &files, &n, l->err,
+						 l->errlen) < 0)
 				return -1;
 			for (j = 0; j < n; j++) {
 				if (!r)

@@ -9,6 +9,7 @@
 #ifndef VEER_LOAD_H
 #define VEER_LOAD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "diag.h"
 #include "model.h"
@@ -64,6 +65,16 @@ int veer_load_native_buffer(const char *name, const char *buf, size_t len,
  */
 int veer_load_read_file(const char *path, char **buf, size_t *len, char *err,
 			size_t errlen);
+
+/*
+ * What `apply -f DIR` reads of a directory: a config file's name (not
+ * hidden; *.yaml, *.yml or *.json), and the directory's config files as
+ * "dir/name", sorted by name, not recursing (*out and each name malloc'd;
+ * none is an error). 0, or -1 with one line in err.
+ */
+bool veer_config_file_name(const char *name);
+int veer_config_dir_list(const char *dir, char ***out, size_t *count, char *err,
+			 size_t errlen);
 
 /* Stored objects' stand-in file names: "stored:VirtualService ns/name". */
 #define VEER_STORED_PREFIX "stored:"

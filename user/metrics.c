@@ -11,6 +11,7 @@
 
 #include "addr.h"
 #include "health.h"
+#include "watch.h"
 
 /*
  * Every counter of struct veer_stats, in families: M(NAME, FIELD, LABEL,
@@ -220,6 +221,44 @@ const struct veer_metric_desc veer_metric_table[] = {
 		.type = VEER_METRIC_GAUGE,
 		.help = "1 per service entry; label address: its VIP and port.",
 		.source = VEER_METRIC_SRC_SERVICE_INFO,
+	},
+	{
+		.name = "veer_watch_running",
+		.type = VEER_METRIC_GAUGE,
+		.help = "1 while veer watch runs for this pin root, 0 once it "
+			"stopped.",
+		.source = VEER_METRIC_SRC_WATCH,
+		.offset = offsetof(struct veer_metrics_watch, running),
+	},
+	{
+		.name = "veer_watch_generation",
+		.type = VEER_METRIC_GAUGE,
+		.help = "Versions of the watched directory veer watch applied.",
+		.source = VEER_METRIC_SRC_WATCH,
+		.offset = offsetof(struct veer_metrics_watch, generation),
+	},
+	{
+		.name = "veer_watch_last_success_timestamp_seconds",
+		.type = VEER_METRIC_GAUGE,
+		.help = "When veer watch last applied the directory (0: "
+			"never).",
+		.source = VEER_METRIC_SRC_WATCH,
+		.offset = offsetof(struct veer_metrics_watch, last_success),
+	},
+	{
+		.name = "veer_watch_last_error_timestamp_seconds",
+		.type = VEER_METRIC_GAUGE,
+		.help = "When veer watch last refused a version or failed to "
+			"apply it (0: never).",
+		.source = VEER_METRIC_SRC_WATCH,
+		.offset = offsetof(struct veer_metrics_watch, last_error),
+	},
+	{
+		.name = "veer_watch_errors_total",
+		.type = VEER_METRIC_COUNTER,
+		.help = "Versions veer watch refused and applies that failed.",
+		.source = VEER_METRIC_SRC_WATCH,
+		.offset = offsetof(struct veer_metrics_watch, errors),
 	},
 	{
 		.name = "veer_conntrack_entries",
@@ -701,6 +740,35 @@ static void write_ct_part(FILE *out, const struct veer_metric_desc *m,
 	}
 }
 
+void veer_metrics_read_watch(struct veer_metrics_snapshot *snap,
+			     const char *pin_root)
+{
+	struct veer_watch_state w;
+	char err[VEER_ERR_LEN];
+
+	snap->have_watch =
+		veer_watch_state_read(pin_root, &w, err, sizeof(err)) == 0;
+	if (!snap->have_watch)
+		return;
+	snap->watch = (struct veer_metrics_watch){
+		.running = veer_watch_alive(&w),
+		.generation = (double)w.generation,
+		.last_success = w.last_success,
+		.last_error = w.last_error_time,
+		.errors = (double)w.errors,
+	};
+}
+
+/* One series, no labels: the watch has one value per pin root. */
+static void write_watch_part(FILE *out, const struct veer_metric_desc *m,
+			     const struct veer_metrics_snapshot *snap)
+{
+	double v;
+
+	memcpy(&v, (const char *)&snap->watch + m->offset, sizeof(v));
+	fprintf(out, "%s %.15g\n", m->name, v);
+}
+
 static bool is_ct(const struct veer_metric_desc *m)
 {
 	return m->source == VEER_METRIC_SRC_CT_ENTRIES ||
@@ -719,7 +787,8 @@ int veer_metrics_write(FILE *out, const struct veer_metrics_snapshot *snap)
 				!strcmp(veer_metric_table[j].name, m->name);
 		     j++)
 			;
-		if (is_ct(m) && !snap->have_ct)
+		if ((is_ct(m) && !snap->have_ct) ||
+		    (m->source == VEER_METRIC_SRC_WATCH && !snap->have_watch))
 			continue;
 		fprintf(out, "# HELP %s ", m->name);
 		help_text(out, m->help);
@@ -730,6 +799,12 @@ int veer_metrics_write(FILE *out, const struct veer_metrics_snapshot *snap)
 		for (k = i; k < j; k++) {
 			if (is_ct(&veer_metric_table[k])) {
 				write_ct_part(out, &veer_metric_table[k], snap);
+				continue;
+			}
+			if (veer_metric_table[k].source ==
+			    VEER_METRIC_SRC_WATCH) {
+				write_watch_part(out, &veer_metric_table[k],
+						 snap);
 				continue;
 			}
 			for (size_t s = 0; s < snap->count; s++)

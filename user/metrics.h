@@ -54,6 +54,11 @@ enum veer_metric_source {
 	VEER_METRIC_SRC_HEALTH_HIST,
 	/* Per subset: live connections (veer_metrics_service.live). */
 	VEER_METRIC_SRC_LIVE,
+	/*
+	 * A struct veer_metrics_watch field: one series without labels,
+	 * written only when the pin root has a veer watch state.
+	 */
+	VEER_METRIC_SRC_WATCH,
 };
 
 /*
@@ -109,6 +114,15 @@ enum veer_metrics_ct_table {
 
 extern const char *const veer_metrics_ct_table_names[VEER_METRICS_CT_TABLES];
 
+/* The pin root's veer watch (watch.h), as gauges and a counter. */
+struct veer_metrics_watch {
+	double running; /* 1 while the watcher runs */
+	double generation;
+	double last_success; /* unix seconds; 0: never */
+	double last_error; /* likewise */
+	double errors;
+};
+
 struct veer_metrics_snapshot {
 	struct timespec taken; /* CLOCK_MONOTONIC, before the first read */
 	struct timespec wall; /* CLOCK_REALTIME, the same moment */
@@ -117,6 +131,8 @@ struct veer_metrics_snapshot {
 	bool have_ct; /* ct_entries and ct_capacity were read */
 	long ct_entries[VEER_METRICS_CT_TABLES];
 	uint32_t ct_capacity[VEER_METRICS_CT_TABLES];
+	bool have_watch; /* watch was read: a watch runs or ran */
+	struct veer_metrics_watch watch;
 };
 
 /* What a snapshot reads besides the services' counters. */
@@ -144,6 +160,13 @@ int veer_metrics_snapshot_read_model(const struct veer_maps *maps,
 				     struct veer_metrics_snapshot *snap,
 				     unsigned int flags, char *err,
 				     size_t errlen);
+
+/*
+ * The pin root's veer watch state into snap->watch (have_watch: there is
+ * one); after veer_metrics_snapshot_read*, which start afresh.
+ */
+void veer_metrics_read_watch(struct veer_metrics_snapshot *snap,
+			     const char *pin_root);
 
 /* Fills svc->live from its rows (snapshot readers do it). */
 void veer_metrics_fill_live(struct veer_metrics_service *svc);

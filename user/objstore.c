@@ -643,8 +643,7 @@ static int read_shard(const struct veer_objstore *st, enum area area,
 	return 0;
 }
 
-/* mkdir -p of path's directory, each new level mode 0700. */
-static int make_parent(const char *path, char *err, size_t errlen)
+int veer_mkdir_parent(const char *path, char *err, size_t errlen)
 {
 	char dir[PATH_MAX];
 	char *p;
@@ -799,7 +798,7 @@ int veer_objstore_prepare(const struct veer_objstore *st,
 					    "symlinks)");
 	}
 	snprintf(path, sizeof(path), "%s/" TRANSACTION_FILE, st->dir);
-	if (make_parent(path, err, errlen))
+	if (veer_mkdir_parent(path, err, errlen))
 		return -1;
 	return write_records(changes, path, SYNC_ALL, err, errlen);
 }
@@ -974,7 +973,7 @@ static int splice_shard(const char *path, enum area area, unsigned int shard,
 		goto out;
 	}
 	memcpy(out + HEAD_ROOM - hlen, head, (size_t)hlen);
-	if (make_parent(path, err, errlen)) {
+	if (veer_mkdir_parent(path, err, errlen)) {
 		ret = -1;
 		goto out;
 	}
@@ -1042,7 +1041,7 @@ static int finish_shard(const struct veer_objstore *st, enum area area,
 		ret = veer_fail_at(err, errlen, path, 0, 0, "cannot remove: %s",
 				   strerror(errno));
 	else if (!ret && set.live)
-		ret = make_parent(path, err, errlen) ||
+		ret = veer_mkdir_parent(path, err, errlen) ||
 		      write_records(&set, path, SYNC_FILE, err, errlen);
 	veer_objset_free(&set);
 	return ret ? -1 : 0;

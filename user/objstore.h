@@ -127,6 +127,9 @@ bool veer_objstore_pending_exists(const struct veer_objstore *st);
 /* Which of the VEER_OBJSTORE_SHARDS files holds key. */
 unsigned int veer_objstore_shard_of(const struct veer_object_key *key);
 
+/* mkdir -p of path's directory, each new level mode 0700. 0, or -1. */
+int veer_mkdir_parent(const char *path, char *err, size_t errlen);
+
 /* Test hook: raises SIGKILL at `point` when $VEER_TEST_STORE_KILL names it. */
 void veer_objstore_test_point(const char *point);
 

@@ -316,8 +316,10 @@ static void test_exposition(void)
 	/* One HELP and one TYPE per family; none for conntrack without it. */
 	for (i = 0; i < veer_metric_table_len; i++) {
 		m = &veer_metric_table[i];
+		/* Conntrack and watch families: not read, not written. */
 		bool ct = m->source == VEER_METRIC_SRC_CT_ENTRIES ||
-			  m->source == VEER_METRIC_SRC_CT_CAPACITY;
+			  m->source == VEER_METRIC_SRC_CT_CAPACITY ||
+			  m->source == VEER_METRIC_SRC_WATCH;
 
 		snprintf(line, sizeof(line), "# TYPE %s %s", m->name,
 			 m->type == VEER_METRIC_COUNTER	    ? "counter"
@@ -537,6 +539,40 @@ static void test_snapshot_diff(void)
 	CU_ASSERT(delta.count == 0 && delta.services == NULL);
 }
 
+/* A pin root's veer watch: one series a family, without labels. */
+static void test_watch_exposition(void)
+{
+	struct veer_metrics_snapshot snap;
+	struct text t;
+
+	veer_metrics_snapshot_init(&snap);
+	snap.have_watch = true;
+	snap.watch = (struct veer_metrics_watch){
+		.running = 1,
+		.generation = 21,
+		.last_success = 1764349501.25,
+		.last_error = 1764349400.5,
+		.errors = 2,
+	};
+	text_open(&t);
+	CU_ASSERT(veer_metrics_write(t.f, &snap) == 0);
+	text_close(&t);
+	CU_ASSERT(count_lines(t.buf, "# TYPE veer_watch_generation gauge") ==
+		  1);
+	CU_ASSERT(count_lines(t.buf, "# TYPE veer_watch_errors_total "
+				     "counter") == 1);
+	CU_ASSERT(count_lines(t.buf, "veer_watch_running 1") == 1);
+	CU_ASSERT(count_lines(t.buf, "veer_watch_generation 21") == 1);
+	CU_ASSERT(count_lines(t.buf, "veer_watch_last_success_timestamp_"
+				     "seconds 1764349501.25") == 1);
+	CU_ASSERT(count_lines(t.buf, "veer_watch_last_error_timestamp_"
+				     "seconds 1764349400.5") == 1);
+	CU_ASSERT(count_lines(t.buf, "veer_watch_errors_total 2") == 1);
+	/* No conntrack read: none of its families. */
+	CU_ASSERT(strstr(t.buf, "veer_conntrack_entries") == NULL);
+	free(t.buf);
+}
+
 int unit_metrics_suite(void)
 {
 	static const struct unit_test tests[] = {
@@ -549,6 +585,7 @@ int unit_metrics_suite(void)
 		{"exposition", test_exposition},
 		{"snapshot diff", test_snapshot_diff},
 		{"live connections from opened and closed", test_fill_live},
+		{"veer watch gauges", test_watch_exposition},
 	};
 
 	return unit_add_suite("metrics", NULL, NULL, tests, ARRAY_SIZE(tests));

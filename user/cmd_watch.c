@@ -1,0 +1,711 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * veer watch DIR: a reconcile loop that applies DIR, as `veer apply
+ * --prune -f DIR` does (the same function, run_change), whenever it
+ * changes and on a timer; objects an earlier version held and a new one
+ * lacks are deleted in the same change. DIR may be a Kubernetes
+ * ConfigMap volume (watch.h says which version of it is read). Events
+ * are debounced; in a plain directory a config file still being written
+ * (modified or created, not yet closed) is waited for. A version that
+ * fails is refused in one log line and the last good configuration
+ * stays; the state (generation, last success, last error) goes to the
+ * state file beside the store after each attempt.
+ */
+#define _GNU_SOURCE /* ppoll */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "configure.h"
+#include "load.h"
+#include "objects.h"
+#include "objset.h"
+#include "objstore.h"
+#include "watch.h"
+
+struct watch_opts {
+	const char *ns; /* objects without metadata.namespace go here */
+	uint32_t debounce_ms;
+	uint32_t resync_s; /* 0: never */
+};
+
+static const struct watch_opts watch_defaults = {
+	.ns = "default",
+	.debounce_ms = 200,
+	.resync_s = 300,
+};
+
+/* How long a file open for writing holds an apply back, at most. */
+#define WRITER_WAIT_MS 10000U
+/* Files being written that are tracked; more are not waited for. */
+#define WRITERS_MAX 64
+/* A failed apply is tried again after 1 s, 2 s, ... up to the resync. */
+#define RETRY_FIRST_MS 1000U
+/* ... and at most this long after, with no --resync. */
+#define RETRY_MOST_MS 300000U
+/* How often a DIR that went away is looked for again. */
+#define REWATCH_MS 1000U
+
+#define WATCH_EVENTS                                                           \
+	(IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE |                \
+	 IN_MOVED_FROM | IN_DELETE_SELF | IN_MOVE_SELF | IN_MODIFY |           \
+	 IN_ONLYDIR)
+
+struct writer {
+	char name[NAME_MAX + 1];
+	uint64_t since_ms;
+};
+
+struct watcher {
+	const struct watch_opts *o;
+	char state_path[PATH_MAX];
+	struct veer_watch_state st;
+	int ifd, wd;
+	bool dirty; /* an event since the last attempt */
+	uint64_t last_event_ms;
+	uint64_t resync_at_ms; /* UINT64_MAX: never */
+	uint64_t retry_at_ms; /* UINT64_MAX: none */
+	uint64_t retry_ms;
+	bool tried; /* tried_hash is set */
+	uint64_t tried_hash; /* the content of the last attempt */
+	bool applied; /* st.hash is what was applied */
+	bool failed; /* the last attempt failed */
+	/*
+	 * The objects of the version last applied: one a later version no
+	 * longer holds is deleted, even when --prune's scope (the kinds
+	 * and namespaces of the inputs) no longer covers it.
+	 */
+	struct veer_objset owned;
+	struct writer writers[WRITERS_MAX];
+	size_t nwriters;
+};
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* "TIME veer: watch: message", one line, to out. */
+static void __attribute__((format(printf, 2, 3)))
+wlog(FILE *out, const char *fmt, ...)
+{
+	char ts[VEER_WATCH_TIME_LEN];
+	va_list ap;
+
+	fprintf(out, "%s veer: watch: ",
+		veer_watch_time(veer_watch_now(), ts, sizeof(ts)));
+	va_start(ap, fmt);
+	vfprintf(out, fmt, ap);
+	va_end(ap);
+	fputc('\n', out);
+	fflush(out);
+}
+
+static void save_state(struct watcher *w)
+{
+	char err[VEER_ERR_LEN];
+
+	if (veer_watch_state_write(w->state_path, &w->st, err, sizeof(err)))
+		wlog(stderr, "%s", err);
+}
+
+/* ---- files being written (a plain directory) ---- */
+
+static struct writer *writer_find(struct watcher *w, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < w->nwriters; i++)
+		if (!strcmp(w->writers[i].name, name))
+			return &w->writers[i];
+	return NULL;
+}
+
+static void writer_add(struct watcher *w, const char *name, uint64_t now)
+{
+	struct writer *wr = writer_find(w, name);
+
+	if (wr || w->nwriters == WRITERS_MAX ||
+	    strlen(name) >= sizeof(wr->name))
+		return;
+	wr = &w->writers[w->nwriters++];
+	snprintf(wr->name, sizeof(wr->name), "%s", name);
+	wr->since_ms = now;
+}
+
+static void writer_remove(struct watcher *w, const char *name)
+{
+	struct writer *wr = writer_find(w, name);
+
+	if (wr)
+		*wr = w->writers[--w->nwriters];
+}
+
+/* Forgets files written for longer than WRITER_WAIT_MS (never closed). */
+static void writers_expire(struct watcher *w, uint64_t now)
+{
+	size_t i = 0;
+
+	while (i < w->nwriters) {
+		if (w->writers[i].since_ms + WRITER_WAIT_MS <= now)
+			w->writers[i] = w->writers[--w->nwriters];
+		else
+			i++;
+	}
+}
+
+/* Until when files being written hold an apply back (0: none do). */
+static uint64_t writers_until(const struct watcher *w)
+{
+	uint64_t until = 0;
+	size_t i;
+
+	for (i = 0; i < w->nwriters; i++)
+		if (w->writers[i].since_ms + WRITER_WAIT_MS > until)
+			until = w->writers[i].since_ms + WRITER_WAIT_MS;
+	return until;
+}
+
+/* Whether dir/name is a regular file (not the kubelet's symlinks). */
+static bool is_regular(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* ---- events ---- */
+
+static void add_watch(struct watcher *w)
+{
+	w->wd = inotify_add_watch(w->ifd, w->st.dir, WATCH_EVENTS);
+	if (w->wd >= 0) {
+		w->dirty = true;
+		w->last_event_ms = mono_ms();
+	}
+}
+
+static void on_event(struct watcher *w, const struct inotify_event *ev,
+		     uint64_t now)
+{
+	if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
+		if (w->wd >= 0) {
+			inotify_rm_watch(w->ifd, w->wd);
+			wlog(stderr,
+			     "%s went away; the last configuration stays, "
+			     "watching for it to come back",
+			     w->st.dir);
+		}
+		w->wd = -1;
+		w->nwriters = 0;
+		return;
+	}
+	if (ev->len && veer_config_file_name(ev->name)) {
+		if ((ev->mask & IN_MODIFY) ||
+		    ((ev->mask & IN_CREATE) && is_regular(w->st.dir, ev->name)))
+			writer_add(w, ev->name, now);
+		if (ev->mask & (IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM))
+			writer_remove(w, ev->name);
+	}
+	w->dirty = true;
+	w->last_event_ms = now;
+}
+
+/* Reads what inotify has; 0, or -1 when it failed. */
+static int read_events(struct watcher *w)
+{
+	char buf[16384]
+		__attribute__((aligned(__alignof__(struct inotify_event))));
+	const struct inotify_event *ev;
+	uint64_t now;
+	ssize_t n;
+	char *p;
+
+	for (;;) {
+		n = read(w->ifd, buf, sizeof(buf));
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		now = mono_ms();
+		for (p = buf; p < buf + n; p += sizeof(*ev) + ev->len) {
+			ev = (const struct inotify_event *)p;
+			if (ev->mask & IN_Q_OVERFLOW) {
+				/* Events were lost: read it all again. */
+				w->dirty = true;
+				w->last_event_ms = now;
+				w->nwriters = 0;
+				continue;
+			}
+			/* A watch removed (DIR went away) says no more. */
+			if (ev->wd == w->wd)
+				on_event(w, ev, now);
+		}
+	}
+}
+
+/* ---- applying ---- */
+
+/* Each line of text in the log, under the line that says what it is. */
+static void log_lines(const char *text, size_t len)
+{
+	const char *line = text, *nl;
+	char ts[VEER_WATCH_TIME_LEN];
+
+	veer_watch_time(veer_watch_now(), ts, sizeof(ts));
+	for (; line < text + len; line = nl + 1) {
+		nl = memchr(line, '\n', (size_t)(text + len - line));
+		if (!nl)
+			nl = text + len;
+		printf("%s   %.*s\n", ts, (int)(nl - line), line);
+	}
+	fflush(stdout);
+}
+
+/* Whether the ConfigMap's ..data moved on from version since. */
+static bool superseded(const struct watcher *w, const char *version)
+{
+	char now[PATH_MAX], err[VEER_ERR_LEN];
+	bool configmap;
+
+	return veer_watch_version(w->st.dir, now, sizeof(now), &configmap, err,
+				  sizeof(err)) == 0 &&
+	       configmap && strcmp(now, version);
+}
+
+static void refused(struct watcher *w, const char *version, uint64_t hash,
+		    bool have_hash, const char *err)
+{
+	uint64_t now = mono_ms(), most = w->o->resync_s
+						 ? w->o->resync_s * 1000ULL
+						 : RETRY_MOST_MS;
+
+	w->retry_at_ms = now + w->retry_ms;
+	w->retry_ms = min_u64(w->retry_ms * 2, most);
+	/* The same failure again (a retry): said once. */
+	if (w->failed && !strcmp(w->st.last_error, err) &&
+	    (!have_hash || (w->tried && hash == w->tried_hash)))
+		return;
+	w->failed = true;
+	w->st.errors++;
+	w->st.last_error_time = veer_watch_now();
+	snprintf(w->st.last_error, sizeof(w->st.last_error), "%s", err);
+	wlog(stderr, "refused %s: %s; generation %" PRIu64 " stays in force",
+	     version, err, w->st.generation);
+	save_state(w);
+}
+
+static void applied(struct watcher *w, const char *version, uint64_t hash,
+		    const char *lines, size_t len, bool resync)
+{
+	bool changed = !w->applied || hash != w->st.hash;
+
+	w->failed = false;
+	w->retry_at_ms = UINT64_MAX;
+	w->retry_ms = RETRY_FIRST_MS;
+	w->applied = true;
+	if (changed)
+		w->st.generation++;
+	w->st.hash = hash;
+	snprintf(w->st.version, sizeof(w->st.version), "%s", version);
+	w->st.last_success = veer_watch_now();
+	save_state(w);
+	if (changed)
+		wlog(stdout,
+		     "applied %s: generation %" PRIu64 ", content %016" PRIx64,
+		     version, w->st.generation, hash);
+	else
+		wlog(stdout, "%s %s again: generation %" PRIu64,
+		     resync ? "resync: applied" : "applied", version,
+		     w->st.generation);
+	log_lines(lines, len);
+}
+
+/*
+ * The objects of version's config files into *out (initialised here).
+ * 0, or -1 with err (a file that does not parse: the apply says why).
+ */
+static int version_objects(const struct watcher *w, const char *version,
+			   struct veer_objset *out, char *err, size_t errlen)
+{
+	char **files = NULL, *buf;
+	size_t n = 0, i, len;
+	int ret;
+
+	veer_objset_init(out);
+	ret = veer_config_dir_list(version, &files, &n, err, errlen);
+	for (i = 0; i < n; i++) {
+		if (!ret && !(ret = veer_load_read_file(files[i], &buf, &len,
+							err, errlen))) {
+			ret = veer_load_objects(files[i], buf, len, w->o->ns,
+						out, err, errlen);
+			free(buf);
+		}
+		free(files[i]);
+	}
+	free(files);
+	return ret;
+}
+
+/*
+ * The keys of the objects applied last that objects (the version now)
+ * lacks, into *keys (malloc'd). 0, or -1 out of memory.
+ */
+static int gone_keys(const struct watcher *w, const struct veer_objset *objects,
+		     struct veer_object_key **keys, size_t *count)
+{
+	size_t i;
+
+	*count = 0;
+	*keys = calloc(w->owned.count + 1, sizeof(**keys));
+	if (!*keys)
+		return -1;
+	for (i = 0; i < w->owned.count; i++) {
+		const struct veer_object *o = &w->owned.objects[i];
+
+		if (!o->removed && !veer_objset_find(objects, &o->key))
+			(*keys)[(*count)++] = o->key;
+	}
+	return 0;
+}
+
+/*
+ * One attempt: the version of DIR to apply, read afresh; unless forced
+ * (the timer, a retry), nothing happens when its content is the one
+ * tried last.
+ */
+static void reconcile(struct watcher *w, bool force, bool resync)
+{
+	const char *paths[1];
+	char version[PATH_MAX], err[VEER_ERR_LEN], *lines = NULL;
+	struct veer_change c = {
+		.op = VEER_CHANGE_APPLY,
+		.paths = paths,
+		.path_count = 1,
+		.default_namespace = w->o->ns,
+		.prune = true,
+	};
+	struct veer_object_key *gone = NULL;
+	struct veer_objset objects;
+	size_t len = 0;
+	uint64_t hash = 0;
+	bool configmap, known;
+	FILE *out;
+	int ret;
+
+	w->dirty = false;
+	writers_expire(w, mono_ms());
+	if (veer_watch_version(w->st.dir, version, sizeof(version), &configmap,
+			       err, sizeof(err))) {
+		refused(w, w->st.dir, 0, false, err);
+		return;
+	}
+	if (veer_watch_hash(version, &hash, err, sizeof(err))) {
+		if (superseded(w, version)) {
+			/* The kubelet swapped versions meanwhile. */
+			w->dirty = true;
+			return;
+		}
+		refused(w, version, 0, false, err);
+		return;
+	}
+	if (!force && w->tried && hash == w->tried_hash)
+		return;
+	paths[0] = version;
+	/* Unreadable: no deletions; the apply says what is wrong. */
+	known = !version_objects(w, version, &objects, err, sizeof(err));
+	out = open_memstream(&lines, &len);
+	if (!out || (known && gone_keys(w, &objects, &gone, &c.key_count))) {
+		if (out)
+			fclose(out);
+		free(lines);
+		free(gone);
+		veer_objset_free(&objects);
+		refused(w, version, hash, true, "out of memory");
+		return;
+	}
+	c.keys = gone;
+	ret = run_change(&c, out, err, sizeof(err));
+	fclose(out);
+	free(gone);
+	if (!ret && known) {
+		veer_objset_free(&w->owned);
+		w->owned = objects;
+		veer_objset_init(&objects);
+	}
+	veer_objset_free(&objects);
+	if (ret && superseded(w, version)) {
+		w->dirty = true;
+	} else if (ret) {
+		refused(w, version, hash, true, err);
+	} else {
+		applied(w, version, hash, lines, len, resync);
+	}
+	w->tried = true;
+	w->tried_hash = hash;
+	free(lines);
+}
+
+/* ---- the loop ---- */
+
+/* t, or later while files are being written (UINT64_MAX stays). */
+static uint64_t held(const struct watcher *w, uint64_t t)
+{
+	uint64_t until = writers_until(w);
+
+	return until > t ? until : t;
+}
+
+/* When the debounced change may be applied (UINT64_MAX: no change). */
+static uint64_t change_due(const struct watcher *w)
+{
+	if (!w->dirty || w->wd < 0)
+		return UINT64_MAX;
+	return held(w, w->last_event_ms + w->o->debounce_ms);
+}
+
+/*
+ * The timeout of the next wait: until the first thing that is due. A
+ * retry or a resync waits for a pending change, which reads DIR anyway.
+ */
+static struct timespec wait_for(const struct watcher *w, uint64_t now)
+{
+	uint64_t at, ms;
+
+	if (w->dirty && w->wd >= 0)
+		at = change_due(w);
+	else
+		at = held(w, min_u64(w->resync_at_ms, w->retry_at_ms));
+	if (w->wd < 0)
+		at = min_u64(at, now + REWATCH_MS);
+	ms = at <= now ? 0 : min_u64(at - now, 3600 * 1000ULL);
+	return (struct timespec){(time_t)(ms / 1000),
+				 (long)(ms % 1000) * 1000000L};
+}
+
+/*
+ * SIGINT and SIGTERM are blocked but while waiting (ppoll), so one that
+ * comes during an apply ends the loop right after it, never a wait.
+ */
+static void run_loop(struct watcher *w)
+{
+	struct pollfd pfd = {.fd = w->ifd, .events = POLLIN};
+	sigset_t stop, waiting;
+	struct timespec ts;
+	uint64_t now;
+
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigprocmask(SIG_BLOCK, &stop, &waiting);
+	while (!cmd_stopping) {
+		ts = wait_for(w, mono_ms());
+		if (ppoll(&pfd, 1, &ts, &waiting) > 0 && read_events(w)) {
+			wlog(stderr, "cannot read inotify events: %s",
+			     strerror(errno));
+			break;
+		}
+		if (cmd_stopping)
+			break;
+		if (w->wd < 0) {
+			add_watch(w);
+			if (w->wd >= 0)
+				wlog(stderr, "%s is back", w->st.dir);
+		}
+		now = mono_ms();
+		if (now >= change_due(w))
+			reconcile(w, false, false);
+		else if (w->dirty)
+			continue;
+		else if (now >= held(w, w->retry_at_ms))
+			reconcile(w, true, false);
+		else if (now >= held(w, w->resync_at_ms))
+			reconcile(w, true, true);
+		else
+			continue;
+		if (w->o->resync_s)
+			w->resync_at_ms = mono_ms() + w->o->resync_s * 1000ULL;
+	}
+	sigprocmask(SIG_SETMASK, &waiting, NULL);
+}
+
+/*
+ * One watch per pin root: an flock on the store directory, held until
+ * exit. The lock's fd, or -1 (said).
+ */
+static int lock_watch(const struct watcher *w)
+{
+	struct veer_watch_state other;
+	char err[VEER_ERR_LEN], dir[PATH_MAX], *slash;
+	int fd;
+
+	if (veer_mkdir_parent(w->state_path, err, sizeof(err))) {
+		fail("%s", err);
+		return -1;
+	}
+	snprintf(dir, sizeof(dir), "%s", w->state_path);
+	slash = strrchr(dir, '/');
+	*slash = '\0';
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		fail("cannot open %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return fd;
+	if (errno == EWOULDBLOCK &&
+	    veer_watch_state_read(cli.pin_root, &other, err, sizeof(err)) == 0)
+		fail("another veer watch runs for pin root %s (pid %ld, "
+		     "watching %s): one per pin root",
+		     cli.pin_root, other.pid, other.dir);
+	else
+		fail("cannot lock %s: %s", dir, strerror(errno));
+	close(fd);
+	return -1;
+}
+
+static int run_watch(const void *opts, int argc, char **argv)
+{
+	static struct watcher w; /* large: the writers and the state */
+	char err[VEER_ERR_LEN], buf[CLI_QUOTE_BUF];
+	struct stat st;
+	int lock, ret = EXIT_FAILED;
+
+	if (argc != 1) {
+		fail("expected one DIR");
+		return EXIT_USAGE;
+	}
+	if (require_root())
+		return EXIT_FAILED;
+	memset(&w, 0, sizeof(w));
+	veer_objset_init(&w.owned);
+	w.o = opts;
+	w.ifd = w.wd = -1;
+	if (!realpath(argv[0], w.st.dir)) {
+		fail("%s: %s", cli_quote(argv[0], buf), strerror(errno));
+		return EXIT_FAILED;
+	}
+	if (stat(w.st.dir, &st) || !S_ISDIR(st.st_mode)) {
+		fail("%s: not a directory", cli_quote(argv[0], buf));
+		return EXIT_FAILED;
+	}
+	if (veer_watch_state_path(cli.pin_root, w.state_path,
+				  sizeof(w.state_path), err, sizeof(err))) {
+		fail("%s", err);
+		return EXIT_FAILED;
+	}
+	lock = lock_watch(&w);
+	if (lock < 0)
+		return EXIT_FAILED;
+	w.ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (w.ifd < 0 || (add_watch(&w), w.wd < 0)) {
+		fail("cannot watch %s: %s", w.st.dir, strerror(errno));
+		goto out;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	cmd_catch_stop();
+	w.st.pid = (long)getpid();
+	w.st.start_time = veer_proc_start_time(w.st.pid);
+	w.st.started = veer_watch_now();
+	w.retry_at_ms = UINT64_MAX;
+	w.retry_ms = RETRY_FIRST_MS;
+	w.resync_at_ms = UINT64_MAX;
+	save_state(&w);
+	wlog(stdout,
+	     "watching %s (pid %ld, debounce %u ms, resync %s%u s, state %s)",
+	     w.st.dir, w.st.pid, w.o->debounce_ms, w.o->resync_s ? "" : "off ",
+	     w.o->resync_s, w.state_path);
+	/* The first version now, not after a debounce. */
+	w.last_event_ms = mono_ms() - w.o->debounce_ms;
+	run_loop(&w);
+	if (cmd_stopping) {
+		wlog(stdout,
+		     "stopping: the data plane and the last configuration "
+		     "(generation %" PRIu64 ") stay in place",
+		     w.st.generation);
+		ret = 0;
+	}
+	save_state(&w);
+out:
+	if (w.ifd >= 0)
+		close(w.ifd);
+	veer_objset_free(&w.owned);
+	close(lock);
+	return ret;
+}
+
+static const struct cli_option watch_options[] = {
+	NAMESPACE_OPTION(struct watch_opts, ns,
+			 "namespace of objects that name none, as with "
+			 "kubectl apply -n"),
+	{
+		.name = "debounce",
+		.type = CLI_U32,
+		.field = offsetof(struct watch_opts, debounce_ms),
+		.metavar = "MS",
+		.min = 0,
+		.max = 60000,
+		.help = "apply this long after the last change seen",
+	},
+	{
+		.name = "resync",
+		.type = CLI_U32,
+		.field = offsetof(struct watch_opts, resync_s),
+		.metavar = "SEC",
+		.min = 0,
+		.max = 86400,
+		.help = "apply DIR again this often, changed or not, in case "
+			"a change was missed or the maps were changed by "
+			"other commands (0: never)",
+	},
+	{},
+};
+
+/* The options' help follows it, from watch_options. */
+static const char watch_details[] =
+	"  Applies DIR as 'veer apply --prune -f DIR' does, then again\n"
+	"  whenever DIR changes (inotify; --debounce MS after the last\n"
+	"  change, the files read afresh) and every --resync SEC, until\n"
+	"  SIGTERM or SIGINT (exit 0: the data plane and the last\n"
+	"  configuration stay in place). DIR is the whole desired state:\n"
+	"  stored objects of the kinds and namespaces DIR holds that DIR\n"
+	"  does not hold are deleted (--prune), and so is every object an\n"
+	"  earlier version of DIR held that the new one lacks. DIR may be a\n"
+	"  Kubernetes ConfigMap volume: when it has the kubelet's ..data\n"
+	"  symlink, only the complete version ..data points to is read. In\n"
+	"  a plain directory a config file still being written (not yet\n"
+	"  closed) holds the apply back, at most 10 s. A version that does\n"
+	"  not parse or validate is refused in one line on stderr and the\n"
+	"  last good configuration stays in force; a failed apply is tried\n"
+	"  again after 1 s, 2 s, 4 s ... up to --resync. One watch per pin\n"
+	"  root; veer status shows it: the generation (versions applied),\n"
+	"  the last success and the last error.\n";
+
+const struct cli_command watch_command = {
+	.name = "watch",
+	.args = "DIR [-n NAMESPACE] [--debounce MS] [--resync SEC]",
+	.summary = "apply DIR whenever it changes (a ConfigMap volume too)",
+	.details = watch_details,
+	CLI_OPTIONS(watch_options, watch_defaults),
+	.run = run_watch,
+};
