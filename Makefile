@@ -24,7 +24,11 @@ CFLAGS    ?= -O2 -g
 USER_CFLAGS := $(CFLAGS) $(WARNINGS) -std=gnu11 -Iinclude -Iuser -I$(BUILD)
 BPF_CFLAGS  := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) $(WARNINGS) \
 	       -Ivmlinux -Iinclude -Ibpf
-LIBS      := -lbpf -lelf -lz -lyaml
+# libcurl and json-c: fleet mode's etcd client (user/etcd.c).
+LIBS      := -lbpf -lelf -lz -lyaml -lcurl -ljson-c
+# What a node reports as its veer in fleet mode (user/fleet.h).
+VEER_VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+USER_CFLAGS += -DVEER_VERSION='"$(VEER_VERSION)"'
 
 # Test programs and tools: the user flags, the test libraries' headers, and
 # the test-only skeletons. build/tests/ first: a build/veer_sock_test.skel.h

@@ -48,6 +48,7 @@ int unit_resolve_suite(void);
 int unit_metrics_suite(void);
 int unit_hostindex_suite(void);
 int unit_rollout_plan_suite(void);
+int unit_etcd_suite(void);
 
 /*
  * CU_ASSERT, plus a line on stderr naming the case: table-driven tests
