@@ -69,7 +69,8 @@ DEPS      := $(patsubst %.o,%.d,$(BPF_OBJS) $(TEST_BPF_OBJS)) \
 
 TOOLS     := $(BUILD)/veer-testsrv $(BUILD)/veer-testclient \
 	     $(BUILD)/veer-loadgen $(BUILD)/veer-spoof $(BUILD)/veer-drop \
-	     $(BUILD)/veer-httpsrv $(BUILD)/veer-httpclient
+	     $(BUILD)/veer-httpsrv $(BUILD)/veer-httpclient \
+	     $(BUILD)/veer-fleet-probe
 
 TEST_BINS := $(BUILD)/test_unit $(BUILD)/test_packet
 
@@ -171,6 +172,11 @@ $(BUILD)/veer-httpsrv: $(BUILD)/tests/tools/veer_httpsrv.o $(TOOL_OBJ)
 
 $(BUILD)/veer-httpclient: $(BUILD)/tests/tools/veer_httpclient.o $(TOOL_OBJ)
 	$(CC) $(USER_CFLAGS) $^ -o $@
+
+# Fleet mode's node side, driven by the fleet tests (read, watch, report)
+# until veer watch --etcd does it.
+$(BUILD)/veer-fleet-probe: $(BUILD)/tests/tools/veer_fleet_probe.o $(LIB_OBJS)
+	$(CC) $(USER_CFLAGS) $^ -o $@ $(LIBS)
 
 $(BUILD)/veer-loadgen: $(BUILD)/tests/bench/loadgen.o $(TOOL_OBJ)
 	$(CC) $(USER_CFLAGS) $^ -o $@
