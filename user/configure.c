@@ -414,6 +414,16 @@ static int fill_keys(const struct veer_change *c, struct veer_objset *set)
 	return 0;
 }
 
+/* A change's lines are out: "no changes" if nothing did, then the notes. */
+static void say_done(struct session *s, FILE *out, bool nothing,
+		     veer_note_fn note, void *note_ctx)
+{
+	if (nothing)
+		fprintf(out, "no changes\n");
+	fflush(out);
+	notes_release(&s->notes, note, note_ctx);
+}
+
 /* What the loader is asked for one apply or delete. */
 static struct veer_load_request load_request(const struct veer_change *c,
 					     struct veer_objset *inputs,
@@ -490,10 +500,7 @@ int veer_change_run(const char *pin_root, const struct veer_maps *maps,
 	/* Objects first, then the services they made change. */
 	fwrite(lines_text, 1, lines_len, out);
 	fwrite(plan_text, 1, plan_len, out);
-	if (!changed && !objects_changed)
-		fprintf(out, "no changes\n");
-	fflush(out);
-	notes_release(&s.notes, note, note_ctx);
+	say_done(&s, out, !changed && !objects_changed, note, note_ctx);
 	ret = 0;
 out:
 	if (lines)
@@ -628,10 +635,7 @@ int veer_change_compute(const struct veer_objset *stored,
 	}
 	lines = NULL;
 	fwrite(lines_text, 1, lines_len, out);
-	if (!changed && !changes->live)
-		fprintf(out, "no changes\n");
-	fflush(out);
-	notes_release(&s.notes, note, note_ctx);
+	say_done(&s, out, !changed && !changes->live, note, note_ctx);
 	ret = 0;
 out:
 	if (lines)

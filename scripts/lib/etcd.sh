@@ -24,6 +24,7 @@ ETCDCTL_BIN=${ETCDCTL_BIN:-etcdctl}
 : "${ETCD_BASE_PORT:=$((20000 + ($$ % 1000) * 8))}"
 ETCD_START_MS=${ETCD_START_MS:-20000}
 ETCD_MEMBERS=3
+# shellcheck disable=SC2034 # for the scripts that source this one
 ETCD_ENDPOINTS=
 ETCD_CLIENT_URLS=()
 ETCD_MEMBER_PIDS=()
@@ -58,6 +59,7 @@ etcd_cluster_start() {
 		ETCD_MEMBER_PIDS+=("$!")
 		LAB_PIDS+=("$!")
 	done
+	# shellcheck disable=SC2034 # for the scripts that source this one
 	ETCD_ENDPOINTS=$(
 		IFS=,
 		echo "${ETCD_CLIENT_URLS[*]}"

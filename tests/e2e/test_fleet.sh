@@ -43,16 +43,6 @@ CL=t$$
 PFX=/veer/$CL
 STORE=$VEER_STATE_DIR/pins$VEER_PIN_ROOT
 
-RUNS=0
-# run CMD...: stdout in $OUT, stderr in $ERR, exit status in $RC.
-run() {
-	RUNS=$((RUNS + 1))
-	OUT=$LAB_TMP/run-$RUNS.out
-	ERR=$LAB_TMP/run-$RUNS.err
-	RC=0
-	"$@" >"$OUT" 2>"$ERR" || RC=$?
-}
-oneline() { tr '\n' '|' <"$1"; }
 # fleet ARGS...: veer on the fleet (no BPF: the caller's namespace).
 fleet() { "$VEER_BIN" "$@" --etcd "$EP" --cluster "$CL"; }
 etcd_revision() { etcdctl_v3 get / --prefix --keys-only -w json | jq -r '.header.revision'; }
@@ -91,13 +81,13 @@ OBJECTS=(
 
 # ---- 1. apply --etcd, read back --------------------------------------------
 
-run fleet apply "${FILES[@]}"
-REV=$(sed -n "s/^cluster $CL: revision \([0-9]*\)$/\1/p" "$OUT")
-if ((RC == 0)) && [[ -n $REV ]] && grep -qx 'VirtualService default/customers: created' "$OUT" &&
-	grep -q '^service customers.default.svc.cluster.local:80: created' "$OUT"; then
+lab_run fleet apply "${FILES[@]}"
+REV=$(sed -n "s/^cluster $CL: revision \([0-9]*\)$/\1/p" "$VOUT")
+if ((VRC == 0)) && [[ -n $REV ]] && grep -qx 'VirtualService default/customers: created' "$VOUT" &&
+	grep -q '^service customers.default.svc.cluster.local:80: created' "$VOUT"; then
 	t_pass "apply --etcd: exit 0, objects created, revision $REV"
 else
-	t_fail "apply --etcd: exit $RC, '$(oneline "$OUT")' '$(oneline "$ERR")'"
+	t_fail "apply --etcd: exit $VRC, '$(oneline "$VOUT")' '$(oneline "$VERR")'"
 fi
 
 printf '%s\n' "${OBJECTS[@]}" | awk -v p="$PFX/objects/" '{ print p $1 "/" $2 "/" $3 }' |
@@ -117,40 +107,40 @@ else
 	t_fail "etcd values differ from the store for: ${bad[*]}"
 fi
 
-run "$PROBE" read "$EP" "$CL"
-if ((RC == 0)) && grep -q "commit $REV objects 5$" "$OUT"; then
+lab_run "$PROBE" read "$EP" "$CL"
+if ((VRC == 0)) && grep -q "commit $REV objects 5$" "$VOUT"; then
 	t_pass "fleet read (the watcher's input): 5 objects at commit revision $REV"
 else
-	t_fail "fleet read: exit $RC, '$(oneline "$OUT")' '$(oneline "$ERR")'"
+	t_fail "fleet read: exit $VRC, '$(oneline "$VOUT")' '$(oneline "$VERR")'"
 fi
 
 before=$(etcd_revision)
-run fleet apply "${FILES[@]}"
-if ((RC == 0)) && [[ $(cat "$OUT") == "no changes" ]] && [[ $(etcd_revision) == "$before" ]]; then
+lab_run fleet apply "${FILES[@]}"
+if ((VRC == 0)) && [[ $(cat "$VOUT") == "no changes" ]] && [[ $(etcd_revision) == "$before" ]]; then
 	t_pass "the same apply again: 'no changes', etcd revision unchanged"
 else
-	t_fail "apply again: exit $RC, '$(oneline "$OUT")', revision $before -> $(etcd_revision)"
+	t_fail "apply again: exit $VRC, '$(oneline "$VOUT")', revision $before -> $(etcd_revision)"
 fi
 
 # ---- 2. refused, dry run ---------------------------------------------------
 
 sed 's/subset: v2/subset: v3/' "$CUST/vs-canary-90-10.yaml" >"$LAB_TMP/vs-v3.yaml"
 before=$(etcd_revision)
-run fleet apply -f "$LAB_TMP/vs-v3.yaml"
-if ((RC == 1)) && [[ ! -s $OUT && $(awk 'END { print NR }' "$ERR") == 1 ]] &&
-	grep -q 'subset v3 is not defined by DestinationRule default/customers.*(nothing was changed)' "$ERR" &&
+lab_run fleet apply -f "$LAB_TMP/vs-v3.yaml"
+if ((VRC == 1)) && [[ ! -s $VOUT && $(awk 'END { print NR }' "$VERR") == 1 ]] &&
+	grep -q 'subset v3 is not defined by DestinationRule default/customers.*(nothing was changed)' "$VERR" &&
 	[[ $(etcd_revision) == "$before" ]]; then
-	t_pass "refused apply: exit 1, '$(cat "$ERR")', etcd revision unchanged"
+	t_pass "refused apply: exit 1, '$(cat "$VERR")', etcd revision unchanged"
 else
-	t_fail "refused apply: exit $RC, '$(oneline "$OUT")' '$(oneline "$ERR")', revision $before -> $(etcd_revision)"
+	t_fail "refused apply: exit $VRC, '$(oneline "$VOUT")' '$(oneline "$VERR")', revision $before -> $(etcd_revision)"
 fi
 
-run fleet apply -f "$CUST/vs-50-50.yaml" --dry-run
-if ((RC == 0)) && grep -q 'VirtualService default/customers: configured (dry run)' "$OUT" &&
-	grep -q 'v1 90 -> 50; v2 10 -> 50 (dry run)' "$OUT" && [[ $(etcd_revision) == "$before" ]]; then
+lab_run fleet apply -f "$CUST/vs-50-50.yaml" --dry-run
+if ((VRC == 0)) && grep -q 'VirtualService default/customers: configured (dry run)' "$VOUT" &&
+	grep -q 'v1 90 -> 50; v2 10 -> 50 (dry run)' "$VOUT" && [[ $(etcd_revision) == "$before" ]]; then
 	t_pass "apply --etcd --dry-run: the lines, nothing written"
 else
-	t_fail "dry run: exit $RC, '$(oneline "$OUT")' '$(oneline "$ERR")'"
+	t_fail "dry run: exit $VRC, '$(oneline "$VOUT")' '$(oneline "$VERR")'"
 fi
 
 # ---- 3. weight --etcd, watched ---------------------------------------------
@@ -162,17 +152,17 @@ WATCH_PID=$!
 LAB_PIDS+=("$WATCH_PID")
 # The watch is created before the weight changes (it starts at $from
 # anyway: nothing is missed either way).
-run fleet weight customers v1=70 v2=30
-WREV=$(sed -n "s/^cluster $CL: revision \([0-9]*\)$/\1/p" "$OUT")
+lab_run fleet weight customers v1=70 v2=30
+WREV=$(sed -n "s/^cluster $CL: revision \([0-9]*\)$/\1/p" "$VOUT")
 object_revisions >"$LAB_TMP/revs-after"
 changed=$(diff "$LAB_TMP/revs-before" "$LAB_TMP/revs-after" | grep -c '^>' || true)
-if ((RC == 0)) && [[ -n $WREV ]] &&
-	grep -qx 'service customers.default.svc.cluster.local:80: v1 90 -> 70; v2 10 -> 30' "$OUT" &&
-	grep -qx 'service customers.default.svc.cluster.local:80/ipv6: v1 90 -> 70; v2 10 -> 30' "$OUT" &&
+if ((VRC == 0)) && [[ -n $WREV ]] &&
+	grep -qx 'service customers.default.svc.cluster.local:80: v1 90 -> 70; v2 10 -> 30' "$VOUT" &&
+	grep -qx 'service customers.default.svc.cluster.local:80/ipv6: v1 90 -> 70; v2 10 -> 30' "$VOUT" &&
 	((changed == 1)) && grep -q "/VirtualService/default/customers $WREV\$" "$LAB_TMP/revs-after"; then
 	t_pass "weight --etcd: both entries 90/10 -> 70/30, only the VirtualService's key changed (revision $WREV)"
 else
-	t_fail "weight --etcd: exit $RC, '$(oneline "$OUT")' '$(oneline "$ERR")', $changed keys changed"
+	t_fail "weight --etcd: exit $VRC, '$(oneline "$VOUT")' '$(oneline "$VERR")', $changed keys changed"
 fi
 veer weight customers v1=70 v2=30 >"$LAB_TMP/local-weight.log" 2>&1 || lab_die "local weight: $(oneline "$LAB_TMP/local-weight.log")"
 t_check "the VirtualService in etcd is what the local veer weight stores" \
@@ -186,12 +176,12 @@ else
 fi
 
 # The watcher's full read, at an older revision: as the first apply left it.
-run "$PROBE" read "$EP" "$CL" "$REV"
-if ((RC == 0)) && grep -q "^revision $REV commit $REV objects 5$" "$OUT" &&
-	grep -qx "VirtualService default customers [0-9]* $REV" "$OUT"; then
+lab_run "$PROBE" read "$EP" "$CL" "$REV"
+if ((VRC == 0)) && grep -q "^revision $REV commit $REV objects 5$" "$VOUT" &&
+	grep -qx "VirtualService default customers [0-9]* $REV" "$VOUT"; then
 	t_pass "fleet read at revision $REV: the configuration as the first apply left it"
 else
-	t_fail "fleet read at $REV: exit $RC, '$(oneline "$OUT")' '$(oneline "$ERR")'"
+	t_fail "fleet read at $REV: exit $VRC, '$(oneline "$VOUT")' '$(oneline "$VERR")'"
 fi
 
 # ---- 4. one member down ----------------------------------------------------
@@ -201,16 +191,16 @@ etcd_member_kill 0
 # check about failing over, not about election timing.)
 wait_until 10000 etcdctl_v3 endpoint health >/dev/null 2>&1 ||
 	t_fail "the two members left have no quorum"
-run fleet apply -f "$CUST/vs-50-50.yaml"
-arc=$RC
-aout=$(oneline "$OUT")
-run fleet weight customers v1=20 v2=80
-if ((arc == 0 && RC == 0)) && [[ $aout == *"VirtualService default/customers: configured"* ]] &&
-	grep -q 'v1 50 -> 20; v2 50 -> 80' "$OUT" &&
+lab_run fleet apply -f "$CUST/vs-50-50.yaml"
+arc=$VRC
+aout=$(oneline "$VOUT")
+lab_run fleet weight customers v1=20 v2=80
+if ((arc == 0 && VRC == 0)) && [[ $aout == *"VirtualService default/customers: configured"* ]] &&
+	grep -q 'v1 50 -> 20; v2 50 -> 80' "$VOUT" &&
 	etcd_value "$PFX/objects/VirtualService/default/customers" | grep -q 'weight: 80'; then
 	t_pass "member 0 killed: apply and weight go through the other members"
 else
-	t_fail "member 0 killed: apply exit $arc '$aout', weight exit $RC '$(oneline "$OUT")' '$(oneline "$ERR")'"
+	t_fail "member 0 killed: apply exit $arc '$aout', weight exit $VRC '$(oneline "$VOUT")' '$(oneline "$VERR")'"
 fi
 
 # ---- 5. fleet status -------------------------------------------------------
@@ -226,29 +216,29 @@ etcdctl_v3 put "$PFX/seen/node-c" \
 elease=$(etcdctl_v3 lease grant 60 | awk '{ print $2 }')
 etcdctl_v3 put --lease="$elease" "$PFX/nodes/node-e" \
 	"{\"node\":\"node-e\",\"applied_revision\":$((CONF - 2)),\"time\":$now}" >/dev/null
-run fleet fleet status
-row() { awk -v n="$1" '$1 == n' "$OUT"; }
-if ((RC == 0)) && grep -qx "cluster $CL: configuration revision $CONF" "$OUT" &&
+lab_run fleet fleet status
+row() { awk -v n="$1" '$1 == n' "$VOUT"; }
+if ((VRC == 0)) && grep -qx "cluster $CL: configuration revision $CONF" "$VOUT" &&
 	[[ $(row node-a | awk '{ print $2, $3, $4 }') == "$CONF 0 ok" ]] &&
 	[[ $(row node-b | awk '{ print $4 }') == error ]] && row node-b | grep -q 'apply refused: boom' &&
 	[[ $(row node-c | awk '{ print $2, $4 }') == "3 silent" ]] &&
 	[[ $(row node-d | awk '{ print $4 }') == silent ]] &&
 	[[ $(row node-e | awk '{ print $3, $4 }') == "2 behind" ]] &&
-	grep -qx '5 nodes: 1 ok, 1 behind, 1 error, 2 silent' "$OUT"; then
+	grep -qx '5 nodes: 1 ok, 1 behind, 1 error, 2 silent' "$VOUT"; then
 	t_pass "fleet status: ok, error, behind by 2, silent (lease revoked; seen only)"
 else
-	t_fail "fleet status: exit $RC, '$(oneline "$OUT")' '$(oneline "$ERR")'"
+	t_fail "fleet status: exit $VRC, '$(oneline "$VOUT")' '$(oneline "$VERR")'"
 fi
-cat "$OUT" >&2
+cat "$VOUT" >&2
 
 # ---- 6. compaction ---------------------------------------------------------
 
 etcdctl_v3 compact "$(etcd_revision)" >/dev/null
-run "$PROBE" watch "$EP" "$CL" 2 1 10
-if ((RC == 3)) && grep -q '^compacted: oldest revision [0-9]' "$OUT"; then
-	t_pass "watch from a compacted revision: exit 3, '$(cat "$OUT")'"
+lab_run "$PROBE" watch "$EP" "$CL" 2 1 10
+if ((VRC == 3)) && grep -q '^compacted: oldest revision [0-9]' "$VOUT"; then
+	t_pass "watch from a compacted revision: exit 3, '$(cat "$VOUT")'"
 else
-	t_fail "watch from a compacted revision: exit $RC, '$(oneline "$OUT")' '$(oneline "$ERR")'"
+	t_fail "watch from a compacted revision: exit $VRC, '$(oneline "$VOUT")' '$(oneline "$VERR")'"
 fi
 
 t_end
