@@ -26,6 +26,9 @@
 #   with an error, one whose lease was revoked and one known only by a
 #   hand-written "seen" record (silent), one hand-written live key behind
 #   by 2 (behind, lag 2); the tally line.
+# - A node that keeps reporting renews its lease (one-shot keepalives);
+#   its lease revoked under it, it is granted a new one and its key is
+#   back.
 # - The watch from a compacted revision reports the compaction (exit 3,
 #   "compacted: oldest revision R") for the caller's full resync.
 set -euo pipefail
@@ -44,6 +47,7 @@ PFX=/veer/$CL
 STORE=$VEER_STATE_DIR/pins$VEER_PIN_ROOT
 
 # fleet ARGS...: veer on the fleet (no BPF: the caller's namespace).
+# shellcheck disable=SC2317 # called through lab_run
 fleet() { "$VEER_BIN" "$@" --etcd "$EP" --cluster "$CL"; }
 etcd_revision() { etcdctl_v3 get / --prefix --keys-only -w json | jq -r '.header.revision'; }
 # "key mod_revision" of every object key, sorted.
@@ -231,7 +235,33 @@ else
 fi
 cat "$VOUT" >&2
 
-# ---- 6. compaction ---------------------------------------------------------
+# ---- 6. a node's lease renewed, and granted anew once lost -----------------
+
+# The lease of node-f's key, in hex as etcdctl takes it ('' when none).
+node_lease() {
+	local dec
+	dec=$(etcdctl_v3 get "$PFX/nodes/node-f" -w fields | awk -F' : ' '$1 == "\"Lease\"" { print $2 }')
+	[[ -n $dec && $dec != 0 ]] && printf '%x\n' "$dec"
+	return 0
+}
+# shellcheck disable=SC2317 # called through wait_until
+_node_f_leased() { [[ -n $(node_lease) ]]; }
+"$PROBE" report "$EP" "$CL" node-f "$CONF" "" 4 >"$LAB_TMP/report-f.out" 2>"$LAB_TMP/report-f.err" &
+RPID=$!
+LAB_PIDS+=("$RPID")
+wait_until 5000 _node_f_leased || true
+first=$(node_lease)
+[[ -n $first ]] && etcdctl_v3 lease revoke "$first" >/dev/null
+wait "$RPID" && rrc=0 || rrc=$?
+second=$(node_lease)
+if ((rrc == 0)) && [[ -n $first && -n $second && $second != "$first" ]] &&
+	[[ $(cat "$LAB_TMP/report-f.out") == "lease $second" ]]; then
+	t_pass "a reporting node renews its lease each second; revoked, it is granted a new one ($first -> $second)"
+else
+	t_fail "lease renewal: exit $rrc, lease '$first' -> '$second', '$(oneline "$LAB_TMP/report-f.out")' '$(oneline "$LAB_TMP/report-f.err")'"
+fi
+
+# ---- 7. compaction ---------------------------------------------------------
 
 etcdctl_v3 compact "$(etcd_revision)" >/dev/null
 lab_run "$PROBE" watch "$EP" "$CL" 2 1 10
