@@ -22,6 +22,8 @@
 #   VirtualService at that revision.
 # - Member 0 (the first endpoint given) killed: apply and weight still
 #   work through the other two, and etcdctl reads their result.
+# - apply --etcd --prune of the List without Pod customers-v2: the Pod is
+#   pruned, its key gone; the same again: no changes.
 # - `veer fleet status`: a node reporting the current revision (ok), one
 #   with an error, one whose lease was revoked and one known only by a
 #   hand-written "seen" record (silent), one hand-written live key behind
@@ -205,6 +207,22 @@ if ((arc == 0 && VRC == 0)) && [[ $aout == *"VirtualService default/customers: c
 	t_pass "member 0 killed: apply and weight go through the other members"
 else
 	t_fail "member 0 killed: apply exit $arc '$aout', weight exit $VRC '$(oneline "$VOUT")' '$(oneline "$VERR")'"
+fi
+
+# ---- 4b. --prune, as locally ---------------------------------------------
+
+# The Service and Pod v1 of the List: Pod v2 is gone from the "cluster".
+head -n 60 "$CUST/service.yaml" >"$LAB_TMP/no-v2.yaml"
+lab_run fleet apply --prune -f "$LAB_TMP/no-v2.yaml"
+pout=$(oneline "$VOUT")
+prc=$VRC
+left=$(etcdctl_v3 get "$PFX/objects/Pod/default/customers-v2" --keys-only | sed '/^$/d')
+lab_run fleet apply --prune -f "$LAB_TMP/no-v2.yaml"
+if ((prc == 0 && VRC == 0)) && [[ $pout == *"Pod default/customers-v2: pruned"* && -z $left ]] &&
+	[[ $(cat "$VOUT") == "no changes" ]]; then
+	t_pass "apply --etcd --prune: Pod customers-v2 pruned (its key gone); again: no changes"
+else
+	t_fail "apply --prune: exit $prc '$pout', key left '$left', again exit $VRC '$(oneline "$VOUT")' '$(oneline "$VERR")'"
 fi
 
 # ---- 5. fleet status -------------------------------------------------------
