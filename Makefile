@@ -119,10 +119,10 @@ $(BUILD)/user/%.o: user/%.c $(BUILD)/user/%.d | $(BUILD)
 # Only the loader includes the skeletons: a BPF change rebuilds it alone.
 $(BUILD)/user/loader.o: $(SKELS)
 
-# libmicrohttpd serves `veer metrics`, ncurses draws `veer top`: only the
-# command links them.
+# ncurses draws `veer top`: only the command links it. libmicrohttpd
+# (`veer metrics`) is opened by that command alone (cmd_metrics.c says why).
 $(BUILD)/veer: $(CLI_OBJS) $(LIB_OBJS)
-	$(CC) $(USER_CFLAGS) $^ -o $@ $(LIBS) -lmicrohttpd -lncurses -lm
+	$(CC) $(USER_CFLAGS) $^ -o $@ $(LIBS) -lncurses -lm
 
 # Test-only BPF objects, each with its skeleton in build/tests/, never part
 # of veer: the packet tests' socket-path entry (tests/bpf/) and the lab's

@@ -28,6 +28,7 @@ PKGS=(
 	gnuplot-nox # veer rollout --plot
 	iproute2 util-linux procps ethtool jq coreutils curl tcpdump # tests and demo
 	prometheus # test_metrics: a real scraper, and promtool
+	python3-yaml # test_deploy: reads the Kubernetes manifests
 	"$@"                                            # the caller's extras
 )
 
