@@ -24,7 +24,11 @@ CFLAGS    ?= -O2 -g
 USER_CFLAGS := $(CFLAGS) $(WARNINGS) -std=gnu11 -Iinclude -Iuser -I$(BUILD)
 BPF_CFLAGS  := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) $(WARNINGS) \
 	       -Ivmlinux -Iinclude -Ibpf
-LIBS      := -lbpf -lelf -lz -lyaml
+# libcurl and json-c: fleet mode's etcd client (user/etcd.c).
+LIBS      := -lbpf -lelf -lz -lyaml -ljson-c
+# What a node reports as its veer in fleet mode (user/fleet.h).
+VEER_VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+USER_CFLAGS += -DVEER_VERSION='"$(VEER_VERSION)"'
 
 # Test programs and tools: the user flags, the test libraries' headers, and
 # the test-only skeletons. build/tests/ first: a build/veer_sock_test.skel.h
@@ -65,7 +69,8 @@ DEPS      := $(patsubst %.o,%.d,$(BPF_OBJS) $(TEST_BPF_OBJS)) \
 
 TOOLS     := $(BUILD)/veer-testsrv $(BUILD)/veer-testclient \
 	     $(BUILD)/veer-loadgen $(BUILD)/veer-spoof $(BUILD)/veer-drop \
-	     $(BUILD)/veer-httpsrv $(BUILD)/veer-httpclient
+	     $(BUILD)/veer-httpsrv $(BUILD)/veer-httpclient \
+	     $(BUILD)/veer-fleet-probe
 
 TEST_BINS := $(BUILD)/test_unit $(BUILD)/test_packet
 
@@ -167,6 +172,11 @@ $(BUILD)/veer-httpsrv: $(BUILD)/tests/tools/veer_httpsrv.o $(TOOL_OBJ)
 
 $(BUILD)/veer-httpclient: $(BUILD)/tests/tools/veer_httpclient.o $(TOOL_OBJ)
 	$(CC) $(USER_CFLAGS) $^ -o $@
+
+# Fleet mode's node side, driven by the fleet tests (read, watch, report)
+# until veer watch --etcd does it.
+$(BUILD)/veer-fleet-probe: $(BUILD)/tests/tools/veer_fleet_probe.o $(LIB_OBJS)
+	$(CC) $(USER_CFLAGS) $^ -o $@ $(LIBS)
 
 $(BUILD)/veer-loadgen: $(BUILD)/tests/bench/loadgen.o $(TOOL_OBJ)
 	$(CC) $(USER_CFLAGS) $^ -o $@

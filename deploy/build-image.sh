@@ -45,7 +45,7 @@ install -m 0755 "$ROOT/build/veer" "$ROOTFS/usr/bin/veer"
 
 # The dynamic loader and every library it resolves, at the same paths;
 # and those veer opens itself (dlopen: ldd cannot see them) with theirs.
-DLOPENED=(libmicrohttpd.so.12) # veer metrics (user/cmd_metrics.c)
+DLOPENED=(libmicrohttpd.so.12 libcurl.so.4) # veer metrics; fleet mode (user/dynlib.h)
 objects=("$ROOT/build/veer")
 for so in "${DLOPENED[@]}"; do
 	# No early exit in awk: ldconfig would die of SIGPIPE (pipefail).

@@ -22,6 +22,8 @@ PKGS=(
 	make gcc clang llvm libclang-rt-dev # build; libFuzzer runtime
 	libbpf-dev libelf-dev zlib1g-dev libyaml-dev libcunit1-dev # libraries
 	libmicrohttpd-dev libncurses-dev                 # veer metrics, top
+	libcurl4-openssl-dev libjson-c-dev # fleet mode's etcd client
+	etcd-server etcd-client # test_fleet: a 3-member cluster on loopback
 	tmux # test_top: a terminal for veer top
 	gnuplot-nox # veer rollout --plot
 	iproute2 util-linux procps ethtool jq coreutils curl tcpdump # tests and demo

@@ -19,7 +19,8 @@
 extern const struct cli_command attach_command, detach_command, apply_command,
 	weight_command, get_command, stats_command, status_command,
 	delete_command, metrics_command, top_command, rollout_command,
-	watch_command;
+	watch_command,
+	fleet_command;
 
 /* -n NAMESPACE, as kubectl has it; help says what it does for CMD. */
 #define NAMESPACE_OPTION(opts_type, ns_field, help_text)                       \
@@ -28,6 +29,54 @@ extern const struct cli_command attach_command, detach_command, apply_command,
 		.field = offsetof(opts_type, ns_field),                        \
 		.metavar = "NAMESPACE", .help = help_text,                     \
 	}
+
+/* Fleet mode (fleet.h): --etcd URLS, --cluster NAME. */
+struct fleet_target {
+	const char *etcd; /* NULL: this node, not the fleet */
+	const char *cluster;
+};
+
+#define FLEET_CLUSTER_DEFAULT "default"
+#define FLEET_TARGET_DEFAULTS                                                  \
+	{                                                                      \
+		.cluster = FLEET_CLUSTER_DEFAULT                               \
+	}
+
+#define FLEET_OPTIONS(opts_type, target)                                       \
+	{                                                                      \
+		.name = "etcd",                                                \
+		.type = CLI_STRING,                                            \
+		.field = offsetof(opts_type, target.etcd),                     \
+		.metavar = "URLS",                                             \
+		.help = "the fleet's etcd: comma-separated http:// URLs of "   \
+			"its members (etcd 3.4+); not this node",              \
+	},                                                                     \
+	{                                                                      \
+		.name = "cluster", .type = CLI_STRING,                         \
+		.field = offsetof(opts_type, target.cluster),                  \
+		.metavar = "NAME",                                             \
+		.help = "with --etcd: the fleet's name, its keys' "            \
+			"/veer/NAME/",                                         \
+	}
+
+struct veer_objset;
+/*
+ * Computes a change against the fleet's objects (stored): the objects that
+ * change into *changes, the lines to out. 0, or an exit status (said).
+ */
+typedef int (*fleet_compute_fn)(const void *arg,
+				const struct veer_objset *stored,
+				struct veer_objset *changes, FILE *out);
+
+/*
+ * Reads the fleet's configuration, computes the change and writes it in
+ * one transaction (not with dry_run); when another writer came first,
+ * reads and computes again, VEER_FLEET_WRITE_TRIES times at most. The
+ * lines of the change that was made, then "cluster NAME: revision N".
+ * An exit status.
+ */
+int fleet_change(const struct fleet_target *t, const char *by, bool dry_run,
+		 fleet_compute_fn compute, const void *arg);
 
 /* How the commands that take a SERVICE find it, for their --help. */
 #define NAMING                                                                 \

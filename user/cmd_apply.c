@@ -8,6 +8,7 @@
 
 #include "cmd.h"
 #include "configure.h"
+#include "fleet.h"
 #include "istio.h"
 #include "objects.h"
 #include "loader.h"
@@ -22,6 +23,7 @@ struct apply_opts {
 	const char *ns; /* objects without metadata.namespace go here */
 	bool dry_run;
 	bool prune;
+	struct fleet_target fleet;
 };
 
 /*
@@ -106,6 +108,21 @@ static int change(const struct veer_change *c)
 	return ret;
 }
 
+/* apply --etcd: the change against the fleet's objects. */
+static int fleet_apply_compute(const void *arg,
+			       const struct veer_objset *stored,
+			       struct veer_objset *changes, FILE *out)
+{
+	char err[VEER_ERR_LEN];
+
+	if (veer_change_compute(stored, arg, changes, out, cmd_note, NULL, err,
+				sizeof(err))) {
+		fail("%s (nothing was changed)", err);
+		return EXIT_FAILED;
+	}
+	return 0;
+}
+
 static int run_apply(const void *opts, int argc, char **argv)
 {
 	const struct apply_opts *o = opts;
@@ -123,11 +140,15 @@ static int run_apply(const void *opts, int argc, char **argv)
 		fail("expected -f FILE (one or more)");
 		return EXIT_USAGE;
 	}
+	if (o->fleet.etcd)
+		return fleet_change(&o->fleet, "apply", o->dry_run,
+				    fleet_apply_compute, &c);
 	return change(&c);
 }
 
 static const struct apply_opts apply_defaults = {
 	.ns = "default",
+	.fleet = FLEET_TARGET_DEFAULTS,
 };
 
 static const struct cli_option apply_options[] = {
@@ -157,6 +178,7 @@ static const struct cli_option apply_options[] = {
 		.field = offsetof(struct apply_opts, dry_run),
 		.help = "print what would change, change nothing",
 	},
+	FLEET_OPTIONS(struct apply_opts, fleet),
 	{},
 };
 
@@ -172,12 +194,15 @@ static const char apply_details[] =
 	"  host's Service and DestinationRule were applied before. The\n"
 	"  whole is parsed and validated before anything is written; a bad\n"
 	"  file changes nothing. Each service switches atomically. The\n"
-	"  store survives a reboot: veer attach restores it.\n";
+	"  store survives a reboot: veer attach restores it.\n"
+	"  With --etcd, the objects go to the fleet's configuration in\n"
+	"  etcd instead (one transaction, validated the same way against\n"
+	"  the objects already there); the nodes' watchers apply it.\n";
 
 const struct cli_command apply_command = {
 	.name = "apply",
 	.args = "-f FILE|DIR [-f FILE|DIR ...] [-n NAMESPACE] [--prune] "
-		"[--dry-run]",
+		"[--dry-run] [--etcd URLS [--cluster NAME]]",
 	.summary = "create or update the objects in FILEs",
 	.details = apply_details,
 	CLI_OPTIONS(apply_options, apply_defaults),
@@ -186,16 +211,20 @@ const struct cli_command apply_command = {
 
 /* ---- weight ---------------------------------------------------------- */
 
-/* weight and delete: -n, to pick SERVICE among namespaces. */
-struct service_opts {
+/* weight: -n, to pick SERVICE among namespaces; the fleet. */
+struct weight_opts {
 	const char *ns;
+	struct fleet_target fleet;
 };
 
-static const struct service_opts service_defaults = {};
+static const struct weight_opts weight_defaults = {
+	.fleet = FLEET_TARGET_DEFAULTS,
+};
 
-static const struct cli_option service_options[] = {
-	NAMESPACE_OPTION(struct service_opts, ns,
+static const struct cli_option weight_options[] = {
+	NAMESPACE_OPTION(struct weight_opts, ns,
 			 "the namespace SERVICE is looked up in"),
+	FLEET_OPTIONS(struct weight_opts, fleet),
 	{},
 };
 
@@ -402,9 +431,52 @@ cleanup_models:
 	return ret;
 }
 
+/* ---- --etcd: the fleet's configuration ---------------------------- */
+
+/*
+ * weight --etcd: the services named, in the configuration the fleet's
+ * objects make, with the assignments (as change_weights does to the
+ * maps), written through to the objects that hold the weights.
+ */
+static int fleet_weight_compute(const void *arg,
+				const struct veer_objset *stored,
+				struct veer_objset *changes, FILE *out)
+{
+	const struct weight_change *o = arg;
+	struct veer_model built, desired;
+	char err[VEER_ERR_LEN];
+	int ret = EXIT_FAILED, rc = 0;
+	size_t i;
+
+	veer_model_init(&built);
+	veer_model_init(&desired);
+	if (veer_change_model(stored, &built, err, sizeof(err))) {
+		fail("the fleet's configuration does not load: %s", err);
+		goto out;
+	}
+	if (select_services(&built, o->service, o->ns, &desired))
+		goto out;
+	for (i = 0; i < desired.count && !rc; i++)
+		rc = apply_assignments(&desired.services[i], o);
+	if (rc) {
+		ret = rc;
+		goto out;
+	}
+	if (veer_change_weights_compute(stored, &built, &desired, changes, out,
+					err, sizeof(err))) {
+		fail("%s (nothing was changed)", err);
+		goto out;
+	}
+	ret = 0;
+out:
+	veer_model_free(&built);
+	veer_model_free(&desired);
+	return ret;
+}
+
 static int run_weight(const void *opts, int argc, char **argv)
 {
-	const struct service_opts *options = opts;
+	const struct weight_opts *options = opts;
 	struct weight_change o = {.ns = options->ns};
 	int rc;
 
@@ -419,6 +491,9 @@ static int run_weight(const void *opts, int argc, char **argv)
 	rc = check_assignments(&o);
 	if (rc)
 		return rc;
+	if (options->fleet.etcd)
+		return fleet_change(&options->fleet, "weight", false,
+				    fleet_weight_compute, &o);
 	if (require_root())
 		return EXIT_FAILED;
 	return change_weights(argv[0], options->ns, &argv[1], argc - 1, stdout);
@@ -426,15 +501,19 @@ static int run_weight(const void *opts, int argc, char **argv)
 
 static const char weight_details[] =
 	"  Subsets not named keep their weight. Weight 0 drains a subset:\n"
-	"  no new connections, existing ones continue.\n" NAMING;
+	"  no new connections, existing ones continue. With --etcd, the\n"
+	"  weights change in the fleet's configuration in etcd (the objects\n"
+	"  that hold them, in one transaction; read again and retried when\n"
+	"  another writer came first).\n" NAMING;
 
 const struct cli_command weight_command = {
 	.name = "weight",
-	.args = "SERVICE [-n NAMESPACE] SUBSET=W [SUBSET=W ...]",
+	.args = "SERVICE [-n NAMESPACE] [--etcd URLS [--cluster NAME]] "
+		"SUBSET=W [SUBSET=W ...]",
 	.summary = "change subset weights (must sum to 100); live connections "
 		   "stay",
 	.details = weight_details,
-	CLI_OPTIONS(service_options, service_defaults),
+	CLI_OPTIONS(weight_options, weight_defaults),
 	.run = run_weight,
 };
 

@@ -10,7 +10,6 @@
  * runs in; run it there (nsenter --net=...).
  */
 #include <arpa/inet.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -25,6 +24,7 @@
 
 #include "addr.h"
 #include "cmd.h"
+#include "dynlib.h"
 #include "metrics.h"
 
 /* Connections served at once, and how long an idle one is kept. */
@@ -77,13 +77,7 @@ static void mhd_log(void *ctx, const char *fmt, va_list ap)
 	fprintf(stderr, "veer: metrics: %s\n", msg);
 }
 
-/*
- * libmicrohttpd is opened by `veer metrics` alone: linked into veer, it
- * loads GnuTLS and p11-kit at every start, which tripled the CPU time of
- * every command (2.9 ms for `veer --help` against 0.7 ms), `veer weight`
- * included. The prototypes are the header's own (__typeof__).
- */
-#define MHD_SONAME "libmicrohttpd.so.12" /* Debian's libmicrohttpd12 */
+/* libmicrohttpd, opened by this command alone (dynlib.h says why). */
 static struct {
 	__typeof__(&MHD_start_daemon) start_daemon;
 	__typeof__(&MHD_stop_daemon) stop_daemon;
@@ -96,10 +90,7 @@ static struct {
 /* 0, or -1 with one line said. */
 static int mhd_open(void)
 {
-	const struct {
-		const char *name;
-		void **fn;
-	} syms[] = {
+	const struct veer_dynsym syms[] = {
 		{"MHD_start_daemon", (void **)&mhd.start_daemon},
 		{"MHD_stop_daemon", (void **)&mhd.stop_daemon},
 		{"MHD_create_response_from_buffer",
@@ -108,20 +99,13 @@ static int mhd_open(void)
 		{"MHD_queue_response", (void **)&mhd.queue_response},
 		{"MHD_destroy_response", (void **)&mhd.destroy_response},
 	};
-	void *lib = dlopen(MHD_SONAME, RTLD_NOW | RTLD_LOCAL);
-	size_t i;
+	char err[VEER_ERR_LEN];
 
-	if (!lib) {
-		fail("cannot load %s (Debian package libmicrohttpd12): %s",
-		     MHD_SONAME, dlerror());
+	if (veer_dynlib_open("libmicrohttpd.so.12", "libmicrohttpd12", syms,
+			     sizeof(syms) / sizeof(syms[0]), err,
+			     sizeof(err))) {
+		fail("%s", err);
 		return -1;
-	}
-	for (i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
-		*syms[i].fn = dlsym(lib, syms[i].name);
-		if (!*syms[i].fn) {
-			fail("%s has no %s", MHD_SONAME, syms[i].name);
-			return -1;
-		}
 	}
 	return 0;
 }

@@ -102,9 +102,9 @@ static int read_current(struct session *s)
 	return veer_maps_read_model(s->maps, &s->current, s->err, s->errlen);
 }
 
-/* The model the objects of set make together. */
-static int build(struct session *s, const struct veer_objset *set,
-		 struct veer_model *model)
+/* The model the objects of set make together, notes to note. */
+static int model_of(const struct veer_objset *set, struct veer_model *model,
+		    veer_note_fn note, void *note_ctx, char *err, size_t errlen)
 {
 	struct veer_objset none;
 	struct veer_load_request req = {
@@ -114,10 +114,21 @@ static int build(struct session *s, const struct veer_objset *set,
 	int ret;
 
 	veer_objset_init(&none);
-	ret = veer_load_config(&req, model, note_hold, &s->notes, s->err,
-			       s->errlen);
+	ret = veer_load_config(&req, model, note, note_ctx, err, errlen);
 	veer_objset_free(&none);
 	return ret;
+}
+
+static int build(struct session *s, const struct veer_objset *set,
+		 struct veer_model *model)
+{
+	return model_of(set, model, note_hold, &s->notes, s->err, s->errlen);
+}
+
+int veer_change_model(const struct veer_objset *stored,
+		      struct veer_model *model, char *err, size_t errlen)
+{
+	return model_of(stored, model, NULL, NULL, err, errlen);
 }
 
 /*
@@ -229,15 +240,13 @@ static int adopt_maps(struct session *s)
  * maps (unless the caller read them: known) and, unless lazy, the whole
  * store.
  */
-static int session_open(struct session *s, const char *pin_root,
-			const struct veer_maps *maps,
-			const struct veer_model *known, bool lazy, char *err,
-			size_t errlen)
+/* An empty session (session_free frees it whatever it returns). */
+static int session_init(struct session *s, const struct veer_maps *maps,
+			char *err, size_t errlen)
 {
 	memset(s, 0, sizeof(*s));
 	if (err && errlen)
 		err[0] = '\0';
-	s->pin_root = pin_root;
 	s->maps = maps;
 	s->err = err;
 	s->errlen = errlen;
@@ -247,6 +256,17 @@ static int session_open(struct session *s, const char *pin_root,
 	s->notes.f = open_memstream(&s->notes.text, &s->notes.len);
 	if (!s->notes.f)
 		return veer_fail_at(err, errlen, NULL, 0, 0, "out of memory");
+	return 0;
+}
+
+static int session_open(struct session *s, const char *pin_root,
+			const struct veer_maps *maps,
+			const struct veer_model *known, bool lazy, char *err,
+			size_t errlen)
+{
+	if (session_init(s, maps, err, errlen))
+		return -1;
+	s->pin_root = pin_root;
 	s->cur = known;
 	if (veer_objstore_open(&s->store, pin_root, err, errlen) ||
 	    (!known && read_current(s)) || finish_interrupted(s))
@@ -394,21 +414,41 @@ static int fill_keys(const struct veer_change *c, struct veer_objset *set)
 	return 0;
 }
 
-int veer_change_run(const char *pin_root, const struct veer_maps *maps,
-		    const struct veer_change *c, FILE *out, veer_note_fn note,
-		    void *note_ctx, char *err, size_t errlen)
+/* A change's lines are out: "no changes" if nothing did, then the notes. */
+static void say_done(struct session *s, FILE *out, bool nothing,
+		     veer_note_fn note, void *note_ctx)
 {
-	struct veer_objset inputs, pruned, replaced, changes;
-	struct veer_load_request req = {
+	if (nothing)
+		fprintf(out, "no changes\n");
+	fflush(out);
+	notes_release(&s->notes, note, note_ctx);
+}
+
+/* What the loader is asked for one apply or delete. */
+static struct veer_load_request load_request(const struct veer_change *c,
+					     struct veer_objset *inputs,
+					     struct veer_objset *pruned,
+					     struct veer_objset *replaced)
+{
+	return (struct veer_load_request){
 		.paths = c->paths,
 		.path_count = c->path_count,
 		.default_namespace = c->default_namespace,
 		.inputs_remove = c->op == VEER_CHANGE_DELETE,
 		.prune = c->prune,
-		.input_objects = &inputs,
-		.pruned = &pruned,
-		.replaced = &replaced,
+		.input_objects = inputs,
+		.pruned = pruned,
+		.replaced = replaced,
 	};
+}
+
+int veer_change_run(const char *pin_root, const struct veer_maps *maps,
+		    const struct veer_change *c, FILE *out, veer_note_fn note,
+		    void *note_ctx, char *err, size_t errlen)
+{
+	struct veer_objset inputs, pruned, replaced, changes;
+	struct veer_load_request req =
+		load_request(c, &inputs, &pruned, &replaced);
 	char *lines_text = NULL, *plan_text = NULL;
 	size_t lines_len = 0, plan_len = 0;
 	FILE *lines = NULL, *plan = NULL;
@@ -460,10 +500,7 @@ int veer_change_run(const char *pin_root, const struct veer_maps *maps,
 	/* Objects first, then the services they made change. */
 	fwrite(lines_text, 1, lines_len, out);
 	fwrite(plan_text, 1, plan_len, out);
-	if (!changed && !objects_changed)
-		fprintf(out, "no changes\n");
-	fflush(out);
-	notes_release(&s.notes, note, note_ctx);
+	say_done(&s, out, !changed && !objects_changed, note, note_ctx);
 	ret = 0;
 out:
 	if (lines)
@@ -508,6 +545,108 @@ out:
 	session_free(&s);
 	veer_model_free(&desired);
 	veer_objset_free(&index);
+	return ret;
+}
+
+/* ---- changes to another store's objects (the fleet's) ---- */
+
+/*
+ * A session over a copy of `stored` and no maps or store of this node:
+ * what collect_changes and the weight rewriters need. 0, or -1 with err.
+ */
+static int session_detached(struct session *s, const struct veer_objset *stored,
+			    char *err, size_t errlen)
+{
+	if (session_init(s, NULL, err, errlen))
+		return -1;
+	s->cur = &s->current;
+	s->loaded = true;
+	if (overlay(&s->stored, stored))
+		return veer_fail_at(err, errlen, NULL, 0, 0, "out of memory");
+	return 0;
+}
+
+/* The planner's lines for current -> desired, no maps: validates desired. */
+static int plan_lines(const struct veer_model *current,
+		      const struct veer_model *desired,
+		      enum veer_apply_scope scope, bool dry_run, FILE *out,
+		      bool *changed, char *err, size_t errlen)
+{
+	struct veer_plan *plan;
+
+	if (veer_plan_make(&plan, NULL, current, desired, scope, dry_run, out,
+			   changed, err, errlen))
+		return -1;
+	veer_plan_finish(plan, 0);
+	return 0;
+}
+
+int veer_change_compute(const struct veer_objset *stored,
+			const struct veer_change *c,
+			struct veer_objset *changes, FILE *out,
+			veer_note_fn note, void *note_ctx, char *err,
+			size_t errlen)
+{
+	struct veer_objset inputs, pruned, replaced;
+	struct veer_load_request req =
+		load_request(c, &inputs, &pruned, &replaced);
+	char *lines_text = NULL;
+	size_t lines_len = 0;
+	FILE *lines = NULL;
+	struct veer_model before, desired;
+	struct session s;
+	bool changed = false;
+	int ret = -1;
+
+	veer_objset_init(&inputs);
+	veer_objset_init(&pruned);
+	veer_objset_init(&replaced);
+	veer_model_init(&before);
+	veer_model_init(&desired);
+	if (session_detached(&s, stored, err, errlen))
+		goto out;
+	req.stored = &s.stored;
+	lines = open_memstream(&lines_text, &lines_len);
+	if (!lines || fill_keys(c, &inputs)) {
+		veer_fail_at(err, errlen, NULL, 0, 0, "out of memory");
+		goto out;
+	}
+	/*
+	 * What the objects make now, for the services' lines. Objects that
+	 * do not hold together (written by hand) must not block the change
+	 * that repairs them: their lines then say every service is new.
+	 */
+	if (veer_change_model(&s.stored, &before, err, errlen)) {
+		veer_model_free(&before);
+		veer_model_init(&before);
+	}
+	if (veer_load_config(&req, &desired, note_hold, &s.notes, err,
+			     errlen) ||
+	    (c->op == VEER_CHANGE_DELETE && check_deleted_exist(&s, &inputs)) ||
+	    collect_changes(&s, c, &inputs, &pruned, &replaced, changes,
+			    lines) ||
+	    plan_lines(&before, &desired, VEER_APPLY_ALL, c->dry_run, lines,
+		       &changed, err, errlen))
+		goto out;
+	if (fclose(lines)) {
+		lines = NULL;
+		veer_fail_at(err, errlen, NULL, 0, 0, "out of memory");
+		goto out;
+	}
+	lines = NULL;
+	fwrite(lines_text, 1, lines_len, out);
+	say_done(&s, out, !changed && !changes->live, note, note_ctx);
+	ret = 0;
+out:
+	if (lines)
+		fclose(lines);
+	free(lines_text);
+	session_free(&s);
+	veer_model_free(&before);
+	veer_model_free(&desired);
+	veer_objset_free(&inputs);
+	veer_objset_free(&pruned);
+	veer_objset_free(&replaced);
 	return ret;
 }
 
@@ -868,5 +1007,65 @@ int veer_change_lookup(const char *pin_root, const char *arg, const char *ns,
 	}
 	found->indexed = ret == 0;
 	veer_objset_free(&l.hosts);
+	return ret;
+}
+
+/* Drops the changes that would write what is already stored. */
+static void drop_unchanged(const struct veer_objset *stored,
+			   struct veer_objset *changes)
+{
+	size_t i;
+
+	for (i = 0; i < changes->count; i++) {
+		const struct veer_object *o = &changes->objects[i];
+		const struct veer_object *old =
+			veer_objset_find(stored, &o->key);
+
+		if (!o->removed && old && old->len == o->len &&
+		    !memcmp(old->text, o->text, o->len))
+			veer_objset_remove(changes, &o->key);
+	}
+}
+
+int veer_change_weights_compute(const struct veer_objset *stored,
+				const struct veer_model *built,
+				const struct veer_model *desired,
+				struct veer_objset *changes, FILE *out,
+				char *err, size_t errlen)
+{
+	struct veer_model after;
+	struct session s;
+	bool changed;
+	size_t i;
+	int ret = -1;
+
+	veer_model_init(&after);
+	if (session_detached(&s, stored, err, errlen))
+		goto out;
+	for (i = 0; i < desired->count; i++) {
+		const struct veer_service_model *svc = &desired->services[i];
+
+		if (svc->host[0] ? route_weights(&s, svc, built, changes)
+				 : native_weights(&s, svc, changes))
+			goto out;
+	}
+	drop_unchanged(&s.stored, changes);
+	/* The objects with the change must still make a valid whole. */
+	if (overlay(&s.stored, changes)) {
+		veer_fail_at(err, errlen, NULL, 0, 0, "out of memory");
+		goto out;
+	}
+	if (veer_change_model(&s.stored, &after, err, errlen) ||
+	    veer_model_validate(&after, err, errlen) ||
+	    plan_lines(built, desired, VEER_APPLY_NAMED, false, out, &changed,
+		       err, errlen))
+		goto out;
+	if (!changes->live)
+		fprintf(out, "no changes\n");
+	fflush(out);
+	ret = 0;
+out:
+	session_free(&s);
+	veer_model_free(&after);
 	return ret;
 }

@@ -107,4 +107,43 @@ int veer_change_weights(const char *pin_root, const struct veer_maps *maps,
 			veer_note_fn note, void *note_ctx, char *err,
 			size_t errlen);
 
+/*
+ * Changes made to another store's objects than this node's: the fleet's,
+ * in etcd (fleet.h). No maps and no node store are read or written.
+ */
+
+/* The model the objects of stored make together (no notes). 0, or -1. */
+int veer_change_model(const struct veer_objset *stored,
+		      struct veer_model *model, char *err, size_t errlen);
+
+/*
+ * The change veer_change_run would make, against stored: the same loading
+ * and validation (the inputs resolved with the stored objects that stay,
+ * the whole planned as maps of the default size would take it), the same
+ * lines to out (each object, then each service that changes; "no
+ * changes"), with the objects that change put into *changes (initialised
+ * by the caller; a deletion has len 0). Nothing is written; dry_run only
+ * marks the lines. 0, or -1 with err.
+ */
+int veer_change_compute(const struct veer_objset *stored,
+			const struct veer_change *change,
+			struct veer_objset *changes, FILE *out,
+			veer_note_fn note, void *note_ctx, char *err,
+			size_t errlen);
+
+/*
+ * `veer weight` against stored: built is the model stored makes
+ * (veer_change_model), desired its services with their new weights
+ * (select_services, then the assignments). The objects that hold those
+ * weights (a native service, the default route of a VirtualService),
+ * rewritten as veer_change_weights writes them, go into *changes (those
+ * that would not change are left out); the whole with the change is
+ * validated; the services' lines go to out. 0, or -1 with err.
+ */
+int veer_change_weights_compute(const struct veer_objset *stored,
+				const struct veer_model *built,
+				const struct veer_model *desired,
+				struct veer_objset *changes, FILE *out,
+				char *err, size_t errlen);
+
 #endif /* VEER_CONFIGURE_H */

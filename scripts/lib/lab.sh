@@ -1076,14 +1076,16 @@ YAML
 # ---- veer commands and what they leave (test_istio, test_objects) -------
 
 VRUNS=0
-# vrun ARGS...: `veer ARGS`; stdout in $VOUT, stderr in $VERR, exit in $VRC.
-vrun() {
+# lab_run CMD...: stdout in $VOUT, stderr in $VERR, exit in $VRC.
+lab_run() {
 	VRUNS=$((VRUNS + 1))
 	VOUT=$LAB_TMP/run-$VRUNS.out
 	VERR=$LAB_TMP/run-$VRUNS.err
 	VRC=0
-	veer "$@" >"$VOUT" 2>"$VERR" || VRC=$?
+	"$@" >"$VOUT" 2>"$VERR" || VRC=$?
 }
+# vrun ARGS...: `veer ARGS` (in the node), as lab_run.
+vrun() { lab_run veer "$@"; }
 
 # oneline FILE: FILE's lines joined with '|', for messages.
 oneline() { tr '\n' '|' <"$1" | sed 's/|$//'; }

@@ -74,7 +74,7 @@ int main(void)
 	    unit_objstore_suite() || unit_objects_suite() ||
 	    unit_resolve_suite() || unit_metrics_suite() ||
 	    unit_hostindex_suite() || unit_rollout_plan_suite() ||
-	    unit_watch_suite()) {
+	    unit_watch_suite() || unit_etcd_suite()) {
 		fprintf(stderr, "CUnit: %s\n", CU_get_error_msg());
 		CU_cleanup_registry();
 		return 1;

@@ -49,6 +49,7 @@ int unit_metrics_suite(void);
 int unit_hostindex_suite(void);
 int unit_rollout_plan_suite(void);
 int unit_watch_suite(void);
+int unit_etcd_suite(void);
 
 /*
  * CU_ASSERT, plus a line on stderr naming the case: table-driven tests
