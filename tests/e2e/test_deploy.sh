@@ -15,7 +15,9 @@
 #   (chroot, with the host's /sys, /proc, the state directory and the
 #   ConfigMap's keys mounted where the DaemonSet mounts them) attaches,
 #   applies the ConfigMap's keys and splits the customers service 90/10
-#   over real connections, reports its status and serves its metrics.
+#   over real connections, reports its status, `veer watch` on the keys
+#   applies a changed one (50/50 over real connections), and it serves
+#   its metrics.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/lab.sh"
 
@@ -135,6 +137,31 @@ if veer status >"$LAB_TMP/status.out" 2>&1 && grep -q "^services: *2 /" "$LAB_TM
 else
 	t_fail "image: veer status: $(oneline "$LAB_TMP/status.out")"
 fi
+# The DaemonSet's main container: veer watch on the ConfigMap's mount.
+# The canary moves on when its key changes (here a plain directory, its
+# file replaced by a rename; test_watch.sh runs the kubelet's swaps).
+lab_bg "$NS_NODE" "$LAB_TMP/watch.log" "$VEER_BIN" --pin-root "$VEER_PIN_ROOT" \
+	watch /etc/veer/config
+WATCH_PID=$LAB_BG_PID
+_generation_at_least() {
+	local g
+	# "            generation N, applied ...": N.
+	g=$(veer status 2>/dev/null | awk '$1 == "generation" { print $2 + 0; exit }')
+	[[ -n $g ]] && ((g >= $1))
+}
+if wait_until 15000 _generation_at_least 1; then
+	cp "$CUST/vs-50-50.yaml" "$CONFIG/.vs.tmp"
+	mv "$CONFIG/.vs.tmp" "$CONFIG/vs-canary-90-10.yaml"
+	wait_until 15000 _generation_at_least 2 || true
+fi
+count_burst_to 10.96.0.20 80 1000 "$LAB_TMP/split2.out"
+if split_ok "$LAB_TMP/split2.out" 1000 50; then
+	t_pass "image: veer watch applied the changed key: customers 50/50 over 1000 connections: $SPLIT_DESC"
+else
+	t_fail "image: veer watch: customers 50/50: $SPLIT_DESC; $(oneline "$LAB_TMP/watch.log")"
+fi
+lab_kill "$WATCH_PID"
+
 # veer metrics from the image: libmicrohttpd is opened at run time (not
 # linked), so the image must carry it and its libraries.
 lab_bg "$NS_NODE" "$LAB_TMP/metrics.log" "$VEER_BIN" --pin-root "$VEER_PIN_ROOT" \
