@@ -19,8 +19,7 @@
 extern const struct cli_command attach_command, detach_command, apply_command,
 	weight_command, get_command, stats_command, status_command,
 	delete_command, metrics_command, top_command, rollout_command,
-	watch_command,
-	fleet_command;
+	watch_command, fleet_command;
 
 /* -n NAMESPACE, as kubectl has it; help says what it does for CMD. */
 #define NAMESPACE_OPTION(opts_type, ns_field, help_text)                       \

@@ -29,7 +29,8 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 static const struct cli_command *const commands[] = {
 	&attach_command,  &detach_command, &apply_command,   &weight_command,
 	&get_command,	  &stats_command,  &status_command,  &delete_command,
-	&metrics_command, &top_command,	   &rollout_command, &watch_command, &fleet_command,
+	&metrics_command, &top_command,	   &rollout_command, &watch_command,
+	&fleet_command,
 };
 
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))
