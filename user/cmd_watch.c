@@ -826,6 +826,20 @@ static void fleet_apply(struct fleet_watcher *fw, bool resync)
 
 	fw->dirty = false;
 	snprintf(version, sizeof(version), "revision %" PRId64, fw->desired);
+	if (!fw->desired) {
+		/* A cluster never written (a wrong --cluster?) does not
+		 * empty the node: it waits for the first apply --etcd. */
+		snprintf(err, sizeof(err),
+			 "cluster %s has no configuration in etcd yet (no "
+			 "commit record): nothing applied",
+			 fw->f.cluster);
+		refused(w, version, 0, true, err);
+		w->retry_at_ms = UINT64_MAX;
+		w->tried = true;
+		w->tried_hash = 0;
+		fleet_report(fw);
+		return;
+	}
 	out = open_memstream(&lines, &len);
 	if (!out || gone_keys(w, &fw->cfg.objects, &gone, &c.key_count)) {
 		if (out)

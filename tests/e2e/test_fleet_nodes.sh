@@ -24,6 +24,8 @@
 # - etcd wholly down (members 1 and 2 killed too): each agent says so in
 #   one line and keeps the weights; the members started again, the next
 #   change converges and each agent says etcd answers again;
+# - Pod customers-v2 pruned from the fleet (apply --etcd --prune): it
+#   goes from every node's store;
 # - at the end `veer fleet status` lists the 3 nodes ok at the
 #   configuration's revision.
 #
@@ -283,6 +285,27 @@ if ((said == N && back == N)); then
 	t_pass "the outage took one line per agent, and one when etcd answered again"
 else
 	t_fail "outage lines: $said down, $back back (want $N each)"
+fi
+
+# ---- an object deleted from the fleet -------------------------------------
+
+# The Service and Pod v1 of the List: Pod v2 pruned from etcd goes from
+# every node's store (and its backends from the maps).
+head -n 60 "$CUST/service.yaml" >"$LAB_TMP/no-v2.yaml"
+lab_run fleet apply --prune -f "$LAB_TMP/no-v2.yaml"
+REV=$(revision_of "$VOUT")
+# shellcheck disable=SC2317 # called through wait_until
+_v2_gone() {
+	local i
+	for ((i = 1; i <= N; i++)); do
+		! grep -q '^--- # Pod default customers-v2 ' "$VEER_STATE_DIR/pins${PIN[i]}"/objects/*.yaml || return 1
+	done
+}
+if ((VRC == 0)) && grep -q 'Pod default/customers-v2: pruned' "$VOUT" &&
+	wait_until 10000 _all_at "$REV" && _v2_gone; then
+	t_pass "Pod customers-v2 pruned from the fleet: gone from every node's store (revision $REV)"
+else
+	t_fail "prune: exit $VRC '$(oneline "$VOUT")' '$(oneline "$VERR")'; generations $(for ((i = 1; i <= N; i++)); do printf '%s ' "$(node_generation "$i")"; done)"
 fi
 
 # ---- fleet status ---------------------------------------------------------
