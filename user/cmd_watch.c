@@ -10,6 +10,19 @@
  * fails is refused in one log line and the last good configuration
  * stays; the state (generation, last success, last error) goes to the
  * state file beside the store after each attempt.
+ *
+ * veer watch --etcd URLS --cluster NAME: the same, with the fleet's
+ * configuration in etcd (fleet.h) as the desired state: read whole at
+ * the start (a restart too: the maps hold what the state file says, and
+ * the read finds what moved since) and after a compaction, then watched
+ * from the read's revision + 1; each batch of revisions, debounced, is
+ * applied whole as one change (the objects as in-memory inputs, pruned,
+ * and every object of the node's store the fleet lacks deleted). The
+ * generation is the configuration's revision applied. The node's status
+ * goes to etcd under a lease after each attempt and every third of the
+ * lease's TTL; the watch is woken for those by SIGALRM (its stop flag),
+ * and started again from the last revision seen. On SIGTERM the lease is
+ * left to expire (the node shows as silent VEER_FLEET_LEASE_TTL later).
  */
 #define _GNU_SOURCE /* ppoll */
 #include <errno.h>
@@ -27,8 +40,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/time.h>
+
 #include "cmd.h"
 #include "configure.h"
+#include "fleet.h"
 #include "load.h"
 #include "objects.h"
 #include "objset.h"
@@ -37,12 +53,15 @@
 
 struct watch_opts {
 	const char *ns; /* objects without metadata.namespace go here */
+	struct fleet_target fleet; /* --etcd: the fleet's, not DIR */
+	const char *node; /* --node: this node's name in the fleet */
 	uint32_t debounce_ms;
 	uint32_t resync_s; /* 0: never */
 };
 
 static const struct watch_opts watch_defaults = {
 	.ns = "default",
+	.fleet = FLEET_TARGET_DEFAULTS,
 	.debounce_ms = 200,
 	.resync_s = 300,
 };
@@ -82,6 +101,7 @@ struct watcher {
 	uint64_t tried_hash; /* the content of the last attempt */
 	bool applied; /* st.hash is what was applied */
 	bool failed; /* the last attempt failed */
+	bool fleet; /* --etcd: the generation is the revision applied */
 	/*
 	 * The objects of the version last applied: one a later version no
 	 * longer holds is deleted, even when --prune's scope (the kinds
@@ -310,8 +330,8 @@ static void refused(struct watcher *w, const char *version, uint64_t hash,
 	w->st.errors++;
 	w->st.last_error_time = veer_watch_now();
 	snprintf(w->st.last_error, sizeof(w->st.last_error), "%s", err);
-	wlog(stderr, "refused %s: %s; generation %" PRIu64 " stays in force",
-	     version, err, w->st.generation);
+	wlog(stderr, "refused %s: %s; %s %" PRIu64 " stays in force", version,
+	     err, w->fleet ? "revision" : "generation", w->st.generation);
 	save_state(w);
 }
 
@@ -330,10 +350,15 @@ static void applied(struct watcher *w, const char *version, uint64_t hash,
 	snprintf(w->st.version, sizeof(w->st.version), "%s", version);
 	w->st.last_success = veer_watch_now();
 	save_state(w);
-	if (changed)
+	if (changed && w->fleet)
+		wlog(stdout, "applied %s", version);
+	else if (changed)
 		wlog(stdout,
 		     "applied %s: generation %" PRIu64 ", content %016" PRIx64,
 		     version, w->st.generation, hash);
+	else if (w->fleet)
+		wlog(stdout, "%s %s again",
+		     resync ? "resync: applied" : "applied", version);
 	else
 		wlog(stdout, "%s %s again: generation %" PRIu64,
 		     resync ? "resync: applied" : "applied", version,
@@ -584,6 +609,411 @@ static int lock_watch(const struct watcher *w)
 	return -1;
 }
 
+/* ---- veer watch --etcd: the fleet's configuration (fleet.h) ---- */
+
+/* The node's status goes to etcd at least this often. */
+#define FLEET_REPORT_MS (VEER_FLEET_LEASE_TTL * 1000U / 3)
+/* etcd unreachable: tried again after 1 s, 2 s, ... at most this. */
+#define FLEET_RETRY_MOST_MS 30000U
+
+struct fleet_watcher {
+	struct watcher *w; /* the state, its file, the objects owned */
+	struct veer_fleet f;
+	struct veer_fleet_config cfg; /* the desired objects */
+	int64_t seen; /* the last etcd revision whose changes cfg holds */
+	int64_t desired; /* the configuration's revision cfg holds */
+	bool full; /* read the whole configuration again */
+	bool dirty; /* cfg changed since the last apply */
+	uint64_t last_event_ms;
+	uint64_t report_at_ms;
+	int64_t lease;
+	bool report_failed; /* said once */
+	bool down; /* etcd unreachable: said once */
+	double down_since;
+	uint32_t retry_ms;
+	char node[VEER_FLEET_NODE_MAX];
+};
+
+/* Set by SIGALRM (something is due) and the stop signals. */
+static volatile sig_atomic_t fleet_wake;
+
+static void fleet_on_alarm(int sig)
+{
+	(void)sig;
+	fleet_wake = 1;
+}
+
+static void fleet_on_stop(int sig)
+{
+	(void)sig;
+	cmd_stopping = 1;
+	fleet_wake = 1;
+}
+
+static void fleet_signals(void)
+{
+	struct sigaction stop = {.sa_handler = fleet_on_stop,
+				 .sa_flags = SA_RESTART},
+			 alarm = {.sa_handler = fleet_on_alarm,
+				  .sa_flags = SA_RESTART};
+
+	sigaction(SIGINT, &stop, NULL);
+	sigaction(SIGTERM, &stop, NULL);
+	sigaction(SIGALRM, &alarm, NULL);
+}
+
+/* SIGALRM in ms (0: none). */
+static void fleet_alarm(uint64_t ms)
+{
+	struct itimerval it = {
+		.it_value = {(time_t)(ms / 1000),
+			     (suseconds_t)(ms % 1000) * 1000},
+	};
+
+	if (ms && !it.it_value.tv_sec && !it.it_value.tv_usec)
+		it.it_value.tv_usec = 1000;
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+/* When the next thing is due (the debounced apply, the report). */
+static uint64_t fleet_due(const struct fleet_watcher *fw)
+{
+	uint64_t at = fw->report_at_ms;
+
+	if (fw->dirty)
+		at = min_u64(at, fw->last_event_ms + fw->w->o->debounce_ms);
+	if (fw->w->resync_at_ms != UINT64_MAX)
+		at = min_u64(at, fw->w->resync_at_ms);
+	return at;
+}
+
+static void fleet_report(struct fleet_watcher *fw)
+{
+	struct veer_fleet_status s = {0};
+	char err[VEER_ERR_LEN];
+
+	snprintf(s.node, sizeof(s.node), "%s", fw->node);
+	s.applied_revision = (int64_t)fw->w->st.generation;
+	if (fw->w->failed) {
+		snprintf(s.last_error, sizeof(s.last_error), "%s",
+			 fw->w->st.last_error);
+		s.last_error_time = (int64_t)fw->w->st.last_error_time;
+	}
+	snprintf(s.version, sizeof(s.version), "%s", VEER_VERSION);
+	s.time = (int64_t)veer_watch_now();
+	fw->report_at_ms = mono_ms() + FLEET_REPORT_MS;
+	if (veer_fleet_report(&fw->f, &s, &fw->lease, err, sizeof(err))) {
+		if (!fw->report_failed && !fw->down)
+			wlog(stderr, "cannot report to etcd: %s", err);
+		fw->report_failed = true;
+		return;
+	}
+	fw->report_failed = false;
+}
+
+/* etcd answered again after it did not. */
+static void fleet_up(struct fleet_watcher *fw)
+{
+	if (fw->down)
+		wlog(stderr, "etcd answers again, after %.0f s",
+		     veer_watch_now() - fw->down_since);
+	fw->down = false;
+	fw->retry_ms = RETRY_FIRST_MS;
+}
+
+/* etcd failed: said once, the last configuration stays; a pause. */
+static void fleet_down(struct fleet_watcher *fw, const char *err)
+{
+	if (!fw->down) {
+		wlog(stderr,
+		     "etcd: %s; revision %" PRIu64 " stays in force, "
+		     "retrying after 1 s, 2 s ... %u s",
+		     err, fw->w->st.generation, FLEET_RETRY_MOST_MS / 1000);
+		fw->down = true;
+		fw->down_since = veer_watch_now();
+	}
+	fleet_report(fw);
+	cmd_nap(fw->retry_ms);
+	fw->retry_ms =
+		(uint32_t)min_u64(fw->retry_ms * 2ULL, FLEET_RETRY_MOST_MS);
+}
+
+/* The configuration at etcd's current revision, whole. 0, or -1 said. */
+static int fleet_read(struct fleet_watcher *fw)
+{
+	struct veer_fleet_config cfg;
+	char err[VEER_ERR_LEN];
+
+	veer_fleet_config_init(&cfg);
+	if (veer_fleet_read(&fw->f, 0, &cfg, err, sizeof(err))) {
+		veer_fleet_config_free(&cfg);
+		fleet_down(fw, err);
+		return -1;
+	}
+	fleet_up(fw);
+	veer_fleet_config_free(&fw->cfg);
+	fw->cfg = cfg;
+	fw->seen = cfg.revision;
+	fw->desired = cfg.commit_revision;
+	fw->full = false;
+	fw->dirty = true;
+	/* The first version (and a resync) now, not after a debounce. */
+	fw->last_event_ms = mono_ms() - fw->w->o->debounce_ms;
+	return 0;
+}
+
+/* One revision's changes into the desired objects. */
+static int fleet_on_change(void *ctx, int64_t revision,
+			   const struct veer_objset *changes)
+{
+	struct fleet_watcher *fw = ctx;
+	size_t i;
+
+	for (i = 0; i < changes->count; i++) {
+		const struct veer_object *o = &changes->objects[i];
+
+		if (o->removed)
+			continue;
+		if (!o->len)
+			veer_objset_remove(&fw->cfg.objects, &o->key);
+		else if (veer_objset_put(&fw->cfg.objects, &o->key, o->text,
+					 o->len, NULL, NULL)) {
+			wlog(stderr, "out of memory: reading it all again");
+			fw->full = true;
+			return 1;
+		}
+	}
+	fleet_up(fw);
+	fw->seen = revision;
+	fw->desired = revision;
+	fw->dirty = true;
+	fw->last_event_ms = mono_ms();
+	fleet_alarm(fw->w->o->debounce_ms ? fw->w->o->debounce_ms : 1);
+	return 0;
+}
+
+/* A copy of the live objects of from into *to (freed first). 0 or -1. */
+static int objset_copy(struct veer_objset *to, const struct veer_objset *from)
+{
+	size_t i;
+
+	veer_objset_free(to);
+	veer_objset_init(to);
+	for (i = 0; i < from->count; i++)
+		if (!from->objects[i].removed &&
+		    veer_objset_put(to, &from->objects[i].key,
+				    from->objects[i].text, from->objects[i].len,
+				    NULL, NULL))
+			return -1;
+	return 0;
+}
+
+/* The desired objects into the maps, as veer watch DIR applies one. */
+static void fleet_apply(struct fleet_watcher *fw, bool resync)
+{
+	struct watcher *w = fw->w;
+	struct veer_change c = {
+		.op = VEER_CHANGE_APPLY,
+		.objects = &fw->cfg.objects,
+		.default_namespace = w->o->ns,
+		.prune = true,
+	};
+	char version[64], err[VEER_ERR_LEN], *lines = NULL;
+	struct veer_object_key *gone = NULL;
+	size_t len = 0;
+	FILE *out;
+	int ret;
+
+	fw->dirty = false;
+	snprintf(version, sizeof(version), "revision %" PRId64, fw->desired);
+	if (!fw->desired) {
+		/* A cluster never written (a wrong --cluster?) does not
+		 * empty the node: it waits for the first apply --etcd. */
+		snprintf(err, sizeof(err),
+			 "cluster %s has no configuration in etcd yet (no "
+			 "commit record): nothing applied",
+			 fw->f.cluster);
+		refused(w, version, 0, true, err);
+		w->retry_at_ms = UINT64_MAX;
+		w->tried = true;
+		w->tried_hash = 0;
+		fleet_report(fw);
+		return;
+	}
+	out = open_memstream(&lines, &len);
+	if (!out || gone_keys(w, &fw->cfg.objects, &gone, &c.key_count)) {
+		if (out)
+			fclose(out);
+		free(lines);
+		refused(w, version, 0, false, "out of memory");
+		return;
+	}
+	c.keys = gone;
+	ret = run_change(&c, out, err, sizeof(err));
+	fclose(out);
+	free(gone);
+	if (!ret && objset_copy(&w->owned, &fw->cfg.objects)) {
+		ret = -1;
+		snprintf(err, sizeof(err), "out of memory");
+	}
+	if (ret) {
+		refused(w, version, (uint64_t)fw->desired, true, err);
+		/* The same revision is not tried again but by --resync. */
+		w->retry_at_ms = UINT64_MAX;
+	} else {
+		/* The hash stands for the revision, the generation is it:
+		 * applied() counts a new one. */
+		bool same = w->applied && w->st.hash == (uint64_t)fw->desired;
+
+		w->st.generation = (uint64_t)fw->desired - (same ? 0 : 1);
+		applied(w, version, (uint64_t)fw->desired, lines, len, resync);
+	}
+	w->tried = true;
+	w->tried_hash = (uint64_t)fw->desired;
+	free(lines);
+	fleet_report(fw);
+}
+
+static void fleet_loop(struct fleet_watcher *fw)
+{
+	struct watcher *w = fw->w;
+	char err[VEER_ERR_LEN];
+	int64_t compacted;
+	uint64_t now, due;
+	int ret;
+
+	while (!cmd_stopping) {
+		if (fw->full && fleet_read(fw))
+			continue;
+		now = mono_ms();
+		if (fw->dirty && now >= fw->last_event_ms + w->o->debounce_ms)
+			fleet_apply(fw, false);
+		else if (now >= w->resync_at_ms)
+			fleet_apply(fw, true);
+		if (w->o->resync_s &&
+		    (now >= w->resync_at_ms || w->resync_at_ms == UINT64_MAX))
+			w->resync_at_ms = mono_ms() + w->o->resync_s * 1000ULL;
+		if (mono_ms() >= fw->report_at_ms)
+			fleet_report(fw);
+		if (cmd_stopping)
+			break;
+		now = mono_ms();
+		due = fleet_due(fw);
+		fleet_wake = 0;
+		fleet_alarm(due > now ? due - now : 1);
+		ret = veer_fleet_watch(&fw->f, fw->seen + 1, fleet_on_change,
+				       fw, &fleet_wake, &compacted, err,
+				       sizeof(err));
+		fleet_alarm(0);
+		if (ret == 1) {
+			wlog(stderr,
+			     "revision %" PRId64 " was compacted (oldest "
+			     "kept: %" PRId64 "): reading it all again",
+			     fw->seen + 1, compacted);
+			fw->full = true;
+		} else if (ret < 0) {
+			fleet_down(fw, err);
+		} else if (!fw->full) {
+			fleet_up(fw);
+		}
+	}
+}
+
+static int run_fleet_watch(struct watcher *w, const struct watch_opts *o)
+{
+	static struct fleet_watcher fw;
+	struct veer_watch_state before;
+	struct veer_objstore store;
+	char err[VEER_ERR_LEN];
+	bool resumed;
+	int lock, ret = EXIT_FAILED;
+
+	if (require_root())
+		return EXIT_FAILED;
+	memset(w, 0, sizeof(*w));
+	memset(&fw, 0, sizeof(fw));
+	veer_objset_init(&w->owned);
+	veer_fleet_config_init(&fw.cfg);
+	w->o = o;
+	w->ifd = w->wd = -1;
+	w->fleet = true;
+	fw.w = w;
+	if (o->node)
+		snprintf(fw.node, sizeof(fw.node), "%s", o->node);
+	else if (gethostname(fw.node, sizeof(fw.node) - 1))
+		snprintf(fw.node, sizeof(fw.node), "unknown");
+	if (!veer_fleet_name_ok(fw.node)) {
+		fail("--node %s: not a node name ([A-Za-z0-9._-], 1-63)",
+		     fw.node);
+		return EXIT_USAGE;
+	}
+	snprintf(w->st.dir, sizeof(w->st.dir), "etcd %s cluster %s node %s",
+		 o->fleet.etcd, o->fleet.cluster, fw.node);
+	if (veer_watch_state_path(cli.pin_root, w->state_path,
+				  sizeof(w->state_path), err, sizeof(err))) {
+		fail("%s", err);
+		return EXIT_FAILED;
+	}
+	lock = lock_watch(w);
+	if (lock < 0)
+		return EXIT_FAILED;
+	/* The fleet owns the node's store: what it lacks goes. */
+	if (veer_objstore_open(&store, cli.pin_root, err, sizeof(err)) ||
+	    veer_objstore_load(&store, &w->owned, err, sizeof(err)) ||
+	    veer_fleet_open(&fw.f, o->fleet.etcd, o->fleet.cluster, err,
+			    sizeof(err))) {
+		fail("%s", err);
+		goto out;
+	}
+	resumed = veer_watch_state_read(cli.pin_root, &before, err,
+					sizeof(err)) == 0 &&
+		  !strcmp(before.dir, w->st.dir) && before.generation;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	fleet_signals();
+	w->st.pid = (long)getpid();
+	w->st.start_time = veer_proc_start_time(w->st.pid);
+	w->st.started = veer_watch_now();
+	w->retry_at_ms = UINT64_MAX;
+	w->retry_ms = RETRY_FIRST_MS;
+	w->resync_at_ms = UINT64_MAX;
+	fw.retry_ms = RETRY_FIRST_MS;
+	fw.full = true;
+	if (resumed) {
+		/* A restart: the maps hold that revision; read anew. */
+		w->st.generation = before.generation;
+		w->st.hash = before.hash;
+		w->applied = true;
+	}
+	save_state(w);
+	wlog(stdout,
+	     "watching etcd %s cluster %s as node %s (pid %ld, debounce %u "
+	     "ms, resync %s%u s, state %s)",
+	     o->fleet.etcd, o->fleet.cluster, fw.node, w->st.pid,
+	     o->debounce_ms, o->resync_s ? "" : "off ", o->resync_s,
+	     w->state_path);
+	if (resumed)
+		wlog(stdout,
+		     "resuming: revision %" PRIu64 " was applied before; "
+		     "reading the configuration whole",
+		     before.generation);
+	fleet_loop(&fw);
+	if (cmd_stopping) {
+		wlog(stdout,
+		     "stopping: the data plane and the last configuration "
+		     "(revision %" PRIu64 ") stay in place; node %s's lease "
+		     "expires in %d s",
+		     w->st.generation, fw.node, VEER_FLEET_LEASE_TTL);
+		ret = 0;
+	}
+	save_state(w);
+	veer_fleet_close(&fw.f);
+out:
+	veer_fleet_config_free(&fw.cfg);
+	veer_objset_free(&w->owned);
+	close(lock);
+	return ret;
+}
+
 static int run_watch(const void *opts, int argc, char **argv)
 {
 	static struct watcher w; /* large: the writers and the state */
@@ -591,6 +1021,13 @@ static int run_watch(const void *opts, int argc, char **argv)
 	struct stat st;
 	int lock, ret = EXIT_FAILED;
 
+	if (((const struct watch_opts *)opts)->fleet.etcd) {
+		if (argc != 0) {
+			fail("expected no DIR with --etcd");
+			return EXIT_USAGE;
+		}
+		return run_fleet_watch(&w, opts);
+	}
 	if (argc != 1) {
 		fail("expected one DIR");
 		return EXIT_USAGE;
@@ -678,6 +1115,30 @@ static const struct cli_option watch_options[] = {
 			"a change was missed or the maps were changed by "
 			"other commands (0: never)",
 	},
+	{
+		.name = "etcd",
+		.type = CLI_STRING,
+		.field = offsetof(struct watch_opts, fleet.etcd),
+		.metavar = "URLS",
+		.help = "follow the fleet's configuration in this etcd "
+			"(comma-separated http:// URLs of its members) "
+			"instead of DIR",
+	},
+	{
+		.name = "cluster",
+		.type = CLI_STRING,
+		.field = offsetof(struct watch_opts, fleet.cluster),
+		.metavar = "NAME",
+		.help = "with --etcd: the fleet's name, its keys' /veer/NAME/",
+	},
+	{
+		.name = "node",
+		.type = CLI_STRING,
+		.field = offsetof(struct watch_opts, node),
+		.metavar = "NAME",
+		.help = "with --etcd: this node's name in the fleet's "
+			"status (default: the hostname)",
+	},
 	{},
 };
 
@@ -699,11 +1160,20 @@ static const char watch_details[] =
 	"  last good configuration stays in force; a failed apply is tried\n"
 	"  again after 1 s, 2 s, 4 s ... up to --resync. One watch per pin\n"
 	"  root; veer status shows it: the generation (versions applied),\n"
-	"  the last success and the last error.\n";
+	"  the last success and the last error.\n"
+	"  With --etcd URLS (no DIR), the fleet's configuration in etcd is\n"
+	"  the desired state instead: read whole, applied, then each new\n"
+	"  revision (debounced; a compaction: read whole again); objects\n"
+	"  of this node's store that the fleet lacks are deleted. The\n"
+	"  node's applied revision and last error go to etcd under a lease\n"
+	"  (veer fleet status); veer status's generation is that revision.\n"
+	"  etcd unreachable: the last configuration stays, retried after\n"
+	"  1 s, 2 s ... 30 s. A restart reads the configuration whole.\n";
 
 const struct cli_command watch_command = {
 	.name = "watch",
-	.args = "DIR [-n NAMESPACE] [--debounce MS] [--resync SEC]",
+	.args = "DIR|--etcd URLS [--cluster NAME] [--node NAME] [-n NAMESPACE] "
+		"[--debounce MS] [--resync SEC]",
 	.summary = "apply DIR whenever it changes (a ConfigMap volume too)",
 	.details = watch_details,
 	CLI_OPTIONS(watch_options, watch_defaults),

@@ -433,6 +433,7 @@ static struct veer_load_request load_request(const struct veer_change *c,
 	return (struct veer_load_request){
 		.paths = c->paths,
 		.path_count = c->path_count,
+		.objects = c->objects,
 		.default_namespace = c->default_namespace,
 		.inputs_remove = c->op == VEER_CHANGE_DELETE,
 		.prune = c->prune,

@@ -37,6 +37,8 @@ struct veer_change {
 	enum veer_change_op op;
 	const char *const *paths; /* -f FILE|DIR|- ... */
 	size_t path_count;
+	/* More inputs, in memory (veer watch --etcd: the fleet's objects). */
+	const struct veer_objset *objects;
 	const char *default_namespace; /* -n; NULL: "default" */
 	bool prune; /* apply --prune */
 	/* delete KIND NAME: these objects (and no paths). */

@@ -1033,6 +1033,25 @@ static int load_stored(struct loader *l, const struct veer_load_request *req)
 	return ret;
 }
 
+/* In-memory inputs (veer_load_request.objects) into l. */
+static int load_set_into(struct loader *l, const struct veer_objset *set)
+{
+	char name[VEER_STORED_NAME_MAX], id[VEER_OBJECT_ID_MAX];
+	size_t i;
+
+	for (i = 0; set && i < set->count; i++) {
+		const struct veer_object *o = &set->objects[i];
+
+		if (o->removed || !o->len)
+			continue;
+		snprintf(name, sizeof(name), "etcd:%s",
+			 veer_object_id(&o->key, id, sizeof(id)));
+		if (load_one(l, name, o->text, o->len, false) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int veer_load_config(const struct veer_load_request *req,
 		     struct veer_model *model, veer_note_fn note,
 		     void *note_ctx, char *err, size_t errlen)
@@ -1047,7 +1066,8 @@ int veer_load_config(const struct veer_load_request *req,
 	l.collect_only = req->inputs_remove;
 	l.defer = !req->inputs_remove;
 	l.store = true;
-	if (load_paths_into(&l, req->paths, req->path_count) == 0) {
+	if (load_paths_into(&l, req->paths, req->path_count) == 0 &&
+	    load_set_into(&l, req->objects) == 0) {
 		l.input_pieces = l.npieces;
 		filter.rules = routes_anew(req->input_objects);
 		if (load_stored(&l, req) == 0 && feed_deferred(&l) == 0)

@@ -84,6 +84,9 @@ int veer_config_dir_list(const char *dir, char ***out, size_t *count, char *err,
 struct veer_load_request {
 	const char *const *paths; /* inputs, as veer_load_paths (may be 0) */
 	size_t path_count;
+	/* More inputs, in memory, in the store's form (the fleet's objects,
+	 * fleet.h), named "etcd:KIND NS/NAME" in errors (may be NULL). */
+	const struct veer_objset *objects;
 	const char *default_namespace;
 	/* The inputs name objects to remove (delete -f); else they define
 	 * objects that replace stored ones of the same key (apply). */

@@ -233,7 +233,8 @@ const struct veer_metric_desc veer_metric_table[] = {
 	{
 		.name = "veer_watch_generation",
 		.type = VEER_METRIC_GAUGE,
-		.help = "Versions of the watched directory veer watch applied.",
+		.help = "Versions of the watched directory veer watch applied "
+			"(with --etcd: the fleet's revision applied).",
 		.source = VEER_METRIC_SRC_WATCH,
 		.offset = offsetof(struct veer_metrics_watch, generation),
 	},
