@@ -45,7 +45,8 @@ install -m 0755 "$ROOT/build/veer" "$ROOTFS/usr/bin/veer"
 
 # The dynamic loader and every library it resolves, at the same paths;
 # and those veer opens itself (dlopen: ldd cannot see them) with theirs.
-DLOPENED=(libmicrohttpd.so.12 libcurl.so.4) # veer metrics; fleet mode (user/dynlib.h)
+mapfile -t DLOPENED < <(sed -n 's/^#define VEER_SONAME_[A-Z]* "\([^"]*\)".*/\1/p' "$ROOT/user/dynlib.h")
+((${#DLOPENED[@]})) || { echo "build-image: no VEER_SONAME_ in user/dynlib.h" >&2; exit 1; }
 objects=("$ROOT/build/veer")
 for so in "${DLOPENED[@]}"; do
 	# No early exit in awk: ldconfig would die of SIGPIPE (pipefail).

@@ -101,7 +101,7 @@ static int mhd_open(void)
 	};
 	char err[VEER_ERR_LEN];
 
-	if (veer_dynlib_open("libmicrohttpd.so.12", "libmicrohttpd12", syms,
+	if (veer_dynlib_open(VEER_SONAME_MICROHTTPD, "libmicrohttpd12", syms,
 			     sizeof(syms) / sizeof(syms[0]), err,
 			     sizeof(err))) {
 		fail("%s", err);

@@ -12,6 +12,14 @@
 
 #include <stddef.h>
 
+/*
+ * What veer opens, and the Debian package that ships each: the one list,
+ * which deploy/build-image.sh reads too (the image must carry them; ldd
+ * cannot see them).
+ */
+#define VEER_SONAME_MICROHTTPD "libmicrohttpd.so.12" /* libmicrohttpd12 */
+#define VEER_SONAME_CURL "libcurl.so.4" /* libcurl4 */
+
 struct veer_dynsym {
 	const char *name;
 	void **fn; /* where the function's address goes */

@@ -75,7 +75,7 @@ static int curl_open(char *err, size_t errlen)
 		{"curl_slist_free_all", (void **)&curlf.slist_free_all},
 	};
 
-	return veer_dynlib_open("libcurl.so.4", "libcurl4", syms,
+	return veer_dynlib_open(VEER_SONAME_CURL, "libcurl4", syms,
 				sizeof(syms) / sizeof(syms[0]), err, errlen);
 }
 
