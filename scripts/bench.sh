@@ -414,10 +414,10 @@ _cgroup_loadgen() {
 	exec nsenter --net="/run/netns/$NS_NODE" -- "$LOADGEN" "$@"
 }
 
-# measure PART CONTENDER MODE ROUND [SERVICES]: one loadgen run, appended
-# to the results with what it was.
-measure() {
-	local part=$1 c=$2 mode=$3 round=$4 services=${5:-1} json conc=$CONC
+# loadgen_run CONTENDER MODE: one loadgen run against CONTENDER (from where
+# its clients are), its JSON on stdout ({"error":true} when it failed).
+loadgen_run() {
+	local c=$1 mode=$2 json conc=$CONC
 	local -a target=(--addr "$VIP_V4" --port "$VIP_PORT")
 	[[ $mode == stream ]] && conc=$STREAMS
 	case $c in
@@ -432,6 +432,14 @@ measure() {
 	direct_node) json=$(lab_exec "$NS_NODE" "$LOADGEN" "${args[@]}") || json='{"error":true}' ;;
 	*) json=$(lab_exec "$NS_CLIENT" "$LOADGEN" "${args[@]}") || json='{"error":true}' ;;
 	esac
+	printf '%s\n' "$json"
+}
+
+# measure PART CONTENDER MODE ROUND [SERVICES]: one loadgen run, appended
+# to the results with what it was.
+measure() {
+	local part=$1 c=$2 mode=$3 round=$4 services=${5:-1} json
+	json=$(loadgen_run "$c" "$mode")
 	jq -c --arg p "$part" --arg c "$c" --arg m "$mode" --argjson r "$round" \
 		--argjson n "$services" \
 		'{part: $p, contender: $c, mode: $m, round: $r, services: $n} + .' \
@@ -459,9 +467,7 @@ measure_progstats() {
 	was=$(sysctl -n kernel.bpf_stats_enabled)
 	sysctl -qw kernel.bpf_stats_enabled=1
 	before=$(prog_stats)
-	json=$(lab_exec "$NS_CLIENT" "$LOADGEN" conn --addr "$VIP_V4" \
-		--port "$VIP_PORT" --duration-ms "$DURATION_MS" \
-		--concurrency "$CONC" --json) || json='{"error":true}'
+	json=$(loadgen_run "$c" conn)
 	after=$(prog_stats)
 	sysctl -qw kernel.bpf_stats_enabled="$was"
 	awk 'NR == FNR { cnt[$1] = $3; ns[$1] = $4; next }
