@@ -54,12 +54,13 @@ veer_ct_retire_backend_tuple(int table, const struct veer_ct_key *rev_key,
 }
 
 /*
- * A closed connection's pair under the tuple a new one is placed on: a
- * new SYN purges it when it finds it, but a SYN that ends an older
- * half-open pair first (expired, or given up) never looks there, and a
- * lost flow's segment placed again does not either. Left behind, it
- * would answer the new connection's segments that miss its own entries
- * (its forward key is the new connection's) with the old backend.
+ * A closed connection's pair under the tuple a new one is placed on.
+ * Neither a client's SYN nor a lost flow's data segment looks at the
+ * closing table (conntrack.h), so placement retires it here, whatever
+ * came before (an expired or abandoned half-open pair included). Left
+ * behind, it would answer the new connection's segments that miss its
+ * own entries (its forward key is the new connection's) with the old
+ * backend.
  */
 static __always_inline void
 veer_ct_retire_client_tuple(const struct veer_ct_key *fwd_key,
@@ -135,6 +136,7 @@ static __always_inline int veer_lb_place(const struct veer_pkt *pkt,
 	__u8 chosen;
 
 	if (!syn) {
+		/* rev holds the forward entry here, found late. */
 		rev = veer_ct_lookup(VEER_CT_ESTABLISHED, fwd_key);
 		if (rev) {
 			veer_ct_view_of(v, rev);
@@ -408,7 +410,8 @@ static __noinline int veer_lb_recover_reverse(
 	__u8 chosen;
 
 	/* Moved from the half-open table by another CPU meanwhile (see
-	 * VEER_PLACE_FOUND): nothing to restore. */
+	 * VEER_PLACE_FOUND): nothing to restore. fwd_ct holds this reverse
+	 * entry here. */
 	fwd_ct = veer_ct_lookup(VEER_CT_ESTABLISHED, rev_key);
 	if (fwd_ct) {
 		veer_ct_view_of(v, fwd_ct);
