@@ -219,6 +219,7 @@ veer_ct_move_pair(int from, int to, const struct veer_ct_key *self,
 {
 	struct veer_ct_entry *other = veer_ct_lookup(from, sib);
 	struct veer_ct_entry copy;
+	int sib_gone, self_gone;
 
 	if (other) {
 		__builtin_memcpy(&copy, other, sizeof(copy));
@@ -237,13 +238,20 @@ veer_ct_move_pair(int from, int to, const struct veer_ct_key *self,
 			veer_ct_delete(to, sib);
 		goto refused;
 	}
-	veer_ct_delete(from, sib);
+	sib_gone = veer_ct_delete_counted(from, sib);
+	self_gone = veer_ct_delete_counted(from, self);
 	/*
-	 * Two CPUs can move the same pair at once (a retransmitted last ACK
-	 * and the original): only the one whose delete found the entry
-	 * reports the move, so each transition is counted once.
+	 * Two CPUs can move the same pair at once, from either side (a
+	 * retransmitted last ACK and the original; the client's last ACK
+	 * and the backend's ACK of the client's FIN overtaken by its own
+	 * FIN, both "last"), and their deletes interleave. The one that
+	 * removed the forward entry reports the move (a pair without one,
+	 * the one that removed its only entry), so each transition is
+	 * counted exactly once.
 	 */
-	return veer_ct_delete_counted(from, self);
+	if (!other)
+		return self_gone;
+	return self->dir == VEER_CT_DIR_FORWARD ? self_gone : sib_gone;
 refused:
 	veer_ct_count(v, ct_insert_failed);
 	return -1;
@@ -263,12 +271,8 @@ static __always_inline int veer_seq_judge(const struct veer_ct_entry *ct,
 	return VEER_SEQ_OUTSIDE;
 }
 
-/*
- * Follows this direction's next sequence number. Only a packet that
- * moves it forward writes the entry, so pure ACKs cost a compare.
- */
-static __always_inline void veer_seq_advance(struct veer_ct_entry *ct,
-					     const struct veer_pkt *pkt)
+/* Where a packet ends in its direction's sequence space. */
+static __always_inline __u32 veer_seq_end(const struct veer_pkt *pkt)
 {
 	__u32 end = pkt->seq + pkt->payload_len;
 
@@ -276,12 +280,97 @@ static __always_inline void veer_seq_advance(struct veer_ct_entry *ct,
 		end++;
 	if (pkt->tcp_flags & TCP_FLAG_FIN)
 		end++;
+	return end;
+}
+
+/* This direction's stream starts (a SYN, a SYN-ACK, a pair placed). */
+static __always_inline void veer_seq_start(struct veer_ct_entry *ct,
+					   const struct veer_pkt *pkt)
+{
+	ct->seq_next = veer_seq_end(pkt);
+	ct->flags |= VEER_CT_F_SEQ_SEEN;
+}
+
+/*
+ * Follows this direction's next sequence number. Only a packet that
+ * moves it forward writes the entry, so pure ACKs cost a compare. A
+ * packet ending more than a window ahead is not followed: returns 1 and
+ * leaves the judgement to the caller (veer_seq_track), which can afford
+ * a lookup.
+ */
+static __always_inline int veer_seq_advance(struct veer_ct_entry *ct,
+					    const struct veer_pkt *pkt)
+{
+	__u32 end = veer_seq_end(pkt), ahead;
+
 	if (!(ct->flags & VEER_CT_F_SEQ_SEEN)) {
-		ct->seq_next = end;
-		ct->flags |= VEER_CT_F_SEQ_SEEN;
-	} else if ((__s32)(end - ct->seq_next) > 0) {
-		ct->seq_next = end;
+		veer_seq_start(ct, pkt);
+		return 0;
 	}
+	ahead = end - ct->seq_next;
+	if ((__s32)ahead <= 0)
+		return 0;
+	if (ahead > VEER_CT_SEQ_WINDOW)
+		return 1;
+	ct->seq_next = end;
+	return 0;
+}
+
+/*
+ * Whether `seq` is one a stream sent: at most its next sequence number,
+ * at most a window behind it (a late duplicate, or an acknowledgement of
+ * what is still in flight).
+ */
+static __always_inline int veer_seq_sent(const struct veer_ct_entry *ct,
+					 __u32 seq)
+{
+	if (!(ct->flags & VEER_CT_F_SEQ_SEEN))
+		return 1; /* nothing to judge by */
+	return ct->seq_next - seq <= VEER_CT_SEQ_WINDOW;
+}
+
+/*
+ * A packet more than a window ahead of its tracked stream is one of two
+ * things: the stream itself after more than a window was lost before
+ * veer saw it (the retransmissions fill the gap, never the stream's
+ * head), or a late segment of an older connection of the same tuple,
+ * numbered in that connection's spaces: a backend's segment of the
+ * client port's previous connection to another VIP, delayed in the
+ * node's queues while the port was reused on the same backend. Followed,
+ * the second would move the stream where the live connection never
+ * goes, and its FIN and RST would then be judged outside the window: the
+ * pair would never close. Only the first acknowledges what the other
+ * direction sent. Fills *sib with the sibling's key.
+ */
+static __always_inline int veer_seq_far_fits(const struct veer_ct_entry *ct,
+					     const struct veer_pkt *pkt,
+					     int table, struct veer_ct_key *sib,
+					     __u8 dir)
+{
+	const struct veer_ct_entry *other;
+	__u32 ack;
+
+	if (!(pkt->tcp_flags & TCP_FLAG_ACK))
+		return 0;
+	veer_ct_key_sibling(sib, pkt, ct, dir);
+	other = veer_ct_lookup(table, sib);
+	if (!other || !(other->flags & VEER_CT_F_SEQ_SEEN))
+		return 0;
+	ack = dir == VEER_CT_DIR_FORWARD
+		      ? veer_ct_ack_to_backend(ct, pkt->ack_seq)
+		      : pkt->ack_seq;
+	return veer_seq_sent(other, ack);
+}
+
+/* veer_seq_advance, with a far packet followed when it fits. */
+static __always_inline void veer_seq_track(struct veer_ct_entry *ct,
+					   const struct veer_pkt *pkt,
+					   int table, struct veer_ct_key *sib,
+					   __u8 dir)
+{
+	if (veer_seq_advance(ct, pkt) &&
+	    veer_seq_far_fits(ct, pkt, table, sib, dir))
+		ct->seq_next = veer_seq_end(pkt);
 }
 
 static __always_inline int
@@ -416,11 +505,15 @@ static __always_inline int veer_ct_established(const struct veer_pkt *pkt,
 		return 0;
 	}
 	if (pkt->tcp_flags & TCP_FLAG_FIN) {
-		if (veer_seq_judge(ct, pkt->seq + pkt->payload_len) ==
-		    VEER_SEQ_OUTSIDE)
-			return 0; /* the endpoint will ignore it too */
 		/* The FIN occupies the sequence number after the payload. */
 		fin_seq = pkt->seq + pkt->payload_len;
+		/*
+		 * A FIN outside the window changes nothing, even one that
+		 * would fit far ahead (veer_seq_track): a spoofed FIN let
+		 * a close pass while that side still sends.
+		 */
+		if (veer_seq_judge(ct, fin_seq) == VEER_SEQ_OUTSIDE)
+			return 0; /* the endpoint will ignore it too */
 		fin_flag = dir == VEER_CT_DIR_FORWARD ? VEER_CT_F_FIN_FORWARD
 						      : VEER_CT_F_FIN_REVERSE;
 		veer_ct_key_sibling(sib, pkt, ct, dir);
@@ -437,10 +530,11 @@ static __always_inline int veer_ct_established(const struct veer_pkt *pkt,
 		ct->flags |= fin_flag;
 		if (other)
 			other->flags |= fin_flag;
+		/* In the window (above): never more than one ahead. */
 		veer_seq_advance(ct, pkt);
 		return 0;
 	}
-	veer_seq_advance(ct, pkt);
+	veer_seq_track(ct, pkt, VEER_CT_ESTABLISHED, sib, dir);
 	if ((ct->flags & VEER_CT_F_BOTH_FIN) == VEER_CT_F_BOTH_FIN &&
 	    (pkt->tcp_flags & TCP_FLAG_ACK)) {
 		/* The last ACK acknowledges the other side's FIN. */
@@ -479,7 +573,7 @@ static __always_inline int veer_health_syn_late(const struct veer_ct_entry *ct,
  */
 static __always_inline int
 veer_ct_half_open(const struct veer_pkt *pkt, struct veer_ct_entry *ct,
-		  const struct veer_ct_key *self, const struct veer_ct_key *sib,
+		  const struct veer_ct_key *self, struct veer_ct_key *sib,
 		  const struct veer_ct_view *v, __u8 dir)
 {
 	struct veer_ct_entry *other;
@@ -553,7 +647,10 @@ veer_ct_half_open(const struct veer_pkt *pkt, struct veer_ct_entry *ct,
 			veer_ct_delete_pair(VEER_CT_HALF_OPEN, self, sib);
 			return 1;
 		}
-		veer_seq_advance(ct, pkt);
+		/* Before the SYN-ACK the client sends nothing else: such a
+		 * segment is an older connection's (same tuple), late. */
+		if (ct->flags & (VEER_CT_F_SYNACK | VEER_CT_F_RECOVERED))
+			veer_seq_track(ct, pkt, VEER_CT_HALF_OPEN, sib, dir);
 		if (pkt->payload_len &&
 		    (ct->health & (VEER_CT_H_TRACKED | VEER_CT_H_REQUEST)) ==
 			    VEER_CT_H_TRACKED) {
@@ -580,7 +677,7 @@ veer_ct_half_open(const struct veer_pkt *pkt, struct veer_ct_entry *ct,
 	if (ct->flags & VEER_CT_F_RECOVERED) {
 		/* The backend knows the lost flow: it is live again, and
 		 * enters the established table as a handshake's pair does. */
-		veer_seq_advance(ct, pkt);
+		veer_seq_track(ct, pkt, VEER_CT_HALF_OPEN, sib, dir);
 		if (!veer_ct_move_pair(VEER_CT_HALF_OPEN, VEER_CT_ESTABLISHED,
 				       self, ct, sib, v, 0, 0))
 			veer_ct_count(v, ct_established);
@@ -622,26 +719,21 @@ veer_ct_half_open(const struct veer_pkt *pkt, struct veer_ct_entry *ct,
 			other->peer_isn = pkt->seq;
 			other->flags |= VEER_CT_F_SYNACK;
 		}
+		/* The backend's stream starts here, whatever came before. */
+		veer_seq_start(ct, pkt);
+	} else if (!(ct->flags & VEER_CT_F_SYNACK)) {
+		/* Nothing before the SYN-ACK is this connection's but the
+		 * stale ACK (above) and RSTs: an older connection's segment
+		 * of the backend tuple, late. Passed on, not followed. */
+		return 0;
+	} else {
+		veer_seq_track(ct, pkt, VEER_CT_HALF_OPEN, sib, dir);
 	}
 	/* Data before the handshake completes (a TFO SYN-ACK): not read,
 	 * but the backend has sent data. */
 	if (pkt->payload_len)
 		ct->health |= VEER_CT_H_RESPONSE;
-	veer_seq_advance(ct, pkt);
 	return 0;
-}
-
-/*
- * A closed stream's numbers: at most its next sequence number (it sent
- * nothing after its FIN, or after the RST that closed it) and at most a
- * window behind it (a late duplicate).
- */
-static __always_inline int veer_seq_of_closed(const struct veer_ct_entry *ct,
-					      __u32 seq)
-{
-	if (!(ct->flags & VEER_CT_F_SEQ_SEEN))
-		return 1; /* nothing to judge by */
-	return ct->seq_next - seq <= VEER_CT_SEQ_WINDOW;
 }
 
 /*
@@ -668,7 +760,7 @@ static __always_inline int veer_ct_late_segment(const struct veer_pkt *pkt,
 	const struct veer_ct_entry *other;
 	__u32 ack;
 
-	if (!veer_seq_of_closed(ct, pkt->seq))
+	if (!veer_seq_sent(ct, pkt->seq))
 		goto mismatch;
 	if (!(pkt->tcp_flags & TCP_FLAG_ACK))
 		return 0;
@@ -678,7 +770,7 @@ static __always_inline int veer_ct_late_segment(const struct veer_pkt *pkt,
 	ack = dir == VEER_CT_DIR_FORWARD
 		      ? veer_ct_ack_to_backend(ct, pkt->ack_seq)
 		      : pkt->ack_seq;
-	if (!veer_seq_of_closed(other, ack))
+	if (!veer_seq_sent(other, ack))
 		goto mismatch;
 	return 0;
 mismatch:

@@ -1279,7 +1279,7 @@ static __always_inline int veer_http_reverse(struct __sk_buff *skb)
 	ct->flags |= VEER_CT_F_SYNACK;
 	ct->bind_state = VEER_BIND_BOUND;
 	veer_http_wscales(ct, o.wscale);
-	veer_seq_advance(ct, &pkt);
+	veer_seq_start(ct, &pkt);
 	fwd = veer_ct_lookup(VEER_CT_HALF_OPEN, &fwd_key);
 	if (fwd) {
 		fwd->peer_isn = ct->peer_isn;

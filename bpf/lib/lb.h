@@ -40,16 +40,27 @@ veer_ct_retire_backend_tuple(int table, const struct veer_ct_key *rev_key,
 	struct veer_ct_entry *old = veer_ct_lookup(table, rev_key);
 	struct veer_ct_key old_fwd;
 	struct veer_ct_view v;
+	int had_fwd, fwd_gone, rev_gone;
 
 	if (!old)
 		return;
 	veer_ct_view_of(&v, old);
 	veer_ct_key_fill(&old_fwd, &pkt->saddr, &old->nat_addr, pkt->sport,
 			 old->nat_port, pkt->family, VEER_CT_DIR_FORWARD);
-	veer_ct_delete(table, &old_fwd);
-	/* An established pair ends here: counted as closed, once. */
-	if (!veer_ct_delete_counted(table, rev_key) &&
-	    table == VEER_CT_ESTABLISHED)
+	if (table != VEER_CT_ESTABLISHED) {
+		veer_ct_delete(table, &old_fwd);
+		veer_ct_delete(table, rev_key);
+		return;
+	}
+	/*
+	 * An established pair ends here: counted as closed, by the rule of
+	 * veer_ct_move_pair (a close of the same pair racing on another
+	 * CPU counts it at most once with this one).
+	 */
+	had_fwd = veer_ct_lookup(table, &old_fwd) != NULL;
+	fwd_gone = veer_ct_delete_counted(table, &old_fwd);
+	rev_gone = veer_ct_delete_counted(table, rev_key);
+	if (had_fwd ? !fwd_gone : !rev_gone)
 		veer_ct_count(&v, ct_closed);
 }
 
@@ -163,9 +174,8 @@ static __always_inline int veer_lb_place(const struct veer_pkt *pkt,
 			entry.nat_port = backend->port;
 			/* seq_next was the other direction's; what this
 			 * direction saw before is unknown (no health). */
-			entry.flags &= (__u8)~VEER_CT_F_SEQ_SEEN;
 			entry.health = 0;
-			veer_seq_advance(&entry, pkt);
+			veer_seq_start(&entry, pkt);
 			veer_ct_view_of(v, &entry);
 			if (veer_ct_update(VEER_CT_ESTABLISHED, fwd_key,
 					   &entry))
@@ -213,7 +223,7 @@ static __always_inline int veer_lb_place(const struct veer_pkt *pkt,
 		goto refused;
 	entry.nat_addr = backend->addr;
 	entry.nat_port = backend->port;
-	veer_seq_advance(&entry, pkt);
+	veer_seq_start(&entry, pkt);
 	if (veer_ct_update(table, fwd_key, &entry)) {
 		veer_ct_delete(table, &rev_key);
 		goto refused;

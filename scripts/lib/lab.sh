@@ -544,6 +544,23 @@ ct_live_entries() {
 
 _ct_no_live() { [[ $(ct_live_entries) == 0 ]]; }
 
+# ct_live_dump: one line per live entry (as ct_live_entries counts them):
+# table, direction, tuple, flags, the tracked and FIN sequence numbers,
+# both ISNs, health bits. For a failure's report: what a pair that never
+# closed saw.
+ct_live_dump() {
+	local m t
+	for m in veer_conntrack:established veer_ct_syn:half-open veer_ct_closing:closing; do
+		t=${m#*:}
+		bpftool -j map dump pinned "$VEER_PIN_ROOT/${m%%:*}" 2>/dev/null | jq -r --arg t "$t" '
+			def addr(a; f): if f == 2 then (a.bytes[0:4] | map(tostring) | join("."))
+				else (a.bytes | map(. + 256 | tostring[1:]) | join(":")) end;
+			def port(p): (p % 256) * 256 + ((p / 256) | floor);
+			.[] | .formatted | select($t != "closing" or ((.value.flags / 8 | floor) % 2 == 0)) |
+			"\($t) \(if .key.dir == 0 then "fwd" else "rev" end) \(addr(.key.saddr; .key.family)):\(port(.key.sport)) > \(addr(.key.daddr; .key.family)):\(port(.key.dport)) nat \(addr(.value.nat_addr; .key.family)):\(port(.value.nat_port)) flags \(.value.flags) seq_next \(.value.seq_next) fin_f \(.value.fin_seq_forward) fin_r \(.value.fin_seq_reverse) syn_seq \(.value.syn_seq) peer_isn \(.value.peer_isn) health \(.value.health)"' 2>/dev/null
+	done
+}
+
 # t_check_ct_drained: within 5 s of every connection closing (the last
 # segments of a close may still be in flight) no live conntrack entry is
 # left. In cgroup mode nothing goes through a per-packet path, so
@@ -564,6 +581,7 @@ t_check_ct_drained() {
 	else
 		n=$(ct_live_entries)
 		t_fail "${n:-?} live conntrack entries left after every connection closed ($(veer status 2>&1 | grep -i conntrack | tr -s ' '))"
+		ct_live_dump | head -n 20 | sed 's/^/    left: /' >&2
 	fi
 }
 

@@ -97,6 +97,11 @@ if veer status | grep -q "^            0 established entries evicted"; then
 	t_pass "status: 0 established entries evicted"
 else
 	t_fail "status: $(veer status | grep evicted)"
+	# What the count is derived from (cmd_view.c print_ct_evictions).
+	veer stats -o json | jq -c '[.services[] | {name, c: [(.subsets[], .unattributed) |
+		{handshakesCompleted, connectionsClosed, conntrackEntriesRestored,
+		 conntrackMisses, conntrackMissesPlaced, conntrackInsertsFailed}]}]' >&2
+	ct_live_dump | head -n 20 | sed 's/^/    entry: /' >&2
 fi
 
 # Overload on purpose: 300 streams to web6, whose weights never changed,

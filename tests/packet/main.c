@@ -13,6 +13,7 @@
 #include "test_conntrack.h"
 #include "test_health.h"
 #include "test_holes.h"
+#include "test_late.h"
 #include "test_http.h"
 #include "test_icmp.h"
 #include "test_lb.h"
@@ -37,7 +38,8 @@ int main(void)
 	    add_mapstore_tests(suite) || add_upgrade_tests(suite) ||
 	    add_mutated_tests(suite) || add_conntrack_tests(suite) ||
 	    add_icmp_tests(suite) || add_http_tests(suite) ||
-	    add_health_tests(suite) || add_holes_tests(suite)) {
+	    add_health_tests(suite) || add_holes_tests(suite) ||
+	    add_late_tests(suite)) {
 		CU_cleanup_registry();
 		return 1;
 	}
