@@ -413,7 +413,7 @@ static void print_store(void)
  * with the same start time), the generation it applied and when, and
  * its last error.
  */
-static void print_watch(void)
+static void print_watch(const char **not_ready)
 {
 	char err[VEER_ERR_LEN], t[VEER_WATCH_TIME_LEN];
 	struct veer_watch_state w;
@@ -425,6 +425,10 @@ static void print_watch(void)
 			printf("warning:    %s\n", err);
 		return;
 	}
+	if (!veer_watch_alive(&w))
+		*not_ready = "the pin root's veer watch is not running";
+	else if (!w.last_success)
+		*not_ready = "veer watch has applied no configuration yet";
 	if (veer_watch_alive(&w))
 		printf("watch:      %s (pid %ld, since %s)\n", w.dir, w.pid,
 		       veer_watch_time(w.started, t, sizeof(t)));
@@ -446,8 +450,45 @@ static void print_watch(void)
 		       w.errors, w.last_error);
 }
 
+struct status_opts {
+	bool ready;
+};
+
+static const struct status_opts status_defaults = {0};
+
+static const struct cli_option status_options[] = {
+	{
+		.name = "ready",
+		.type = CLI_FLAG,
+		.field = offsetof(struct status_opts, ready),
+		.help = "end with a readiness verdict and exit 1 unless veer "
+			"serves: programs loaded and attached, and the pin "
+			"root's veer watch, if any, running with a "
+			"configuration applied",
+	},
+	{},
+};
+
+/* --ready's verdict, last: "ready: yes", or why not and exit 1. */
+static int ready_verdict(const struct status_opts *o, const char *not_ready,
+			 int ret)
+{
+	if (!o->ready)
+		return ret;
+	if (!not_ready && ret)
+		not_ready = "the maps could not be read";
+	if (not_ready) {
+		printf("ready:      no: %s\n", not_ready);
+		return EXIT_FAILED;
+	}
+	printf("ready:      yes\n");
+	return 0;
+}
+
 static int run_status(const void *opts, int argc, char **argv)
 {
+	const struct status_opts *o = opts;
+	const char *not_ready = NULL;
 	struct if_nameindex *ifs, *it;
 	struct veer_model model;
 	struct veer_maps maps;
@@ -462,7 +503,6 @@ static int run_status(const void *opts, int argc, char **argv)
 	unsigned int s;
 	int attached = 0, ret = EXIT_FAILED;
 
-	(void)opts;
 	(void)argv;
 	if (argc != 0) {
 		fail("takes no arguments");
@@ -474,11 +514,11 @@ static int run_status(const void *opts, int argc, char **argv)
 	pin_eg = veer_pinned_prog_id(cli.pin_root, VEER_PIN_PROG_TC_EGRESS);
 	printf("pin root:   %s\n", cli.pin_root);
 	print_store();
-	print_watch();
+	print_watch(&not_ready);
 	snprintf(path, sizeof(path), "%s/%s", cli.pin_root, VEER_MAP_SERVICES);
 	if (!pin_in && !pin_eg && access(path, F_OK)) {
 		printf("programs:   not loaded\n");
-		return 0;
+		return ready_verdict(o, "programs not loaded", 0);
 	}
 	pin_xdp = veer_pinned_prog_id(cli.pin_root, VEER_PIN_PROG_XDP_INGRESS);
 	/* A missing pin is reported, not taken for "not loaded": attached
@@ -519,9 +559,12 @@ static int run_status(const void *opts, int argc, char **argv)
 	if (ifs)
 		if_freenameindex(ifs);
 	veer_cgroup_walk(cli.pin_root, print_cgroup_found, &attached);
-	if (!attached)
+	if (!attached) {
 		printf("attached:   nowhere in this network namespace or "
 		       "cgroup tree\n");
+		if (!not_ready)
+			not_ready = "attached nowhere";
+	}
 
 	veer_model_init(&model);
 	if (open_maps(&maps))
@@ -547,17 +590,20 @@ close:
 	veer_maps_close(&maps);
 out:
 	veer_model_free(&model);
-	return ret;
+	return ready_verdict(o, not_ready, ret);
 }
 
-static const struct cli_option no_options[] = {{}};
+static const char status_details[] =
+	"  Nothing loaded is not an error (exit 0) unless --ready is given:\n"
+	"  then the last line says whether veer serves, for a readiness\n"
+	"  probe (deploy/daemonset.yaml uses it).\n";
 
 const struct cli_command status_command = {
 	.name = "status",
-	.args = "",
+	.args = "[--ready]",
 	.summary = "show what is loaded, where it is attached and how full "
 		   "maps are",
-	.details = "",
-	.options = no_options,
+	.details = status_details,
+	CLI_OPTIONS(status_options, status_defaults),
 	.run = run_status,
 };

@@ -74,6 +74,8 @@ init = spec["initContainers"][0]
 main = spec["containers"][0]
 want(init["command"][:2] == ["/usr/bin/veer", "attach"], "init container: veer attach")
 want(main["command"][:2] == ["/usr/bin/veer", "watch"], "main container: veer watch")
+want(main.get("readinessProbe", {}).get("exec", {}).get("command") ==
+     ["/usr/bin/veer", "status", "--ready"], "main container: readiness is veer status --ready")
 watched = main["command"][2]
 want({m["mountPath"]: m["name"] for m in main["volumeMounts"]}.get(watched) == "config",
      f"main container: the ConfigMap mounted at {watched}, what veer watch reads")
@@ -160,7 +162,19 @@ if split_ok "$LAB_TMP/split2.out" 1000 50; then
 else
 	t_fail "image: veer watch: customers 50/50: $SPLIT_DESC; $(oneline "$LAB_TMP/watch.log")"
 fi
+# The readiness probe, as the kubelet runs it: ready while the watch
+# serves its configuration, not once the watch is gone.
+rc=0
+veer status --ready >"$LAB_TMP/ready.out" 2>&1 || rc=$?
 lab_kill "$WATCH_PID"
+rc2=0
+veer status --ready >"$LAB_TMP/ready2.out" 2>&1 || rc2=$?
+if ((rc == 0 && rc2 == 1)) && [[ $(tail -n 1 "$LAB_TMP/ready.out") == "ready:      yes" ]] &&
+	grep -q '^ready:      no: ' "$LAB_TMP/ready2.out"; then
+	t_pass "image: readiness probe (veer status --ready): ready with the watch serving, then '$(tail -n 1 "$LAB_TMP/ready2.out" | tr -s ' ')' (exit 1)"
+else
+	t_fail "image: readiness probe: exit $rc '$(tail -n 1 "$LAB_TMP/ready.out")', after the watch: exit $rc2 '$(tail -n 1 "$LAB_TMP/ready2.out")'"
+fi
 
 # veer metrics from the image: libmicrohttpd is opened at run time (not
 # linked), so the image must carry it and its libraries.

@@ -165,6 +165,12 @@ if [[ $VRC == 0 ]] && grep -q "^watch:      $CM (pid $WATCH_PID, since " "$VOUT"
 else
 	t_fail "veer status (exit $VRC): $(oneline "$VOUT") $(oneline "$VERR")"
 fi
+vrun status --ready
+if [[ $VRC == 0 ]] && [[ $(tail -n 1 "$VOUT") == "ready:      yes" ]]; then
+	t_pass "veer status --ready: exit 0, ready (the last good configuration serves)"
+else
+	t_fail "veer status --ready (exit $VRC): $(tail -n 1 "$VOUT") $(oneline "$VERR")"
+fi
 vrun stats -o prometheus
 if grep -qx 'veer_watch_generation 2' "$VOUT" && grep -qx 'veer_watch_errors_total 2' "$VOUT" &&
 	grep -qx 'veer_watch_running 1' "$VOUT" &&
@@ -239,6 +245,12 @@ if grep -q "^watch:      no watch running (the last one, pid $WATCH_PID, watched
 	t_pass "after SIGTERM: veer status says no watch runs"
 else
 	t_fail "after SIGTERM: veer status: $(grep -A2 '^watch' "$VOUT" | tr '\n' '|')"
+fi
+vrun status --ready
+if [[ $VRC == 1 ]] && [[ $(tail -n 1 "$VOUT") == "ready:      no: the pin root's veer watch is not running" ]]; then
+	t_pass "after SIGTERM: veer status --ready: exit 1, '$(tail -n 1 "$VOUT" | tr -s ' ')'"
+else
+	t_fail "after SIGTERM: veer status --ready (exit $VRC): $(tail -n 1 "$VOUT")"
 fi
 
 # ---- a plain directory: a file being written is never applied half ----
