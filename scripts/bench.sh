@@ -160,6 +160,9 @@ veer_at() {
 }
 bench_cleanup() {
 	local rc=$? root
+	# errexit off: a failing step (or the (exit) below, after a failed
+	# run) would end the trap before lab_cleanup.
+	set +e
 	for root in "${PIN_ROOTS[@]:1}"; do
 		if [[ -e $root ]]; then
 			veer_at "$root" detach --all >/dev/null 2>&1
