@@ -309,9 +309,9 @@ fleet_md() {
 	"`build/veer-fleet-probe converge` reads the maps of the nodes not yet holding",
 	"them, two lookups a node, sleeping \($c.fleet_poll_us) us between sweeps; a node is timed at",
 	"the first check that sees the weights, late by at most the time since its",
-	"check before: the resolution column (median and worst change). Percentiles",
-	"by nearest rank\(if $c.fleet_changes < 100 then " (p99 of \($c.fleet_changes) changes is the largest)" else "" end). The agents, etcd",
-	"and the observer all share the machine'"'"'s \($c.cpus) CPUs.",
+	"check before: the resolution column (median and worst change). The agents,",
+	"etcd and the observer all share the machine'"'"'s \($c.cpus) CPUs. Percentiles by",
+	"nearest rank\(if $c.fleet_changes < 100 then " (p99 of \($c.fleet_changes) changes is the largest)" else "" end).",
 	""' "$OUT/results.json"
 	tables_md fleet
 }
