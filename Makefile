@@ -174,7 +174,8 @@ $(BUILD)/veer-httpclient: $(BUILD)/tests/tools/veer_httpclient.o $(TOOL_OBJ)
 	$(CC) $(USER_CFLAGS) $^ -o $@
 
 # Fleet mode's node side, driven by the fleet tests (read, watch, report)
-# until veer watch --etcd does it.
+# until veer watch --etcd does it; converge times the fleet benchmark's
+# changes on the nodes' maps.
 $(BUILD)/veer-fleet-probe: $(BUILD)/tests/tools/veer_fleet_probe.o $(LIB_OBJS)
 	$(CC) $(USER_CFLAGS) $^ -o $@ $(LIBS)
 
@@ -193,8 +194,8 @@ $(BUILD)/microbench: $(BUILD)/tests/bench/microbench.o $(PKT_OBJ) $(LIB_OBJS)
 tests-bin: all $(TEST_BINS)
 
 # veer against iptables, nftables, HAProxy and nginx in the namespace lab
-# (root; about 29 minutes, 4 of them the http part). BENCH_ARGS passes
-# options, e.g. BENCH_ARGS="-p http -H 3".
+# (root; about 32 minutes, 4 of them the http part and 3 the fleet part).
+# BENCH_ARGS passes options, e.g. BENCH_ARGS="-p http -H 3".
 bench: deps
 	@$(MAKE) --no-print-directory all
 	scripts/bench.sh $(BENCH_ARGS)

@@ -9,18 +9,26 @@
 # docs/BENCHMARKS.md with docs/bench/*.png, followed by docs/bench/NOTES.md
 # (the reading of the figures, written by hand).
 #
-#   scripts/bench-report.sh [-o DIR] [--no-docs]
+#   scripts/bench-report.sh [-o DIR] [--no-docs] [--section fleet]
 #
 # Run on its own to rebuild the report of the last run without measuring.
+# --section fleet: only print docs/BENCHMARKS.md's "Fleet convergence"
+# section, as a full run writes it, from DIR's runs (a `bench.sh -p
+# fleet --no-docs` run's, to put into the document by hand).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 OUT=$ROOT/build/bench
 DOCS=1
+SECTION=
 while (($#)); do
 	case $1 in
 	-o) OUT=${2:-}; shift ;;
 	--no-docs) DOCS=0 ;;
+	--section)
+		SECTION=${2:-}
+		[[ $SECTION == fleet ]] || { echo "bench-report: --section: only fleet" >&2; exit 2; }
+		shift ;;
 	-h | --help) awk 'NR > 2 && !/^#/ { exit } NR > 2 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
 	*) echo "bench-report: unknown argument '$1' (try --help)" >&2; exit 2 ;;
 	esac
@@ -125,7 +133,33 @@ jq -s --slurpfile cond "$OUT/conditions.json" '
 		median_us: (map(.us) | median), p90_us: (map(.us) | pct(0.9)),
 		max_us: (map(.us) | max), round_us: rounds(map(.us)),
 		cpu_median_us: (cpu | median), cpu_p90_us: (cpu | pct(0.9)),
-		round_cpu_us: rounds(cpu)}))
+		round_cpu_us: rounds(cpu)})),
+	  # Fleet convergence, per fleet size (and the agents'"'"' debounce):
+	  # the last node'"'"'s time after each change, from the weight
+	  # command'"'"'s exit; percentiles by nearest rank (p99 of 30 changes
+	  # is the largest); a change some node did not hold within the
+	  # timeout ranks above every other (and shows as the timeout).
+	  fleet: ($all | map(select(.part == "fleet")) |
+		group_by([.nodes, .debounce_ms]) | map(
+		def rank($p): sort | if length == 0 then null
+			else .[((length * $p) | ceil) - 1] end;
+		def ms: if . == null then null
+			elif . >= 1e12 then "timeout" else (. * 10 | round / 10) end;
+		(map(if .timeout then 1e12 else .last_ms end)) as $last |
+		{nodes: .[0].nodes, debounce_ms: .[0].debounce_ms,
+		 changes: length, timeouts: (map(select(.timeout)) | length),
+		 p50_ms: ($last | rank(0.5) | ms), p99_ms: ($last | rank(0.99) | ms),
+		 max_ms: ($last | max | ms),
+		 first_p50_ms: (map(.first_ms) | rank(0.5) | ms),
+		 median_node_p50_ms: (map(.median_ms) | rank(0.5) | ms),
+		 cmd_p50_ms: (map(.cmd_ms) | rank(0.5) | ms),
+		 # How late the last node may be timed: the gap between the
+		 # check that saw it and its check before (the worst change).
+		 resolution_ms: (map(.last_ms - .last_after_ms) | max | . * 100 | round / 100),
+		 resolution_p50_ms: (map(.last_ms - .last_after_ms) | rank(0.5) | . * 100 | round / 100),
+		 sweep_mean_us: (map(.sweep_mean_us) | rank(0.5)),
+		 interval_us: .[0].interval_us,
+		 pause_ms: .[0].pause_ms}))
 	} |
 	. as $r |
 	def flat($c): pick($r.scaling_flatness; $c).median;
@@ -182,7 +216,11 @@ jq -s --slurpfile cond "$OUT/conditions.json" '
 		  (pickn($r.weight_change; "veer_tc"; 100000).cpu_median_us | if . == null then null else . / 1000 end);
 		  pickn($r.weight_change; "veer_tc"; 100000).cpu_median_us < 2000;
 		  (pickn($r.weight_change; "veer_tc"; 100000).round_cpu_us | if . == null then null else map(. / 1000) end))
-	] | .targets |= map(select(.value != null))
+	] + [$r.fleet[] | select(.nodes == 50) |
+		(if .p99_ms == "timeout" then $cond[0].fleet_timeout_ms else .p99_ms end) as $v |
+		t("fleet: the last of 50 nodes holds a `veer weight --etcd`, p99 of \(.changes) changes (ms)\(if .debounce_ms != null then ", agents'"'"' debounce \(.debounce_ms) ms" else "" end)";
+		  "< 1000"; $v; .p99_ms != "timeout" and $v < 1000; null)]
+	| .targets |= map(select(.value != null))
 ' "$RESULTS" >"$OUT/results.json"
 
 # ---- report ---------------------------------------------------------------
@@ -235,6 +273,12 @@ tables_md() {
 	"| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
 	(.weight_change[] | "| \(.contender) | \(.services) | \(ms(.median_us))\(rng(.round_us)) | \(ms(.p90_us)) | \(ms(.max_us)) | \(ms(.cpu_median_us))\(rng(.round_cpu_us)) | \(ms(.cpu_p90_us)) | \(.samples) |"),
 	"" else empty end,
+	if $section == "fleet" and (.fleet | length) > 0 then
+	def ms($v): if $v == null then "-" else "\($v)" end;
+	"| nodes | changes | last node p50 ms | p99 ms | max ms | timeouts | goal: p99 | met | median node p50 ms | first node p50 ms | agents'"'"' debounce ms | weight command p50 ms | timing resolution ms: p50, worst |",
+	"| ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |",
+	(.fleet[] | "| \(.nodes) | \(.changes) | \(ms(.p50_ms)) | \(ms(.p99_ms)) | \(ms(.max_ms)) | \(.timeouts) | < 1000 ms | \(if .p99_ms != "timeout" and .p99_ms != null and .p99_ms < 1000 then "yes" else "**no**" end) | \(ms(.median_node_p50_ms)) | \(ms(.first_p50_ms)) | \(.debounce_ms // "-") | \(ms(.cmd_p50_ms)) | \(.resolution_p50_ms), \(.resolution_ms) |"),
+	"" else empty end,
 	if $section == "targets" and (.targets | length) > 0 then
 	def rng2($r): if $r == null or $r[0] == null then ""
 		else " (\(f($r[0]; 100))-\(f($r[1]; 100)))" end;
@@ -244,7 +288,39 @@ tables_md() {
 	else empty end
 	' "$OUT/results.json"
 }
-for section in contenders cpu progstats scaling weight targets; do
+# fleet_md: the "Fleet convergence" section of docs/BENCHMARKS.md.
+fleet_md() {
+	echo "## Fleet convergence"
+	echo
+	jq -r '.conditions as $c | .fleet as $f |
+	"Part fleet of scripts/bench.sh (run of \($c.date), \($c.cpus) CPUs, kernel \($c.kernel);",
+	"fleet mode, issue 16: the goal is p99 under 1 s at 50 nodes). A 3-member",
+	"etcd on loopback (\($c.etcd // "etcd")) and N simulated nodes on this machine, as",
+	"tests/e2e/test_fleet_nodes.sh runs them (scripts/lib/fleet_nodes.sh): each a",
+	"pin root of its own with veer'"'"'s maps (`veer attach --cgroup`, no traffic)",
+	"and a node agent, `veer watch --etcd` (debounce \([$f[].debounce_ms] | unique | map(tostring) | join(", ")) ms\(if $c.fleet_debounce_ms == null then ", its default" else "" end)), applying each",
+	"new revision to it. Per fleet size (the same fleet, nodes added): \($c.fleet_changes)",
+	"`veer weight --etcd` changes of the customers service, alternating v1=10/v2=90",
+	"and v1=90/v2=10, the next \($c.fleet_pause_ms) ms after the last node held the previous one.",
+	"",
+	"Timed: from the weight command'"'"'s exit (the observer waits on its pidfd) to",
+	"the moment the last node'"'"'s pinned veer_services map holds the new weights",
+	"in both of the service'"'"'s entries (IPv4 and IPv6), CLOCK_MONOTONIC.",
+	"`build/veer-fleet-probe converge` reads the maps of the nodes not yet holding",
+	"them, two lookups a node, sleeping \($c.fleet_poll_us) us between sweeps; a node is timed at",
+	"the first check that sees the weights, late by at most the time since its",
+	"check before: the resolution column (median and worst change). The agents,",
+	"etcd and the observer all share the machine'"'"'s \($c.cpus) CPUs. Percentiles by",
+	"nearest rank\(if $c.fleet_changes < 100 then " (p99 of \($c.fleet_changes) changes is the largest)" else "" end).",
+	""' "$OUT/results.json"
+	tables_md fleet
+}
+if [[ -n $SECTION ]]; then
+	fleet_md
+	exit 0
+fi
+
+for section in contenders cpu progstats scaling weight fleet targets; do
 	tables_md "$section"
 done
 # ---- HTTP routing by header (part http): DIR/http.json ---------------------
@@ -453,6 +529,9 @@ done
 	echo "holds. In parentheses: the lowest and highest median of a round."
 	echo
 	tables_md weight
+	if jq -e '.fleet | length > 0' "$OUT/results.json" >/dev/null; then
+		fleet_md
+	fi
 	if [[ -s $OUT/crosscheck.json ]]; then
 		echo "## Cross-check of the load generator"
 		echo

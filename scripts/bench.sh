@@ -58,6 +58,20 @@
 #               keep-alive connections fetching 1 MiB bodies: Gbit/s on
 #               connections bound late vs L4 ones); rtt: one client on
 #               the node straight to v2 (the backend round trip).
+#   fleet       fleet mode's convergence (issue 16): a 3-member etcd on
+#               loopback and FLEET_NODES simulated nodes (a pin root and a
+#               `veer watch --etcd` agent each, as test_fleet_nodes.sh
+#               runs them: scripts/lib/fleet_nodes.sh); FLEET_CHANGES
+#               `veer weight --etcd` changes alternating v1=10/v2=90 and
+#               v1=90/v2=10, FLEET_PAUSE_MS apart; for each, the time from
+#               the command's exit to the moment the last node's pinned
+#               veer_services map holds the new weights (build/
+#               veer-fleet-probe converge polls every node's map every
+#               FLEET_POLL_US, CLOCK_MONOTONIC; a node is timed at the first
+#               poll that sees the weights, so its time is late by at most
+#               one sweep period, which is reported); p50, p99 and max
+#               over the changes, for each fleet size (the same fleet,
+#               nodes added). Needs none of the namespaces above.
 #
 # Contenders run interleaved (A B C ... A B C ...) for ROUNDS rounds, so a
 # noisy neighbour on these shared 2-core machines hits every contender
@@ -67,10 +81,15 @@
 #   scripts/bench.sh [-r ROUNDS] [-R SCALE_ROUNDS] [-H HTTP_ROUNDS]
 #                    [-d DURATION_MS] [-D HTTP_DURATION_MS]
 #                    [-c CONCURRENCY] [-s STREAMS] [-p PART[,PART]]
-#                    [-C CONTENDER[,CONTENDER]] [-o DIR] [--no-docs]
+#                    [-C CONTENDER[,CONTENDER]] [-n FLEET_CHANGES]
+#                    [-N FLEET_NODES[,FLEET_NODES]] [-B FLEET_DEBOUNCE_MS]
+#                    [-o DIR] [--no-docs]
 #
 # -C limits the contenders part to those named (ratios need `direct`, and
-# `direct_node` for veer_cgroup, among them).
+# `direct_node` for veer_cgroup, among them). -N: the fleet sizes, in
+# increasing order (default 10,50); -n: changes per size (default 30;
+# p99 is the nearest rank, so with 30 it is the largest); -B: the agents'
+# --debounce (default: veer watch's own, 200 ms).
 #
 # Results: DIR/results.jsonl (every run), DIR/results.json (medians,
 # ratios, targets), PNG plots, and docs/BENCHMARKS.md regenerated from
@@ -89,7 +108,7 @@ HTTP_BULK_PATH=/?size=1048576 # what the bulk run's requests fetch
 HTTP_PORT=8090 # veer-httpsrv on the backends (veer-testsrv keeps BACKEND_PORT)
 CONC=32
 STREAMS=4
-PARTS=contenders,scaling,weight,http,crosscheck
+PARTS=contenders,scaling,weight,http,fleet,crosscheck
 ONLY=
 OUT=$ROOT/build/bench
 DOCS=1
@@ -98,6 +117,12 @@ WEIGHT_REPS=21 # weight changes per contender and round (odd: a clean median)
 WEIGHT_BIG=100000 # veer's weight changes are measured with this many services too
 DECOYS_PER_FILE=25000 # what one YAML file holds (veer caps a file's size and nodes)
 SCALE_CONTENDERS=(veer_tc iptables nftables)
+FLEET_NODES=10,50 # fleet sizes (part fleet), increasing
+FLEET_CHANGES=30 # weight changes per fleet size
+FLEET_DEBOUNCE_MS= # the agents' --debounce (empty: veer watch's default)
+FLEET_PAUSE_MS=500 # after the last node holds a change, before the next
+FLEET_POLL_US=1000 # veer-fleet-probe's sleep between sweeps of the nodes
+FLEET_TIMEOUT_MS=30000 # a change not held by every node by then: a timeout
 usage() { awk 'NR > 2 && !/^#/ { exit } NR > 2 { sub(/^# ?/, ""); print }' "$0"; }
 while (($#)); do
 	case $1 in
@@ -110,6 +135,9 @@ while (($#)); do
 	-s) STREAMS=${2:-}; shift ;;
 	-p) PARTS=${2:-}; shift ;;
 	-C) ONLY=${2:-}; shift ;;
+	-n) FLEET_CHANGES=${2:-}; shift ;;
+	-N) FLEET_NODES=${2:-}; shift ;;
+	-B) FLEET_DEBOUNCE_MS=${2:-}; shift ;;
 	-o) OUT=${2:-}; shift ;;
 	--no-docs) DOCS=0 ;;
 	-h | --help) usage; exit 0 ;;
@@ -118,19 +146,33 @@ while (($#)); do
 	shift
 done
 HTTP_DURATION_MS=${HTTP_DURATION_MS:-$DURATION_MS}
+IFS=, read -r -a FLEET_SIZE_LIST <<<"$FLEET_NODES"
 for n in "$ROUNDS" "$SCALE_ROUNDS" "$HTTP_ROUNDS" "$DURATION_MS" "$HTTP_DURATION_MS" \
-	"$CONC" "$STREAMS"; do
+	"$CONC" "$STREAMS" "$FLEET_CHANGES" "${FLEET_SIZE_LIST[@]}" ${FLEET_DEBOUNCE_MS:+"$FLEET_DEBOUNCE_MS"}; do
 	[[ $n =~ ^[1-9][0-9]{0,6}$ ]] || { echo "bench: '$n' is not a positive number" >&2; exit 2; }
+done
+((${#FLEET_SIZE_LIST[@]})) || { echo "bench: -N needs at least one fleet size" >&2; exit 2; }
+for ((i = 1; i < ${#FLEET_SIZE_LIST[@]}; i++)); do
+	((FLEET_SIZE_LIST[i] > FLEET_SIZE_LIST[i - 1])) ||
+		{ echo "bench: -N: fleet sizes go in increasing order" >&2; exit 2; }
 done
 IFS=, read -r -a PART_LIST <<<"$PARTS"
 ((${#PART_LIST[@]})) || { echo "bench: -p needs at least one part" >&2; exit 2; }
 for p in "${PART_LIST[@]}"; do
 	case $p in
-	contenders | scaling | weight | http | crosscheck) ;;
-	*) echo "bench: unknown part '$p' (contenders, scaling, weight, http, crosscheck)" >&2; exit 2 ;;
+	contenders | scaling | weight | http | fleet | crosscheck) ;;
+	*) echo "bench: unknown part '$p' (contenders, scaling, weight, http, fleet, crosscheck)" >&2; exit 2 ;;
 	esac
 done
 want_part() { [[ ,$PARTS, == *,$1,* ]]; }
+# The namespace lab: every part but fleet.
+want_lab() {
+	local p
+	for p in "${PART_LIST[@]}"; do
+		[[ $p == fleet ]] || return 0
+	done
+	return 1
+}
 [[ -n $OUT ]] || { echo "bench: -o needs a directory" >&2; exit 2; }
 
 # ---- peers, from Debian packages ------------------------------------------
@@ -143,8 +185,14 @@ export VEER_PIN_ROOT=/sys/fs/bpf/veer-test-bench-$$
 LAB_ID=vb$$
 # shellcheck source=lib/lab.sh
 . "$ROOT/scripts/lib/lab.sh"
+# shellcheck source=lib/etcd.sh
+. "$ROOT/scripts/lib/etcd.sh"
+# shellcheck source=lib/fleet_nodes.sh
+. "$ROOT/scripts/lib/fleet_nodes.sh"
 LOADGEN=$LAB_BUILD/veer-loadgen
+PROBE=$LAB_BUILD/veer-fleet-probe
 [[ -x $LOADGEN ]] || lab_die "$LOADGEN not built (make)"
+[[ -x $PROBE ]] || lab_die "$PROBE not built (make)"
 
 # Maps stay pinned for the whole run: a contender's teardown detaches the
 # programs only, so the kernel is not still freeing (or allocating) a
@@ -160,6 +208,10 @@ veer_at() {
 }
 bench_cleanup() {
 	local rc=$? root
+	# errexit off: a failing step (or the (exit) below, after a failed
+	# run) would end the trap before lab_cleanup.
+	set +e
+	fleet_nodes_cleanup
 	for root in "${PIN_ROOTS[@]:1}"; do
 		if [[ -e $root ]]; then
 			veer_at "$root" detach --all >/dev/null 2>&1
@@ -170,16 +222,23 @@ bench_cleanup() {
 	lab_cleanup
 }
 
-lab_init jq
+if want_part fleet; then
+	lab_init jq curl etcd etcdctl
+else
+	lab_init jq
+fi
 trap bench_cleanup EXIT
-lab_up
-lab_start_backends
-# Many short connections from one address, from the client and (proxies,
-# cgroup mode) from the node: reuse TIME_WAIT ports, use them all.
-for ns in "$NS_CLIENT" "$NS_NODE"; do
-	lab_exec "$ns" sysctl -qw net.ipv4.tcp_tw_reuse=1 \
-		net.ipv4.ip_local_port_range="1024 65535" >/dev/null
-done
+if want_lab; then
+	lab_up
+	lab_start_backends
+	# Many short connections from one address, from the client and
+	# (proxies, cgroup mode) from the node: reuse TIME_WAIT ports, use
+	# them all.
+	for ns in "$NS_CLIENT" "$NS_NODE"; do
+		lab_exec "$ns" sysctl -qw net.ipv4.tcp_tw_reuse=1 \
+			net.ipv4.ip_local_port_range="1024 65535" >/dev/null
+	done
+fi
 mkdir -p "$OUT"
 RESULTS=$OUT/results.jsonl
 : >"$RESULTS"
@@ -189,6 +248,11 @@ jq -n --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg kernel "$(uname -r)" \
 	--argjson http_rounds "$HTTP_ROUNDS" --argjson http_duration "$HTTP_DURATION_MS" \
 	--argjson http_ka_reqs "$HTTP_KA_REQS" --arg http_bulk_path "$HTTP_BULK_PATH" \
 	--argjson conc "$CONC" --argjson streams "$STREAMS" --arg parts "$PARTS" \
+	--arg fleet_nodes "$FLEET_NODES" --argjson fleet_changes "$FLEET_CHANGES" \
+	--argjson fleet_pause_ms "$FLEET_PAUSE_MS" --argjson fleet_poll_us "$FLEET_POLL_US" \
+	--argjson fleet_timeout_ms "$FLEET_TIMEOUT_MS" \
+	--arg etcd "$(etcd --version 2>/dev/null | head -n1 | sed 's/Version: //' || true)" \
+	--arg fleet_debounce_ms "$FLEET_DEBOUNCE_MS" \
 	--arg iptables "$(iptables --version 2>/dev/null || true)" \
 	--arg nft "$(nft --version 2>/dev/null || true)" \
 	--arg haproxy "$(haproxy -v 2>/dev/null | head -n1 || true)" \
@@ -199,7 +263,13 @@ jq -n --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg kernel "$(uname -r)" \
 	  http_rounds: $http_rounds, http_duration_ms: $http_duration,
 	  http_ka_reqs: $http_ka_reqs, http_bulk_path: $http_bulk_path,
 	  concurrency: $conc, streams: $streams, iptables: $iptables, nft: $nft,
-	  haproxy: $haproxy, nginx: $nginx}' >"$OUT/conditions.json"
+	  haproxy: $haproxy, nginx: $nginx,
+	  fleet_nodes: ($fleet_nodes | split(",") | map(tonumber)),
+	  fleet_changes: $fleet_changes, fleet_pause_ms: $fleet_pause_ms,
+	  fleet_poll_us: $fleet_poll_us, fleet_timeout_ms: $fleet_timeout_ms,
+	  fleet_debounce_ms: (if $fleet_debounce_ms == "" then null
+		else ($fleet_debounce_ms | tonumber) end),
+	  etcd: $etcd}' >"$OUT/conditions.json"
 CONTENDER_PIDS=()
 node() { lab_exec "$NS_NODE" "$@"; }
 
@@ -741,6 +811,90 @@ measure_http() {
 		<<<"$json" >>"$RESULTS"
 }
 
+# ---- fleet convergence (part fleet) ---------------------------------------
+#
+# The customers scenario of test_fleet_nodes.sh (examples/customers: one
+# Service, IPv4 and IPv6, subsets v1 and v2) in etcd; the nodes' maps are
+# small (a node here holds one service, and fifty nodes' default
+# conntrack tables would take gigabytes).
+
+FLEET_ATTACH_ARGS=(--ct-size 1024 --max-services 64 --max-backends 1024)
+FLEET_CLUSTER=bench$$
+FLEET_V1=90 # v1's weight in etcd now
+
+fleet_cmd() { "$VEER_BIN" "$@" --etcd "$ETCD_ENDPOINTS" --cluster "$FLEET_CLUSTER"; }
+
+# fleet_hold TIMEOUT_MS: every node so far holds FLEET_V1 (no change).
+fleet_hold() {
+	"$PROBE" converge "$LAB_TMP/fleet-pins" customers \
+		"v1=$FLEET_V1,v2=$((100 - FLEET_V1))" "$1" 10000 >/dev/null
+}
+
+# fleet_up N: nodes up to N, each with its agent, all holding FLEET_V1.
+fleet_up() {
+	local n=$1 i from=$((FLEET_N + 1))
+	local -a args=()
+	[[ -n $FLEET_DEBOUNCE_MS ]] && args=(--debounce "$FLEET_DEBOUNCE_MS")
+	fleet_nodes_add "$n" "${FLEET_ATTACH_ARGS[@]}"
+	for ((i = from; i <= n; i++)); do
+		echo "${FLEET_PIN[i]}" >>"$LAB_TMP/fleet-pins"
+		fleet_agent_start "$i" "$ETCD_ENDPOINTS" "$FLEET_CLUSTER" "${args[@]}"
+	done
+	fleet_hold 60000 || lab_die "fleet: the $n nodes do not all hold v1=$FLEET_V1 after 60 s"
+	# The agents' debounce, as they say it at their start.
+	FLEET_DEBOUNCE_SAID=$(sed -n 's/.*watching etcd .*debounce \([0-9]*\) ms.*/\1/p' \
+		"$LAB_TMP/agent-1.log" | head -n1)
+}
+
+# measure_fleet N: FLEET_CHANGES weight changes over the N nodes, each
+# timed by the probe (its JSON line, with what it was, to the results).
+measure_fleet() {
+	local n=$1 i json rc w
+	for ((i = 1; i <= FLEET_CHANGES; i++)); do
+		w=$((100 - FLEET_V1))
+		rc=0
+		json=$("$PROBE" converge "$LAB_TMP/fleet-pins" customers "v1=$w,v2=$((100 - w))" \
+			"$FLEET_TIMEOUT_MS" "$FLEET_POLL_US" \
+			"$VEER_BIN" weight customers "v1=$w" "v2=$((100 - w))" \
+			--etcd "$ETCD_ENDPOINTS" --cluster "$FLEET_CLUSTER" \
+			2>>"$LAB_TMP/fleet-probe.log") || rc=$?
+		((rc == 0 || rc == 4)) ||
+			lab_die "fleet: change $i ($n nodes): $(tail -n 3 "$LAB_TMP/fleet-probe.log" | tr '\n' '|')"
+		FLEET_V1=$w
+		jq -c --argjson n "$n" --argjson i "$i" --arg w "v1=$w v2=$((100 - w))" \
+			--argjson debounce "${FLEET_DEBOUNCE_SAID:-null}" \
+			--argjson pause "$FLEET_PAUSE_MS" \
+			'{part: "fleet", nodes: $n, change: $i, weights: $w,
+			  debounce_ms: $debounce, pause_ms: $pause} + .' <<<"$json" >>"$RESULTS"
+		# A timeout is counted; the next change starts from a fleet
+		# that holds this one.
+		((rc == 0)) || fleet_hold 60000 ||
+			lab_die "fleet: change $i not held by all $n nodes after $((FLEET_TIMEOUT_MS + 60000)) ms"
+		sleep "$((FLEET_PAUSE_MS / 1000)).$(printf '%03d' $((FLEET_PAUSE_MS % 1000)))"
+	done
+}
+
+run_fleet() {
+	local n m cust=$ROOT/examples/customers
+	etcd_cluster_start "$LAB_TMP/etcd"
+	fleet_cmd apply -f "$cust/service.yaml" -f "$cust/destinationrule.yaml" \
+		-f "$cust/vs-canary-90-10.yaml" >"$LAB_TMP/fleet-apply.log" 2>&1 ||
+		lab_die "fleet: apply --etcd: $(oneline "$LAB_TMP/fleet-apply.log")"
+	FLEET_V1=90
+	: >"$LAB_TMP/fleet-pins"
+	for n in "${FLEET_SIZE_LIST[@]}"; do
+		fleet_up "$n"
+		measure_fleet "$n"
+		printf 'bench: fleet, %d nodes done (%d s)\n' "$n" $(($(date +%s) - started)) >&2
+	done
+	# The nodes and etcd go now, not at exit: the parts after need the
+	# memory and the CPU.
+	fleet_nodes_cleanup
+	for m in 0 1 2; do
+		etcd_member_kill "$m"
+	done
+}
+
 # ---- the runs -------------------------------------------------------------
 
 CONTENDERS=(direct veer_tc veer_xdp iptables nftables haproxy nginx direct_node veer_cgroup)
@@ -823,6 +977,8 @@ if want_part http; then
 			$(($(date +%s) - started)) >&2
 	done
 fi
+
+want_part fleet && run_fleet
 
 if want_part crosscheck; then
 	"$ROOT/scripts/bench-crosscheck.sh" -r "$SCALE_ROUNDS" -d "$DURATION_MS" \

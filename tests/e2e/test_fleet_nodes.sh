@@ -4,8 +4,9 @@
 # Fleet mode's node side (issue 16, part 3): `veer watch --etcd` on 3
 # simulated nodes (VEER_FLEET_NODES=10 for ten: some 40 s, too long for
 # every CI variant), each its own pin root (attached to a cgroup of its
-# own: maps and a store, no traffic), against a 3-member etcd on
-# loopback (scripts/lib/etcd.sh):
+# own: maps and a store, no traffic; scripts/lib/fleet_nodes.sh, which
+# the fleet benchmark shares), against a 3-member etcd on loopback
+# (scripts/lib/etcd.sh):
 #
 # - the customers scenario applied with `veer apply --etcd`, then the
 #   three agents started: each node's maps hold 90/10 (the full read);
@@ -35,6 +36,7 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/lab.sh"
 . "$LAB_ROOT/scripts/lib/etcd.sh"
+. "$LAB_ROOT/scripts/lib/fleet_nodes.sh"
 
 CUST=$LAB_ROOT/examples/customers
 N=${VEER_FLEET_NODES:-3}
@@ -42,37 +44,13 @@ N=${VEER_FLEET_NODES:-3}
 t_begin fleet_nodes
 lab_init jq curl etcd etcdctl
 
-CGROOT=$(lab_cgroup2_mount) || lab_die "no cgroup2 mount in /proc/mounts"
-PIN=()
-CG=()
-AGENT=()
-for ((i = 1; i <= N; i++)); do
-	PIN[i]=$VEER_PIN_ROOT-n$i
-	CG[i]=$CGROOT/veer-e2e-$$-n$i
-	AGENT[i]=
-done
-
-# nveer I ARGS...: veer for node I (its pin root; no network namespace:
-# the agents reach etcd on loopback, the maps do not care).
-nveer() {
-	local i=$1
-	shift
-	"$VEER_BIN" --pin-root "${PIN[i]}" "$@"
-}
-
-# The nodes' pins and cgroups go before the lab's own cleanup.
+# The nodes (scripts/lib/fleet_nodes.sh): FLEET_PIN, FLEET_AGENT by node.
+# Their agents, pins and cgroups go before the lab's own cleanup.
 # shellcheck disable=SC2317 # the EXIT trap
 nodes_cleanup() {
-	local rc=$? i
+	local rc=$?
 	set +e
-	for ((i = 1; i <= N; i++)); do
-		[[ -n ${AGENT[i]} ]] && lab_kill "${AGENT[i]}" 3000
-		if [[ -d ${CG[i]} ]]; then
-			nveer "$i" detach --cgroup "${CG[i]}" >/dev/null 2>&1
-			rmdir "${CG[i]}"
-		fi
-		[[ -e ${PIN[i]} ]] && rm -rf "${PIN[i]}"
-	done
+	fleet_nodes_cleanup
 	(exit "$rc")
 	lab_cleanup
 }
@@ -84,25 +62,15 @@ CL=n$$
 # shellcheck disable=SC2317 # called through lab_run
 fleet() { "$VEER_BIN" "$@" --etcd "$EP" --cluster "$CL"; }
 
-for ((i = 1; i <= N; i++)); do
-	mkdir "${CG[i]}" || lab_die "cannot create cgroup ${CG[i]}"
-	nveer "$i" attach --cgroup "${CG[i]}" >"$LAB_TMP/attach-$i.log" 2>&1 ||
-		lab_die "node $i: attach: $(oneline "$LAB_TMP/attach-$i.log")"
-done
+fleet_nodes_add "$N"
 
-# start_agent I: node I's veer watch --etcd, its PID in AGENT[I] (veer's
-# own: not through nveer, whose subshell would take the signals).
-start_agent() {
-	local i=$1
-	"$VEER_BIN" --pin-root "${PIN[i]}" watch --etcd "$EP" --cluster "$CL" --node "node$i" --debounce 50 \
-		>>"$LAB_TMP/agent-$i.log" 2>&1 &
-	AGENT[i]=$!
-}
+# start_agent I: node I's veer watch --etcd (FLEET_AGENT[I]).
+start_agent() { fleet_agent_start "$1" "$EP" "$CL" --debounce 50; }
 
 # node_weights I: "v1=W v2=W" of every customers entry of node I's maps
 # (one line when the IPv4 and IPv6 entries agree).
 node_weights() {
-	nveer "$1" get -o json 2>/dev/null | jq -r '.services[] |
+	fleet_veer "$1" get -o json 2>/dev/null | jq -r '.services[] |
 		select(.name | startswith("customers")) |
 		[.subsets[] | "\(.name)=\(.weight)"] | sort | join(" ")' 2>/dev/null |
 		sort -u
@@ -117,7 +85,7 @@ _all_hold() {
 # A node's applied revision, from its state file (veer status's source).
 node_generation() {
 	awk '$1 == "generation" { print $2 }' \
-		"$VEER_STATE_DIR/pins${PIN[$1]}/watch.state" 2>/dev/null || true
+		"$VEER_STATE_DIR/pins${FLEET_PIN[$1]}/watch.state" 2>/dev/null || true
 }
 # shellcheck disable=SC2317 # called through wait_until
 _all_at() {
@@ -171,9 +139,7 @@ fleet_weight "member 0 killed" 40 60
 
 # ---- a node agent stopped, the fleet moves on, the agent back -------------
 
-kill -TERM "${AGENT[3]}"
-wait "${AGENT[3]}" && arc=0 || arc=$?
-AGENT[3]=
+fleet_agent_stop 3 && arc=0 || arc=$?
 stopped_at=$(node_generation 3)
 if ((arc == 0)) && [[ $(node_weights 3) == "v1=40 v2=60" ]] &&
 	grep -q 'stopping: the data plane and the last configuration' "$LAB_TMP/agent-3.log"; then
@@ -298,7 +264,7 @@ REV=$(revision_of "$VOUT")
 _v2_gone() {
 	local i
 	for ((i = 1; i <= N; i++)); do
-		! grep -q '^--- # Pod default customers-v2 ' "$VEER_STATE_DIR/pins${PIN[i]}"/objects/*.yaml || return 1
+		! grep -q '^--- # Pod default customers-v2 ' "$VEER_STATE_DIR/pins${FLEET_PIN[i]}"/objects/*.yaml || return 1
 	done
 }
 if ((VRC == 0)) && grep -q 'Pod default/customers-v2: pruned' "$VOUT" &&
@@ -324,8 +290,6 @@ fi
 cat "$LAB_TMP/status.out" >&2
 
 for ((i = 1; i <= N; i++)); do
-	kill -TERM "${AGENT[i]}"
-	wait "${AGENT[i]}" || t_fail "node$i's agent: SIGTERM, exit $?"
-	AGENT[i]=
+	fleet_agent_stop "$i" || t_fail "node$i's agent: SIGTERM, exit $?"
 done
 t_end
