@@ -150,9 +150,18 @@ static const char *age_text(int64_t seconds, char *buf, size_t len)
 	return buf;
 }
 
-static void print_nodes(const struct veer_fleet *f,
-			const struct veer_fleet_node *nodes, size_t count,
-			int64_t config_revision)
+/*
+ * `fleet status`'s exit code when the fleet does not hold its
+ * configuration everywhere (a node not ok, or none reported), apart from
+ * EXIT_FAILED (etcd could not be read): scripts and probes tell "not
+ * converged" from "cannot tell".
+ */
+#define EXIT_FLEET_DISAGREES 3
+
+/* Prints the table; the number of nodes not ok (1 if none reported). */
+static size_t print_nodes(const struct veer_fleet *f,
+			  const struct veer_fleet_node *nodes, size_t count,
+			  int64_t config_revision)
 {
 	static const char *const states[] = {"ok", "behind", "ahead", "error",
 					     "silent"};
@@ -165,7 +174,7 @@ static void print_nodes(const struct veer_fleet *f,
 	       config_revision);
 	if (!count) {
 		printf("no node has reported\n");
-		return;
+		return 1;
 	}
 	printf("%-20s %8s %6s %-7s %5s %-16s %s\n", "NODE", "APPLIED", "LAG",
 	       "STATE", "AGE", "VERSION", "LAST ERROR");
@@ -195,6 +204,7 @@ static void print_nodes(const struct veer_fleet *f,
 			printf("%s %zu %s", i++ ? "," : "", tally[s],
 			       states[s]);
 	printf("\n");
+	return count - tally[0]; /* states[0] is "ok" */
 }
 
 static int run_fleet(const void *opts, int argc, char **argv)
@@ -221,8 +231,8 @@ static int run_fleet(const void *opts, int argc, char **argv)
 			     sizeof(err))) {
 		fail("%s", err);
 		ret = EXIT_FAILED;
-	} else {
-		print_nodes(&f, nodes, count, config_revision);
+	} else if (print_nodes(&f, nodes, count, config_revision)) {
+		ret = EXIT_FLEET_DISAGREES;
 	}
 	free(nodes);
 	veer_fleet_close(&f);
@@ -236,7 +246,9 @@ static const char fleet_details[] =
 	"  reported, and its last error. STATE flags the nodes that\n"
 	"  disagree: behind (or ahead of) the configuration, with an error,\n"
 	"  or silent (its lease expired: it stopped reporting, or cannot\n"
-	"  reach etcd; its last report is still listed).\n";
+	"  reach etcd; its last report is still listed). Exit status: 0\n"
+	"  when every node is ok, 3 when one is not or none reported, 1\n"
+	"  when etcd could not be read.\n";
 
 const struct cli_command fleet_command = {
 	.name = "fleet",

@@ -240,14 +240,14 @@ etcdctl_v3 put --lease="$elease" "$PFX/nodes/node-e" \
 	"{\"node\":\"node-e\",\"applied_revision\":$((CONF - 2)),\"time\":$now}" >/dev/null
 lab_run fleet fleet status
 row() { awk -v n="$1" '$1 == n' "$VOUT"; }
-if ((VRC == 0)) && grep -qx "cluster $CL: configuration revision $CONF" "$VOUT" &&
+if ((VRC == 3)) && grep -qx "cluster $CL: configuration revision $CONF" "$VOUT" &&
 	[[ $(row node-a | awk '{ print $2, $3, $4 }') == "$CONF 0 ok" ]] &&
 	[[ $(row node-b | awk '{ print $4 }') == error ]] && row node-b | grep -q 'apply refused: boom' &&
 	[[ $(row node-c | awk '{ print $2, $4 }') == "3 silent" ]] &&
 	[[ $(row node-d | awk '{ print $4 }') == silent ]] &&
 	[[ $(row node-e | awk '{ print $3, $4 }') == "2 behind" ]] &&
 	grep -qx '5 nodes: 1 ok, 1 behind, 1 error, 2 silent' "$VOUT"; then
-	t_pass "fleet status: ok, error, behind by 2, silent (lease revoked; seen only)"
+	t_pass "fleet status: ok, error, behind by 2, silent (lease revoked; seen only); exit 3 (nodes disagree)"
 else
 	t_fail "fleet status: exit $VRC, '$(oneline "$VOUT")' '$(oneline "$VERR")'"
 fi
