@@ -24,6 +24,7 @@ PKGS=(
 	libmicrohttpd-dev libncurses-dev                 # veer metrics, top
 	libcurl4-openssl-dev libjson-c-dev # fleet mode's etcd client
 	etcd-server etcd-client # test_fleet: a 3-member cluster on loopback
+	nftables # test_fleet_partition: one node cut off from etcd (drop rules)
 	tmux # test_top: a terminal for veer top
 	gnuplot-nox # veer rollout --plot
 	iproute2 util-linux procps ethtool jq coreutils curl tcpdump # tests and demo

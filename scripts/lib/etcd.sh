@@ -14,6 +14,11 @@
 #   etcd_member_kill I       kills member I (0..2) by its PID
 #   etcdctl_v3 ARGS...       etcdctl (API 3) on the members still up
 #
+# ETCD_EXTRA_HOSTS (space-separated IPv4 addresses, default none): each
+# member listens on its client port on these addresses too, for agents in
+# other network namespaces (test_fleet_partition.sh); the address must be
+# up in the caller's namespace before etcd_cluster_start.
+#
 # After etcd_cluster_start: ETCD_ENDPOINTS (the three client URLs,
 # comma-separated, as veer --etcd and etcdctl --endpoints take them),
 # ETCD_CLIENT_URLS and ETCD_MEMBER_PIDS (arrays, by member).
@@ -24,6 +29,7 @@ ETCDCTL_BIN=${ETCDCTL_BIN:-etcdctl}
 : "${ETCD_BASE_PORT:=$((20000 + ($$ % 1000) * 8))}"
 ETCD_START_MS=${ETCD_START_MS:-20000}
 ETCD_MEMBERS=3
+ETCD_EXTRA_HOSTS=${ETCD_EXTRA_HOSTS:-}
 # shellcheck disable=SC2034 # for the scripts that source this one
 ETCD_ENDPOINTS=
 ETCD_CLIENT_URLS=()
@@ -34,7 +40,7 @@ _etcd_healthy() {
 }
 
 etcd_cluster_start() {
-	local dir=$1 i initial="" client peer
+	local dir=$1 i initial="" client peer listen h
 	if ! command -v "$ETCD_BIN" >/dev/null || ! command -v "$ETCDCTL_BIN" >/dev/null; then
 		lab_die "missing etcd or etcdctl (run scripts/install-deps.sh)"
 	fi
@@ -48,8 +54,12 @@ etcd_cluster_start() {
 		client=http://127.0.0.1:$((ETCD_BASE_PORT + 2 * i))
 		peer=http://127.0.0.1:$((ETCD_BASE_PORT + 2 * i + 1))
 		ETCD_CLIENT_URLS+=("$client")
+		listen=$client
+		for h in $ETCD_EXTRA_HOSTS; do
+			listen+=",http://$h:$((ETCD_BASE_PORT + 2 * i))"
+		done
 		"$ETCD_BIN" --name "m$i" --data-dir "$dir/m$i" \
-			--listen-client-urls "$client" \
+			--listen-client-urls "$listen" \
 			--advertise-client-urls "$client" \
 			--listen-peer-urls "$peer" \
 			--initial-advertise-peer-urls "$peer" \

@@ -1,0 +1,277 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# Fleet mode (issue 16) where test_fleet_nodes.sh stops: one node cut off
+# on its own, a burst of changes, and real traffic through a node that
+# follows etcd. Three nodes against a 3-member etcd on loopback
+# (scripts/lib/etcd.sh):
+#
+# - node0 is the lab's node (scripts/lib/lab.sh: veer attached in the mode
+#   under test, client -> node -> backends v1/v2); its agent runs in the
+#   node's network namespace and reaches etcd over a veth pair of its own
+#   (198.18/15, the benchmark range; etcd listens there too), so the test
+#   can partition that one node: an nftables drop rule at each end of the
+#   pair (our input from it, NS_NODE's input from it), every packet
+#   either way silently lost, no reset, no refusal, no ICMP, ARP left
+#   alone;
+# - node1 and node2 are scripts/lib/fleet_nodes.sh's simulated nodes
+#   (their agents on loopback), unaffected by the partition.
+#
+# Checked:
+# - the customers scenario applied with `veer apply --etcd`, the agents
+#   started (default 200 ms debounce), `veer weight --etcd` 70/30: every
+#   node holds it, and N connections through node0 split 70/30 within the
+#   lab's binomial bound (split_ok);
+# - node0 partitioned: two `veer weight --etcd` changes reach node1 and
+#   node2; node0's maps keep 70/30 and its traffic still splits 70/30;
+#   `veer fleet status` exits 3 with node0 behind or silent and the
+#   others ok; node0's agent notices (its one "etcd: ... stays in force"
+#   line; the time from the cut is printed);
+# - healed: node0 catches up to the last revision within a bound (the
+#   time printed), its traffic splits as the last weights say, and fleet
+#   status exits 0 with every node ok;
+# - 20 `veer weight --etcd` calls back to back: every node ends on the
+#   last weights, and each agent applied far fewer than 20 versions (its
+#   "applied revision" lines, one per version applied, counted).
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/lab.sh"
+. "$LAB_ROOT/scripts/lib/etcd.sh"
+. "$LAB_ROOT/scripts/lib/fleet_nodes.sh"
+
+CUST=$LAB_ROOT/examples/customers
+CUST_VIP=10.96.0.20
+NCONN=${VEER_PARTITION_CONNS:-400}
+BURST=20
+
+t_begin fleet_partition
+lab_init jq curl etcd etcdctl nft
+
+# The partition: a table of our own in each namespace (NS_NODE's goes
+# with it), deleted whole on the heal.
+CUT_TABLE=veer_e2e_cut_$$
+CUT=0
+cut_rules() {
+	cat <<EOF
+table ip $CUT_TABLE {
+	chain in {
+		type filter hook input priority -300; policy accept;
+		iifname "$1" drop
+	}
+}
+EOF
+}
+partition_cut() {
+	CUT=1
+	cut_rules "$HUB_DEV" | nft -f -
+	cut_rules etcd0 | lab_exec "$NS_NODE" nft -f -
+}
+partition_heal() {
+	nft delete table ip "$CUT_TABLE"
+	lab_exec "$NS_NODE" nft delete table ip "$CUT_TABLE"
+	CUT=0
+}
+
+# shellcheck disable=SC2317 # the EXIT trap
+partition_cleanup() {
+	local rc=$?
+	set +e
+	((CUT)) && nft delete table ip "$CUT_TABLE" 2>/dev/null
+	fleet_nodes_cleanup
+	(exit "$rc")
+	lab_cleanup # kills node0's agent and etcd, deletes the namespaces
+}
+trap partition_cleanup EXIT
+
+lab_up_variant
+lab_start_backends
+lab_veer_attach
+
+# node0's way to etcd: a veth pair, NS_NODE's end "etcd0" and ours
+# LAB_ID-et, a /30 of 198.18.0.0/15 chosen by PID (checked free). It goes
+# with NS_NODE.
+idx=$(($$ % 32768))
+net=198.$((18 + idx / 16384)).$(((idx % 16384) / 64)).$(((idx % 64) * 4))
+HUB=${net%.*}.$((${net##*.} + 1))
+LEAF=${net%.*}.$((${net##*.} + 2))
+HUB_DEV=${LAB_ID}-et
+[[ -z $(ip -o addr show to "$HUB/30") ]] || lab_die "$HUB/30 is in use here"
+ip -n "$NS_NODE" link add etcd0 type veth peer name "$HUB_DEV" netns 1
+ip addr add "$HUB/30" dev "$HUB_DEV"
+ip link set "$HUB_DEV" up
+ip -n "$NS_NODE" addr add "$LEAF/30" dev etcd0
+ip -n "$NS_NODE" link set etcd0 up
+
+# shellcheck disable=SC2034 # read by etcd_cluster_start
+ETCD_EXTRA_HOSTS=$HUB
+etcd_cluster_start "$LAB_TMP/etcd"
+EP=$ETCD_ENDPOINTS
+EP0=${EP//127.0.0.1/$HUB}
+CL=p$$
+# shellcheck disable=SC2317 # called through lab_run
+fleet() { "$VEER_BIN" "$@" --etcd "$EP" --cluster "$CL"; }
+
+fleet_nodes_add 2 # node1, node2; node0 is the lab's
+
+# node0's agent, in NS_NODE (LAB_PIDS: lab_cleanup stops it).
+lab_bg "$NS_NODE" "$LAB_TMP/agent-0.log" "$VEER_BIN" --pin-root "$VEER_PIN_ROOT" \
+	watch --etcd "$EP0" --cluster "$CL" --node node0
+AGENT0=$LAB_BG_PID
+
+pin_of() { if (($1 == 0)); then echo "$VEER_PIN_ROOT"; else echo "${FLEET_PIN[$1]}"; fi; }
+# node_weights I: "v1=W v2=W" of every customers entry of node I's maps.
+node_weights() {
+	"$VEER_BIN" --pin-root "$(pin_of "$1")" get -o json 2>/dev/null | jq -r '.services[] |
+		select(.name | startswith("customers")) |
+		[.subsets[] | "\(.name)=\(.weight)"] | sort | join(" ")' 2>/dev/null |
+		sort -u
+}
+node_generation() {
+	awk '$1 == "generation" { print $2 }' \
+		"$VEER_STATE_DIR/pins$(pin_of "$1")/watch.state" 2>/dev/null || true
+}
+# shellcheck disable=SC2317 # called through wait_until
+_node_at() { [[ $(node_weights "$1") == "$2" && $(node_generation "$1") == "$3" ]]; }
+# shellcheck disable=SC2317 # called through wait_until
+_nodes_at() {
+	local w=$1 rev=$2 i
+	shift 2
+	for i in "$@"; do _node_at "$i" "$w" "$rev" || return 1; done
+}
+weights_desc() {
+	local i s=
+	for i in 0 1 2; do s+="node$i: $(node_weights "$i") at $(node_generation "$i"); "; done
+	echo "$s"
+}
+revision_of() { sed -n "s/^cluster $CL: revision \([0-9]*\)$/\1/p" "$1"; }
+# applied_count I: versions node I's agent applied (one log line each).
+applied_count() { grep -c 'veer: watch: applied revision [0-9]*$' "$LAB_TMP/agent-$1.log" || true; }
+
+# weight V1 V2: veer weight --etcd; REV its revision (dies if refused).
+weight() {
+	lab_run fleet weight customers "v1=$1" "v2=$2"
+	REV=$(revision_of "$VOUT")
+	if ((VRC != 0)) || [[ -z $REV ]]; then
+		lab_die "weight --etcd $1/$2: exit $VRC $(oneline "$VERR")"
+	fi
+}
+
+# traffic DESC V1: NCONN connections to customers through node0 split as
+# v1=V1 says.
+traffic() {
+	count_burst_to "$CUST_VIP" 80 "$NCONN" "$LAB_TMP/burst.out"
+	if split_ok "$LAB_TMP/burst.out" "$NCONN" "$2"; then
+		t_pass "$1: $NCONN connections through node0: $SPLIT_DESC"
+	else
+		t_fail "$1: $NCONN connections through node0: $SPLIT_DESC"
+	fi
+}
+
+# shellcheck disable=SC2317 # called through wait_until
+_status() {
+	STATUS_RC=0
+	fleet fleet status >"$LAB_TMP/status.out" 2>&1 || STATUS_RC=$?
+	[[ $STATUS_RC == "$1" ]] || return 1
+	[[ -z ${2:-} ]] || grep -Eq "$2" "$LAB_TMP/status.out"
+}
+# status_row NODE: "APPLIED LAG STATE" of NODE in the last status.
+status_row() { awk -v n="$1" '$1 == n { print $2, $3, $4 }' "$LAB_TMP/status.out"; }
+
+# ---- the configuration, the agents, a first change --------------------------
+
+lab_run fleet apply -f "$CUST/service.yaml" -f "$CUST/destinationrule.yaml" -f "$CUST/vs-canary-90-10.yaml"
+((VRC == 0)) || lab_die "apply --etcd: $(oneline "$VERR")"
+for i in 1 2; do fleet_agent_start "$i" "$EP" "$CL"; done
+weight 70 30
+if wait_until 10000 _nodes_at "v1=70 v2=30" "$REV" 0 1 2; then
+	t_pass "weight --etcd 70/30: nodes 0-2 hold it at revision $REV"
+else
+	t_fail "weight 70/30: $(weights_desc) $(oneline "$LAB_TMP/agent-0.log")"
+fi
+traffic "70/30 through etcd" 70
+R0=$REV
+
+# ---- node0 partitioned ------------------------------------------------------
+
+partition_cut
+CUT_AT=$(now_ms)
+weight 40 60
+weight 20 80
+LAST=$REV
+if wait_until 10000 _nodes_at "v1=20 v2=80" "$LAST" 1 2; then
+	t_pass "node0 partitioned: two changes reach node1 and node2 (revision $LAST, $(($(now_ms) - CUT_AT)) ms after the cut)"
+else
+	t_fail "partitioned: $(weights_desc)"
+fi
+if [[ $(node_weights 0) == "v1=70 v2=30" && $(node_generation 0) == "$R0" ]]; then
+	t_pass "node0 partitioned: its maps keep v1=70 v2=30 (revision $R0)"
+else
+	t_fail "node0 changed while partitioned: $(weights_desc)"
+fi
+traffic "node0 partitioned, still serving its last configuration" 70
+if wait_until 10000 _status 3 "^node0 +$R0 +[0-9]+ +(behind|silent) " &&
+	[[ $(status_row node1) == "$LAST 0 ok" && $(status_row node2) == "$LAST 0 ok" ]]; then
+	t_pass "fleet status while node0 is cut off: exit 3, node0 '$(status_row node0)', node1 and node2 ok; $(tail -n 1 "$LAB_TMP/status.out")"
+else
+	t_fail "fleet status while partitioned: exit $STATUS_RC: $(oneline "$LAB_TMP/status.out")"
+fi
+cat "$LAB_TMP/status.out" >&2
+# Its agent says so once: a report that fails ("cannot report"), or a
+# watch that cannot be set up again ("etcd: ... stays in force").
+DOWN_RE='veer: watch: (cannot report to etcd|etcd: .*stays in force)'
+# shellcheck disable=SC2317 # called through wait_until
+_said_down() { grep -Eq "$DOWN_RE" "$LAB_TMP/agent-0.log"; }
+if wait_until 20000 _said_down; then
+	t_pass "node0's agent notices the partition $(($(now_ms) - CUT_AT)) ms after the cut: $(grep -Em1 "$DOWN_RE" "$LAB_TMP/agent-0.log" | cut -c1-160)..."
+else
+	t_fail "node0's agent did not notice the partition within 20 s: $(oneline "$LAB_TMP/agent-0.log" | tail -c 600)"
+fi
+
+# ---- healed -----------------------------------------------------------------
+
+partition_heal
+HEAL=$(now_ms)
+if wait_until 20000 _nodes_at "v1=20 v2=80" "$LAST" 0; then
+	t_pass "healed: node0 catches up to revision $LAST in $(($(now_ms) - HEAL)) ms (partitioned $((HEAL - CUT_AT)) ms)"
+else
+	t_fail "healed: node0 not at revision $LAST 20 s later: $(weights_desc) $(oneline "$LAB_TMP/agent-0.log" | tail -c 800)"
+fi
+traffic "node0 healed" 20
+if wait_until 10000 _status 0 "^3 nodes: 3 ok$" &&
+	[[ $(grep -Ec "^node[012] +$LAST +0 +ok " "$LAB_TMP/status.out") == 3 ]]; then
+	t_pass "fleet status after the heal: exit 0, nodes 0-2 ok at revision $LAST"
+else
+	t_fail "fleet status after the heal: exit $STATUS_RC: $(oneline "$LAB_TMP/status.out")"
+fi
+
+# ---- a burst of changes -----------------------------------------------------
+
+for i in 0 1 2; do BEFORE[i]=$(applied_count "$i"); done
+T0=$(now_ms)
+for ((k = 1; k <= BURST; k++)); do weight $((k * 3)) $((100 - k * 3)); done
+BURST_MS=$(($(now_ms) - T0))
+W="v1=$((BURST * 3)) v2=$((100 - BURST * 3))"
+if wait_until 10000 _nodes_at "$W" "$REV" 0 1 2; then
+	desc=
+	ok=1
+	for i in 0 1 2; do
+		n=$(($(applied_count "$i") - BEFORE[i]))
+		desc+="node$i $n, "
+		((n >= 1 && n <= BURST / 4)) || ok=0
+	done
+	if ((ok)); then
+		t_pass "$BURST weight --etcd calls back to back ($BURST_MS ms): every node ends on $W at revision $REV; versions applied: ${desc%, }"
+	else
+		t_fail "$BURST changes: versions applied ${desc%, } (want 1..$((BURST / 4)) each)"
+	fi
+else
+	t_fail "$BURST changes: not every node on $W at $REV: $(weights_desc)"
+fi
+traffic "after the burst" $((BURST * 3))
+
+for i in 1 2; do
+	fleet_agent_stop "$i" || t_fail "node$i's agent: SIGTERM, exit $?"
+done
+kill -TERM "$AGENT0"
+wait "$AGENT0" && arc=0 || arc=$?
+((arc == 0)) || t_fail "node0's agent: SIGTERM, exit $arc"
+t_end
