@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
 # Fleet mode (issue 16) where test_fleet_nodes.sh stops: one node cut off
-# on its own, a burst of changes, and real traffic through a node that
-# follows etcd. Three nodes against a 3-member etcd on loopback
+# on its own, a burst of changes, and real traffic through two nodes
+# that follow etcd. Three nodes against a 3-member etcd on loopback
 # (scripts/lib/etcd.sh):
 #
 # - node0 is the lab's node (scripts/lib/lab.sh: veer attached in the mode
@@ -15,24 +15,32 @@
 #   either way silently lost, no reset, no refusal, no ICMP, ARP left
 #   alone;
 # - node1 and node2 are scripts/lib/fleet_nodes.sh's simulated nodes
-#   (their agents on loopback), unaffected by the partition.
+#   (their agents on loopback), unaffected by the partition; node1 also
+#   carries traffic: processes placed in its cgroup (in NS_NODE's network
+#   namespace, which routes to the backends) are balanced by node1's own
+#   veer (socket LB, whatever the mode under test).
 #
 # Checked:
 # - the customers scenario applied with `veer apply --etcd`, the agents
 #   started (default 200 ms debounce), `veer weight --etcd` 70/30: every
-#   node holds it, and N connections through node0 split 70/30 within the
-#   lab's binomial bound (split_ok);
-# - node0 partitioned: two `veer weight --etcd` changes reach node1 and
-#   node2; node0's maps keep 70/30 and its traffic still splits 70/30;
+#   node holds it, and N connections through node0, and N through node1,
+#   split 70/30 within the lab's binomial bound (split_ok);
+# - node0 partitioned: two `veer weight --etcd` changes (40/60, 20/80)
+#   reach node1 and node2; node0's maps keep 70/30 and its traffic still
+#   splits 70/30 while node1's splits 20/80;
 #   `veer fleet status` exits 3 with node0 behind or silent and the
-#   others ok; node0's agent notices (its one "etcd: ... stays in force"
-#   line; the time from the cut is printed);
-# - healed: node0 catches up to the last revision within a bound (the
+#   others ok; node0's agent notices (one line: "cannot report to etcd"
+#   or "etcd: ... stays in force"; the time from the cut is printed),
+#   and by then none of its connections to etcd established at the cut
+#   (the watch stream, the report's kept-alive one) is established any
+#   more: the agent gave them up itself (TCP keepalive would take 23 s);
+# - healed: node0 catches up to the last revision within 20 s (the
 #   time printed), its traffic splits as the last weights say, and fleet
 #   status exits 0 with every node ok;
 # - 20 `veer weight --etcd` calls back to back: every node ends on the
 #   last weights, and each agent applied far fewer than 20 versions (its
-#   "applied revision" lines, one per version applied, counted).
+#   "applied revision" lines, one per version applied, counted: at most
+#   5); traffic through node0 and node1 splits as the last weights say.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/lab.sh"
 . "$LAB_ROOT/scripts/lib/etcd.sh"
@@ -155,14 +163,32 @@ weight() {
 	fi
 }
 
-# traffic DESC V1: NCONN connections to customers through node0 split as
+# _node1_client ARGS...: veer-testclient as one of node1's own processes:
+# in node1's cgroup (its veer, attached there by fleet_nodes_add, balances
+# its connects), in NS_NODE's network namespace (the lab's routes to the
+# backends), with --expect-peer. Only in a child process: it moves itself
+# into the cgroup first (fleet_nodes_cleanup removes the cgroup once the
+# process has exited).
+_node1_client() {
+	echo "$BASHPID" >"${FLEET_CG[1]}/cgroup.procs" || exit 1
+	exec nsenter --net="/run/netns/$NS_NODE" -- "$TESTCLIENT" "$@" --expect-peer
+}
+
+# traffic DESC NODE V1: NCONN connections to customers through NODE (0:
+# the lab's node, in the mode under test; 1: node1's processes) split as
 # v1=V1 says.
 traffic() {
-	count_burst_to "$CUST_VIP" 80 "$NCONN" "$LAB_TMP/burst.out"
-	if split_ok "$LAB_TMP/burst.out" "$NCONN" "$2"; then
-		t_pass "$1: $NCONN connections through node0: $SPLIT_DESC"
+	local out=$LAB_TMP/burst-$2.out args=(count --addr "$CUST_VIP" --port 80
+		-n "$NCONN" -c 32 --timeout-ms 3000)
+	if (($2 == 0)); then
+		lab_client "${args[@]}" >"$out" 2>"$out.err" || true
 	else
-		t_fail "$1: $NCONN connections through node0: $SPLIT_DESC"
+		(_node1_client "${args[@]}") >"$out" 2>"$out.err" || true
+	fi
+	if split_ok "$out" "$NCONN" "$3"; then
+		t_pass "$1: $NCONN connections through node$2 split as v1=$3: $SPLIT_DESC"
+	else
+		t_fail "$1: $NCONN connections through node$2, v1=$3 wanted: $SPLIT_DESC"
 	fi
 }
 
@@ -187,13 +213,21 @@ if wait_until 10000 _nodes_at "v1=70 v2=30" "$REV" 0 1 2; then
 else
 	t_fail "weight 70/30: $(weights_desc) $(oneline "$LAB_TMP/agent-0.log")"
 fi
-traffic "70/30 through etcd" 70
+traffic "70/30 through etcd" 0 70
+traffic "70/30 through etcd" 1 70
 R0=$REV
 
 # ---- node0 partitioned ------------------------------------------------------
 
+# The agent's connections to etcd (its watch stream, its kept-alive
+# report connection): "local-address:port" of each established one.
+agent_conns() { lab_exec "$NS_NODE" ss -Htn state established "dst $HUB" | awk '{ print $3 }' | sort; }
+# shellcheck disable=SC2317 # called through wait_until
+_agent_connected() { [[ -n $(agent_conns) ]]; }
+wait_until 5000 _agent_connected || true
 partition_cut
 CUT_AT=$(now_ms)
+OPEN=$(agent_conns)
 weight 40 60
 weight 20 80
 LAST=$REV
@@ -207,7 +241,8 @@ if [[ $(node_weights 0) == "v1=70 v2=30" && $(node_generation 0) == "$R0" ]]; th
 else
 	t_fail "node0 changed while partitioned: $(weights_desc)"
 fi
-traffic "node0 partitioned, still serving its last configuration" 70
+traffic "node0 partitioned, still serving its last configuration" 0 70
+traffic "node0 partitioned, node1 on the last weights" 1 20
 if wait_until 10000 _status 3 "^node0 +$R0 +[0-9]+ +(behind|silent) " &&
 	[[ $(status_row node1) == "$LAST 0 ok" && $(status_row node2) == "$LAST 0 ok" ]]; then
 	t_pass "fleet status while node0 is cut off: exit 3, node0 '$(status_row node0)', node1 and node2 ok; $(tail -n 1 "$LAB_TMP/status.out")"
@@ -225,6 +260,14 @@ if wait_until 20000 _said_down; then
 else
 	t_fail "node0's agent did not notice the partition within 20 s: $(oneline "$LAB_TMP/agent-0.log" | tail -c 600)"
 fi
+# The streams open at the cut were given up by the agent itself (TCP's
+# keepalive would take 5 + 9 * 2 s): none of them is established now.
+LEFT=$(comm -12 <(echo "$OPEN") <(agent_conns))
+if [[ -n $OPEN && -z $LEFT ]]; then
+	t_pass "the agent's connections to etcd at the cut ($(echo "$OPEN" | paste -sd ' ')) given up $(($(now_ms) - CUT_AT)) ms after it: none left established"
+else
+	t_fail "the agent's connections at the cut: '$(echo "$OPEN" | paste -sd ' ')', still established: '$(echo "$LEFT" | paste -sd ' ')'"
+fi
 
 # ---- healed -----------------------------------------------------------------
 
@@ -235,7 +278,7 @@ if wait_until 20000 _nodes_at "v1=20 v2=80" "$LAST" 0; then
 else
 	t_fail "healed: node0 not at revision $LAST 20 s later: $(weights_desc) $(oneline "$LAB_TMP/agent-0.log" | tail -c 800)"
 fi
-traffic "node0 healed" 20
+traffic "node0 healed" 0 20
 if wait_until 10000 _status 0 "^3 nodes: 3 ok$" &&
 	[[ $(grep -Ec "^node[012] +$LAST +0 +ok " "$LAB_TMP/status.out") == 3 ]]; then
 	t_pass "fleet status after the heal: exit 0, nodes 0-2 ok at revision $LAST"
@@ -266,7 +309,8 @@ if wait_until 10000 _nodes_at "$W" "$REV" 0 1 2; then
 else
 	t_fail "$BURST changes: not every node on $W at $REV: $(weights_desc)"
 fi
-traffic "after the burst" $((BURST * 3))
+traffic "after the burst" 0 $((BURST * 3))
+traffic "after the burst" 1 $((BURST * 3))
 
 for i in 1 2; do
 	fleet_agent_stop "$i" || t_fail "node$i's agent: SIGTERM, exit $?"
