@@ -4,9 +4,8 @@
 # Simulated fleet nodes for the fleet tests and the fleet benchmark
 # (tests/e2e/test_fleet_nodes.sh, scripts/bench.sh -p fleet). A node is a
 # pin root of its own (VEER_PIN_ROOT-nI), loaded and attached by `veer
-# attach --cgroup` to a cgroup2 directory of its own (nothing here puts
-# a process in it: the node has maps and a store, no traffic, unless a
-# test runs clients there, as test_fleet_partition.sh does), and a node
+# attach --cgroup` to a cgroup2 directory of its own (no process ever
+# enters it: the node has maps and a store, no traffic), and a node
 # agent, `veer watch --etcd` as node "nodeI", applying the fleet's
 # configuration to that pin root. No network namespace: the agents reach
 # etcd on loopback, and the maps do not care where they run. Source it

@@ -26,9 +26,10 @@
 # veer on the node's to-client interface and the load comes from CLIENT,
 # through the node. cgroup is socket-level LB for the node's own processes:
 # veer's connect4/6 and getpeername4/6 programs are attached to a fresh
-# cgroup2 directory (LAB_CGROUP, <cgroup2 mount>/veer-e2e-<pid>), no node
-# interface has a tc or xdp program, and the load comes from processes in
-# the NODE namespace placed in that cgroup (lab_client, lab_client_bg),
+# cgroup2 directory (LAB_CGROUP, <cgroup2 mount>/LAB_CGROUP_NAME, by
+# default veer-e2e-<pid>), no node interface has a tc or xdp program, and
+# the load comes from processes in the NODE namespace placed in that
+# cgroup (lab_client, lab_client_bg),
 # which dial the VIPs and reach the backends directly; they run with
 # --expect-peer (getpeername() must report the VIP dialled).
 #
@@ -74,8 +75,10 @@ LAB_ATTACH_OPTS=()
 # The attach mode under test: tc, xdp or cgroup.
 LAB_MODE=${VEER_E2E_MODE:-tc}
 # cgroup mode: the cgroup2 directory veer is attached to (set by
-# lab_veer_attach, which creates it; removed by lab_cleanup).
+# lab_veer_attach, which creates it under the cgroup2 mount as
+# LAB_CGROUP_NAME; removed by lab_cleanup).
 LAB_CGROUP=
+LAB_CGROUP_NAME=${LAB_CGROUP_NAME:-veer-e2e-$$}
 
 LAB_PIDS=()
 LAB_TMP=
@@ -454,10 +457,10 @@ _lab_veer_attach_cgroup() {
 	root=$(lab_cgroup2_mount) || lab_die "no cgroup2 mount in /proc/mounts"
 	# Attached again after a detach (a "reboot"): the lab's own cgroup,
 	# created by the first attach, is reused.
-	if [[ $LAB_CGROUP != "$root/veer-e2e-$$" || ! -d $LAB_CGROUP ]]; then
-		[[ -e $root/veer-e2e-$$ ]] && lab_die "cgroup $root/veer-e2e-$$ already exists"
-		mkdir "$root/veer-e2e-$$" || lab_die "cannot create cgroup $root/veer-e2e-$$"
-		LAB_CGROUP=$root/veer-e2e-$$
+	if [[ $LAB_CGROUP != "$root/$LAB_CGROUP_NAME" || ! -d $LAB_CGROUP ]]; then
+		[[ -e $root/$LAB_CGROUP_NAME ]] && lab_die "cgroup $root/$LAB_CGROUP_NAME already exists"
+		mkdir "$root/$LAB_CGROUP_NAME" || lab_die "cannot create cgroup $root/$LAB_CGROUP_NAME"
+		LAB_CGROUP=$root/$LAB_CGROUP_NAME
 	fi
 	LAB_ATTACHED=1
 	veer attach --cgroup "$LAB_CGROUP" >"$LAB_TMP/attach.log" 2>&1 || {

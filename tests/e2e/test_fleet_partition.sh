@@ -14,20 +14,22 @@
 #   pair (our input from it, NS_NODE's input from it), every packet
 #   either way silently lost, no reset, no refusal, no ICMP, ARP left
 #   alone;
-# - node1 and node2 are scripts/lib/fleet_nodes.sh's simulated nodes
-#   (their agents on loopback), unaffected by the partition; node1 also
-#   carries traffic: processes placed in its cgroup (in NS_NODE's network
-#   namespace, which routes to the backends) are balanced by node1's own
-#   veer (socket LB, whatever the mode under test).
+# - node1 is a scripts/lib/fleet_nodes.sh simulated node (maps and a
+#   store, its agent on loopback);
+# - node2 is a second lab, built by the same lab.sh functions under
+#   other names (lab_swap: its own client, node and backend namespaces,
+#   pin root and cgroup, veer attached in the mode under test), its
+#   agent on loopback.
+# node1 and node2 are not partitioned.
 #
 # Checked:
 # - the customers scenario applied with `veer apply --etcd`, the agents
 #   started (default 200 ms debounce), `veer weight --etcd` 70/30: every
-#   node holds it, and N connections through node0, and N through node1,
+#   node holds it, and N connections through node0, and N through node2,
 #   split 70/30 within the lab's binomial bound (split_ok);
 # - node0 partitioned: two `veer weight --etcd` changes (40/60, 20/80)
 #   reach node1 and node2; node0's maps keep 70/30 and its traffic still
-#   splits 70/30 while node1's splits 20/80;
+#   splits 70/30 while node2's splits 20/80;
 #   `veer fleet status` exits 3 with node0 behind or silent and the
 #   others ok; node0's agent notices (one line: "cannot report to etcd"
 #   or "etcd: ... stays in force"; the time from the cut is printed),
@@ -40,7 +42,7 @@
 # - 20 `veer weight --etcd` calls back to back: every node ends on the
 #   last weights, and each agent applied far fewer than 20 versions (its
 #   "applied revision" lines, one per version applied, counted: at most
-#   5); traffic through node0 and node1 splits as the last weights say.
+#   5); traffic through node0 and node2 splits as the last weights say.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/lab.sh"
 . "$LAB_ROOT/scripts/lib/etcd.sh"
@@ -85,14 +87,64 @@ partition_cleanup() {
 	set +e
 	((CUT)) && nft delete table ip "$CUT_TABLE" 2>/dev/null
 	fleet_nodes_cleanup
+	lab_b_cleanup
 	(exit "$rc")
 	lab_cleanup # kills node0's agent and etcd, deletes the namespaces
 }
 trap partition_cleanup EXIT
 
+# lab_swap: the lab's globals (namespaces, pin root, cgroup) exchanged
+# with lab B's, so that lab.sh's functions (lab_up_variant, veer,
+# lab_client, ...) work on lab B until the next lab_swap. Lab B's
+# namespaces are LAB_ID-b*, its pin root VEER_PIN_ROOT-b, its cgroup (in
+# cgroup mode) veer-e2e-PID-b.
+B_NS=("${LAB_ID}b-cl" "${LAB_ID}b-nd" "${LAB_ID}b-v1" "${LAB_ID}b-v2")
+B_PIN=$VEER_PIN_ROOT-b
+B_CGROUP=
+B_CGROUP_NAME=veer-e2e-$$-b
+B_ACTIVE=0
+B_UP=0
+lab_swap() {
+	local t=("$NS_CLIENT" "$NS_NODE" "$NS_V1" "$NS_V2") u
+	NS_CLIENT=${B_NS[0]} NS_NODE=${B_NS[1]} NS_V1=${B_NS[2]} NS_V2=${B_NS[3]}
+	B_NS=("${t[@]}")
+	LAB_NAMESPACES=("$NS_CLIENT" "$NS_NODE" "$NS_V1" "$NS_V2")
+	u=$VEER_PIN_ROOT VEER_PIN_ROOT=$B_PIN B_PIN=$u
+	u=$LAB_CGROUP LAB_CGROUP=$B_CGROUP B_CGROUP=$u
+	u=$LAB_CGROUP_NAME LAB_CGROUP_NAME=$B_CGROUP_NAME B_CGROUP_NAME=$u
+	B_ACTIVE=$((1 - B_ACTIVE))
+}
+# shellcheck disable=SC2317 # the EXIT trap's
+# lab_b_cleanup: lab B detached, its cgroup, namespaces and pin root
+# removed (its backends are in LAB_PIDS: lab_cleanup kills them).
+lab_b_cleanup() {
+	local ns
+	((B_UP)) || return 0
+	((B_ACTIVE)) || lab_swap
+	if [[ -n $LAB_CGROUP && -d $LAB_CGROUP ]]; then
+		veer detach --cgroup "$LAB_CGROUP" >/dev/null 2>&1 ||
+			lab_log "lab B: veer detach --cgroup $LAB_CGROUP failed"
+	fi
+	[[ -e /run/netns/$NS_NODE ]] && veer detach --all >/dev/null 2>&1
+	[[ -n $LAB_CGROUP ]] && _lab_cgroup_remove
+	for ns in "${LAB_NAMESPACES[@]}"; do
+		[[ -e /run/netns/$ns ]] && ip netns del "$ns"
+	done
+	[[ -e $VEER_PIN_ROOT ]] && rm -rf "$VEER_PIN_ROOT"
+	B_UP=0
+	lab_swap
+}
+
 lab_up_variant
 lab_start_backends
 lab_veer_attach
+# Lab B, then back to the lab's own.
+lab_swap
+B_UP=1
+lab_up_variant
+lab_start_backends
+lab_veer_attach
+lab_swap
 
 # node0's way to etcd: a veth pair, NS_NODE's end "etcd0" and ours
 # LAB_ID-et, a /30 of 198.18.0.0/15 chosen by PID (checked free). It goes
@@ -118,14 +170,21 @@ CL=p$$
 # shellcheck disable=SC2317 # called through lab_run
 fleet() { "$VEER_BIN" "$@" --etcd "$EP" --cluster "$CL"; }
 
-fleet_nodes_add 2 # node1, node2; node0 is the lab's
+fleet_nodes_add 1 # node1; node0 is the lab's, node2 lab B's
 
 # node0's agent, in NS_NODE (LAB_PIDS: lab_cleanup stops it).
 lab_bg "$NS_NODE" "$LAB_TMP/agent-0.log" "$VEER_BIN" --pin-root "$VEER_PIN_ROOT" \
 	watch --etcd "$EP0" --cluster "$CL" --node node0
+# shellcheck disable=SC2034 # read as ${!pid} at the end
 AGENT0=$LAB_BG_PID
 
-pin_of() { if (($1 == 0)); then echo "$VEER_PIN_ROOT"; else echo "${FLEET_PIN[$1]}"; fi; }
+pin_of() {
+	case $1 in
+	0) echo "$VEER_PIN_ROOT" ;;
+	1) echo "${FLEET_PIN[1]}" ;;
+	2) echo "$B_PIN" ;;
+	esac
+}
 # node_weights I: "v1=W v2=W" of every customers entry of node I's maps.
 node_weights() {
 	"$VEER_BIN" --pin-root "$(pin_of "$1")" get -o json 2>/dev/null | jq -r '.services[] |
@@ -163,28 +222,14 @@ weight() {
 	fi
 }
 
-# _node1_client ARGS...: veer-testclient as one of node1's own processes:
-# in node1's cgroup (its veer, attached there by fleet_nodes_add, balances
-# its connects), in NS_NODE's network namespace (the lab's routes to the
-# backends), with --expect-peer. Only in a child process: it moves itself
-# into the cgroup first (fleet_nodes_cleanup removes the cgroup once the
-# process has exited).
-_node1_client() {
-	echo "$BASHPID" >"${FLEET_CG[1]}/cgroup.procs" || exit 1
-	exec nsenter --net="/run/netns/$NS_NODE" -- "$TESTCLIENT" "$@" --expect-peer
-}
-
 # traffic DESC NODE V1: NCONN connections to customers through NODE (0:
-# the lab's node, in the mode under test; 1: node1's processes) split as
-# v1=V1 says.
+# the lab's node, 2: lab B's; each in the mode under test) split as v1=V1
+# says.
 traffic() {
-	local out=$LAB_TMP/burst-$2.out args=(count --addr "$CUST_VIP" --port 80
-		-n "$NCONN" -c 32 --timeout-ms 3000)
-	if (($2 == 0)); then
-		lab_client "${args[@]}" >"$out" 2>"$out.err" || true
-	else
-		(_node1_client "${args[@]}") >"$out" 2>"$out.err" || true
-	fi
+	local out=$LAB_TMP/burst-$2.out
+	(($2 == 2)) && lab_swap
+	count_burst_to "$CUST_VIP" 80 "$NCONN" "$out"
+	(($2 == 2)) && lab_swap
 	if split_ok "$out" "$NCONN" "$3"; then
 		t_pass "$1: $NCONN connections through node$2 split as v1=$3: $SPLIT_DESC"
 	else
@@ -206,7 +251,12 @@ status_row() { awk -v n="$1" '$1 == n { print $2, $3, $4 }' "$LAB_TMP/status.out
 
 lab_run fleet apply -f "$CUST/service.yaml" -f "$CUST/destinationrule.yaml" -f "$CUST/vs-canary-90-10.yaml"
 ((VRC == 0)) || lab_die "apply --etcd: $(oneline "$VERR")"
-for i in 1 2; do fleet_agent_start "$i" "$EP" "$CL"; done
+fleet_agent_start 1 "$EP" "$CL"
+# node2's agent, lab B's pin root (LAB_PIDS: lab_cleanup stops it).
+"$VEER_BIN" --pin-root "$B_PIN" watch --etcd "$EP" --cluster "$CL" --node node2 \
+	>>"$LAB_TMP/agent-2.log" 2>&1 &
+AGENT2=$!
+LAB_PIDS+=("$AGENT2")
 weight 70 30
 if wait_until 10000 _nodes_at "v1=70 v2=30" "$REV" 0 1 2; then
 	t_pass "weight --etcd 70/30: nodes 0-2 hold it at revision $REV"
@@ -214,7 +264,7 @@ else
 	t_fail "weight 70/30: $(weights_desc) $(oneline "$LAB_TMP/agent-0.log")"
 fi
 traffic "70/30 through etcd" 0 70
-traffic "70/30 through etcd" 1 70
+traffic "70/30 through etcd" 2 70
 R0=$REV
 
 # ---- node0 partitioned ------------------------------------------------------
@@ -242,7 +292,7 @@ else
 	t_fail "node0 changed while partitioned: $(weights_desc)"
 fi
 traffic "node0 partitioned, still serving its last configuration" 0 70
-traffic "node0 partitioned, node1 on the last weights" 1 20
+traffic "node0 partitioned, node2 on the last weights" 2 20
 if wait_until 10000 _status 3 "^node0 +$R0 +[0-9]+ +(behind|silent) " &&
 	[[ $(status_row node1) == "$LAST 0 ok" && $(status_row node2) == "$LAST 0 ok" ]]; then
 	t_pass "fleet status while node0 is cut off: exit 3, node0 '$(status_row node0)', node1 and node2 ok; $(tail -n 1 "$LAB_TMP/status.out")"
@@ -310,12 +360,13 @@ else
 	t_fail "$BURST changes: not every node on $W at $REV: $(weights_desc)"
 fi
 traffic "after the burst" 0 $((BURST * 3))
-traffic "after the burst" 1 $((BURST * 3))
+traffic "after the burst" 2 $((BURST * 3))
 
-for i in 1 2; do
-	fleet_agent_stop "$i" || t_fail "node$i's agent: SIGTERM, exit $?"
+fleet_agent_stop 1 || t_fail "node1's agent: SIGTERM, exit $?"
+for i in 0 2; do
+	pid=AGENT$i
+	kill -TERM "${!pid}"
+	wait "${!pid}" && arc=0 || arc=$?
+	((arc == 0)) || t_fail "node$i's agent: SIGTERM, exit $arc"
 done
-kill -TERM "$AGENT0"
-wait "$AGENT0" && arc=0 || arc=$?
-((arc == 0)) || t_fail "node0's agent: SIGTERM, exit $arc"
 t_end
