@@ -293,8 +293,12 @@ else
 fi
 traffic "node0 partitioned, still serving its last configuration" 0 70
 traffic "node0 partitioned, node2 on the last weights" 2 20
-if wait_until 10000 _status 3 "^node0 +$R0 +[0-9]+ +(behind|silent) " &&
-	[[ $(status_row node1) == "$LAST 0 ok" && $(status_row node2) == "$LAST 0 ok" ]]; then
+# shellcheck disable=SC2317 # called through wait_until
+_cut_status() {
+	_status 3 "^node0 +$R0 +[0-9]+ +(behind|silent) " &&
+		[[ $(status_row node1) == "$LAST 0 ok" && $(status_row node2) == "$LAST 0 ok" ]]
+}
+if wait_until 10000 _cut_status; then
 	t_pass "fleet status while node0 is cut off: exit 3, node0 '$(status_row node0)', node1 and node2 ok; $(tail -n 1 "$LAB_TMP/status.out")"
 else
 	t_fail "fleet status while partitioned: exit $STATUS_RC: $(oneline "$LAB_TMP/status.out")"
