@@ -1293,6 +1293,14 @@ lab_burst_diag() {
 					_lab_port_segments "$port" 9999999999
 					echo "diag:   port $port conntrack entries now:"
 					lab_ct_dump_port "$port" | sed 's/^/    /'
+					# A backend that still holds the tuple: e.g. an
+					# established socket that never received the
+					# request its listener answered with an RST.
+					for ns in "$NS_V1" "$NS_V2"; do
+						echo "diag:   port $port sockets in $ns now:"
+						lab_exec "$ns" ss -Htnai "dport = :$port" 2>/dev/null |
+							sed 's/^[[:space:]]*/    /'
+					done
 				done
 		fi
 		for name in v1 v2; do
