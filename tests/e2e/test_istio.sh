@@ -81,6 +81,10 @@ lab_init jq bpftool "$HTTPSRV" "$HTTPCLIENT"
 lab_up_variant
 lab_start_http_backends "$BACKEND_PORT"
 lab_veer_attach
+# A failed burst prints what the capture rings and counters say
+# (lab_burst_diag: the RSTs, the failed ports' segments and conntrack
+# entries).
+lab_cap_start
 
 # t_entry NAME VIP PORT V1_BACKEND V2_BACKEND: the service entry NAME has
 # that VIP:port and one backend in each subset.
@@ -106,7 +110,7 @@ http_burst_to() {
 	local addr=$1 port=$2 n=$3 out=$4
 	shift 4
 	lab_http_client count --addr "$addr" --port "$port" -n "$n" -c 32 \
-		--timeout-ms 5000 "$@" >"$out" 2>"$out.err" || true
+		--timeout-ms 5000 --fail-ports "$@" >"$out" 2>"$out.err" || true
 }
 
 BURSTS=0
@@ -133,6 +137,7 @@ t_burst() {
 		t_pass "$desc: $w1/$((100 - w1)) over $n connections to $addr:$port: $SPLIT_DESC"
 	else
 		t_fail "$desc: $w1/$((100 - w1)) over $n connections to $addr:$port: $SPLIT_DESC"
+		lab_burst_diag "$out.err"
 	fi
 }
 

@@ -143,87 +143,13 @@ http_burst_to() {
 	local addr=$1 port=$2 n=$3 out=$4
 	shift 4
 	lab_http_client count --addr "$addr" --port "$port" -n "$n" -c 32 \
-		--timeout-ms 5000 "$@" >"$out" 2>"$out.err" || true
+		--timeout-ms 5000 --fail-ports "$@" >"$out" 2>"$out.err" || true
 }
 
-# Diagnostics for a failed burst. CI saw one connection of 1,000 reset,
-# rarely, in xdp mode; in the lab it came back once in 130 runs, and the
-# RSTs were the backends' own (bare RSTs answering a segment of a tuple
-# they had no socket for), not the client's or veer's. Backends send such
-# RSTs in passing runs too, to segments that arrive after they closed
-# (the client's earlier ACK overtaken by its FIN and last ACK), which
-# then meet the client's TIME_WAIT and do no harm. The capture that would
-# show which segment provoked the harmful ones: all TCP of the load's
-# namespace and both backends' (tcpdump, if installed: install-deps.sh
-# does), headers only, in a ring of 3 x 8 MB files per namespace (the
-# last few seconds). A failed burst prints every RST a backend sent with
-# that port's segments around it on all three sides, the namespaces' TCP
-# counters and TIME_WAIT sockets, the leaf interfaces' drops, veer's
-# conntrack counters and the node interfaces' drops.
-LOAD_NS=$NS_CLIENT
-[[ $LAB_MODE == cgroup ]] && LOAD_NS=$NS_NODE
-DIAG_NS=("$LOAD_NS" "$NS_V1" "$NS_V2")
-# TCP RST: the flags byte of IPv4 TCP, or of IPv6 TCP without extension
-# headers (tcp[] is IPv4 only).
-RST_FILTER='(tcp[tcpflags] & tcp-rst != 0) or (ip6 and ip6[6] == 6 and ip6[53] & 4 != 0)'
-# shellcheck disable=SC2317 # called through wait_until
-_cap_started() { compgen -G "$LAB_TMP/cap-$1.pcap*" >/dev/null; }
-if command -v tcpdump >/dev/null; then
-	for ns in "${DIAG_NS[@]}"; do
-		dev=$LEAF_DEV
-		[[ $ns == "$NS_NODE" ]] && dev=any
-		# -Z root: the capture files are in the lab's private directory.
-		nsenter --net="/run/netns/$ns" -- tcpdump -Z root --immediate-mode \
-			-i "$dev" -nn -s 96 -U -C 8 -W 3 -w "$LAB_TMP/cap-$ns.pcap" tcp \
-			>"$LAB_TMP/cap-$ns.log" 2>&1 &
-		LAB_PIDS+=("$!")
-		wait_until 5000 _cap_started "$ns" ||
-			lab_log "objects: no capture in $ns: $(oneline "$LAB_TMP/cap-$ns.log")"
-	done
-fi
-# cap_read NS [FILTER]: NS's ring, oldest file first, one line a segment.
-cap_read() {
-	local f
-	# shellcheck disable=SC2045 # the names are ours, no odd characters
-	for f in $(ls -tr "$LAB_TMP/cap-$1.pcap"* 2>/dev/null); do
-		tcpdump -r "$f" -nn -tt -S ${2:+"$2"} 2>/dev/null
-	done
-}
-
-# burst_diag: what a failed burst's report carries (stderr).
-burst_diag() {
-	local ns rst port
-	{
-		for ns in "${DIAG_NS[@]}"; do
-			echo "diag $ns: $(lab_exec "$ns" nstat -asz 2>/dev/null | awk '
-				$1 ~ /^Tcp(OutRsts|EstabResets|AttemptFails|RetransSegs|Ext(PAWS|TW|TCPACKSkipped|TCPChallengeACK|TCPSynRetrans|Listen|TCPAbort|TCPTimeouts))/ &&
-				$2 > 0 { printf "%s %s ", $1, $2 }')"
-			echo "diag $ns: TIME_WAIT sockets: $(lab_exec "$ns" ss -Htan state time-wait | wc -l)"
-			[[ $ns == "$NS_NODE" ]] ||
-				echo "diag $ns $LEAF_DEV: $(ip -n "$ns" -s -j link show dev "$LEAF_DEV" 2>/dev/null |
-					jq -r '.[0].stats64 | "rx dropped \(.rx.dropped), tx dropped \(.tx.dropped)"' 2>/dev/null)"
-		done
-		for ns in "$NS_V1" "$NS_V2"; do
-			cap_read "$ns" "$RST_FILTER" | awk '$3 ~ /\.8080$/' | tail -n 10 |
-				while read -r rst; do
-					port=$(awk '{ n = split($5, a, "."); p = a[n]; sub(":", "", p); print p }' <<<"$rst")
-					echo "diag: $ns sent: $rst"
-					for side in "$LOAD_NS" "$ns"; do
-						echo "diag:   port $port in $side (last 12 up to the RST):"
-						cap_read "$side" "port $port" | awk -v t="${rst%% *}" '$1 <= t + 0.001' |
-							tail -n 12 | cut -c1-200 | sed 's/^/    /'
-					done
-				done
-		done
-		echo "diag veer stats:"
-		veer stats 2>&1 | sed -n '/HANDSHAKES/,/^$/p'
-		for dev in "$NODE_DEV" "$NODE_DEV_V1" "$NODE_DEV_V2"; do
-			echo "diag node $dev: $(ip -n "$NS_NODE" -s -j link show dev "$dev" 2>/dev/null |
-				jq -r '.[0].stats64 | "rx dropped \(.rx.dropped), tx dropped \(.tx.dropped)"' 2>/dev/null) $(lab_exec "$NS_NODE" ethtool -S "$dev" 2>/dev/null |
-				awk '/drop|err|full/ && $NF > 0 { printf "%s %s ", $1, $NF }')"
-		done
-	} >&2
-}
+# A failed burst prints what the capture rings and counters say
+# (lab_burst_diag: the RSTs, the failed ports' segments and conntrack
+# entries).
+lab_cap_start
 
 BURSTS=0
 # t_burst DESC ADDR PORT N V1_WEIGHT [ARGS...]: N new connections
@@ -246,7 +172,7 @@ t_burst() {
 		t_pass "$desc: $w1/$((100 - w1)) over $n connections to $addr:$port: $SPLIT_DESC"
 	else
 		t_fail "$desc: $w1/$((100 - w1)) over $n connections to $addr:$port: $SPLIT_DESC"
-		burst_diag
+		lab_burst_diag "$out.err"
 	fi
 }
 

@@ -6,7 +6,7 @@
  *   veer-httpclient count  --addr A --port P -n N [-c C] [-k K]
  *                          [-H 'Name: value']... [--path P] [--size S]
  *                          [--post B] [--timeout-ms T] [--stats-file F]
- *                          [--expect-peer]
+ *                          [--expect-peer] [--fail-ports]
  *   veer-httpclient stream --addr A --port P -n N [-H ...] [--path P]
  *                          [--post B] [--interval-ms I] [--ready-file F]
  *                          [--progress-file F] [--timeout-ms T]
@@ -24,7 +24,9 @@
  * count: N connections (at most C at once, default 32), K requests each
  * (default 1) on keep-alive, then a half-close and the server's FIN. Prints
  * "<version> <connections>" per version (sorted), then "errors <n>"; exit
- * 0 iff no errors. --stats-file gets requests, bytes_verified,
+ * 0 iff no errors. --fail-ports: one stderr line per failed connection,
+ * "failed <kind> local port <P>" (to find it in a packet capture).
+ * --stats-file gets requests, bytes_verified,
  * corrupt_bytes, version_changes and the error kinds.
  *
  * stream: N keep-alive connections, each sending a request every I ms
@@ -125,6 +127,7 @@ static unsigned int nr_versions;
 static int epfd = -1;
 static uint64_t requests, bytes_verified, corrupt_bytes, version_changes;
 static unsigned long resets;
+static bool fail_ports; /* --fail-ports */
 
 static uint64_t now_ms(void)
 {
@@ -141,7 +144,8 @@ static void usage(FILE *out)
 		"[-H 'Name: value']...\n"
 		"                       [--path P] [--size S] [--post B] "
 		"[--timeout-ms T]\n"
-		"                       [--stats-file F] [--expect-peer]\n"
+		"                       [--stats-file F] [--expect-peer] "
+		"[--fail-ports]\n"
 		"       " PROG " stream --addr A --port P -n N [-H ...] "
 		"[--path P] [--post B]\n"
 		"                       [--interval-ms I] [--ready-file F] "
@@ -209,6 +213,21 @@ static uint32_t fnv1a(const char *p, size_t len)
 
 static void conn_fail(struct conn *c, enum err_kind kind)
 {
+	if (fail_ports && !c->failed) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		unsigned int port = 0;
+
+		if (c->fd >= 0 &&
+		    !getsockname(c->fd, (struct sockaddr *)&ss, &len))
+			port = ntohs(ss.ss_family == AF_INET6
+					     ? ((struct sockaddr_in6 *)&ss)
+						       ->sin6_port
+					     : ((struct sockaddr_in *)&ss)
+						       ->sin_port);
+		fprintf(stderr, PROG ": failed %s local port %u\n",
+			err_names[kind], port);
+	}
 	if (c->fd >= 0) {
 		epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
 		close(c->fd);
@@ -802,6 +821,7 @@ int main(int argc, char **argv)
 		OPT_READY,
 		OPT_PROGRESS,
 		OPT_PEER,
+		OPT_FAIL_PORTS,
 	};
 	static const struct option lopts[] = {
 		{"addr", required_argument, NULL, OPT_ADDR},
@@ -816,6 +836,7 @@ int main(int argc, char **argv)
 		{"ready-file", required_argument, NULL, OPT_READY},
 		{"progress-file", required_argument, NULL, OPT_PROGRESS},
 		{"expect-peer", no_argument, NULL, OPT_PEER},
+		{"fail-ports", no_argument, NULL, OPT_FAIL_PORTS},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -918,6 +939,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_PEER:
 			o.expect_peer = true;
+			break;
+		case OPT_FAIL_PORTS:
+			fail_ports = true;
 			break;
 		case 'h':
 			usage(stdout);
