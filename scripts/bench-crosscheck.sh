@@ -99,6 +99,9 @@ DUR_MS=$((SECS * 1000))
 # Under veer-test-*: the lab cleanup removes it whatever happens.
 export VEER_PIN_ROOT=/sys/fs/bpf/veer-test-xcheck-$$
 LAB_ID=vx$$
+# No receive packet steering on the leaves (lab_up): the published
+# figures were measured without it, and it adds an IPI a packet.
+VEER_E2E_RPS=${VEER_E2E_RPS:-0}
 # shellcheck source=lib/lab.sh
 . "$ROOT/scripts/lib/lab.sh"
 LOADGEN=$LAB_BUILD/veer-loadgen

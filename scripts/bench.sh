@@ -183,6 +183,9 @@ want_lab() {
 # Under veer-test-*: the lab cleanup removes it whatever happens.
 export VEER_PIN_ROOT=/sys/fs/bpf/veer-test-bench-$$
 LAB_ID=vb$$
+# No receive packet steering on the leaves (lab_up): the published
+# figures were measured without it, and it adds an IPI a packet.
+VEER_E2E_RPS=${VEER_E2E_RPS:-0}
 # shellcheck source=lib/lab.sh
 . "$ROOT/scripts/lib/lab.sh"
 # shellcheck source=lib/etcd.sh
