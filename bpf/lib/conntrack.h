@@ -431,6 +431,27 @@ static __always_inline void veer_health_data(const struct veer_pkt *pkt,
 	((dir) == VEER_CT_DIR_FORWARD ? VEER_CT_H_REQUEST : VEER_CT_H_RESPONSE)
 
 /*
+ * The FINs an established entry knows of. Each FIN ORs its flag into both
+ * entries' flags byte, and when the two FINs cross (a simultaneous close,
+ * on two CPUs) those read-modify-writes race: one can write back a byte
+ * read before the other's bit was set, on both entries (seen in CI: a
+ * pair with both FINs' numbers recorded and neither entry's FIN_FORWARD
+ * set, which never closed). Each FIN's sequence number is a word only
+ * its own direction writes: it says the same and cannot be lost. (0 is
+ * "none", so a FIN at sequence number 0 counts by its flag alone.)
+ */
+static __always_inline __u8 veer_ct_fins_seen(const struct veer_ct_entry *ct)
+{
+	__u8 seen = ct->flags & VEER_CT_F_BOTH_FIN;
+
+	if (ct->fin_seq_forward)
+		seen |= VEER_CT_F_FIN_FORWARD;
+	if (ct->fin_seq_reverse)
+		seen |= VEER_CT_F_FIN_REVERSE;
+	return seen;
+}
+
+/*
  * What an established pair does with a packet in direction `dir`.
  * Returns 0 to translate and pass it, or -1 to drop it (an RST outside
  * the window: whatever sent it does not know the connection).
@@ -535,7 +556,7 @@ static __always_inline int veer_ct_established(const struct veer_pkt *pkt,
 		return 0;
 	}
 	veer_seq_track(ct, pkt, VEER_CT_ESTABLISHED, sib, dir);
-	if ((ct->flags & VEER_CT_F_BOTH_FIN) == VEER_CT_F_BOTH_FIN &&
+	if (veer_ct_fins_seen(ct) == VEER_CT_F_BOTH_FIN &&
 	    (pkt->tcp_flags & TCP_FLAG_ACK)) {
 		/* The last ACK acknowledges the other side's FIN. */
 		fin_seq = dir == VEER_CT_DIR_FORWARD ? ct->fin_seq_reverse
@@ -669,6 +690,9 @@ veer_ct_half_open(const struct veer_pkt *pkt, struct veer_ct_entry *ct,
 		    pkt->ack_seq - (ct->peer_isn + 1) >
 			    other->seq_next - (ct->peer_isn + 1))
 			return 0;
+		/* A stale ACK's number (below) is no FIN once established
+		 * (veer_ct_fins_seen). */
+		ct->fin_seq_forward = 0;
 		if (!veer_ct_move_pair(VEER_CT_HALF_OPEN, VEER_CT_ESTABLISHED,
 				       self, ct, sib, v, 0, 0))
 			veer_ct_count(v, ct_established);

@@ -164,8 +164,8 @@ int ct_table_fd(enum ct_table table)
 				       : maps.ct_closing;
 }
 
-static void ct_keys(const struct flow *f, const struct pkt_view *fwd_out,
-		    struct veer_ct_key *fwd, struct veer_ct_key *rev)
+void ct_keys(const struct flow *f, const struct pkt_view *fwd_out,
+	     struct veer_ct_key *fwd, struct veer_ct_key *rev)
 {
 	uint8_t family;
 

@@ -82,6 +82,10 @@ bool ct_pair_in(enum ct_table table, const struct flow *f,
 		const struct pkt_view *fwd_out, struct veer_ct_entry *fwd,
 		struct veer_ct_entry *rev);
 
+/* The forward and reverse keys of f's pair (ct_pair_in's). */
+void ct_keys(const struct flow *f, const struct pkt_view *fwd_out,
+	     struct veer_ct_key *fk, struct veer_ct_key *rk);
+
 /* Entries of f's forward or reverse key in any table (0, 1 or 2...). */
 int ct_entries_of(const struct flow *f, const struct pkt_view *fwd_out);
 

@@ -16,6 +16,7 @@
  * Each case also checks that the close is counted exactly once.
  */
 #include <arpa/inet.h>
+#include <bpf/bpf.h>
 #include <CUnit/Basic.h>
 #include <stdio.h>
 #include <string.h>
@@ -222,6 +223,57 @@ static void test_far_jump_followed(void)
 	CU_ASSERT_EQUAL(set_web(100, 0), 0);
 }
 
+/*
+ * L5. A simultaneous close whose two FINs' flag writes raced (each FIN
+ * ORs its flag into both entries; crossing on two CPUs, one write-back
+ * can undo the other): both FINs' numbers recorded, FIN_FORWARD lost on
+ * both entries, as CI's dump showed. The last ACKs must still close the
+ * pair, counted once.
+ */
+static void test_crossing_fins_lost_flag(void)
+{
+	struct flow f = {AF_INET, "10.10.1.94", VIP, 47940, 80};
+	const uint32_t isn = 90000, peer = 95000;
+	struct veer_ct_key fk, rk;
+	struct veer_ct_entry fe, re;
+	struct pkt_view syn, out;
+	struct flow back;
+	char backend[INET6_ADDRSTRLEN];
+	uint64_t before;
+
+	CU_ASSERT_EQUAL_FATAL(set_web(0, 100), 0);
+	CU_ASSERT_EQUAL_FATAL(handshake(&f, isn, peer, &syn), 0);
+	back = reply_flow(&f, &syn, backend, sizeof(backend));
+	CU_ASSERT_EQUAL(send_pkt(&f, false, F_FIN | F_ACK, isn + 1, peer + 1,
+				 NULL, &out),
+			TC_OK);
+	CU_ASSERT_EQUAL(send_pkt(&back, true, F_FIN | F_ACK, peer + 1, isn + 1,
+				 NULL, &out),
+			TC_OK);
+	CU_ASSERT_TRUE_FATAL(ct_pair_in(CT_ESTABLISHED, &f, &syn, &fe, &re));
+	CU_ASSERT_EQUAL(fe.fin_seq_forward, isn + 1);
+	CU_ASSERT_EQUAL(re.fin_seq_reverse, peer + 1);
+	/* What the race leaves: the flag gone from both bytes. */
+	ct_keys(&f, &syn, &fk, &rk);
+	fe.flags &= (uint8_t)~VEER_CT_F_FIN_FORWARD;
+	re.flags &= (uint8_t)~VEER_CT_F_FIN_FORWARD;
+	CU_ASSERT_EQUAL_FATAL(
+		bpf_map_update_elem(maps.conntrack, &fk, &fe, BPF_EXIST), 0);
+	CU_ASSERT_EQUAL_FATAL(
+		bpf_map_update_elem(maps.conntrack, &rk, &re, BPF_EXIST), 0);
+	before = closed_count();
+	CU_ASSERT_EQUAL(
+		send_pkt(&f, false, F_ACK, isn + 2, peer + 2, NULL, &out),
+		TC_OK);
+	CU_ASSERT_EQUAL(
+		send_pkt(&back, true, F_ACK, peer + 2, isn + 2, NULL, &out),
+		TC_OK);
+	CU_ASSERT_TRUE(ct_pair_in(CT_CLOSING, &f, &syn, &fe, &re));
+	CU_ASSERT_FALSE(ct_pair_in(CT_ESTABLISHED, &f, &syn, &fe, &re));
+	CU_ASSERT_EQUAL(closed_count() - before, 1);
+	CU_ASSERT_EQUAL(set_web(100, 0), 0);
+}
+
 int add_late_tests(CU_pSuite suite)
 {
 	return !CU_add_test(suite,
@@ -238,5 +290,9 @@ int add_late_tests(CU_pSuite suite)
 	       !CU_add_test(suite,
 			    "late L4: a live stream more than a window ahead "
 			    "is followed and closes",
-			    test_far_jump_followed);
+			    test_far_jump_followed) ||
+	       !CU_add_test(suite,
+			    "late L5: crossing FINs that lost a flag still "
+			    "close, counted once",
+			    test_crossing_fins_lost_flag);
 }
