@@ -56,6 +56,8 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 total_pass=0
 total_fail=0
 summary=()
+# What failed, printed last: CI shows only the tail of a run.
+failures=()
 
 # record LAYER STATUS PASSED FAILED MS
 record() {
@@ -96,6 +98,7 @@ run_cunit() {
 		record "$layer" ok "$p" 0 $(($(now_ms) - t0))
 	else
 		echo "FAIL $layer: exit $rc"
+		failures+=("$layer: exit $rc, $f failed")
 		record "$layer" FAIL "$p" "$f" $(($(now_ms) - t0))
 	fi
 }
@@ -117,12 +120,13 @@ run_fuzz() {
 		record fuzz ok 1 0 $(($(now_ms) - t0))
 	else
 		echo "FAIL fuzz: exit $rc (crash inputs in build/fuzz-artifacts/)"
+		failures+=("fuzz: exit $rc")
 		record fuzz FAIL 0 1 $(($(now_ms) - t0))
 	fi
 }
 
 run_e2e() {
-	local t0 t v rc pass=0 fail=0 name
+	local t0 t v rc pass=0 fail=0 name log line
 	echo "=== e2e: tests/e2e/test_*.sh, modes: $E2E_MODES, tx checksum offload: $E2E_VARIANTS"
 	t0=$(now_ms)
 	for m in $E2E_MODES; do
@@ -131,16 +135,25 @@ run_e2e() {
 			name="$(basename "$t" .sh)[$m,tx-$v]"
 			echo "--- $name"
 			rc=0
+			# To a file, not a pipe: a process a test leaves behind
+			# holding its output must not stall the run.
+			log=$(mktemp)
 			VEER_E2E_MODE=$m VEER_E2E_TX=$v \
 				timeout --signal=TERM --kill-after=15 \
-				"$E2E_TIMEOUT" bash "$t" || rc=$?
+				"$E2E_TIMEOUT" bash "$t" >"$log" 2>&1 || rc=$?
+			cat "$log"
 			if ((rc == 0)); then
 				pass=$((pass + 1))
 			else
 				fail=$((fail + 1))
 				((rc == 124)) && echo "FAIL $name: timed out after ${E2E_TIMEOUT}s"
 				echo "FAIL $name: exit $rc"
+				failures+=("$name: exit $rc")
+				while IFS= read -r line; do
+					failures+=("  ${line:0:400}")
+				done < <(grep -E '^(FAIL|not ok)' "$log" | head -n 4)
 			fi
+			rm -f "$log"
 		done
 	done
 	done
@@ -164,5 +177,9 @@ done
 echo "=== summary"
 printf '%s\n' "${summary[@]}"
 echo "($(($(now_ms) - T0)) ms; unit and packet count CUnit tests, fuzz one bounded run, e2e test scripts per mode and offload variant)"
+if ((${#failures[@]})); then
+	echo "failed:"
+	printf '%s\n' "${failures[@]}"
+fi
 echo "all: $total_pass passed, $total_fail failed"
 ((total_fail == 0 && total_pass > 0))
