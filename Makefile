@@ -5,6 +5,8 @@
 #   make demo       install missing packages, build, run the namespace demo (root)
 #   make bench      veer vs iptables/nftables/HAProxy/nginx (scripts/bench.sh; root)
 #   make microbench per-packet cost of each program, from BPF_PROG_TEST_RUN
+#   make microbench-compare BASE=REV  per-packet cost of a change: paired runs
+#                   of two builds, 95% interval of the difference (root)
 #   make kernel-matrix  unit, packet and e2e tests on Debian's stock kernels in
 #                   qemu (scripts/kernel-matrix.sh; root; ~40 min per kernel)
 #   make soak       10 minutes of mixed load and attacks in the lab (root)
@@ -85,7 +87,7 @@ FUZZ_SRCS := user/addr.c user/model.c user/diag.c user/load.c user/native.c \
 FUZZ_CORPUS := $(BUILD)/fuzz-corpus
 
 .PHONY: all test demo deps vmlinux format clean tests-bin fuzz fuzz-smoke \
-	microbench bench soak kernel-matrix
+	microbench microbench-compare bench soak kernel-matrix
 .DELETE_ON_ERROR:
 # The BPF objects are kept (make would delete them as intermediates of the
 # skeletons): the verifier tools, bpftool and `make` runs after them read
@@ -217,6 +219,13 @@ kernel-matrix: deps
 # Per-packet cost of each program (root): BPF_PROG_TEST_RUN with repeat.
 microbench: all $(BUILD)/microbench
 	$(BUILD)/microbench
+
+# What a change costs per packet: microbench of two revisions in paired,
+# alternating runs, with a 95% interval of the difference (root), e.g.
+# make microbench-compare BASE=v1.2 [NEW=REV] [COMPARE_ARGS="-p 40"].
+microbench-compare:
+	@test -n "$(BASE)" || { echo "make microbench-compare: set BASE=REV" >&2; exit 2; }
+	scripts/microbench-compare.sh $(COMPARE_ARGS) $(BASE) $(NEW)
 
 $(BUILD)/fuzz_config: tests/fuzz/fuzz_config.c $(FUZZ_SRCS) $(USER_HDRS) | $(BUILD)
 	$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_config.c $(FUZZ_SRCS) -o $@ -lyaml
