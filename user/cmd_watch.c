@@ -874,6 +874,32 @@ static void fleet_apply(struct fleet_watcher *fw, bool resync)
 	fleet_report(fw);
 }
 
+/*
+ * A watch ended with its changes read (a report or an apply was due).
+ * The nodes' own reports move etcd's revision, not the objects': watching
+ * on from the last change of the objects would soon start from a
+ * compacted revision, and every agent would read the whole configuration
+ * again each report period. So when etcd's objects are still those held,
+ * the next watch starts from etcd's revision now. The same request tells
+ * an etcd gone silent (a partition can hold a watch open without a word)
+ * from one that answers.
+ */
+static void fleet_catch_up(struct fleet_watcher *fw)
+{
+	char err[VEER_ERR_LEN];
+	bool unchanged;
+	int64_t at;
+
+	if (veer_fleet_unchanged(&fw->f, &fw->cfg, fw->seen, &unchanged, &at,
+				 err, sizeof(err))) {
+		fleet_down(fw, err);
+		return;
+	}
+	fleet_up(fw);
+	if (unchanged && at > fw->seen)
+		fw->seen = at;
+}
+
 static void fleet_loop(struct fleet_watcher *fw)
 {
 	struct watcher *w = fw->w;
@@ -914,7 +940,7 @@ static void fleet_loop(struct fleet_watcher *fw)
 		} else if (ret < 0) {
 			fleet_down(fw, err);
 		} else if (!fw->full) {
-			fleet_up(fw);
+			fleet_catch_up(fw);
 		}
 	}
 }

@@ -223,6 +223,24 @@ char *etcd_json_range_request(const char *key, bool prefix, int64_t at_revision)
 	return finish_json(req, ok);
 }
 
+char *etcd_json_newest_request(const char *prefix)
+{
+	struct json_object *req = json_object_new_object();
+	bool ok = req && add_key_range(req, prefix, true) &&
+		  add_int64(req, "limit", 1);
+
+	/* The gateway takes proto3 enums by name. */
+	if (ok) {
+		json_object_object_add(req, "sort_order",
+				       json_object_new_string("DESCEND"));
+		json_object_object_add(req, "sort_target",
+				       json_object_new_string("MOD"));
+		json_object_object_add(req, "keys_only",
+				       json_object_new_boolean(1));
+	}
+	return finish_json(req, ok);
+}
+
 char *etcd_json_txn_request(const struct etcd_compare *compares,
 			    size_t ncompares, const struct etcd_op *ops,
 			    size_t nops)
@@ -396,6 +414,7 @@ int etcd_json_parse_range(const char *body, size_t len, struct etcd_kvs *out,
 		return veer_fail_at(err, errlen, NULL, 0, 0,
 				    "range: the reply is not a JSON object");
 	out->revision = header_revision(reply);
+	out->total = get_int64(reply, "count");
 	if (json_object_object_get_ex(reply, "kvs", &kvs) &&
 	    json_object_is_type(kvs, json_type_array))
 		n = json_object_array_length(kvs);
@@ -797,6 +816,31 @@ int etcd_range(struct etcd_client *c, const char *key, bool prefix,
 				    err, errlen);
 	free(r.body);
 	return ret;
+}
+
+int etcd_range_newest(struct etcd_client *c, const char *prefix,
+		      int64_t *total, int64_t *newest, int64_t *revision,
+		      char *err, size_t errlen)
+{
+	struct etcd_kvs kvs;
+	struct reply r;
+	int ret;
+
+	ret = call(c, "/v3/kv/range", etcd_json_newest_request(prefix), &r,
+		   err, errlen);
+	if (!ret)
+		ret = with_endpoint(c,
+				    etcd_json_parse_range(r.body ?: "", r.len,
+							  &kvs, err, errlen),
+				    err, errlen);
+	free(r.body);
+	if (ret)
+		return ret;
+	*total = kvs.total;
+	*newest = kvs.count ? kvs.kvs[0].mod_revision : 0;
+	*revision = kvs.revision;
+	etcd_kvs_free(&kvs);
+	return 0;
 }
 
 int etcd_txn(struct etcd_client *c, const struct etcd_compare *compares,

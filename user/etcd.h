@@ -65,6 +65,7 @@ struct etcd_kv {
 struct etcd_kvs {
 	struct etcd_kv *kvs;
 	size_t count;
+	int64_t total; /* keys in the range (more than count with a limit) */
 	int64_t revision; /* the store's revision the answer is from */
 };
 
@@ -78,6 +79,15 @@ void etcd_kvs_free(struct etcd_kvs *kvs);
 int etcd_range(struct etcd_client *c, const char *key, bool prefix,
 	       int64_t at_revision, struct etcd_kvs *out, char *err,
 	       size_t errlen);
+
+/*
+ * How many keys start with prefix (*total) and the highest mod_revision
+ * among them (*newest, 0 when none), at the store's revision *revision:
+ * one small request (keys only, the newest key alone). 0, or -1 with err.
+ */
+int etcd_range_newest(struct etcd_client *c, const char *prefix,
+		      int64_t *total, int64_t *newest, int64_t *revision,
+		      char *err, size_t errlen);
 
 /* A compare of a txn: the key's mod_revision equals this (0: absent). */
 struct etcd_compare {
@@ -168,6 +178,7 @@ char *etcd_prefix_end(const char *prefix, size_t *len);
 /* Request bodies (malloc'd JSON text; NULL when out of memory). */
 char *etcd_json_range_request(const char *key, bool prefix,
 			      int64_t at_revision);
+char *etcd_json_newest_request(const char *prefix);
 char *etcd_json_txn_request(const struct etcd_compare *compares,
 			    size_t ncompares, const struct etcd_op *ops,
 			    size_t nops);

@@ -294,6 +294,23 @@ int veer_fleet_watch(struct veer_fleet *f, int64_t from, veer_fleet_watch_fn fn,
 	return w.failed ? -1 : ret;
 }
 
+int veer_fleet_unchanged(struct veer_fleet *f,
+			 const struct veer_fleet_config *cfg, int64_t seen,
+			 bool *unchanged, int64_t *revision, char *err,
+			 size_t errlen)
+{
+	char prefix[FLEET_KEY_MAX];
+	int64_t total, newest;
+
+	snprintf(prefix, sizeof(prefix), "%s" OBJECTS_DIR, f->prefix);
+	if (etcd_range_newest(&f->etcd, prefix, &total, &newest, revision, err,
+			      errlen))
+		return -1;
+	*unchanged = newest <= seen && total >= 0 &&
+		     (uint64_t)total == cfg->objects.live;
+	return 0;
+}
+
 /* ---- node status ----------------------------------------------------- */
 
 char *veer_fleet_status_json(const struct veer_fleet_status *st)

@@ -122,6 +122,19 @@ int veer_fleet_watch(struct veer_fleet *f, int64_t from, veer_fleet_watch_fn fn,
 		     void *ctx, volatile sig_atomic_t *stop,
 		     int64_t *compact_revision, char *err, size_t errlen);
 
+/*
+ * Whether etcd's objects are still those of cfg, whose changes go up to
+ * revision seen: as many object keys as cfg holds live objects and none
+ * modified after seen (a deletion leaves no newer key, only one fewer). If
+ * so (*unchanged), nothing under objects/ changed up to *revision, the
+ * read's: a watcher may watch on from there. One small request. 0, or -1
+ * with err.
+ */
+int veer_fleet_unchanged(struct veer_fleet *f,
+			 const struct veer_fleet_config *cfg, int64_t seen,
+			 bool *unchanged, int64_t *revision, char *err,
+			 size_t errlen);
+
 /* A node's status (the JSON above). */
 struct veer_fleet_status {
 	char node[VEER_FLEET_NODE_MAX];

@@ -90,6 +90,15 @@ static void test_requests(void)
 	text = etcd_json_range_request("foo", false, 0);
 	UNIT_CHECK(text && !strcmp(text, "{\"key\":\"Zm9v\"}"), "got %s", text);
 	free(text);
+	/* The newest key of a prefix: one, sorted by mod_revision. */
+	text = etcd_json_newest_request("foo");
+	UNIT_CHECK(text && !strcmp(text, "{\"key\":\"Zm9v\",\"range_end\":"
+					 "\"Zm9w\",\"limit\":\"1\","
+					 "\"sort_order\":\"DESCEND\","
+					 "\"sort_target\":\"MOD\","
+					 "\"keys_only\":true}"),
+		   "got %s", text);
+	free(text);
 	text = etcd_json_txn_request(cmps, 2, ops, 3);
 	UNIT_CHECK(
 		text && !strcmp(text,
@@ -122,12 +131,17 @@ static void test_range_reply(void)
 		"\"create_revision\":\"5\",\"mod_revision\":\"5\","
 		"\"version\":\"1\",\"lease\":\"99\"}],\"count\":\"2\"}";
 	static const char empty[] = "{\"header\":{\"revision\":\"3\"}}";
+	static const char newest[] =
+		"{\"header\":{\"revision\":\"44\"},\"kvs\":[{\"key\":"
+		"\"Zm9v\",\"mod_revision\":\"40\"}],\"more\":true,"
+		"\"count\":\"5\"}";
 	struct etcd_kvs kvs;
 	char err[256];
 
 	CU_ASSERT_FATAL(etcd_json_parse_range(reply, strlen(reply), &kvs, err,
 					      sizeof(err)) == 0);
 	CU_ASSERT_EQUAL(kvs.revision, 12);
+	CU_ASSERT_EQUAL(kvs.total, 2);
 	CU_ASSERT_EQUAL_FATAL(kvs.count, 2);
 	CU_ASSERT_STRING_EQUAL(kvs.kvs[0].key, "foo");
 	CU_ASSERT_STRING_EQUAL(kvs.kvs[0].value, "bar");
@@ -139,7 +153,15 @@ static void test_range_reply(void)
 	CU_ASSERT_FATAL(etcd_json_parse_range(empty, strlen(empty), &kvs, err,
 					      sizeof(err)) == 0);
 	CU_ASSERT_EQUAL(kvs.count, 0);
+	CU_ASSERT_EQUAL(kvs.total, 0); /* proto3 leaves a 0 count out */
 	CU_ASSERT_EQUAL(kvs.revision, 3);
+	etcd_kvs_free(&kvs);
+	/* A limited range: one key of five, the newest. */
+	CU_ASSERT_FATAL(etcd_json_parse_range(newest, strlen(newest), &kvs, err,
+					      sizeof(err)) == 0);
+	CU_ASSERT_EQUAL(kvs.count, 1);
+	CU_ASSERT_EQUAL(kvs.total, 5);
+	CU_ASSERT_EQUAL(kvs.kvs[0].mod_revision, 40);
 	etcd_kvs_free(&kvs);
 	UNIT_CHECK(etcd_json_parse_range("[1]", 3, &kvs, err, sizeof(err)) ==
 				   -1 &&
