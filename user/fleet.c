@@ -2,6 +2,7 @@
 /* Fleet mode's keys in etcd (fleet.h). */
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,6 +172,20 @@ static int64_t read_revision(const struct veer_fleet_config *cfg,
 		       : 0;
 }
 
+/* More words after err's. */
+static void __attribute__((format(printf, 3, 4)))
+err_append(char *err, size_t errlen, const char *fmt, ...)
+{
+	size_t len = strnlen(err, errlen);
+	va_list ap;
+
+	if (len + 1 >= errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err + len, errlen - len, fmt, ap);
+	va_end(ap);
+}
+
 int veer_fleet_write(struct veer_fleet *f, const struct veer_fleet_config *cfg,
 		     const struct veer_objset *changes, const char *by,
 		     int64_t *revision, char *err, size_t errlen)
@@ -233,8 +248,23 @@ int veer_fleet_write(struct veer_fleet *f, const struct veer_fleet_config *cfg,
 	};
 	k++;
 	if (etcd_txn(&f->etcd, cmps, k, ops, k, &succeeded, revision, err,
-		     errlen))
+		     errlen)) {
+		/* etcd's words name its limit, not what to do about it. */
+		if (strstr(err, "too many operations in txn request"))
+			err_append(err, errlen,
+				    " (%zu writes and %zu compares in one "
+				    "transaction: start etcd with --max-txn-ops "
+				    "%zu or more, or apply in parts; nothing "
+				    "was written)",
+				    k, k, k);
+		else if (strstr(err, "request is too large"))
+			err_append(err, errlen,
+				    " (the objects that change go in one "
+				    "transaction: raise etcd's "
+				    "--max-request-bytes, or apply in parts; "
+				    "nothing was written)");
 		goto out;
+	}
 	ret = succeeded ? 0 : 1;
 out:
 	free(cmps);

@@ -128,6 +128,24 @@ else
 	t_fail "apply again: exit $VRC, '$(oneline "$VOUT")', revision $before -> $(etcd_revision)"
 fi
 
+# More objects in one change than etcd takes in one transaction (its
+# --max-txn-ops, 128 by default): refused in one line that says what to
+# do, nothing written. (Services with no Pods: a note each on stderr.)
+for ((i = 1; i <= 130; i++)); do
+	printf -- '---\napiVersion: v1\nkind: Service\nmetadata:\n  name: many-%d\n  namespace: bulk\nspec:\n  clusterIP: 10.97.%d.%d\n  selector:\n    app: many-%d\n  ports:\n  - name: http\n    port: 80\n' \
+		"$i" $((i / 200)) $((i % 200 + 1)) "$i"
+done >"$LAB_TMP/many.yaml"
+before=$(etcd_revision)
+lab_run fleet apply -f "$LAB_TMP/many.yaml"
+grep -v '^veer: apply: note: ' "$VERR" >"$LAB_TMP/many.err" || true
+if ((VRC != 0)) && [[ $(wc -l <"$LAB_TMP/many.err") == 1 ]] &&
+	grep -q 'too many operations in txn request (131 writes and 131 compares in one transaction: start etcd with --max-txn-ops 131 or more, or apply in parts; nothing was written)$' "$LAB_TMP/many.err" &&
+	[[ $(etcd_revision) == "$before" ]]; then
+	t_pass "130 Services in one apply --etcd: exit $VRC, one line: '$(cut -c1-60 "$LAB_TMP/many.err")...$(tail -c 120 "$LAB_TMP/many.err" | tr -d '\n')', etcd revision unchanged"
+else
+	t_fail "130 Services: exit $VRC, '$(oneline "$VOUT")' '$(oneline "$VERR")', revision $before -> $(etcd_revision)"
+fi
+
 # ---- 2. refused, dry run ---------------------------------------------------
 
 sed 's/subset: v2/subset: v3/' "$CUST/vs-canary-90-10.yaml" >"$LAB_TMP/vs-v3.yaml"
