@@ -319,6 +319,7 @@ static void refused(struct watcher *w, const char *version, uint64_t hash,
 	uint64_t now = mono_ms(), most = w->o->resync_s
 						 ? w->o->resync_s * 1000ULL
 						 : RETRY_MOST_MS;
+	size_t vlen = strlen(version);
 
 	w->retry_at_ms = now + w->retry_ms;
 	w->retry_ms = min_u64(w->retry_ms * 2, most);
@@ -330,8 +331,12 @@ static void refused(struct watcher *w, const char *version, uint64_t hash,
 	w->st.errors++;
 	w->st.last_error_time = veer_watch_now();
 	snprintf(w->st.last_error, sizeof(w->st.last_error), "%s", err);
-	wlog(stderr, "refused %s: %s; %s %" PRIu64 " stays in force", version,
-	     err, w->fleet ? "revision" : "generation", w->st.generation);
+	/* An error about the version's directory names it already. */
+	if (!strncmp(err, version, vlen) && err[vlen] == ':')
+		version = "";
+	wlog(stderr, "refused %s%s%s; %s %" PRIu64 " stays in force", version,
+	     *version ? ": " : "", err, w->fleet ? "revision" : "generation",
+	     w->st.generation);
 	save_state(w);
 }
 

@@ -14,6 +14,8 @@
 #   refused with one timestamped stderr line, the generation stays 2,
 #   `veer status` shows the last error, `veer stats -o prometheus` the
 #   error count, and traffic keeps 0/100.
+# - An emptied ConfigMap (a version with no files): refused in one line,
+#   the node keeps 0/100.
 # - 20 swaps in quick succession, each with other weights (v1 = 5, 10,
 #   ... 100): the maps end on the last (100/0), and the generation grew
 #   by at least 1 and by at most 1 + (the burst's duration / the
@@ -179,6 +181,23 @@ if grep -qx 'veer_watch_generation 2' "$VOUT" && grep -qx 'veer_watch_errors_tot
 else
 	t_fail "veer stats -o prometheus (exit $VRC): $(grep '^veer_watch' "$VOUT" | tr '\n' ' ')"
 fi
+
+# ---- an emptied ConfigMap: refused, the node keeps its configuration ----
+
+# A version with no files at all (every key removed, or a volume that
+# came up empty) is refused as `apply -f DIR` refuses an empty
+# directory: an empty version never empties the node. Emptying it is a
+# command (veer delete), not a missing file.
+errs=$(wstate errors)
+cm_write "$CM"
+if wait_until 10000 _state_at_least errors $((errs + 1)) &&
+	grep -q 'veer: watch: refused .*no \*\.yaml, \*\.yml or \*\.json files' "$WLOG"; then
+	t_pass "an emptied ConfigMap (no files): refused: $(grep 'no \*\.yaml' "$WLOG" | tail -n1 | cut -c1-200)"
+else
+	t_fail "an emptied ConfigMap: errors $(wstate errors) (was $errs): $(oneline "$WLOG" | tail -c 600)"
+fi
+t_check "an emptied ConfigMap: the generation stays 2" [ "$(wstate generation)" == 2 ]
+t_weights "an emptied ConfigMap" web "v1=0 v2=100"
 
 # ---- a burst of swaps converges on the last one, coalesced ----
 
