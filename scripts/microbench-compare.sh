@@ -73,7 +73,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# build REV -> prints the path of its microbench binary, kept as
+# build REV: BUILT_BIN is the path of its microbench binary, kept as
 # build/compare/SHA.microbench (the BPF programs are inside it, as
 # skeletons), so a second comparison against the same revision builds
 # nothing.
@@ -96,13 +96,17 @@ build_rev() {
 			exit 1
 		}
 		cp "$dir/build/microbench" "$bin"
+		git -C "$ROOT" worktree remove --force "$dir" >/dev/null 2>&1 || true
+		rm -f "$dir.log"
 	fi
-	echo "$bin"
+	BUILT_BIN=$bin
 }
 
-base_bin=$(build_rev "$BASE")
+build_rev "$BASE"
+base_bin=$BUILT_BIN
 if [[ -n $NEW ]]; then
-	new_bin=$(build_rev "$NEW")
+	build_rev "$NEW"
+	new_bin=$BUILT_BIN
 else
 	make -C "$ROOT" --no-print-directory all build/microbench >/dev/null
 	new_bin=$ROOT/build/microbench
