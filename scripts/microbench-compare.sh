@@ -43,12 +43,15 @@ shift $((OPTIND - 1))
 (($# == 1 || $# == 2)) || usage
 BASE=$1
 NEW=${2:-}
-for v in PAIRS RUNS CPU; do
-	[[ ${!v} =~ ^[0-9]+$ ]] || {
-		echo "microbench-compare: -${v,,} wants a number, not '${!v}'" >&2
+need_number() {
+	[[ $2 =~ ^[0-9]+$ ]] || {
+		echo "microbench-compare: -$1 wants a number, not '$2'" >&2
 		exit 2
 	}
-done
+}
+need_number p "$PAIRS"
+need_number n "$RUNS"
+need_number c "$CPU"
 ((PAIRS >= 6)) || {
 	echo "microbench-compare: -p must be at least 6 (fewer pairs give no 95% interval)" >&2
 	exit 2
