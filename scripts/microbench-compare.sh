@@ -11,12 +11,13 @@
 # noise's shape, only that pairs are independent). A change "costs under X
 # ns" when the interval's upper end is under X.
 #
-#   scripts/microbench-compare.sh [-p PAIRS] [-n RUNS] [-c CPU] BASE [NEW]
+#   scripts/microbench-compare.sh [-p PAIRS] [-n RUNS] [-c CPU] [-o F] BASE [NEW]
 #
 # BASE and NEW are git revisions, built in throwaway worktrees under
 # build/compare/ (their microbench binaries kept there); NEW defaults to
 # this working tree (built here with make).
 # Root (BPF_PROG_TEST_RUN). Defaults: 24 pairs, 20000 runs a row, CPU 1.
+# -o F keeps every sample (pair, side, row, ns; tab-separated).
 # Run it on a quiet machine: other load widens the interval, it does not
 # bias it (both sides of a pair see the same minutes).
 set -euo pipefail
@@ -25,14 +26,16 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PAIRS=24
 RUNS=20000
 CPU=1
+KEEP=
 
 usage() {
 	sed -n '/^#   scripts/p' "$0" | sed 's/^#   /usage: /' >&2
 	exit 2
 }
 
-while getopts "p:n:c:h" opt; do
+while getopts "p:n:c:o:h" opt; do
 	case $opt in
+	o) KEEP=$OPTARG ;;
 	p) PAIRS=$OPTARG ;;
 	n) RUNS=$OPTARG ;;
 	c) CPU=$OPTARG ;;
@@ -143,6 +146,7 @@ for ((p = 1; p <= PAIRS; p++)); do
 	printf '.' >&2
 done
 echo >&2
+[[ -z $KEEP ]] || cp "$samples" "$KEEP"
 
 # Per row: medians, the median paired difference and its sign-test 95%
 # interval [d(k), d(n-k+1)], k the largest with P(Bin(n, 1/2) < k) <= 0.025.
