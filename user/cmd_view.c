@@ -55,11 +55,6 @@ static int run_get(const void *opts, int argc, char **argv)
 	char err[VEER_ERR_LEN];
 	int ret;
 
-	if (o->format == VEER_FORMAT_PROMETHEUS) {
-		fail("-o prometheus is for veer stats; get prints table, json "
-		     "or yaml");
-		return EXIT_USAGE;
-	}
 	if (argc && get_names_kinds(argv[0]))
 		return get_objects(argc, argv, o->ns, o->all_namespaces,
 				   o->format);
@@ -194,14 +189,22 @@ static const char *const view_formats[] = {
 	[VEER_FORMAT_PROMETHEUS] = "prometheus",
 	NULL,
 };
+/* get's, in the same order: prometheus (last) is stats' alone. */
+static const char *const get_formats[] = {
+	[VEER_FORMAT_TABLE] = "table",
+	[VEER_FORMAT_JSON] = "json",
+	[VEER_FORMAT_YAML] = "yaml",
+	NULL,
+};
+_Static_assert(VEER_FORMAT_PROMETHEUS == VEER_FORMAT_YAML + 1,
+	       "get_formats ends where prometheus starts");
 
-/* -o FORMAT, one of view_formats. */
-#define OUTPUT_OPTION(help_text)                                               \
+/* -o FORMAT, one of formats. */
+#define OUTPUT_OPTION(formats, help_text)                                      \
 	{                                                                      \
 		.name = "output", .flag = 'o', .type = CLI_ENUM,               \
 		.field = offsetof(struct view_opts, format),                   \
-		.names = view_formats, .what = "output format",                \
-		.help = help_text,                                             \
+		.names = formats, .what = "output format", .help = help_text,  \
 	}
 
 static const struct view_opts view_defaults = {
@@ -210,7 +213,8 @@ static const struct view_opts view_defaults = {
 
 /* get and stats take the same options; stats refuses -o yaml. */
 static const struct cli_option view_options[] = {
-	OUTPUT_OPTION("how to print them: table, json, or prometheus (the "
+	OUTPUT_OPTION(view_formats,
+		      "how to print them: table, json, or prometheus (the "
 		      "text exposition format, for node_exporter's textfile "
 		      "collector); no yaml"),
 	NAMESPACE_OPTION(struct view_opts, ns,
@@ -221,7 +225,7 @@ static const struct cli_option view_options[] = {
 
 /* get: the view options, and -A for objects. */
 static const struct cli_option get_options[] = {
-	OUTPUT_OPTION("how to print them (table, json or yaml)"),
+	OUTPUT_OPTION(get_formats, "how to print them (table, json or yaml)"),
 	NAMESPACE_OPTION(struct view_opts, ns,
 			 "with SERVICE, the namespace it is looked up in; "
 			 "with KIND, the objects of that namespace (default "
