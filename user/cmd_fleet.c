@@ -51,6 +51,16 @@ static int fleet_try(struct veer_fleet *f, const char *by, bool dry_run,
 		fail("%s (nothing was changed)", err);
 		ret = EXIT_FAILED;
 	} else {
+		if (cfg.skipped) {
+			char note[VEER_ERR_LEN];
+
+			snprintf(note, sizeof(note),
+				 "%zu key(s) under %sobjects/ are not objects "
+				 "of veer's (KIND/NAMESPACE/NAME holding the "
+				 "object's YAML), left alone: %.160s",
+				 cfg.skipped, f->prefix, cfg.skipped_key);
+			cmd_note(NULL, note);
+		}
 		ret = compute(arg, &cfg.objects, &changes, lines);
 	}
 	if (!ret && changes.live && !dry_run) {

@@ -203,8 +203,8 @@ _Static_assert(VEER_FORMAT_PROMETHEUS == VEER_FORMAT_YAML + 1,
 #define OUTPUT_OPTION(formats, help_text)                                      \
 	{                                                                      \
 		.name = "output", .flag = 'o', .type = CLI_ENUM,               \
-		.field = offsetof(struct view_opts, format),                   \
-		.names = formats, .what = "output format", .help = help_text,  \
+		.field = offsetof(struct view_opts, format), .names = formats, \
+		.what = "output format", .help = help_text,                    \
 	}
 
 static const struct view_opts view_defaults = {

@@ -756,6 +756,12 @@ static int fleet_read(struct fleet_watcher *fw)
 		return -1;
 	}
 	fleet_up(fw);
+	if (cfg.skipped)
+		wlog(stderr,
+		     "etcd: %zu key(s) under %sobjects/ are not objects of "
+		     "veer's (KIND/NAMESPACE/NAME holding the object's YAML), "
+		     "ignored: %.160s",
+		     cfg.skipped, fw->f.prefix, cfg.skipped_key);
 	veer_fleet_config_free(&fw->cfg);
 	fw->cfg = cfg;
 	fw->seen = cfg.revision;
@@ -769,10 +775,16 @@ static int fleet_read(struct fleet_watcher *fw)
 
 /* One revision's changes into the desired objects. */
 static int fleet_on_change(void *ctx, int64_t revision,
-			   const struct veer_objset *changes)
+			   const struct veer_objset *changes, long keys_added)
 {
 	struct fleet_watcher *fw = ctx;
 	size_t i;
+
+	fw->cfg.keys += keys_added;
+	fleet_up(fw);
+	fw->seen = revision;
+	if (!changes->live)
+		return 0; /* only keys that are no objects: nothing to apply */
 
 	for (i = 0; i < changes->count; i++) {
 		const struct veer_object *o = &changes->objects[i];
@@ -788,8 +800,6 @@ static int fleet_on_change(void *ctx, int64_t revision,
 			return 1;
 		}
 	}
-	fleet_up(fw);
-	fw->seen = revision;
 	fw->desired = revision;
 	fw->dirty = true;
 	fw->last_event_ms = mono_ms();
@@ -895,8 +905,8 @@ static void fleet_catch_up(struct fleet_watcher *fw)
 	bool unchanged;
 	int64_t at;
 
-	if (veer_fleet_unchanged(&fw->f, &fw->cfg, fw->seen, &unchanged, &at,
-				 err, sizeof(err))) {
+	if (veer_fleet_unchanged(&fw->f, fw->cfg.keys, fw->seen, &unchanged,
+				 &at, err, sizeof(err))) {
 		fleet_down(fw, err);
 		return;
 	}

@@ -818,16 +818,16 @@ int etcd_range(struct etcd_client *c, const char *key, bool prefix,
 	return ret;
 }
 
-int etcd_range_newest(struct etcd_client *c, const char *prefix,
-		      int64_t *total, int64_t *newest, int64_t *revision,
-		      char *err, size_t errlen)
+int etcd_range_newest(struct etcd_client *c, const char *prefix, int64_t *total,
+		      int64_t *newest, int64_t *revision, char *err,
+		      size_t errlen)
 {
 	struct etcd_kvs kvs;
 	struct reply r;
 	int ret;
 
-	ret = call(c, "/v3/kv/range", etcd_json_newest_request(prefix), &r,
-		   err, errlen);
+	ret = call(c, "/v3/kv/range", etcd_json_newest_request(prefix), &r, err,
+		   errlen);
 	if (!ret)
 		ret = with_endpoint(c,
 				    etcd_json_parse_range(r.body ?: "", r.len,

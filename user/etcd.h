@@ -85,9 +85,9 @@ int etcd_range(struct etcd_client *c, const char *key, bool prefix,
  * among them (*newest, 0 when none), at the store's revision *revision:
  * one small request (keys only, the newest key alone). 0, or -1 with err.
  */
-int etcd_range_newest(struct etcd_client *c, const char *prefix,
-		      int64_t *total, int64_t *newest, int64_t *revision,
-		      char *err, size_t errlen);
+int etcd_range_newest(struct etcd_client *c, const char *prefix, int64_t *total,
+		      int64_t *newest, int64_t *revision, char *err,
+		      size_t errlen);
 
 /* A compare of a txn: the key's mod_revision equals this (0: absent). */
 struct etcd_compare {

@@ -112,12 +112,12 @@ static int add_object(struct veer_fleet *f, struct veer_fleet_config *cfg,
 	struct veer_object_key k;
 	struct veer_object *o;
 
-	if (parse_object_key(f, kv->key, &k) || !kv->value_len)
-		return veer_fail_at(err, errlen, NULL, 0, 0,
-				    "etcd key '%.300s' is not an object of "
-				    "veer's (%sKIND/NAMESPACE/NAME, the "
-				    "object's YAML)",
-				    kv->key, f->prefix);
+	if (parse_object_key(f, kv->key, &k) || !kv->value_len) {
+		if (!cfg->skipped++)
+			snprintf(cfg->skipped_key, sizeof(cfg->skipped_key),
+				 "%s", kv->key);
+		return 0;
+	}
 	if (veer_objset_put(&cfg->objects, &k, kv->value, kv->value_len, NULL,
 			    NULL))
 		return veer_fail_at(err, errlen, NULL, 0, 0, "out of memory");
@@ -151,6 +151,7 @@ int veer_fleet_read(struct veer_fleet *f, int64_t at,
 		return -1;
 	}
 	cfg->commit_revision = marker.count ? marker.kvs[0].mod_revision : 0;
+	cfg->keys = (int64_t)kvs.count;
 	if (kvs.count &&
 	    !(cfg->mod_revisions = calloc(kvs.count, sizeof(int64_t))))
 		ret = veer_fail_at(err, errlen, NULL, 0, 0, "out of memory");
@@ -252,17 +253,17 @@ int veer_fleet_write(struct veer_fleet *f, const struct veer_fleet_config *cfg,
 		/* etcd's words name its limit, not what to do about it. */
 		if (strstr(err, "too many operations in txn request"))
 			err_append(err, errlen,
-				    " (%zu writes and %zu compares in one "
-				    "transaction: start etcd with --max-txn-ops "
-				    "%zu or more, or apply in parts; nothing "
-				    "was written)",
-				    k, k, k);
+				   " (%zu writes and %zu compares in one "
+				   "transaction: start etcd with --max-txn-ops "
+				   "%zu or more, or apply in parts; nothing "
+				   "was written)",
+				   k, k, k);
 		else if (strstr(err, "request is too large"))
 			err_append(err, errlen,
-				    " (the objects that change go in one "
-				    "transaction: raise etcd's "
-				    "--max-request-bytes, or apply in parts; "
-				    "nothing was written)");
+				   " (the objects that change go in one "
+				   "transaction: raise etcd's "
+				   "--max-request-bytes, or apply in parts; "
+				   "nothing was written)");
 		goto out;
 	}
 	ret = succeeded ? 0 : 1;
@@ -289,6 +290,7 @@ static int on_batch(void *ctx, const struct etcd_watch_batch *b)
 	struct fleet_watch *w = ctx;
 	struct veer_objset changes;
 	struct veer_object_key k;
+	long added = 0;
 	size_t i;
 	int ret = 0;
 
@@ -296,6 +298,10 @@ static int on_batch(void *ctx, const struct etcd_watch_batch *b)
 	for (i = 0; i < b->count && !ret; i++) {
 		const struct etcd_event *e = &b->events[i];
 
+		if (e->deleted)
+			added--;
+		else if (e->kv.version == 1)
+			added++; /* a key's first version: created */
 		if (parse_object_key(w->f, e->kv.key, &k))
 			continue; /* not an object: written by hand */
 		if (veer_objset_put(&changes, &k, e->deleted ? "" : e->kv.value,
@@ -304,8 +310,8 @@ static int on_batch(void *ctx, const struct etcd_watch_batch *b)
 			ret = w->failed = veer_fail_at(w->err, w->errlen, NULL,
 						       0, 0, "out of memory");
 	}
-	if (!ret && changes.live)
-		ret = w->fn(w->ctx, b->revision, &changes);
+	if (!ret && b->count)
+		ret = w->fn(w->ctx, b->revision, &changes, added);
 	veer_objset_free(&changes);
 	return ret;
 }
@@ -324,8 +330,7 @@ int veer_fleet_watch(struct veer_fleet *f, int64_t from, veer_fleet_watch_fn fn,
 	return w.failed ? -1 : ret;
 }
 
-int veer_fleet_unchanged(struct veer_fleet *f,
-			 const struct veer_fleet_config *cfg, int64_t seen,
+int veer_fleet_unchanged(struct veer_fleet *f, int64_t keys, int64_t seen,
 			 bool *unchanged, int64_t *revision, char *err,
 			 size_t errlen)
 {
@@ -336,8 +341,7 @@ int veer_fleet_unchanged(struct veer_fleet *f,
 	if (etcd_range_newest(&f->etcd, prefix, &total, &newest, revision, err,
 			      errlen))
 		return -1;
-	*unchanged = newest <= seen && total >= 0 &&
-		     (uint64_t)total == cfg->objects.live;
+	*unchanged = newest <= seen && total == keys;
 	return 0;
 }
 

@@ -79,6 +79,12 @@ struct veer_fleet_config {
 	int64_t *mod_revisions; /* of objects.objects[i] */
 	int64_t revision; /* the revision the read is of */
 	int64_t commit_revision; /* the configuration's (0: never written) */
+	/* Keys under objects/ that are not objects (written by hand: not
+	 * KIND/NS/NAME, or an empty value): left out, as a watch leaves
+	 * them out; the first one's name. */
+	size_t skipped;
+	char skipped_key[160];
+	int64_t keys; /* under objects/, objects or not */
 };
 
 void veer_fleet_config_init(struct veer_fleet_config *cfg);
@@ -89,7 +95,8 @@ void veer_fleet_config_free(struct veer_fleet_config *cfg);
  * (initialised): the loader's `stored` input (load.h) as it was at that
  * revision, for a watcher's first read and its full resync after a
  * compaction. A key under objects/ that is not KIND/NS/NAME, or whose
- * value is empty, is an error naming it. 0, or -1 with err.
+ * value is empty, is left out and counted (cfg->skipped): one stray key
+ * written by hand must not stop every node. 0, or -1 with err.
  */
 int veer_fleet_read(struct veer_fleet *f, int64_t at,
 		    struct veer_fleet_config *cfg, char *err, size_t errlen);
@@ -105,11 +112,15 @@ int veer_fleet_write(struct veer_fleet *f, const struct veer_fleet_config *cfg,
 		     int64_t *revision, char *err, size_t errlen);
 
 /*
- * One revision's changes to the objects: puts, and deletions with len 0
- * (a change set, as configure.h's). 0 goes on watching, else stops.
+ * One revision's changes under objects/: puts, and deletions with len 0
+ * (a change set, as configure.h's; empty when only keys that are no
+ * objects changed), and keys_added, the keys created minus the keys
+ * deleted, objects or not (a watcher's count for veer_fleet_unchanged).
+ * 0 goes on watching, else stops.
  */
 typedef int (*veer_fleet_watch_fn)(void *ctx, int64_t revision,
-				   const struct veer_objset *changes);
+				   const struct veer_objset *changes,
+				   long keys_added);
 
 /*
  * Watches the objects from revision from on (a read's revision + 1),
@@ -123,15 +134,15 @@ int veer_fleet_watch(struct veer_fleet *f, int64_t from, veer_fleet_watch_fn fn,
 		     int64_t *compact_revision, char *err, size_t errlen);
 
 /*
- * Whether etcd's objects are still those of cfg, whose changes go up to
- * revision seen: as many object keys as cfg holds live objects and none
- * modified after seen (a deletion leaves no newer key, only one fewer). If
- * so (*unchanged), nothing under objects/ changed up to *revision, the
- * read's: a watcher may watch on from there. One small request. 0, or -1
- * with err.
+ * Whether etcd's objects are still those a watcher holds, whose changes
+ * go up to revision seen: as many keys under objects/ as it counts (keys:
+ * a read's cfg->keys, plus each revision's keys_added since) and none
+ * modified after seen (a deletion leaves no newer key, only one fewer).
+ * If so (*unchanged), nothing under objects/ changed up to *revision, the
+ * read's: the watcher may watch on from there. One small request. 0, or
+ * -1 with err.
  */
-int veer_fleet_unchanged(struct veer_fleet *f,
-			 const struct veer_fleet_config *cfg, int64_t seen,
+int veer_fleet_unchanged(struct veer_fleet *f, int64_t keys, int64_t seen,
 			 bool *unchanged, int64_t *revision, char *err,
 			 size_t errlen);
 

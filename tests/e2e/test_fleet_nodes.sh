@@ -151,7 +151,18 @@ if ((arc == 0)) && [[ $(node_weights 3) == "v1=40 v2=60" ]] &&
 else
 	t_fail "node3's agent SIGTERM: exit $arc, maps $(node_weights 3)"
 fi
+# A key under objects/ written by hand that is no object (a note, a
+# typo'd path): the watching agents and the writers leave it alone, and
+# so does node3's whole read when it starts again (it was an error that
+# kept the agent from starting, on every node at its next restart).
+STRAY=/veer/$CL/objects/README
+etcdctl_v3 put "$STRAY" "hand-written, not an object" >/dev/null
 lab_run fleet weight customers v1=30 v2=70
+if ((VRC == 0)) && grep -q "^veer: weight: note: 1 key(s) under /veer/$CL/objects/ are not objects of veer's .*left alone: $STRAY\$" "$VERR"; then
+	t_pass "a stray key under objects/: weight --etcd notes it and goes on: $(oneline "$VERR")"
+else
+	t_fail "a stray key under objects/: weight --etcd exit $VRC '$(oneline "$VOUT")' '$(oneline "$VERR")'"
+fi
 lab_run fleet weight customers v1=10 v2=90
 LAST=$(revision_of "$VOUT")
 [[ $(node_weights 3) == "v1=40 v2=60" ]] || t_fail "node3 changed while stopped: $(node_weights 3)"
@@ -164,6 +175,12 @@ if wait_until 10000 _node3_caught_up && wait_until 5000 _all_hold "v1=10 v2=90" 
 else
 	t_fail "node3 restarted: $(weights_desc) generation $(node_generation 3), want $LAST"
 fi
+if grep -q "veer: watch: etcd: 1 key(s) under /veer/$CL/objects/ are not objects of veer's .*ignored: $STRAY\$" "$LAB_TMP/agent-3.log"; then
+	t_pass "node3's whole read left the stray key out, in one line: $(grep -m1 'not objects of' "$LAB_TMP/agent-3.log" | cut -c1-160)..."
+else
+	t_fail "node3's whole read and the stray key: $(oneline "$LAB_TMP/agent-3.log" | tail -c 600)"
+fi
+etcdctl_v3 del "$STRAY" >/dev/null
 
 # ---- a bad revision -------------------------------------------------------
 

@@ -107,10 +107,14 @@ struct watching {
 };
 
 static int on_change(void *ctx, int64_t revision,
-		     const struct veer_objset *changes)
+		     const struct veer_objset *changes, long keys_added)
 {
 	struct watching *w = ctx;
 	size_t i;
+
+	(void)keys_added;
+	if (!changes->live)
+		return 0; /* only keys that are no objects */
 
 	for (i = 0; i < changes->count; i++) {
 		const struct veer_object *o = &changes->objects[i];
