@@ -91,6 +91,11 @@
 # p99 is the nearest rank, so with 30 it is the largest); -B: the agents'
 # --debounce (default: veer watch's own, 200 ms).
 #
+# BENCH_PERF=DIR in the environment: a system-wide kernel profile of each
+# short-connection run into DIR/PART-CONTENDER-ROUND-SERVICES.perf (perf
+# record -a -g, cpu-clock at 1999 Hz: this VM has no hardware counters),
+# to read with `perf report -i FILE --no-children --sort sym`.
+#
 # Results: DIR/results.jsonl (every run), DIR/results.json (medians,
 # ratios, targets), PNG plots, and docs/BENCHMARKS.md regenerated from
 # them (unless --no-docs). Needs root; installs its peers (iptables,
@@ -178,7 +183,11 @@ want_lab() {
 # ---- peers, from Debian packages ------------------------------------------
 
 "$ROOT/scripts/install-deps.sh" iptables nftables haproxy nginx \
-	libnginx-mod-stream gnuplot-nox >&2
+	libnginx-mod-stream gnuplot-nox ${BENCH_PERF:+linux-perf} >&2
+if [[ -n ${BENCH_PERF:-} ]] && ! mkdir -p "$BENCH_PERF"; then
+	echo "bench: BENCH_PERF=$BENCH_PERF: cannot create it" >&2
+	exit 2
+fi
 
 # Under veer-test-*: the lab cleanup removes it whatever happens.
 export VEER_PIN_ROOT=/sys/fs/bpf/veer-test-bench-$$
@@ -511,8 +520,16 @@ loadgen_run() {
 # measure PART CONTENDER MODE ROUND [SERVICES]: one loadgen run, appended
 # to the results with what it was.
 measure() {
-	local part=$1 c=$2 mode=$3 round=$4 services=${5:-1} json
+	local part=$1 c=$2 mode=$3 round=$4 services=${5:-1} json perf=
+	# BENCH_PERF=DIR: a system-wide kernel profile of each short-connection
+	# run (perf's cpu-clock: this VM has no hardware counters).
+	if [[ -n ${BENCH_PERF:-} && $mode == conn ]]; then
+		perf record -a -g -F 1999 -e cpu-clock -o "$BENCH_PERF/$part-$c-$round-$services.perf" \
+			-- sleep $((DURATION_MS / 1000)) >/dev/null 2>&1 &
+		perf=$!
+	fi
 	json=$(loadgen_run "$c" "$mode")
+	[[ -z $perf ]] || wait "$perf" || true
 	jq -c --arg p "$part" --arg c "$c" --arg m "$mode" --argjson r "$round" \
 		--argjson n "$services" \
 		'{part: $p, contender: $c, mode: $m, round: $r, services: $n} + .' \
