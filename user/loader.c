@@ -156,7 +156,6 @@ bool veer_http_supported(void)
 }
 
 /* The pin of a TC object's tail-call table: "<prefix><ingress prog id>". */
-#define HTTP_TABLE_PIN_PREFIX "tc_http_progs_"
 
 /* The id of the program behind fd; 0 on error. */
 static uint32_t prog_fd_id(int fd)
@@ -173,7 +172,7 @@ static uint32_t prog_fd_id(int fd)
  */
 static void http_table_prune(const char *pin_root)
 {
-	size_t plen = strlen(HTTP_TABLE_PIN_PREFIX);
+	size_t plen = strlen(VEER_HTTP_TABLE_PIN_PREFIX);
 	char path[PATH_MAX], *end;
 	struct dirent *de;
 	unsigned long id;
@@ -184,7 +183,7 @@ static void http_table_prune(const char *pin_root)
 	if (!dir)
 		return;
 	while ((de = readdir(dir))) {
-		if (strncmp(de->d_name, HTTP_TABLE_PIN_PREFIX, plen))
+		if (strncmp(de->d_name, VEER_HTTP_TABLE_PIN_PREFIX, plen))
 			continue;
 		errno = 0;
 		id = strtoul(de->d_name + plen, &end, 10);
@@ -247,8 +246,8 @@ static int http_table_fill(struct veer_tc *skel, const char *pin_root,
 		return -1;
 	}
 	http_table_prune(pin_root);
-	snprintf(path, sizeof(path), "%s/" HTTP_TABLE_PIN_PREFIX "%u", pin_root,
-		 id);
+	snprintf(path, sizeof(path), "%s/" VEER_HTTP_TABLE_PIN_PREFIX "%u",
+		 pin_root, id);
 	snprintf(tmp, sizeof(tmp), "%s_new", path);
 	unlink(tmp);
 	if (bpf_obj_pin(table, tmp) || rename(tmp, path)) {

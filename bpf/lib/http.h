@@ -1062,6 +1062,14 @@ static __always_inline int veer_http_forward(struct __sk_buff *skb)
 	} else if (!ct && svc->rule_count && veer_pkt_is_syn(&pkt)) {
 		return veer_http_new_syn(skb, &pkt, svc, key);
 	} else if (ct || !svc->rule_count ||
+		   /*
+		    * Bound meanwhile: the replay on another CPU moved the
+		    * pair (established written, then half-open deleted)
+		    * between the L4 program's lookup and ours. A segment
+		    * of that connection must not come back from its
+		    * cookie as a new request: L4 finds the pair again.
+		    */
+		   veer_ct_lookup(VEER_CT_ESTABLISHED, key) ||
 		   !veer_http_cookie_entry(&pkt, svc, s) ||
 		   !veer_http_is_request(&pkt, &s->entry)) {
 		/* The request of a pair whose entry a SYN flood evicted

@@ -18,6 +18,7 @@
 
 #include "addr.h"
 #include "fixture.h"
+#include "loader.h"
 
 #include "test_http.h"
 
@@ -1305,6 +1306,89 @@ static void two_segments(const struct fam *fam)
 	CU_ASSERT_EQUAL(memcmp(out.payload, body, spec.payload_len), 0);
 }
 
+/*
+ * The HTTP ingress program's own fd: the L4 program's tail call, from
+ * the table veer_load pinned (-1 when not found).
+ */
+static int http_ingress_prog(void)
+{
+	struct bpf_prog_info info = {};
+	uint32_t info_len = sizeof(info), slot = VEER_TAIL_HTTP_INGRESS, id;
+	char path[256];
+	int table, fd = -1;
+
+	if (bpf_obj_get_info_by_fd(prog_ingress, &info, &info_len))
+		return -1;
+	snprintf(path, sizeof(path), "%s/" VEER_HTTP_TABLE_PIN_PREFIX "%u",
+		 pin_root, info.id);
+	table = bpf_obj_get(path);
+	if (table < 0)
+		return -1;
+	if (!bpf_map_lookup_elem(table, &slot, &id))
+		fd = bpf_prog_get_fd_by_id(id);
+	close(table);
+	return fd;
+}
+
+/*
+ * A bound pair's segment handed to the HTTP program as if the L4
+ * program had missed the pair: the replay on another CPU moved it
+ * (established written, half-open deleted) between the L4 program's
+ * established lookup and its half-open one. Seen in CI: the segment
+ * came back from its cookie as a new request (cookie_restored, not HTTP,
+ * a second backend SYN), and the client was reset. It must go to the
+ * bound backend as the L4 path sends it.
+ */
+static void bound_meanwhile(const struct fam *fam)
+{
+	static const uint8_t body[] = "-the-rest-of-a-post-body-";
+	static uint8_t in[PKT_MAX], res[PKT_MAX];
+	struct tcp_spec spec = {.window = CLIENT_WINDOW,
+				.payload = body,
+				.payload_len = sizeof(body) - 1};
+	struct veer_http_stats before, after;
+	uint32_t n = (uint32_t)strlen(req_debug);
+	struct veer_ct_entry e;
+	struct pkt_view out;
+	size_t len, out_len;
+	struct conn c;
+	int http = http_ingress_prog();
+
+	CU_ASSERT_TRUE_FATAL(http >= 0);
+	CU_ASSERT_EQUAL_FATAL(set_shop(fam), 0);
+	conn_init(&c, fam, 50431, 0x1c2d3e4f);
+	CU_ASSERT_EQUAL_FATAL(conn_bind(&c, req_debug, 0x0badcafe, 7), 0);
+	CU_ASSERT_TRUE_FATAL(ct_fwd(CT_ESTABLISHED, &c.f, &e));
+	CU_ASSERT_FALSE(ct_fwd(CT_HALF_OPEN, &c.f, &e));
+	before = service_http_stats(fam->svc);
+	len = build_tcp(&c.f, false, F_ACK | F_PSH, c.isn + 1 + n,
+			c.local_isn + 1, &spec, in);
+	CU_ASSERT_TRUE_FATAL(len > 0);
+	EQ(run(http, in, len, res, &out_len), TC_OK);
+	CU_ASSERT_EQUAL_FATAL(view(res, out_len, &out), 0);
+	after = service_http_stats(fam->svc);
+	EQ(HDELTA(after, before, cookie_restored), 0);
+	EQ(HDELTA(after, before, backend_syns), 0);
+	EQ(HDELTA(after, before, not_http), 0);
+	/* The segment itself, to the bound backend. */
+	CU_ASSERT_TRUE(addr_is(&out.daddr, fam->family, c.backend));
+	EQ(out.flags, F_ACK | F_PSH);
+	EQ(out.payload_len, spec.payload_len);
+	CU_ASSERT_TRUE(out.tcp_csum_ok);
+	CU_ASSERT_TRUE(ct_fwd(CT_ESTABLISHED, &c.f, &e));
+	close(http);
+}
+
+static void test_bound_meanwhile4(void)
+{
+	bound_meanwhile(&fam4);
+}
+
+static void test_bound_meanwhile6(void)
+{
+	bound_meanwhile(&fam6);
+}
+
 static void test_two_segments4(void)
 {
 	two_segments(&fam4);
@@ -1565,6 +1649,12 @@ int add_http_tests(CU_pSuite suite)
 			    test_cookie4) ||
 	       !CU_add_test(suite, "http: IPv6 evicted entry back from cookie",
 			    test_cookie6) ||
+	       !CU_add_test(suite,
+			    "http: IPv4 a pair bound meanwhile is no cookie",
+			    test_bound_meanwhile4) ||
+	       !CU_add_test(suite,
+			    "http: IPv6 a pair bound meanwhile is no cookie",
+			    test_bound_meanwhile6) ||
 	       !CU_add_test(suite, "http: IPv4 replay, translation",
 			    test_replay4) ||
 	       !CU_add_test(suite, "http: IPv6 replay, translation",
