@@ -151,18 +151,15 @@ echo >&2
 # Per row: medians, the median paired difference and its sign-test 95%
 # interval [d(k), d(n-k+1)], k the largest with P(Bin(n, 1/2) < k) <= 0.025.
 awk -F'\t' -v base="$BASE" -v new="$NEW" '
-function median(a, n,    i, j, t) {
-	for (i = 2; i <= n; i++)
-		for (j = i; j > 1 && a[j - 1] > a[j]; j--) {
-			t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
-		}
-	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-}
 function sortn(a, n,    i, j, t) {
 	for (i = 2; i <= n; i++)
 		for (j = i; j > 1 && a[j - 1] > a[j]; j--) {
 			t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
 		}
+}
+function median(a, n) {
+	sortn(a, n)
+	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 }
 function sign_k(n,    k, p, c) {
 	# c = P(X <= k - 1) for X ~ Bin(n, 1/2), grown one term at a time
@@ -196,7 +193,7 @@ END {
 		if (n < 6)
 			continue
 		mb = median(b, n); mw = median(w, n); md = median(d, n)
-		sortn(d, n); k = sign_k(n)
+		k = sign_k(n) # d is sorted now
 		printf "%-40s %9.1f %9.1f %+9.1f %8s%+d,%+d]\n", key, mb, mw, md,
 			"[", d[k], d[n - k + 1]
 	}
