@@ -358,6 +358,129 @@ static int time_http(int in_fd, int eg_fd, struct http_timing *t,
 	return 0;
 }
 
+/*
+ * One L4 connection's nine packets, each run once: what a short connection
+ * costs the programs, conntrack moves included.
+ */
+enum l4_step {
+	L4_SYN, /* in: placed, half-open pair written */
+	L4_SYNACK, /* eg: the backend's ISN on both entries */
+	L4_HANDSHAKE, /* in: the last ACK, pair moved to established */
+	L4_REQUEST, /* in: 16 bytes */
+	L4_RESPONSE, /* eg: 16 bytes */
+	L4_ACK, /* in: acknowledges the response */
+	L4_FIN_BACK, /* eg: the backend closes */
+	L4_FIN_CLIENT, /* in: the client closes */
+	L4_CLOSED, /* eg: the last ACK, pair moved to closing */
+	L4_STEPS
+};
+
+static const char *const l4_step_names[L4_STEPS] = {
+	[L4_SYN] = "conn: SYN (placed)",
+	[L4_SYNACK] = "conn: SYN-ACK",
+	[L4_HANDSHAKE] = "conn: ACK (-> established)",
+	[L4_REQUEST] = "conn: request (16 B)",
+	[L4_RESPONSE] = "conn: response (16 B)",
+	[L4_ACK] = "conn: ACK of the response",
+	[L4_FIN_BACK] = "conn: backend FIN",
+	[L4_FIN_CLIENT] = "conn: client FIN",
+	[L4_CLOSED] = "conn: last ACK (-> closing)",
+};
+
+#define L4_FLOWS 10000U
+
+/* Connection n's packets in order, summed into ns[step]. */
+static int l4_connection(int in_fd, int eg_fd, uint32_t n, uint64_t *ns)
+{
+	static const char data[] = "0123456789abcdef";
+	uint8_t in[PKT_MAX], out[PKT_MAX];
+	uint32_t c = 0x20000000U + n * 7919U, b = 0x60000000U + n, d;
+	char client[32], backend[64];
+	struct flow fwd = {AF_INET, client, "10.96.0.10",
+			   (uint16_t)(1024 + n % 60000), 80};
+	struct flow back = {AF_INET, client, backend, fwd.client_port, 8080};
+	struct {
+		bool egress;
+		uint8_t flags;
+		uint32_t seq, ack;
+		const char *payload;
+	} steps[L4_STEPS] = {
+		[L4_SYN] = {false, F_SYN, c, 0, NULL},
+		[L4_SYNACK] = {true, F_SYN | F_ACK, b, c + 1, NULL},
+		[L4_HANDSHAKE] = {false, F_ACK, c + 1, b + 1, NULL},
+		[L4_REQUEST] = {false, F_ACK | F_PSH, c + 1, b + 1, data},
+		[L4_RESPONSE] = {true, F_ACK | F_PSH, b + 1, c + 17, data},
+		[L4_ACK] = {false, F_ACK, c + 17, b + 17, NULL},
+		[L4_FIN_BACK] = {true, F_FIN | F_ACK, b + 17, c + 17, NULL},
+		[L4_FIN_CLIENT] = {false, F_FIN | F_ACK, c + 17, b + 18, NULL},
+		[L4_CLOSED] = {true, F_ACK, b + 18, c + 18, NULL},
+	};
+	struct pkt_view v;
+	size_t len, olen;
+	int i, r;
+
+	snprintf(client, sizeof(client), "10.%u.%u.%u", 200 + n / 15000000,
+		 (n / 60000) % 250, 1 + (n / 250) % 240);
+	for (i = 0; i < L4_STEPS; i++) {
+		len = build(steps[i].egress ? &back : &fwd, steps[i].egress,
+			    steps[i].flags, steps[i].seq, steps[i].ack,
+			    steps[i].payload, in);
+		r = run_repeat(steps[i].egress ? eg_fd : in_fd, in, len, out,
+			       &olen, 1, &d);
+		if (r != TC_OK || view(out, olen, &v)) {
+			fprintf(stderr, "microbench: %s: verdict %d\n",
+				l4_step_names[i], r);
+			return -1;
+		}
+		if (i == L4_SYN)
+			veer_addr_format(&v.daddr, VEER_AF_INET, backend,
+					 sizeof(backend));
+		ns[i] += d;
+	}
+	return 0;
+}
+
+/*
+ * Medians over ROUNDS of L4_FLOWS connections each, per step and for the
+ * whole connection; then checks that every pair ended in the closing
+ * table (a step that silently took another path would time that path).
+ */
+static int time_l4_connections(int in_fd, int eg_fd, uint32_t ns[L4_STEPS + 1])
+{
+	uint32_t samples[L4_STEPS + 1][ROUNDS], i;
+	uint64_t sum[L4_STEPS], total;
+	long closing_before = veer_maps_count_entries(maps.ct_closing);
+	long closing_after;
+	int r, s;
+
+	for (r = 0; r < ROUNDS; r++) {
+		memset(sum, 0, sizeof(sum));
+		for (i = 0; i < L4_FLOWS; i++)
+			if (l4_connection(in_fd, eg_fd,
+					  (uint32_t)r * L4_FLOWS + i, sum))
+				return -1;
+		total = 0;
+		for (s = 0; s < L4_STEPS; s++) {
+			samples[s][r] = (uint32_t)(sum[s] / L4_FLOWS);
+			total += sum[s];
+		}
+		samples[L4_STEPS][r] = (uint32_t)(total / L4_FLOWS);
+	}
+	for (s = 0; s <= L4_STEPS; s++)
+		ns[s] = median(samples[s]);
+	closing_after = veer_maps_count_entries(maps.ct_closing);
+	if (closing_before < 0 ||
+	    closing_after - closing_before != 2L * ROUNDS * L4_FLOWS) {
+		fprintf(stderr,
+			"microbench: %ld closing entries after %u connections "
+			"(want %u more than %ld)\n",
+			closing_after, ROUNDS * L4_FLOWS, 2 * ROUNDS * L4_FLOWS,
+			closing_before);
+		return -1;
+	}
+	return 0;
+}
+
 /* One packet, RUNS times from a fresh copy (repeat 1), as time_runs. */
 static int time_packet(int prog, const uint8_t *in, size_t len, uint32_t runs,
 		       uint32_t *ns)
@@ -463,6 +586,22 @@ int main(int argc, char **argv)
 			      "0123456789abcdef", runs, &ns))
 			goto out;
 		report("tc egress", "reply (reverse NAT)", ns);
+	}
+	{
+		uint32_t cns[L4_STEPS + 1];
+		int s;
+
+		if (time_l4_connections(in_fd, eg_fd, cns))
+			goto out;
+		for (s = 0; s < L4_STEPS; s++)
+			report(s == L4_SYNACK || s == L4_RESPONSE ||
+					       s == L4_FIN_BACK ||
+					       s == L4_CLOSED
+				       ? "tc egress"
+				       : "tc ingress",
+			       l4_step_names[s], cns[s]);
+		report("tc both", "conn: all 9 packets (ns/conn)",
+		       cns[L4_STEPS]);
 	}
 	{
 		struct http_timing ht = {0};
