@@ -206,18 +206,20 @@ veer_ct_ack_to_backend(const struct veer_ct_entry *ct, __u32 ack)
 
 /*
  * Moves a pair from one table to another, setting `flags` on both (and
- * closed_ns when they enter the closing table). The new copies are
- * written before the old ones are deleted, so a packet on another CPU
- * always finds one of them. Returns 0 when this call moved the pair; -1
- * when another CPU moved it first, or (counted) when the kernel refused
- * the new copies: the pair then stays where it was.
+ * closed_ns when they enter the closing table). `other` is the sibling's
+ * entry in `from` (NULL if it is gone), which every caller has looked up
+ * already: not looked up twice. The new copies are written before the
+ * old ones are deleted, so a packet on another CPU always finds one of
+ * them. Returns 0 when this call moved the pair; -1 when another CPU
+ * moved it first, or (counted) when the kernel refused the new copies:
+ * the pair then stays where it was.
  */
 static __always_inline int
 veer_ct_move_pair(int from, int to, const struct veer_ct_key *self,
 		  struct veer_ct_entry *self_ct, const struct veer_ct_key *sib,
+		  const struct veer_ct_entry *other,
 		  const struct veer_ct_view *v, __u8 flags, __u64 now)
 {
-	struct veer_ct_entry *other = veer_ct_lookup(from, sib);
 	struct veer_ct_entry copy;
 	int sib_gone, self_gone;
 
@@ -391,6 +393,13 @@ static __always_inline int veer_pkt_is_syn(const struct veer_pkt *pkt)
 	return (pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN;
 }
 
+/* A SYN-ACK: a backend answering a SYN. */
+static __always_inline int veer_pkt_is_synack(const struct veer_pkt *pkt)
+{
+	return (pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) ==
+	       (TCP_FLAG_SYN | TCP_FLAG_ACK);
+}
+
 /*
  * The backend acknowledged more than the SYN: the replayed request
  * arrived, and veer stops holding it. Once per connection.
@@ -470,7 +479,7 @@ static __always_inline int veer_ct_established(const struct veer_pkt *pkt,
 	 * data segment pays nothing for it.
 	 */
 	__u32 fin_seq;
-	__u8 fin_flag;
+	__u8 fin_flag, fins;
 	int judged, no_data;
 
 	if ((ct->flags & VEER_CT_F_DELAYED) && dir == VEER_CT_DIR_REVERSE &&
@@ -499,8 +508,9 @@ static __always_inline int veer_ct_established(const struct veer_pkt *pkt,
 				  VEER_CT_H_TRACKED;
 		veer_ct_key_sibling(sib, pkt, ct, dir);
 		if (!veer_ct_move_pair(VEER_CT_ESTABLISHED, VEER_CT_CLOSING,
-				       self, ct, sib, v,
-				       VEER_CT_F_RST | VEER_CT_F_CLOSED,
+				       self, ct, sib,
+				       veer_ct_lookup(VEER_CT_ESTABLISHED, sib),
+				       v, VEER_CT_F_RST | VEER_CT_F_CLOSED,
 				       bpf_ktime_get_ns())) {
 			veer_ct_count(v, ct_closed);
 			if (no_data)
@@ -535,42 +545,59 @@ static __always_inline int veer_ct_established(const struct veer_pkt *pkt,
 		 */
 		if (veer_seq_judge(ct, fin_seq) == VEER_SEQ_OUTSIDE)
 			return 0; /* the endpoint will ignore it too */
-		fin_flag = dir == VEER_CT_DIR_FORWARD ? VEER_CT_F_FIN_FORWARD
-						      : VEER_CT_F_FIN_REVERSE;
-		veer_ct_key_sibling(sib, pkt, ct, dir);
-		other = veer_ct_lookup(VEER_CT_ESTABLISHED, sib);
+		/*
+		 * Recorded on this direction's entry only: the sibling
+		 * learns nothing until the last ACK (below) reads it. That
+		 * spares every FIN a lookup, and each entry's FIN state is
+		 * then written by its own direction's packets alone.
+		 */
 		if (dir == VEER_CT_DIR_FORWARD) {
 			ct->fin_seq_forward = fin_seq;
-			if (other)
-				other->fin_seq_forward = fin_seq;
+			ct->flags |= VEER_CT_F_FIN_FORWARD;
 		} else {
 			ct->fin_seq_reverse = fin_seq;
-			if (other)
-				other->fin_seq_reverse = fin_seq;
+			ct->flags |= VEER_CT_F_FIN_REVERSE;
 		}
-		ct->flags |= fin_flag;
-		if (other)
-			other->flags |= fin_flag;
 		/* In the window (above): never more than one ahead. */
 		veer_seq_advance(ct, pkt);
 		return 0;
 	}
 	veer_seq_track(ct, pkt, VEER_CT_ESTABLISHED, sib, dir);
-	if (veer_ct_fins_seen(ct) == VEER_CT_F_BOTH_FIN &&
-	    (pkt->tcp_flags & TCP_FLAG_ACK)) {
-		/* The last ACK acknowledges the other side's FIN. */
-		fin_seq = dir == VEER_CT_DIR_FORWARD ? ct->fin_seq_reverse
-						     : ct->fin_seq_forward;
-		if ((dir == VEER_CT_DIR_FORWARD
-			     ? veer_ct_ack_to_backend(ct, pkt->ack_seq)
-			     : pkt->ack_seq) != fin_seq + 1)
-			return 0;
-		veer_ct_key_sibling(sib, pkt, ct, dir);
-		if (!veer_ct_move_pair(VEER_CT_ESTABLISHED, VEER_CT_CLOSING,
-				       self, ct, sib, v, VEER_CT_F_CLOSED,
-				       bpf_ktime_get_ns()))
-			veer_ct_count(v, ct_closed);
+	/*
+	 * The last ACK acknowledges the other side's FIN, and is sent by a
+	 * side that has sent its own: only an ACK from a side whose FIN is
+	 * recorded looks at the sibling (usually that one ACK; every ACK of
+	 * a side that keeps receiving after its FIN, a half-close).
+	 */
+	fin_flag = dir == VEER_CT_DIR_FORWARD ? VEER_CT_F_FIN_FORWARD
+					      : VEER_CT_F_FIN_REVERSE;
+	if (!(pkt->tcp_flags & TCP_FLAG_ACK) ||
+	    !(veer_ct_fins_seen(ct) & fin_flag))
+		return 0;
+	veer_ct_key_sibling(sib, pkt, ct, dir);
+	other = veer_ct_lookup(VEER_CT_ESTABLISHED, sib);
+	/* The other side's FIN is on its own entry (or, written by an
+	 * older veer or the HTTP path, on both). */
+	fins = veer_ct_fins_seen(ct);
+	fin_seq = dir == VEER_CT_DIR_FORWARD ? ct->fin_seq_reverse
+					     : ct->fin_seq_forward;
+	if (other) {
+		fins |= veer_ct_fins_seen(other);
+		if (dir == VEER_CT_DIR_FORWARD && other->fin_seq_reverse)
+			fin_seq = other->fin_seq_reverse;
+		else if (dir == VEER_CT_DIR_REVERSE && other->fin_seq_forward)
+			fin_seq = other->fin_seq_forward;
 	}
+	if (fins != VEER_CT_F_BOTH_FIN ||
+	    (dir == VEER_CT_DIR_FORWARD
+		     ? veer_ct_ack_to_backend(ct, pkt->ack_seq)
+		     : pkt->ack_seq) != fin_seq + 1)
+		return 0;
+	/* Both closing copies carry both FINs. */
+	if (!veer_ct_move_pair(VEER_CT_ESTABLISHED, VEER_CT_CLOSING, self, ct,
+			       sib, other, v, VEER_CT_F_CLOSED | fins,
+			       bpf_ktime_get_ns()))
+		veer_ct_count(v, ct_closed);
 	return 0;
 }
 
@@ -694,7 +721,7 @@ veer_ct_half_open(const struct veer_pkt *pkt, struct veer_ct_entry *ct,
 		 * (veer_ct_fins_seen). */
 		ct->fin_seq_forward = 0;
 		if (!veer_ct_move_pair(VEER_CT_HALF_OPEN, VEER_CT_ESTABLISHED,
-				       self, ct, sib, v, 0, 0))
+				       self, ct, sib, other, v, 0, 0))
 			veer_ct_count(v, ct_established);
 		return 0;
 	}
@@ -703,7 +730,9 @@ veer_ct_half_open(const struct veer_pkt *pkt, struct veer_ct_entry *ct,
 		 * enters the established table as a handshake's pair does. */
 		veer_seq_track(ct, pkt, VEER_CT_HALF_OPEN, sib, dir);
 		if (!veer_ct_move_pair(VEER_CT_HALF_OPEN, VEER_CT_ESTABLISHED,
-				       self, ct, sib, v, 0, 0))
+				       self, ct, sib,
+				       veer_ct_lookup(VEER_CT_HALF_OPEN, sib),
+				       v, 0, 0))
 			veer_ct_count(v, ct_established);
 		return 0;
 	}
@@ -837,10 +866,14 @@ static __always_inline int veer_ct_track_established(
  * connection: placement retires the tuple's closed pair, in one lookup),
  * so neither looks there.
  */
+/* What veer_ct_track_transient looks at. */
+#define VEER_CT_LOOK_HALF_OPEN 0 /* the half-open table only */
+#define VEER_CT_LOOK_ALL 1
+
 static __always_inline int
 veer_ct_track_transient(const struct veer_pkt *pkt,
 			const struct veer_ct_key *self, struct veer_ct_key *sib,
-			__u8 dir, struct veer_ct_view *v, int *drop)
+			__u8 dir, struct veer_ct_view *v, int *drop, int look)
 {
 	struct veer_ct_entry *ct;
 	int ret;
@@ -866,7 +899,8 @@ veer_ct_track_transient(const struct veer_pkt *pkt,
 		*drop = ret < 0;
 		return VEER_CT_HALF_OPEN;
 	}
-	if (pkt->payload_len || veer_pkt_is_syn(pkt))
+	if (look == VEER_CT_LOOK_HALF_OPEN || pkt->payload_len ||
+	    veer_pkt_is_syn(pkt))
 		return VEER_CT_NONE;
 
 	ct = veer_ct_lookup(VEER_CT_CLOSING, self);

@@ -1303,7 +1303,7 @@ static __always_inline int veer_http_reverse(struct __sk_buff *skb)
 	__builtin_memcpy(copy, ct, sizeof(*copy));
 	veer_ct_view_of(&v, copy);
 	if (!veer_ct_move_pair(VEER_CT_HALF_OPEN, VEER_CT_ESTABLISHED, &key,
-			       copy, &fwd_key, &v, 0, 0)) {
+			       copy, &fwd_key, fwd, &v, 0, 0)) {
 		veer_ct_count(&v, ct_established);
 		veer_http_count(copy->svc_id, bound);
 	}

@@ -301,7 +301,7 @@ static __always_inline int veer_lb_forward_svc(veer_ctx_t *ctx,
 	int table, drop, placed = VEER_PLACE_NONE;
 
 	table = veer_ct_track_transient(pkt, key, &sibling, VEER_CT_DIR_FORWARD,
-					&view, &drop);
+					&view, &drop, VEER_CT_LOOK_ALL);
 	/*
 	 * The HTTP program takes a rules service's SYNs, its pairs not
 	 * bound yet, and data segments with no pair at all (a request
@@ -593,52 +593,67 @@ static __noinline void veer_health_response(veer_ctx_t *ctx,
  * errors about a connection: icmp.h). */
 static __always_inline int veer_lb_reverse(veer_ctx_t *ctx)
 {
-	const struct veer_backend_vips *cands;
+	const struct veer_backend_vips *cands = NULL;
 	struct veer_backend endpoint = {};
 	struct veer_ct_key key, sibling;
 	struct veer_ct_view view;
 	struct veer_stats *stats;
 	struct veer_pkt pkt = {};
-	int table, drop;
+	int table = VEER_CT_NONE, drop = 0, looked = 0;
 
 	if (veer_parse(ctx, &pkt))
 		return veer_icmp_xlate(ctx, VEER_CT_DIR_REVERSE);
 	veer_ct_key_of_pkt(&key, &pkt, VEER_CT_DIR_REVERSE);
-	table = veer_ct_track_established(&pkt, &key, &sibling,
-					  VEER_CT_DIR_REVERSE, &view, &drop);
-	if (table == VEER_CT_ESTABLISHED && view.handoff) {
-		veer_lb_handoff(ctx, VEER_TAIL_HTTP_EGRESS);
-		return CTX_ACT_DROP;
+	__builtin_memcpy(&endpoint.addr, &pkt.saddr, sizeof(endpoint.addr));
+	endpoint.port = pkt.sport;
+	endpoint.family = pkt.family;
+	/*
+	 * A backend's SYN-ACK answers a half-open pair: looked for there
+	 * first, which spares each connection the established table's miss.
+	 * Not there (a SYN-ACK repeated after the handshake, an expired
+	 * pair): the usual order below.
+	 */
+	if (veer_pkt_is_synack(&pkt)) {
+		cands = bpf_map_lookup_elem(&veer_be_vips, &endpoint);
+		looked = 1;
+		if (cands)
+			table = veer_ct_track_transient(
+				&pkt, &key, &sibling, VEER_CT_DIR_REVERSE,
+				&view, &drop, VEER_CT_LOOK_HALF_OPEN);
+	}
+	if (table == VEER_CT_NONE && !drop) {
+		table = veer_ct_track_established(&pkt, &key, &sibling,
+						  VEER_CT_DIR_REVERSE, &view,
+						  &drop);
+		if (table == VEER_CT_ESTABLISHED && view.handoff) {
+			veer_lb_handoff(ctx, VEER_TAIL_HTTP_EGRESS);
+			return CTX_ACT_DROP;
+		}
 	}
 	if (table == VEER_CT_NONE) {
 		/*
 		 * Only a backend's segments can belong to a pair: anything
 		 * else leaves after these two lookups.
 		 */
-		__builtin_memcpy(&endpoint.addr, &pkt.saddr,
-				 sizeof(endpoint.addr));
-		endpoint.port = pkt.sport;
-		endpoint.family = pkt.family;
-		cands = bpf_map_lookup_elem(&veer_be_vips, &endpoint);
+		if (!looked)
+			cands = bpf_map_lookup_elem(&veer_be_vips, &endpoint);
 		if (!cands)
 			return CTX_ACT_OK;
 		table = veer_ct_track_transient(&pkt, &key, &sibling,
 						VEER_CT_DIR_REVERSE, &view,
-						&drop);
-		if (table == VEER_CT_DELAYED) {
-			/* The backend answers a connection bound late. */
-			veer_lb_handoff(ctx, VEER_TAIL_HTTP_EGRESS);
+						&drop, VEER_CT_LOOK_ALL);
+	}
+	if (table == VEER_CT_DELAYED) {
+		/* The backend answers a connection bound late. */
+		veer_lb_handoff(ctx, VEER_TAIL_HTTP_EGRESS);
+		return CTX_ACT_DROP;
+	}
+	if (table == VEER_CT_NONE && !drop) {
+		if (veer_lb_recover_reverse(&pkt, &key, cands, &view) < 0)
 			return CTX_ACT_DROP;
-		}
-		if (table == VEER_CT_NONE && !drop) {
-			if (veer_lb_recover_reverse(&pkt, &key, cands, &view) <
-			    0)
-				return CTX_ACT_DROP;
-			/* Its state changes as any segment's would. */
-			veer_ct_track_established(&pkt, &key, &sibling,
-						  VEER_CT_DIR_REVERSE, &view,
-						  &drop);
-		}
+		/* Its state changes as any segment's would. */
+		veer_ct_track_established(&pkt, &key, &sibling,
+					  VEER_CT_DIR_REVERSE, &view, &drop);
 	}
 	if (drop)
 		return CTX_ACT_DROP;

@@ -284,12 +284,107 @@ static void test_crossing_fins_lost_flag(void)
 	CU_ASSERT_EQUAL(set_web(100, 0), 0);
 }
 
+/*
+ * A half-close: the client sends its FIN first and the backend keeps
+ * sending. Every ACK of the client's after its FIN reads the sibling
+ * for the backend's FIN (the FINs are recorded on their own entries
+ * only); none may close the pair before the one that acknowledges the
+ * backend's FIN, and that one closes it, counted once, in both
+ * directions.
+ */
+static void test_half_close(void)
+{
+	struct flow f = {AF_INET, "10.10.1.95", VIP, 47950, 80};
+	const uint32_t isn = 91000, peer = 96000;
+	struct veer_ct_entry fe, re;
+	struct pkt_view syn, out;
+	struct flow back;
+	char backend[INET6_ADDRSTRLEN];
+	uint64_t before;
+	uint32_t sent = 0;
+	int i;
+
+	CU_ASSERT_EQUAL_FATAL(set_web(0, 100), 0);
+	CU_ASSERT_EQUAL_FATAL(handshake(&f, isn, peer, &syn), 0);
+	back = reply_flow(&f, &syn, backend, sizeof(backend));
+	before = closed_count();
+	CU_ASSERT_EQUAL(send_pkt(&f, false, F_FIN | F_ACK, isn + 1, peer + 1,
+				 NULL, &out),
+			TC_OK);
+	for (i = 0; i < 4; i++) {
+		CU_ASSERT_EQUAL(send_pkt(&back, true, F_ACK | F_PSH,
+					 peer + 1 + sent, isn + 2, "0123456789",
+					 &out),
+				TC_OK);
+		CU_ASSERT_TRUE(addr_is(&out.saddr, AF_INET, VIP));
+		sent += 10;
+		CU_ASSERT_EQUAL(send_pkt(&f, false, F_ACK, isn + 2,
+					 peer + 1 + sent, NULL, &out),
+				TC_OK);
+		CU_ASSERT_TRUE(addr_is(&out.daddr, AF_INET, back.server));
+		CU_ASSERT_TRUE(ct_pair_in(CT_ESTABLISHED, &f, &syn, &fe, &re));
+	}
+	CU_ASSERT_EQUAL(closed_count() - before, 0);
+	CU_ASSERT_EQUAL(send_pkt(&back, true, F_FIN | F_ACK, peer + 1 + sent,
+				 isn + 2, NULL, &out),
+			TC_OK);
+	/* An ACK short of the backend's FIN is not the last one. */
+	CU_ASSERT_EQUAL(send_pkt(&f, false, F_ACK, isn + 2, peer + 1 + sent,
+				 NULL, &out),
+			TC_OK);
+	CU_ASSERT_TRUE(ct_pair_in(CT_ESTABLISHED, &f, &syn, &fe, &re));
+	CU_ASSERT_EQUAL(send_pkt(&f, false, F_ACK, isn + 2, peer + 2 + sent,
+				 NULL, &out),
+			TC_OK);
+	CU_ASSERT_TRUE(addr_is(&out.daddr, AF_INET, back.server));
+	CU_ASSERT_FALSE(ct_pair_in(CT_ESTABLISHED, &f, &syn, &fe, &re));
+	CU_ASSERT_TRUE(ct_pair_in(CT_CLOSING, &f, &syn, &fe, &re));
+	CU_ASSERT_EQUAL(closed_count() - before, 1);
+	CU_ASSERT_EQUAL(set_web(100, 0), 0);
+}
+
+/*
+ * A SYN-ACK is looked for in the half-open table first; one repeated
+ * after the handshake (the backend did not get the client's ACK) finds
+ * its pair in the established table after all, and is translated.
+ */
+static void test_synack_after_handshake(void)
+{
+	struct flow f = {AF_INET, "10.10.1.96", VIP, 47960, 80};
+	const uint32_t isn = 92000, peer = 97000;
+	struct veer_ct_entry fe, re;
+	struct pkt_view syn, out;
+	struct flow back;
+	char backend[INET6_ADDRSTRLEN];
+
+	CU_ASSERT_EQUAL_FATAL(set_web(0, 100), 0);
+	CU_ASSERT_EQUAL_FATAL(handshake(&f, isn, peer, &syn), 0);
+	back = reply_flow(&f, &syn, backend, sizeof(backend));
+	CU_ASSERT_TRUE_FATAL(ct_pair_in(CT_ESTABLISHED, &f, &syn, &fe, &re));
+	CU_ASSERT_EQUAL(
+		send_pkt(&back, true, F_SYN | F_ACK, peer, isn + 1, NULL, &out),
+		TC_OK);
+	CU_ASSERT_TRUE(addr_is(&out.saddr, AF_INET, VIP));
+	CU_ASSERT_EQUAL(out.sport, 80);
+	CU_ASSERT_TRUE(out.tcp_csum_ok);
+	CU_ASSERT_TRUE(ct_pair_in(CT_ESTABLISHED, &f, &syn, &fe, &re));
+	CU_ASSERT_EQUAL(set_web(100, 0), 0);
+}
+
 int add_late_tests(CU_pSuite suite)
 {
 	return !CU_add_test(suite,
 			    "late L1: an older connection's backend segment "
 			    "does not move a live stream",
 			    test_late_backend_segment) ||
+	       !CU_add_test(suite,
+			    "late L6: a half-close (client FIN first, backend "
+			    "sends on) closes at the last ACK only",
+			    test_half_close) ||
+	       !CU_add_test(suite,
+			    "late L7: a SYN-ACK repeated after the handshake "
+			    "is translated",
+			    test_synack_after_handshake) ||
 	       !CU_add_test(suite,
 			    "late L2: nor before or right after the SYN-ACK",
 			    test_late_backend_segment_half_open) ||
