@@ -440,14 +440,16 @@ static __always_inline void veer_health_data(const struct veer_pkt *pkt,
 	((dir) == VEER_CT_DIR_FORWARD ? VEER_CT_H_REQUEST : VEER_CT_H_RESPONSE)
 
 /*
- * The FINs an established entry knows of. Each FIN ORs its flag into both
- * entries' flags byte, and when the two FINs cross (a simultaneous close,
- * on two CPUs) those read-modify-writes race: one can write back a byte
- * read before the other's bit was set, on both entries (seen in CI: a
- * pair with both FINs' numbers recorded and neither entry's FIN_FORWARD
- * set, which never closed). Each FIN's sequence number is a word only
- * its own direction writes: it says the same and cannot be lost. (0 is
- * "none", so a FIN at sequence number 0 counts by its flag alone.)
+ * The FINs an established entry knows of: by its flags, or by the FINs'
+ * sequence numbers. An L4 FIN is recorded on its own direction's entry
+ * only, but the HTTP path (and veer versions before it) also write it on
+ * the sibling's flags byte, where two crossing FINs (a simultaneous
+ * close, on two CPUs) race: one read-modify-write can undo the other's
+ * bit (seen in CI: a pair with both FINs' numbers recorded and neither
+ * entry's FIN_FORWARD set, which never closed). A FIN's sequence number
+ * is a word only its own direction writes: it says the same and cannot
+ * be lost. (0 is "none", so a FIN at sequence number 0 counts by its
+ * flag alone.)
  */
 static __always_inline __u8 veer_ct_fins_seen(const struct veer_ct_entry *ct)
 {
