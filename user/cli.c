@@ -108,16 +108,28 @@ static int getopt_tables(const struct cli_option *options,
 	return 0;
 }
 
+/* The index of the enum value after `i` that the option takes, or of
+ * the terminating NULL. */
+static size_t enum_next(const char *const *names, size_t i)
+{
+	while (names[i] && !names[i][0])
+		i++;
+	return i;
+}
+
 /* "a, b or c" */
 static const char *choices(const char *const *names, char *buf, size_t len)
 {
-	size_t i, n = 0;
+	size_t i, next, n = 0;
 
 	buf[0] = '\0';
-	for (i = 0; names[i] && n < len; i++) {
-		const char *sep = i == 0 ? "" : names[i + 1] ? ", " : " or ";
-
-		n += (size_t)snprintf(buf + n, len - n, "%s%s", sep, names[i]);
+	for (i = enum_next(names, 0); names[i] && n < len; i = next) {
+		next = enum_next(names, i + 1);
+		n += (size_t)snprintf(buf + n, len - n, "%s%s",
+				      n == 0	    ? ""
+				      : names[next] ? ", "
+						    : " or ",
+				      names[i]);
 	}
 	return buf;
 }
@@ -154,7 +166,9 @@ static int set_option(const struct cli_command *cmd,
 		}
 		break;
 	case CLI_ENUM:
-		for (i = 0; opt->names[i] && strcmp(opt->names[i], optarg); i++)
+		for (i = 0; opt->names[i] && (!opt->names[i][0] ||
+					      strcmp(opt->names[i], optarg));
+		     i++)
 			;
 		if (!opt->names[i]) {
 			fail("unknown %s '%s' (%s)", opt->what, optarg,
@@ -258,9 +272,10 @@ static void option_label(const struct cli_option *opt, char *buf, size_t len)
 	size_t i, n = 0;
 
 	if (opt->type == CLI_ENUM && !opt->metavar) {
-		for (i = 0; opt->names[i]; i++)
+		for (i = enum_next(opt->names, 0); opt->names[i];
+		     i = enum_next(opt->names, i + 1))
 			n += (size_t)snprintf(value + n, sizeof(value) - n,
-					      "%s%s", i ? "|" : " ",
+					      "%s%s", n ? "|" : " ",
 					      opt->names[i]);
 	} else if (opt->metavar) {
 		snprintf(value, sizeof(value),

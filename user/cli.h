@@ -78,7 +78,12 @@ struct cli_option {
 	 */
 	const char *what;
 	uint32_t min, max; /* CLI_U32: range; CLI_STRINGS: max count */
-	const char *const *names; /* CLI_ENUM: the values, NULL-terminated */
+	/*
+	 * CLI_ENUM: the values, NULL-terminated, by index; "" is an index
+	 * this option does not take (not listed, not accepted), so commands
+	 * can share one enum and each take part of it.
+	 */
+	const char *const *names;
 	/* CLI_OPTIONAL_PATH: the path of a bare --opt; NULL has failed. */
 	const char *(*absent)(void);
 	/* Bits ORed into the command's `given` mask when the option appears. */

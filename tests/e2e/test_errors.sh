@@ -87,6 +87,18 @@ refused_exact 2 "weight of v2 must be an integer" \
 	"weight with a trailing newline" weight web v1=100 "v2=0
 "
 
+# An output format one command has and another not: named, with the
+# command's own choices (stats has no yaml; get no prometheus).
+refused_exact 2 "^veer: stats: unknown output format 'yaml' \(table, json or prometheus\)$" \
+	"stats -o yaml" stats -o yaml
+refused_exact 2 "^veer: get: unknown output format 'prometheus' \(table, json or yaml\)$" \
+	"get -o prometheus" get -o prometheus
+if veer stats --help 2>&1 | grep -q -- '--output table|json|prometheus '; then
+	t_pass "veer stats --help lists table|json|prometheus"
+else
+	t_fail "veer stats --help: $(veer stats --help 2>&1 | grep -- --output)"
+fi
+
 # A subset that takes connections needs backends; a drained one may have none.
 printf '%s\n' 'services:' '  - name: web' '    vip: 10.96.0.10' '    port: 80' \
 	'    subsets:' '      - name: v1' '        weight: 0' \
