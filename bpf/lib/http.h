@@ -984,6 +984,7 @@ static __noinline int veer_http_forward_unbound(struct __sk_buff *skb,
  * The half-open entry veer_http_new_syn made, rebuilt in s->entry from
  * the client's ack if it acknowledges one of veer's cookies (and the
  * tuple has no half-open pair; the L4 program found no established one).
+ * Not counted yet: see veer_http_cookie_request.
  */
 static __always_inline int
 veer_http_cookie_entry(const struct veer_pkt *pkt,
@@ -1010,8 +1011,17 @@ veer_http_cookie_entry(const struct veer_pkt *pkt,
 	e->local_isn = pkt->ack_seq - 1;
 	e->client_mss = mss;
 	e->client_wscale = wscale;
-	veer_http_count(svc->id, cookie_restored);
 	return 1;
+}
+
+/* A connection restored from its cookie (counted): is this its request? */
+static __always_inline int
+veer_http_cookie_request(const struct veer_pkt *pkt,
+			 const struct veer_service *svc,
+			 const struct veer_ct_entry *entry)
+{
+	veer_http_count(svc->id, cookie_restored);
+	return veer_http_is_request(pkt, entry);
 }
 
 /* What the HTTP program leaves to L4, in a frame of its own. */
@@ -1062,16 +1072,18 @@ static __always_inline int veer_http_forward(struct __sk_buff *skb)
 	} else if (!ct && svc->rule_count && veer_pkt_is_syn(&pkt)) {
 		return veer_http_new_syn(skb, &pkt, svc, key);
 	} else if (ct || !svc->rule_count ||
+		   !veer_http_cookie_entry(&pkt, svc, s) ||
 		   /*
 		    * Bound meanwhile: the replay on another CPU moved the
 		    * pair (established written, then half-open deleted)
 		    * between the L4 program's lookup and ours. A segment
 		    * of that connection must not come back from its
 		    * cookie as a new request: L4 finds the pair again.
+		    * Looked for only behind a valid cookie, so a flood of
+		    * segments with none pays no lookup for it.
 		    */
 		   veer_ct_lookup(VEER_CT_ESTABLISHED, key) ||
-		   !veer_http_cookie_entry(&pkt, svc, s) ||
-		   !veer_http_is_request(&pkt, &s->entry)) {
+		   !veer_http_cookie_request(&pkt, svc, &s->entry)) {
 		/* The request of a pair whose entry a SYN flood evicted
 		 * came back from its cookie; anything else is L4's. */
 		return veer_http_forward_l4(skb, &pkt, svc, key);
