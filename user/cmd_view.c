@@ -186,15 +186,14 @@ static const char *const view_formats[] = {
 	[VEER_FORMAT_PROMETHEUS] = "prometheus",
 	NULL,
 };
-/* get's, in the same order: prometheus (last) is stats' alone. */
+/* get's: no prometheus (stats' alone). */
 static const char *const get_formats[] = {
 	[VEER_FORMAT_TABLE] = "table",
 	[VEER_FORMAT_JSON] = "json",
 	[VEER_FORMAT_YAML] = "yaml",
+	[VEER_FORMAT_PROMETHEUS] = "",
 	NULL,
 };
-_Static_assert(VEER_FORMAT_PROMETHEUS == VEER_FORMAT_YAML + 1,
-	       "get_formats ends where prometheus starts");
 
 /* -o FORMAT, one of formats. */
 #define OUTPUT_OPTION(formats, help_text)                                      \

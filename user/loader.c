@@ -155,8 +155,6 @@ bool veer_http_supported(void)
 				       NULL) == 1;
 }
 
-/* The pin of a TC object's tail-call table: "<prefix><ingress prog id>". */
-
 /* The id of the program behind fd; 0 on error. */
 static uint32_t prog_fd_id(int fd)
 {

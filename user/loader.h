@@ -35,11 +35,11 @@ struct veer_load_opts {
 		.ct_close_grace_ms = VEER_DEFAULT_CT_CLOSE_GRACE_MS,           \
 	}
 
-/* Which veer_load_opts fields the user set explicitly. */
 /* A TC object's HTTP tail-call table, pinned as PIN_ROOT/PREFIX<ingress
  * program id>. */
 #define VEER_HTTP_TABLE_PIN_PREFIX "tc_http_progs_"
 
+/* Which veer_load_opts fields the user set explicitly. */
 #define VEER_LOAD_GIVEN_MAX_SERVICES (1U << 0)
 #define VEER_LOAD_GIVEN_MAX_BACKENDS (1U << 1)
 #define VEER_LOAD_GIVEN_CT_SIZE (1U << 2)
