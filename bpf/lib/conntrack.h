@@ -463,6 +463,22 @@ static __always_inline __u8 veer_ct_fins_seen(const struct veer_ct_entry *ct)
 }
 
 /*
+ * The other side's FIN number as a packet in direction `dir` needs it for
+ * the last ACK: on the other side's own entry (`other`, when found), or,
+ * written there by the HTTP path or an older veer, on this one.
+ */
+static __always_inline __u32
+veer_ct_peer_fin_seq(const struct veer_ct_entry *ct,
+		     const struct veer_ct_entry *other, __u8 dir)
+{
+	if (dir == VEER_CT_DIR_FORWARD)
+		return other && other->fin_seq_reverse ? other->fin_seq_reverse
+						       : ct->fin_seq_reverse;
+	return other && other->fin_seq_forward ? other->fin_seq_forward
+					       : ct->fin_seq_forward;
+}
+
+/*
  * What an established pair does with a packet in direction `dir`.
  * Returns 0 to translate and pass it, or -1 to drop it (an RST outside
  * the window: whatever sent it does not know the connection).
@@ -573,23 +589,14 @@ static __always_inline int veer_ct_established(const struct veer_pkt *pkt,
 	 */
 	fin_flag = dir == VEER_CT_DIR_FORWARD ? VEER_CT_F_FIN_FORWARD
 					      : VEER_CT_F_FIN_REVERSE;
-	if (!(pkt->tcp_flags & TCP_FLAG_ACK) ||
-	    !(veer_ct_fins_seen(ct) & fin_flag))
+	fins = veer_ct_fins_seen(ct);
+	if (!(pkt->tcp_flags & TCP_FLAG_ACK) || !(fins & fin_flag))
 		return 0;
 	veer_ct_key_sibling(sib, pkt, ct, dir);
 	other = veer_ct_lookup(VEER_CT_ESTABLISHED, sib);
-	/* The other side's FIN is on its own entry (or, written by an
-	 * older veer or the HTTP path, on both). */
-	fins = veer_ct_fins_seen(ct);
-	fin_seq = dir == VEER_CT_DIR_FORWARD ? ct->fin_seq_reverse
-					     : ct->fin_seq_forward;
-	if (other) {
+	if (other)
 		fins |= veer_ct_fins_seen(other);
-		if (dir == VEER_CT_DIR_FORWARD && other->fin_seq_reverse)
-			fin_seq = other->fin_seq_reverse;
-		else if (dir == VEER_CT_DIR_REVERSE && other->fin_seq_forward)
-			fin_seq = other->fin_seq_forward;
-	}
+	fin_seq = veer_ct_peer_fin_seq(ct, other, dir);
 	if (fins != VEER_CT_F_BOTH_FIN ||
 	    (dir == VEER_CT_DIR_FORWARD
 		     ? veer_ct_ack_to_backend(ct, pkt->ack_seq)
@@ -859,6 +866,10 @@ static __always_inline int veer_ct_track_established(
 	return VEER_CT_ESTABLISHED;
 }
 
+/* What veer_ct_track_transient looks at. */
+#define VEER_CT_LOOK_HALF_OPEN 0 /* the half-open table only */
+#define VEER_CT_LOOK_ALL 1
+
 /*
  * Half-open first, then closing: newest state first, since a backend
  * tuple can be in the closing table for an earlier connection (the same
@@ -866,12 +877,10 @@ static __always_inline int veer_ct_track_established(
  * half-open. A packet carrying data never belongs to a closed connection
  * (its close acknowledged every byte), nor does a client's SYN (a new
  * connection: placement retires the tuple's closed pair, in one lookup),
- * so neither looks there.
+ * so neither looks there; nor does anything with `look`
+ * VEER_CT_LOOK_HALF_OPEN (a backend's SYN-ACK, looked for before the
+ * established table: veer_lb_reverse).
  */
-/* What veer_ct_track_transient looks at. */
-#define VEER_CT_LOOK_HALF_OPEN 0 /* the half-open table only */
-#define VEER_CT_LOOK_ALL 1
-
 static __always_inline int
 veer_ct_track_transient(const struct veer_pkt *pkt,
 			const struct veer_ct_key *self, struct veer_ct_key *sib,

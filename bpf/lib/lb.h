@@ -589,33 +589,42 @@ static __noinline void veer_health_response(veer_ctx_t *ctx,
 #endif
 }
 
+/* The services a backend endpoint (the packet's source) serves, or NULL
+ * when it is no backend: veer_be_vips. */
+static __always_inline const struct veer_backend_vips *
+veer_lb_endpoint_vips(const struct veer_pkt *pkt)
+{
+	struct veer_backend endpoint = {};
+
+	__builtin_memcpy(&endpoint.addr, &pkt->saddr, sizeof(endpoint.addr));
+	endpoint.port = pkt->sport;
+	endpoint.family = pkt->family;
+	return bpf_map_lookup_elem(&veer_be_vips, &endpoint);
+}
+
 /* Backend -> client: restore the VIP as the source (and translate ICMP
  * errors about a connection: icmp.h). */
 static __always_inline int veer_lb_reverse(veer_ctx_t *ctx)
 {
 	const struct veer_backend_vips *cands = NULL;
-	struct veer_backend endpoint = {};
 	struct veer_ct_key key, sibling;
 	struct veer_ct_view view;
 	struct veer_stats *stats;
 	struct veer_pkt pkt = {};
-	int table = VEER_CT_NONE, drop = 0, looked = 0;
+	int table = VEER_CT_NONE, drop = 0, synack;
 
 	if (veer_parse(ctx, &pkt))
 		return veer_icmp_xlate(ctx, VEER_CT_DIR_REVERSE);
 	veer_ct_key_of_pkt(&key, &pkt, VEER_CT_DIR_REVERSE);
-	__builtin_memcpy(&endpoint.addr, &pkt.saddr, sizeof(endpoint.addr));
-	endpoint.port = pkt.sport;
-	endpoint.family = pkt.family;
+	synack = veer_pkt_is_synack(&pkt);
 	/*
 	 * A backend's SYN-ACK answers a half-open pair: looked for there
 	 * first, which spares each connection the established table's miss.
 	 * Not there (a SYN-ACK repeated after the handshake, an expired
 	 * pair): the usual order below.
 	 */
-	if (veer_pkt_is_synack(&pkt)) {
-		cands = bpf_map_lookup_elem(&veer_be_vips, &endpoint);
-		looked = 1;
+	if (synack) {
+		cands = veer_lb_endpoint_vips(&pkt);
 		if (cands)
 			table = veer_ct_track_transient(
 				&pkt, &key, &sibling, VEER_CT_DIR_REVERSE,
@@ -635,8 +644,8 @@ static __always_inline int veer_lb_reverse(veer_ctx_t *ctx)
 		 * Only a backend's segments can belong to a pair: anything
 		 * else leaves after these two lookups.
 		 */
-		if (!looked)
-			cands = bpf_map_lookup_elem(&veer_be_vips, &endpoint);
+		if (!synack) /* a SYN-ACK's was looked up above */
+			cands = veer_lb_endpoint_vips(&pkt);
 		if (!cands)
 			return CTX_ACT_OK;
 		table = veer_ct_track_transient(&pkt, &key, &sibling,
