@@ -364,31 +364,45 @@ static int time_http(int in_fd, int eg_fd, struct http_timing *t,
 
 /*
  * One L4 connection's nine packets, each run once: what a short connection
- * costs the programs, conntrack moves included.
+ * costs the programs, conntrack moves included. Sequence and
+ * acknowledgement numbers are offsets from the sender's and the peer's
+ * initial ones (no acknowledgement on the SYN).
  */
 enum l4_step {
-	L4_SYN, /* in: placed, half-open pair written */
-	L4_SYNACK, /* eg: the backend's ISN on both entries */
-	L4_HANDSHAKE, /* in: the last ACK, pair moved to established */
-	L4_REQUEST, /* in: 16 bytes */
-	L4_RESPONSE, /* eg: 16 bytes */
-	L4_ACK, /* in: acknowledges the response */
-	L4_FIN_BACK, /* eg: the backend closes */
-	L4_FIN_CLIENT, /* in: the client closes */
-	L4_CLOSED, /* eg: the last ACK, pair moved to closing */
+	L4_SYN,
+	L4_SYNACK,
+	L4_HANDSHAKE,
+	L4_REQUEST,
+	L4_RESPONSE,
+	L4_ACK,
+	L4_FIN_BACK,
+	L4_FIN_CLIENT,
+	L4_CLOSED,
 	L4_STEPS
 };
 
-static const char *const l4_step_names[L4_STEPS] = {
-	[L4_SYN] = "conn: SYN (placed)",
-	[L4_SYNACK] = "conn: SYN-ACK",
-	[L4_HANDSHAKE] = "conn: ACK (-> established)",
-	[L4_REQUEST] = "conn: request (16 B)",
-	[L4_RESPONSE] = "conn: response (16 B)",
-	[L4_ACK] = "conn: ACK of the response",
-	[L4_FIN_BACK] = "conn: backend FIN",
-	[L4_FIN_CLIENT] = "conn: client FIN",
-	[L4_CLOSED] = "conn: last ACK (-> closing)",
+static const struct {
+	const char *name;
+	bool egress; /* the backend's segment (tc egress) */
+	uint8_t flags;
+	uint32_t seq, ack;
+	bool data; /* 16 bytes */
+} l4_steps[L4_STEPS] = {
+	[L4_SYN] = {"conn: SYN (placed)", false, F_SYN, 0, 0, false},
+	[L4_SYNACK] = {"conn: SYN-ACK", true, F_SYN | F_ACK, 0, 1, false},
+	[L4_HANDSHAKE] = {"conn: ACK (-> established)", false, F_ACK, 1, 1,
+			  false},
+	[L4_REQUEST] = {"conn: request (16 B)", false, F_ACK | F_PSH, 1, 1,
+			true},
+	[L4_RESPONSE] = {"conn: response (16 B)", true, F_ACK | F_PSH, 1, 17,
+			 true},
+	[L4_ACK] = {"conn: ACK of the response", false, F_ACK, 17, 17, false},
+	[L4_FIN_BACK] = {"conn: backend FIN", true, F_FIN | F_ACK, 17, 17,
+			 false},
+	[L4_FIN_CLIENT] = {"conn: client FIN", false, F_FIN | F_ACK, 17, 18,
+			   false},
+	[L4_CLOSED] = {"conn: last ACK (-> closing)", true, F_ACK, 18, 18,
+		       false},
 };
 
 #define L4_FLOWS 10000U
@@ -396,29 +410,12 @@ static const char *const l4_step_names[L4_STEPS] = {
 /* Connection n's packets in order, summed into ns[step]. */
 static int l4_connection(int in_fd, int eg_fd, uint32_t n, uint64_t *ns)
 {
-	static const char data[] = "0123456789abcdef";
 	uint8_t in[PKT_MAX], out[PKT_MAX];
-	uint32_t c = 0x20000000U + n * 7919U, b = 0x60000000U + n, d;
+	uint32_t c = 0x20000000U + n * 7919U, b = 0x60000000U + n, d, own, peer;
 	char client[32], backend[64];
 	struct flow fwd = {AF_INET, client, "10.96.0.10",
 			   (uint16_t)(1024 + n % 60000), 80};
 	struct flow back = {AF_INET, client, backend, fwd.client_port, 8080};
-	struct {
-		bool egress;
-		uint8_t flags;
-		uint32_t seq, ack;
-		const char *payload;
-	} steps[L4_STEPS] = {
-		[L4_SYN] = {false, F_SYN, c, 0, NULL},
-		[L4_SYNACK] = {true, F_SYN | F_ACK, b, c + 1, NULL},
-		[L4_HANDSHAKE] = {false, F_ACK, c + 1, b + 1, NULL},
-		[L4_REQUEST] = {false, F_ACK | F_PSH, c + 1, b + 1, data},
-		[L4_RESPONSE] = {true, F_ACK | F_PSH, b + 1, c + 17, data},
-		[L4_ACK] = {false, F_ACK, c + 17, b + 17, NULL},
-		[L4_FIN_BACK] = {true, F_FIN | F_ACK, b + 17, c + 17, NULL},
-		[L4_FIN_CLIENT] = {false, F_FIN | F_ACK, c + 17, b + 18, NULL},
-		[L4_CLOSED] = {true, F_ACK, b + 18, c + 18, NULL},
-	};
 	struct pkt_view v;
 	size_t len, olen;
 	int i, r;
@@ -426,14 +423,18 @@ static int l4_connection(int in_fd, int eg_fd, uint32_t n, uint64_t *ns)
 	snprintf(client, sizeof(client), "10.%u.%u.%u", 200 + n / 15000000,
 		 (n / 60000) % 250, 1 + (n / 250) % 240);
 	for (i = 0; i < L4_STEPS; i++) {
-		len = build(steps[i].egress ? &back : &fwd, steps[i].egress,
-			    steps[i].flags, steps[i].seq, steps[i].ack,
-			    steps[i].payload, in);
-		r = run_repeat(steps[i].egress ? eg_fd : in_fd, in, len, out,
+		own = l4_steps[i].egress ? b : c;
+		peer = l4_steps[i].egress ? c : b;
+		len = build(
+			l4_steps[i].egress ? &back : &fwd, l4_steps[i].egress,
+			l4_steps[i].flags, own + l4_steps[i].seq,
+			l4_steps[i].flags & F_ACK ? peer + l4_steps[i].ack : 0,
+			l4_steps[i].data ? "0123456789abcdef" : NULL, in);
+		r = run_repeat(l4_steps[i].egress ? eg_fd : in_fd, in, len, out,
 			       &olen, 1, &d);
 		if (r != TC_OK || view(out, olen, &v)) {
 			fprintf(stderr, "microbench: %s: verdict %d\n",
-				l4_step_names[i], r);
+				l4_steps[i].name, r);
 			return -1;
 		}
 		if (i == L4_SYN)
@@ -605,12 +606,8 @@ int main(int argc, char **argv)
 		if (time_l4_connections(in_fd, eg_fd, cns))
 			goto out;
 		for (s = 0; s < L4_STEPS; s++)
-			report(s == L4_SYNACK || s == L4_RESPONSE ||
-					       s == L4_FIN_BACK ||
-					       s == L4_CLOSED
-				       ? "tc egress"
-				       : "tc ingress",
-			       l4_step_names[s], cns[s]);
+			report(l4_steps[s].egress ? "tc egress" : "tc ingress",
+			       l4_steps[s].name, cns[s]);
 		report("tc both", "conn: all 9 packets (ns/conn)",
 		       cns[L4_STEPS]);
 	}
