@@ -361,9 +361,10 @@ struct veer_ct_entry {
 	__u64 closed_ns; /* when the pair entered veer_ct_closing */
 	/*
 	 * Sequence number of each side's FIN, to recognise the last ACK.
-	 * An L4 established entry records its own direction's (the last
-	 * ACK reads the other on the sibling); a pair closed by its FINs
-	 * enters the closing table with both on both entries.
+	 * A FIN writes its number on both entries of an established pair
+	 * (the field is its direction's: written by nothing else), so
+	 * either entry alone can close the pair when the LRU evicted the
+	 * other; the FIN flag goes on its own direction's entry only.
 	 * While an L4 pair is half-open, fin_seq_forward of its forward
 	 * entry holds the acknowledgement number of the backend's last
 	 * stale ACK (an older connection's state of the tuple answering the

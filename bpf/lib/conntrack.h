@@ -441,15 +441,15 @@ static __always_inline void veer_health_data(const struct veer_pkt *pkt,
 
 /*
  * The FINs an established entry knows of: by its flags, or by the FINs'
- * sequence numbers. An L4 FIN is recorded on its own direction's entry
- * only, but the HTTP path (and veer versions before it) also write it on
+ * sequence numbers. An L4 FIN sets the flag on its own direction's entry
+ * only, but the HTTP path (and veer versions before it) also set it in
  * the sibling's flags byte, where two crossing FINs (a simultaneous
  * close, on two CPUs) race: one read-modify-write can undo the other's
  * bit (seen in CI: a pair with both FINs' numbers recorded and neither
  * entry's FIN_FORWARD set, which never closed). A FIN's sequence number
- * is a word only its own direction writes: it says the same and cannot
- * be lost. (0 is "none", so a FIN at sequence number 0 counts by its
- * flag alone.)
+ * is a word only its own direction writes, on both entries: it says the
+ * same and cannot be lost. (0 is "none", so a FIN at sequence number 0
+ * counts by its flag alone.)
  */
 static __always_inline __u8 veer_ct_fins_seen(const struct veer_ct_entry *ct)
 {
@@ -464,8 +464,8 @@ static __always_inline __u8 veer_ct_fins_seen(const struct veer_ct_entry *ct)
 
 /*
  * The other side's FIN number as a packet in direction `dir` needs it for
- * the last ACK: on the other side's own entry (`other`, when found), or,
- * written there by the HTTP path or an older veer, on this one.
+ * the last ACK: on the other side's own entry (`other`, when found), else
+ * the copy its FIN wrote on this one.
  */
 static __always_inline __u32
 veer_ct_peer_fin_seq(const struct veer_ct_entry *ct,
@@ -564,17 +564,26 @@ static __always_inline int veer_ct_established(const struct veer_pkt *pkt,
 		if (veer_seq_judge(ct, fin_seq) == VEER_SEQ_OUTSIDE)
 			return 0; /* the endpoint will ignore it too */
 		/*
-		 * Recorded on this direction's entry only: the sibling
-		 * learns nothing until the last ACK (below) reads it. That
-		 * spares every FIN a lookup, and each entry's FIN state is
-		 * then written by its own direction's packets alone.
+		 * The flag goes on this direction's entry only; the number
+		 * on both, in the word of this direction's FIN, which only
+		 * this direction's packets write: crossing FINs on two CPUs
+		 * cannot undo each other. The sibling's copy is what lets
+		 * the pair close when the LRU evicts this entry before the
+		 * last ACK, or when it comes back restored from the sibling
+		 * (a full table; seen in CI: one pair left established).
 		 */
+		veer_ct_key_sibling(sib, pkt, ct, dir);
+		other = veer_ct_lookup(VEER_CT_ESTABLISHED, sib);
 		if (dir == VEER_CT_DIR_FORWARD) {
 			ct->fin_seq_forward = fin_seq;
 			ct->flags |= VEER_CT_F_FIN_FORWARD;
+			if (other)
+				other->fin_seq_forward = fin_seq;
 		} else {
 			ct->fin_seq_reverse = fin_seq;
 			ct->flags |= VEER_CT_F_FIN_REVERSE;
+			if (other)
+				other->fin_seq_reverse = fin_seq;
 		}
 		/* In the window (above): never more than one ahead. */
 		veer_seq_advance(ct, pkt);

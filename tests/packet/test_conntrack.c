@@ -663,6 +663,111 @@ static void test_reverse_recovery(void)
 	CU_ASSERT_EQUAL(after.ct_miss_dropped - before.ct_miss_dropped, 2);
 }
 
+/* Whether `table` holds f's forward (or reverse) entry. */
+static bool entry_in(enum ct_table table, const struct flow *f,
+		     const struct pkt_view *syn, bool forward)
+{
+	struct veer_ct_key fk, rk;
+	struct veer_ct_entry e;
+
+	ct_keys(f, syn, &fk, &rk);
+	return bpf_map_lookup_elem(ct_table_fd(table), forward ? &fk : &rk,
+				   &e) == 0;
+}
+
+/*
+ * A graceful close whose pair loses an entry to the LRU between the FINs
+ * and the last ACK (a full table; CI: "2 live conntrack entries left
+ * after every connection closed (1 established)"). The last ACK must
+ * close what is left, counted once, in three shapes:
+ *  A. the other side's entry is gone at the last ACK;
+ *  B. the last ACK's own entry was evicted after its FIN and restored
+ *     from the sibling by that side's next ACK (a half-close);
+ *  C. as A, the backend sending the last ACK.
+ */
+static void test_close_after_eviction(void)
+{
+	const char *vip = "10.96.0.10";
+	struct flow f, back;
+	struct pkt_view syn, out;
+	char backend[INET6_ADDRSTRLEN];
+	struct veer_stats before;
+	uint32_t isn = 70000, peer = 75000;
+
+	CU_ASSERT_EQUAL_FATAL(set_web(0, 100), 0);
+
+	/* A: client FIN, backend FIN, the backend's entry evicted. */
+	f = (struct flow){AF_INET, "10.10.1.97", vip, 47970, 80};
+	CU_ASSERT_EQUAL_FATAL(handshake(&f, isn, peer, &syn), 0);
+	back = reply_flow(&f, &syn, backend, sizeof(backend));
+	before = stats_sum("web");
+	CU_ASSERT_EQUAL(send_pkt(&f, false, F_FIN | F_ACK, isn + 1, peer + 1,
+				 NULL, &out),
+			TC_OK);
+	CU_ASSERT_EQUAL(send_pkt(&back, true, F_FIN | F_ACK, peer + 1, isn + 2,
+				 NULL, &out),
+			TC_OK);
+	evict(&f, &syn, false, true);
+	CU_ASSERT_EQUAL(
+		send_pkt(&f, false, F_ACK, isn + 2, peer + 2, NULL, &out),
+		TC_OK);
+	CU_ASSERT_TRUE(addr_is(&out.daddr, AF_INET, back.server));
+	CU_ASSERT_TRUE(entry_in(CT_CLOSING, &f, &syn, true));
+	CU_ASSERT_FALSE(entry_in(CT_ESTABLISHED, &f, &syn, true));
+	CU_ASSERT_EQUAL(stats_sum("web").ct_closed - before.ct_closed, 1);
+
+	/* B: the client's entry evicted after its FIN, restored by its ACK
+	 * of the backend's data; then the backend's FIN and the last ACK. */
+	f = (struct flow){AF_INET, "10.10.1.98", vip, 47980, 80};
+	CU_ASSERT_EQUAL_FATAL(handshake(&f, isn, peer, &syn), 0);
+	back = reply_flow(&f, &syn, backend, sizeof(backend));
+	before = stats_sum("web");
+	CU_ASSERT_EQUAL(send_pkt(&f, false, F_FIN | F_ACK, isn + 1, peer + 1,
+				 NULL, &out),
+			TC_OK);
+	evict(&f, &syn, true, false);
+	CU_ASSERT_EQUAL(send_pkt(&back, true, F_ACK | F_PSH, peer + 1, isn + 2,
+				 "0123456789", &out),
+			TC_OK);
+	CU_ASSERT_EQUAL(
+		send_pkt(&f, false, F_ACK, isn + 2, peer + 11, NULL, &out),
+		TC_OK);
+	CU_ASSERT_TRUE(addr_is(&out.daddr, AF_INET, back.server));
+	CU_ASSERT_TRUE(entry_in(CT_ESTABLISHED, &f, &syn, true));
+	CU_ASSERT_EQUAL(send_pkt(&back, true, F_FIN | F_ACK, peer + 11, isn + 2,
+				 NULL, &out),
+			TC_OK);
+	CU_ASSERT_EQUAL(
+		send_pkt(&f, false, F_ACK, isn + 2, peer + 12, NULL, &out),
+		TC_OK);
+	CU_ASSERT_TRUE(entry_in(CT_CLOSING, &f, &syn, true));
+	CU_ASSERT_TRUE(entry_in(CT_CLOSING, &f, &syn, false));
+	CU_ASSERT_EQUAL(ct_entries_of(&f, &syn), 2);
+	CU_ASSERT_EQUAL(stats_sum("web").ct_closed - before.ct_closed, 1);
+
+	/* C: backend FIN, client FIN, the client's entry evicted; the
+	 * backend's last ACK. */
+	f = (struct flow){AF_INET, "10.10.1.99", vip, 47990, 80};
+	CU_ASSERT_EQUAL_FATAL(handshake(&f, isn, peer, &syn), 0);
+	back = reply_flow(&f, &syn, backend, sizeof(backend));
+	before = stats_sum("web");
+	CU_ASSERT_EQUAL(send_pkt(&back, true, F_FIN | F_ACK, peer + 1, isn + 1,
+				 NULL, &out),
+			TC_OK);
+	CU_ASSERT_EQUAL(send_pkt(&f, false, F_FIN | F_ACK, isn + 1, peer + 2,
+				 NULL, &out),
+			TC_OK);
+	evict(&f, &syn, true, false);
+	CU_ASSERT_EQUAL(
+		send_pkt(&back, true, F_ACK, peer + 2, isn + 2, NULL, &out),
+		TC_OK);
+	CU_ASSERT_TRUE(addr_is(&out.saddr, AF_INET, vip));
+	CU_ASSERT_TRUE(entry_in(CT_CLOSING, &f, &syn, false));
+	CU_ASSERT_FALSE(entry_in(CT_ESTABLISHED, &f, &syn, false));
+	CU_ASSERT_EQUAL(stats_sum("web").ct_closed - before.ct_closed, 1);
+	CU_ASSERT_EQUAL(set_web(100, 0), 0);
+}
+
 /*
  * Data segments from spoofed tuples, where placement never moved, are
  * lost flows placed again: they wait half-open for the backend, so a
@@ -738,6 +843,10 @@ int add_conntrack_tests(CU_pSuite suite)
 			    "conntrack: a backend's segment whose entry was "
 			    "evicted",
 			    test_reverse_recovery) ||
+	       !CU_add_test(suite,
+			    "conntrack: a close whose pair lost an entry "
+			    "between the FINs and the last ACK",
+			    test_close_after_eviction) ||
 	       !CU_add_test(suite,
 			    "conntrack: data flood from spoofed tuples, then "
 			    "RST",
