@@ -109,7 +109,7 @@ HTTP_ROUNDS=5
 DURATION_MS=3000
 HTTP_DURATION_MS= # default: DURATION_MS
 HTTP_KA_REQS=100 # requests per keep-alive connection (http part)
-HTTP_BULK_PATH=/?size=1048576 # what the bulk run's requests fetch
+HTTP_BULK_PATH='/?size=1048576' # what the bulk run's requests fetch
 HTTP_PORT=8090 # veer-httpsrv on the backends (veer-testsrv keeps BACKEND_PORT)
 CONC=32
 STREAMS=4
@@ -191,6 +191,7 @@ fi
 
 # Under veer-test-*: the lab cleanup removes it whatever happens.
 export VEER_PIN_ROOT=/sys/fs/bpf/veer-test-bench-$$
+# shellcheck disable=SC2034 # read by lab.sh, sourced below
 LAB_ID=vb$$
 # No receive packet steering on the leaves (lab_up): the published
 # figures were measured without it, and it adds an IPI a packet.
@@ -504,7 +505,7 @@ loadgen_run() {
 	[[ $mode == stream ]] && conc=$STREAMS
 	case $c in
 	direct | direct_node)
-		target=(--addr "$V1_V4" --addr "$V2_V4" --weights 80,20
+		target=(--addr "$V1_V4" --addr "$V2_V4" --weights "80,20"
 			--port "$BACKEND_PORT") ;;
 	esac
 	local -a args=("$mode" "${target[@]}" --duration-ms "$DURATION_MS"
@@ -700,6 +701,7 @@ HTTP_CONTENDERS=(veer_l4 veer_http haproxy_http nginx_http)
 setup_veer_http() {
 	local root=$VEER_PIN_ROOT-http
 	[[ " ${PIN_ROOTS[*]} " == *" $root "* ]] || PIN_ROOTS+=("$root")
+	# shellcheck disable=SC2034 # read by lab.sh's cleanup
 	LAB_ATTACHED=1
 	veer_at "$root" attach "$NODE_DEV" --mode tc >/dev/null
 	veer_at "$root" status 2>&1 | grep -qi 'http routing.*on' ||
@@ -715,6 +717,7 @@ teardown_veer_http() { teardown_veer; }
 setup_veer_l4() {
 	local root=$VEER_PIN_ROOT-l4
 	[[ " ${PIN_ROOTS[*]} " == *" $root "* ]] || PIN_ROOTS+=("$root")
+	# shellcheck disable=SC2034 # read by lab.sh's cleanup
 	LAB_ATTACHED=1
 	veer_at "$root" attach "$NODE_DEV" --mode tc >/dev/null
 	cat >"$LAB_TMP/shop-l4.yaml" <<EOF
@@ -811,7 +814,7 @@ teardown_nginx_http() { proxy_down; }
 # measure_http CONTENDER KIND ROUND: one veer-loadgen http run against
 # HTTP_TARGET (rtt: from the node straight to v2), appended to the results.
 measure_http() {
-	local c=$1 kind=$2 round=$3 json ns=$NS_CLIENT target=${HTTP_TARGET:-} port=$VIP_PORT
+	local c=$1 kind=$2 round=$3 json ns=$NS_CLIENT addr=${HTTP_TARGET:-} port=$VIP_PORT
 	local -a args=(--concurrency "$CONC" --header "$HTTP_HEADER")
 	case $kind in
 	short) ;;
@@ -820,9 +823,9 @@ measure_http() {
 	bulk) args=(--concurrency "$STREAMS" --header "$HTTP_HEADER" --keepalive 0
 		--path "$HTTP_BULK_PATH") ;;
 	rtt) args=(--concurrency 1)
-		ns=$NS_NODE target=$V2_V4 port=$HTTP_PORT ;;
+		ns=$NS_NODE addr=$V2_V4 port=$HTTP_PORT ;;
 	esac
-	json=$(lab_exec "$ns" "$LOADGEN" http --addr "$target" --port "$port" \
+	json=$(lab_exec "$ns" "$LOADGEN" http --addr "$addr" --port "$port" \
 		--duration-ms "$HTTP_DURATION_MS" --version-header X-Veer-Version \
 		"${args[@]}" --json) || json='{"error":true}'
 	jq -c --arg c "$c" --arg m "$kind" --argjson r "$round" \
@@ -1007,5 +1010,7 @@ else
 	rm -f "$OUT/crosscheck.json" # not from this run
 fi
 
-"$ROOT/scripts/bench-report.sh" -o "$OUT" $( ((DOCS)) || echo --no-docs)
+report_opts=()
+((DOCS)) || report_opts=(--no-docs)
+"$ROOT/scripts/bench-report.sh" -o "$OUT" "${report_opts[@]}"
 echo "bench: $(($(date +%s) - started)) s" >&2

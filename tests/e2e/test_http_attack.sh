@@ -316,7 +316,7 @@ raw_result_of() {
 # ---- refused: the backend resets veer's SYN ---------------------------------
 
 scenario_refused() {
-	local base=$LAB_TMP/refused t0 t1 r d ct
+	local base=$LAB_TMP/refused t0 t1 r d
 	printf 'GET / HTTP/1.1\r\nHost: dead\r\nConnection: close\r\n\r\n' >"$base.req"
 	http_counters "$DEAD4" >"$base.before"
 	t0=$(now_ms)

@@ -130,7 +130,7 @@ runtime_abi() {
 		echo $((b[4] + 256 * b[5]))
 		return
 	fi
-	# shellcheck disable=SC2086
+	# shellcheck disable=SC2046 # one argument a byte
 	bpftool map update pinned "$VEER_PIN_ROOT/veer_runtime" key 0 0 0 0 \
 		value $(awk -v v="$1" '{ $5 = v; $6 = 0; $7 = 0; $8 = 0; print }' <<<"$hex")
 }
