@@ -205,14 +205,50 @@ veer_ct_ack_to_backend(const struct veer_ct_entry *ct, __u32 ack)
 	} while (0)
 
 /*
+ * The entry of the other direction, made from this one's (`self`, keyed
+ * `self_key`) with `flags` set: the translation back to what this key
+ * shows (the VIP of a forward entry, the backend of a reverse one). That
+ * direction's stream is known only up to a FIN its numbers recorded on
+ * this entry; without one, nothing judges its segments by sequence.
+ */
+static __always_inline void
+veer_ct_sibling_of(struct veer_ct_entry *out,
+		   const struct veer_ct_key *self_key,
+		   const struct veer_ct_entry *self, __u8 flags)
+{
+	__u32 fin_seq;
+
+	__builtin_memcpy(out, self, sizeof(*out));
+	out->flags |= flags;
+	if (self_key->dir == VEER_CT_DIR_FORWARD) {
+		__builtin_memcpy(&out->nat_addr, &self_key->daddr,
+				 sizeof(out->nat_addr));
+		out->nat_port = self_key->dport;
+		fin_seq = self->fin_seq_reverse;
+	} else {
+		__builtin_memcpy(&out->nat_addr, &self_key->saddr,
+				 sizeof(out->nat_addr));
+		out->nat_port = self_key->sport;
+		fin_seq = self->fin_seq_forward;
+	}
+	out->health = 0;
+	out->flags &= (__u8)~VEER_CT_F_SEQ_SEEN;
+	if (fin_seq) {
+		out->seq_next = fin_seq + 1;
+		out->flags |= VEER_CT_F_SEQ_SEEN;
+	}
+}
+
+/*
  * Moves a pair from one table to another, setting `flags` on both (and
  * closed_ns when they enter the closing table). `other` is the sibling's
- * entry in `from` (NULL if it is gone), which every caller has looked up
- * already: not looked up twice. The new copies are written before the
- * old ones are deleted, so a packet on another CPU always finds one of
- * them. Returns 0 when this call moved the pair; -1 when another CPU
- * moved it first, or (counted) when the kernel refused the new copies:
- * the pair then stays where it was.
+ * entry in `from`, which every caller has looked up already: not looked
+ * up twice. NULL if it is gone: a pair entering the closing table then
+ * gets the sibling's copy made from this entry (veer_ct_sibling_of). The new
+ * copies are written before the old ones are deleted, so a packet on another
+ * CPU always finds one of them. Returns 0 when this call moved the pair; -1
+ * when another CPU moved it first, or (counted) when the kernel refused the new
+ * copies: the pair then stays where it was.
  */
 static __always_inline int
 veer_ct_move_pair(int from, int to, const struct veer_ct_key *self,
@@ -226,6 +262,13 @@ veer_ct_move_pair(int from, int to, const struct veer_ct_key *self,
 	if (other) {
 		__builtin_memcpy(&copy, other, sizeof(copy));
 		copy.flags |= flags;
+	} else if (to == VEER_CT_CLOSING) {
+		/* The LRU took the sibling: that side's late segments (a
+		 * FIN repeated because the last ACK was lost after veer)
+		 * are still translated, not dropped. */
+		veer_ct_sibling_of(&copy, self, self_ct, flags);
+	}
+	if (other || to == VEER_CT_CLOSING) {
 		if (to == VEER_CT_CLOSING)
 			copy.closed_ns = now;
 		if (veer_ct_update(to, sib, &copy))
@@ -236,7 +279,7 @@ veer_ct_move_pair(int from, int to, const struct veer_ct_key *self,
 	if (to == VEER_CT_CLOSING)
 		copy.closed_ns = now;
 	if (veer_ct_update(to, self, &copy)) {
-		if (other)
+		if (other || to == VEER_CT_CLOSING)
 			veer_ct_delete(to, sib);
 		goto refused;
 	}

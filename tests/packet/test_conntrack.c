@@ -715,6 +715,18 @@ static void test_close_after_eviction(void)
 	CU_ASSERT_TRUE(entry_in(CT_CLOSING, &f, &syn, true));
 	CU_ASSERT_FALSE(entry_in(CT_ESTABLISHED, &f, &syn, true));
 	CU_ASSERT_EQUAL(stats_sum("web").ct_closed - before.ct_closed, 1);
+	/* The last ACK lost after veer: the backend's FIN, repeated, still
+	 * reaches the client as the VIP's (its closing entry was made from
+	 * the client's); one past the FIN is no late segment of it. */
+	CU_ASSERT_EQUAL(send_pkt(&back, true, F_FIN | F_ACK, peer + 1, isn + 2,
+				 NULL, &out),
+			TC_OK);
+	CU_ASSERT_TRUE(addr_is(&out.saddr, AF_INET, vip));
+	CU_ASSERT_EQUAL(out.sport, 80);
+	CU_ASSERT_TRUE(entry_in(CT_CLOSING, &f, &syn, false));
+	CU_ASSERT_EQUAL(send_pkt(&back, true, F_ACK, peer + 2 + FAR_AWAY,
+				 isn + 2, NULL, &out),
+			TC_SHOT);
 
 	/* B: the client's entry evicted after its FIN, restored by its ACK
 	 * of the backend's data; then the backend's FIN and the last ACK. */
@@ -765,6 +777,12 @@ static void test_close_after_eviction(void)
 	CU_ASSERT_TRUE(entry_in(CT_CLOSING, &f, &syn, false));
 	CU_ASSERT_FALSE(entry_in(CT_ESTABLISHED, &f, &syn, false));
 	CU_ASSERT_EQUAL(stats_sum("web").ct_closed - before.ct_closed, 1);
+	/* And the client's FIN, repeated, reaches the backend. */
+	CU_ASSERT_EQUAL(send_pkt(&f, false, F_FIN | F_ACK, isn + 1, peer + 2,
+				 NULL, &out),
+			TC_OK);
+	CU_ASSERT_TRUE(addr_is(&out.daddr, AF_INET, back.server));
+	CU_ASSERT_TRUE(entry_in(CT_CLOSING, &f, &syn, true));
 	CU_ASSERT_EQUAL(set_web(100, 0), 0);
 }
 
