@@ -663,126 +663,148 @@ static void test_reverse_recovery(void)
 	CU_ASSERT_EQUAL(after.ct_miss_dropped - before.ct_miss_dropped, 2);
 }
 
-/* Whether `table` holds f's forward (or reverse) entry. */
-static bool entry_in(enum ct_table table, const struct flow *f,
-		     const struct pkt_view *syn, bool forward)
-{
-	struct veer_ct_key fk, rk;
-	struct veer_ct_entry e;
+/*
+ * One step of a close: a segment from either side, an eviction, or the
+ * check that the pair is closed (in the closing table only, both sides,
+ * counted once).
+ */
+struct close_step {
+	enum {
+		FROM_CLIENT,
+		FROM_BACKEND,
+		EVICT_CLIENT,
+		EVICT_BACKEND,
+		IS_CLOSED
+	} what;
+	uint8_t flags;
+	/* From the sender's ISN and the one it acknowledges. */
+	uint32_t seq, ack;
+	const char *data;
+	int verdict; /* TC_OK (0, the default) or TC_SHOT */
+};
 
-	ct_keys(f, syn, &fk, &rk);
-	return bpf_map_lookup_elem(ct_table_fd(table), forward ? &fk : &rk,
-				   &e) == 0;
-}
+#define CLOSE_STEPS_MAX 7
+#define CLIENT(f, s, a)                                                        \
+	{                                                                      \
+		.what = FROM_CLIENT, .flags = (f), .seq = (s), .ack = (a)      \
+	}
+#define BACKEND(f, s, a)                                                       \
+	{                                                                      \
+		.what = FROM_BACKEND, .flags = (f), .seq = (s), .ack = (a)     \
+	}
 
 /*
  * A graceful close whose pair loses an entry to the LRU between the FINs
  * and the last ACK (a full table; CI: "2 live conntrack entries left
  * after every connection closed (1 established)"). The last ACK must
- * close what is left, counted once, in three shapes:
- *  A. the other side's entry is gone at the last ACK;
- *  B. the last ACK's own entry was evicted after its FIN and restored
- *     from the sibling by that side's next ACK (a half-close);
- *  C. as A, the backend sending the last ACK.
+ * close what is left, counted once, and the closing table then hold both
+ * sides (the lost one made from the other), so that a FIN repeated
+ * after a last ACK lost beyond veer still reaches its peer. Every
+ * segment passed must be translated. (Before the fix, the first shape's
+ * pair closed only later, by luck: its far segment, restored from the
+ * client's entry, carried the exact ACK of the client's FIN.)
  */
 static void test_close_after_eviction(void)
 {
+	static const struct close_step shapes[][CLOSE_STEPS_MAX] = {
+		/* The other side's entry is gone at the last ACK; the
+		 * backend repeats its FIN; one far past it is nothing. */
+		{CLIENT(F_FIN | F_ACK, 1, 1),
+		 BACKEND(F_FIN | F_ACK, 1, 2),
+		 {.what = EVICT_BACKEND},
+		 CLIENT(F_ACK, 2, 2),
+		 {.what = IS_CLOSED},
+		 BACKEND(F_FIN | F_ACK, 1, 2),
+		 {.what = FROM_BACKEND,
+		  .flags = F_ACK,
+		  .seq = 2 + FAR_AWAY,
+		  .ack = 2,
+		  .verdict = TC_SHOT}},
+		/* The last ACK's own entry evicted after its FIN, restored
+		 * from the sibling by its ACK of data (a half-close). */
+		{CLIENT(F_FIN | F_ACK, 1, 1),
+		 {.what = EVICT_CLIENT},
+		 {.what = FROM_BACKEND,
+		  .flags = F_ACK | F_PSH,
+		  .seq = 1,
+		  .ack = 2,
+		  .data = "0123456789"},
+		 CLIENT(F_ACK, 2, 11),
+		 BACKEND(F_FIN | F_ACK, 11, 2),
+		 CLIENT(F_ACK, 2, 12),
+		 {.what = IS_CLOSED}},
+		/* The backend sends the last ACK; the client repeats its
+		 * FIN. */
+		{BACKEND(F_FIN | F_ACK, 1, 1),
+		 CLIENT(F_FIN | F_ACK, 1, 2),
+		 {.what = EVICT_CLIENT},
+		 BACKEND(F_ACK, 2, 2),
+		 {.what = IS_CLOSED},
+		 CLIENT(F_FIN | F_ACK, 1, 2)},
+	};
 	const char *vip = "10.96.0.10";
+	const uint32_t isn = 70000, peer = 75000;
+	struct veer_ct_entry fe, re;
 	struct flow f, back;
 	struct pkt_view syn, out;
-	char backend[INET6_ADDRSTRLEN];
+	char client[INET_ADDRSTRLEN], backend[INET6_ADDRSTRLEN];
 	struct veer_stats before;
-	uint32_t isn = 70000, peer = 75000;
+	const struct close_step *st;
+	unsigned int i, k;
 
 	CU_ASSERT_EQUAL_FATAL(set_web(0, 100), 0);
-
-	/* A: client FIN, backend FIN, the backend's entry evicted. */
-	f = (struct flow){AF_INET, "10.10.1.97", vip, 47970, 80};
-	CU_ASSERT_EQUAL_FATAL(handshake(&f, isn, peer, &syn), 0);
-	back = reply_flow(&f, &syn, backend, sizeof(backend));
-	before = stats_sum("web");
-	CU_ASSERT_EQUAL(send_pkt(&f, false, F_FIN | F_ACK, isn + 1, peer + 1,
-				 NULL, &out),
-			TC_OK);
-	CU_ASSERT_EQUAL(send_pkt(&back, true, F_FIN | F_ACK, peer + 1, isn + 2,
-				 NULL, &out),
-			TC_OK);
-	evict(&f, &syn, false, true);
-	CU_ASSERT_EQUAL(
-		send_pkt(&f, false, F_ACK, isn + 2, peer + 2, NULL, &out),
-		TC_OK);
-	CU_ASSERT_TRUE(addr_is(&out.daddr, AF_INET, back.server));
-	CU_ASSERT_TRUE(entry_in(CT_CLOSING, &f, &syn, true));
-	CU_ASSERT_FALSE(entry_in(CT_ESTABLISHED, &f, &syn, true));
-	CU_ASSERT_EQUAL(stats_sum("web").ct_closed - before.ct_closed, 1);
-	/* The last ACK lost after veer: the backend's FIN, repeated, still
-	 * reaches the client as the VIP's (its closing entry was made from
-	 * the client's); one past the FIN is no late segment of it. */
-	CU_ASSERT_EQUAL(send_pkt(&back, true, F_FIN | F_ACK, peer + 1, isn + 2,
-				 NULL, &out),
-			TC_OK);
-	CU_ASSERT_TRUE(addr_is(&out.saddr, AF_INET, vip));
-	CU_ASSERT_EQUAL(out.sport, 80);
-	CU_ASSERT_TRUE(entry_in(CT_CLOSING, &f, &syn, false));
-	CU_ASSERT_EQUAL(send_pkt(&back, true, F_ACK, peer + 2 + FAR_AWAY,
-				 isn + 2, NULL, &out),
-			TC_SHOT);
-
-	/* B: the client's entry evicted after its FIN, restored by its ACK
-	 * of the backend's data; then the backend's FIN and the last ACK. */
-	f = (struct flow){AF_INET, "10.10.1.98", vip, 47980, 80};
-	CU_ASSERT_EQUAL_FATAL(handshake(&f, isn, peer, &syn), 0);
-	back = reply_flow(&f, &syn, backend, sizeof(backend));
-	before = stats_sum("web");
-	CU_ASSERT_EQUAL(send_pkt(&f, false, F_FIN | F_ACK, isn + 1, peer + 1,
-				 NULL, &out),
-			TC_OK);
-	evict(&f, &syn, true, false);
-	CU_ASSERT_EQUAL(send_pkt(&back, true, F_ACK | F_PSH, peer + 1, isn + 2,
-				 "0123456789", &out),
-			TC_OK);
-	CU_ASSERT_EQUAL(
-		send_pkt(&f, false, F_ACK, isn + 2, peer + 11, NULL, &out),
-		TC_OK);
-	CU_ASSERT_TRUE(addr_is(&out.daddr, AF_INET, back.server));
-	CU_ASSERT_TRUE(entry_in(CT_ESTABLISHED, &f, &syn, true));
-	CU_ASSERT_EQUAL(send_pkt(&back, true, F_FIN | F_ACK, peer + 11, isn + 2,
-				 NULL, &out),
-			TC_OK);
-	CU_ASSERT_EQUAL(
-		send_pkt(&f, false, F_ACK, isn + 2, peer + 12, NULL, &out),
-		TC_OK);
-	CU_ASSERT_TRUE(entry_in(CT_CLOSING, &f, &syn, true));
-	CU_ASSERT_TRUE(entry_in(CT_CLOSING, &f, &syn, false));
-	CU_ASSERT_EQUAL(ct_entries_of(&f, &syn), 2);
-	CU_ASSERT_EQUAL(stats_sum("web").ct_closed - before.ct_closed, 1);
-
-	/* C: backend FIN, client FIN, the client's entry evicted; the
-	 * backend's last ACK. */
-	f = (struct flow){AF_INET, "10.10.1.99", vip, 47990, 80};
-	CU_ASSERT_EQUAL_FATAL(handshake(&f, isn, peer, &syn), 0);
-	back = reply_flow(&f, &syn, backend, sizeof(backend));
-	before = stats_sum("web");
-	CU_ASSERT_EQUAL(send_pkt(&back, true, F_FIN | F_ACK, peer + 1, isn + 1,
-				 NULL, &out),
-			TC_OK);
-	CU_ASSERT_EQUAL(send_pkt(&f, false, F_FIN | F_ACK, isn + 1, peer + 2,
-				 NULL, &out),
-			TC_OK);
-	evict(&f, &syn, true, false);
-	CU_ASSERT_EQUAL(
-		send_pkt(&back, true, F_ACK, peer + 2, isn + 2, NULL, &out),
-		TC_OK);
-	CU_ASSERT_TRUE(addr_is(&out.saddr, AF_INET, vip));
-	CU_ASSERT_TRUE(entry_in(CT_CLOSING, &f, &syn, false));
-	CU_ASSERT_FALSE(entry_in(CT_ESTABLISHED, &f, &syn, false));
-	CU_ASSERT_EQUAL(stats_sum("web").ct_closed - before.ct_closed, 1);
-	/* And the client's FIN, repeated, reaches the backend. */
-	CU_ASSERT_EQUAL(send_pkt(&f, false, F_FIN | F_ACK, isn + 1, peer + 2,
-				 NULL, &out),
-			TC_OK);
-	CU_ASSERT_TRUE(addr_is(&out.daddr, AF_INET, back.server));
-	CU_ASSERT_TRUE(entry_in(CT_CLOSING, &f, &syn, true));
+	for (i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+		snprintf(client, sizeof(client), "10.10.1.%u", 97 + i);
+		f = (struct flow){AF_INET, client, vip, 47970 + i, 80};
+		CU_ASSERT_EQUAL_FATAL(handshake(&f, isn, peer, &syn), 0);
+		back = reply_flow(&f, &syn, backend, sizeof(backend));
+		before = stats_sum("web");
+		for (k = 0; k < CLOSE_STEPS_MAX; k++) {
+			st = &shapes[i][k];
+			if (st->what == EVICT_CLIENT ||
+			    st->what == EVICT_BACKEND) {
+				evict(&f, &syn, st->what == EVICT_CLIENT,
+				      st->what == EVICT_BACKEND);
+				continue;
+			}
+			if (st->what == IS_CLOSED) {
+				CU_ASSERT_TRUE(ct_pair_in(CT_CLOSING, &f, &syn,
+							  &fe, &re));
+				CU_ASSERT_EQUAL(ct_entries_of(&f, &syn), 2);
+				CU_ASSERT_EQUAL(stats_sum("web").ct_closed -
+							before.ct_closed,
+						1);
+				continue;
+			}
+			if (!st->flags)
+				break;
+			if (st->what == FROM_CLIENT) {
+				CU_ASSERT_EQUAL(send_pkt(&f, false, st->flags,
+							 isn + st->seq,
+							 peer + st->ack,
+							 st->data, &out),
+						st->verdict);
+				if (st->verdict == TC_OK)
+					CU_ASSERT_TRUE(addr_is(&out.daddr,
+							       AF_INET,
+							       back.server));
+			} else {
+				CU_ASSERT_EQUAL(send_pkt(&back, true, st->flags,
+							 peer + st->seq,
+							 isn + st->ack,
+							 st->data, &out),
+						st->verdict);
+				if (st->verdict == TC_OK)
+					CU_ASSERT_TRUE(addr_is(&out.saddr,
+							       AF_INET, vip));
+			}
+		}
+		/* The repeated FINs changed nothing. */
+		CU_ASSERT_TRUE(ct_pair_in(CT_CLOSING, &f, &syn, &fe, &re));
+		CU_ASSERT_EQUAL(ct_entries_of(&f, &syn), 2);
+		CU_ASSERT_EQUAL(stats_sum("web").ct_closed - before.ct_closed,
+				1);
+	}
 	CU_ASSERT_EQUAL(set_web(100, 0), 0);
 }
 
