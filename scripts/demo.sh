@@ -10,7 +10,7 @@
 # store) and the maps hold what they say together. After each step N new
 # HTTP connections (veer-httpclient to veer-httpsrv pods) show the split
 # veer produced, and the demo stops if it is not the step's (exact for
-# 100/0, else within 4.5 binomial standard deviations); at the debug step,
+# 100/0, else within 6 binomial standard deviations); at the debug step,
 # N with "user-agent: debug" and N without. Then `veer weight` does what
 # `kubectl patch` did (80/20), and deleting the VirtualService spreads
 # connections over both pods again. Everything it builds is removed on exit.

@@ -657,10 +657,22 @@ key_of() {
 		$0 == k { r = v } END { print r + 0 }' "$file"
 }
 
-# binomial_tolerance N P [K (default 4.5)]: K standard deviations of a
-# Binomial(N, P) count, rounded down.
+# How many binomial standard deviations a weighted split may stray. A CI
+# run makes about 600 split checks (each e2e script in six variants); a
+# false failure must be rare over hundreds of runs, not of one: at 4.5
+# (two-sided normal tail 7e-6; exact binomial tails 7e-6 for 200 at 50/50,
+# up to 7e-5 for 50 at 90/10) about one run in 200 failed for nothing; at
+# 6 (exact: 1e-9 for 200 at 50/50, at most 8e-7 for 50 at 90/10) fewer
+# than one in 10,000. Still tight enough for what the checks look for:
+# 50/50 over 200 connections allows 58-142 for v2 (an all-to-one split
+# is 0 or 200), 80/20 over 1000 allows 125-275 (90/10 gives 100, 70/30
+# 300).
+SPLIT_SIGMAS=6
+
+# binomial_tolerance N P [K (default SPLIT_SIGMAS)]: K standard deviations
+# of a Binomial(N, P) count, rounded down.
 binomial_tolerance() {
-	awk -v n="$1" -v p="$2" -v k="${3:-4.5}" \
+	awk -v n="$1" -v p="$2" -v k="${3:-$SPLIT_SIGMAS}" \
 		'BEGIN { printf "%d\n", k * sqrt(n * p * (1 - p)) }'
 }
 
@@ -823,7 +835,7 @@ count_burst_to() {
 
 # split_ok OUT N V1_WEIGHT: checks a count summary against the weights:
 # no errors, only v1/v2, N in total, and v2 exact for 0/100 weights, else
-# within 4.5 binomial standard deviations. Sets SPLIT_DESC.
+# within SPLIT_SIGMAS binomial standard deviations. Sets SPLIT_DESC.
 split_ok() {
 	local out=$1 n=$2 w1=$3 v1 v2 errs total p tol expect diff
 	v1=$(count_of "$out" v1)

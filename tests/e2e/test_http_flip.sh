@@ -10,7 +10,7 @@
 # default weights go 100/0 -> 0/100 -> 50/50, ROUNDS times (`veer weight
 # shop`, both entries). After every flip: a burst of new connections
 # without the header follows the new weights (exact at 100/0 and 0/100,
-# within 4.5 binomial sd at 50/50), a burst with the header all goes to v2
+# within 6 binomial sd at 50/50), a burst with the header all goes to v2
 # (tc/xdp), and every live connection verifies more bytes. At the end all
 # 64 close with 0 resets, 0 corrupt bytes, 0 backend changes, and the
 # header connections were all on v2 (tc/xdp). cgroup mode: the rule does

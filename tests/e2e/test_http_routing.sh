@@ -11,7 +11,7 @@
 # tc and xdp mode (XDP hands the service to TC): every request matching a
 # header rule reaches v2 (exact count), header names match in any case,
 # values and uri exactly as written; the uri rule and the default route
-# split within 4.5 binomial standard deviations (N_DEFAULT connections at
+# split within 6 binomial standard deviations (N_DEFAULT connections at
 # 80/20); each connection's counter in `veer stats -o json` (.http.rules[i]
 # .requests, .http.defaultRequests) moves by exactly the connections sent.
 # POST bodies (echoed) and multi-kilobyte responses arrive byte-exact, and

@@ -11,7 +11,7 @@
 #   port 80): the seed's story, vs-all-v1 -> vs-debug -> vs-canary-90-10 ->
 #   vs-50-50 -> vs-all-v2, each applied with the Service file and the
 #   DestinationRule. After every step both VIPs get a burst of new
-#   connections: all-v1 and all-v2 exact, 90/10 and 50/50 within 4.5
+#   connections: all-v1 and all-v2 exact, 90/10 and 50/50 within 6
 #   binomial standard deviations. The debug step (rule user-agent exact
 #   "debug" -> v2, default v1): `veer apply` prints its "header/uri rules:"
 #   notes on stderr; in tc and xdp mode every request with `user-agent:
@@ -116,9 +116,10 @@ http_burst_to() {
 BURSTS=0
 # t_burst DESC ADDR PORT N V1_WEIGHT [ARGS...]: N new connections (HTTP,
 # veer-httpclient ARGS) to ADDR:PORT split as the weights say (exact for
-# 100/0 and 0/100, else within 4.5 sd). A probe of 4 connections first: if
-# none gets through (no service at that VIP), fail at once instead of
-# waiting out N connection timeouts (PROBE_FAILED=1 then, else 0).
+# 100/0 and 0/100, else within SPLIT_SIGMAS sd). A probe of 4
+# connections first: if none gets through (no service at that VIP), fail
+# at once instead of waiting out N connection timeouts (PROBE_FAILED=1
+# then, else 0).
 PROBE_FAILED=0
 t_burst() {
 	local desc=$1 addr=$2 port=$3 n=$4 w1=$5 out

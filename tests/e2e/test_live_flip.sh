@@ -5,11 +5,11 @@
 # stream connections are opened at 50/50; then the weights go
 # 100/0 -> 0/100 -> 50/50 ten times (30 `veer weight` calls). After every
 # flip a burst of new connections must follow the new weights (exact for
-# 100/0 and 0/100, within 4.5 sd for 50/50) and every stream connection must
-# verify more echoed bytes. At the end the streams must close cleanly: no
-# reset, no corrupt byte, every connection verified bytes. The per-subset
-# new-connection counters of `veer stats -o json` must have moved by exactly
-# the connections each version answered.
+# 100/0 and 0/100, within SPLIT_SIGMAS sd for 50/50) and every stream
+# connection must verify more echoed bytes. At the end the streams must
+# close cleanly: no reset, no corrupt byte, every connection verified
+# bytes. The per-subset new-connection counters of `veer stats -o json`
+# must have moved by exactly the connections each version answered.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/lab.sh"
 

@@ -3,7 +3,7 @@
 #
 # The object store (issue 13) end to end, with real traffic: every burst
 # is N new connections of veer-httpclient (one request each) to the
-# veer-httpsrv pods v1 and v2; weighted splits are checked within 4.5
+# veer-httpsrv pods v1 and v2; weighted splits are checked within 6
 # binomial standard deviations, 100/0 and 0/100 exactly. cgroup mode:
 # the clients are the node's own processes in the lab's cgroup.
 #
@@ -154,9 +154,9 @@ lab_cap_start
 BURSTS=0
 # t_burst DESC ADDR PORT N V1_WEIGHT [ARGS...]: N new connections
 # (veer-httpclient ARGS) to ADDR:PORT split as the weights say (exact for
-# 100/0 and 0/100, else within 4.5 sd). A probe of 4 connections first:
-# if none gets through, fail at once instead of waiting out N connection
-# timeouts.
+# 100/0 and 0/100, else within SPLIT_SIGMAS sd). A probe of 4
+# connections first: if none gets through, fail at once instead of
+# waiting out N connection timeouts.
 t_burst() {
 	local desc=$1 addr=$2 port=$3 n=$4 w1=$5 out
 	shift 5

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
 # Weighted split, IPv4 (web) and IPv6 (web6): 100/0 and 0/100 are exact over
-# 500 connections; 80/20 over 2000 connections lands within 4.5 binomial
+# 500 connections; 80/20 over 2000 connections lands within 6 binomial
 # standard deviations of the expected v2 count. In cgroup mode, node
 # processes outside the cgroup are not load-balanced, and an IPv6 socket
 # dialling the IPv4 VIP as ::ffff:VIP is balanced like an IPv4 one. IPv6

@@ -8,7 +8,7 @@
 #   subset with connections; 0 for one without, and for web6, which has
 #   none); a burst of 1,000 connections to web started
 #   after the first frame falls in the second: web's rows count exactly
-#   them (CONN/S x seconds), split within 4.5 binomial standard
+#   them (CONN/S x seconds), split within 6 binomial standard
 #   deviations of 80/20, SHARE says the same split, no failures, and
 #   the handshake's median/99th percentile are shown (tc, xdp);
 # - the full-screen view in an 80x24 tmux pane (`capture-pane`): every
