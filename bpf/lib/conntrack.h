@@ -205,38 +205,69 @@ veer_ct_ack_to_backend(const struct veer_ct_entry *ct, __u32 ack)
 	} while (0)
 
 /*
- * The entry of the other direction, made from this one's (`self`, keyed
- * `self_key`) with `flags` set: the translation back to what this key
- * shows (the VIP of a forward entry, the backend of a reverse one). That
- * direction's stream is known only up to a FIN its numbers recorded on
- * this entry; without one, nothing judges its segments by sequence.
+ * What the other direction's entry of the pair keyed `self` translates
+ * to: what this key shows (the VIP of a forward key, the backend of a
+ * reverse one). *port gets its port.
  */
-static __always_inline void
+static __always_inline const union veer_addr *
+veer_ct_back_nat(const struct veer_ct_key *self, __be16 *port)
+{
+	if (self->dir == VEER_CT_DIR_FORWARD) {
+		*port = self->dport;
+		return &self->daddr;
+	}
+	*port = self->sport;
+	return &self->saddr;
+}
+
+/*
+ * Whether `other`, found under the sibling key of the entry keyed `self`,
+ * is that entry's sibling. veer rewrites the destination only, so one
+ * backend tuple carries a client port's connections to several VIPs on
+ * that backend: once this pair's reverse entry is evicted, the reverse
+ * key can lead to another connection's entry, which translates back to
+ * another VIP.
+ */
+static __always_inline int veer_ct_is_sibling(const struct veer_ct_key *self,
+					      const struct veer_ct_entry *other)
+{
+	const union veer_addr *addr;
+	__be16 port;
+
+	addr = veer_ct_back_nat(self, &port);
+	return other->nat_port == port &&
+	       veer_addr_equal(&other->nat_addr, addr);
+}
+
+/*
+ * The other direction's entry of a pair closed by its FINs, made from
+ * this one's (`self`, keyed `self_key`) with `flags` set, when the LRU
+ * has taken it: its stream judged up to the FIN whose number this entry
+ * recorded. Returns -1, making nothing, when no such number is known (an
+ * RST close): an entry that judges nothing by sequence would let any
+ * segment of that side through for the grace period.
+ */
+static __always_inline int
 veer_ct_sibling_of(struct veer_ct_entry *out,
 		   const struct veer_ct_key *self_key,
 		   const struct veer_ct_entry *self, __u8 flags)
 {
+	const union veer_addr *addr;
 	__u32 fin_seq;
+	__be16 port;
 
+	fin_seq = self_key->dir == VEER_CT_DIR_FORWARD ? self->fin_seq_reverse
+						       : self->fin_seq_forward;
+	if (!fin_seq)
+		return -1;
+	addr = veer_ct_back_nat(self_key, &port);
 	__builtin_memcpy(out, self, sizeof(*out));
-	out->flags |= flags;
-	if (self_key->dir == VEER_CT_DIR_FORWARD) {
-		__builtin_memcpy(&out->nat_addr, &self_key->daddr,
-				 sizeof(out->nat_addr));
-		out->nat_port = self_key->dport;
-		fin_seq = self->fin_seq_reverse;
-	} else {
-		__builtin_memcpy(&out->nat_addr, &self_key->saddr,
-				 sizeof(out->nat_addr));
-		out->nat_port = self_key->sport;
-		fin_seq = self->fin_seq_forward;
-	}
+	__builtin_memcpy(&out->nat_addr, addr, sizeof(out->nat_addr));
+	out->nat_port = port;
+	out->flags |= flags | VEER_CT_F_SEQ_SEEN;
+	out->seq_next = fin_seq + 1;
 	out->health = 0;
-	out->flags &= (__u8)~VEER_CT_F_SEQ_SEEN;
-	if (fin_seq) {
-		out->seq_next = fin_seq + 1;
-		out->flags |= VEER_CT_F_SEQ_SEEN;
-	}
+	return 0;
 }
 
 /*
@@ -257,18 +288,25 @@ veer_ct_move_pair(int from, int to, const struct veer_ct_key *self,
 		  const struct veer_ct_view *v, __u8 flags, __u64 now)
 {
 	struct veer_ct_entry copy;
-	int sib_gone, self_gone;
+	int sib_gone = 0, self_gone, foreign = 0, sib_written = 0;
 
+	/* A close never moves (nor deletes) another connection's entry. */
+	if (other && to == VEER_CT_CLOSING &&
+	    !veer_ct_is_sibling(self, other)) {
+		other = NULL;
+		foreign = 1;
+	}
 	if (other) {
 		__builtin_memcpy(&copy, other, sizeof(copy));
 		copy.flags |= flags;
-	} else if (to == VEER_CT_CLOSING) {
+		sib_written = 1;
+	} else if (to == VEER_CT_CLOSING && !foreign) {
 		/* The LRU took the sibling: that side's late segments (a
 		 * FIN repeated because the last ACK was lost after veer)
 		 * are still translated, not dropped. */
-		veer_ct_sibling_of(&copy, self, self_ct, flags);
+		sib_written = !veer_ct_sibling_of(&copy, self, self_ct, flags);
 	}
-	if (other || to == VEER_CT_CLOSING) {
+	if (sib_written) {
 		if (to == VEER_CT_CLOSING)
 			copy.closed_ns = now;
 		if (veer_ct_update(to, sib, &copy))
@@ -279,11 +317,12 @@ veer_ct_move_pair(int from, int to, const struct veer_ct_key *self,
 	if (to == VEER_CT_CLOSING)
 		copy.closed_ns = now;
 	if (veer_ct_update(to, self, &copy)) {
-		if (other || to == VEER_CT_CLOSING)
+		if (sib_written)
 			veer_ct_delete(to, sib);
 		goto refused;
 	}
-	sib_gone = veer_ct_delete_counted(from, sib);
+	if (!foreign)
+		sib_gone = veer_ct_delete_counted(from, sib);
 	self_gone = veer_ct_delete_counted(from, self);
 	/*
 	 * Two CPUs can move the same pair at once, from either side (a
@@ -532,6 +571,7 @@ static __always_inline int veer_ct_established(const struct veer_pkt *pkt,
 					       struct veer_ct_key *sib,
 					       struct veer_ct_view *v, __u8 dir)
 {
+	const struct veer_ct_entry *peer;
 	struct veer_ct_entry *other;
 
 	/*
@@ -617,6 +657,8 @@ static __always_inline int veer_ct_established(const struct veer_pkt *pkt,
 		 */
 		veer_ct_key_sibling(sib, pkt, ct, dir);
 		other = veer_ct_lookup(VEER_CT_ESTABLISHED, sib);
+		if (other && !veer_ct_is_sibling(self, other))
+			other = NULL;
 		if (dir == VEER_CT_DIR_FORWARD) {
 			ct->fin_seq_forward = fin_seq;
 			ct->flags |= VEER_CT_F_FIN_FORWARD;
@@ -646,9 +688,12 @@ static __always_inline int veer_ct_established(const struct veer_pkt *pkt,
 		return 0;
 	veer_ct_key_sibling(sib, pkt, ct, dir);
 	other = veer_ct_lookup(VEER_CT_ESTABLISHED, sib);
-	if (other)
-		fins |= veer_ct_fins_seen(other);
-	fin_seq = veer_ct_peer_fin_seq(ct, other, dir);
+	/* Another connection's entry says nothing of this one's FINs
+	 * (veer_ct_move_pair leaves it alone too). */
+	peer = other && veer_ct_is_sibling(self, other) ? other : NULL;
+	if (peer)
+		fins |= veer_ct_fins_seen(peer);
+	fin_seq = veer_ct_peer_fin_seq(ct, peer, dir);
 	if (fins != VEER_CT_F_BOTH_FIN ||
 	    (dir == VEER_CT_DIR_FORWARD
 		     ? veer_ct_ack_to_backend(ct, pkt->ack_seq)
@@ -779,8 +824,16 @@ veer_ct_half_open(const struct veer_pkt *pkt, struct veer_ct_entry *ct,
 			    other->seq_next - (ct->peer_isn + 1))
 			return 0;
 		/* A stale ACK's number (below) is no FIN once established
-		 * (veer_ct_fins_seen). */
+		 * (veer_ct_fins_seen). A FIN on the segment that completes
+		 * the handshake (its bare ACK lost, or folded into the
+		 * request) is one, recorded as any FIN is: else the pair
+		 * would never close. */
 		ct->fin_seq_forward = 0;
+		if (pkt->tcp_flags & TCP_FLAG_FIN) {
+			ct->fin_seq_forward = pkt->seq + pkt->payload_len;
+			ct->flags |= VEER_CT_F_FIN_FORWARD;
+			other->fin_seq_forward = ct->fin_seq_forward;
+		}
 		if (!veer_ct_move_pair(VEER_CT_HALF_OPEN, VEER_CT_ESTABLISHED,
 				       self, ct, sib, other, v, 0, 0))
 			veer_ct_count(v, ct_established);

@@ -88,13 +88,6 @@ veer_ct_retire_client_tuple(const struct veer_ct_key *fwd_key,
 	veer_ct_delete(VEER_CT_CLOSING, fwd_key);
 }
 
-static __always_inline int veer_addr_equal(const union veer_addr *a,
-					   const union veer_addr *b)
-{
-	return a->words[0] == b->words[0] && a->words[1] == b->words[1] &&
-	       a->words[2] == b->words[2] && a->words[3] == b->words[3];
-}
-
 /* What placement did with a packet that found no pair. */
 #define VEER_PLACE_NONE 0 /* the packet belongs to a pair: not placed */
 #define VEER_PLACE_NEW 1 /* a SYN: placed, half-open pair recorded */

@@ -30,6 +30,13 @@ struct veer_pkt {
 	__be16 window; /* as sent (scaled by the sender's shift) */
 };
 
+static __always_inline int veer_addr_equal(const union veer_addr *a,
+					   const union veer_addr *b)
+{
+	return a->words[0] == b->words[0] && a->words[1] == b->words[1] &&
+	       a->words[2] == b->words[2] && a->words[3] == b->words[3];
+}
+
 static __always_inline int veer_parse_tcp(struct veer_pkt *pkt,
 					  struct tcphdr *tcp, void *data_end,
 					  __u32 l3_len)

@@ -391,6 +391,35 @@ static void test_lost_flow_history(void)
 	CU_ASSERT_EQUAL(after.ct_miss_dropped - before.ct_miss_dropped, 5);
 }
 
+/* Removes one entry of a pair from the established table (an eviction). */
+static void evict(const struct flow *f, const struct pkt_view *syn,
+		  bool forward, bool reverse)
+{
+	struct veer_ct_entry fe, re;
+	struct veer_ct_key fk = {}, rk = {};
+	uint8_t family;
+
+	CU_ASSERT_TRUE_FATAL(ct_pair_in(CT_ESTABLISHED, f, syn, &fe, &re));
+	veer_addr_parse(f->client, &fk.saddr, &family);
+	veer_addr_parse(f->server, &fk.daddr, &family);
+	fk.sport = htons(f->client_port);
+	fk.dport = htons(f->server_port);
+	fk.proto = 6;
+	fk.family = family;
+	fk.dir = VEER_CT_DIR_FORWARD;
+	rk.saddr = syn->daddr;
+	rk.daddr = fk.saddr;
+	rk.sport = htons(syn->dport);
+	rk.dport = fk.sport;
+	rk.proto = 6;
+	rk.family = family;
+	rk.dir = VEER_CT_DIR_REVERSE;
+	if (forward)
+		CU_ASSERT_EQUAL(bpf_map_delete_elem(maps.conntrack, &fk), 0);
+	if (reverse)
+		CU_ASSERT_EQUAL(bpf_map_delete_elem(maps.conntrack, &rk), 0);
+}
+
 /*
  * One client port to two VIPs that share a backend: the backend sees one
  * tuple, so the second connection takes it over. Its replies come back
@@ -433,6 +462,61 @@ static void test_backend_tuple_reuse(void)
 					 NULL, &out),
 				TC_OK);
 	}
+}
+
+/*
+ * The same shared backend tuple after the first pair's reverse entry was
+ * evicted: the second connection's SYN finds nothing to retire there, so
+ * the first pair's forward entry lives on, and the reverse key now leads
+ * to the second's entry. The first's FIN must not write its number
+ * there, and an ACK of the first's acknowledging the second's backend
+ * FIN must neither close the first by it nor move the second's entry.
+ */
+static void test_backend_tuple_foreign_sibling(void)
+{
+	struct subset_spec same_backend[] = {
+		{"v1", 100, {"10.10.2.2:8080"}},
+	};
+	struct flow first = {AF_INET, "10.10.1.45", "10.96.0.10", 47410, 80};
+	struct flow second = {AF_INET, "10.10.1.45", "10.96.0.61", 47410, 80};
+	struct flow back;
+	struct veer_ct_entry fe, re;
+	struct pkt_view syn1, syn2, out;
+	char backend[INET6_ADDRSTRLEN];
+
+	CU_ASSERT_EQUAL_FATAL(set_web(100, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(
+		configure("twin", "10.96.0.61", 80, same_backend, 1), 0);
+	CU_ASSERT_EQUAL_FATAL(handshake(&first, 1000, 2000, &syn1), 0);
+	evict(&first, &syn1, false, true);
+	CU_ASSERT_EQUAL_FATAL(handshake(&second, 5000, 6000, &syn2), 0);
+	back = reply_flow(&second, &syn2, backend, sizeof(backend));
+	CU_ASSERT_TRUE(addr_is(&syn1.daddr, AF_INET, backend));
+
+	CU_ASSERT_EQUAL(
+		send_pkt(&first, false, F_FIN | F_ACK, 1001, 2001, NULL, &out),
+		TC_OK);
+	CU_ASSERT_TRUE_FATAL(
+		ct_pair_in(CT_ESTABLISHED, &second, &syn2, &fe, &re));
+	CU_ASSERT_EQUAL(re.fin_seq_forward, 0);
+	CU_ASSERT_EQUAL(fe.fin_seq_forward, 0);
+
+	CU_ASSERT_EQUAL(
+		send_pkt(&back, true, F_FIN | F_ACK, 6001, 5001, NULL, &out),
+		TC_OK);
+	CU_ASSERT_TRUE(addr_is(&out.saddr, AF_INET, "10.96.0.61"));
+	CU_ASSERT_EQUAL(send_pkt(&first, false, F_ACK, 1002, 6002, NULL, &out),
+			TC_OK);
+	CU_ASSERT_TRUE(ct_pair_in(CT_ESTABLISHED, &second, &syn2, &fe, &re));
+	CU_ASSERT_FALSE(ct_pair_in(CT_CLOSING, &second, &syn2, &fe, &re));
+
+	/* Both end by RST. */
+	CU_ASSERT_EQUAL(send_pkt(&second, false, F_RST, 5001, 0, NULL, &out),
+			TC_OK);
+	CU_ASSERT_EQUAL(send_pkt(&first, false, F_RST, 1002, 0, NULL, &out),
+			TC_OK);
+	CU_ASSERT_FALSE(ct_pair_in(CT_ESTABLISHED, &second, &syn2, &fe, &re));
+	CU_ASSERT_EQUAL(delete_service("twin"), 0);
 }
 
 /*
@@ -538,35 +622,6 @@ static void test_backend_stale_ack(void)
 		after = stats_sum("twin");
 		CU_ASSERT_EQUAL(after.ct_closed - before.ct_closed, 1);
 	}
-}
-
-/* Removes one entry of a pair from the established table (an eviction). */
-static void evict(const struct flow *f, const struct pkt_view *syn,
-		  bool forward, bool reverse)
-{
-	struct veer_ct_entry fe, re;
-	struct veer_ct_key fk = {}, rk = {};
-	uint8_t family;
-
-	CU_ASSERT_TRUE_FATAL(ct_pair_in(CT_ESTABLISHED, f, syn, &fe, &re));
-	veer_addr_parse(f->client, &fk.saddr, &family);
-	veer_addr_parse(f->server, &fk.daddr, &family);
-	fk.sport = htons(f->client_port);
-	fk.dport = htons(f->server_port);
-	fk.proto = 6;
-	fk.family = family;
-	fk.dir = VEER_CT_DIR_FORWARD;
-	rk.saddr = syn->daddr;
-	rk.daddr = fk.saddr;
-	rk.sport = htons(syn->dport);
-	rk.dport = fk.sport;
-	rk.proto = 6;
-	rk.family = family;
-	rk.dir = VEER_CT_DIR_REVERSE;
-	if (forward)
-		CU_ASSERT_EQUAL(bpf_map_delete_elem(maps.conntrack, &fk), 0);
-	if (reverse)
-		CU_ASSERT_EQUAL(bpf_map_delete_elem(maps.conntrack, &rk), 0);
 }
 
 /*
@@ -875,6 +930,10 @@ int add_conntrack_tests(CU_pSuite suite)
 	       !CU_add_test(suite,
 			    "conntrack: a client port reused to another VIP",
 			    test_backend_tuple_reuse) ||
+	       !CU_add_test(suite,
+			    "conntrack: a FIN on a shared backend tuple never "
+			    "touches another connection's entry",
+			    test_backend_tuple_foreign_sibling) ||
 	       !CU_add_test(suite,
 			    "conntrack: the backend's stale ACK of a shared "
 			    "tuple",

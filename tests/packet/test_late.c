@@ -379,6 +379,42 @@ static void test_synack_after_handshake(void)
 	CU_ASSERT_EQUAL(set_web(100, 0), 0);
 }
 
+/*
+ * The segment that completes the handshake carries the request and the
+ * client's FIN (its bare ACK was lost, or folded into the request): the
+ * FIN must count, or the pair never closes.
+ */
+static void test_fin_completes_handshake(void)
+{
+	struct flow f = {AF_INET, "10.10.1.93", VIP, 47930, 80};
+	const uint32_t isn = 93000, peer = 98000;
+	struct pkt_view syn, out;
+	struct flow back;
+	char backend[INET6_ADDRSTRLEN];
+	uint64_t before;
+
+	CU_ASSERT_EQUAL_FATAL(set_web(0, 100), 0);
+	CU_ASSERT_EQUAL_FATAL(send_pkt(&f, false, F_SYN, isn, 0, NULL, &syn),
+			      TC_OK);
+	back = reply_flow(&f, &syn, backend, sizeof(backend));
+	CU_ASSERT_EQUAL(
+		send_pkt(&back, true, F_SYN | F_ACK, peer, isn + 1, NULL, &out),
+		TC_OK);
+	before = closed_count();
+	CU_ASSERT_EQUAL(send_pkt(&f, false, F_FIN | F_ACK | F_PSH, isn + 1,
+				 peer + 1, "GET", &out),
+			TC_OK);
+	CU_ASSERT_TRUE(addr_is(&out.daddr, AF_INET, back.server));
+	CU_ASSERT_EQUAL(send_pkt(&back, true, F_FIN | F_ACK | F_PSH, peer + 1,
+				 isn + 5, "200", &out),
+			TC_OK);
+	CU_ASSERT_EQUAL(
+		send_pkt(&f, false, F_ACK, isn + 5, peer + 5, NULL, &out),
+		TC_OK);
+	assert_closed_once(&f, &syn, before);
+	CU_ASSERT_EQUAL(set_web(100, 0), 0);
+}
+
 int add_late_tests(CU_pSuite suite)
 {
 	return !CU_add_test(suite,
@@ -393,6 +429,10 @@ int add_late_tests(CU_pSuite suite)
 			    "late L7: a SYN-ACK repeated after the handshake "
 			    "is translated",
 			    test_synack_after_handshake) ||
+	       !CU_add_test(suite,
+			    "late L8: a FIN on the segment that completes the "
+			    "handshake counts",
+			    test_fin_completes_handshake) ||
 	       !CU_add_test(suite,
 			    "late L2: nor before or right after the SYN-ACK",
 			    test_late_backend_segment_half_open) ||
