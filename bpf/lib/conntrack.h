@@ -226,7 +226,8 @@ veer_ct_back_nat(const struct veer_ct_key *self, __be16 *port)
  * backend tuple carries a client port's connections to several VIPs on
  * that backend: once this pair's reverse entry is evicted, the reverse
  * key can lead to another connection's entry, which translates back to
- * another VIP.
+ * another VIP. Also the proof that a lost entry may be restored from the
+ * one found (lb.h).
  */
 static __always_inline int veer_ct_is_sibling(const struct veer_ct_key *self,
 					      const struct veer_ct_entry *other)

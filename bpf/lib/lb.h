@@ -160,8 +160,7 @@ static __always_inline int veer_lb_place(const struct veer_pkt *pkt,
 			 pkt->sport, pkt->family, VEER_CT_DIR_REVERSE);
 	if (!syn) {
 		rev = veer_ct_lookup(VEER_CT_ESTABLISHED, &rev_key);
-		if (rev && rev->nat_port == pkt->dport &&
-		    veer_addr_equal(&rev->nat_addr, &pkt->daddr)) {
+		if (rev && veer_ct_is_sibling(fwd_key, rev)) {
 			__builtin_memcpy(&entry, rev, sizeof(entry));
 			entry.nat_addr = backend->addr;
 			entry.nat_port = backend->port;
@@ -430,8 +429,7 @@ static __noinline int veer_lb_recover_reverse(
 				 pkt->dport, cands->vips[i].port, pkt->family,
 				 VEER_CT_DIR_FORWARD);
 		fwd_ct = veer_ct_lookup(VEER_CT_ESTABLISHED, &tmp->fwd);
-		if (!fwd_ct || fwd_ct->nat_port != pkt->sport ||
-		    !veer_addr_equal(&fwd_ct->nat_addr, &pkt->saddr))
+		if (!fwd_ct || !veer_ct_is_sibling(rev_key, fwd_ct))
 			continue;
 		__builtin_memcpy(&tmp->entry, fwd_ct, sizeof(tmp->entry));
 		tmp->entry.nat_addr = cands->vips[i].vip;
